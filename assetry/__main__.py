@@ -1,0 +1,5 @@
+import sys
+
+from assetry.cli import main
+
+sys.exit(main())

@@ -1,0 +1,111 @@
+"""Operator commands: `python -m assetry migrate | create-admin EMAIL | doctor`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlmodel import select
+
+from assetry import db
+from assetry.config import ROOT, get_settings
+from assetry.models import User
+from assetry.services import audit
+
+
+def migrate() -> int:
+    """Apply every migration (as the schema owner)."""
+    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+    print("Database is up to date.")
+    return 0
+
+
+async def create_admin(email: str) -> int:
+    """Give the admin role to an existing account."""
+    async with db.service_session() as session:
+        user = (await session.exec(select(User).where(User.email == email.strip().lower()))).first()
+        if user is None:
+            print(f"No account with the email {email!r}. Sign up first, then run this again.", file=sys.stderr)
+            return 1
+        user.is_admin = True
+        audit.record(session, actor_id=None, action="admin.granted", target=str(user.id), detail="via CLI")
+    print(f"{user.email} is now an admin.")
+    return 0
+
+
+async def doctor() -> int:
+    """Print each subsystem's mode and whether it answers."""
+    settings = get_settings()
+    checks = {"database": _check_database, "auth": _check_auth, "ui state": _check_redis}
+    failures = 0
+    for name, mode in settings.modes().items():
+        ok, detail = await checks[name](settings)
+        failures += not ok
+        print(f"{name:<10} {mode.value:<11} {'ok' if ok else 'FAIL':<5} {detail}")
+    return 1 if failures else 0
+
+
+async def _check_database(settings) -> tuple[bool, str]:  # noqa: ANN001
+    try:
+        async with db.service_session() as session:
+            version = await session.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    except Exception as error:  # noqa: BLE001 - doctor reports whatever went wrong
+        return False, f"{type(error).__name__}: {error}".splitlines()[0]
+    where = "SQLite " + str(Path(settings.owner_database_url.removeprefix("sqlite:///"))) \
+        if settings.database_mode.value == "embedded" else "Postgres"
+    return True, f"{where}, migration {version}"
+
+
+async def _check_auth(settings) -> tuple[bool, str]:  # noqa: ANN001
+    if settings.auth_mode.value == "embedded":
+        return True, "local accounts (argon2id)"
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            reply = await client.get(f"{settings.supabase_url.rstrip('/')}/auth/v1/health",
+                                     headers={"apikey": settings.supabase_anon_key.get_secret_value()})
+        return reply.status_code < 500, f"Supabase Auth at {settings.supabase_url} answered {reply.status_code}"
+    except httpx.HTTPError as error:
+        return False, f"Supabase Auth at {settings.supabase_url} unreachable: {error}"
+
+
+async def _check_redis(settings) -> tuple[bool, str]:  # noqa: ANN001
+    if settings.state_mode.value == "embedded":
+        return True, "on this machine (one backend worker)"
+    import redis.asyncio as redis
+
+    try:
+        client = redis.from_url(settings.redis_url)
+        await client.ping()
+        await client.aclose()
+        return True, f"Redis at {settings.redis_url}"
+    except Exception as error:  # noqa: BLE001
+        return False, f"Redis at {settings.redis_url}: {error}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m assetry", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply database migrations")
+    admin = commands.add_parser("create-admin", help="give an existing account the admin role")
+    admin.add_argument("email")
+    commands.add_parser("doctor", help="show each subsystem's mode and whether it answers")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        return migrate()
+    return asyncio.run(_run_async(args))
+
+
+async def _run_async(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "create-admin":
+            return await create_admin(args.email)
+        return await doctor()
+    finally:
+        await db.dispose_engines()

@@ -1,0 +1,171 @@
+"""The two page frames: the public site (landing, policies, support, auth) and the app shell."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from assetry.components.styles import CONTENT_WIDTH, SIDEBAR_WIDTH
+from assetry.state.session import SessionState
+
+APP_NAV = [
+    ("Home", "/home", "house"),
+    ("Account", "/account", "user-round"),
+    ("Support", "/support", "life-buoy"),
+]
+
+
+def logo() -> rx.Component:
+    return rx.link(
+        rx.hstack(
+            rx.icon("clapperboard", size=22),
+            rx.heading("Assetry", size="5", weight="bold"),
+            align="center",
+            spacing="2",
+        ),
+        href="/",
+        underline="none",
+        color=rx.color("gray", 12),
+    )
+
+
+def color_mode_switch() -> rx.Component:
+    return rx.color_mode.button(aria_label="Switch light and dark", variant="ghost", size="2")
+
+
+def footer() -> rx.Component:
+    return rx.hstack(
+        rx.text("© 2026 PT. Modulo Digitalisasi Indonesia", size="1", color_scheme="gray"),
+        rx.spacer(),
+        rx.link("Privacy", href="/privacy", size="1"),
+        rx.link("Terms", href="/terms", size="1"),
+        rx.link("Support", href="/support", size="1"),
+        wrap="wrap",
+        spacing="4",
+        width="100%",
+        padding_y="1.5rem",
+        border_top=f"1px solid {rx.color('gray', 5)}",
+    )
+
+
+def public_page(*children: rx.Component) -> rx.Component:
+    """The frame of the public site: header, content column, footer."""
+    return rx.box(
+        rx.hstack(
+            logo(),
+            rx.spacer(),
+            rx.cond(
+                SessionState.signed_in,
+                rx.link(rx.button("Open Assetry", size="2"), href="/home"),
+                rx.hstack(
+                    rx.link(rx.button("Log in", variant="ghost", size="2"), href="/login"),
+                    rx.link(rx.button("Sign up", size="2"), href="/signup"),
+                    spacing="2",
+                ),
+            ),
+            color_mode_switch(),
+            align="center",
+            spacing="3",
+            width="100%",
+            padding_y="1rem",
+        ),
+        rx.box(*children, width="100%", padding_y="1rem"),
+        footer(),
+        max_width=CONTENT_WIDTH,
+        margin_x="auto",
+        padding_x="1rem",
+        min_height="100vh",
+    )
+
+
+def _nav_link(label: str, href: str, icon: str) -> rx.Component:
+    active = SessionState.router.url.path == href
+    return rx.link(
+        rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
+        href=href,
+        underline="none",
+        color=rx.cond(active, rx.color("accent", 11), rx.color("gray", 11)),
+        background=rx.cond(active, rx.color("accent", 3), "transparent"),
+        padding="0.5rem 0.75rem",
+        border_radius="var(--radius-3)",
+        width="100%",
+    )
+
+
+def _account_footer() -> rx.Component:
+    return rx.vstack(
+        rx.text(SessionState.user_email, size="1", color_scheme="gray", trim="both"),
+        rx.button(
+            rx.icon("log-out", size=16),
+            "Log out",
+            variant="soft",
+            color_scheme="gray",
+            size="2",
+            on_click=SessionState.log_out,
+            width="100%",
+        ),
+        width="100%",
+        spacing="2",
+    )
+
+
+def _sidebar() -> rx.Component:
+    return rx.vstack(
+        logo(),
+        rx.vstack(*[_nav_link(*item) for item in APP_NAV], spacing="1", width="100%", padding_top="1rem"),
+        rx.spacer(),
+        rx.hstack(color_mode_switch(), width="100%"),
+        _account_footer(),
+        height="100vh",
+        position="sticky",
+        top="0",
+        width=SIDEBAR_WIDTH,
+        min_width=SIDEBAR_WIDTH,
+        padding="1.25rem 1rem",
+        border_right=f"1px solid {rx.color('gray', 5)}",
+        display=["none", "none", "flex"],
+    )
+
+
+def _phone_bar() -> rx.Component:
+    return rx.hstack(
+        logo(),
+        rx.spacer(),
+        color_mode_switch(),
+        rx.menu.root(
+            rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="soft", aria_label="Open menu")),
+            rx.menu.content(
+                *[rx.menu.item(label, on_click=rx.redirect(href)) for label, href, _ in APP_NAV],
+                rx.menu.separator(),
+                rx.menu.item("Log out", on_click=SessionState.log_out, color="red"),
+            ),
+        ),
+        align="center",
+        width="100%",
+        padding="0.75rem 1rem",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        position="sticky",
+        top="0",
+        background=rx.color("gray", 1),
+        z_index="10",
+        display=["flex", "flex", "none"],
+    )
+
+
+def app_page(*children: rx.Component) -> rx.Component:
+    """The signed-in shell: sidebar on desktop, top bar with a menu on a phone."""
+    return rx.hstack(
+        _sidebar(),
+        rx.box(
+            _phone_bar(),
+            rx.cond(
+                SessionState.signed_in,
+                rx.box(*children, padding=["1rem", "1.5rem", "2rem"], max_width=CONTENT_WIDTH, width="100%"),
+                rx.center(rx.spinner(size="3"), padding="4rem"),
+            ),
+            width="100%",
+            min_width="0",
+        ),
+        spacing="0",
+        width="100%",
+        align="start",
+    )

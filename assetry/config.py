@@ -1,0 +1,133 @@
+"""One Settings object for every environment variable, and the mode of each subsystem.
+
+Every subsystem has an embedded default that needs no keys (SQLite, local
+accounts, outbox email, local media folder) and a configured mode that talks to
+the real service. The mode is derived here, in one place, from the settings.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Mode(enum.StrEnum):
+    """Whether a subsystem runs on its embedded default or on a configured service."""
+
+    EMBEDDED = "embedded"
+    CONFIGURED = "configured"
+
+
+class Settings(BaseSettings):
+    """Configuration read from the environment (and an optional `.env` file)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # The address users reach the app at; https turns on HSTS and secure cookies.
+    public_url: str = "http://localhost:3000"
+    data_dir: Path = ROOT / "data"
+
+    # Database: SQLite file under data/ unless DATABASE_URL points at Postgres.
+    database_url: str | None = None
+    # Postgres role the running app logs in as (never a superuser); created by migrations.
+    app_db_role: str = "assetry_app"
+    app_db_password: SecretStr = SecretStr("assetry-local-only")
+
+    # Auth: local accounts unless Supabase is configured.
+    supabase_url: str | None = None
+    supabase_anon_key: SecretStr | None = None
+    supabase_service_role_key: SecretStr | None = None
+
+    # Sessions and login throttling.
+    session_days: int = Field(default=14, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_ip_max_failures: int = Field(default=20, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+
+    # Reflex's state manager across several backend workers.
+    redis_url: str | None = None
+
+    @field_validator(
+        "database_url", "supabase_url", "redis_url", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    # ----- derived --------------------------------------------------------
+    @property
+    def https(self) -> bool:
+        """Whether users reach the app over https (turns on HSTS, secure cookies)."""
+        return urlparse(self.public_url).scheme == "https"
+
+    @property
+    def origin(self) -> str:
+        """The app's own origin, the only one allowed for CORS."""
+        parsed = urlparse(self.public_url)
+        return f"{parsed.scheme}://{parsed.netloc}"
+
+    @property
+    def owner_database_url(self) -> str:
+        """The database URL migrations run with (the schema owner)."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'assetry.db'}"
+
+    @property
+    def app_database_url(self) -> str:
+        """The async URL the running app uses: on Postgres its own non-superuser role."""
+        url = make_url(driver_url(self.owner_database_url, asynchronous=True))
+        if url.get_backend_name() == "postgresql":
+            url = url.set(
+                username=self.app_db_role,
+                password=self.app_db_password.get_secret_value(),
+            )
+        return url.render_as_string(hide_password=False)
+
+    @property
+    def database_mode(self) -> Mode:
+        return Mode.CONFIGURED if self.database_url else Mode.EMBEDDED
+
+    @property
+    def auth_mode(self) -> Mode:
+        return (
+            Mode.CONFIGURED
+            if self.supabase_url and self.supabase_anon_key
+            else Mode.EMBEDDED
+        )
+
+    @property
+    def state_mode(self) -> Mode:
+        return Mode.CONFIGURED if self.redis_url else Mode.EMBEDDED
+
+    def modes(self) -> dict[str, Mode]:
+        """Every subsystem's mode, for `doctor` and the privacy page."""
+        return {
+            "database": self.database_mode,
+            "auth": self.auth_mode,
+            "ui state": self.state_mode,
+        }
+
+
+def driver_url(url: str, *, asynchronous: bool) -> str:
+    """Name the driver SQLAlchemy should use: psycopg 3 for Postgres, aiosqlite for async SQLite."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if asynchronous and url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once; tests build their own)."""
+    return Settings()

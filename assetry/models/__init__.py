@@ -1,0 +1,38 @@
+"""SQLModel tables, one module per domain. Importing this package registers them all."""
+
+from sqlmodel import SQLModel
+
+from assetry.models.accounts import AuthSession, LoginAttempt, User
+from assetry.models.activity import AuditEntry, UsageEvent
+from assetry.models.contact import SupportMessage, WaitlistEntry
+from assetry.models.policy import PolicyAcceptance, PolicyVersion
+
+metadata = SQLModel.metadata
+
+
+def owner_column(table_name: str) -> str | None:
+    """The column naming a row's owner: `id` for users, `user_id` for user-owned tables."""
+    if table_name == "users":
+        return "id"
+    return "user_id" if "user_id" in metadata.tables[table_name].c else None
+
+
+def user_owned_tables() -> list[str]:
+    """Tables whose rows belong to one user; row-level security covers each."""
+    return sorted(name for name in metadata.tables if owner_column(name))
+
+
+__all__ = [
+    "AuditEntry",
+    "AuthSession",
+    "LoginAttempt",
+    "PolicyAcceptance",
+    "PolicyVersion",
+    "SupportMessage",
+    "UsageEvent",
+    "User",
+    "WaitlistEntry",
+    "metadata",
+    "owner_column",
+    "user_owned_tables",
+]

@@ -1,0 +1,56 @@
+"""Accounts: users, their server-side sessions, and login attempts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from assetry.models.base import UTCDateTime, created_field, id_field, owner_field
+
+
+class User(SQLModel, table=True):
+    """A person with an Assetry account (local or Supabase Auth)."""
+
+    __tablename__ = "users"
+
+    id: uuid.UUID = id_field()
+    email: str = Field(max_length=254, unique=True, index=True)
+    display_name: str = Field(default="", max_length=80)
+    # argon2id hash for local accounts; None when Supabase Auth holds the credential.
+    password_hash: str | None = Field(default=None, max_length=255)
+    auth_backend: str = Field(default="local", max_length=16)
+    external_id: str | None = Field(default=None, max_length=64, index=True)
+    is_admin: bool = False
+    is_disabled: bool = False
+    in_eu: bool = False
+    age_confirmed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = created_field()
+
+
+class AuthSession(SQLModel, table=True):
+    """A logged-in browser. Only the SHA-256 of its token is stored."""
+
+    __tablename__ = "auth_sessions"
+
+    id: uuid.UUID = id_field()
+    user_id: uuid.UUID = owner_field()
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = created_field()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=512)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One try at logging in, kept (90 days at most) to throttle guessing."""
+
+    __tablename__ = "login_attempts"
+
+    id: uuid.UUID = id_field()
+    email: str = Field(max_length=254, index=True)
+    ip: str = Field(default="", max_length=64, index=True)
+    succeeded: bool = False
+    created_at: datetime = created_field()

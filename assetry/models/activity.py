@@ -1,0 +1,43 @@
+"""What the service records about use: usage events (90 days) and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from assetry.models.base import created_field, id_field, owner_field
+
+
+class UsageEvent(SQLModel, table=True):
+    """A page view, a feature used, or an error: the technical and usage data the policy names."""
+
+    __tablename__ = "usage_events"
+
+    id: uuid.UUID = id_field()
+    user_id: uuid.UUID | None = owner_field(nullable=True)
+    kind: str = Field(max_length=16, index=True)  # page_view | feature | error
+    name: str = Field(max_length=200)  # route, feature name or error id
+    ip: str = Field(default="", max_length=64)
+    browser: str = Field(default="", max_length=64)
+    device: str = Field(default="", max_length=32)
+    os: str = Field(default="", max_length=64)
+    referrer: str = Field(default="", max_length=512)
+    detail: str = Field(default="", max_length=2000)
+    created_at: datetime = created_field()
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what to whom; written by the service, never edited."""
+
+    __tablename__ = "audit_log"
+
+    id: uuid.UUID = id_field()
+    actor_id: uuid.UUID | None = Field(
+        default=None, foreign_key="users.id", ondelete="SET NULL"
+    )
+    action: str = Field(max_length=64, index=True)
+    target: str = Field(default="", max_length=200)
+    detail: str = Field(default="", max_length=2000)
+    created_at: datetime = created_field()

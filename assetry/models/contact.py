@@ -1,0 +1,35 @@
+"""What visitors send us: waitlist sign-ups and support messages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from assetry.models.base import created_field, id_field, owner_field
+
+
+class WaitlistEntry(SQLModel, table=True):
+    """An email address that asked to hear when Assetry opens up."""
+
+    __tablename__ = "waitlist_entries"
+
+    id: uuid.UUID = id_field()
+    email: str = Field(max_length=254, unique=True)
+    created_at: datetime = created_field()
+
+
+class SupportMessage(SQLModel, table=True):
+    """A message to the team; it lands in the admin inbox."""
+
+    __tablename__ = "support_messages"
+
+    id: uuid.UUID = id_field()
+    user_id: uuid.UUID | None = owner_field(nullable=True)
+    name: str = Field(default="", max_length=120)
+    email: str = Field(max_length=254)
+    subject: str = Field(max_length=200)
+    body: str = Field(max_length=5000)
+    status: str = Field(default="open", max_length=16, index=True)
+    created_at: datetime = created_field()

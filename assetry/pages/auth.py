@@ -1,0 +1,146 @@
+"""Sign up and log in."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from assetry.components.forms import field, form_message
+from assetry.components.layout import public_page
+from assetry.components.styles import FORM_WIDTH
+from assetry.errors import BadInput, NotAllowed
+from assetry.services import accounts
+from assetry.state.session import HOME_ROUTE, SessionState
+
+
+class SignUpState(rx.State):
+    """The sign-up form."""
+
+    error: str = ""
+    in_eu: bool = False
+
+    @rx.event
+    def set_in_eu(self, value: bool):
+        self.in_eu = bool(value)
+
+    @rx.event
+    async def sign_up(self, form: dict):
+        self.error = ""
+        session = await self.get_state(SessionState)
+        try:
+            user, token = await accounts.sign_up(
+                accounts.SignUp(
+                    email=str(form.get("email", "")),
+                    password=str(form.get("password", "")),
+                    display_name=str(form.get("display_name", "")),
+                    age_confirmed=form.get("age_confirmed") == "on",
+                    in_eu=self.in_eu,
+                    accepted_policies=form.get("accept_policies") == "on",
+                ),
+                session.client(),
+            )
+        except BadInput as problem:
+            self.error = str(problem)
+            return None
+        session.remember(user, token)
+        return rx.redirect(HOME_ROUTE)
+
+
+class LogInState(rx.State):
+    """The log-in form."""
+
+    error: str = ""
+
+    @rx.event
+    async def log_in(self, form: dict):
+        self.error = ""
+        session = await self.get_state(SessionState)
+        try:
+            user, token = await accounts.log_in(
+                str(form.get("email", "")), str(form.get("password", "")), session.client()
+            )
+        except (BadInput, NotAllowed) as problem:
+            self.error = str(problem)
+            return rx.set_value("password", "")
+        session.remember(user, token)
+        return rx.redirect(HOME_ROUTE)
+
+
+def _checkbox(name: str, label: rx.Component | str, **props) -> rx.Component:
+    return rx.text(
+        rx.hstack(rx.checkbox(name=name, id=name, **props), label, spacing="2", align="start"),
+        as_="label",
+        size="2",
+    )
+
+
+def sign_up() -> rx.Component:
+    minimum_age = rx.cond(SignUpState.in_eu, "16", "13")
+    return public_page(
+        rx.vstack(
+            rx.heading("Create your account", size="8"),
+            rx.form(
+                rx.vstack(
+                    field("Email", "email", type="email", auto_complete="email", required=True),
+                    field("Name (optional)", "display_name", max_length=80, auto_complete="name"),
+                    field("Password", "password", type="password", max_length=128,
+                          auto_complete="new-password", required=True),
+                    rx.text(
+                        "At least 10 characters, mixing three of: lower case, upper case, digits, symbols "
+                        "(or 16+ characters).",
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                    _checkbox("in_eu", "I live in the European Union", on_change=SignUpState.set_in_eu),
+                    _checkbox("age_confirmed", rx.text("I am at least ", minimum_age, " years old")),
+                    _checkbox(
+                        "accept_policies",
+                        rx.text(
+                            "I accept the ",
+                            rx.link("privacy policy", href="/privacy", is_external=True),
+                            " and the ",
+                            rx.link("terms", href="/terms", is_external=True),
+                        ),
+                    ),
+                    form_message(SignUpState.error),
+                    rx.button("Create account", type="submit", size="3", width="100%"),
+                    rx.text("Already have an account? ", rx.link("Log in", href="/login"), size="2"),
+                    spacing="4",
+                    width="100%",
+                ),
+                on_submit=SignUpState.sign_up,
+                width="100%",
+            ),
+            spacing="5",
+            max_width=FORM_WIDTH,
+            width="100%",
+            margin_x="auto",
+            padding_y="2rem",
+        )
+    )
+
+
+def log_in() -> rx.Component:
+    return public_page(
+        rx.vstack(
+            rx.heading("Log in", size="8"),
+            rx.form(
+                rx.vstack(
+                    field("Email", "email", type="email", auto_complete="email", required=True),
+                    field("Password", "password", type="password", max_length=1024,
+                          auto_complete="current-password", required=True),
+                    form_message(LogInState.error),
+                    rx.button("Log in", type="submit", size="3", width="100%"),
+                    rx.text("New here? ", rx.link("Create an account", href="/signup"), size="2"),
+                    spacing="4",
+                    width="100%",
+                ),
+                on_submit=LogInState.log_in,
+                width="100%",
+            ),
+            spacing="5",
+            max_width=FORM_WIDTH,
+            width="100%",
+            margin_x="auto",
+            padding_y="2rem",
+        )
+    )

@@ -1,0 +1,102 @@
+"""The privacy policy and terms: versioned markdown in `assetry/policies/`, acceptances in the DB.
+
+A policy's version is its effective date plus the digest of its text, so an edited
+file is detected even when someone forgets to move the date.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from assetry.config import Mode, Settings
+from assetry.models import PolicyAcceptance, PolicyVersion
+
+POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
+KINDS = ("privacy", "terms")
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    """One policy text as published: its kind, title, effective date, body and digest."""
+
+    kind: str
+    title: str
+    effective_on: date
+    body: str
+    digest: str
+
+
+@functools.cache
+def document(kind: str) -> PolicyDocument:
+    """The current text of a policy, read from its versioned source file."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown policy {kind!r}")
+    raw = (POLICY_DIR / f"{kind}.md").read_text(encoding="utf-8")
+    _, header, body = raw.split("---", 2)
+    fields = dict(line.split(":", 1) for line in header.strip().splitlines())
+    return PolicyDocument(
+        kind=kind,
+        title=fields["title"].strip(),
+        effective_on=date.fromisoformat(fields["effective"].strip()),
+        body=body.strip(),
+        digest=hashlib.sha256(raw.encode()).hexdigest(),
+    )
+
+
+async def current_version(session: AsyncSession, kind: str) -> PolicyVersion:
+    """The PolicyVersion row of the current text, recorded on first sight (service session)."""
+    doc = document(kind)
+    found = (
+        await session.exec(
+            select(PolicyVersion).where(PolicyVersion.kind == kind, PolicyVersion.digest == doc.digest)
+        )
+    ).first()
+    if found:
+        return found
+    version = PolicyVersion(kind=kind, effective_on=doc.effective_on, digest=doc.digest)
+    async with session.begin_nested():
+        session.add(version)
+    return version
+
+
+async def record_acceptance(
+    session: AsyncSession, *, user_id: uuid.UUID, versions: list[PolicyVersion]
+) -> None:
+    """Record that a user accepted these policy versions."""
+    for version in versions:
+        session.add(PolicyAcceptance(user_id=user_id, policy_version_id=version.id))
+
+
+async def unaccepted(session: AsyncSession, *, user_id: uuid.UUID) -> list[str]:
+    """The policy kinds whose current version this user has not accepted yet."""
+    missing = []
+    for kind in KINDS:
+        digest = document(kind).digest
+        accepted = await session.scalar(
+            select(sa.func.count())
+            .select_from(PolicyAcceptance)
+            .join(PolicyVersion, PolicyVersion.id == PolicyAcceptance.policy_version_id)
+            .where(PolicyAcceptance.user_id == user_id, PolicyVersion.digest == digest)
+        )
+        if not accepted:
+            missing.append(kind)
+    return missing
+
+
+def processors_in_use(settings: Settings) -> list[str]:
+    """The processors this installation is configured to send data to (empty when embedded)."""
+    in_use = []
+    if settings.database_mode is Mode.CONFIGURED:
+        in_use.append("Postgres database (Supabase in production): account data and content")
+    if settings.auth_mode is Mode.CONFIGURED:
+        in_use.append("Supabase Auth: your email address and password, for signing in")
+    return in_use

@@ -1,0 +1,41 @@
+"""Usage capture: page views, feature use and errors, with the technical data the policy names."""
+
+from __future__ import annotations
+
+import uuid
+
+from user_agents import parse as parse_user_agent
+
+from assetry import db
+from assetry.models import UsageEvent
+
+PAGE_VIEW, FEATURE, ERROR = "page_view", "feature", "error"
+
+
+async def record(
+    kind: str,
+    name: str,
+    *,
+    user_id: uuid.UUID | None = None,
+    ip: str = "",
+    user_agent: str = "",
+    referrer: str = "",
+    detail: str = "",
+) -> UsageEvent:
+    """Store one usage event; the user agent is reduced to browser, device type and OS."""
+    agent = parse_user_agent(user_agent or "")
+    device = "bot" if agent.is_bot else "phone" if agent.is_mobile else "tablet" if agent.is_tablet else "desktop"
+    event = UsageEvent(
+        user_id=user_id,
+        kind=kind,
+        name=name[:200],
+        ip=ip[:64],
+        browser=f"{agent.browser.family} {agent.browser.version_string}".strip()[:64],
+        device=device,
+        os=f"{agent.os.family} {agent.os.version_string}".strip()[:64],
+        referrer=referrer[:512],
+        detail=detail[:2000],
+    )
+    async with db.service_session() as session:
+        session.add(event)
+    return event
