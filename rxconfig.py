@@ -9,7 +9,9 @@ settings = get_settings()
 config = rx.Config(
     app_name="assetry",
     plugins=[
-        rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="violet", radius="large", has_background=True))
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(accent_color="violet", radius="large", has_background=True)
+        )
     ],
     disable_plugins=[rx.plugins.SitemapPlugin],
     # Auto setters are off by default since Reflex 0.9 (the option itself is deprecated).

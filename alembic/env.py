@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import context
 
+from alembic import context
 from assetry.config import driver_url, get_settings
 from assetry.models import metadata
 
@@ -13,9 +13,7 @@ config = context.config
 
 def run_migrations_online() -> None:
     settings = get_settings()
-    url = config.attributes.get("url") or driver_url(
-        settings.owner_database_url, asynchronous=False
-    )
+    url = config.attributes.get("url") or driver_url(settings.owner_database_url, asynchronous=False)
     if url.startswith("sqlite:///"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     connectable = sa.create_engine(url, poolclass=sa.pool.NullPool)

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
 from sqlmodel import select
 
+from alembic import command
 from assetry import db
 from assetry.config import ROOT, get_settings
 from assetry.models import User
@@ -30,7 +30,9 @@ async def create_admin(email: str) -> int:
     async with db.service_session() as session:
         user = (await session.exec(select(User).where(User.email == email.strip().lower()))).first()
         if user is None:
-            print(f"No account with the email {email!r}. Sign up first, then run this again.", file=sys.stderr)
+            print(
+                f"No account with the email {email!r}. Sign up first, then run this again.", file=sys.stderr
+            )
             return 1
         user.is_admin = True
         audit.record(session, actor_id=None, action="admin.granted", target=str(user.id), detail="via CLI")
@@ -50,32 +52,40 @@ async def doctor() -> int:
     return 1 if failures else 0
 
 
-async def _check_database(settings) -> tuple[bool, str]:  # noqa: ANN001
+async def _check_database(settings) -> tuple[bool, str]:
     try:
         async with db.service_session() as session:
             version = await session.scalar(sa.text("SELECT version_num FROM alembic_version"))
-    except Exception as error:  # noqa: BLE001 - doctor reports whatever went wrong
+    except Exception as error:
         return False, f"{type(error).__name__}: {error}".splitlines()[0]
-    where = "SQLite " + str(Path(settings.owner_database_url.removeprefix("sqlite:///"))) \
-        if settings.database_mode.value == "embedded" else "Postgres"
+    where = (
+        "SQLite " + str(Path(settings.owner_database_url.removeprefix("sqlite:///")))
+        if settings.database_mode.value == "embedded"
+        else "Postgres"
+    )
     return True, f"{where}, migration {version}"
 
 
-async def _check_auth(settings) -> tuple[bool, str]:  # noqa: ANN001
+async def _check_auth(settings) -> tuple[bool, str]:
     if settings.auth_mode.value == "embedded":
         return True, "local accounts (argon2id)"
     import httpx
 
     try:
         async with httpx.AsyncClient(timeout=5) as client:
-            reply = await client.get(f"{settings.supabase_url.rstrip('/')}/auth/v1/health",
-                                     headers={"apikey": settings.supabase_anon_key.get_secret_value()})
-        return reply.status_code < 500, f"Supabase Auth at {settings.supabase_url} answered {reply.status_code}"
+            reply = await client.get(
+                f"{settings.supabase_url.rstrip('/')}/auth/v1/health",
+                headers={"apikey": settings.supabase_anon_key.get_secret_value()},
+            )
+        return (
+            reply.status_code < 500,
+            f"Supabase Auth at {settings.supabase_url} answered {reply.status_code}",
+        )
     except httpx.HTTPError as error:
         return False, f"Supabase Auth at {settings.supabase_url} unreachable: {error}"
 
 
-async def _check_redis(settings) -> tuple[bool, str]:  # noqa: ANN001
+async def _check_redis(settings) -> tuple[bool, str]:
     if settings.state_mode.value == "embedded":
         return True, "on this machine (one backend worker)"
     import redis.asyncio as redis
@@ -85,7 +95,7 @@ async def _check_redis(settings) -> tuple[bool, str]:  # noqa: ANN001
         await client.ping()
         await client.aclose()
         return True, f"Redis at {settings.redis_url}"
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return False, f"Redis at {settings.redis_url}: {error}"
 
 

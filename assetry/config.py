@@ -29,9 +29,7 @@ class Mode(enum.StrEnum):
 class Settings(BaseSettings):
     """Configuration read from the environment (and an optional `.env` file)."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # The address users reach the app at; https turns on HSTS and secure cookies.
     public_url: str = "http://localhost:3000"
@@ -57,9 +55,7 @@ class Settings(BaseSettings):
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None
 
-    @field_validator(
-        "database_url", "supabase_url", "redis_url", mode="before"
-    )
+    @field_validator("database_url", "supabase_url", "redis_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
@@ -98,11 +94,7 @@ class Settings(BaseSettings):
 
     @property
     def auth_mode(self) -> Mode:
-        return (
-            Mode.CONFIGURED
-            if self.supabase_url and self.supabase_anon_key
-            else Mode.EMBEDDED
-        )
+        return Mode.CONFIGURED if self.supabase_url and self.supabase_anon_key else Mode.EMBEDDED
 
     @property
     def state_mode(self) -> Mode:

@@ -46,7 +46,7 @@ def _create_engine(url: str) -> AsyncEngine:
         created = create_async_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(created.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -74,9 +74,7 @@ async def user_session(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
         if session.bind.dialect.name == "postgresql":
             await session.exec(sa.text("SET LOCAL ROLE authenticated"))
             claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
-            await session.exec(
-                sa.select(sa.func.set_config("request.jwt.claims", claims, True))
-            )
+            await session.exec(sa.select(sa.func.set_config("request.jwt.claims", claims, True)))
         yield session
 
 

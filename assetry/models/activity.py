@@ -34,9 +34,7 @@ class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_log"
 
     id: uuid.UUID = id_field()
-    actor_id: uuid.UUID | None = Field(
-        default=None, foreign_key="users.id", ondelete="SET NULL"
-    )
+    actor_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     action: str = Field(max_length=64, index=True)
     target: str = Field(default="", max_length=200)
     detail: str = Field(default="", max_length=2000)

@@ -15,19 +15,17 @@ class UTCDateTime(sa.TypeDecorator):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect):  # noqa: ANN001
+    def process_bind_param(self, value: datetime | None, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetimes are not stored; use datetime.now(UTC)")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect):  # noqa: ANN001
+    def process_result_value(self, value: datetime | None, dialect):
         if value is None:
             return None
-        return (
-            value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        )
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def utcnow() -> datetime:
@@ -40,9 +38,7 @@ def id_field() -> uuid.UUID:
 
 
 def created_field() -> datetime:
-    return Field(
-        default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True
-    )
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
 
 
 def owner_field(*, nullable: bool = False) -> uuid.UUID:

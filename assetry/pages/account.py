@@ -49,12 +49,27 @@ def account() -> rx.Component:
                 rx.form(
                     rx.vstack(
                         rx.heading("Change password", size="4"),
-                        field("Current password", "current_password", type="password", max_length=1024,
-                              auto_complete="current-password"),
-                        field("New password", "new_password", type="password", max_length=128,
-                              auto_complete="new-password"),
-                        field("New password again", "confirm_password", type="password", max_length=128,
-                              auto_complete="new-password"),
+                        field(
+                            "Current password",
+                            "current_password",
+                            type="password",
+                            max_length=1024,
+                            auto_complete="current-password",
+                        ),
+                        field(
+                            "New password",
+                            "new_password",
+                            type="password",
+                            max_length=128,
+                            auto_complete="new-password",
+                        ),
+                        field(
+                            "New password again",
+                            "confirm_password",
+                            type="password",
+                            max_length=128,
+                            auto_complete="new-password",
+                        ),
                         form_message(PasswordState.error, PasswordState.notice),
                         rx.button("Change password", type="submit", size="3"),
                         spacing="4",

@@ -82,8 +82,14 @@ def sign_up() -> rx.Component:
                 rx.vstack(
                     field("Email", "email", type="email", auto_complete="email", required=True),
                     field("Name (optional)", "display_name", max_length=80, auto_complete="name"),
-                    field("Password", "password", type="password", max_length=128,
-                          auto_complete="new-password", required=True),
+                    field(
+                        "Password",
+                        "password",
+                        type="password",
+                        max_length=128,
+                        auto_complete="new-password",
+                        required=True,
+                    ),
                     rx.text(
                         "At least 10 characters, mixing three of: lower case, upper case, digits, symbols "
                         "(or 16+ characters).",
@@ -126,8 +132,14 @@ def log_in() -> rx.Component:
             rx.form(
                 rx.vstack(
                     field("Email", "email", type="email", auto_complete="email", required=True),
-                    field("Password", "password", type="password", max_length=1024,
-                          auto_complete="current-password", required=True),
+                    field(
+                        "Password",
+                        "password",
+                        type="password",
+                        max_length=1024,
+                        auto_complete="current-password",
+                        required=True,
+                    ),
                     form_message(LogInState.error),
                     rx.button("Log in", type="submit", size="3", width="100%"),
                     rx.text("New here? ", rx.link("Create an account", href="/signup"), size="2"),

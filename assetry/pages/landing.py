@@ -99,12 +99,24 @@ def landing() -> rx.Component:
             max_width="46rem",
         ),
         rx.grid(
-            _feature("sparkles", "Prompt studio", "Generate short videos, images and captions from a prompt, "
-                     "in the background while you keep working. Everything lands in your library."),
-            _feature("chart-line", "Real analytics", "Connect TikTok and Instagram to see views, likes, "
-                     "shares and saves over time, your top posts, and when your audience shows up."),
-            _feature("shield-check", "Your accounts, protected", "Tokens encrypted at rest, your rows "
-                     "walled off in the database, export or delete everything whenever you like."),
+            _feature(
+                "sparkles",
+                "Prompt studio",
+                "Generate short videos, images and captions from a prompt, "
+                "in the background while you keep working. Everything lands in your library.",
+            ),
+            _feature(
+                "chart-line",
+                "Real analytics",
+                "Connect TikTok and Instagram to see views, likes, "
+                "shares and saves over time, your top posts, and when your audience shows up.",
+            ),
+            _feature(
+                "shield-check",
+                "Your accounts, protected",
+                "Tokens encrypted at rest, your rows "
+                "walled off in the database, export or delete everything whenever you like.",
+            ),
             columns=rx.breakpoints(initial="1", md="3"),
             spacing="4",
             width="100%",

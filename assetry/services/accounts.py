@@ -63,7 +63,9 @@ async def sign_up(form: SignUp, client: Client) -> tuple[User, str]:
 
     async with db.service_session() as session:
         if await _user_by_email(session, email):
-            raise BadInput("An account with this email already exists. Log in instead, or reset your password.")
+            raise BadInput(
+                "An account with this email already exists. Log in instead, or reset your password."
+            )
         stored = await credentials().register(email, form.password)
         user = User(
             email=email,
@@ -126,7 +128,7 @@ async def user_for_token(token: str) -> User | None:
     if not token or len(token) > 128:
         return None
     async with db.service_session() as session:
-        row = (
+        return (
             await session.exec(
                 select(User)
                 .join(AuthSession, AuthSession.user_id == User.id)
@@ -138,7 +140,6 @@ async def user_for_token(token: str) -> User | None:
                 )
             )
         ).first()
-    return row
 
 
 async def change_password(user_id: uuid.UUID, current: str, new: str, *, keep_token: str) -> None:

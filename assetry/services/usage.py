@@ -24,7 +24,9 @@ async def record(
 ) -> UsageEvent:
     """Store one usage event; the user agent is reduced to browser, device type and OS."""
     agent = parse_user_agent(user_agent or "")
-    device = "bot" if agent.is_bot else "phone" if agent.is_mobile else "tablet" if agent.is_tablet else "desktop"
+    device = (
+        "bot" if agent.is_bot else "phone" if agent.is_mobile else "tablet" if agent.is_tablet else "desktop"
+    )
     event = UsageEvent(
         user_id=user_id,
         kind=kind,
