@@ -9,6 +9,7 @@ from sqlmodel import select
 from assetry import db
 from assetry.errors import BadInput, NotAllowed
 from assetry.models import AuthSession, LoginAttempt, PolicyAcceptance, PolicyVersion, User
+from assetry.security import token_digest
 from assetry.services import accounts
 
 STRONG = "Correct-Horse-42"
@@ -38,7 +39,7 @@ async def test_sign_up_stores_hash_session_and_policy_acceptance(database: str) 
         assert stored.password_hash.startswith("$argon2id$")
         assert STRONG not in stored.password_hash
         sessions = (await session.exec(select(AuthSession))).all()
-        assert [s.token_hash for s in sessions] != [token]  # only the digest is stored
+        assert [s.token_hash for s in sessions] == [token_digest(token)]  # never the token itself
         kinds = (
             await session.exec(
                 select(PolicyVersion.kind)
