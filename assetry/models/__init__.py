@@ -5,7 +5,9 @@ from sqlmodel import SQLModel
 from assetry.models.accounts import AuthSession, LoginAttempt, User
 from assetry.models.activity import AuditEntry, UsageEvent
 from assetry.models.contact import SupportMessage, WaitlistEntry
+from assetry.models.jobs import Job
 from assetry.models.policy import PolicyAcceptance, PolicyVersion
+from assetry.models.studio import Generation, GenerationOutput
 
 metadata = SQLModel.metadata
 
@@ -25,6 +27,9 @@ def user_owned_tables() -> list[str]:
 __all__ = [
     "AuditEntry",
     "AuthSession",
+    "Generation",
+    "GenerationOutput",
+    "Job",
     "LoginAttempt",
     "PolicyAcceptance",
     "PolicyVersion",
