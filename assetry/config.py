@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import secrets
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -51,6 +52,17 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_ip_max_failures: int = Field(default=20, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+
+    # Signs media URLs; the embedded default keeps a random one in DATA_DIR/secret.key.
+    secret_key: SecretStr | None = None
+    media_url_ttl_seconds: int = Field(default=3600, ge=60)
+
+    # Prompt studio: limits per user, and the price table (USD per unit, by model id).
+    daily_generation_quota: int = Field(default=50, ge=0)
+    max_concurrent_generations: int = Field(default=3, ge=1)
+    prompt_max_chars: int = Field(default=2000, ge=1)
+    max_media_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    price_table: dict[str, float] = Field(default_factory=dict)
 
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None
@@ -107,6 +119,21 @@ class Settings(BaseSettings):
             "auth": self.auth_mode,
             "ui state": self.state_mode,
         }
+
+
+def signing_secret(settings: Settings) -> bytes:
+    """The key media URLs are signed with (generated once per installation when not set)."""
+    if settings.secret_key:
+        return settings.secret_key.get_secret_value().encode()
+    path = settings.data_dir / "secret.key"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:  # exclusive create: two workers starting together agree on one key
+        with path.open("x") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    except FileExistsError:
+        pass
+    return path.read_text().strip().encode()
 
 
 def driver_url(url: str, *, asynchronous: bool) -> str:

@@ -1,9 +1,13 @@
-"""Password hashing (argon2id) and session tokens (random, stored only as SHA-256)."""
+"""Password hashing (argon2id), session tokens (stored only as SHA-256), signed media URLs."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
+import json
 import secrets
+import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -37,3 +41,31 @@ def new_session_token() -> str:
 def token_digest(token: str) -> str:
     """What the database keeps of a session token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign_media(secret: bytes, *, key: str, owner: str, ttl_seconds: int, download: bool = False) -> str:
+    """A URL-safe token naming a media file, its owner and an expiry, signed with HMAC-SHA256."""
+    body = json.dumps(
+        {"k": key, "o": owner, "e": int(time.time()) + ttl_seconds, "d": int(download)},
+        separators=(",", ":"),
+    ).encode()
+    mac = hmac.new(secret, body, hashlib.sha256).digest()
+    return _b64(body) + "." + _b64(mac)
+
+
+def read_media_token(secret: bytes, token: str) -> dict | None:
+    """The signed fields of a media token, or None if it is tampered with or expired."""
+    try:
+        body_b64, mac_b64 = token.split(".", 1)
+        body = base64.urlsafe_b64decode(body_b64 + "=" * (-len(body_b64) % 4))
+        mac = base64.urlsafe_b64decode(mac_b64 + "=" * (-len(mac_b64) % 4))
+    except (ValueError, TypeError):
+        return None
+    if not hmac.compare_digest(mac, hmac.new(secret, body, hashlib.sha256).digest()):
+        return None
+    fields = json.loads(body)
+    return fields if fields.get("e", 0) >= time.time() else None
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")

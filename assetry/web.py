@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assetry.config import Settings, get_settings
+from assetry.errors import NotAllowed
+from assetry.services import media
+from assetry.services.accounts import SESSION_COOKIE
 
 
 async def health(_request: Request) -> JSONResponse:
@@ -16,9 +19,29 @@ async def health(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+async def media_file(request: Request) -> StreamingResponse | PlainTextResponse:
+    """A generated file, for its owner's browser only, through a signed, expiring URL."""
+    try:
+        found = await media.open_signed(request.path_params["token"], request.cookies.get(SESSION_COOKIE, ""))
+    except FileNotFoundError as gone:
+        return PlainTextResponse(str(gone), status_code=404)
+    except NotAllowed as refused:
+        return PlainTextResponse(str(refused), status_code=403)
+    disposition = "attachment" if found.download else "inline"
+    return StreamingResponse(
+        found.chunks,
+        media_type=found.content_type,
+        headers={
+            "content-length": str(found.size),
+            "content-disposition": f'{disposition}; filename="{found.filename}"',
+            "cache-control": "private, max-age=300",
+        },
+    )
+
+
 def routes() -> Starlette:
     """Our own routes; Reflex mounts its app underneath this one."""
-    return Starlette(routes=[Route("/health", health)])
+    return Starlette(routes=[Route("/health", health), Route("/media/{token}", media_file)])
 
 
 def security_headers(settings: Settings) -> dict[str, str]:

@@ -26,6 +26,8 @@ from assetry.services import audit, policies
 from assetry.services.credentials import credentials
 from assetry.services.validation import clean_email, clean_text, password_problem
 
+# The browser cookie holding the session token (the HTTP routes read it too).
+SESSION_COOKIE = "assetry_session"
 WRONG_CREDENTIALS = "That email and password don't match an account."
 
 

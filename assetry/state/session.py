@@ -11,8 +11,8 @@ import reflex as rx
 from assetry.config import get_settings
 from assetry.models import User
 from assetry.services import accounts, usage
+from assetry.services.accounts import SESSION_COOKIE
 
-SESSION_COOKIE = "assetry_session"
 LOGIN_ROUTE = "/login"
 HOME_ROUTE = "/home"
 

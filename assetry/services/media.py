@@ -1,0 +1,87 @@
+"""Generated media: where files are stored, and the signed, expiring URLs that serve them.
+
+A URL names one file, its owner and an expiry, signed with the installation's
+secret. Serving also checks that the browser's session belongs to that owner and
+that the file still belongs to a generation in the library, so a deleted output
+opened from an old link is gone, and a copied link doesn't work for anyone else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from assetry import db, security
+from assetry.config import get_settings, signing_secret
+from assetry.errors import NotAllowed
+from assetry.integrations.storage import LocalMediaStore, MediaStore
+from assetry.models import GenerationOutput
+from assetry.services import accounts
+
+EXTENSIONS = {"image/png": "png", "image/webp": "webp", "image/jpeg": "jpg", "video/mp4": "mp4"}
+GONE = "This file was deleted or its link has expired. Open it again from your library."
+
+
+def store() -> MediaStore:
+    """The configured media store."""
+    return LocalMediaStore(get_settings().data_dir / "media")
+
+
+def key_for(user_id: uuid.UUID, generation_id: uuid.UUID, position: int, content_type: str) -> str:
+    return f"{user_id}/{generation_id}/{position}.{EXTENSIONS[content_type]}"
+
+
+def url_for(output: GenerationOutput, *, download: bool = False) -> str:
+    """A signed, expiring URL for the output's file (only its owner's browser can use it)."""
+    settings = get_settings()
+    token = security.sign_media(
+        signing_secret(settings),
+        key=output.storage_key or "",
+        owner=str(output.user_id),
+        ttl_seconds=settings.media_url_ttl_seconds,
+        download=download,
+    )
+    return f"/media/{token}"
+
+
+@dataclass(frozen=True)
+class MediaResponse:
+    """What the HTTP route sends back for a valid media URL."""
+
+    content_type: str
+    size: int
+    filename: str
+    download: bool
+    chunks: AsyncIterator[bytes]
+
+
+async def open_signed(token: str, session_token: str) -> MediaResponse:
+    """Check a media URL and the browser's session; FileNotFoundError or NotAllowed when refused."""
+    fields = security.read_media_token(signing_secret(get_settings()), token)
+    if fields is None:
+        raise FileNotFoundError(GONE)
+    user = await accounts.user_for_token(session_token)
+    if user is None or str(user.id) != fields["o"]:
+        raise NotAllowed("Log in to the account this file belongs to.")
+    async with db.user_session(user.id) as session:
+        output = (
+            await session.exec(
+                select(GenerationOutput).where(
+                    GenerationOutput.storage_key == fields["k"], GenerationOutput.user_id == user.id
+                )
+            )
+        ).first()
+    media = store()
+    size = await media.size(fields["k"]) if output else None
+    if output is None or size is None:
+        raise FileNotFoundError(GONE)
+    return MediaResponse(
+        content_type=output.content_type,
+        size=size,
+        filename=f"assetry-{output.generation_id.hex[:8]}-{output.position + 1}.{fields['k'].rsplit('.', 1)[1]}",
+        download=bool(fields.get("d")),
+        chunks=media.stream(fields["k"]),
+    )

@@ -1,0 +1,422 @@
+"""The prompt studio: check a request, start it as a durable job, run it, keep the library.
+
+A generation is a row plus a job. The job's task is idempotent: it records the
+provider's request id before waiting, so after a restart it resumes polling
+instead of paying twice, and it replaces (never duplicates) outputs when a
+crashed attempt already stored some.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from assetry import db
+from assetry.config import Settings, get_settings
+from assetry.errors import BadInput, NotAllowed
+from assetry.integrations.generation import CaptionRequest, ImageRequest, MediaFile, VideoRequest
+from assetry.jobs import queue, registry
+from assetry.jobs.worker import JobContext
+from assetry.models import Generation, GenerationOutput, Job
+from assetry.models.base import utcnow
+from assetry.models.jobs import CANCELLED
+from assetry.services import catalog, media, providers
+from assetry.services.validation import clean_text
+
+QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+ACTIVE = (QUEUED, RUNNING)
+TASK = "studio.generate"
+POLL_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class StudioRequest:
+    """What the studio form sends."""
+
+    kind: str
+    prompt: str
+    model_key: str
+    aspect_ratio: str = "9:16"
+    duration_s: int = 5
+    count: int = 1
+    tone: str = "friendly"
+    length: str = "short"
+    hashtags: bool = True
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What a request will cost and how long it usually takes, before it starts."""
+
+    cost_usd: float
+    typical_seconds: int
+    choice: catalog.ModelChoice
+
+
+def check(settings: Settings, request: StudioRequest) -> Quote:
+    """Validate a request against the chosen model; BadInput says what to change."""
+    if request.kind not in catalog.KINDS:
+        raise BadInput("Choose what to make: a video, an image or captions.")
+    clean_text(request.prompt, field="prompt", max_length=settings.prompt_max_chars)
+    choice = catalog.find(settings, request.model_key, request.kind)
+    if request.kind in (catalog.IMAGE, catalog.VIDEO) and request.aspect_ratio not in choice.aspects:
+        raise BadInput(f"{choice.label} can't make {request.aspect_ratio}; pick {', '.join(choice.aspects)}.")
+    if request.kind == catalog.VIDEO and request.duration_s not in choice.durations:
+        allowed = ", ".join(f"{d} s" for d in choice.durations)
+        raise BadInput(f"{choice.label} makes videos of {allowed}.")
+    if request.kind != catalog.VIDEO and not 1 <= request.count <= choice.max_count:
+        raise BadInput(f"Ask for between 1 and {choice.max_count} at a time.")
+    if request.kind == catalog.CAPTION and (
+        request.tone not in catalog.TONES or request.length not in catalog.LENGTHS
+    ):
+        raise BadInput("Pick a tone and a length from the lists.")
+    seconds = choice.typical_seconds * (request.duration_s if choice.unit == "second" else 1)
+    cost = choice.cost(count=request.count, duration_s=request.duration_s)
+    return Quote(cost_usd=cost, typical_seconds=max(1, seconds), choice=choice)
+
+
+async def start(
+    user_id: uuid.UUID,
+    request: StudioRequest,
+    *,
+    client_request_id: str,
+    parent_id: uuid.UUID | None = None,
+) -> Generation:
+    """Record the generation and queue its job; the same client request id gives the same generation."""
+    settings = get_settings()
+    quote = check(settings, request)
+    dedupe_key = f"gen:{user_id}:{client_request_id}"[:128]
+    async with db.user_session(user_id) as session:
+        if existing := await _by_dedupe_key(session, dedupe_key):
+            return existing
+        await _check_limits(session, settings, user_id)
+        generation = Generation(
+            user_id=user_id,
+            kind=request.kind,
+            prompt=request.prompt.strip(),
+            options=_options(request),
+            provider=quote.choice.provider,
+            model=quote.choice.model,
+            seed=request.seed if request.seed is not None else random.randrange(2**31),
+            cost_usd=quote.cost_usd,
+            parent_id=parent_id,
+        )
+        session.add(generation)
+        await session.flush()
+        job = await queue.enqueue(
+            session, TASK, {"generation_id": str(generation.id)}, user_id=user_id, dedupe_key=dedupe_key
+        )
+        if job.payload.get("generation_id") != str(generation.id):  # lost a double-click race
+            await session.delete(generation)
+            return await session.get(Generation, uuid.UUID(job.payload["generation_id"]))
+        generation.job_id = job.id
+    return generation
+
+
+def request_of(generation: Generation, **changes) -> StudioRequest:
+    """The request that made a generation (to re-run it or make variations)."""
+    options = generation.options
+    fields = {
+        "kind": generation.kind,
+        "prompt": generation.prompt,
+        "model_key": f"{generation.provider}:{generation.model}",
+        "aspect_ratio": options.get("aspect_ratio", "9:16"),
+        "duration_s": options.get("duration_s", 5),
+        "count": options.get("count", 1),
+        "tone": options.get("tone", "friendly"),
+        "length": options.get("length", "short"),
+        "hashtags": options.get("hashtags", True),
+        "seed": generation.seed,
+    }
+    return StudioRequest(**(fields | changes))
+
+
+async def rerun(user_id: uuid.UUID, generation_id: uuid.UUID, *, client_request_id: str) -> Generation:
+    """Run the same prompt and options again (same seed)."""
+    original = await get(user_id, generation_id)
+    return await start(
+        user_id, request_of(original), client_request_id=client_request_id, parent_id=original.id
+    )
+
+
+async def variation(user_id: uuid.UUID, generation_id: uuid.UUID, *, client_request_id: str) -> Generation:
+    """The same prompt and options with a new seed."""
+    original = await get(user_id, generation_id)
+    changed = request_of(original, seed=random.randrange(2**31))
+    return await start(user_id, changed, client_request_id=client_request_id, parent_id=original.id)
+
+
+async def cancel(user_id: uuid.UUID, generation_id: uuid.UUID) -> None:
+    """Stop a queued or running generation."""
+    async with db.user_session(user_id) as session:
+        generation = await _owned(session, user_id, generation_id)
+        if generation.status not in ACTIVE or generation.job_id is None:
+            raise BadInput("This generation has already finished.")
+        job = await queue.request_cancel(session, generation.job_id)
+        if job is not None and job.status == CANCELLED:
+            _end(generation, CANCELLED, "Cancelled.")
+
+
+async def get(user_id: uuid.UUID, generation_id: uuid.UUID) -> Generation:
+    async with db.user_session(user_id) as session:
+        return await _owned(session, user_id, generation_id)
+
+
+async def outputs_of(user_id: uuid.UUID, generation_ids: list[uuid.UUID]) -> list[GenerationOutput]:
+    """The outputs of these generations, in order."""
+    if not generation_ids:
+        return []
+    async with db.user_session(user_id) as session:
+        return list(
+            (
+                await session.exec(
+                    select(GenerationOutput)
+                    .where(
+                        GenerationOutput.user_id == user_id,
+                        col(GenerationOutput.generation_id).in_(generation_ids),
+                    )
+                    .order_by(GenerationOutput.generation_id, GenerationOutput.position)
+                )
+            ).all()
+        )
+
+
+async def library(
+    user_id: uuid.UUID,
+    *,
+    kind: str = "",
+    status: str = "",
+    search: str = "",
+    since: date | None = None,
+    until: date | None = None,
+    limit: int = 48,
+    offset: int = 0,
+) -> tuple[list[Generation], int]:
+    """A page of the user's generations, newest first, with the total that match."""
+    filters = [Generation.user_id == user_id]
+    if kind:
+        filters.append(Generation.kind == kind)
+    if status:
+        filters.append(Generation.status == status)
+    if search.strip():
+        pattern = (
+            "%" + search.strip()[:200].replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+        )
+        filters.append(col(Generation.prompt).ilike(pattern, escape="\\"))
+    if since:
+        filters.append(Generation.created_at >= datetime.combine(since, time.min, UTC))
+    if until:
+        filters.append(Generation.created_at < datetime.combine(until + timedelta(days=1), time.min, UTC))
+    async with db.user_session(user_id) as session:
+        total = await session.scalar(select(sa.func.count()).select_from(Generation).where(*filters))
+        page = (
+            await session.exec(
+                select(Generation)
+                .where(*filters)
+                .order_by(col(Generation.created_at).desc(), col(Generation.id).desc())
+                .limit(min(limit, 200))
+                .offset(max(offset, 0))
+            )
+        ).all()
+    return list(page), total or 0
+
+
+async def save_caption(user_id: uuid.UUID, output_id: uuid.UUID, text: str) -> GenerationOutput:
+    """Replace a caption's text with the creator's edit."""
+    cleaned = clean_text(text, field="caption", max_length=2200)
+    async with db.user_session(user_id) as session:
+        output = await session.get(GenerationOutput, output_id)
+        if output is None or output.user_id != user_id or output.text is None:
+            raise NotAllowed("That caption isn't in your library.")
+        output.text, output.edited_at = cleaned, utcnow()
+    return output
+
+
+async def delete(user_id: uuid.UUID, generation_id: uuid.UUID) -> None:
+    """Delete a generation, its outputs and their files; a running one is cancelled first."""
+    async with db.user_session(user_id) as session:
+        generation = await _owned(session, user_id, generation_id)
+        if generation.status in ACTIVE and generation.job_id:
+            await queue.request_cancel(session, generation.job_id)
+        outputs = (
+            await session.exec(
+                select(GenerationOutput).where(GenerationOutput.generation_id == generation_id)
+            )
+        ).all()
+        keys = [o.storage_key for o in outputs if o.storage_key]
+        await session.delete(generation)
+    store = media.store()
+    await asyncio.gather(*(store.delete(key) for key in keys))
+
+
+async def active_count(user_id: uuid.UUID) -> int:
+    async with db.user_session(user_id) as session:
+        return await _count(session, Generation.user_id == user_id, col(Generation.status).in_(ACTIVE))
+
+
+# ----- the job -------------------------------------------------------------------------------
+
+
+async def _on_end(job: Job, status: str, message: str) -> None:
+    """A generation's job failed or was cancelled: say so on the generation, stop the provider."""
+    generation_id = uuid.UUID(job.payload["generation_id"])
+    async with db.service_session() as session:
+        generation = await session.get(Generation, generation_id)
+        if generation is None or generation.status not in ACTIVE:
+            return
+        _end(generation, status, message)
+        request_id, provider_name, model = (
+            generation.provider_request_id,
+            generation.provider,
+            generation.model,
+        )
+    if status == CANCELLED and request_id:
+        await providers.cancel_remote(provider_name, model, request_id)
+
+
+@registry.task(TASK, lease_seconds=60, max_attempts=5, deadline_seconds=20 * 60, on_end=_on_end)
+async def run_generation(ctx: JobContext) -> dict:
+    generation_id = uuid.UUID(ctx.payload["generation_id"])
+    async with db.service_session() as session:
+        generation = await session.get(Generation, generation_id)
+        if generation is None:  # deleted while queued
+            return {"skipped": "deleted"}
+        if generation.status == SUCCEEDED:  # a retry after the work was already saved
+            return {"outputs": "kept"}
+        generation.status = RUNNING
+        generation.started_at = generation.started_at or utcnow()
+    await ctx.progress(phase="running")
+    await ctx.checkpoint()
+    produced = await _produce(ctx, generation)
+    await ctx.checkpoint()
+    await _save_outputs(generation, produced)
+    return {"outputs": len(produced)}
+
+
+async def _produce(ctx: JobContext, generation: Generation) -> list[MediaFile | str]:
+    options = generation.options
+    provider = providers.for_generation(generation.provider)
+    if generation.kind == catalog.CAPTION:
+        return list(
+            await provider.captions(
+                CaptionRequest(
+                    prompt=generation.prompt,
+                    model=generation.model,
+                    tone=options.get("tone", "friendly"),
+                    length=options.get("length", "short"),
+                    hashtags=options.get("hashtags", True),
+                    count=options.get("count", 3),
+                )
+            )
+        )
+    if generation.kind == catalog.IMAGE:
+        request = ImageRequest(
+            prompt=generation.prompt,
+            model=generation.model,
+            aspect_ratio=options.get("aspect_ratio", "1:1"),
+            count=options.get("count", 1),
+            seed=generation.seed,
+        )
+        return list(await provider.images(request))
+    request = VideoRequest(
+        prompt=generation.prompt,
+        model=generation.model,
+        aspect_ratio=options.get("aspect_ratio", "9:16"),
+        duration_s=options.get("duration_s", 5),
+        seed=generation.seed,
+    )
+    return [await provider.video(request)]
+
+
+async def _save_outputs(generation: Generation, produced: list[MediaFile | str]) -> None:
+    settings = get_settings()
+    store = media.store()
+    rows = []
+    for position, item in enumerate(produced):
+        if isinstance(item, str):
+            rows.append(GenerationOutput(user_id=generation.user_id, generation_id=generation.id,
+                                         position=position, text=item))  # fmt: skip
+            continue
+        if len(item.content) > settings.max_media_bytes:
+            raise registry.Fail(
+                f"The provider sent a file of {len(item.content) / 1e6:.0f} MB; the limit is "
+                f"{settings.max_media_bytes / 1e6:.0f} MB. Try a shorter video or a smaller size."
+            )
+        key = media.key_for(generation.user_id, generation.id, position, item.content_type)
+        await store.put(key, item.content, item.content_type)
+        rows.append(
+            GenerationOutput(
+                user_id=generation.user_id,
+                generation_id=generation.id,
+                position=position,
+                storage_key=key,
+                content_type=item.content_type,
+                size_bytes=len(item.content),
+                width=item.width,
+                height=item.height,
+                duration_s=item.duration_s,
+            )
+        )
+    async with db.service_session() as session:
+        await session.exec(sa.delete(GenerationOutput).where(GenerationOutput.generation_id == generation.id))
+        session.add_all(rows)
+        current = await session.get(Generation, generation.id)
+        if current is not None:
+            _end(current, SUCCEEDED, "")
+
+
+def _end(generation: Generation, status: str, message: str) -> None:
+    generation.status, generation.error, generation.finished_at = status, message[:2000], utcnow()
+
+
+def _options(request: StudioRequest) -> dict:
+    if request.kind == catalog.VIDEO:
+        return {"aspect_ratio": request.aspect_ratio, "duration_s": request.duration_s}
+    if request.kind == catalog.IMAGE:
+        return {"aspect_ratio": request.aspect_ratio, "count": request.count}
+    return {
+        "tone": request.tone,
+        "length": request.length,
+        "hashtags": request.hashtags,
+        "count": request.count,
+    }
+
+
+async def _owned(session: AsyncSession, user_id: uuid.UUID, generation_id: uuid.UUID) -> Generation:
+    generation = await session.get(Generation, generation_id)
+    if generation is None or generation.user_id != user_id:
+        raise NotAllowed("That generation isn't in your library (it may have been deleted).")
+    return generation
+
+
+async def _by_dedupe_key(session: AsyncSession, dedupe_key: str) -> Generation | None:
+    job = (await session.exec(select(Job).where(Job.dedupe_key == dedupe_key))).first()
+    return await session.get(Generation, uuid.UUID(job.payload["generation_id"])) if job else None
+
+
+async def _check_limits(session: AsyncSession, settings: Settings, user_id: uuid.UUID) -> None:
+    today = datetime.combine(utcnow().date(), time.min, UTC)
+    used = await _count(session, Generation.user_id == user_id, Generation.created_at >= today)
+    if used >= settings.daily_generation_quota:
+        raise BadInput(
+            f"You've used all {settings.daily_generation_quota} generations for today. "
+            "Your quota resets at midnight UTC."
+        )
+    running = await _count(session, Generation.user_id == user_id, col(Generation.status).in_(ACTIVE))
+    if running >= settings.max_concurrent_generations:
+        raise BadInput(
+            f"You already have {running} generations in progress, the most at once. "
+            "Wait for one to finish or cancel one."
+        )
+
+
+async def _count(session: AsyncSession, *filters) -> int:
+    return await session.scalar(select(sa.func.count()).select_from(Generation).where(*filters)) or 0
