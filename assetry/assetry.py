@@ -3,7 +3,9 @@
 import reflex as rx
 
 from assetry import web
-from assetry.pages import account, auth, home, landing, policies, support
+from assetry.config import get_settings
+from assetry.jobs.worker import Worker
+from assetry.pages import account, auth, home, landing, library, policies, studio, support
 from assetry.state.session import SessionState
 
 app = rx.App(
@@ -34,3 +36,29 @@ app.add_page(
 )
 app.add_page(home.home, route="/home", title="Home · Assetry", on_load=_signed_in)
 app.add_page(account.account, route="/account", title="Account · Assetry", on_load=_signed_in)
+app.add_page(
+    studio.studio_page,
+    route="/studio",
+    title="Studio · Assetry",
+    on_load=[*_signed_in, studio.StudioState.load],
+)
+app.add_page(
+    library.library_page,
+    route="/library",
+    title="Library · Assetry",
+    on_load=[*_signed_in, library.LibraryState.load],
+)
+app.add_page(
+    library.generation_page,
+    route="/library/[generation_id]",
+    title="Generation · Assetry",
+    on_load=[*_signed_in, library.GenerationState.load],
+)
+
+
+async def run_jobs() -> None:
+    """This process's job worker; the tasks registered by the imported services run here."""
+    await Worker(concurrency=get_settings().job_concurrency).run()
+
+
+app.register_lifespan_task(run_jobs)

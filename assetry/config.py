@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     prompt_max_chars: int = Field(default=2000, ge=1)
     max_media_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     price_table: dict[str, float] = Field(default_factory=dict)
+    # Jobs each backend process runs at once.
+    job_concurrency: int = Field(default=4, ge=1)
 
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None

@@ -9,6 +9,8 @@ from assetry.state.session import SessionState
 
 APP_NAV = [
     ("Home", "/home", "house"),
+    ("Studio", "/studio", "sparkles"),
+    ("Library", "/library", "images"),
     ("Account", "/account", "user-round"),
     ("Support", "/support", "life-buoy"),
 ]

@@ -420,3 +420,42 @@ async def _check_limits(session: AsyncSession, settings: Settings, user_id: uuid
 
 async def _count(session: AsyncSession, *filters) -> int:
     return await session.scalar(select(sa.func.count()).select_from(Generation).where(*filters)) or 0
+
+
+@dataclass(frozen=True)
+class InProgress:
+    """A generation still queued or running, with its job's live progress."""
+
+    generation: Generation
+    phase: str  # queued | in_queue | running
+    position: int | None
+
+
+async def in_progress(user_id: uuid.UUID) -> list[InProgress]:
+    """The user's queued and running generations, oldest first, with live progress."""
+    async with db.user_session(user_id) as session:
+        rows = (
+            await session.exec(
+                select(Generation, Job)
+                .join(Job, Job.id == Generation.job_id, isouter=True)
+                .where(Generation.user_id == user_id, col(Generation.status).in_(ACTIVE))
+                .order_by(Generation.created_at)
+            )
+        ).all()
+    return [
+        InProgress(
+            generation=generation,
+            phase=(job.progress.get("phase") if job else None) or generation.status,
+            position=job.progress.get("position") if job else None,
+        )
+        for generation, job in rows
+    ]
+
+
+async def with_outputs(user_id: uuid.UUID, generations: list[Generation]) -> list[tuple[Generation, list]]:
+    """Pair each generation with its outputs (one query)."""
+    outputs = await outputs_of(user_id, [g.id for g in generations])
+    by_generation: dict[uuid.UUID, list[GenerationOutput]] = {}
+    for output in outputs:
+        by_generation.setdefault(output.generation_id, []).append(output)
+    return [(g, by_generation.get(g.id, [])) for g in generations]

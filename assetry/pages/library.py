@@ -1,0 +1,439 @@
+"""The library: every prompt and output, filterable; and one generation's own page."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date
+
+import reflex as rx
+
+from assetry.components.generations import (
+    library_card,
+    library_row,
+    offline_badge,
+    output_player,
+    status_badge,
+)
+from assetry.components.layout import app_page
+from assetry.errors import BadInput, NotAllowed
+from assetry.services import studio
+from assetry.state.generations import STATUS_LABELS, GenerationView, OutputView, view
+from assetry.state.session import LOGIN_ROUTE, signed_in_user
+
+PAGE_SIZE = 48
+ALL = "all"
+
+
+def _parse_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise BadInput("Dates look like 2026-11-29.") from None
+
+
+class LibraryState(rx.State):
+    """Filters and the loaded page(s) of the library."""
+
+    kind: str = ALL
+    status: str = ALL
+    search: str = ""
+    since: str = ""
+    until: str = ""
+    items: list[GenerationView] = []
+    total: int = 0
+    error: str = ""
+    loading: bool = False
+
+    @rx.var
+    def summary(self) -> str:
+        if self.total == 0:
+            return ""
+        return f"Showing {len(self.items):,} of {self.total:,}"
+
+    @rx.var
+    def more(self) -> bool:
+        return len(self.items) < self.total
+
+    @rx.event
+    async def load(self):
+        return await self._query(reset=True)
+
+    @rx.event
+    async def set_filter(self, name: str, value: str):
+        if name in {"kind", "status", "search", "since", "until"}:
+            setattr(self, name, str(value)[:200])
+            return await self._query(reset=True)
+        return None
+
+    @rx.event
+    async def clear_filters(self):
+        self.kind = self.status = ALL
+        self.search = self.since = self.until = ""
+        return await self._query(reset=True)
+
+    @rx.event
+    async def load_more(self):
+        return await self._query(reset=False)
+
+    async def _query(self, *, reset: bool):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        self.error = ""
+        try:
+            since, until = _parse_day(self.since), _parse_day(self.until)
+        except BadInput as problem:
+            self.error = str(problem)
+            return None
+        if since and until and since > until:
+            self.error = "The start date is after the end date."
+            return None
+        offset = 0 if reset else len(self.items)
+        page, self.total = await studio.library(
+            user.id,
+            kind="" if self.kind == ALL else self.kind,
+            status="" if self.status == ALL else self.status,
+            search=self.search,
+            since=since,
+            until=until,
+            limit=PAGE_SIZE,
+            offset=offset,
+        )
+        views = [view(g, outputs) for g, outputs in await studio.with_outputs(user.id, page)]
+        self.items = views if reset else self.items + views
+        return None
+
+
+class GenerationState(rx.State):
+    """One generation's page: view, download, edit captions, re-run, vary, delete."""
+
+    item: GenerationView = GenerationView()
+    found: bool = True
+    notice: str = ""
+    editing: str = ""  # id of the caption being edited
+    _watching: bool = False
+
+    def _generation_id(self) -> uuid.UUID | None:
+        try:
+            return uuid.UUID(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
+        except ValueError:
+            return None
+
+    @rx.event
+    async def load(self):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        generation_id = self._generation_id()
+        self.notice, self.editing = "", ""
+        try:
+            generation = await studio.get(user.id, generation_id) if generation_id else None
+        except NotAllowed:
+            generation = None
+        self.found = generation is not None
+        if generation is None:
+            return None
+        outputs = await studio.outputs_of(user.id, [generation.id])
+        self.item = view(generation, outputs)
+        return GenerationState.watch if self.item.active else None
+
+    @rx.event
+    def edit(self, output_id: str):
+        self.editing = output_id
+
+    @rx.event
+    async def save_caption(self, form: dict):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        try:
+            await studio.save_caption(user.id, uuid.UUID(self.editing), str(form.get("caption", "")))
+        except (BadInput, NotAllowed, ValueError) as problem:
+            return rx.toast.error(str(problem))
+        self.editing = ""
+        await self.load()
+        return rx.toast.success("Caption saved.")
+
+    @rx.event
+    async def again(self, how: str):
+        """Re-run the prompt as it was, or make a variation with a new seed."""
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        start = studio.variation if how == "variation" else studio.rerun
+        try:
+            generation = await start(user.id, uuid.UUID(self.item.id), client_request_id=uuid.uuid4().hex)
+        except (BadInput, NotAllowed, ValueError) as problem:
+            return rx.toast.error(str(problem))
+        return [
+            rx.toast.info("Started — it will appear in your library."),
+            rx.redirect(f"/library/{generation.id}"),
+        ]
+
+    @rx.event
+    async def delete(self):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        try:
+            await studio.delete(user.id, uuid.UUID(self.item.id))
+        except (NotAllowed, ValueError) as problem:
+            return rx.toast.error(str(problem))
+        return [rx.toast.success("Deleted, files too."), rx.redirect("/library")]
+
+    @rx.event(background=True)
+    async def watch(self):
+        """While the generation runs, keep its page current."""
+        async with self:
+            if self._watching:
+                return
+            self._watching = True
+        try:
+            while True:
+                async with self:
+                    if not self.item.active:
+                        return
+                await asyncio.sleep(1.0)
+                async with self:
+                    await self.load()
+        finally:
+            async with self:
+                self._watching = False
+
+
+def _filters() -> rx.Component:
+    return rx.flex(
+        rx.input(
+            placeholder="Search prompts",
+            value=LibraryState.search,
+            on_change=lambda v: LibraryState.set_filter("search", v),
+            debounce_timeout=300,
+            max_length=200,
+            aria_label="Search prompts",
+            width=["100%", "100%", "16rem"],
+        ),
+        rx.select(
+            ["all", "video", "image", "caption"],
+            value=LibraryState.kind,
+            on_change=lambda v: LibraryState.set_filter("kind", v),
+            aria_label="Kind",
+        ),
+        rx.select(
+            ["all", *STATUS_LABELS],
+            value=LibraryState.status,
+            on_change=lambda v: LibraryState.set_filter("status", v),
+            aria_label="Status",
+        ),
+        rx.input(
+            type="date",
+            value=LibraryState.since,
+            aria_label="From date",
+            on_change=lambda v: LibraryState.set_filter("since", v),
+        ),
+        rx.input(
+            type="date",
+            value=LibraryState.until,
+            aria_label="To date",
+            on_change=lambda v: LibraryState.set_filter("until", v),
+        ),
+        rx.button("Clear", variant="ghost", on_click=LibraryState.clear_filters),
+        spacing="2",
+        wrap="wrap",
+        align="center",
+        width="100%",
+    )
+
+
+def library_page() -> rx.Component:
+    return app_page(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Library", size="7"),
+                rx.link(rx.button(rx.icon("sparkles", size=16), "New"), href="/studio"),
+                justify="between",
+                width="100%",
+                align="center",
+            ),
+            _filters(),
+            rx.cond(
+                LibraryState.error != "", rx.callout(LibraryState.error, color_scheme="red", role="alert")
+            ),
+            rx.text(LibraryState.summary, size="1", color_scheme="gray"),
+            rx.cond(
+                LibraryState.items.length() > 0,
+                rx.fragment(
+                    rx.grid(
+                        rx.foreach(LibraryState.items, library_card),
+                        columns=rx.breakpoints(initial="2", lg="3", xl="4"),
+                        spacing="4",
+                        width="100%",
+                        display=["none", "none", "grid"],
+                    ),
+                    rx.vstack(
+                        rx.foreach(LibraryState.items, library_row),
+                        spacing="0",
+                        width="100%",
+                        display=["flex", "flex", "none"],
+                    ),
+                ),
+                rx.center(
+                    rx.vstack(
+                        rx.icon("images", size=32, color=rx.color("gray", 8)),
+                        rx.text("Nothing here yet.", color_scheme="gray"),
+                        rx.link("Make something in the studio", href="/studio"),
+                        align="center",
+                    ),
+                    padding="3rem",
+                    width="100%",
+                ),
+            ),
+            rx.cond(
+                LibraryState.more, rx.button("Load more", variant="soft", on_click=LibraryState.load_more)
+            ),
+            spacing="4",
+            width="100%",
+        )
+    )
+
+
+def _caption(output: OutputView) -> rx.Component:
+    return rx.card(
+        rx.cond(
+            GenerationState.editing == output.id,
+            rx.form(
+                rx.vstack(
+                    rx.text_area(
+                        name="caption",
+                        default_value=output.text,
+                        rows="5",
+                        width="100%",
+                        max_length=2200,
+                        aria_label="Caption",
+                    ),
+                    rx.hstack(
+                        rx.button("Save caption", type="submit", size="2"),
+                        rx.button(
+                            "Cancel",
+                            variant="ghost",
+                            size="2",
+                            type="button",
+                            on_click=GenerationState.edit(""),
+                        ),
+                    ),
+                    width="100%",
+                ),
+                on_submit=GenerationState.save_caption,
+                width="100%",
+            ),
+            rx.vstack(
+                rx.text(output.text, size="3", white_space="pre-wrap", class_name="caption-text"),
+                rx.hstack(
+                    rx.button(
+                        rx.icon("copy", size=14),
+                        "Copy",
+                        variant="soft",
+                        size="1",
+                        on_click=[rx.set_clipboard(output.text), rx.toast.success("Copied.")],
+                    ),
+                    rx.button(
+                        rx.icon("pencil", size=14),
+                        "Edit",
+                        variant="soft",
+                        size="1",
+                        on_click=GenerationState.edit(output.id),
+                    ),
+                ),
+                width="100%",
+            ),
+        ),
+        width="100%",
+    )
+
+
+def _file(output: OutputView) -> rx.Component:
+    return rx.vstack(
+        output_player(output, GenerationState.item.prompt),
+        rx.link(
+            rx.button(rx.icon("download", size=14), "Download", variant="soft", size="2"),
+            href=output.download_url,
+            is_external=False,
+        ),
+        width="100%",
+    )
+
+
+def generation_page() -> rx.Component:
+    item = GenerationState.item
+    return app_page(
+        rx.cond(
+            GenerationState.found,
+            rx.vstack(
+                rx.link("← Library", href="/library", size="2"),
+                rx.hstack(
+                    status_badge(item),
+                    rx.badge(item.kind_label, variant="outline"),
+                    offline_badge(item),
+                    spacing="2",
+                    wrap="wrap",
+                ),
+                rx.heading(item.prompt, size="5", trim="both"),
+                rx.text(item.created, " · ", item.details, size="2", color_scheme="gray"),
+                rx.cond(item.progress != "", rx.text(item.progress, size="2")),
+                rx.cond(item.error != "", rx.callout(item.error, icon="triangle-alert", color_scheme="red")),
+                rx.grid(
+                    rx.foreach(item.outputs, lambda o: rx.cond(o.kind == "caption", _caption(o), _file(o))),
+                    columns=rx.breakpoints(initial="1", md="2"),
+                    spacing="4",
+                    width="100%",
+                ),
+                rx.hstack(
+                    rx.button(
+                        rx.icon("rotate-ccw", size=14),
+                        "Run again",
+                        variant="soft",
+                        on_click=GenerationState.again("rerun"),
+                    ),
+                    rx.button(
+                        rx.icon("shuffle", size=14),
+                        "Make a variation",
+                        variant="soft",
+                        on_click=GenerationState.again("variation"),
+                    ),
+                    rx.alert_dialog.root(
+                        rx.alert_dialog.trigger(
+                            rx.button(
+                                rx.icon("trash-2", size=14), "Delete", color_scheme="red", variant="soft"
+                            )
+                        ),
+                        rx.alert_dialog.content(
+                            rx.alert_dialog.title("Delete this generation?"),
+                            rx.alert_dialog.description(
+                                "The prompt, its outputs and their files are removed for good."
+                            ),
+                            rx.hstack(
+                                rx.alert_dialog.cancel(
+                                    rx.button("Keep it", variant="soft", color_scheme="gray")
+                                ),
+                                rx.alert_dialog.action(
+                                    rx.button("Delete", color_scheme="red", on_click=GenerationState.delete)
+                                ),
+                                justify="end",
+                                spacing="3",
+                                padding_top="1rem",
+                            ),
+                        ),
+                    ),
+                    wrap="wrap",
+                    spacing="2",
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            rx.vstack(
+                rx.heading("Not found", size="6"),
+                rx.text("This generation isn't in your library. It may have been deleted."),
+                rx.link("Back to the library", href="/library"),
+            ),
+        )
+    )

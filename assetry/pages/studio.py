@@ -1,0 +1,411 @@
+"""The prompt studio: write a prompt, pick what to make, see the price, start it, watch it run."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+
+import reflex as rx
+
+from assetry.components.generations import library_card, offline_badge, status_badge
+from assetry.components.layout import app_page
+from assetry.config import get_settings
+from assetry.errors import BadInput, NotAllowed
+from assetry.services import catalog, studio
+from assetry.state.generations import GenerationView, view
+from assetry.state.session import LOGIN_ROUTE, signed_in_user
+
+WATCH_SECONDS = 1.0
+RECENT = 6
+
+
+@dataclasses.dataclass
+class ModelOption:
+    key: str = ""
+    label: str = ""
+
+
+class StudioState(rx.State):
+    """The studio form, the live list of running generations, and the latest results."""
+
+    kind: str = "video"
+    prompt: str = ""
+    model_key: str = ""
+    aspect_ratio: str = "9:16"
+    duration: str = "5"
+    count: str = "1"
+    tone: str = "friendly"
+    length: str = "short"
+    hashtags: bool = True
+    models: list[ModelOption] = []
+    durations: list[str] = []
+    counts: list[str] = []
+    offline_model: bool = True
+    quote: str = ""
+    error: str = ""
+    active: list[GenerationView] = []
+    recent: list[GenerationView] = []
+    # One id per form content: a double click sends the same id and starts one job.
+    _request_id: str = ""
+    _watching: bool = False
+
+    @rx.var
+    def prompt_length(self) -> str:
+        return f"{len(self.prompt):,} / {get_settings().prompt_max_chars:,}"
+
+    @rx.event
+    async def load(self):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        self._choose_kind(self.kind)
+        await self._refresh(user.id)
+        return StudioState.watch
+
+    @rx.event
+    def set_kind(self, kind: str | list[str]):
+        if isinstance(kind, str) and kind in catalog.KINDS:
+            self._choose_kind(kind)
+
+    @rx.event
+    def set_prompt(self, text: str):
+        self.prompt = text
+        self._changed()
+
+    @rx.event
+    def set_option(self, name: str, value: str | bool | list[str]):
+        if isinstance(value, list):
+            return
+        if name in {"model_key", "aspect_ratio", "duration", "count", "tone", "length", "hashtags"}:
+            setattr(self, name, value if name == "hashtags" else str(value))
+            self._changed()
+
+    @rx.event
+    async def generate(self):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        try:
+            generation = await studio.start(user.id, self._request(), client_request_id=self._request_id)
+        except (BadInput, NotAllowed) as problem:
+            self.error = str(problem)
+            return None
+        already = any(item.id == str(generation.id) for item in self.active)
+        await self._refresh(user.id)
+        if already:
+            return rx.toast.info("That one is already on its way — see it under In progress.")
+        return [
+            rx.toast.info("Started. You can keep working; we'll tell you when it's done."),
+            StudioState.watch,
+        ]
+
+    @rx.event
+    async def cancel(self, generation_id: str):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        try:
+            await studio.cancel(user.id, uuid.UUID(generation_id))
+        except (BadInput, NotAllowed, ValueError) as problem:
+            return rx.toast.error(str(problem))
+        await self._refresh(user.id)
+        return rx.toast.info("Cancelling…")
+
+    @rx.event(background=True)
+    async def watch(self):
+        """Follow running generations until none is left; toast each one that ends."""
+        async with self:
+            if self._watching:
+                return
+            self._watching = True
+        try:
+            while True:
+                await asyncio.sleep(WATCH_SECONDS)
+                async with self:
+                    user = await signed_in_user(self)
+                    if user is None:
+                        return
+                    before = {item.id: item for item in self.active}
+                    await self._refresh(user.id)
+                    now_active = {item.id for item in self.active}
+                    finished = [
+                        item for item in self.recent if item.id in before and item.id not in now_active
+                    ]
+                    still_running = bool(self.active)
+                for item in finished:
+                    yield _toast_for(item)
+                if not still_running:
+                    return
+        finally:
+            async with self:
+                self._watching = False
+
+    def _choose_kind(self, kind: str) -> None:
+        settings = get_settings()
+        self.kind = kind
+        found = [choice for choice in catalog.choices(settings) if choice.kind == kind]
+        self.models = [ModelOption(key=c.key, label=c.label) for c in found]
+        if self.model_key not in {c.key for c in found}:
+            self.model_key = found[0].key if found else ""
+        self._changed()
+
+    def _changed(self) -> None:
+        """Any edit: new request id, fresh options for the model, fresh quote."""
+        self._request_id = uuid.uuid4().hex
+        self.error = ""
+        settings = get_settings()
+        choice = next((c for c in catalog.choices(settings) if c.key == self.model_key), None)
+        if choice is None:
+            self.quote = ""
+            return
+        self.offline_model = choice.offline
+        self.durations = [str(d) for d in choice.durations]
+        if self.durations and self.duration not in self.durations:
+            self.duration = "5" if "5" in self.durations else self.durations[0]
+        self.counts = [str(n) for n in range(1, choice.max_count + 1)]
+        if self.count not in self.counts:
+            self.count = "1"
+        if choice.kind == catalog.CAPTION and self.count == "1":
+            self.count = "3" if "3" in self.counts else self.count
+        try:
+            quote = studio.check(settings, dataclasses.replace(self._request(), prompt=self.prompt or "x"))
+        except BadInput as problem:
+            self.quote = str(problem)
+            return
+        seconds = quote.typical_seconds
+        usually = f"~{seconds} s" if seconds < 90 else f"~{round(seconds / 60)} min"
+        price = "free" if quote.cost_usd == 0 else f"${quote.cost_usd:.3f}"
+        self.quote = f"Costs {price} · usually takes {usually}"
+
+    def _request(self) -> studio.StudioRequest:
+        return studio.StudioRequest(
+            kind=self.kind,
+            prompt=self.prompt,
+            model_key=self.model_key,
+            aspect_ratio=self.aspect_ratio,
+            duration_s=int(self.duration or 5),
+            count=int(self.count or 1),
+            tone=self.tone,
+            length=self.length,
+            hashtags=self.hashtags,
+        )
+
+    async def _refresh(self, user_id: uuid.UUID) -> None:
+        running = await studio.in_progress(user_id)
+        self.active = [view(r.generation, [], phase=r.phase, position=r.position) for r in running]
+        latest, _ = await studio.library(user_id, limit=RECENT + len(running))
+        done = [g for g in latest if g.status not in studio.ACTIVE][:RECENT]
+        self.recent = [view(g, outputs) for g, outputs in await studio.with_outputs(user_id, done)]
+
+
+def _toast_for(item: GenerationView) -> rx.event.EventSpec:
+    if item.status == "succeeded":
+        return rx.toast.success(f"Your {item.kind_label.lower()} is ready.")
+    if item.status == "cancelled":
+        return rx.toast.info("Cancelled.")
+    return rx.toast.error(f"It didn't work: {item.error}")
+
+
+def _choice_group(label: str, name: str, items: list[str] | rx.Var, value: rx.Var) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="2", weight="medium"),
+        rx.select(
+            items,
+            value=value,
+            on_change=lambda v: StudioState.set_option(name, v),
+            aria_label=label,
+            width="100%",
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _form() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.segmented_control.root(
+                rx.segmented_control.item("Video", value="video"),
+                rx.segmented_control.item("Image", value="image"),
+                rx.segmented_control.item("Captions", value="caption"),
+                value=StudioState.kind,
+                on_change=StudioState.set_kind,
+                width="100%",
+                size="2",
+            ),
+            rx.vstack(
+                rx.text("Prompt", as_="label", html_for="prompt", size="2", weight="medium"),
+                rx.text_area(
+                    id="prompt",
+                    value=StudioState.prompt,
+                    on_change=StudioState.set_prompt.debounce(250),
+                    placeholder="A barista pouring latte art in slow motion, warm morning light",
+                    rows="5",
+                    width="100%",
+                    max_length=get_settings().prompt_max_chars,
+                ),
+                rx.text(
+                    StudioState.prompt_length, size="1", color_scheme="gray", align="right", width="100%"
+                ),
+                spacing="1",
+                width="100%",
+            ),
+            rx.vstack(
+                rx.text("Model", size="2", weight="medium"),
+                rx.select.root(
+                    rx.select.trigger(width="100%", aria_label="Model"),
+                    rx.select.content(
+                        rx.foreach(StudioState.models, lambda m: rx.select.item(m.label, value=m.key)),
+                    ),
+                    value=StudioState.model_key,
+                    on_change=lambda v: StudioState.set_option("model_key", v),
+                ),
+                spacing="1",
+                width="100%",
+            ),
+            rx.cond(
+                StudioState.kind != "caption",
+                rx.vstack(
+                    rx.text("Aspect ratio", size="2", weight="medium"),
+                    rx.segmented_control.root(
+                        rx.segmented_control.item("9:16", value="9:16"),
+                        rx.segmented_control.item("1:1", value="1:1"),
+                        rx.segmented_control.item("16:9", value="16:9"),
+                        value=StudioState.aspect_ratio,
+                        on_change=lambda v: StudioState.set_option("aspect_ratio", v),
+                        width="100%",
+                    ),
+                    spacing="1",
+                    width="100%",
+                ),
+            ),
+            rx.match(
+                StudioState.kind,
+                (
+                    "video",
+                    _choice_group(
+                        "Length (seconds)", "duration", StudioState.durations, StudioState.duration
+                    ),
+                ),
+                ("image", _choice_group("How many images", "count", StudioState.counts, StudioState.count)),
+                rx.vstack(
+                    rx.hstack(
+                        _choice_group("Tone", "tone", list(catalog.TONES), StudioState.tone),
+                        _choice_group("Length", "length", list(catalog.LENGTHS), StudioState.length),
+                        _choice_group("How many", "count", StudioState.counts, StudioState.count),
+                        width="100%",
+                    ),
+                    rx.text(
+                        rx.hstack(
+                            rx.checkbox(
+                                checked=StudioState.hashtags,
+                                on_change=lambda v: StudioState.set_option("hashtags", v),
+                            ),
+                            "Add hashtags",
+                            spacing="2",
+                        ),
+                        as_="label",
+                        size="2",
+                    ),
+                    width="100%",
+                ),
+            ),
+            rx.hstack(
+                rx.text(StudioState.quote, size="2", color_scheme="gray", id="quote"),
+                rx.cond(StudioState.offline_model, rx.badge("Offline preview", color_scheme="amber")),
+                justify="between",
+                width="100%",
+                wrap="wrap",
+            ),
+            rx.cond(
+                StudioState.error != "",
+                rx.callout(
+                    StudioState.error, icon="triangle-alert", color_scheme="red", role="alert", width="100%"
+                ),
+            ),
+            rx.button(
+                rx.icon("sparkles", size=16),
+                "Generate",
+                on_click=StudioState.generate,
+                size="3",
+                width="100%",
+                id="generate",
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _active_row(item: GenerationView) -> rx.Component:
+    return rx.hstack(
+        rx.spinner(size="2"),
+        rx.vstack(
+            rx.text(item.prompt, size="2", weight="medium", trim="both"),
+            rx.hstack(
+                status_badge(item),
+                rx.text(item.progress, size="1", color_scheme="gray"),
+                offline_badge(item),
+                spacing="2",
+                wrap="wrap",
+                align="center",
+            ),
+            spacing="1",
+            min_width="0",
+            flex="1",
+        ),
+        rx.button(
+            "Cancel", variant="soft", color_scheme="gray", size="1", on_click=StudioState.cancel(item.id)
+        ),
+        align="center",
+        width="100%",
+        class_name="in-progress",
+    )
+
+
+def studio_page() -> rx.Component:
+    return app_page(
+        rx.vstack(
+            rx.heading("Studio", size="7"),
+            rx.flex(
+                rx.box(_form(), width=["100%", "100%", "26rem"], min_width=["0", "0", "26rem"]),
+                rx.vstack(
+                    rx.heading("In progress", size="4"),
+                    rx.cond(
+                        StudioState.active.length() > 0,
+                        rx.vstack(rx.foreach(StudioState.active, _active_row), spacing="3", width="100%"),
+                        rx.text(
+                            "Nothing running. Start something on the left.", color_scheme="gray", size="2"
+                        ),
+                    ),
+                    rx.hstack(
+                        rx.heading("Latest", size="4"),
+                        rx.link("Open library", href="/library", size="2"),
+                        justify="between",
+                        width="100%",
+                        padding_top="1rem",
+                    ),
+                    rx.cond(
+                        StudioState.recent.length() > 0,
+                        rx.grid(
+                            rx.foreach(StudioState.recent, library_card),
+                            columns=rx.breakpoints(initial="1", sm="2"),
+                            spacing="3",
+                            width="100%",
+                        ),
+                        rx.text("Your results will appear here.", color_scheme="gray", size="2"),
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                direction=rx.breakpoints(initial="column", md="row"),
+                spacing="5",
+                width="100%",
+                align="start",
+            ),
+            spacing="4",
+            width="100%",
+        )
+    )

@@ -1,0 +1,134 @@
+"""How a generation looks on a page: plain dataclasses the studio and library pages render."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from assetry.models import Generation, GenerationOutput
+from assetry.models.base import utcnow
+from assetry.services import media
+
+KIND_LABELS = {"video": "Video", "image": "Image", "caption": "Captions"}
+STATUS_LABELS = {
+    "queued": "Queued",
+    "running": "Running",
+    "succeeded": "Done",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+STATUS_COLORS = {
+    "queued": "gray",
+    "running": "blue",
+    "succeeded": "green",
+    "failed": "red",
+    "cancelled": "orange",
+}
+
+
+@dataclasses.dataclass
+class OutputView:
+    id: str = ""
+    kind: str = ""  # image | video | caption
+    url: str = ""
+    download_url: str = ""
+    text: str = ""
+    size: str = ""
+
+
+@dataclasses.dataclass
+class GenerationView:
+    id: str = ""
+    kind: str = ""
+    kind_label: str = ""
+    prompt: str = ""
+    status: str = ""
+    status_label: str = ""
+    status_color: str = "gray"
+    progress: str = ""
+    error: str = ""
+    created: str = ""
+    details: str = ""
+    offline: bool = False
+    active: bool = False
+    cover_url: str = ""
+    cover_kind: str = ""
+    first_caption: str = ""
+    outputs: list[OutputView] = dataclasses.field(default_factory=list)
+
+
+def view(
+    generation: Generation,
+    outputs: list[GenerationOutput],
+    *,
+    phase: str = "",
+    position: int | None = None,
+) -> GenerationView:
+    """Everything a page shows about one generation (URLs are signed for its owner)."""
+    output_views = [_output_view(generation.kind, output) for output in outputs]
+    files = [o for o in output_views if o.url]
+    captions = [o for o in output_views if o.kind == "caption"]
+    return GenerationView(
+        id=str(generation.id),
+        kind=generation.kind,
+        kind_label=KIND_LABELS.get(generation.kind, generation.kind),
+        prompt=generation.prompt,
+        status=generation.status,
+        status_label=STATUS_LABELS.get(generation.status, generation.status),
+        status_color=STATUS_COLORS.get(generation.status, "gray"),
+        progress=_progress(generation, phase, position),
+        error=generation.error,
+        created=f"{generation.created_at:%b %-d, %Y %H:%M} UTC",
+        details=_details(generation),
+        offline=generation.provider == "offline",
+        active=generation.status in ("queued", "running"),
+        cover_url=files[0].url if files else "",
+        cover_kind=files[0].kind if files else "",
+        first_caption=captions[0].text if captions else "",
+        outputs=output_views,
+    )
+
+
+def _output_view(kind: str, output: GenerationOutput) -> OutputView:
+    if output.storage_key:
+        return OutputView(
+            id=str(output.id),
+            kind="video" if output.content_type.startswith("video/") else "image",
+            url=media.url_for(output),
+            download_url=media.url_for(output, download=True),
+            size=f"{output.size_bytes / 1e6:.1f} MB"
+            if output.size_bytes >= 1e5
+            else f"{output.size_bytes / 1e3:.0f} kB",
+        )
+    return OutputView(id=str(output.id), kind="caption", text=output.text or "")
+
+
+def _progress(generation: Generation, phase: str, position: int | None) -> str:
+    if generation.status == "queued":
+        return "Waiting for a worker"
+    if generation.status != "running":
+        return ""
+    elapsed = _elapsed(generation.started_at)
+    if phase == "in_queue":
+        where = f" (position {position})" if position is not None else ""
+        return f"In the provider's queue{where} · {elapsed}"
+    return f"Running · {elapsed}"
+
+
+def _elapsed(since: datetime | None) -> str:
+    seconds = int((utcnow() - since).total_seconds()) if since else 0
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def _details(generation: Generation) -> str:
+    options = generation.options
+    parts = [generation.model]
+    if "aspect_ratio" in options:
+        parts.append(options["aspect_ratio"])
+    if generation.kind == "video":
+        parts.append(f"{options.get('duration_s', 5)} s")
+    if generation.kind == "caption":
+        parts.append(f"{options.get('tone', '')}, {options.get('length', '')}")
+    if generation.cost_usd:
+        parts.append(f"${generation.cost_usd:.3f}")
+    return " · ".join(parts)
