@@ -236,7 +236,12 @@ def _drawable(text: str, font_files: tuple[str, ...]) -> str:
 
 
 def _longest_fitting_prefix(word: str, font: Font, max_width: float) -> int:
-    low, high = 1, len(word)
+    """How many leading characters of `word` fit `max_width` (at least one)."""
+    low, high = 1, 8
+    # Measure short prefixes only: a 2,000-character word is costly to measure whole.
+    while high < len(word) and font.getlength(word[:high]) <= max_width:
+        low, high = high, high * 2
+    high = min(high, len(word))
     while low < high:
         mid = (low + high + 1) // 2
         if font.getlength(word[:mid]) <= max_width:
@@ -246,8 +251,8 @@ def _longest_fitting_prefix(word: str, font: Font, max_width: float) -> int:
     return low
 
 
-def _wrap(text: str, font: Font, max_width: float) -> list[str]:
-    """Greedy word wrap by pixel width; words wider than a line are split."""
+def _wrap(text: str, font: Font, max_width: float, max_lines: int) -> list[str]:
+    """Greedy word wrap by pixel width, words wider than a line split; stops after `max_lines` + 1."""
     lines: list[str] = []
     line = ""
     for original in text.split():
@@ -258,11 +263,15 @@ def _wrap(text: str, font: Font, max_width: float) -> list[str]:
             continue
         if line:
             lines.append(line)
-        while font.getlength(word) > max_width and len(word) > 1:
+        while len(word) > 1 and len(lines) <= max_lines:
             cut = _longest_fitting_prefix(word, font, max_width)
+            if cut >= len(word):
+                break
             lines.append(word[:cut])
             word = word[cut:]
         line = word
+        if len(lines) > max_lines:
+            return lines
     if line:
         lines.append(line)
     return lines
@@ -280,7 +289,7 @@ def _fit_text(
     max_width, max_height = box
     while True:
         font, _ = _load_font(size, font_files)
-        lines = _wrap(text, font, max_width)
+        lines = _wrap(text, font, max_width, max_lines=max(1, max_height // _line_height(font)))
         if len(lines) * _line_height(font) <= max_height or size <= min_size:
             break
         size = max(min_size, int(size * 0.86))
