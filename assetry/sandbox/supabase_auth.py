@@ -25,7 +25,8 @@ Switches (attributes of `SupabaseAuthImitation`): `autoconfirm`, `password_min_l
 `required_characters`, `pwned_passwords`, `require_current_password`,
 `refresh_reuse_interval`, and `faults` (a status code, a delay, a malformed body)
 for testing what our code does when the service misbehaves. `confirm_email(email)`
-stands in for the user clicking the link in the confirmation mail.
+stands in for the user clicking the link in the confirmation mail. `users`,
+`sessions` and `requests` (method and path of every call) are there to inspect.
 """
 
 from __future__ import annotations
