@@ -77,10 +77,10 @@ async def _check_auth(settings) -> tuple[bool, str]:
                 f"{settings.supabase_url.rstrip('/')}/auth/v1/health",
                 headers={"apikey": settings.supabase_anon_key.get_secret_value()},
             )
-        return (
-            reply.status_code < 500,
-            f"Supabase Auth at {settings.supabase_url} answered {reply.status_code}",
-        )
+        detail = f"Supabase Auth at {settings.supabase_url} answered {reply.status_code}"
+        if reply.status_code == 401:
+            detail += ": it refused SUPABASE_ANON_KEY"
+        return reply.status_code == 200, detail
     except httpx.HTTPError as error:
         return False, f"Supabase Auth at {settings.supabase_url} unreachable: {error}"
 

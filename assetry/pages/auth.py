@@ -16,6 +16,7 @@ class SignUpState(rx.State):
     """The sign-up form."""
 
     error: str = ""
+    notice: str = ""
     in_eu: bool = False
 
     @rx.event
@@ -24,7 +25,7 @@ class SignUpState(rx.State):
 
     @rx.event
     async def sign_up(self, form: dict):
-        self.error = ""
+        self.error = self.notice = ""
         session = await self.get_state(SessionState)
         try:
             user, token = await accounts.sign_up(
@@ -38,8 +39,11 @@ class SignUpState(rx.State):
                 ),
                 session.client(),
             )
-        except BadInput as problem:
+        except (BadInput, NotAllowed) as problem:
             self.error = str(problem)
+            return None
+        if token is None:  # the auth backend wants the email confirmed before the first log-in
+            self.notice = accounts.CONFIRM_EMAIL_SENT.format(email=user.email)
             return None
         session.remember(user, token)
         return rx.redirect(HOME_ROUTE)
@@ -107,7 +111,7 @@ def sign_up() -> rx.Component:
                             rx.link("terms", href="/terms", is_external=True),
                         ),
                     ),
-                    form_message(SignUpState.error),
+                    form_message(SignUpState.error, SignUpState.notice),
                     rx.button("Create account", type="submit", size="3", width="100%"),
                     rx.text("Already have an account? ", rx.link("Log in", href="/login"), size="2"),
                     spacing="4",

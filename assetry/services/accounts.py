@@ -29,6 +29,7 @@ from assetry.services.validation import clean_email, clean_text, password_proble
 # The browser cookie holding the session token (the HTTP routes read it too).
 SESSION_COOKIE = "assetry_session"
 WRONG_CREDENTIALS = "That email and password don't match an account."
+CONFIRM_EMAIL_SENT = "Almost there: we sent a confirmation link to {email}. Open it, then log in."
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,13 @@ class SignUp:
     accepted_policies: bool = False
 
 
-async def sign_up(form: SignUp, client: Client) -> tuple[User, str]:
-    """Create an account and sign it in; returns the user and a new session token."""
+async def sign_up(form: SignUp, client: Client) -> tuple[User, str | None]:
+    """Create an account and sign it in; returns the user and a new session token.
+
+    The token is None when the auth backend wants the email confirmed first (Supabase
+    with confirmations on): the account exists, and log-in works once it is confirmed.
+    Show `CONFIRM_EMAIL_SENT`.
+    """
     email = clean_email(form.email)
     display_name = clean_text(form.display_name, field="display name", max_length=80, required=False)
     if problem := password_problem(form.password, email):
@@ -68,12 +74,13 @@ async def sign_up(form: SignUp, client: Client) -> tuple[User, str]:
             raise BadInput(
                 "An account with this email already exists. Log in instead, or reset your password."
             )
-        stored = await credentials().register(email, form.password)
+        backend = credentials()
+        stored = await backend.register(email, form.password)
         user = User(
             email=email,
             display_name=display_name or email.split("@", 1)[0],
             password_hash=stored.password_hash,
-            auth_backend=credentials().backend,
+            auth_backend=backend.backend,
             external_id=stored.external_id,
             in_eu=form.in_eu,
             age_confirmed_at=utcnow(),
@@ -83,7 +90,7 @@ async def sign_up(form: SignUp, client: Client) -> tuple[User, str]:
         versions = [await policies.current_version(session, kind) for kind in policies.KINDS]
         await policies.record_acceptance(session, user_id=user.id, versions=versions)
         audit.record(session, actor_id=user.id, action="account.created", target=str(user.id))
-        token = _open_session(session, user.id, client)
+        token = None if stored.confirmation_pending else _open_session(session, user.id, client)
     return user, token
 
 

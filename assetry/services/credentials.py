@@ -1,6 +1,6 @@
 """Where passwords are checked: our own argon2id hashes, or Supabase Auth.
 
-Both backends answer the same three questions, so `services.accounts` never
+Both backends answer the same questions, so `services.accounts` never
 needs to know which one is configured.
 """
 
@@ -17,10 +17,15 @@ from assetry.models import User
 
 @dataclass(frozen=True)
 class StoredCredential:
-    """What our users table keeps for a credential: a hash (local) or the backend's user id."""
+    """What our users table keeps for a credential: a hash (local) or the backend's user id.
+
+    `confirmation_pending`: the backend created the user but will refuse log-ins until
+    the email address is confirmed (Supabase with confirmations on).
+    """
 
     password_hash: str | None = None
     external_id: str | None = None
+    confirmation_pending: bool = False
 
 
 class Credentials(Protocol):
@@ -31,6 +36,8 @@ class Credentials(Protocol):
     async def verify(self, user: User | None, password: str) -> bool: ...
 
     async def change_password(self, user: User, current: str, new: str) -> StoredCredential: ...
+
+    async def delete(self, user: User) -> None: ...
 
 
 class LocalCredentials:
@@ -49,6 +56,9 @@ class LocalCredentials:
 
     async def change_password(self, user: User, current: str, new: str) -> StoredCredential:
         return StoredCredential(password_hash=await asyncio.to_thread(security.hash_password, new))
+
+    async def delete(self, user: User) -> None:
+        """Nothing to do: the hash goes with the users row."""
 
 
 def credentials() -> Credentials:
