@@ -83,7 +83,7 @@ def library_card(item: GenerationView) -> rx.Component:
                     spacing="2",
                     wrap="wrap",
                 ),
-                rx.text(item.prompt, size="2", weight="medium", trim="both", style=clamp(2)),
+                rx.text(item.prompt, size="2", weight="medium", style=clamp(2)),
                 rx.text(item.created, size="1", color_scheme="gray"),
                 spacing="2",
                 width="100%",
@@ -104,7 +104,7 @@ def library_row(item: GenerationView) -> rx.Component:
         rx.hstack(
             rx.box(cover(item, height="4.5rem"), width="4.5rem", min_width="4.5rem"),
             rx.vstack(
-                rx.text(item.prompt, size="2", weight="medium", trim="both", style=clamp(2)),
+                rx.text(item.prompt, size="2", weight="medium", style=clamp(2)),
                 rx.hstack(
                     status_badge(item),
                     rx.badge(item.kind_label, variant="outline"),

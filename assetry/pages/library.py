@@ -202,6 +202,15 @@ class GenerationState(rx.State):
                 self._watching = False
 
 
+def _labelled_select(label: str, options: dict[str, str], value: rx.Var, name: str) -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(aria_label=label),
+        rx.select.content(*[rx.select.item(text, value=key) for key, text in options.items()]),
+        value=value,
+        on_change=lambda v: LibraryState.set_filter(name, v),
+    )
+
+
 def _filters() -> rx.Component:
     return rx.flex(
         rx.input(
@@ -213,18 +222,13 @@ def _filters() -> rx.Component:
             aria_label="Search prompts",
             width=["100%", "100%", "16rem"],
         ),
-        rx.select(
-            ["all", "video", "image", "caption"],
-            value=LibraryState.kind,
-            on_change=lambda v: LibraryState.set_filter("kind", v),
-            aria_label="Kind",
+        _labelled_select(
+            "Kind",
+            {ALL: "All kinds", "video": "Videos", "image": "Images", "caption": "Captions"},
+            LibraryState.kind,
+            "kind",
         ),
-        rx.select(
-            ["all", *STATUS_LABELS],
-            value=LibraryState.status,
-            on_change=lambda v: LibraryState.set_filter("status", v),
-            aria_label="Status",
-        ),
+        _labelled_select("Status", {ALL: "Any status", **STATUS_LABELS}, LibraryState.status, "status"),
         rx.input(
             type="date",
             value=LibraryState.since,
