@@ -7,6 +7,7 @@ the real service. The mode is derived here, in one place, from the settings.
 
 from __future__ import annotations
 
+import base64
 import enum
 import functools
 import secrets
@@ -53,6 +54,8 @@ class Settings(BaseSettings):
     login_ip_max_failures: int = Field(default=20, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
 
+    # Token encryption keys, newest first: "kid:<32 bytes, urlsafe base64>,kid2:...".
+    encryption_keys: SecretStr | None = None
     # Signs media URLs; the embedded default keeps a random one in DATA_DIR/secret.key.
     secret_key: SecretStr | None = None
     media_url_ttl_seconds: int = Field(default=3600, ge=60)
@@ -114,6 +117,19 @@ class Settings(BaseSettings):
     def state_mode(self) -> Mode:
         return Mode.CONFIGURED if self.redis_url else Mode.EMBEDDED
 
+    def encryption_keyring(self) -> list[tuple[str, bytes]]:
+        """The token-encryption keys as (key id, key), newest first."""
+        if not self.encryption_keys:
+            return [("local", _local_secret(self.data_dir / "encryption.key", 32))]
+        ring = []
+        for entry in self.encryption_keys.get_secret_value().split(","):
+            kid, _, b64 = entry.strip().partition(":")
+            key = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
+            if not kid or len(key) != 32:
+                raise ValueError("ENCRYPTION_KEYS entries must be 'kid:<32 bytes, urlsafe base64>'")
+            ring.append((kid, key))
+        return ring
+
     def modes(self) -> dict[str, Mode]:
         """Every subsystem's mode, for `doctor` and the privacy page."""
         return {
@@ -127,15 +143,20 @@ def signing_secret(settings: Settings) -> bytes:
     """The key media URLs are signed with (generated once per installation when not set)."""
     if settings.secret_key:
         return settings.secret_key.get_secret_value().encode()
-    path = settings.data_dir / "secret.key"
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    try:  # exclusive create: two workers starting together agree on one key
+    return _local_secret(settings.data_dir / "secret.key", 48)
+
+
+def _local_secret(path: Path, size: int) -> bytes:
+    """A random secret kept in a file of its own (created once; two workers agree on it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
         with path.open("x") as handle:
-            handle.write(secrets.token_urlsafe(48))
+            handle.write(base64.urlsafe_b64encode(secrets.token_bytes(size)).decode())
         path.chmod(0o600)
     except FileExistsError:
         pass
-    return path.read_text().strip().encode()
+    text = path.read_text().strip()
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def driver_url(url: str, *, asynchronous: bool) -> str:

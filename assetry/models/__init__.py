@@ -4,6 +4,15 @@ from sqlmodel import SQLModel
 
 from assetry.models.accounts import AuthSession, LoginAttempt, User
 from assetry.models.activity import AuditEntry, UsageEvent
+from assetry.models.analytics import (
+    AccountSnapshot,
+    ConnectedAccount,
+    MetricSnapshot,
+    Note,
+    OAuthState,
+    Post,
+    TrackedUrl,
+)
 from assetry.models.contact import SupportMessage, WaitlistEntry
 from assetry.models.jobs import Job
 from assetry.models.policy import PolicyAcceptance, PolicyVersion
@@ -25,15 +34,22 @@ def user_owned_tables() -> list[str]:
 
 
 __all__ = [
+    "AccountSnapshot",
     "AuditEntry",
     "AuthSession",
+    "ConnectedAccount",
     "Generation",
     "GenerationOutput",
     "Job",
     "LoginAttempt",
+    "MetricSnapshot",
+    "Note",
+    "OAuthState",
     "PolicyAcceptance",
     "PolicyVersion",
+    "Post",
     "SupportMessage",
+    "TrackedUrl",
     "UsageEvent",
     "User",
     "WaitlistEntry",
