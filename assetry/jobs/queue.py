@@ -54,6 +54,19 @@ async def enqueue(
     return job
 
 
+async def enqueue_periodic(now_epoch: float) -> int:
+    """Enqueue each periodic task once per period; workers racing here create one job per period."""
+    created = 0
+    for task in registry.periodic():
+        bucket = int(now_epoch // task.every_seconds)
+        async with db.service_session() as session:
+            job = await enqueue(
+                session, task.kind, {"period": bucket}, dedupe_key=f"every:{task.kind}:{bucket}"
+            )
+            created += job.attempts == 0 and job.status == QUEUED
+    return created
+
+
 async def claim(worker_id: str, kinds: list[str]) -> Job | None:
     """Take the next due job (or one whose worker's lease ran out), or None."""
     now = utcnow()

@@ -23,6 +23,8 @@ class TaskSpec:
     max_attempts: int
     deadline_seconds: int
     on_end: EndHook | None = None
+    # Periodic tasks are enqueued by the workers themselves, once per period across all workers.
+    every_seconds: int | None = None
 
 
 _TASKS: dict[str, TaskSpec] = {}
@@ -35,11 +37,14 @@ def task(
     max_attempts: int = 5,
     deadline_seconds: int = 1800,
     on_end: EndHook | None = None,
+    every_seconds: int | None = None,
 ) -> Callable[[TaskFunction], TaskFunction]:
-    """Register an idempotent task function under a job kind."""
+    """Register an idempotent task function under a job kind (run every N seconds if `every_seconds`)."""
 
     def register(run: TaskFunction) -> TaskFunction:
-        _TASKS[kind] = TaskSpec(kind, run, lease_seconds, max_attempts, deadline_seconds, on_end)
+        _TASKS[kind] = TaskSpec(
+            kind, run, lease_seconds, max_attempts, deadline_seconds, on_end, every_seconds
+        )
         return run
 
     return register
@@ -53,6 +58,10 @@ def spec(kind: str) -> TaskSpec:
 
 def kinds() -> list[str]:
     return sorted(_TASKS)
+
+
+def periodic() -> list[TaskSpec]:
+    return [spec for spec in _TASKS.values() if spec.every_seconds]
 
 
 class Retry(Exception):

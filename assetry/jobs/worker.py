@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from assetry.models.jobs import CANCELLED, FAILED, Job
 
 log = logging.getLogger(__name__)
 
+PERIODIC_CHECK_SECONDS = 15.0
 TOO_LONG = "This took longer than allowed and was stopped. Try again, or pick a faster option."
 
 
@@ -58,8 +60,15 @@ class Worker:
         """Claim and run jobs until `stop` is set (or forever)."""
         stop = stop or asyncio.Event()
         running: set[asyncio.Task] = set()
+        next_periodic = 0.0
         try:
             while not stop.is_set():
+                if time.monotonic() >= next_periodic:
+                    next_periodic = time.monotonic() + PERIODIC_CHECK_SECONDS
+                    try:
+                        await queue.enqueue_periodic(time.time())
+                    except Exception:
+                        log.exception("enqueueing periodic jobs failed")
                 job = None
                 if len(running) < self.concurrency:
                     try:

@@ -195,3 +195,16 @@ async def test_a_job_past_its_deadline_fails_instead_of_running_forever(database
     await Worker().run_once()
     failed = await reload(job)
     assert (failed.status, failed.error) == ("failed", TOO_LONG)
+
+
+@registry.task("test.tick", every_seconds=60)
+async def tick(ctx: JobContext) -> dict:
+    return {"period": ctx.payload["period"]}
+
+
+async def test_periodic_tasks_are_enqueued_once_per_period_across_workers(database: str) -> None:
+    await asyncio.gather(*(queue.enqueue_periodic(6_000.0 + n) for n in range(4)))  # same minute
+    await queue.enqueue_periodic(6_060.0)  # the next minute
+    async with db.service_session() as session:
+        periods = sorted((await session.exec(select(Job.payload).where(Job.kind == "test.tick"))).all(), key=str)
+    assert periods == [{"period": 100}, {"period": 101}]
