@@ -18,6 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("time_zone", sa.String(length=64), nullable=False, server_default="UTC"))
     op.create_table('connected_accounts',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('user_id', sa.Uuid(), nullable=False),
@@ -178,6 +180,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("time_zone")
     with op.batch_alter_table('tracked_urls', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tracked_urls_user_id'))
         batch_op.drop_index(batch_op.f('ix_tracked_urls_next_fetch_at'))

@@ -25,6 +25,8 @@ class User(SQLModel, table=True):
     is_admin: bool = False
     is_disabled: bool = False
     in_eu: bool = False
+    # IANA zone the dashboards show days and hours in.
+    time_zone: str = Field(default="UTC", max_length=64)
     age_confirmed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     created_at: datetime = created_field()
 

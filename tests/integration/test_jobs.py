@@ -206,5 +206,7 @@ async def test_periodic_tasks_are_enqueued_once_per_period_across_workers(databa
     await asyncio.gather(*(queue.enqueue_periodic(6_000.0 + n) for n in range(4)))  # same minute
     await queue.enqueue_periodic(6_060.0)  # the next minute
     async with db.service_session() as session:
-        periods = sorted((await session.exec(select(Job.payload).where(Job.kind == "test.tick"))).all(), key=str)
+        periods = sorted(
+            (await session.exec(select(Job.payload).where(Job.kind == "test.tick"))).all(), key=str
+        )
     assert periods == [{"period": 100}, {"period": 101}]
