@@ -12,7 +12,7 @@ import av
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from assetry.errors import BadInput
+from assetry.errors import BadInput, ProviderError
 from assetry.integrations.generation import ASPECT_SIZES, CaptionRequest, ImageRequest, VideoRequest
 from assetry.integrations.offline import (
     BOLD_FONT_FILES,
@@ -216,6 +216,24 @@ def test_video_is_deterministic() -> None:
 def test_video_with_unicode_and_long_prompts(prompt: str, tmp_path: Path) -> None:
     media = render_video(prompt, duration_s=1, font_files=("/nonexistent/Font.ttf", *BOLD_FONT_FILES))
     assert _probe(media.content, tmp_path)["codec"] == "h264"
+
+
+def test_fractional_durations(tmp_path: Path) -> None:
+    media = render_video(PROMPT, duration_s=2.5, seed=1)
+    assert media.duration_s == 2.5
+    assert abs(_probe(media.content, tmp_path)["duration"] - 2.5) <= 0.2
+
+
+async def test_an_encoder_failure_is_a_provider_error_with_a_plain_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    provider = OfflineProvider(video_codec="libnot-an-encoder")
+    with pytest.raises(ProviderError) as raised:
+        await provider.video(VideoRequest(prompt=PROMPT, model="offline", duration_s=1))
+    assert str(raised.value) == (
+        "The offline preview video could not be encoded on this server; try again later."
+    )
+    assert "libnot-an-encoder" in caplog.text, "the cause is logged for the operator"
 
 
 @pytest.mark.parametrize("duration_s", [0, 31])
