@@ -30,6 +30,7 @@ import colorsys
 import functools
 import hashlib
 import io
+import logging
 import math
 import random
 import re
@@ -54,12 +55,16 @@ from assetry.integrations.generation import (
     VideoRequest,
 )
 
+log = logging.getLogger(__name__)
+
 MAX_PROMPT_CHARS = 5000
 MAX_IMAGES = 8
 MAX_CAPTIONS = 10
 MAX_VIDEO_SECONDS = 30
 VIDEO_FPS = 30
 VIDEO_SCALE = 0.75
+# libx264 ships in PyAV's wheels; another H.264 encoder can be named for unusual FFmpeg builds.
+VIDEO_CODEC = "libx264"
 # Longest caption, hashtags included, per requested length.
 CAPTION_LIMITS: dict[str, int] = {"short": 120, "medium": 280, "long": 600}
 TONES = ("friendly", "bold", "funny", "informative")
@@ -531,7 +536,7 @@ def _ease_out(x: float) -> float:
 def _video_frames(
     text: str,
     size: tuple[int, int],
-    duration_s: int,
+    duration_s: float,
     fps: int,
     seed: int,
     font_files: tuple[str, ...],
@@ -566,7 +571,7 @@ def _video_frames(
     label = _footer(FOOTER_LABEL, round(unit * 0.024), palette, font_files)
     margin = round(unit * 0.04)
     bar_y = height - max(3, round(unit * 0.008))
-    total = duration_s * fps
+    total = max(1, round(duration_s * fps))
     for index in range(total):
         t = index / fps
         drift = t / duration_s * math.tau
@@ -593,37 +598,44 @@ def render_video(
     prompt: str,
     *,
     aspect_ratio: str = "9:16",
-    duration_s: int = 5,
+    duration_s: float = 5,
     seed: int = 0,
     fps: int = VIDEO_FPS,
     scale: float = VIDEO_SCALE,
     font_files: tuple[str, ...] = BOLD_FONT_FILES,
+    codec: str = VIDEO_CODEC,
 ) -> MediaFile:
     """An H.264 MP4 (yuv420p, faststart) of `duration_s` seconds for the prompt."""
     text = _check_prompt(prompt)
     size = video_size(aspect_ratio, scale)
     if not 1 <= duration_s <= MAX_VIDEO_SECONDS:
         raise BadInput(f"Choose a duration between 1 and {MAX_VIDEO_SECONDS} seconds.")
-    frames = _video_frames(_drawable(text, font_files) or FOOTER_LABEL, size, duration_s, fps, seed,
-                           font_files, text)  # fmt: skip
+    title = _drawable(text, font_files) or FOOTER_LABEL
+    frames = _video_frames(title, size, duration_s, fps, seed, font_files, text)
     with tempfile.TemporaryDirectory(prefix="assetry-offline-") as folder:
         path = Path(folder) / "clip.mp4"
         try:
-            _encode(frames, path, size, fps)
+            _encode(frames, path, size, fps, codec)
         except (av.FFmpegError, ValueError) as error:
-            raise ProviderError(f"The local video encoder failed: {error}") from error
+            log.exception("offline video encoder %r failed (%s, %ss)", codec, aspect_ratio, duration_s)
+            raise ProviderError(
+                "The offline preview video could not be encoded on this server; try again later."
+            ) from error
         content = path.read_bytes()
     return MediaFile(
-        content=content, content_type="video/mp4", width=size[0], height=size[1], duration_s=float(duration_s)
+        content=content,
+        content_type="video/mp4",
+        width=size[0],
+        height=size[1],
+        duration_s=max(1, round(duration_s * fps)) / fps,
     )
 
 
-def _encode(frames: Iterable[Image.Image], path: Path, size: tuple[int, int], fps: int) -> None:
+def _encode(frames: Iterable[Image.Image], path: Path, size: tuple[int, int], fps: int, codec: str) -> None:
     # The file goes to disk, not memory: +faststart rewrites it to put the index first.
     with av.open(str(path), "w", format="mp4", container_options={"movflags": "+faststart"}) as container:
-        stream = container.add_stream(
-            "libx264", rate=fps, options={"preset": "veryfast", "crf": "23", "profile": "high"}
-        )
+        options = {"preset": "veryfast", "crf": "23", "profile": "high"} if codec == "libx264" else {}
+        stream = container.add_stream(codec, rate=fps, options=options)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         time_base = Fraction(1, fps)
@@ -944,22 +956,30 @@ class OfflineProvider:
         video_scale: float = VIDEO_SCALE,
         fps: int = VIDEO_FPS,
         font_files: tuple[str, ...] = BOLD_FONT_FILES,
+        video_codec: str = VIDEO_CODEC,
     ) -> None:
         _check_format(image_format)
         self.image_format = image_format
         self.video_scale = video_scale
         self.fps = fps
         self.font_files = font_files
+        self.video_codec = video_codec
 
     async def images(self, request: ImageRequest) -> list[MediaFile]:
-        """`request.count` variations (seed, seed+1, …), rendered in parallel threads."""
+        """`request.count` variations (seed, seed+1, …), rendered one after another in a thread.
+
+        One at a time keeps memory bounded (each render holds a few 2×-size canvases); the
+        job runner already runs several generations side by side.
+        """
         _check_prompt(request.prompt)
         _check_aspect(request.aspect_ratio)
         _check_count(request.count, MAX_IMAGES, "images")
         seed = request.seed or 0
-        renders = [
-            asyncio.to_thread(
-                render_image,
+        return await asyncio.to_thread(self._render_images, request, seed)
+
+    def _render_images(self, request: ImageRequest, seed: int) -> list[MediaFile]:
+        return [
+            render_image(
                 request.prompt,
                 aspect_ratio=request.aspect_ratio,
                 seed=seed + offset,
@@ -968,7 +988,6 @@ class OfflineProvider:
             )
             for offset in range(request.count)
         ]
-        return list(await asyncio.gather(*renders))
 
     async def video(self, request: VideoRequest) -> MediaFile:
         """The clip, encoded in a worker thread."""
@@ -981,6 +1000,7 @@ class OfflineProvider:
             fps=self.fps,
             scale=self.video_scale,
             font_files=self.font_files,
+            codec=self.video_codec,
         )
 
     async def captions(self, request: CaptionRequest) -> list[str]:

@@ -12,7 +12,7 @@ import av
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from assetry.errors import BadInput
+from assetry.errors import BadInput, ProviderError
 from assetry.integrations.generation import ASPECT_SIZES, CaptionRequest, ImageRequest, VideoRequest
 from assetry.integrations.offline import (
     BOLD_FONT_FILES,
@@ -21,6 +21,7 @@ from assetry.integrations.offline import (
     MAX_PROMPT_CHARS,
     TONES,
     OfflineProvider,
+    palette_for,
     render_image,
     render_video,
     write_captions,
@@ -121,18 +122,46 @@ async def test_no_seed_renders_as_seed_zero() -> None:
     assert files[0].content == render_image(PROMPT, seed=0).content
 
 
-def test_the_prompt_is_written_on_the_picture() -> None:
-    """Two prompts with the same words' colours differ where the text panel is."""
-    short = _decoded(render_image("Neon night", seed=2).content)
-    longer = _decoded(render_image("Neon night market with lanterns and rain", seed=2).content)
-    assert _difference(short, longer) > 1
+def _ink_share(data: bytes, ink: tuple[int, int, int]) -> float:
+    """The share of pixels in the text's colour (every channel within 24 of it)."""
+    image = _decoded(data).convert("RGB")
+    red, green, blue = ImageChops.difference(image, Image.new("RGB", image.size, ink)).split()
+    farthest = ImageChops.lighter(ImageChops.lighter(red, green), blue)
+    return sum(farthest.histogram()[:25]) / (image.width * image.height)
 
 
-@pytest.mark.parametrize("prompt", [EMOJI_PROMPT, LONG_PROMPT, "🎉🔥✨", "x" * 2000, "日本語のテキスト"])
-def test_unicode_emoji_and_long_prompts_render(prompt: str) -> None:
-    for aspect_ratio in ASPECT_SIZES:
-        media = render_image(prompt, aspect_ratio=aspect_ratio, seed=1)
-        assert _decoded(media.content).size == ASPECT_SIZES[aspect_ratio]
+@pytest.mark.parametrize(
+    "prompt", ["Neon night market with lanterns and rain", "Soft pastel morning with croissants and coffee"]
+)
+@pytest.mark.parametrize("font_files", [BOLD_FONT_FILES, ()], ids=["dejavu", "pillow-font"])
+def test_the_prompt_is_written_on_the_picture(prompt: str, font_files: tuple[str, ...]) -> None:
+    """Light text on dark moods, dark text on pastel ones: a sentence covers far more than one letter."""
+    sentence = _ink_share(
+        render_image(prompt, seed=2, font_files=font_files).content, palette_for(prompt, 2).ink
+    )
+    assert sentence > 0.012
+    # Same mood ("neon", "pastel"), two short words: far less ink.
+    short = prompt.split()[0] + " x"
+    assert palette_for(short, 2).mood == palette_for(prompt, 2).mood
+    letter = _ink_share(render_image(short, seed=2, font_files=font_files).content, palette_for(short, 2).ink)
+    assert letter < sentence / 2
+
+
+@pytest.mark.parametrize(
+    ("prompt", "aspect_ratio"),
+    [
+        (EMOJI_PROMPT, "1:1"),
+        (LONG_PROMPT, "9:16"),
+        (LONG_PROMPT, "16:9"),
+        ("🎉🔥✨", "1:1"),
+        ("x" * 2000, "9:16"),
+        ("x" * 2000, "16:9"),
+        ("日本語のテキスト", "9:16"),
+    ],
+)
+def test_unicode_emoji_and_long_prompts_render(prompt: str, aspect_ratio: str) -> None:
+    media = render_image(prompt, aspect_ratio=aspect_ratio, seed=1)
+    assert _decoded(media.content).size == ASPECT_SIZES[aspect_ratio]
 
 
 def test_renders_without_any_font_file_on_the_machine() -> None:
@@ -216,6 +245,24 @@ def test_video_is_deterministic() -> None:
 def test_video_with_unicode_and_long_prompts(prompt: str, tmp_path: Path) -> None:
     media = render_video(prompt, duration_s=1, font_files=("/nonexistent/Font.ttf", *BOLD_FONT_FILES))
     assert _probe(media.content, tmp_path)["codec"] == "h264"
+
+
+def test_fractional_durations(tmp_path: Path) -> None:
+    media = render_video(PROMPT, duration_s=2.5, seed=1)
+    assert media.duration_s == 2.5
+    assert abs(_probe(media.content, tmp_path)["duration"] - 2.5) <= 0.2
+
+
+async def test_an_encoder_failure_is_a_provider_error_with_a_plain_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    provider = OfflineProvider(video_codec="libnot-an-encoder")
+    with pytest.raises(ProviderError) as raised:
+        await provider.video(VideoRequest(prompt=PROMPT, model="offline", duration_s=1))
+    assert str(raised.value) == (
+        "The offline preview video could not be encoded on this server; try again later."
+    )
+    assert "libnot-an-encoder" in caplog.text, "the cause is logged for the operator"
 
 
 @pytest.mark.parametrize("duration_s", [0, 31])
