@@ -10,6 +10,8 @@ the platform's reason. One pass over the creator's snapshots computes everything
 
 from __future__ import annotations
 
+import csv
+import io
 import statistics
 import uuid
 from collections import defaultdict
@@ -328,3 +330,27 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def to_csv(result: Overview) -> str:
+    """The dashboard's data as CSV: one row per day with each metric, then the top posts."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    metrics = [m for m in METRICS if m in result.series]
+    writer.writerow(["date", *metrics])
+    days = [day for day, _ in next(iter(result.series.values()), [])]
+    for index, day in enumerate(days):
+        writer.writerow([day.isoformat(), *(result.series[m][index][1] for m in metrics)])
+    writer.writerow([])
+    writer.writerow(["post", "platform", "published", "url", *(f"{m} now" for m in METRICS)])
+    for post in result.top_posts:
+        writer.writerow([
+            _csv_safe(post.title), post.platform, post.posted_at.isoformat(), post.url,
+            *("" if post.metrics.get(m) is None else post.metrics[m] for m in METRICS),
+        ])  # fmt: skip
+    return out.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    """Keep spreadsheet apps from running a cell as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

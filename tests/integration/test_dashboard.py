@@ -155,3 +155,15 @@ def test_period_presets_and_bad_custom_ranges() -> None:
     ):
         with pytest.raises(BadInput, match=message):
             dashboard.period_for("custom", today=TODAY, zone="UTC", start=start, end=end)  # fmt: skip
+
+
+async def test_csv_export_has_the_days_and_posts_and_defuses_formulas(database: str) -> None:
+    user_id, ids = await seed()
+    async with db.service_session() as session:
+        post = await session.get(Post, ids["old"])
+        post.title = "=HYPERLINK(evil)"
+    result = await dashboard.overview(user_id, Period(date(2026, 11, 23), TODAY))
+    lines = dashboard.to_csv(result).splitlines()
+    assert lines[0] == "date,views,likes"
+    assert "2026-11-27,600,30" in lines
+    assert any(line.startswith("'=HYPERLINK(evil),tiktok,") for line in lines)
