@@ -1,0 +1,72 @@
+"""Plotly figures for the dashboards, styled to sit in the Radix theme (light and dark)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import plotly.graph_objects as go
+
+ACCENT = "#6e56cf"
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def _base(fig: go.Figure, height: int = 320) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin={"l": 40, "r": 12, "t": 16, "b": 36},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"color": "#8b8d98", "size": 12},
+        hovermode="x unified",
+        showlegend=False,
+    )
+    fig.update_xaxes(gridcolor="rgba(139,141,152,0.15)")
+    fig.update_yaxes(gridcolor="rgba(139,141,152,0.15)", rangemode="tozero")
+    return fig
+
+
+def time_series(points: list[tuple[date, int]], label: str, notes: list[tuple[date, str]]) -> go.Figure:
+    """A metric per day, with the creator's notes as markers on their days."""
+    fig = go.Figure(
+        go.Scatter(
+            x=[d.isoformat() for d, _ in points],
+            y=[v for _, v in points],
+            mode="lines+markers",
+            line={"color": ACCENT, "width": 2},
+            marker={"size": 5},
+            name=label,
+            hovertemplate="%{y:,}<extra>" + label + "</extra>",
+        )
+    )
+    for day, text in notes:
+        fig.add_vline(x=day.isoformat(), line={"color": "#f59e0b", "dash": "dot", "width": 1})
+        fig.add_annotation(
+            x=day.isoformat(), y=1, yref="paper", text="📝 " + (text[:40] + "…" if len(text) > 40 else text),
+            showarrow=False, xanchor="left", yanchor="top", font={"size": 11, "color": "#b45309"},
+            bgcolor="rgba(255,251,235,0.85)",
+        )  # fmt: skip
+    return _base(fig)
+
+
+def history(points: list[tuple[str, int]], label: str) -> go.Figure:
+    """One post's metric at each snapshot."""
+    fig = go.Figure(
+        go.Scatter(
+            x=[t for t, _ in points], y=[v for _, v in points], mode="lines+markers",
+            line={"color": ACCENT, "width": 2, "shape": "hv"}, name=label,
+        )
+    )  # fmt: skip
+    return _base(fig, height=280)
+
+
+def heatmap(cells: list[list[int | None]]) -> go.Figure:
+    """Median views of posts published at each weekday and hour (creator's time zone)."""
+    fig = go.Figure(
+        go.Heatmap(
+            z=cells, x=[f"{h:02d}" for h in range(24)], y=WEEKDAYS, colorscale="Purples",
+            hoverongaps=False, hovertemplate="%{y} %{x}:00 — median %{z:,} views<extra></extra>",
+            showscale=False, xgap=2, ygap=2,
+        )
+    )  # fmt: skip
+    fig.update_yaxes(autorange="reversed", rangemode="normal")
+    return _base(fig, height=260)

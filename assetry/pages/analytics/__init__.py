@@ -1,0 +1,1 @@
+"""The analytics pages: dashboard, one post's history, connections, tracked URLs, notes."""

@@ -1,0 +1,404 @@
+"""The analytics dashboard: totals and change, charts with notes, top posts, best time to post."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import plotly.graph_objects as go
+import reflex as rx
+
+from assetry.components import charts
+from assetry.errors import BadInput
+from assetry.models.base import utcnow
+from assetry.services import dashboard
+from assetry.state.session import LOGIN_ROUTE, signed_in_user
+
+LABELS = {
+    "views": "Views",
+    "likes": "Likes",
+    "comments": "Comments",
+    "shares": "Shares",
+    "saves": "Saves",
+    "reach": "Reach",
+    "interactions": "Interactions",
+}
+ALL = "all"
+
+
+@dataclasses.dataclass
+class TotalView:
+    metric: str = ""
+    label: str = ""
+    value: str = ""
+    change: str = ""
+    change_color: str = "gray"
+    missing: str = ""
+
+
+@dataclasses.dataclass
+class TopPostView:
+    id: str = ""
+    title: str = ""
+    platform: str = ""
+    cover_url: str = ""
+    published: str = ""
+    views: str = ""
+    likes: str = ""
+    comments: str = ""
+    shares: str = ""
+    gained: str = ""
+
+
+@dataclasses.dataclass
+class FollowerView:
+    account: str = ""
+    followers: str = ""
+    change: str = ""
+
+
+def number(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def _total_view(total: dashboard.Total) -> TotalView:
+    if total.value is None:
+        return TotalView(total.metric, LABELS[total.metric], "—", "", "gray", total.missing)
+    if total.change_pct is None:
+        change, color = (
+            ("no earlier data to compare" if total.previous is None else "new this period"),
+            "gray",
+        )
+    else:
+        change = f"{total.change_pct:+.1f}% vs previous period"
+        color = "green" if total.change_pct > 0 else "red" if total.change_pct < 0 else "gray"
+    return TotalView(total.metric, LABELS[total.metric], f"{total.value:,}", change, color, "")
+
+
+class DashboardState(rx.State):
+    """The dashboard's filters and what they show."""
+
+    preset: str = "30"
+    start: str = ""
+    end: str = ""
+    account: str = ALL
+    metric: str = "views"
+    period_label: str = ""
+    totals: list[TotalView] = []
+    engagement: str = "—"
+    engagement_change: str = ""
+    followers: list[FollowerView] = []
+    top_posts: list[TopPostView] = []
+    series_figure: go.Figure = go.Figure()
+    heatmap_figure: go.Figure = go.Figure()
+    metrics_available: list[str] = []
+    has_data: bool = False
+    error: str = ""
+
+    @rx.event
+    async def load(self):
+        return await self._refresh()
+
+    @rx.event
+    async def set_preset(self, preset: str | list[str]):
+        if isinstance(preset, str) and preset in (*dashboard.PRESETS, "custom"):
+            self.preset = preset
+            if preset != "custom":
+                return await self._refresh()
+        return None
+
+    @rx.event
+    async def set_custom(self, form: dict):
+        self.start, self.end = str(form.get("start", "")), str(form.get("end", ""))
+        return await self._refresh()
+
+    @rx.event
+    async def set_account(self, account: str):
+        self.account = account
+        return await self._refresh()
+
+    @rx.event
+    async def set_metric(self, metric: str | list[str]):
+        if isinstance(metric, str) and metric in LABELS:
+            self.metric = metric
+            return await self._refresh()
+        return None
+
+    @rx.event
+    async def export_csv(self):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        try:
+            result = await self._overview(user)
+        except BadInput as problem:
+            return rx.toast.error(str(problem))
+        name = f"assetry-analytics-{result.period.start}-{result.period.end}.csv"
+        return rx.download(data=dashboard.to_csv(result), filename=name)
+
+    async def _overview(self, user) -> dashboard.Overview:
+        period = dashboard.period_for(
+            self.preset, today=utcnow().date(), zone=user.time_zone, start=self.start, end=self.end
+        )
+        accounts = None
+        if self.account != ALL:
+            try:
+                accounts = [uuid.UUID(self.account)]
+            except ValueError:
+                raise BadInput("Pick an account from the list.") from None
+        return await dashboard.overview(user.id, period, account_ids=accounts)
+
+    async def _refresh(self):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        self.error = ""
+        try:
+            result = await self._overview(user)
+        except BadInput as problem:
+            self.error = str(problem)
+            return None
+        period = result.period
+        self.period_label = f"{period.start:%b %-d} – {period.end:%b %-d, %Y} ({period.zone})"
+        self.has_data = result.has_data
+        self.totals = [_total_view(result.totals[m]) for m in LABELS if m != "interactions"]
+        self.metrics_available = [m for m in LABELS if m in result.series]
+        if self.metric not in result.series and self.metrics_available:
+            self.metric = self.metrics_available[0]
+        rate, before = result.engagement_rate, result.previous_engagement_rate
+        self.engagement = "—" if rate is None else f"{rate:.2f}%"
+        self.engagement_change = (
+            "" if rate is None or before is None else f"{rate - before:+.2f} points vs previous period"
+        )
+        self.followers = [
+            FollowerView(name, number(now), "" if change is None else f"{change:+,} in this period")
+            for name, now, change in result.followers
+        ]
+        self.top_posts = [
+            TopPostView(
+                id=str(p.id),
+                title=p.title or "(no caption)",
+                platform=p.platform.title(),
+                cover_url=p.cover_url,
+                published=f"{p.posted_at:%b %-d, %Y}",
+                views=number(p.metrics.get("views")),
+                likes=number(p.metrics.get("likes")),
+                comments=number(p.metrics.get("comments")),
+                shares=number(p.metrics.get("shares")),
+                gained=number(p.gained.get("views")),
+            )
+            for p in result.top_posts
+        ]
+        notes = [(n.day, n.body) for n in result.notes]
+        self.series_figure = charts.time_series(
+            result.series.get(self.metric, []), LABELS[self.metric], notes
+        )
+        self.heatmap_figure = charts.heatmap(result.heatmap)
+        return None
+
+
+def _total_card(total: TotalView) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text(total.label, size="2", color_scheme="gray"),
+            rx.heading(total.value, size="6"),
+            rx.cond(
+                total.missing != "",
+                rx.text(total.missing, size="1", color_scheme="gray"),
+                rx.text(total.change, size="1", color_scheme=total.change_color),
+            ),
+            spacing="1",
+        ),
+        class_name="total-card",
+    )
+
+
+def _range_picker() -> rx.Component:
+    return rx.flex(
+        rx.segmented_control.root(
+            rx.segmented_control.item("7 days", value="7"),
+            rx.segmented_control.item("30 days", value="30"),
+            rx.segmented_control.item("90 days", value="90"),
+            rx.segmented_control.item("Custom", value="custom"),
+            value=DashboardState.preset,
+            on_change=DashboardState.set_preset,
+        ),
+        rx.cond(
+            DashboardState.preset == "custom",
+            rx.form(
+                rx.hstack(
+                    rx.input(
+                        type="date", name="start", aria_label="From", default_value=DashboardState.start
+                    ),
+                    rx.input(type="date", name="end", aria_label="To", default_value=DashboardState.end),
+                    rx.button("Show", type="submit", variant="soft"),
+                    align="center",
+                ),
+                on_submit=DashboardState.set_custom,
+            ),
+        ),
+        rx.text(DashboardState.period_label, size="1", color_scheme="gray"),
+        spacing="3",
+        wrap="wrap",
+        align="center",
+    )
+
+
+def _top_post_row(post: TopPostView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.link(
+                rx.hstack(
+                    rx.cond(
+                        post.cover_url != "",
+                        rx.image(
+                            src=post.cover_url,
+                            width="2.5rem",
+                            height="3.5rem",
+                            object_fit="cover",
+                            border_radius="var(--radius-2)",
+                            alt="",
+                        ),
+                    ),
+                    rx.vstack(
+                        rx.text(post.title, size="2", weight="medium"),
+                        rx.text(post.platform, " · ", post.published, size="1", color_scheme="gray"),
+                        spacing="0",
+                    ),
+                    align="center",
+                ),
+                href="/analytics/post/" + post.id,
+                underline="none",
+                color="inherit",
+            )
+        ),
+        rx.table.cell(post.gained, align="right"),
+        rx.table.cell(post.views, align="right"),
+        rx.table.cell(post.likes, align="right"),
+        rx.table.cell(post.comments, align="right"),
+        rx.table.cell(post.shares, align="right"),
+    )
+
+
+def dashboard_section() -> rx.Component:
+    """The dashboard part of the analytics page (connections and trackers sit around it)."""
+    return rx.vstack(
+        rx.hstack(
+            _range_picker(),
+            rx.spacer(),
+            rx.button(
+                rx.icon("download", size=14), "Export CSV", variant="soft", on_click=DashboardState.export_csv
+            ),
+            width="100%",
+            wrap="wrap",
+        ),
+        rx.cond(
+            DashboardState.error != "", rx.callout(DashboardState.error, color_scheme="red", role="alert")
+        ),
+        rx.grid(
+            rx.foreach(DashboardState.totals, _total_card),
+            rx.card(
+                rx.vstack(
+                    rx.text("Engagement rate", size="2", color_scheme="gray"),
+                    rx.heading(DashboardState.engagement, size="6"),
+                    rx.text(DashboardState.engagement_change, size="1", color_scheme="gray"),
+                    spacing="1",
+                )
+            ),
+            columns=rx.breakpoints(initial="2", sm="3", lg="4"),
+            spacing="3",
+            width="100%",
+        ),
+        rx.cond(
+            DashboardState.followers.length() > 0,
+            rx.hstack(
+                rx.foreach(
+                    DashboardState.followers,
+                    lambda f: rx.badge(
+                        f.account, ": ", f.followers, " followers ", f.change, variant="soft", size="2"
+                    ),
+                ),
+                wrap="wrap",
+            ),
+        ),
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.heading("Over time", size="4"),
+                    rx.spacer(),
+                    rx.select(
+                        DashboardState.metrics_available,
+                        value=DashboardState.metric,
+                        on_change=DashboardState.set_metric,
+                        aria_label="Metric",
+                    ),
+                    width="100%",
+                ),
+                rx.cond(
+                    DashboardState.has_data,
+                    rx.plotly.cartesian(
+                        data=DashboardState.series_figure,
+                        use_resize_handler=True,
+                        config={"displayModeBar": False, "responsive": True},
+                        width="100%",
+                    ),
+                    rx.text(
+                        "No numbers yet. They appear after the first sync of a connected account.",
+                        color_scheme="gray",
+                        size="2",
+                    ),
+                ),
+                width="100%",
+            ),
+            width="100%",
+        ),
+        rx.card(
+            rx.vstack(
+                rx.heading("Top posts", size="4"),
+                rx.box(
+                    rx.table.root(
+                        rx.table.header(
+                            rx.table.row(
+                                rx.table.column_header_cell("Post"),
+                                rx.table.column_header_cell("Views in period", align="right"),
+                                rx.table.column_header_cell("Views", align="right"),
+                                rx.table.column_header_cell("Likes", align="right"),
+                                rx.table.column_header_cell("Comments", align="right"),
+                                rx.table.column_header_cell("Shares", align="right"),
+                            )
+                        ),
+                        rx.table.body(rx.foreach(DashboardState.top_posts, _top_post_row)),
+                        width="100%",
+                        size="1",
+                    ),
+                    overflow_x="auto",
+                    width="100%",
+                ),
+                width="100%",
+            ),
+            width="100%",
+        ),
+        rx.card(
+            rx.vstack(
+                rx.heading("Best time to post", size="4"),
+                rx.text(
+                    "Median views of your posts by the weekday and hour you published them (your time zone).",
+                    size="1",
+                    color_scheme="gray",
+                ),
+                rx.cond(
+                    DashboardState.has_data,
+                    rx.plotly.cartesian(
+                        data=DashboardState.heatmap_figure,
+                        use_resize_handler=True,
+                        config={"displayModeBar": False, "responsive": True},
+                        width="100%",
+                    ),
+                ),
+                width="100%",
+            ),
+            width="100%",
+        ),
+        spacing="4",
+        width="100%",
+    )

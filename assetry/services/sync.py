@@ -1,0 +1,253 @@
+"""Background sync of connected accounts: full history first, then incremental, snapshots over time.
+
+- First sync walks every page; the page cursor is kept in the job's progress, so a
+  retry after a rate limit or a crash continues where it stopped.
+- Later syncs read new posts until a page holds nothing new, then refresh the numbers
+  of posts that are due: newer posts more often than old ones.
+- Each refresh appends a `MetricSnapshot` (a time series; nothing is overwritten).
+  Posts are upserted by their platform id, so duplicated posts across pages or
+  repeated runs never double-count.
+- An expired or revoked token marks the account "needs reconnect" and the job ends
+  without retrying; rate limits put the job back for later.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+
+from assetry import db
+from assetry.errors import AuthExpired
+from assetry.integrations.social import PostData
+from assetry.jobs import queue, registry
+from assetry.jobs.worker import JobContext
+from assetry.models import AccountSnapshot, ConnectedAccount, Job, MetricSnapshot, Post
+from assetry.models.analytics import ACTIVE, METRICS, OWN
+from assetry.models.base import utcnow
+from assetry.services import connections, platforms
+
+SYNC_EVERY = timedelta(hours=1)
+# How often a post's numbers are refreshed, by its age.
+REFRESH_BY_AGE = (
+    (timedelta(days=2), timedelta(hours=1)),
+    (timedelta(days=30), timedelta(hours=6)),
+    (timedelta(days=365), timedelta(days=1)),
+)
+REFRESH_OLDEST = timedelta(days=7)
+MAX_REFRESH_PER_SYNC = 400
+
+
+def refresh_interval(age: timedelta) -> timedelta:
+    """How long a post of this age waits between two refreshes of its numbers."""
+    return next((every for limit, every in REFRESH_BY_AGE if age < limit), REFRESH_OLDEST)
+
+
+async def _on_end(job: Job, status: str, message: str) -> None:
+    account_id = uuid.UUID(job.payload["account_id"])
+    async with db.service_session() as session:
+        account = await session.get(ConnectedAccount, account_id)
+        if account is not None and account.status == ACTIVE:
+            account.status_message = f"Last sync failed: {message}"[:500]
+            account.next_sync_at = utcnow() + SYNC_EVERY
+
+
+@registry.task(
+    connections.SYNC_TASK, lease_seconds=120, max_attempts=8, deadline_seconds=3 * 3600, on_end=_on_end
+)
+async def sync_account(ctx: JobContext) -> dict:
+    account_id = uuid.UUID(ctx.payload["account_id"])
+    async with db.service_session() as session:
+        account = await session.get(ConnectedAccount, account_id)
+    if account is None:
+        return {"skipped": "disconnected"}
+    try:
+        token = await connections.access_token(account_id)
+        adapter = platforms.adapter(account.platform)
+        profile = await adapter.profile(token)
+        await _save_profile(account, profile)
+        if not account.first_sync_done:
+            stored = await _full_history(ctx, account, adapter, token)
+        else:
+            stored = await _new_posts(account, adapter, token)
+        refreshed = await _refresh_due(account, adapter, token)
+    except AuthExpired as expired:
+        await connections.mark_needs_reconnect(account_id, str(expired))
+        raise registry.Fail(str(expired)) from None
+    now = utcnow()
+    async with db.service_session() as session:
+        current = await session.get(ConnectedAccount, account_id)
+        if current is not None:
+            current.first_sync_done = True
+            current.last_synced_at = now
+            current.next_sync_at = now + SYNC_EVERY
+            current.status_message = ""
+    return {"posts": stored, "refreshed": refreshed}
+
+
+@registry.task("analytics.schedule_syncs", every_seconds=300, lease_seconds=60, max_attempts=2)
+async def schedule_syncs(ctx: JobContext) -> dict:
+    """Queue a sync for every active account whose next sync is due."""
+    now = utcnow()
+    async with db.service_session() as session:
+        due = (
+            await session.exec(
+                select(ConnectedAccount).where(
+                    ConnectedAccount.status == ACTIVE, col(ConnectedAccount.next_sync_at) <= now
+                )
+            )
+        ).all()
+        for account in due:
+            stamp = int(account.next_sync_at.timestamp())
+            await queue.enqueue(
+                session,
+                connections.SYNC_TASK,
+                {"account_id": str(account.id)},
+                user_id=account.user_id,
+                dedupe_key=f"sync:{account.id}:{stamp}",
+            )
+    return {"queued": len(due)}
+
+
+async def _full_history(ctx: JobContext, account: ConnectedAccount, adapter, token: str) -> int:
+    cursor = ctx.job.progress.get("cursor")
+    stored = ctx.job.progress.get("posts", 0)
+    while True:
+        page = await adapter.page(token, account.platform_account_id, cursor)
+        posts = await adapter.with_metrics(token, page.posts)
+        stored += await save_posts(account, posts, utcnow())
+        cursor = page.cursor
+        await ctx.progress(phase="first sync", cursor=cursor, posts=stored)
+        await ctx.checkpoint()
+        if not page.has_more or not cursor:
+            return stored
+
+
+async def _new_posts(account: ConnectedAccount, adapter, token: str) -> int:
+    cursor, stored = None, 0
+    while True:
+        page = await adapter.page(token, account.platform_account_id, cursor)
+        known = await _known_ids(account, [p.platform_id for p in page.posts])
+        fresh = [p for p in page.posts if p.platform_id not in known]
+        if fresh:
+            stored += await save_posts(account, await adapter.with_metrics(token, fresh), utcnow())
+        if not fresh or not page.has_more or not page.cursor:
+            return stored
+        cursor = page.cursor
+
+
+async def _refresh_due(account: ConnectedAccount, adapter, token: str) -> int:
+    now = utcnow()
+    async with db.service_session() as session:
+        posts = (
+            await session.exec(
+                select(Post).where(Post.account_id == account.id).order_by(col(Post.posted_at).desc())
+            )
+        ).all()
+    due = [
+        p
+        for p in posts
+        if p.last_metrics_at is None or now - p.last_metrics_at >= refresh_interval(now - p.posted_at)
+    ][:MAX_REFRESH_PER_SYNC]
+    if not due:
+        return 0
+    fresh = await adapter.refresh(token, [_as_post_data(p) for p in due])
+    return await save_posts(account, fresh, now)
+
+
+async def save_posts(account: ConnectedAccount, posts: list[PostData], captured_at: datetime) -> int:
+    """Upsert posts by platform id and append one snapshot each; returns how many posts were new."""
+    unique = {p.platform_id: p for p in posts}
+    if not unique:
+        return 0
+    async with db.service_session() as session:
+        existing = {
+            p.platform_post_id: p
+            for p in (
+                await session.exec(
+                    select(Post).where(
+                        Post.user_id == account.user_id,
+                        Post.source == OWN,
+                        Post.platform == account.platform,
+                        col(Post.platform_post_id).in_(list(unique)),
+                    )
+                )
+            ).all()
+        }
+        new = 0
+        for platform_id, data in unique.items():
+            post = existing.get(platform_id)
+            if post is None:
+                post = Post(
+                    user_id=account.user_id,
+                    account_id=account.id,
+                    source=OWN,
+                    platform=account.platform,
+                    platform_post_id=platform_id,
+                    posted_at=data.created_at,
+                )
+                session.add(post)
+                new += 1
+            post.account_id = account.id
+            post.title = data.title[:4000] or post.title
+            post.url = data.url[:2000] or post.url
+            post.cover_url = data.cover_url[:2000] or post.cover_url
+            post.media_type = data.media_type[:32] or post.media_type
+            post.duration_s = data.duration_s if data.duration_s is not None else post.duration_s
+            if data.metrics or data.missing:
+                post.last_metrics_at = captured_at
+                session.add(
+                    MetricSnapshot(
+                        user_id=account.user_id,
+                        post_id=post.id,
+                        captured_at=captured_at,
+                        missing={k: v for k, v in data.missing.items() if k in METRICS},
+                        **{m: data.metrics.get(m) for m in METRICS},
+                    )
+                )
+    return new
+
+
+async def _save_profile(account: ConnectedAccount, profile) -> None:
+    async with db.service_session() as session:
+        current = await session.get(ConnectedAccount, account.id)
+        if current is None:
+            return
+        connections.apply_profile(current, profile)
+        session.add(
+            AccountSnapshot(
+                user_id=current.user_id,
+                account_id=current.id,
+                captured_at=utcnow(),
+                followers=profile.followers,
+                posts=profile.posts,
+            )
+        )
+
+
+async def _known_ids(account: ConnectedAccount, ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    async with db.service_session() as session:
+        return set(
+            (
+                await session.exec(
+                    select(Post.platform_post_id).where(
+                        Post.account_id == account.id, col(Post.platform_post_id).in_(ids)
+                    )
+                )
+            ).all()
+        )
+
+
+def _as_post_data(post: Post) -> PostData:
+    return PostData(
+        platform_id=post.platform_post_id,
+        created_at=post.posted_at,
+        title=post.title,
+        url=post.url,
+        cover_url=post.cover_url,
+        media_type=post.media_type,
+        duration_s=post.duration_s,
+    )
