@@ -14,7 +14,8 @@
   real PNGs (Pillow) and H.264 MP4s (PyAV) served by this app under `/files/`.
 - `PUT …/cancel`: 202 `CANCELLATION_REQUESTED`, or 400 `ALREADY_COMPLETED`.
 - 401 for a wrong key; 422 with FastAPI-style `detail` for bad input, and for a
-  prompt containing `[refuse]` (standing in for fal's content checker).
+  prompt containing `[refuse]` (standing in for fal's content checker); images
+  for a prompt containing `[nsfw]` come back flagged in `has_nsfw_concepts`.
 
 Faults are switched on `FalImitation.faults` (see `FalFaults`). Everything the
 app received is in `calls`, and every request it queued in `submissions`, so a
@@ -347,7 +348,8 @@ class FalImitation:
         return {
             "images": images,
             "seed": job.seed,
-            "has_nsfw_concepts": [False] * len(images),
+            # fal's safety checker blanks flagged images and says so here.
+            "has_nsfw_concepts": ["[nsfw]" in job.input["prompt"]] * len(images),
             "prompt": job.input["prompt"],
             "timings": {"inference": 0.42},
         }

@@ -246,6 +246,15 @@ async def test_input_fal_refuses_comes_back_with_its_reason(
     assert imitation.submissions == []
 
 
+async def test_images_held_back_by_the_safety_checker_ask_for_another_prompt(fal: FalProvider) -> None:
+    request_id = await fal.submit_image(ImageRequest(prompt="[nsfw] something", model=IMAGE_MODEL, count=2))
+    await poll_until_done(fal, IMAGE_MODEL, request_id)
+
+    with pytest.raises(BadInput) as refused:
+        await fal.result(IMAGE_MODEL, request_id)
+    assert str(refused.value) == "fal.ai's safety checker held back every image. Try a different prompt."
+
+
 async def test_a_request_id_that_is_not_one_is_refused(fal: FalProvider, imitation: FalImitation) -> None:
     with pytest.raises(BadInput) as refused:
         await fal.status(IMAGE_MODEL, "../../admin")
