@@ -72,7 +72,16 @@ class Settings(BaseSettings):
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None
 
-    @field_validator("database_url", "supabase_url", "redis_url", mode="before")
+    # fal.ai (images and videos): off unless FAL_KEY is set. Model ids are fal endpoint ids.
+    fal_key: SecretStr | None = None
+    fal_queue_url: str = "https://queue.fal.run"
+    fal_image_model: str = "fal-ai/flux/schnell"
+    fal_video_model: str = "fal-ai/veo3/fast"
+    # How the video model wants its duration: veo3 takes "8s", kling takes "5".
+    fal_video_duration_format: str = "{seconds}s"
+    fal_timeout_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("database_url", "supabase_url", "redis_url", "fal_key", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
