@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     # How the video model wants its duration: veo3 takes "8s", kling takes "5".
     fal_video_duration_format: str = "{seconds}s"
     fal_timeout_s: float = Field(default=30.0, gt=0)
+    # What the configured video model accepts (veo3 fast: 8 s clips).
+    fal_video_durations: list[int] = Field(default_factory=lambda: [8])
 
     @field_validator("database_url", "supabase_url", "redis_url", "fal_key", mode="before")
     @classmethod

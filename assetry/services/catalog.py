@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from assetry.config import Settings
 from assetry.errors import BadInput
 
+# USD per unit from the providers' public price lists (Nov 2026); PRICE_TABLE overrides them.
+DEFAULT_PRICES = {"fal-ai/flux/schnell": 0.003, "fal-ai/veo3/fast": 0.40}
 IMAGE, VIDEO, CAPTION = "image", "video", "caption"
 KINDS = (VIDEO, IMAGE, CAPTION)
 ASPECTS = ("9:16", "1:1", "16:9")
@@ -65,6 +67,18 @@ def choices(settings: Settings) -> list[ModelChoice]:
             max_count=5, offline=True,
         ),
     ]  # fmt: skip
+    if settings.fal_key:
+        found += [
+            ModelChoice(
+                provider="fal", model=settings.fal_image_model, kind=IMAGE, label=f"fal.ai · {settings.fal_image_model}",
+                unit="image", price_usd=DEFAULT_PRICES.get(settings.fal_image_model, 0.0), typical_seconds=5,
+            ),
+            ModelChoice(
+                provider="fal", model=settings.fal_video_model, kind=VIDEO, label=f"fal.ai · {settings.fal_video_model}",
+                unit="second", price_usd=DEFAULT_PRICES.get(settings.fal_video_model, 0.0), typical_seconds=12,
+                durations=tuple(settings.fal_video_durations), max_count=1,
+            ),
+        ]  # fmt: skip
     return [_priced(choice, settings) for choice in found]
 
 

@@ -4,18 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from assetry.config import get_settings
 from assetry.errors import BadInput
+
+QUEUED_PROVIDERS = {"fal"}
 
 
 def for_generation(name: str) -> Any:
-    """The provider client for a generation's provider name."""
+    """The provider client for a generation's provider name (queued ones are async context managers)."""
+    settings = get_settings()
     if name == "offline":
         from assetry.integrations.offline import OfflineProvider
 
         return OfflineProvider()
+    if name == "fal" and settings.fal_key:
+        from assetry.integrations.fal import FalProvider
+
+        return FalProvider(
+            key=settings.fal_key.get_secret_value(),
+            queue_url=settings.fal_queue_url,
+            timeout_s=settings.fal_timeout_s,
+            video_duration_format=settings.fal_video_duration_format,
+        )
     raise BadInput(f"The provider {name!r} is not configured on this installation any more.")
 
 
 async def cancel_remote(name: str, model: str, request_id: str) -> None:
-    """Tell a queue-based provider to stop a request (best effort; offline renders have nothing to stop)."""
-    del name, model, request_id
+    """Tell a queue-based provider to stop a request, so a cancelled job isn't finished and billed."""
+    if name not in QUEUED_PROVIDERS:
+        return
+    async with for_generation(name) as provider:
+        await provider.cancel(model, request_id)

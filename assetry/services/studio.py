@@ -318,22 +318,52 @@ async def _produce(ctx: JobContext, generation: Generation) -> list[MediaFile | 
             )
         )
     if generation.kind == catalog.IMAGE:
-        request = ImageRequest(
+        request: ImageRequest | VideoRequest = ImageRequest(
             prompt=generation.prompt,
             model=generation.model,
             aspect_ratio=options.get("aspect_ratio", "1:1"),
             count=options.get("count", 1),
             seed=generation.seed,
         )
+    else:
+        request = VideoRequest(
+            prompt=generation.prompt,
+            model=generation.model,
+            aspect_ratio=options.get("aspect_ratio", "9:16"),
+            duration_s=options.get("duration_s", 5),
+            seed=generation.seed,
+        )
+    if generation.provider in providers.QUEUED_PROVIDERS:
+        async with provider:
+            return await _through_queue(ctx, provider, generation, request)
+    if isinstance(request, ImageRequest):
         return list(await provider.images(request))
-    request = VideoRequest(
-        prompt=generation.prompt,
-        model=generation.model,
-        aspect_ratio=options.get("aspect_ratio", "9:16"),
-        duration_s=options.get("duration_s", 5),
-        seed=generation.seed,
-    )
     return [await provider.video(request)]
+
+
+async def _through_queue(ctx: JobContext, provider, generation: Generation, request) -> list[MediaFile]:
+    """Submit once (the request id is saved before waiting), poll until done, download the files."""
+    request_id = generation.provider_request_id
+    if not request_id:
+        submit = provider.submit_image if isinstance(request, ImageRequest) else provider.submit_video
+        request_id = await submit(request)
+        async with db.service_session() as session:
+            await session.exec(
+                sa.update(Generation)
+                .where(Generation.id == generation.id)
+                .values(provider_request_id=request_id)
+            )
+    while True:
+        status = await provider.status(generation.model, request_id)
+        if status.state == "COMPLETED":
+            break
+        phase = "in_queue" if status.state == "IN_QUEUE" else "running"
+        await ctx.progress(phase=phase, position=status.position)
+        await ctx.checkpoint()
+        await asyncio.sleep(POLL_SECONDS)
+    output = await provider.result(generation.model, request_id)
+    limit = get_settings().max_media_bytes
+    return [await provider.download(url, limit) for url in output.urls]
 
 
 async def _save_outputs(generation: Generation, produced: list[MediaFile | str]) -> None:

@@ -8,70 +8,19 @@ origin, as fal's CDN is another host.
 
 from __future__ import annotations
 
-import socket
-import ssl
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 
 import pytest
-import trustme
-import uvicorn
 
 from assetry.errors import AuthExpired, BadInput, ProviderError, RateLimited
 from assetry.integrations.fal import FalProvider
 from assetry.integrations.generation import ImageRequest, MediaFile, QueueStatus, VideoRequest
 from assetry.sandbox.fal import DEFAULT_KEY, FalImitation
+from tests.integration.servers import Served
 
 IMAGE_MODEL = "fal-ai/flux/schnell"
 VIDEO_MODEL = "fal-ai/veo3/fast"
 MAX_BYTES = 50_000_000
-
-
-@dataclass
-class Served:
-    imitation: FalImitation
-    url: str
-    trust: ssl.SSLContext
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The imitation on https://127.0.0.1:<free port>, for the whole module."""
-    ca = trustme.CA()
-    certificate = ca.issue_cert("127.0.0.1", "localhost")
-    folder = tmp_path_factory.mktemp("fal-tls")
-    cert_file, key_file = folder / "server.pem", folder / "server.key"
-    certificate.cert_chain_pems[0].write_to_path(str(cert_file))
-    certificate.private_key_pem.write_to_path(str(key_file))
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    imitation = FalImitation(files_url=f"https://localhost:{port}")
-    server = uvicorn.Server(
-        uvicorn.Config(
-            imitation.app,
-            ssl_certfile=str(cert_file),
-            ssl_keyfile=str(key_file),
-            lifespan="off",
-            log_level="warning",
-            timeout_graceful_shutdown=1,
-        )
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the fal imitation did not start"
-        time.sleep(0.02)
-
-    trust = ssl.create_default_context()
-    ca.configure_trust(trust)
-    yield Served(imitation, f"https://127.0.0.1:{port}", trust)
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture
