@@ -18,18 +18,27 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from assetry import db
 from assetry.config import get_settings
 from assetry.errors import AuthExpired, BadInput, NotAllowed
 from assetry.integrations.social import Profile, TokenSet
 from assetry.jobs import queue
-from assetry.models import ConnectedAccount, OAuthState, Post
+from assetry.models import ConnectedAccount, Job, OAuthState, Post
 from assetry.models.analytics import ACTIVE, NEEDS_RECONNECT
 from assetry.models.base import utcnow
 from assetry.services import audit, platforms
 from assetry.token_vault import vault
+
+
+class ConsentDenied(BadInput):
+    """The creator chose not to allow access on the platform's consent page."""
+
+
+class AccountMismatch(BadInput):
+    """A reconnect signed in to a different platform account than the one being reconnected."""
+
 
 STATE_TTL = timedelta(minutes=10)
 REFRESH_MARGIN = timedelta(minutes=10)
@@ -102,7 +111,10 @@ async def complete(platform: str, params: dict[str, str], session_token: str) ->
     if claimed is None:
         raise NotAllowed(BAD_STATE)
     user_id, reconnect_id = claimed
-    code = platforms.code_from_callback(platform, params)  # BadInput when the creator said no
+    try:
+        code = platforms.code_from_callback(platform, params)
+    except BadInput as refused:
+        raise ConsentDenied(str(refused)) from None
     tokens = await client.exchange_code(code, redirect_uri(platform))
     profile = await platforms.profile(platform, tokens)
     sealer = vault(get_settings())
@@ -117,7 +129,7 @@ async def complete(platform: str, params: dict[str, str], session_token: str) ->
             )
         ).first()
         if reconnect_id is not None and account is not None and account.id != reconnect_id:
-            raise BadInput(
+            raise AccountMismatch(
                 "You signed in to a different account than the one you were reconnecting. "
                 "It was not changed; connect the other account separately if you want both."
             )
@@ -217,6 +229,19 @@ async def accounts_of(user_id: uuid.UUID) -> list[ConnectedAccount]:
                 )
             ).all()
         )
+
+
+async def syncing(user_id: uuid.UUID) -> set[uuid.UUID]:
+    """The user's accounts with a sync queued or running."""
+    async with db.user_session(user_id) as session:
+        jobs = (
+            await session.exec(
+                select(Job).where(
+                    Job.user_id == user_id, Job.kind == SYNC_TASK, col(Job.status).in_(("queued", "running"))
+                )
+            )
+        ).all()
+    return {uuid.UUID(job.payload["account_id"]) for job in jobs}
 
 
 async def sync_now(user_id: uuid.UUID, account_id: uuid.UUID) -> None:

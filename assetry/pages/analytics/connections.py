@@ -1,0 +1,317 @@
+"""Connected accounts on the analytics page: connect, health, reconnect, sync now, disconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from datetime import datetime
+
+import reflex as rx
+
+from assetry.errors import AssetryError
+from assetry.models.analytics import NEEDS_RECONNECT
+from assetry.models.base import utcnow
+from assetry.services import connections, platforms
+from assetry.state.session import LOGIN_ROUTE, SessionState, signed_in_user
+
+OUTCOMES = {
+    "connected": ("green", "Connected. Your first sync is running; numbers appear as it goes."),
+    "reconnected": ("green", "Reconnected. Syncing again."),
+    "denied": ("orange", "You didn't allow access on the consent screen, so nothing was connected."),
+    "expired": ("red", "That connection link expired or was already used. Start again with Connect."),
+    "mismatch": (
+        "orange",
+        "You signed in to a different account than the one you were reconnecting; nothing changed.",
+    ),
+    "failed": ("red", "The platform didn't complete the connection. Please try again in a minute."),
+}
+REVOKE_PAGES = {
+    "tiktok": "TikTok: Settings → Security and permissions → Manage app permissions",
+    "instagram": "Instagram: Settings → Apps and websites (or Facebook's Business Integrations)",
+}
+
+
+@dataclasses.dataclass
+class AccountView:
+    id: str = ""
+    platform: str = ""
+    platform_label: str = ""
+    name: str = ""
+    avatar_url: str = ""
+    sandbox: bool = False
+    needs_reconnect: bool = False
+    status_message: str = ""
+    syncing: bool = False
+    last_sync: str = ""
+    next_sync: str = ""
+    token_expiry: str = ""
+    followers: str = ""
+
+
+def _when(moment: datetime | None, never: str) -> str:
+    if moment is None:
+        return never
+    delta = moment - utcnow()
+    minutes = int(abs(delta.total_seconds()) // 60)
+    span = (
+        f"{minutes} min"
+        if minutes < 120
+        else f"{minutes // 60} h"
+        if minutes < 2880
+        else f"{minutes // 1440} days"
+    )
+    return f"in {span}" if delta.total_seconds() > 0 else f"{span} ago"
+
+
+class ConnectionsState(rx.State):
+    """The list of connected accounts and what a creator can do with each."""
+
+    accounts: list[AccountView] = []
+    outcome: str = ""
+    outcome_color: str = "green"
+    revoke_hint: str = ""
+    _watching: bool = False
+
+    @rx.event
+    async def load(self):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        query = self.router.url.query_parameters
+        color, text = OUTCOMES.get(str(query.get("oauth", "")), ("green", ""))
+        self.outcome, self.outcome_color = text, color
+        await self._refresh(user.id)
+        return ConnectionsState.watch if any(a.syncing for a in self.accounts) else None
+
+    @rx.event
+    async def connect(self, platform: str, account_id: str = ""):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        session = await self.get_state(SessionState)
+        try:
+            url = await connections.begin(
+                user.id,
+                session.session_token,
+                platform,
+                reconnect=uuid.UUID(account_id) if account_id else None,
+            )
+        except (AssetryError, ValueError) as problem:
+            return rx.toast.error(str(problem))
+        return rx.redirect(url)
+
+    @rx.event
+    async def sync_now(self, account_id: str):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        try:
+            await connections.sync_now(user.id, uuid.UUID(account_id))
+        except (AssetryError, ValueError) as problem:
+            return rx.toast.error(str(problem))
+        await self._refresh(user.id)
+        return [rx.toast.info("Syncing…"), ConnectionsState.watch]
+
+    @rx.event
+    async def disconnect(self, account_id: str, keep_history: bool):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        platform = next((a.platform for a in self.accounts if a.id == account_id), "")
+        try:
+            revoked = await connections.disconnect(
+                user.id, uuid.UUID(account_id), keep_history=bool(keep_history)
+            )
+        except (AssetryError, ValueError) as problem:
+            return rx.toast.error(str(problem))
+        await self._refresh(user.id)
+        self.revoke_hint = "" if revoked else REVOKE_PAGES.get(platform, "")
+        kept = "Your synced history was kept." if keep_history else "Its synced history was deleted."
+        how = (
+            "access was revoked with the platform"
+            if revoked
+            else "the platform offers no revoke for apps like ours"
+        )
+        return rx.toast.success(f"Disconnected: tokens deleted and {how}. {kept}")
+
+    @rx.event(background=True)
+    async def watch(self):
+        """While a sync runs, keep the account list (and the dashboard) fresh."""
+        async with self:
+            if self._watching:
+                return
+            self._watching = True
+        try:
+            while True:
+                await asyncio.sleep(2.0)
+                async with self:
+                    user = await signed_in_user(self)
+                    if user is None:
+                        return
+                    await self._refresh(user.id)
+                    busy = any(a.syncing for a in self.accounts)
+                yield _reload_dashboard()
+                if not busy:
+                    return
+        finally:
+            async with self:
+                self._watching = False
+
+    async def _refresh(self, user_id: uuid.UUID) -> None:
+        found = await connections.accounts_of(user_id)
+        syncing = await connections.syncing(user_id)
+        self.accounts = [
+            AccountView(
+                id=str(a.id),
+                platform=a.platform,
+                platform_label=platforms.label(a.platform),
+                name=a.display_name or a.username or a.platform_account_id,
+                avatar_url=a.avatar_url,
+                sandbox=a.sandbox,
+                needs_reconnect=a.status == NEEDS_RECONNECT,
+                status_message=a.status_message,
+                syncing=a.id in syncing,
+                last_sync=_when(a.last_synced_at, "not yet"),
+                next_sync=_when(a.next_sync_at, "not scheduled"),
+                token_expiry=_when(a.token_expires_at, "unknown"),
+                followers="" if a.followers is None else f"{a.followers:,} followers",
+            )
+            for a in found
+        ]
+
+
+def _reload_dashboard():
+    from assetry.pages.analytics.dashboard import DashboardState
+
+    return DashboardState.load
+
+
+def _account_card(account: AccountView) -> rx.Component:
+    return rx.card(
+        rx.hstack(
+            rx.avatar(src=account.avatar_url, fallback=account.name[:2], size="4", radius="full"),
+            rx.vstack(
+                rx.hstack(
+                    rx.text(account.name, weight="bold"),
+                    rx.badge(account.platform_label, variant="outline"),
+                    rx.cond(account.sandbox, rx.badge("Sandbox", color_scheme="amber")),
+                    rx.cond(account.needs_reconnect, rx.badge("Needs reconnect", color_scheme="red")),
+                    rx.cond(account.syncing, rx.badge(rx.spinner(size="1"), "Syncing", color_scheme="blue")),
+                    wrap="wrap",
+                    align="center",
+                ),
+                rx.text(
+                    "Last sync ",
+                    account.last_sync,
+                    " · next ",
+                    account.next_sync,
+                    " · token expires ",
+                    account.token_expiry,
+                    rx.cond(account.followers != "", " · " + account.followers, ""),
+                    size="1",
+                    color_scheme="gray",
+                ),
+                rx.cond(
+                    account.status_message != "",
+                    rx.text(account.status_message, size="1", color_scheme="red"),
+                ),
+                spacing="1",
+                flex="1",
+                min_width="0",
+            ),
+            rx.hstack(
+                rx.cond(
+                    account.needs_reconnect,
+                    rx.button(
+                        "Reconnect", size="2", on_click=ConnectionsState.connect(account.platform, account.id)
+                    ),
+                    rx.button(
+                        "Sync now",
+                        size="2",
+                        variant="soft",
+                        on_click=ConnectionsState.sync_now(account.id),
+                        disabled=account.syncing,
+                    ),
+                ),
+                _disconnect_dialog(account),
+                wrap="wrap",
+            ),
+            align="center",
+            width="100%",
+            wrap="wrap",
+        ),
+        width="100%",
+        class_name="connected-account",
+    )
+
+
+def _disconnect_dialog(account: AccountView) -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button("Disconnect", size="2", variant="soft", color_scheme="red")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Disconnect ", account.name, "?"),
+            rx.alert_dialog.description(
+                "Assetry deletes its access tokens for this account and revokes them with the platform where "
+                "the platform allows it. Choose what happens to the posts and numbers synced so far."
+            ),
+            rx.vstack(
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Disconnect and keep history",
+                        variant="soft",
+                        width="100%",
+                        on_click=ConnectionsState.disconnect(account.id, True),
+                    ),
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Disconnect and delete history",
+                        color_scheme="red",
+                        width="100%",
+                        on_click=ConnectionsState.disconnect(account.id, False),
+                    ),
+                ),
+                rx.alert_dialog.cancel(rx.button("Keep connected", variant="ghost", width="100%")),
+                spacing="2",
+                padding_top="1rem",
+            ),
+        ),
+    )
+
+
+def connections_section() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            ConnectionsState.outcome != "",
+            rx.callout(ConnectionsState.outcome, color_scheme=ConnectionsState.outcome_color, width="100%"),
+        ),
+        rx.cond(
+            ConnectionsState.revoke_hint != "",
+            rx.callout(
+                "To remove Assetry from the platform's side as well, open ",
+                ConnectionsState.revoke_hint,
+                ".",
+                color_scheme="blue",
+                width="100%",
+            ),
+        ),
+        rx.foreach(ConnectionsState.accounts, _account_card),
+        rx.hstack(
+            rx.button(
+                rx.icon("music-2", size=16),
+                "Connect TikTok",
+                on_click=ConnectionsState.connect("tiktok", ""),
+                id="connect-tiktok",
+            ),
+            rx.button(
+                rx.icon("instagram", size=16),
+                "Connect Instagram",
+                on_click=ConnectionsState.connect("instagram", ""),
+                id="connect-instagram",
+            ),
+            wrap="wrap",
+        ),
+        spacing="3",
+        width="100%",
+    )
