@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "python": sys.version.split()[0],
+            "load_average_at_start": os.getloadavg(),
         },
         "errors": {},
     }
@@ -113,13 +114,20 @@ def main(argv: list[str] | None = None) -> int:
             results["errors"][section] = traceback.format_exc()
             log(f"{section} failed:\n{results['errors'][section]}")
     results["duration_s"] = time.perf_counter() - started
+    results["machine"]["load_average_at_end"] = os.getloadavg()
 
     print_report(results)
     out_dir = REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"\nbench took {results['duration_s']:.0f} s; every run is in {out.relative_to(REPO)}")
+    machine = results["machine"]
+    print(
+        f"\nbench took {results['duration_s']:.0f} s on {machine['cpus']} CPUs, 1-min load average "
+        f"{machine['load_average_at_start'][0]:.1f} at start, {machine['load_average_at_end'][0]:.1f} at end "
+        "(other work on the machine inflates every figure)."
+    )
+    print(f"Every run is in {out.relative_to(REPO)}")
     return 1 if results["errors"] else 0
 
 
