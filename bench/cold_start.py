@@ -1,8 +1,9 @@
 """Cold start: `make run` on an installed checkout until / answers 200, and a blank Reflex app likewise.
 
-One warm-up run of each is discarded (it builds `.web` and, for us, migrates a new database);
-the measured runs are what a developer sees on every later `make run`: install check, migrate
-(already up to date), Reflex compile and production build, backend boot.
+Runs of the two alternate. One warm-up run of each is discarded (it builds `.web` and, for
+us, migrates a new database); the measured runs are what a developer sees on every later
+`make run`: install check, migrate (already up to date), Reflex compile and production build,
+backend boot.
 
 Run alone: `python -m bench.cold_start [RUNS]`.
 """
@@ -44,35 +45,33 @@ def _one_start(make_server: Callable[[int], Server]) -> dict[str, float]:
     return phases
 
 
-def _series(name: str, make_server: Callable[[int], Server], runs: int) -> dict:
-    log(f"cold start, {name}: warm-up run (discarded)")
-    warmup = _one_start(make_server)
-    measured = []
-    for run in range(1, runs + 1):
-        measured.append(_one_start(make_server))
-        log(f"cold start, {name}: run {run}/{runs}: {measured[-1]['total']:.2f} s")
-    phases = measured[0].keys()
-    return {
-        "warmup": warmup,
-        **{phase: summary([m[phase] for m in measured]) for phase in phases},
-    }
-
-
-def measure_ours(runs: int = DEFAULT_RUNS) -> dict:
-    """`make run` of this checkout, with a temporary DATA_DIR shared by its runs."""
-    with temp_dir("data") as data_dir:
-        return _series("assetry", lambda port: our_app(port, data_dir), runs)
-
-
-def measure_baseline(runs: int = DEFAULT_RUNS) -> dict:
-    """The blank Reflex app, served with --env prod --single-port like ours."""
-    with temp_dir("blank") as parent:
-        app_dir = make_blank_app(parent)
-        return _series("blank Reflex app", lambda port: baseline_app(app_dir, port), runs)
-
-
 def measure(runs: int = DEFAULT_RUNS) -> dict:
-    return {"assetry": measure_ours(runs), "baseline": measure_baseline(runs)}
+    """`make run` of this checkout (a temporary DATA_DIR shared by its runs) and the blank Reflex app.
+
+    Their runs alternate, so load from other work on the machine weighs on both alike.
+    """
+    with temp_dir("data") as data_dir, temp_dir("blank") as parent:
+        app_dir = make_blank_app(parent)
+        subjects: dict[str, Callable[[int], Server]] = {
+            "assetry": lambda port: our_app(port, data_dir),
+            "baseline": lambda port: baseline_app(app_dir, port),
+        }
+        warmups = {}
+        for name, make_server in subjects.items():
+            log(f"cold start, {name}: warm-up run (discarded)")
+            warmups[name] = _one_start(make_server)
+        measured: dict[str, list[dict[str, float]]] = {name: [] for name in subjects}
+        for run in range(1, runs + 1):
+            for name, make_server in subjects.items():
+                measured[name].append(_one_start(make_server))
+                log(f"cold start, {name}: run {run}/{runs}: {measured[name][-1]['total']:.2f} s")
+    return {
+        name: {
+            "warmup": warmups[name],
+            **{phase: summary([m[phase] for m in series]) for phase in series[0]},
+        }
+        for name, series in measured.items()
+    }
 
 
 if __name__ == "__main__":

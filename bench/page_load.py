@@ -11,7 +11,8 @@ Both are read from the page's own clock (milliseconds since navigation start):
   (filled in by the on_load that resolves the session cookie).
 
 Each run uses a fresh browser context (no cache, no cookies except the session for /home).
-One discarded navigation per page warms the server first. The baseline is a blank Reflex app's /.
+One discarded navigation per page warms the servers first; then navigations rotate between
+our /, our /home and the baseline, a blank Reflex app's /.
 
 Run alone: `python -m bench.page_load [RUNS]`.
 """
@@ -172,13 +173,7 @@ def load_once(browser, url: str, *, cookies=(), expected_heading: str | None = N
         context.close()
 
 
-def _series(browser, label: str, url: str, runs: int, **options) -> dict:
-    load_once(browser, url, **options)  # warm-up, discarded
-    measured = []
-    for run in range(1, runs + 1):
-        measured.append(load_once(browser, url, **options))
-        fcp, tti = measured[-1]["fcp"], measured[-1]["tti"]
-        log(f"page load, {label}: run {run}/{runs}: FCP {fcp:.0f} ms, TTI {tti:.0f} ms")
+def _summarise(measured: list[dict]) -> dict:
     return {
         "fcp": summary([m["fcp"] for m in measured]),
         "tti": summary([m["tti"] for m in measured]),
@@ -187,46 +182,46 @@ def _series(browser, label: str, url: str, runs: int, **options) -> dict:
     }
 
 
-def measure_ours(runs: int = DEFAULT_RUNS) -> dict:
-    """/ and /home of this checkout, served by `make run` on a free port."""
-    with temp_dir("data") as data_dir:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        with our_app(port, data_dir) as server:
-            log("page load: starting assetry (make run)")
-            server.wait_http(f"{base}/")
-            token = sign_up_user(data_dir)
+def measure(runs: int = DEFAULT_RUNS) -> dict:
+    """/ and /home of this checkout (`make run`) and / of a blank Reflex app, both served at once.
+
+    Navigations rotate between the three pages, so load from other work weighs on all alike.
+    """
+    with temp_dir("data") as data_dir, temp_dir("blank") as parent:
+        app_dir = make_blank_app(parent)
+        our_port = free_port()
+        base_port = free_port()
+        while base_port == our_port:
+            base_port = free_port()
+        ours, base = f"http://127.0.0.1:{our_port}", f"http://127.0.0.1:{base_port}"
+        log("page load: starting assetry (make run) and the blank Reflex app")
+        with our_app(our_port, data_dir) as our_server, baseline_app(app_dir, base_port) as base_server:
+            our_server.wait_http(f"{ours}/")
+            base_server.wait_http(f"{base}/")
             from assetry.state.session import SESSION_COOKIE
 
-            session_cookie = {"name": SESSION_COOKIE, "value": token, "url": base}
+            session = {"name": SESSION_COOKIE, "value": sign_up_user(data_dir), "url": ours}
+            pages = {
+                ("assetry", "/"): (f"{ours}/", {}),
+                ("assetry", "/home"): (
+                    f"{ours}/home",
+                    {"cookies": [session], "expected_heading": f"Welcome, {DISPLAY_NAME}"},
+                ),
+                ("baseline", "/"): (f"{base}/", {}),
+            }
+            measured: dict[tuple[str, str], list[dict]] = {key: [] for key in pages}
             with chromium() as browser:
-                return {
-                    "/": _series(browser, "assetry /", f"{base}/", runs),
-                    "/home": _series(
-                        browser,
-                        "assetry /home",
-                        f"{base}/home",
-                        runs,
-                        cookies=[session_cookie],
-                        expected_heading=f"Welcome, {DISPLAY_NAME}",
-                    ),
-                }
-
-
-def measure_baseline(runs: int = DEFAULT_RUNS) -> dict:
-    """/ of a blank Reflex app served the same way."""
-    with temp_dir("blank") as parent:
-        app_dir = make_blank_app(parent)
-        port = free_port()
-        with baseline_app(app_dir, port) as server:
-            log("page load: starting the blank Reflex app")
-            server.wait_http(f"http://127.0.0.1:{port}/")
-            with chromium() as browser:
-                return {"/": _series(browser, "blank app /", f"http://127.0.0.1:{port}/", runs)}
-
-
-def measure(runs: int = DEFAULT_RUNS) -> dict:
-    return {"assetry": measure_ours(runs), "baseline": measure_baseline(runs)}
+                for url, options in pages.values():
+                    load_once(browser, url, **options)  # warm-up, discarded
+                for run in range(1, runs + 1):
+                    for key, (url, options) in pages.items():
+                        measured[key].append(load_once(browser, url, **options))
+                        fcp, tti = measured[key][-1]["fcp"], measured[key][-1]["tti"]
+                        log(f"page load, {' '.join(key)} run {run}/{runs}: FCP {fcp:.0f}, TTI {tti:.0f} ms")
+    results: dict[str, dict] = {}
+    for (app, path), loads in measured.items():
+        results.setdefault(app, {})[path] = _summarise(loads)
+    return results
 
 
 if __name__ == "__main__":
