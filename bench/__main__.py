@@ -1,0 +1,135 @@
+"""`make bench`: cold start, page load, first install; medians, p95 and ratios to a blank Reflex app.
+
+The full results (every run) go to bench/results/<timestamp>.json.
+Usage: python -m bench [--only cold_start page_load install] [--runs N] [--page-runs N] [--install-runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+
+from bench import cold_start, install, page_load
+from bench.harness import REPO, log
+
+SECTIONS = ("cold_start", "page_load", "install")
+LABEL_WIDTH = 50
+
+
+def _row(label: str, stats: dict | None, baseline: dict | None = None, *, fmt: str) -> str:
+    if not stats:
+        return f"  {label:<{LABEL_WIDTH}}   (not measured)"
+    median, p95 = stats["median"], stats["p95"]
+    line = f"  {label:<{LABEL_WIDTH}}{stats['n']:>3}{median:>10{fmt}}{p95:>10{fmt}}"
+    if baseline:
+        base = baseline["median"]
+        line += f"{base:>10{fmt}}{median / base:>8.2f}×"
+    return line
+
+
+def _header(title: str, unit: str) -> str:
+    columns = f"{'n':>3}{'median':>10}{'p95':>10}{'baseline':>10}{'ratio':>9}"
+    return f"\n{title} [{unit}]\n  {'':<{LABEL_WIDTH}}{columns}"
+
+
+def print_report(results: dict) -> None:
+    """The table of medians, p95 and ratios (ours / baseline medians) for whatever was measured."""
+    lines = []
+    if cold := results.get("cold_start"):
+        ours, base = cold["assetry"], cold["baseline"]
+        lines.append(_header("Cold start: make run until / answers 200 (installed checkout)", "s"))
+        for key, label in (
+            ("total", "total (baseline: blank app, reflex run)"),
+            ("install_migrate", "  install check + migrate"),
+            ("compile_build", "  Reflex compile + production build"),
+            ("serve", "  serve: backend boot until / answers"),
+        ):
+            comparable = base.get(key) if key != "install_migrate" else None
+            lines.append(_row(label, ours.get(key), comparable, fmt=".2f"))
+    if pages := results.get("page_load"):
+        ours, base = pages["assetry"], pages["baseline"]["/"]
+        lines.append(_header("Page load, headless Chromium, fresh context (baseline: blank app /)", "ms"))
+        for path in ("/", "/home"):
+            lines.append(_row(f"{path} first contentful paint", ours[path]["fcp"], base["fcp"], fmt=".0f"))
+            lines.append(_row(f"{path} time to interactive", ours[path]["tti"], base["tti"], fmt=".0f"))
+    if inst := results.get("install"):
+        lines.append(_header("First install: git clone + make install (warm uv/npm caches)", "s"))
+        for key, label in (
+            ("total", "total"),
+            ("clone", "  git clone"),
+            ("make_install", "  make install"),
+            ("uv_sync", "    uv sync --frozen"),
+            ("npm_ci", "    npm ci (tools/)"),
+        ):
+            lines.append(_row(label, inst.get(key), fmt=".1f"))
+    for section, error in results.get("errors", {}).items():
+        lines.append(f"\n{section} FAILED: {error.strip().splitlines()[-1]}")
+    print("\n".join(lines), flush=True)
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False)
+    return done.stdout.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--runs", type=int, default=cold_start.DEFAULT_RUNS, help="cold starts per app")
+    parser.add_argument("--page-runs", type=int, default=page_load.DEFAULT_RUNS, help="loads per page")
+    parser.add_argument("--install-runs", type=int, default=install.DEFAULT_RUNS, help="fresh installs")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    results: dict = {
+        "commit": _commit(),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": sys.version.split()[0],
+            "load_average_at_start": os.getloadavg(),
+        },
+        "errors": {},
+    }
+    runners = {
+        "cold_start": lambda: cold_start.measure(args.runs),
+        "page_load": lambda: page_load.measure(args.page_runs),
+        "install": lambda: install.measure(args.install_runs),
+    }
+    for section in SECTIONS:
+        if section not in args.only:
+            continue
+        log(f"{section} …")
+        try:
+            results[section] = runners[section]()
+        except Exception:
+            results["errors"][section] = traceback.format_exc()
+            log(f"{section} failed:\n{results['errors'][section]}")
+    results["duration_s"] = time.perf_counter() - started
+    results["machine"]["load_average_at_end"] = os.getloadavg()
+
+    print_report(results)
+    out_dir = REPO / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    machine = results["machine"]
+    print(
+        f"\nbench took {results['duration_s']:.0f} s on {machine['cpus']} CPUs, 1-min load average "
+        f"{machine['load_average_at_start'][0]:.1f} at start, {machine['load_average_at_end'][0]:.1f} at end "
+        "(other work on the machine inflates every figure)."
+    )
+    print(f"Every run is in {out.relative_to(REPO)}")
+    return 1 if results["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

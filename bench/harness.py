@@ -1,0 +1,244 @@
+"""Shared pieces of the benchmarks: environment, servers in their own process group, statistics.
+
+Every wait is bounded; every server runs in a new session so stopping it means signalling
+its whole process group, and every temporary directory is removed on the way out.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = REPO / ".venv" / "bin"
+BUN_DIR = REPO / "tools" / "node_modules" / ".bin"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# A production build of a cold checkout takes well under a minute; this only catches hangs.
+SERVER_READY_TIMEOUT = 300.0
+STOP_TIMEOUT = 20.0
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so stdout carries only the results table."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def reflex_env(**extra: str) -> dict[str, str]:
+    """The environment Reflex needs here: the project-local bun on PATH, no telemetry, unbuffered output."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
+    env["PATH"] = f"{BUN_DIR}{os.pathsep}{env.get('PATH', '')}"
+    env["REFLEX_USE_SYSTEM_BUN"] = "1"
+    env["REFLEX_TELEMETRY_ENABLED"] = "false"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (a developer's app on 3000 is left alone)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http_status(url: str, timeout: float = 2.0) -> int | None:
+    """The status code of a GET, or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:
+            return reply.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (OSError, urllib.error.URLError):
+        return None
+
+
+class Server:
+    """A command started in its own process group, its output watched for marker strings.
+
+    `marks` maps each marker to the seconds after start when it first appeared in the output.
+    """
+
+    def __init__(self, name: str, command: Sequence[str], *, cwd: Path, env: dict[str, str], markers=()):
+        self.name = name
+        self.command = list(command)
+        self.cwd = cwd
+        self.env = env
+        self.markers = [m.encode() for m in markers]
+        self.marks: dict[str, float] = {}
+        self.output = bytearray()
+        self.process: subprocess.Popen | None = None
+        self.started = 0.0
+        self._reader: threading.Thread | None = None
+
+    def start(self) -> Server:
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        return self
+
+    def _read(self) -> None:
+        stream = self.process.stdout
+        while chunk := os.read(stream.fileno(), 65536):
+            now = time.perf_counter() - self.started
+            self.output += chunk
+            # Search a little before the new chunk too, in case a marker straddles two reads.
+            window = bytes(self.output[-(len(chunk) + 200) :])
+            for marker in self.markers:
+                if marker.decode() not in self.marks and marker in window:
+                    self.marks[marker.decode()] = now
+
+    def wait_http(self, url: str, timeout: float = SERVER_READY_TIMEOUT) -> float:
+        """Poll until `url` answers 200; returns seconds since start. Fails if the server dies."""
+        deadline = self.started + timeout
+        while time.perf_counter() < deadline:
+            if http_status(url, timeout=1.0) == 200:
+                return time.perf_counter() - self.started
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
+            time.sleep(0.05)
+        raise TimeoutError(f"{self.name}: {url} did not answer 200 within {timeout:.0f}s:\n{self.tail()}")
+
+    def wait_exit(self, timeout: float) -> float:
+        """For a command that finishes: wait for it (bounded), fail unless it succeeded; returns seconds."""
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as error:
+            raise TimeoutError(f"{self.name} took longer than {timeout:.0f}s:\n{self.tail()}") from error
+        elapsed = time.perf_counter() - self.started
+        if self._reader:
+            self._reader.join(timeout=5)
+        if code != 0:
+            raise RuntimeError(f"{self.name} exited with {code}:\n{self.tail()}")
+        return elapsed
+
+    def tail(self, lines: int = 30) -> str:
+        return "\n".join(self.output.decode(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """SIGTERM the whole process group, SIGKILL it if it lingers."""
+        if self.process is None:
+            return
+        pgid = self.process.pid  # start_new_session: the leader's pid is the group id
+        for sig, grace in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(pgid, sig)
+            except ProcessLookupError:
+                break
+            if _group_gone(self.process, grace):
+                break
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        if self._reader:
+            self._reader.join(timeout=5)
+        self.process = None
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+
+def _group_gone(leader: subprocess.Popen, grace: float) -> bool:
+    deadline = time.perf_counter() + grace
+    while time.perf_counter() < deadline:
+        leader.poll()  # reap the leader, or its zombie keeps the group alive
+        try:
+            os.killpg(leader.pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+# Markers in `make run`'s output: make echoes the reflex command once install and migrate are done,
+# and Reflex prints "App running at" once compile and build are done, just before the backend boots.
+MIGRATED = "reflex run --env prod"
+BUILT = "App running at"
+
+
+def our_app(port: int, data_dir: Path) -> Server:
+    """`make run` of this checkout on `port`, with its data in `data_dir`."""
+    env = reflex_env(DATA_DIR=str(data_dir), PUBLIC_URL=f"http://127.0.0.1:{port}")
+    return Server(
+        "assetry (make run)",
+        ["make", "--no-print-directory", "run", f"PORT={port}"],
+        cwd=REPO,
+        env=env,
+        markers=[MIGRATED, BUILT],
+    )
+
+
+def baseline_app(app_dir: Path, port: int) -> Server:
+    """The blank Reflex app served the way `make run` serves ours."""
+    command = [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port"]
+    command += ["--frontend-port", str(port), "--loglevel", "warning"]
+    return Server("blank Reflex app", command, cwd=app_dir, env=reflex_env(), markers=[BUILT])
+
+
+def make_blank_app(parent: Path) -> Path:
+    """`reflex init --template blank` in parent/blankapp (the baseline the ratios are against)."""
+    app_dir = parent / "blankapp"
+    app_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [str(VENV_BIN / "reflex"), "init", "--template", "blank", "--loglevel", "warning"],
+        cwd=app_dir,
+        env=reflex_env(),
+        check=True,
+        timeout=300,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    return app_dir
+
+
+@contextmanager
+def temp_dir(prefix: str) -> Iterator[Path]:
+    """A temporary directory removed afterwards, whatever happened."""
+    path = Path(tempfile.mkdtemp(prefix=f"assetry-bench-{prefix}-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def summary(values: Sequence[float]) -> dict:
+    """Runs, median and p95 (nearest rank: with five runs that is the slowest)."""
+    ordered = sorted(values)
+    return {
+        "runs": list(values),
+        "n": len(values),
+        "median": statistics.median(ordered),
+        "p95": ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)],
+    }
