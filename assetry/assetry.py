@@ -6,6 +6,9 @@ from assetry import web
 from assetry.config import get_settings
 from assetry.jobs.worker import Worker
 from assetry.pages import account, auth, home, landing, library, policies, studio, support
+from assetry.pages.analytics import connections, notes, page, post
+from assetry.pages.analytics.dashboard import DashboardState
+from assetry.services import sync  # noqa: F401 - registers the sync tasks
 from assetry.state.session import SessionState
 
 app = rx.App(
@@ -53,6 +56,18 @@ app.add_page(
     route="/library/[generation_id]",
     title="Generation · Assetry",
     on_load=[*_signed_in, library.GenerationState.load],
+)
+app.add_page(
+    page.analytics_page,
+    route="/analytics",
+    title="Analytics · Assetry",
+    on_load=[*_signed_in, connections.ConnectionsState.load, DashboardState.load, notes.NotesState.load],
+)
+app.add_page(
+    post.post_page,
+    route="/analytics/post/[post_id]",
+    title="Post · Assetry",
+    on_load=[*_signed_in, post.PostState.load],
 )
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, StreamingResponse
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assetry.config import Settings, get_settings
-from assetry.errors import NotAllowed
-from assetry.services import media
+from assetry.errors import AssetryError, NotAllowed
+from assetry.services import connections, media, platforms
 from assetry.services.accounts import SESSION_COOKIE
+
+log = logging.getLogger(__name__)
 
 
 async def health(_request: Request) -> JSONResponse:
@@ -39,9 +43,43 @@ async def media_file(request: Request) -> StreamingResponse | PlainTextResponse:
     )
 
 
+async def oauth_callback(request: Request) -> RedirectResponse:
+    """Where TikTok and Instagram send the browser back after consent."""
+    platform = request.path_params["platform"]
+    if platform not in platforms.PLATFORMS:
+        return RedirectResponse("/analytics?oauth=unknown", status_code=303)
+    session_token = request.cookies.get(SESSION_COOKIE, "")
+    try:
+        connected = await connections.complete(platform, dict(request.query_params), session_token)
+    except NotAllowed:
+        outcome = "expired"
+    except connections.ConsentDenied:
+        outcome = "denied"
+    except connections.AccountMismatch:
+        outcome = "mismatch"
+    except AssetryError:
+        log.exception("connecting %s failed", platform)
+        outcome = "failed"
+    else:
+        outcome = "reconnected" if connected.reconnected else "connected"
+    return RedirectResponse(f"/analytics?oauth={outcome}&platform={platform}", status_code=303)
+
+
 def routes() -> Starlette:
     """Our own routes; Reflex mounts its app underneath this one."""
-    return Starlette(routes=[Route("/health", health), Route("/media/{token}", media_file)])
+    sandboxes = [
+        Mount(f"{platforms.SANDBOX_PREFIX}/{platform}", app=platforms.sandbox(platform).app)
+        for platform in platforms.PLATFORMS
+        if platforms.is_sandbox(platform)
+    ]
+    return Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/media/{token}", media_file),
+            Route("/oauth/{platform}/callback", oauth_callback),
+            *sandboxes,
+        ]
+    )
 
 
 def security_headers(settings: Settings) -> dict[str, str]:

@@ -11,6 +11,7 @@ APP_NAV = [
     ("Home", "/home", "house"),
     ("Studio", "/studio", "sparkles"),
     ("Library", "/library", "images"),
+    ("Analytics", "/analytics", "chart-line"),
     ("Account", "/account", "user-round"),
     ("Support", "/support", "life-buoy"),
 ]

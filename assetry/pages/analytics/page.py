@@ -1,0 +1,23 @@
+"""The analytics page: connected accounts, the dashboard, tracked posts and notes."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from assetry.components.layout import app_page
+from assetry.pages.analytics.connections import connections_section
+from assetry.pages.analytics.dashboard import dashboard_section
+from assetry.pages.analytics.notes import notes_section
+
+
+def analytics_page() -> rx.Component:
+    return app_page(
+        rx.vstack(
+            rx.heading("Analytics", size="7"),
+            connections_section(),
+            dashboard_section(),
+            notes_section(),
+            spacing="5",
+            width="100%",
+        )
+    )
