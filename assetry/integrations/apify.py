@@ -260,6 +260,17 @@ class ApifyTracker:
             min_delay_between_retries=timedelta(seconds=min_retry_delay_s),
         )
 
+    async def aclose(self) -> None:
+        """Close the HTTP connections the Apify client opened (if it opened any)."""
+        if self.client._http_client is not None:
+            await self.client._http_client.aclose()
+
+    async def __aenter__(self) -> ApifyTracker:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     async def fetch_posts(self, urls: Iterable[str]) -> list[PublicPost]:
         """The public numbers of each URL now, one answer per URL in the order given."""
         links = [parse_post_url(url) for url in urls]

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,8 @@ import httpx
 import pytest
 import uvicorn
 from apify_client._models import Run
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from assetry.errors import AuthExpired, ProviderError, RateLimited
 from assetry.integrations import apify
@@ -53,27 +56,30 @@ class Running:
         return [path for _, path, _ in self.imitation.requests if text in path]
 
 
-def _serve(imitation: ApifyImitation) -> Iterator[str]:
+@contextmanager
+def _serve(app) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(imitation.app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the imitation did not start"
         time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Running]:
     """A fresh imitation with its clock at NOW, served by uvicorn on a free 127.0.0.1 port."""
     imitation = ApifyImitation(now=NOW)
-    for url in _serve(imitation):
+    with _serve(imitation.app) as url:
         yield Running(imitation, url)
 
 
@@ -92,7 +98,8 @@ async def test_a_batch_of_thirty_urls_comes_back_one_post_per_url(sandbox: Runni
     urls += [f"https://www.instagram.com/p/{code}/" for code in shortcodes]
     assert len(urls) == 30
 
-    results = await sandbox.tracker(page_size=7).fetch_posts(urls)
+    async with sandbox.tracker(page_size=7) as tracker:
+        results = await tracker.fetch_posts(urls)
 
     assert [result.url for result in results] == urls
     assert [result.message for result in results] == [""] * 30
@@ -341,3 +348,17 @@ async def test_the_wire_matches_apify(sandbox: Running) -> None:
     async with httpx.AsyncClient(base_url=sandbox.url) as http:
         by_query = await http.get(f"/v2/actor-runs/{run.id}", params={"token": SANDBOX_TOKEN})
         assert by_query.status_code == 200
+
+
+async def test_mounted_under_a_prefix_as_the_app_does_in_sandbox_mode() -> None:
+    imitation = ApifyImitation(now=NOW)
+    app = Starlette(routes=[Mount("/sandbox/apify", app=imitation.app)])
+    with _serve(app) as url:
+        tracker = ApifyTracker(token=SANDBOX_TOKEN, api_url=f"{url}/sandbox/apify", max_retries=0)
+        async with tracker:
+            [result] = await tracker.fetch_posts([INSTAGRAM_URL])
+        assert result.post is not None
+        assert result.post.cover_url == f"{url}/sandbox/apify/sandbox/covers/instagram-C3xYz_Ab-12.svg"
+        async with httpx.AsyncClient() as http:
+            cover = await http.get(result.post.cover_url)
+        assert cover.status_code == 200 and cover.headers["content-type"] == "image/svg+xml"
