@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     fal_video_durations: list[int] = Field(default_factory=lambda: [8])
 
     @field_validator("database_url", "supabase_url", "redis_url", "fal_key", mode="before")
+    # Public-post tracking through Apify: the sandbox imitation unless APIFY_TOKEN is set.
+    apify_token: SecretStr | None = None
+    apify_api_url: str = "https://api.apify.com"
+    apify_tiktok_actor: str = "clockworks/tiktok-scraper"
+    apify_instagram_actor: str = "apify/instagram-scraper"
+    apify_run_timeout_seconds: int = Field(default=300, ge=10)
+
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
@@ -127,6 +134,11 @@ class Settings(BaseSettings):
     @property
     def state_mode(self) -> Mode:
         return Mode.CONFIGURED if self.redis_url else Mode.EMBEDDED
+
+    @property
+    def apify_mode(self) -> Mode:
+        """Apify with a real token, else the sandbox imitation (no blank token counts as set)."""
+        return Mode.CONFIGURED if self.apify_token and self.apify_token.get_secret_value() else Mode.EMBEDDED
 
     def encryption_keyring(self) -> list[tuple[str, bytes]]:
         """The token-encryption keys as (key id, key), newest first."""
