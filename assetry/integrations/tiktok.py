@@ -51,7 +51,6 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from authlib.common.urls import add_params_to_uri, url_encode
@@ -85,6 +84,7 @@ RECONNECT_FOR_VIDEOS = (
 CODE_SPENT = "This TikTok sign-in was already used or has expired. Connect your TikTok account again."
 DENIED = "You didn't allow Assetry to access your TikTok account, so nothing was connected. Connect again and choose Allow to see your videos here."
 _VIDEO_ID = re.compile(r"^\d{1,25}$")
+_X_EXPIRES = re.compile(r"[?&]x-expires=(\d{1,12})(?:&|$)")
 
 
 def _utcnow() -> datetime:
@@ -446,7 +446,5 @@ def _post(item: Any, now: datetime) -> PostData | None:
 
 def _expiry(url: str) -> datetime | None:
     """When a signed TikTok CDN link stops working, from its `x-expires` parameter."""
-    values = parse_qs(urlsplit(url).query).get("x-expires") if url else None
-    if not values or not values[0].isdigit():
-        return None
-    return datetime.fromtimestamp(int(values[0]), UTC)
+    found = _X_EXPIRES.search(url)
+    return datetime.fromtimestamp(int(found[1]), UTC) if found else None
