@@ -171,7 +171,16 @@ class Faults:
         return True
 
     def clear(self) -> None:
+        """No faults, counters back to zero."""
         for name, value in Faults().__dict__.items():
+            setattr(self, name, value)
+
+    def set(self, **changes: Any) -> None:
+        """Replace every fault with these (e.g. `set(status=429, retry_after="30", times=1)`)."""
+        self.clear()
+        for name, value in changes.items():
+            if name not in self.__dict__ or name in ("seen", "hits"):
+                raise TypeError(f"unknown fault: {name}")
             setattr(self, name, value)
 
 
@@ -608,7 +617,7 @@ class TikTokImitation:
             for i, c in enumerate(self.creators.values())
         )
         return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sandbox TikTok — authorize {esc(self.app_name)}</title>
 <style>
 body{{font-family:system-ui,sans-serif;background:#f1f1f2;margin:0;color:#161823}}
@@ -780,7 +789,11 @@ No data leaves this computer and every account here is made up.</p>
 
     def _base(self, request: Request) -> str:
         """Where this imitation is reached (behind a mount, its prefix included)."""
-        return self.public_base or str(request.base_url).rstrip("/")
+        if self.public_base:
+            return self.public_base
+        # root_path holds a Mount's prefix; Starlette's request.base_url leaves it out.
+        root = request.scope.get("root_path", "").rstrip("/")
+        return f"{request.url.scheme}://{request.url.netloc}{root}"
 
     def _media_url(self, base: str, kind: str, ident: str) -> str:
         expires = int(self.now.timestamp()) + MEDIA_SECONDS
@@ -807,7 +820,7 @@ No data leaves this computer and every account here is made up.</p>
             return HTMLResponse(_error_page("This video is not available."), status_code=404)
         video = creator.video(k, self.now.timestamp())
         body = (
-            f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sandbox video</title></head>'
+            f'<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Sandbox video</title></head>'
             f"<body><p><strong>Sandbox</strong> video by @{html.escape(creator.handle)} (made up, not on TikTok)</p>"
             f"<h1>{html.escape(video['video_description'])}</h1>"
             f"<p>{video['view_count']:,} views · {video['like_count']:,} likes</p></body></html>"
@@ -841,7 +854,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 def _error_page(problem: str) -> str:
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sandbox TikTok — error</title></head>'
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Sandbox TikTok — error</title></head>'
         f"<body><p><strong>Sandbox</strong></p><h1>Something went wrong</h1><p>{html.escape(problem)}</p>"
         "</body></html>"
     )

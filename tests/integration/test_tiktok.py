@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from assetry.errors import AuthExpired, BadInput, ProviderError, RateLimited
 from assetry.integrations.social import NOT_YET, TokenSet
@@ -538,11 +540,7 @@ async def test_revoked_mid_sync_stops_with_reconnect(
 
 async def test_injected_401_mid_sync(client: TikTokClient, http: httpx.AsyncClient, sandbox: Running) -> None:
     tokens = await connect(client, http)
-    sandbox.tiktok.faults.status, sandbox.tiktok.faults.only, sandbox.tiktok.faults.after = (
-        401,
-        "/video/list/",
-        2,
-    )
+    sandbox.tiktok.faults.set(status=401, only="/video/list/", after=2)
     pages = []
     with pytest.raises(AuthExpired, match="Reconnect your TikTok account"):
         async for page in client.all_videos(tokens.access_token):
@@ -555,7 +553,7 @@ async def test_429_maps_to_rate_limited(
     client: TikTokClient, http: httpx.AsyncClient, sandbox: Running, retry_after: str | None, expected: float
 ) -> None:
     tokens = await connect(client, http)
-    sandbox.tiktok.faults.status, sandbox.tiktok.faults.retry_after = 429, retry_after
+    sandbox.tiktok.faults.set(status=429, retry_after=retry_after)
     with pytest.raises(RateLimited) as raised:
         await client.videos(tokens.access_token)
     assert raised.value.retry_after == expected
@@ -567,7 +565,7 @@ async def test_internal_error_is_a_provider_error_with_log_id(
     client: TikTokClient, http: httpx.AsyncClient, sandbox: Running
 ) -> None:
     tokens = await connect(client, http)
-    sandbox.tiktok.faults.status, sandbox.tiktok.faults.times = 500, 1
+    sandbox.tiktok.faults.set(status=500, times=1)
     with pytest.raises(ProviderError, match=r"problem answering \(internal_error\) \(TikTok log id 2026"):
         await client.profile(tokens.access_token)
     assert (await client.profile(tokens.access_token)).display_name  # it was one bad answer
@@ -577,7 +575,7 @@ async def test_invalid_params_is_our_bug_not_the_creators(
     client: TikTokClient, http: httpx.AsyncClient, sandbox: Running
 ) -> None:
     tokens = await connect(client, http)
-    sandbox.tiktok.faults.status = 400
+    sandbox.tiktok.faults.set(status=400)
     with pytest.raises(ProviderError, match="refused Assetry's request as invalid"):
         await client.videos(tokens.access_token)
     # And for real: a raw request with too many ids gets invalid_params in TikTok's envelope.
@@ -595,7 +593,7 @@ async def test_malformed_replies_are_provider_errors(
     client: TikTokClient, http: httpx.AsyncClient, sandbox: Running, shape: str, status: int | None
 ) -> None:
     tokens = await connect(client, http)
-    sandbox.tiktok.faults.malformed, sandbox.tiktok.faults.status = shape, status
+    sandbox.tiktok.faults.set(malformed=shape, status=status)
     with pytest.raises(ProviderError, match=r"cannot read|expected shape"):
         await client.videos(tokens.access_token)
     with pytest.raises(ProviderError, match=r"cannot read|no usable access token"):
@@ -667,3 +665,26 @@ async def test_videos_without_id_or_time_are_skipped_not_invented(
     partial = await client.videos(tokens.access_token)
     assert partial.cursor == full.cursor and partial.has_more
     assert [p.platform_id for p in partial.posts] == [p.platform_id for p in full.posts[1::2]]
+
+
+async def test_mounted_under_a_prefix_as_in_sandbox_mode() -> None:
+    """Sandbox mode mounts the imitation inside the app: links and the consent form keep the prefix."""
+    imitation = TikTokImitation(now=NOW)
+    outer = Starlette(routes=[Mount("/sandbox/tiktok", app=imitation.app)])
+    base = "http://app.local/sandbox/tiktok"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=outer)) as http:
+        client = TikTokClient(
+            http,
+            client_key=imitation.client_key,
+            client_secret=imitation.client_secret,
+            authorize_base=base,
+            api_base=base,
+            clock=lambda: imitation.now,
+        )
+        tokens = await connect(client, http, "jon.cooks")
+        newest = (await client.videos(tokens.access_token)).posts[0]
+        assert newest.cover_url.startswith(f"{base}/sandbox-media/cover/")
+        assert newest.url == f"{base}/@jon.cooks/video/{newest.platform_id}"
+        assert (await http.get(newest.cover_url)).status_code == 200
+        page = await http.get(newest.url)
+        assert page.status_code == 200 and "Sandbox" in page.text
