@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     # Jobs each backend process runs at once.
     job_concurrency: int = Field(default=4, ge=1)
 
+    # TikTok Login Kit / Display API: sandbox (the mounted imitation) unless key and secret are set.
+    tiktok_client_key: str | None = None
+    tiktok_client_secret: SecretStr | None = None
+    tiktok_authorize_base: str = "https://www.tiktok.com"
+    tiktok_api_base: str = "https://open.tiktokapis.com"
+
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None
 
@@ -130,6 +136,12 @@ class Settings(BaseSettings):
     @property
     def auth_mode(self) -> Mode:
         return Mode.CONFIGURED if self.supabase_url and self.supabase_anon_key else Mode.EMBEDDED
+
+    @property
+    def tiktok_mode(self) -> Mode:
+        """Configured with a real TikTok app's key and secret; else the sandbox imitation."""
+        secret = self.tiktok_client_secret.get_secret_value() if self.tiktok_client_secret else ""
+        return Mode.CONFIGURED if self.tiktok_client_key and secret else Mode.EMBEDDED
 
     @property
     def state_mode(self) -> Mode:

@@ -58,6 +58,7 @@ class PostData:
     title: str = ""
     url: str = ""
     cover_url: str = ""
+    cover_expires_at: datetime | None = None  # signed cover links stop working (TikTok: ~6 h)
     media_type: str = ""  # video | image | carousel | reel | story
     duration_s: float | None = None
     author: str = ""
