@@ -126,7 +126,7 @@ def build_prompt(request: CaptionRequest, *, count: int, already: Sequence[str] 
     rules.append("Make every one different. Write in the language of the creator's idea.")
     rules.append(
         f'Reply with JSON only, in exactly this shape: {{"{plural}": ["…", "…"]}}, '
-        f"holding exactly {count} {plural}. No commentary."
+        f"holding exactly {count} {plural if count != 1 else request.kind}. No commentary."
     )
 
     user = [request.prompt.strip()]
