@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     gemini_timeout_s: float = Field(default=120, gt=0)
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str = "https://api.anthropic.com"
-    anthropic_caption_model: str = "claude-sonnet-4-5"
+    anthropic_caption_model: str = "claude-haiku-4-5"
     anthropic_timeout_s: float = Field(default=60, gt=0)
     # Extra attempts the provider SDKs make on 429/5xx/timeouts before we report the error.
     llm_max_retries: int = Field(default=2, ge=0)
