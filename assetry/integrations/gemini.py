@@ -30,6 +30,7 @@ import re
 from functools import partial
 from typing import Any
 
+import httpx
 import httpx2
 import pydantic
 from google import genai
@@ -57,6 +58,9 @@ _REFUSALS = {
     "MODEL_ARMOR",
 }
 _RETRIED_STATUSES = [408, 429, 500, 502, 503, 504]
+# The SDK speaks httpx2 by default and httpx when GOOGLE_GENAI_HTTP_CLIENT=httpx: catch either.
+_TIMEOUTS = (httpx2.TimeoutException, httpx.TimeoutException)
+_UNREACHABLE = (httpx2.TransportError, httpx.TransportError)
 
 
 class GeminiProvider:
@@ -151,11 +155,11 @@ class GeminiProvider:
             )
         except genai_errors.APIError as error:
             raise _mapped(error, model) from error
-        except httpx2.TimeoutException as error:
+        except _TIMEOUTS as error:
             raise ProviderError(
                 f"Gemini did not answer within {self._timeout_s:g} seconds. Try again."
             ) from error
-        except httpx2.TransportError as error:
+        except _UNREACHABLE as error:
             raise ProviderError("Could not reach Gemini. Try again in a minute.") from error
         except (json.JSONDecodeError, pydantic.ValidationError) as error:
             raise ProviderError("Gemini sent a reply we could not read. Try again.") from error

@@ -249,6 +249,14 @@ async def test_retries_run_out_and_the_last_error_is_reported(server, imitation:
     assert len(sent(imitation)) == 2
 
 
+@pytest.fixture(params=["httpx2", "httpx"])
+def sdk_http_client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with each HTTP library google-genai can use."""
+    monkeypatch.setenv("GOOGLE_GENAI_HTTP_CLIENT", request.param)
+    return request.param
+
+
+@pytest.mark.usefixtures("sdk_http_client")
 async def test_a_slow_reply_times_out(server, imitation: Starlette, faults: Faults) -> None:
     faults.delay_s = 2
     async with make_provider(server[1], timeout_s=0.5) as provider:
@@ -298,6 +306,7 @@ async def test_an_unknown_model_names_the_model(gemini: GeminiProvider) -> None:
     )
 
 
+@pytest.mark.usefixtures("sdk_http_client")
 async def test_an_unreachable_gemini_is_a_provider_error() -> None:
     async with make_provider(f"http://127.0.0.1:{free_port()}") as provider:
         with pytest.raises(ProviderError) as failure:
