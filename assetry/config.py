@@ -89,7 +89,6 @@ class Settings(BaseSettings):
     # What the configured video model accepts (veo3 fast: 8 s clips).
     fal_video_durations: list[int] = Field(default_factory=lambda: [8])
 
-    @field_validator("database_url", "supabase_url", "redis_url", "fal_key", mode="before")
     # Public-post tracking through Apify: the sandbox imitation unless APIFY_TOKEN is set.
     apify_token: SecretStr | None = None
     apify_api_url: str = "https://api.apify.com"
@@ -97,6 +96,29 @@ class Settings(BaseSettings):
     apify_instagram_actor: str = "apify/instagram-scraper"
     apify_run_timeout_seconds: int = Field(default=300, ge=10)
 
+    # Gemini (captions, images) and Anthropic (captions): a provider with no key is not configured.
+    # Model ids change often: these are defaults, not facts.
+    gemini_api_key: SecretStr | None = None
+    gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    gemini_caption_model: str = "gemini-2.5-flash"
+    gemini_image_model: str = "gemini-2.5-flash-image"
+    gemini_timeout_s: float = Field(default=120, gt=0)
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str = "https://api.anthropic.com"
+    anthropic_caption_model: str = "claude-haiku-4-5"
+    anthropic_timeout_s: float = Field(default=60, gt=0)
+    # Extra attempts the provider SDKs make on 429/5xx/timeouts before we report the error.
+    llm_max_retries: int = Field(default=2, ge=0)
+
+    @field_validator(
+        "database_url",
+        "supabase_url",
+        "redis_url",
+        "fal_key",
+        "gemini_api_key",
+        "anthropic_api_key",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None

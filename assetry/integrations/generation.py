@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 AspectRatio = Literal["9:16", "1:1", "16:9"]
+# A caption for the post, a hook (the first line of the video), or a short spoken script.
+CaptionKind = Literal["caption", "hook", "script"]
 ASPECT_SIZES: dict[str, tuple[int, int]] = {"9:16": (720, 1280), "1:1": (1024, 1024), "16:9": (1280, 720)}
 
 
@@ -44,6 +46,7 @@ class CaptionRequest:
     count: int = 3
     # Captions of the creator's best posts, when they opted into "write like my best posts".
     examples: list[str] = field(default_factory=list)
+    kind: CaptionKind = "caption"
 
 
 @dataclass(frozen=True)
