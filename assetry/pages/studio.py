@@ -38,6 +38,7 @@ class StudioState(rx.State):
     tone: str = "friendly"
     length: str = "short"
     hashtags: bool = True
+    learn_from_best: bool = False
     models: list[ModelOption] = []
     durations: list[str] = []
     counts: list[str] = []
@@ -77,8 +78,11 @@ class StudioState(rx.State):
     def set_option(self, name: str, value: str | bool | list[str]):
         if isinstance(value, list):
             return
-        if name in {"model_key", "aspect_ratio", "duration", "count", "tone", "length", "hashtags"}:
-            setattr(self, name, value if name == "hashtags" else str(value))
+        if name in {"hashtags", "learn_from_best"}:
+            setattr(self, name, bool(value))
+            self._changed()
+        elif name in {"model_key", "aspect_ratio", "duration", "count", "tone", "length"}:
+            setattr(self, name, str(value))
             self._changed()
 
     @rx.event
@@ -189,6 +193,7 @@ class StudioState(rx.State):
             tone=self.tone,
             length=self.length,
             hashtags=self.hashtags,
+            learn_from_best=self.learn_from_best,
         )
 
     async def _refresh(self, user_id: uuid.UUID) -> None:
@@ -303,6 +308,18 @@ def _form() -> rx.Component:
                                 on_change=lambda v: StudioState.set_option("hashtags", v),
                             ),
                             "Add hashtags",
+                            spacing="2",
+                        ),
+                        as_="label",
+                        size="2",
+                    ),
+                    rx.text(
+                        rx.hstack(
+                            rx.checkbox(
+                                checked=StudioState.learn_from_best,
+                                on_change=lambda v: StudioState.set_option("learn_from_best", v),
+                            ),
+                            "Write like my best posts (uses the captions of your top connected posts as examples)",
                             spacing="2",
                         ),
                         as_="label",

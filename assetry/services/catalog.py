@@ -14,7 +14,13 @@ from assetry.config import Settings
 from assetry.errors import BadInput
 
 # USD per unit from the providers' public price lists (Nov 2026); PRICE_TABLE overrides them.
-DEFAULT_PRICES = {"fal-ai/flux/schnell": 0.003, "fal-ai/veo3/fast": 0.40}
+DEFAULT_PRICES = {
+    "fal-ai/flux/schnell": 0.003,
+    "fal-ai/veo3/fast": 0.40,
+    "gemini-2.5-flash": 0.001,
+    "gemini-2.5-flash-image": 0.039,
+    "claude-haiku-4-5": 0.002,
+}
 IMAGE, VIDEO, CAPTION = "image", "video", "caption"
 KINDS = (VIDEO, IMAGE, CAPTION)
 ASPECTS = ("9:16", "1:1", "16:9")
@@ -79,6 +85,27 @@ def choices(settings: Settings) -> list[ModelChoice]:
                 durations=tuple(settings.fal_video_durations), max_count=1,
             ),
         ]  # fmt: skip
+    if settings.gemini_api_key:
+        found += [
+            ModelChoice(
+                provider="gemini", model=settings.gemini_caption_model, kind=CAPTION,
+                label=f"Google Gemini · {settings.gemini_caption_model}", unit="request",
+                price_usd=DEFAULT_PRICES.get(settings.gemini_caption_model, 0.0), typical_seconds=4, max_count=5,
+            ),
+            ModelChoice(
+                provider="gemini", model=settings.gemini_image_model, kind=IMAGE,
+                label=f"Google Gemini · {settings.gemini_image_model}", unit="image",
+                price_usd=DEFAULT_PRICES.get(settings.gemini_image_model, 0.0), typical_seconds=8,
+            ),
+        ]  # fmt: skip
+    if settings.anthropic_api_key:
+        found.append(
+            ModelChoice(
+                provider="anthropic", model=settings.anthropic_caption_model, kind=CAPTION,
+                label=f"Anthropic · {settings.anthropic_caption_model}", unit="request",
+                price_usd=DEFAULT_PRICES.get(settings.anthropic_caption_model, 0.0), typical_seconds=4, max_count=5,
+            )
+        )  # fmt: skip
     return [_priced(choice, settings) for choice in found]
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from assetry import db
@@ -330,6 +331,27 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+async def best_captions(user_id: uuid.UUID, limit: int = 5) -> list[str]:
+    """Titles/captions of the creator's own best posts by latest views (for "write like my best posts")."""
+    latest = (
+        select(MetricSnapshot.post_id, sa.func.max(MetricSnapshot.views).label("views"))
+        .where(MetricSnapshot.user_id == user_id)
+        .group_by(MetricSnapshot.post_id)
+        .subquery()
+    )
+    async with db.user_session(user_id) as session:
+        titles = (
+            await session.exec(
+                select(Post.title)
+                .join(latest, latest.c.post_id == Post.id)
+                .where(Post.user_id == user_id, Post.source == OWN, Post.title != "")
+                .order_by(latest.c.views.desc())
+                .limit(limit)
+            )
+        ).all()
+    return list(titles)
 
 
 def to_csv(result: Overview) -> str:

@@ -26,6 +26,24 @@ def for_generation(name: str) -> Any:
             timeout_s=settings.fal_timeout_s,
             video_duration_format=settings.fal_video_duration_format,
         )
+    if name == "gemini" and settings.gemini_api_key:
+        from assetry.integrations.gemini import GeminiProvider
+
+        return GeminiProvider(
+            api_key=settings.gemini_api_key.get_secret_value(),
+            base_url=settings.gemini_base_url,
+            timeout_s=settings.gemini_timeout_s,
+            max_retries=settings.llm_max_retries,
+        )
+    if name == "anthropic" and settings.anthropic_api_key:
+        from assetry.integrations.anthropic import AnthropicProvider
+
+        return AnthropicProvider(
+            api_key=settings.anthropic_api_key.get_secret_value(),
+            base_url=settings.anthropic_base_url,
+            timeout_s=settings.anthropic_timeout_s,
+            max_retries=settings.llm_max_retries,
+        )
     raise BadInput(f"The provider {name!r} is not configured on this installation any more.")
 
 

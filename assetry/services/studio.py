@@ -27,7 +27,7 @@ from assetry.jobs.worker import JobContext
 from assetry.models import Generation, GenerationOutput, Job
 from assetry.models.base import utcnow
 from assetry.models.jobs import CANCELLED
-from assetry.services import catalog, media, providers
+from assetry.services import catalog, dashboard, media, providers
 from assetry.services.validation import clean_text
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
@@ -49,6 +49,8 @@ class StudioRequest:
     tone: str = "friendly"
     length: str = "short"
     hashtags: bool = True
+    # Captions only: use the creator's best-performing posts as examples ("write like my best posts").
+    learn_from_best: bool = False
     seed: int | None = None
 
 
@@ -134,6 +136,7 @@ def request_of(generation: Generation, **changes) -> StudioRequest:
         "tone": options.get("tone", "friendly"),
         "length": options.get("length", "short"),
         "hashtags": options.get("hashtags", True),
+        "learn_from_best": options.get("learn_from_best", False),
         "seed": generation.seed,
     }
     return StudioRequest(**(fields | changes))
@@ -302,9 +305,18 @@ async def run_generation(ctx: JobContext) -> dict:
 
 
 async def _produce(ctx: JobContext, generation: Generation) -> list[MediaFile | str]:
-    options = generation.options
     provider = providers.for_generation(generation.provider)
+    try:
+        return await _produce_with(ctx, provider, generation)
+    finally:
+        if hasattr(provider, "aclose"):
+            await provider.aclose()
+
+
+async def _produce_with(ctx: JobContext, provider, generation: Generation) -> list[MediaFile | str]:
+    options = generation.options
     if generation.kind == catalog.CAPTION:
+        examples = await dashboard.best_captions(generation.user_id) if options.get("learn_from_best") else []
         return list(
             await provider.captions(
                 CaptionRequest(
@@ -314,6 +326,7 @@ async def _produce(ctx: JobContext, generation: Generation) -> list[MediaFile | 
                     length=options.get("length", "short"),
                     hashtags=options.get("hashtags", True),
                     count=options.get("count", 3),
+                    examples=examples,
                 )
             )
         )
@@ -334,8 +347,7 @@ async def _produce(ctx: JobContext, generation: Generation) -> list[MediaFile | 
             seed=generation.seed,
         )
     if generation.provider in providers.QUEUED_PROVIDERS:
-        async with provider:
-            return await _through_queue(ctx, provider, generation, request)
+        return await _through_queue(ctx, provider, generation, request)
     if isinstance(request, ImageRequest):
         return list(await provider.images(request))
     return [await provider.video(request)]
@@ -417,6 +429,7 @@ def _options(request: StudioRequest) -> dict:
         "length": request.length,
         "hashtags": request.hashtags,
         "count": request.count,
+        "learn_from_best": request.learn_from_best,
     }
 
 

@@ -176,6 +176,7 @@ async def save_posts(account: ConnectedAccount, posts: list[PostData], captured_
             ).all()
         }
         new = 0
+        snapshots = []
         for platform_id, data in unique.items():
             post = existing.get(platform_id)
             if post is None:
@@ -197,7 +198,7 @@ async def save_posts(account: ConnectedAccount, posts: list[PostData], captured_
             post.duration_s = data.duration_s if data.duration_s is not None else post.duration_s
             if data.metrics or data.missing:
                 post.last_metrics_at = captured_at
-                session.add(
+                snapshots.append(
                     MetricSnapshot(
                         user_id=account.user_id,
                         post_id=post.id,
@@ -206,6 +207,8 @@ async def save_posts(account: ConnectedAccount, posts: list[PostData], captured_
                         **{m: data.metrics.get(m) for m in METRICS},
                     )
                 )
+        await session.flush()  # posts first: snapshots reference them
+        session.add_all(snapshots)
     return new
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import timedelta
 
@@ -239,3 +240,31 @@ async def test_deleting_removes_rows_and_files_and_old_links_say_so(database: st
         assert await media.store().size(output.storage_key) is None
     gone = await media_get(url, token)
     assert gone.status_code == 404 and "deleted" in gone.text
+
+
+async def test_write_like_my_best_posts_uses_the_top_posts_as_examples(database: str) -> None:
+    from datetime import UTC, datetime
+
+    from assetry.models import MetricSnapshot, Post
+
+    user_id, _ = await new_user("ana@example.com")
+    async with db.service_session() as session:
+        for n, (title, views) in enumerate([("morning coffee ritual #fyp #coffeetok", 90_000), ("meh", 10)]):
+            post = Post(user_id=user_id, platform="tiktok", platform_post_id=str(n), title=title,
+                        posted_at=datetime(2026, 11, 1, tzinfo=UTC))  # fmt: skip
+            session.add(post)
+            await session.flush()
+            session.add(MetricSnapshot(user_id=user_id, post_id=post.id, captured_at=datetime(2026, 11, 2, tzinfo=UTC),
+                                       views=views))  # fmt: skip
+    request = studio.StudioRequest(kind="caption", prompt="latte art tutorial", model_key="offline:preview-captions",
+                                   count=3, learn_from_best=True)  # fmt: skip
+    started = await studio.start(user_id, request, client_request_id="best")
+    await run_all()
+    captions = [o.text for o in await outputs(started.id)]
+    assert len(captions) == 3
+    assert any("#fyp" in caption for caption in captions)
+    plain = await studio.start(
+        user_id, dataclasses.replace(request, learn_from_best=False), client_request_id="p"
+    )
+    await run_all()
+    assert not any("#fyp" in (o.text or "") for o in await outputs(plain.id))
