@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None
 
+    # Email: kept in the outbox table (admins read it) unless SMTP_URL is set:
+    # smtp://user:pass@host:587?starttls=1, or smtps://user:pass@host:465 for implicit TLS.
+    smtp_url: SecretStr | None = None
+    mail_from: str = "Assetry <no-reply@localhost>"
+    smtp_timeout_s: float = Field(default=30.0, gt=0)
+
     # fal.ai (images and videos): off unless FAL_KEY is set. Model ids are fal endpoint ids.
     fal_key: SecretStr | None = None
     fal_queue_url: str = "https://queue.fal.run"
@@ -114,6 +120,7 @@ class Settings(BaseSettings):
         "database_url",
         "supabase_url",
         "redis_url",
+        "smtp_url",
         "fal_key",
         "gemini_api_key",
         "anthropic_api_key",
@@ -170,6 +177,11 @@ class Settings(BaseSettings):
         return Mode.CONFIGURED if self.redis_url else Mode.EMBEDDED
 
     @property
+    def mail_mode(self) -> Mode:
+        """SMTP when SMTP_URL is set; else messages stay in the outbox table."""
+        return Mode.CONFIGURED if self.smtp_url and self.smtp_url.get_secret_value() else Mode.EMBEDDED
+
+    @property
     def apify_mode(self) -> Mode:
         """Apify with a real token, else the sandbox imitation (no blank token counts as set)."""
         return Mode.CONFIGURED if self.apify_token and self.apify_token.get_secret_value() else Mode.EMBEDDED
@@ -193,6 +205,7 @@ class Settings(BaseSettings):
             "database": self.database_mode,
             "auth": self.auth_mode,
             "ui state": self.state_mode,
+            "mail": self.mail_mode,
         }
 
 
