@@ -15,6 +15,7 @@ from assetry.models.analytics import (
 )
 from assetry.models.contact import SupportMessage, WaitlistEntry
 from assetry.models.jobs import Job
+from assetry.models.mail import OutboxMessage, PasswordReset, PolicyNotice
 from assetry.models.policy import PolicyAcceptance, PolicyVersion
 from assetry.models.studio import Generation, GenerationOutput
 
@@ -45,7 +46,10 @@ __all__ = [
     "MetricSnapshot",
     "Note",
     "OAuthState",
+    "OutboxMessage",
+    "PasswordReset",
     "PolicyAcceptance",
+    "PolicyNotice",
     "PolicyVersion",
     "Post",
     "SupportMessage",
