@@ -22,7 +22,7 @@ from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
 from assetry.models import AuthSession, LoginAttempt, User
 from assetry.models.base import utcnow
-from assetry.services import audit, policies
+from assetry.services import audit, mail, policies
 from assetry.services.credentials import credentials
 from assetry.services.validation import clean_email, clean_text, password_problem
 
@@ -90,6 +90,9 @@ async def sign_up(form: SignUp, client: Client) -> tuple[User, str | None]:
         versions = [await policies.current_version(session, kind) for kind in policies.KINDS]
         await policies.record_acceptance(session, user_id=user.id, versions=versions)
         audit.record(session, actor_id=user.id, action="account.created", target=str(user.id))
+        await mail.send(
+            session, to=email, template="welcome", context={"name": user.display_name}, user_id=user.id
+        )
         token = None if stored.confirmation_pending else _open_session(session, user.id, client)
     return user, token
 

@@ -12,8 +12,10 @@ import pytest
 import trustme
 import uvicorn
 
+from assetry.config import get_settings
 from assetry.sandbox.fal import FalImitation
 from tests.integration.servers import Served
+from tests.integration.smtp_server import SmtpServer
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +56,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield Served(imitation, f"https://127.0.0.1:{port}", trust, ca_file)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 that the app is configured to send through (SMTP_URL)."""
+    server = SmtpServer()
+    server.start()
+    monkeypatch.setenv("SMTP_URL", server.url)
+    monkeypatch.setenv("MAIL_FROM", "Assetry <hello@assetry.test>")
+    get_settings.cache_clear()
+    yield server
+    server.stop()
+    get_settings.cache_clear()

@@ -1,0 +1,207 @@
+"""Email through a real SMTP server on loopback, and the outbox in embedded mode (SQLite and Postgres)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from assetry import db
+from assetry.errors import BadInput
+from assetry.jobs.worker import Worker
+from assetry.models import Job, OutboxMessage, User
+from assetry.models.base import utcnow
+from assetry.services import accounts, mail, password_reset
+from tests.integration.smtp_server import SmtpServer
+
+STRONG = "Correct-Horse-42"
+HERE = accounts.Client(ip="203.0.113.7", user_agent="pytest")
+
+
+def signup(email: str = "maya@example.com", name: str = "Maya") -> accounts.SignUp:
+    return accounts.SignUp(
+        email=email, password=STRONG, display_name=name, age_confirmed=True, accepted_policies=True
+    )
+
+
+async def send(**kwargs) -> OutboxMessage:
+    async with db.service_session() as session:
+        return await mail.send(session, **kwargs)
+
+
+async def outbox() -> list[OutboxMessage]:
+    async with db.service_session() as session:
+        return list((await session.exec(select(OutboxMessage).order_by(OutboxMessage.created_at))).all())
+
+
+async def delivery_job(message: OutboxMessage) -> Job:
+    async with db.service_session() as session:
+        return (await session.exec(select(Job).where(Job.dedupe_key == f"mail.deliver:{message.id}"))).one()
+
+
+async def make_due(job: Job) -> None:
+    async with db.service_session() as session:
+        await session.exec(sa.update(Job).where(Job.id == job.id).values(run_after=utcnow()))
+
+
+async def test_message_is_delivered_with_its_content(database: str, smtp_server: SmtpServer) -> None:
+    message = await send(
+        to="Maya@Example.com",
+        template="support_reply",
+        context={
+            "name": "Maya",
+            "subject": "My export\r\nBcc: x@evil.test",
+            "reply": "Try <b>now</b>.\nThanks",
+        },
+    )
+    assert message.status == "queued"
+    await Worker().run_once()
+
+    [received] = smtp_server.inbox
+    assert received.rcpt_tos == ["Maya@example.com"]
+    assert received.mail_from == "hello@assetry.test"
+    assert received.subject == "Re: My export Bcc: x@evil.test"  # no header injected
+    assert received.message["Bcc"] is None
+    assert received.message["Message-ID"] == f"<{message.id}@assetry.test>"
+    assert "Hi Maya," in received.body("plain")
+    assert "> Try <b>now</b>.\n> Thanks" in received.body("plain")
+    html = received.body("html")
+    assert "Try &lt;b&gt;now&lt;/b&gt;.<br>Thanks" in html
+    assert "<b>now" not in html
+    [stored] = await outbox()
+    assert (stored.status, stored.attempts, stored.last_error) == ("sent", 1, "")
+    assert stored.sent_at is not None
+
+
+async def test_smtp_down_queues_retries_and_delivers_when_back(
+    database: str, smtp_server: SmtpServer
+) -> None:
+    user, _ = await accounts.sign_up(signup(), HERE)
+    smtp_server.stop()
+    await password_reset.request_reset("maya@example.com")
+    worker = Worker()
+    for _ in range(3):  # welcome and reset are both tried
+        await worker.run_once()
+
+    stored = await outbox()
+    assert [m.status for m in stored] == ["queued", "queued"]
+    assert all(m.attempts == 1 and "unreachable" in m.last_error for m in stored)
+    jobs = [await delivery_job(m) for m in stored]
+    assert all(j.status == "queued" and j.run_after > utcnow() for j in jobs)
+    assert await worker.run_once() is None  # nothing due: it waits for the pause
+
+    # Still down at the next attempt: still queued, a longer pause.
+    await make_due(jobs[0])
+    await worker.run_once()
+    again = await delivery_job(stored[0])
+    assert again.status == "queued" and again.attempts == 2
+
+    smtp_server.start()
+    for job in jobs:
+        await make_due(job)
+    await worker.run_once()
+    await worker.run_once()
+    assert sorted(r.subject for r in smtp_server.inbox) == [
+        "Reset your Assetry password",
+        "Welcome to Assetry",
+    ]
+    assert all(r.rcpt_tos == [user.email] for r in smtp_server.inbox)
+    assert [m.status for m in await outbox()] == ["sent", "sent"]
+
+
+async def test_final_failure_is_recorded(database: str, smtp_server: SmtpServer) -> None:
+    message = await send(to="maya@example.com", template="welcome", context={})
+    smtp_server.stop()
+    worker = Worker()
+    for _ in range(mail.MAX_ATTEMPTS):
+        await make_due(await delivery_job(message))
+        await worker.run_once()
+    job = await delivery_job(message)
+    assert (job.status, job.attempts) == ("failed", mail.MAX_ATTEMPTS)
+    [stored] = await outbox()
+    assert stored.status == "failed"
+    assert stored.attempts == mail.MAX_ATTEMPTS
+    assert "unreachable" in stored.last_error
+
+
+async def test_refused_address_fails_at_once(database: str, smtp_server: SmtpServer) -> None:
+    smtp_server.refused.add("gone@example.com")
+    await send(to="gone@example.com", template="welcome", context={})
+    await Worker().run_once()
+    [stored] = await outbox()
+    assert stored.status == "failed"
+    assert stored.attempts == 1
+    assert "refused the address gone@example.com" in stored.last_error
+    assert smtp_server.inbox == []
+
+
+async def test_sign_up_sends_welcome_and_reset_link_arrives(database: str, smtp_server: SmtpServer) -> None:
+    await accounts.sign_up(signup(), HERE)
+    await password_reset.request_reset("MAYA@example.com")
+    worker = Worker()
+    await worker.run_once()
+    await worker.run_once()
+    welcome, reset = sorted(smtp_server.inbox, key=lambda r: r.subject, reverse=True)
+    assert welcome.subject == "Welcome to Assetry"
+    assert "http://localhost:3000/home" in welcome.body("plain")
+
+    assert reset.subject == "Reset your Assetry password"
+    assert reset.rcpt_tos == ["maya@example.com"]
+    text = reset.body("plain")
+    link = next(line for line in text.splitlines() if line.startswith("http://localhost:3000/reset/"))
+    assert f'href="{link}"' in reset.body("html")
+    token = link.rsplit("/", 1)[1]
+    await password_reset.reset_password(token, "A-new-Password-7")
+    await accounts.log_in("maya@example.com", "A-new-Password-7", HERE)
+
+    # The outbox keeps no usable copy of the one-time link once it was delivered.
+    stored = {m.template: m for m in await outbox()}
+    assert token not in stored["password_reset"].body_text + stored["password_reset"].body_html
+    assert stored["password_reset"].status == "sent"
+    assert "Welcome" in stored["welcome"].body_html  # ordinary messages keep their bodies
+
+
+async def test_embedded_mode_keeps_messages_in_the_outbox(database: str) -> None:
+    user, _ = await accounts.sign_up(signup(name="Ana <admin>"), HERE)
+    [kept] = await outbox()
+    assert (kept.status, kept.template, kept.user_id, kept.to_address) == (
+        "kept",
+        "welcome",
+        user.id,
+        user.email,
+    )
+    assert "Hi Ana <admin>," in kept.body_text
+    assert "Hi Ana &lt;admin&gt;," in kept.body_html
+    async with db.service_session() as session:
+        assert await session.scalar(select(sa.func.count()).select_from(Job)) == 0
+    assert await Worker().run_once() is None
+
+
+async def test_bad_address_or_template_stores_nothing(database: str) -> None:
+    with pytest.raises(BadInput, match="doesn't look right"):
+        await send(to="not an address", template="welcome", context={})
+    with pytest.raises(ValueError, match="no mail template 'welcom'"):
+        await send(to="maya@example.com", template="welcom", context={})
+    with pytest.raises(ValueError, match="needs context keys: reset_url"):
+        await send(to="maya@example.com", template="password_reset", context={})
+    with pytest.raises(ValueError, match="absolute http"):
+        await send(to="maya@example.com", template="waitlist_invite", context={"signup_url": "javascript:x"})
+    assert await outbox() == []
+
+
+async def test_users_messages_go_with_the_account(database: str) -> None:
+    user, _ = await accounts.sign_up(signup(), HERE)
+    await send(to="someone@example.com", template="welcome", context={})  # nobody's
+    async with db.service_session() as session:
+        await session.exec(sa.delete(User).where(User.id == user.id))
+    assert [m.to_address for m in await outbox()] == ["someone@example.com"]
+
+
+async def test_a_user_reads_only_their_own_messages(database: str) -> None:
+    maya, _ = await accounts.sign_up(signup(), HERE)
+    await accounts.sign_up(signup("ana@example.com", "Ana"), HERE)
+    async with db.user_session(maya.id) as session:
+        seen = sorted((await session.exec(select(OutboxMessage.to_address))).all())
+    # Postgres refuses other users' rows even to a query without a filter; SQLite has no RLS.
+    expected = ["maya@example.com"] if database == "postgres" else ["ana@example.com", "maya@example.com"]
+    assert seen == expected
