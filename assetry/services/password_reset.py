@@ -65,16 +65,20 @@ async def request_reset(email_raw: str) -> str:
         user = (await session.exec(select(User).where(User.email == email))).first()
         if user is None or user.is_disabled or user.auth_backend != "local":
             return REQUEST_ANSWER.format(email=email)
+        now = utcnow()
         recent = await session.scalar(
             select(sa.func.count())
             .select_from(PasswordReset)
-            .where(PasswordReset.user_id == user.id, PasswordReset.created_at > utcnow() - timedelta(hours=1))
+            .where(PasswordReset.user_id == user.id, PasswordReset.created_at > now - timedelta(hours=1))
         )
         if recent >= MAX_REQUESTS_PER_HOUR:
             return REQUEST_ANSWER.format(email=email)
         session.add(
             PasswordReset(
-                user_id=user.id, token_hash=security.token_digest(token), expires_at=utcnow() + TOKEN_TTL
+                user_id=user.id,
+                token_hash=security.token_digest(token),
+                created_at=now,
+                expires_at=now + TOKEN_TTL,
             )
         )
         await mail.send(
