@@ -43,7 +43,12 @@ async def create_admin(email: str) -> int:
 async def doctor() -> int:
     """Print each subsystem's mode and whether it answers."""
     settings = get_settings()
-    checks = {"database": _check_database, "auth": _check_auth, "ui state": _check_redis}
+    checks = {
+        "database": _check_database,
+        "auth": _check_auth,
+        "ui state": _check_redis,
+        "mail": _check_mail,
+    }
     failures = 0
     for name, mode in settings.modes().items():
         ok, detail = await checks[name](settings)
@@ -97,6 +102,22 @@ async def _check_redis(settings) -> tuple[bool, str]:
         return True, f"Redis at {settings.redis_url}"
     except Exception as error:
         return False, f"Redis at {settings.redis_url}: {error}"
+
+
+async def _check_mail(settings) -> tuple[bool, str]:
+    from assetry.errors import ProviderError
+    from assetry.services import mail
+
+    try:
+        mailer = mail.mailer(settings)
+    except ValueError as error:  # a malformed SMTP_URL or MAIL_FROM
+        return False, str(error)
+    if mailer is None:
+        return True, "kept in the outbox table (admins read it); set SMTP_URL to send"
+    try:
+        return True, await mailer.check()
+    except ProviderError as error:
+        return False, str(error)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -101,7 +101,7 @@ class Mailer:
     """Sends `OutgoingMail` from `sender` through one SMTP server."""
 
     def __init__(self, server: SmtpServer, sender: str, *, tls_context: ssl.SSLContext | None = None):
-        if not parseaddr(sender)[1]:
+        if "@" not in parseaddr(sender)[1]:
             raise ValueError("MAIL_FROM must be an address, like 'Assetry <no-reply@example.com>'")
         self.server = server
         self.sender = sender

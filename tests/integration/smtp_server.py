@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 @dataclass
@@ -46,14 +48,31 @@ class _Handler:
 
 
 class SmtpServer:
-    """aiosmtpd on a free loopback port; `stop()` makes it unreachable, `start()` brings it back."""
+    """aiosmtpd on a free loopback port; `stop()` makes it unreachable, `start()` brings it back.
 
-    def __init__(self) -> None:
+    `implicit_tls`: TLS from the first byte (smtps). `starttls`: offers STARTTLS and
+    requires it. `login`: the only (user, password) AUTH accepts, and then requires.
+    """
+
+    def __init__(
+        self,
+        *,
+        implicit_tls: ssl.SSLContext | None = None,
+        starttls: ssl.SSLContext | None = None,
+        login: tuple[str, str] | None = None,
+    ) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self._handler = _Handler()
         self._controller: Controller | None = None
+        self._options: dict = {}
+        if implicit_tls is not None:
+            self._options["ssl_context"] = implicit_tls
+        if starttls is not None:
+            self._options |= {"tls_context": starttls, "require_starttls": True}
+        if login is not None:
+            self._options |= {"authenticator": _Authenticator(*login), "auth_required": True}
 
     @property
     def url(self) -> str:
@@ -69,10 +88,25 @@ class SmtpServer:
 
     def start(self) -> None:
         if self._controller is None:
-            self._controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
+            self._controller = Controller(
+                self._handler, hostname="127.0.0.1", port=self.port, **self._options
+            )
             self._controller.start()
 
     def stop(self) -> None:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+@dataclass
+class _Authenticator:
+    user: str
+    password: str
+
+    def __call__(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login.decode(),
+            auth_data.password.decode(),
+        ) == (self.user, self.password)
+        return AuthResult(success=ok, handled=False)
