@@ -5,10 +5,11 @@ import reflex as rx
 from assetry import web
 from assetry.config import get_settings
 from assetry.jobs.worker import Worker
-from assetry.pages import account, auth, home, landing, library, policies, studio, support
+from assetry.pages import account, auth, home, landing, library, password_reset, policies, studio, support
 from assetry.pages.analytics import connections, notes, page, post
 from assetry.pages.analytics.dashboard import DashboardState
-from assetry.services import sync  # noqa: F401 - registers the sync tasks
+from assetry.services import mail, policy_changes, sync  # noqa: F401 - register their tasks
+from assetry.state.policy_banner import PolicyBannerState
 from assetry.state.session import SessionState
 
 app = rx.App(
@@ -19,7 +20,7 @@ app = rx.App(
 )
 
 _public = [SessionState.page_opened]
-_signed_in = [SessionState.require_login, SessionState.page_opened]
+_signed_in = [SessionState.require_login, SessionState.page_opened, PolicyBannerState.load]
 
 app.add_page(landing.landing, route="/", title="Assetry — make it, measure it", on_load=_public)
 app.add_page(policies.privacy, route="/privacy", title="Privacy policy · Assetry", on_load=_public)
@@ -36,6 +37,19 @@ app.add_page(
     route="/login",
     title="Log in · Assetry",
     on_load=[SessionState.redirect_if_signed_in, SessionState.page_opened],
+)
+app.add_page(
+    password_reset.request_page,
+    route="/reset",
+    title="Reset your password · Assetry",
+    on_load=_public,
+)
+# No page view recorded here: the path holds the reset token.
+app.add_page(
+    password_reset.token_page,
+    route="/reset/[token]",
+    title="Choose a new password · Assetry",
+    on_load=password_reset.ResetState.check,
 )
 app.add_page(home.home, route="/home", title="Home · Assetry", on_load=_signed_in)
 app.add_page(account.account, route="/account", title="Account · Assetry", on_load=_signed_in)

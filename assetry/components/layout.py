@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from assetry.components.styles import CONTENT_WIDTH, SIDEBAR_WIDTH
+from assetry.state.policy_banner import PolicyBannerState
 from assetry.state.session import SessionState
 
 APP_NAV = [
@@ -154,6 +155,35 @@ def _phone_bar() -> rx.Component:
     )
 
 
+def policy_banner() -> rx.Component:
+    """Shown while the signed-in user has not accepted a changed privacy policy or terms."""
+    return rx.cond(
+        PolicyBannerState.message != "",
+        rx.callout.root(
+            rx.callout.icon(rx.icon("scroll-text")),
+            rx.vstack(
+                rx.callout.text(PolicyBannerState.message),
+                rx.hstack(
+                    rx.foreach(
+                        PolicyBannerState.links,
+                        lambda link: rx.link(link["label"], href=link["href"], is_external=True, size="2"),
+                    ),
+                    rx.button("Accept", size="1", on_click=PolicyBannerState.accept),
+                    align="center",
+                    spacing="4",
+                    wrap="wrap",
+                ),
+                spacing="2",
+            ),
+            color_scheme="blue",
+            role="status",
+            id="policy-banner",
+            width="100%",
+            margin_bottom="1rem",
+        ),
+    )
+
+
 def app_page(*children: rx.Component) -> rx.Component:
     """The signed-in shell: sidebar on desktop, top bar with a menu on a phone."""
     return rx.hstack(
@@ -162,7 +192,13 @@ def app_page(*children: rx.Component) -> rx.Component:
             _phone_bar(),
             rx.cond(
                 SessionState.signed_in,
-                rx.box(*children, padding=["1rem", "1.5rem", "2rem"], max_width=CONTENT_WIDTH, width="100%"),
+                rx.box(
+                    policy_banner(),
+                    *children,
+                    padding=["1rem", "1.5rem", "2rem"],
+                    max_width=CONTENT_WIDTH,
+                    width="100%",
+                ),
                 rx.center(rx.spinner(size="3"), padding="4rem"),
             ),
             width="100%",
