@@ -6,9 +6,9 @@ from assetry import web
 from assetry.config import get_settings
 from assetry.jobs.worker import Worker
 from assetry.pages import account, auth, home, landing, library, policies, studio, support
-from assetry.pages.analytics import connections, notes, page, post
+from assetry.pages.analytics import connections, notes, page, post, tracked
 from assetry.pages.analytics.dashboard import DashboardState
-from assetry.services import sync  # noqa: F401 - registers the sync tasks
+from assetry.services import sync, tracking  # noqa: F401 - registers their background tasks
 from assetry.state.session import SessionState
 
 app = rx.App(
@@ -61,7 +61,13 @@ app.add_page(
     page.analytics_page,
     route="/analytics",
     title="Analytics · Assetry",
-    on_load=[*_signed_in, connections.ConnectionsState.load, DashboardState.load, notes.NotesState.load],
+    on_load=[
+        *_signed_in,
+        connections.ConnectionsState.load,
+        DashboardState.load,
+        notes.NotesState.load,
+        tracked.TrackedState.load,
+    ],
 )
 app.add_page(
     post.post_page,
