@@ -66,10 +66,18 @@ class Settings(BaseSettings):
     # Jobs each backend process runs at once.
     job_concurrency: int = Field(default=4, ge=1)
 
+    # Instagram (API with Instagram Login): sandbox imitation unless an app id and secret are set.
+    instagram_client_id: str | None = None
+    instagram_client_secret: SecretStr | None = None
+    instagram_authorize_url: str = "https://www.instagram.com/oauth/authorize"
+    instagram_api_url: str = "https://api.instagram.com"
+    instagram_graph_url: str = "https://graph.instagram.com"
+    instagram_api_version: str = "v23.0"
+
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None
 
-    @field_validator("database_url", "supabase_url", "redis_url", mode="before")
+    @field_validator("database_url", "supabase_url", "redis_url", "instagram_client_id", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
@@ -113,6 +121,11 @@ class Settings(BaseSettings):
     @property
     def state_mode(self) -> Mode:
         return Mode.CONFIGURED if self.redis_url else Mode.EMBEDDED
+
+    @property
+    def instagram_mode(self) -> Mode:
+        """Configured with a real Instagram app's id and secret; otherwise the sandbox imitation."""
+        return Mode.CONFIGURED if self.instagram_client_id and self.instagram_client_secret else Mode.EMBEDDED
 
     def modes(self) -> dict[str, Mode]:
         """Every subsystem's mode, for `doctor` and the privacy page."""
