@@ -169,7 +169,11 @@ class InstagramClient:
         )
 
     async def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
-        """Turn the callback's code into a long-lived (60-day) token."""
+        """Turn the callback's code into a long-lived (60-day) token.
+
+        The code is spent by the first step: if the long-lived exchange then fails, the
+        user has to connect again (a ProviderError says Instagram failed, not them).
+        """
         body = prepare_token_request(
             "authorization_code",
             code=code.strip().removesuffix("#_"),
