@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     tiktok_authorize_base: str = "https://www.tiktok.com"
     tiktok_api_base: str = "https://open.tiktokapis.com"
 
+    # Instagram (API with Instagram Login): sandbox imitation unless an app id and secret are set.
+    instagram_client_id: str | None = None
+    instagram_client_secret: SecretStr | None = None
+    instagram_authorize_url: str = "https://www.instagram.com/oauth/authorize"
+    instagram_api_url: str = "https://api.instagram.com"
+    instagram_graph_url: str = "https://graph.instagram.com"
+    instagram_api_version: str = "v23.0"
+
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None
 
@@ -117,6 +125,7 @@ class Settings(BaseSettings):
         "fal_key",
         "gemini_api_key",
         "anthropic_api_key",
+        "instagram_client_id",
         mode="before",
     )
     @classmethod
@@ -168,6 +177,11 @@ class Settings(BaseSettings):
     @property
     def state_mode(self) -> Mode:
         return Mode.CONFIGURED if self.redis_url else Mode.EMBEDDED
+
+    @property
+    def instagram_mode(self) -> Mode:
+        """Configured with a real Instagram app's id and secret; otherwise the sandbox imitation."""
+        return Mode.CONFIGURED if self.instagram_client_id and self.instagram_client_secret else Mode.EMBEDDED
 
     @property
     def apify_mode(self) -> Mode:
