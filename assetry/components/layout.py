@@ -18,7 +18,8 @@ def logo() -> rx.Component:
     return rx.link(
         rx.hstack(
             rx.icon("clapperboard", size=22),
-            rx.heading("Assetry", size="5", weight="bold"),
+            # Not a heading: each page has its own single top-level heading.
+            rx.text("Assetry", size="5", weight="bold"),
             align="center",
             spacing="2",
         ),
@@ -111,7 +112,12 @@ def _account_footer() -> rx.Component:
 def _sidebar() -> rx.Component:
     return rx.vstack(
         logo(),
-        rx.vstack(*[_nav_link(*item) for item in APP_NAV], spacing="1", width="100%", padding_top="1rem"),
+        rx.el.nav(
+            rx.vstack(*[_nav_link(*item) for item in APP_NAV], spacing="1", width="100%"),
+            aria_label="Main",
+            width="100%",
+            padding_top="1rem",
+        ),
         rx.spacer(),
         rx.hstack(color_mode_switch(), width="100%"),
         _account_footer(),
