@@ -144,7 +144,7 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict) -> dict:
-    return {**browser_context_args, "viewport": DESKTOP, "locale": "en-US"}
+    return {**browser_context_args, "locale": "en-US"}
 
 
 @pytest.fixture
@@ -165,10 +165,10 @@ def _watch(context: BrowserContext, errors: list[str]) -> None:
 
 @pytest.fixture
 def new_context(new_context: Callable[..., BrowserContext], browser_errors: list[str]):
-    """pytest-playwright's context factory, with every context watched for errors."""
+    """pytest-playwright's context factory: desktop-sized unless told, every context watched for errors."""
 
     def create(**kwargs) -> BrowserContext:
-        context = new_context(**kwargs)
+        context = new_context(**{"viewport": DESKTOP, **kwargs})
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         _watch(context, browser_errors)
         return context
