@@ -94,15 +94,20 @@ def _stop(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Migrate a fresh SQLite database, build and serve the production app; yields its URL."""
+    bun_dir = ROOT / "tools" / "node_modules" / ".bin"
+    if not (bun_dir / "bun").exists():
+        pytest.fail(f"No bun in {bun_dir}: run `make install` (or `make test`) first.", pytrace=False)
     work = tmp_path_factory.mktemp("e2e-app")
     source = work / "app"
     _copy_source(source)
     port = _free_port()
     url = f"http://localhost:{port}"
     env = _server_env(work / "data", url)
-    subprocess.run(
-        [sys.executable, "-m", "assetry", "migrate"], cwd=source, env=env, check=True, capture_output=True
+    migrated = subprocess.run(
+        [sys.executable, "-m", "assetry", "migrate"], cwd=source, env=env, capture_output=True, text=True
     )
+    if migrated.returncode != 0:
+        pytest.fail(f"Migrating the e2e database failed:\n{migrated.stdout}{migrated.stderr}", pytrace=False)
     log_path = work / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -128,6 +133,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         _stop(process)
+        # The build's node_modules is ~200 MB; pytest keeps the last three runs' folders.
+        shutil.rmtree(source / ".web", ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
