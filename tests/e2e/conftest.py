@@ -23,14 +23,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage
+from playwright.sync_api import BrowserContext, ConsoleMessage, expect
 
 from assetry.config import ROOT, Settings
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP
 
 BUILD_TIMEOUT_S = 300
 # The app answers in milliseconds; a click that waits longer than this is stuck.
-ACTION_TIMEOUT_MS = 8_000
+ACTION_TIMEOUT_MS = 10_000
+EXPECT_TIMEOUT_MS = 10_000
 
 # Top-level entries of the checkout the server does not need (or must not see: `.env`).
 _NOT_COPIED = {
@@ -135,6 +136,12 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _stop(process)
         # The build's node_modules is ~200 MB; pytest keeps the last three runs' folders.
         shutil.rmtree(source / ".web", ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _patient_expectations() -> None:
+    """expect() waits up to 10 s: a busy CI machine can take seconds to answer a websocket event."""
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
