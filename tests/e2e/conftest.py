@@ -40,6 +40,12 @@ _NOT_COPIED = {
 }  # fmt: skip
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: once started, Playwright's sync API keeps an event loop
+    running in the main thread until the session ends, and async tests cannot run beside it."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
 def _copy_source(target: Path) -> None:
     def ignore(directory: str, names: list[str]) -> set[str]:
         skipped = {n for n in names if n == "__pycache__" or n.endswith((".pyc", ".db"))}
