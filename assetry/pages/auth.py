@@ -12,6 +12,11 @@ from assetry.services import accounts
 from assetry.state.session import HOME_ROUTE, SessionState
 
 
+def _checked(form: dict, name: str) -> bool:
+    """Whether a checkbox was ticked: Reflex sends `true` for one with an id, a plain form sends "on"."""
+    return form.get(name) in (True, "on")
+
+
 class SignUpState(rx.State):
     """The sign-up form."""
 
@@ -33,9 +38,9 @@ class SignUpState(rx.State):
                     email=str(form.get("email", "")),
                     password=str(form.get("password", "")),
                     display_name=str(form.get("display_name", "")),
-                    age_confirmed=form.get("age_confirmed") == "on",
+                    age_confirmed=_checked(form, "age_confirmed"),
                     in_eu=self.in_eu,
-                    accepted_policies=form.get("accept_policies") == "on",
+                    accepted_policies=_checked(form, "accept_policies"),
                 ),
                 session.client(),
             )
