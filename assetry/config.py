@@ -203,10 +203,31 @@ class Settings(BaseSettings):
 
     def modes(self) -> dict[str, Mode]:
         """Every subsystem's mode, for `doctor` and the privacy page."""
+
+        def keyed(secret: SecretStr | None) -> Mode:
+            return Mode.CONFIGURED if secret and secret.get_secret_value() else Mode.EMBEDDED
+
         return {
             "database": self.database_mode,
             "auth": self.auth_mode,
             "ui state": self.state_mode,
+            "fal.ai": keyed(self.fal_key),
+            "gemini": keyed(self.gemini_api_key),
+            "anthropic": keyed(self.anthropic_api_key),
+            "tiktok": self.tiktok_mode,
+            "instagram": self.instagram_mode,
+            "apify": self.apify_mode,
+        }
+
+    def provider_hosts(self) -> dict[str, str]:
+        """The base URL each external provider is reached at when configured (doctor probes them)."""
+        return {
+            "fal.ai": self.fal_queue_url,
+            "gemini": self.gemini_base_url,
+            "anthropic": self.anthropic_base_url,
+            "tiktok": self.tiktok_api_base,
+            "instagram": self.instagram_graph_url,
+            "apify": self.apify_api_url,
         }
 
 

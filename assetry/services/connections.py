@@ -269,6 +269,10 @@ async def sync_now(user_id: uuid.UUID, account_id: uuid.UUID) -> None:
         )
 
 
+def newest_key_id() -> str:
+    return vault(get_settings()).newest
+
+
 async def rotate_keys() -> int:
     """Re-seal every stored token under the newest key; returns how many values changed."""
     sealer = vault(get_settings())
