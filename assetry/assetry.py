@@ -9,10 +9,12 @@ from assetry.pages import account, auth, home, landing, library, policies, studi
 from assetry.pages.analytics import connections, notes, page, post, tracked
 from assetry.pages.analytics.dashboard import DashboardState
 from assetry.services import sync, tracking  # noqa: F401 - registers their background tasks
+from assetry.state.errors import on_backend_error
 from assetry.state.session import SessionState
 
 app = rx.App(
     api_transformer=[web.routes(), web.with_security_headers],
+    backend_exception_handler=on_backend_error,
     head_components=[
         rx.el.meta(name="description", content="Assetry: generate short-form video, see how it performs.")
     ],
