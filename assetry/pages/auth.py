@@ -37,7 +37,7 @@ class SignUpState(rx.State):
                     in_eu=self.in_eu,
                     accepted_policies=form.get("accept_policies") == "on",
                 ),
-                session.client(),
+                session._client(),
             )
         except (BadInput, NotAllowed) as problem:
             self.error = str(problem)
@@ -45,7 +45,7 @@ class SignUpState(rx.State):
         if token is None:  # the auth backend wants the email confirmed before the first log-in
             self.notice = accounts.CONFIRM_EMAIL_SENT.format(email=user.email)
             return None
-        session.remember(user, token)
+        session._remember(user, token)
         return rx.redirect(HOME_ROUTE)
 
 
@@ -60,12 +60,12 @@ class LogInState(rx.State):
         session = await self.get_state(SessionState)
         try:
             user, token = await accounts.log_in(
-                str(form.get("email", "")), str(form.get("password", "")), session.client()
+                str(form.get("email", "")), str(form.get("password", "")), session._client()
             )
         except (BadInput, NotAllowed) as problem:
             self.error = str(problem)
             return rx.set_value("password", "")
-        session.remember(user, token)
+        session._remember(user, token)
         return rx.redirect(HOME_ROUTE)
 
 
