@@ -2,7 +2,7 @@
 
 - `snapshot()` reads every row of every table (as the service), so a test can show
   that a call changed nothing, or only rows that belong to one user.
-- `make_row(table, owner)` inserts a row with every required column filled with a
+- `make_row(session, table, owner)` inserts a row with every required column filled with a
   value of the right type; a foreign key to `users` points at the owner, any other
   foreign key gets a freshly made parent row. A new table needs no test edits.
 """
@@ -78,8 +78,8 @@ def _value(column: sa.Column) -> Any:
     return text[-length:]
 
 
-async def make_row(session: AsyncSession, table_name: str, owner: uuid.UUID | None) -> dict[str, Any]:
-    """Insert one row of this table owned by `owner` (service session); returns its values."""
+async def row_values(session: AsyncSession, table_name: str, owner: uuid.UUID | None) -> dict[str, Any]:
+    """Values for one new row of this table owned by `owner`; parent rows it needs are inserted."""
     table = metadata.tables[table_name]
     own = owner_column(table_name)
     values: dict[str, Any] = {}
@@ -94,5 +94,11 @@ async def make_row(session: AsyncSession, table_name: str, owner: uuid.UUID | No
             continue
         else:
             values[column.name] = _value(column)
-    await session.exec(sa.insert(table).values(**values))
+    return values
+
+
+async def make_row(session: AsyncSession, table_name: str, owner: uuid.UUID | None) -> dict[str, Any]:
+    """Insert one row of this table owned by `owner`; returns its values."""
+    values = await row_values(session, table_name, owner)
+    await session.exec(sa.insert(metadata.tables[table_name]).values(**values))
     return values
