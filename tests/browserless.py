@@ -72,7 +72,8 @@ class Tab:
 
     def _router_data(self) -> dict[str, Any]:
         return {
-            "pathname": self.path,
+            "pathname": self.path,  # the matched route
+            "asPath": self.path,  # the path in the address bar
             "query": {},
             "token": self.token,
             "sid": f"sid-{self.token[:8]}",
