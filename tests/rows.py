@@ -4,13 +4,14 @@
   that a call changed nothing, or only rows that belong to one user.
 - `make_row(session, table, owner)` inserts a row with every required column filled with a
   value of the right type; a foreign key to `users` points at the owner, any other
-  foreign key gets a freshly made parent row. A new table needs no test edits.
+  required foreign key gets a freshly made parent row. A new table needs no test edits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import uuid
 from typing import Any
 
@@ -29,10 +30,15 @@ async def snapshot() -> dict[str, set[Row]]:
     async with db.service_session() as session:
         return {
             table.name: {
-                tuple(sorted(row._mapping.items())) for row in (await session.exec(sa.select(table))).all()
+                tuple(sorted((key, _hashable(value)) for key, value in row._mapping.items()))
+                for row in (await session.exec(sa.select(table))).all()
             }
             for table in metadata.sorted_tables
         }
+
+
+def _hashable(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True, default=str) if isinstance(value, dict | list) else value
 
 
 def row_owner(table_name: str, row: Row) -> Any:
@@ -55,6 +61,8 @@ def _value(column: sa.Column) -> Any:
     """A value of the column's type that fits its length and is unique across calls."""
     n = next(_serial)
     column_type = getattr(column.type, "impl_instance", column.type)  # see through TypeDecorators
+    if isinstance(column_type, sa.JSON):
+        return {}
     try:
         python_type = column_type.python_type
     except NotImplementedError:
@@ -87,11 +95,11 @@ async def row_values(session: AsyncSession, table_name: str, owner: uuid.UUID | 
         targets = [fk.column.table.name for fk in column.foreign_keys]
         if column.name == own or "users" in targets:
             values[column.name] = owner
+        elif column.nullable and not column.primary_key:
+            continue  # optional columns (self-references included) stay NULL
         elif targets:
             parent = await make_row(session, targets[0], owner)
             values[column.name] = parent[next(iter(column.foreign_keys)).column.name]
-        elif column.nullable and not column.primary_key:
-            continue
         else:
             values[column.name] = _value(column)
     return values

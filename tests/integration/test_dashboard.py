@@ -89,7 +89,11 @@ async def test_totals_are_growth_observed_in_the_period(database: str) -> None:
     assert result.posts_in_period == 1
     daily = dict(result.series["views"])
     assert daily[date(2026, 11, 25)] == 300  # the first value seen lands on the posting day
-    assert (daily[date(2026, 11, 26)], daily[date(2026, 11, 27)], daily[date(2026, 11, 28)]) == (600, 600, 300)
+    assert (daily[date(2026, 11, 26)], daily[date(2026, 11, 27)], daily[date(2026, 11, 28)]) == (
+        600,
+        600,
+        300,
+    )
     assert sum(v for _, v in result.series["views"]) == result.totals["views"].value
     assert result.engagement_rate == pytest.approx(60 / 1800 * 100, abs=0.01)
     assert [n.body for n in result.notes] == ["Posted the collab"]
