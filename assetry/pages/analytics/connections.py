@@ -289,7 +289,9 @@ def connections_section() -> rx.Component:
         rx.cond(
             ConnectionsState.revoke_hint != "",
             rx.callout(
-                "To remove Assetry on the platform's side as well, open " + ConnectionsState.revoke_hint + ".",
+                "To remove Assetry on the platform's side as well, open "
+                + ConnectionsState.revoke_hint
+                + ".",
                 color_scheme="blue",
                 width="100%",
             ),
