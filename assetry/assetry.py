@@ -6,14 +6,16 @@ from assetry import web
 from assetry.config import get_settings
 from assetry.jobs.worker import Worker
 from assetry.pages import account, auth, home, landing, library, password_reset, policies, studio, support
-from assetry.pages.analytics import connections, notes, page, post
+from assetry.pages.analytics import connections, notes, page, post, tracked
 from assetry.pages.analytics.dashboard import DashboardState
-from assetry.services import mail, policy_changes, sync  # noqa: F401 - register their tasks
+from assetry.services import mail, policy_changes, sync, tracking  # noqa: F401 - registers their background tasks
+from assetry.state.errors import on_backend_error
 from assetry.state.policy_banner import PolicyBannerState
 from assetry.state.session import SessionState
 
 app = rx.App(
     api_transformer=[web.routes(), web.with_security_headers],
+    backend_exception_handler=on_backend_error,
     head_components=[
         rx.el.meta(name="description", content="Assetry: generate short-form video, see how it performs.")
     ],
@@ -75,7 +77,13 @@ app.add_page(
     page.analytics_page,
     route="/analytics",
     title="Analytics · Assetry",
-    on_load=[*_signed_in, connections.ConnectionsState.load, DashboardState.load, notes.NotesState.load],
+    on_load=[
+        *_signed_in,
+        connections.ConnectionsState.load,
+        DashboardState.load,
+        notes.NotesState.load,
+        tracked.TrackedState.load,
+    ],
 )
 app.add_page(
     post.post_page,

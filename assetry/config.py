@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     media_url_ttl_seconds: int = Field(default=3600, ge=60)
 
+    # Media storage: a private folder under DATA_DIR unless an S3-compatible bucket is configured
+    # (Supabase Storage: endpoint https://<project>.supabase.co/storage/v1/s3 and its S3 access keys).
+    media_s3_endpoint: str | None = None
+    media_s3_bucket: str = "assetry-media"
+    media_s3_access_key: str | None = None
+    media_s3_secret_key: SecretStr | None = None
+    media_s3_region: str = "us-east-1"
+
     # Prompt studio: limits per user, and the price table (USD per unit, by model id).
     daily_generation_quota: int = Field(default=50, ge=0)
     max_concurrent_generations: int = Field(default=3, ge=1)
@@ -74,6 +82,14 @@ class Settings(BaseSettings):
     tiktok_client_secret: SecretStr | None = None
     tiktok_authorize_base: str = "https://www.tiktok.com"
     tiktok_api_base: str = "https://open.tiktokapis.com"
+
+    # Instagram (API with Instagram Login): sandbox imitation unless an app id and secret are set.
+    instagram_client_id: str | None = None
+    instagram_client_secret: SecretStr | None = None
+    instagram_authorize_url: str = "https://www.instagram.com/oauth/authorize"
+    instagram_api_url: str = "https://api.instagram.com"
+    instagram_graph_url: str = "https://graph.instagram.com"
+    instagram_api_version: str = "v23.0"
 
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None
@@ -121,9 +137,11 @@ class Settings(BaseSettings):
         "supabase_url",
         "redis_url",
         "smtp_url",
+        "media_s3_endpoint",
         "fal_key",
         "gemini_api_key",
         "anthropic_api_key",
+        "instagram_client_id",
         mode="before",
     )
     @classmethod
@@ -173,6 +191,10 @@ class Settings(BaseSettings):
         return Mode.CONFIGURED if self.tiktok_client_key and secret else Mode.EMBEDDED
 
     @property
+    def media_mode(self) -> Mode:
+        return Mode.CONFIGURED if self.media_s3_endpoint and self.media_s3_access_key else Mode.EMBEDDED
+
+    @property
     def state_mode(self) -> Mode:
         return Mode.CONFIGURED if self.redis_url else Mode.EMBEDDED
 
@@ -180,6 +202,11 @@ class Settings(BaseSettings):
     def mail_mode(self) -> Mode:
         """SMTP when SMTP_URL is set; else messages stay in the outbox table."""
         return Mode.CONFIGURED if self.smtp_url and self.smtp_url.get_secret_value() else Mode.EMBEDDED
+
+    @property
+    def instagram_mode(self) -> Mode:
+        """Configured with a real Instagram app's id and secret; otherwise the sandbox imitation."""
+        return Mode.CONFIGURED if self.instagram_client_id and self.instagram_client_secret else Mode.EMBEDDED
 
     @property
     def apify_mode(self) -> Mode:
@@ -201,11 +228,33 @@ class Settings(BaseSettings):
 
     def modes(self) -> dict[str, Mode]:
         """Every subsystem's mode, for `doctor` and the privacy page."""
+
+        def keyed(secret: SecretStr | None) -> Mode:
+            return Mode.CONFIGURED if secret and secret.get_secret_value() else Mode.EMBEDDED
+
         return {
             "database": self.database_mode,
             "auth": self.auth_mode,
+            "media storage": self.media_mode,
             "ui state": self.state_mode,
             "mail": self.mail_mode,
+            "fal.ai": keyed(self.fal_key),
+            "gemini": keyed(self.gemini_api_key),
+            "anthropic": keyed(self.anthropic_api_key),
+            "tiktok": self.tiktok_mode,
+            "instagram": self.instagram_mode,
+            "apify": self.apify_mode,
+        }
+
+    def provider_hosts(self) -> dict[str, str]:
+        """The base URL each external provider is reached at when configured (doctor probes them)."""
+        return {
+            "fal.ai": self.fal_queue_url,
+            "gemini": self.gemini_base_url,
+            "anthropic": self.anthropic_base_url,
+            "tiktok": self.tiktok_api_base,
+            "instagram": self.instagram_graph_url,
+            "apify": self.apify_api_url,
         }
 
 

@@ -1,4 +1,5 @@
-"""Media storage behind one interface: a local folder (embedded default) or S3-compatible storage.
+"""Media storage behind one interface: a local folder (embedded default) or S3-compatible storage
+(Supabase Storage's S3 endpoint, or any S3 API) with a private bucket.
 
 Keys look like `<user id>/<generation id>/<n>.<ext>`; nothing is listable and
 nothing is served directly: files reach their owner only through the signed,
@@ -10,6 +11,7 @@ Errors: `BadInput` for a malformed key; `FileNotFoundError` for a missing file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -74,3 +76,56 @@ class LocalMediaStore:
     async def delete(self, key: str) -> None:
         path = self.path(key)
         await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+class S3MediaStore:
+    """A private bucket on an S3-compatible API (boto3, run off the event loop)."""
+
+    def __init__(
+        self, *, endpoint_url: str, bucket: str, access_key: str, secret_key: str, region: str
+    ) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self._client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            region_name=region,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}),
+        )
+
+    async def put(self, key: str, content: bytes, content_type: str) -> None:
+        await asyncio.to_thread(
+            self._client.put_object,
+            Bucket=self.bucket,
+            Key=check_key(key),
+            Body=content,
+            ContentType=content_type,
+        )
+
+    async def size(self, key: str) -> int | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = await asyncio.to_thread(self._client.head_object, Bucket=self.bucket, Key=check_key(key))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return int(head["ContentLength"])
+
+    async def stream(self, key: str) -> AsyncIterator[bytes]:
+        reply = await asyncio.to_thread(self._client.get_object, Bucket=self.bucket, Key=check_key(key))
+        body = reply["Body"]
+        try:
+            while chunk := await asyncio.to_thread(body.read, CHUNK):
+                yield chunk
+        finally:
+            with contextlib.suppress(Exception):
+                body.close()
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._client.delete_object, Bucket=self.bucket, Key=check_key(key))
