@@ -259,7 +259,7 @@ async def test_overview_counts_per_day_and_never_names_anyone(admin: User) -> No
 # ----- jobs ------------------------------------------------------------------------------------
 
 
-async def _job(status: str, kind: str = "studio.generate", **values) -> Job:
+async def _job(status: str, kind: str = studio.TASK, **values) -> Job:
     async with db.service_session() as session:
         job = Job(kind=kind, status=status, deadline_at=utcnow(), **values)
         session.add(job)
@@ -272,7 +272,7 @@ async def test_jobs_filtered_retried_and_cancelled(admin: User) -> None:
     await _job("succeeded")
     listed = await jobs.listing(admin.id, status="failed")
     assert [(row.id, row.error) for row in listed.rows] == [(failed.id, "The provider refused the prompt.")]
-    assert (await jobs.listing(admin.id, kind="studio.generate")).total == 3
+    assert (await jobs.listing(admin.id, kind=studio.TASK)).total == 3
     assert (await jobs.listing(admin.id, kind="nope")).total == 0
     with pytest.raises(BadInput):
         await jobs.listing(admin.id, status="exploded")
