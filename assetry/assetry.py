@@ -14,13 +14,15 @@ from assetry.pages.admin import overview as admin_overview
 from assetry.pages.admin import user as admin_user
 from assetry.pages.admin import users as admin_users
 from assetry.pages.admin import waitlist as admin_waitlist
-from assetry.pages.analytics import connections, notes, page, post
+from assetry.pages.analytics import connections, notes, page, post, tracked
 from assetry.pages.analytics.dashboard import DashboardState
-from assetry.services import sync  # noqa: F401 - registers the sync tasks
+from assetry.services import sync, tracking  # noqa: F401 - registers their background tasks
+from assetry.state.errors import on_backend_error
 from assetry.state.session import SessionState
 
 app = rx.App(
     api_transformer=[web.routes(), web.with_security_headers],
+    backend_exception_handler=on_backend_error,
     head_components=[
         rx.el.meta(name="description", content="Assetry: generate short-form video, see how it performs.")
     ],
@@ -69,7 +71,13 @@ app.add_page(
     page.analytics_page,
     route="/analytics",
     title="Analytics · Assetry",
-    on_load=[*_signed_in, connections.ConnectionsState.load, DashboardState.load, notes.NotesState.load],
+    on_load=[
+        *_signed_in,
+        connections.ConnectionsState.load,
+        DashboardState.load,
+        notes.NotesState.load,
+        tracked.TrackedState.load,
+    ],
 )
 app.add_page(
     post.post_page,

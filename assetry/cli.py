@@ -1,14 +1,16 @@
-"""Operator commands: `python -m assetry migrate | create-admin EMAIL | doctor`."""
+"""Operator commands: `python -m assetry migrate | create-admin EMAIL | doctor | rotate-keys`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
-from pathlib import Path
+from urllib.parse import urlparse
 
 import sqlalchemy as sa
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlmodel import select
 
 from alembic import command
@@ -40,13 +42,23 @@ async def create_admin(email: str) -> int:
     return 0
 
 
+async def rotate_keys() -> int:
+    """Re-seal every stored token under the newest key (old keys must stay listed until this ran)."""
+    from assetry.services import connections
+
+    changed = await connections.rotate_keys()
+    print(f"Re-encrypted {changed} stored token(s) under key {connections.newest_key_id()!r}.")
+    return 0
+
+
 async def doctor() -> int:
     """Print each subsystem's mode and whether it answers."""
     settings = get_settings()
     checks = {"database": _check_database, "auth": _check_auth, "ui state": _check_redis}
     failures = 0
     for name, mode in settings.modes().items():
-        ok, detail = await checks[name](settings)
+        check = checks.get(name) or functools.partial(_check_provider, name)
+        ok, detail = await check(settings)
         failures += not ok
         print(f"{name:<10} {mode.value:<11} {'ok' if ok else 'FAIL':<5} {detail}")
     return 1 if failures else 0
@@ -59,11 +71,14 @@ async def _check_database(settings) -> tuple[bool, str]:
     except Exception as error:
         return False, f"{type(error).__name__}: {error}".splitlines()[0]
     where = (
-        "SQLite " + str(Path(settings.owner_database_url.removeprefix("sqlite:///")))
-        if settings.database_mode.value == "embedded"
-        else "Postgres"
+        "Postgres"
+        if settings.database_mode.value == "configured"
+        else f"SQLite {settings.owner_database_url[10:]}"
     )
-    return True, f"{where}, migration {version}"
+    head = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_current_head()
+    if version != head:
+        return False, f"{where}, migration {version} but the code needs {head}: run `make migrate`"
+    return True, f"{where}, migration {version} (up to date)"
 
 
 async def _check_auth(settings) -> tuple[bool, str]:
@@ -83,6 +98,25 @@ async def _check_auth(settings) -> tuple[bool, str]:
         return reply.status_code == 200, detail
     except httpx.HTTPError as error:
         return False, f"Supabase Auth at {settings.supabase_url} unreachable: {error}"
+
+
+async def _check_provider(name: str, settings) -> tuple[bool, str]:
+    """Configured providers: can we open a connection to their host? Others run on the embedded default."""
+    if settings.modes()[name].value == "embedded":
+        embedded = {
+            "fal.ai": "off (no FAL_KEY)",
+            "gemini": "off (no GEMINI_API_KEY)",
+            "anthropic": "off (no ANTHROPIC_API_KEY)",
+        }
+        return True, embedded.get(name, "sandbox imitation mounted in the app")
+    url = urlparse(settings.provider_hosts()[name])
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(url.hostname, port), 5)
+        writer.close()
+    except (OSError, TimeoutError) as error:
+        return False, f"{url.hostname}:{port} unreachable: {error}"
+    return True, f"{url.hostname}:{port} reachable"
 
 
 async def _check_redis(settings) -> tuple[bool, str]:
@@ -106,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     admin = commands.add_parser("create-admin", help="give an existing account the admin role")
     admin.add_argument("email")
     commands.add_parser("doctor", help="show each subsystem's mode and whether it answers")
+    commands.add_parser(
+        "rotate-keys", help="re-encrypt every stored platform token under the newest ENCRYPTION_KEYS key"
+    )
     args = parser.parse_args(argv)
     if args.command == "migrate":
         return migrate()
@@ -116,6 +153,8 @@ async def _run_async(args: argparse.Namespace) -> int:
     try:
         if args.command == "create-admin":
             return await create_admin(args.email)
+        if args.command == "rotate-keys":
+            return await rotate_keys()
         return await doctor()
     finally:
         await db.dispose_engines()

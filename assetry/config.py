@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     tiktok_authorize_base: str = "https://www.tiktok.com"
     tiktok_api_base: str = "https://open.tiktokapis.com"
 
+    # Instagram (API with Instagram Login): sandbox imitation unless an app id and secret are set.
+    instagram_client_id: str | None = None
+    instagram_client_secret: SecretStr | None = None
+    instagram_authorize_url: str = "https://www.instagram.com/oauth/authorize"
+    instagram_api_url: str = "https://api.instagram.com"
+    instagram_graph_url: str = "https://graph.instagram.com"
+    instagram_api_version: str = "v23.0"
+
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None
 
@@ -117,6 +125,7 @@ class Settings(BaseSettings):
         "fal_key",
         "gemini_api_key",
         "anthropic_api_key",
+        "instagram_client_id",
         mode="before",
     )
     @classmethod
@@ -170,6 +179,11 @@ class Settings(BaseSettings):
         return Mode.CONFIGURED if self.redis_url else Mode.EMBEDDED
 
     @property
+    def instagram_mode(self) -> Mode:
+        """Configured with a real Instagram app's id and secret; otherwise the sandbox imitation."""
+        return Mode.CONFIGURED if self.instagram_client_id and self.instagram_client_secret else Mode.EMBEDDED
+
+    @property
     def apify_mode(self) -> Mode:
         """Apify with a real token, else the sandbox imitation (no blank token counts as set)."""
         return Mode.CONFIGURED if self.apify_token and self.apify_token.get_secret_value() else Mode.EMBEDDED
@@ -189,10 +203,31 @@ class Settings(BaseSettings):
 
     def modes(self) -> dict[str, Mode]:
         """Every subsystem's mode, for `doctor` and the privacy page."""
+
+        def keyed(secret: SecretStr | None) -> Mode:
+            return Mode.CONFIGURED if secret and secret.get_secret_value() else Mode.EMBEDDED
+
         return {
             "database": self.database_mode,
             "auth": self.auth_mode,
             "ui state": self.state_mode,
+            "fal.ai": keyed(self.fal_key),
+            "gemini": keyed(self.gemini_api_key),
+            "anthropic": keyed(self.anthropic_api_key),
+            "tiktok": self.tiktok_mode,
+            "instagram": self.instagram_mode,
+            "apify": self.apify_mode,
+        }
+
+    def provider_hosts(self) -> dict[str, str]:
+        """The base URL each external provider is reached at when configured (doctor probes them)."""
+        return {
+            "fal.ai": self.fal_queue_url,
+            "gemini": self.gemini_base_url,
+            "anthropic": self.anthropic_base_url,
+            "tiktok": self.tiktok_api_base,
+            "instagram": self.instagram_graph_url,
+            "apify": self.apify_api_url,
         }
 
 

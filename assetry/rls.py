@@ -41,17 +41,28 @@ GRANT USAGE ON SCHEMA public TO authenticated, service_role;
 
 
 def app_role(name: str, password: str) -> str:
-    """Create (or update) the app's login role, which can only switch to the two roles."""
+    """Create the app's login role (password set at creation), which can only switch to the two roles.
+
+    Roles are shared by every database of the cluster, so nothing is altered that is already
+    right (concurrent migrations of other databases would collide on the same catalog rows).
+    """
+    role = _literal(name)
     return f"""
 DO $$
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {_literal(name)}) THEN
-    EXECUTE format('CREATE ROLE %I LOGIN NOINHERIT PASSWORD %L', {_literal(name)}, {_literal(password)});
-  ELSE
-    EXECUTE format('ALTER ROLE %I LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS PASSWORD %L',
-                   {_literal(name)}, {_literal(password)});
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {role}) THEN
+    EXECUTE format('CREATE ROLE %I LOGIN NOINHERIT PASSWORD %L', {role}, {_literal(password)});
+  ELSIF EXISTS (
+    SELECT 1 FROM pg_roles WHERE rolname = {role} AND (rolsuper OR rolbypassrls OR rolinherit OR NOT rolcanlogin)
+  ) THEN
+    EXECUTE format('ALTER ROLE %I LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS', {role});
   END IF;
-  EXECUTE format('GRANT authenticated, service_role TO %I', {_literal(name)});
+  IF NOT pg_has_role({role}, 'authenticated', 'MEMBER') THEN
+    EXECUTE format('GRANT authenticated TO %I', {role});
+  END IF;
+  IF NOT pg_has_role({role}, 'service_role', 'MEMBER') THEN
+    EXECUTE format('GRANT service_role TO %I', {role});
+  END IF;
 END $$;
 """
 

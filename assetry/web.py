@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assetry.config import Settings, get_settings
+from assetry.config import Mode, Settings, get_settings
 from assetry.errors import AssetryError, NotAllowed
 from assetry.services import connections, media, platforms
 from assetry.services.accounts import SESSION_COOKIE
@@ -72,6 +72,10 @@ def routes() -> Starlette:
         for platform in platforms.PLATFORMS
         if platforms.is_sandbox(platform)
     ]
+    if get_settings().apify_mode is Mode.EMBEDDED:
+        from assetry.sandbox.apify import ApifyImitation
+
+        sandboxes.append(Mount(f"{platforms.SANDBOX_PREFIX}/apify", app=ApifyImitation().app))
     return Starlette(
         routes=[
             Route("/health", health),

@@ -5,10 +5,15 @@ from __future__ import annotations
 import reflex as rx
 
 
+def label_for(name: str, text: str) -> rx.Component:
+    """A <label> tied to the input with this id (Radix's Text drops `html_for`)."""
+    return rx.el.label(rx.text(text, as_="span", size="2", weight="medium"), html_for=name)
+
+
 def field(label: str, name: str, *, type: str = "text", max_length: int = 254, **props) -> rx.Component:
     """A labelled input; the browser caps the length and the server checks it again."""
     return rx.vstack(
-        rx.text(label, as_="label", html_for=name, size="2", weight="medium"),
+        label_for(name, label),
         rx.input(name=name, id=name, type=type, max_length=max_length, width="100%", size="3", **props),
         spacing="1",
         width="100%",
@@ -17,7 +22,7 @@ def field(label: str, name: str, *, type: str = "text", max_length: int = 254, *
 
 def text_area(label: str, name: str, *, max_length: int, **props) -> rx.Component:
     return rx.vstack(
-        rx.text(label, as_="label", html_for=name, size="2", weight="medium"),
+        label_for(name, label),
         rx.text_area(name=name, id=name, max_length=max_length, width="100%", rows="6", **props),
         spacing="1",
         width="100%",

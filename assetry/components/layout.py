@@ -23,7 +23,8 @@ def logo() -> rx.Component:
     return rx.link(
         rx.hstack(
             rx.icon("clapperboard", size=22),
-            rx.heading("Assetry", size="5", weight="bold"),
+            # Not a heading: each page has its own single top-level heading.
+            rx.text("Assetry", size="5", weight="bold"),
             align="center",
             spacing="2",
         ),
@@ -38,14 +39,18 @@ def color_mode_switch() -> rx.Component:
 
 
 def footer() -> rx.Component:
-    return rx.hstack(
+    # On a phone the links sit on their own line above the copyright, never split across two.
+    return rx.flex(
         rx.text("© 2026 PT. Modulo Digitalisasi Indonesia", size="1", color_scheme="gray"),
-        rx.spacer(),
-        rx.link("Privacy", href="/privacy", size="1"),
-        rx.link("Terms", href="/terms", size="1"),
-        rx.link("Support", href="/support", size="1"),
-        wrap="wrap",
-        spacing="4",
+        rx.hstack(
+            rx.link("Privacy", href="/privacy", size="1"),
+            rx.link("Terms", href="/terms", size="1"),
+            rx.link("Support", href="/support", size="1"),
+            spacing="4",
+        ),
+        direction=rx.breakpoints(initial="column-reverse", sm="row"),
+        justify="between",
+        gap="3",
         width="100%",
         padding_y="1.5rem",
         border_top=f"1px solid {rx.color('gray', 5)}",
@@ -62,7 +67,8 @@ def public_page(*children: rx.Component) -> rx.Component:
                 SessionState.signed_in,
                 rx.link(rx.button("Open Assetry", size="2"), href="/home"),
                 rx.hstack(
-                    rx.link(rx.button("Log in", variant="ghost", size="2"), href="/login"),
+                    # Radix ghost buttons carry a negative margin; zero it so both buttons line up.
+                    rx.link(rx.button("Log in", variant="ghost", size="2", margin="0"), href="/login"),
                     rx.link(rx.button("Sign up", size="2"), href="/signup"),
                     spacing="2",
                 ),
@@ -83,13 +89,16 @@ def public_page(*children: rx.Component) -> rx.Component:
 
 
 def _nav_link(label: str, href: str, icon: str) -> rx.Component:
-    active = SessionState.router.url.path == href
+    path = SessionState.router.url.path
+    # A full page load arrives with a trailing slash (/account/), in-app navigation without.
+    active = (path == href) | (path == href + "/")
     return rx.link(
         rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
         href=href,
         underline="none",
         color=rx.cond(active, rx.color("accent", 11), rx.color("gray", 11)),
         background=rx.cond(active, rx.color("accent", 3), "transparent"),
+        aria_current=rx.cond(active, "page", "false"),
         padding="0.5rem 0.75rem",
         border_radius="var(--radius-3)",
         width="100%",
@@ -116,10 +125,14 @@ def _account_footer() -> rx.Component:
 def _sidebar() -> rx.Component:
     return rx.vstack(
         logo(),
-        rx.vstack(
-            *[_nav_link(*item) for item in APP_NAV],
-            rx.cond(SessionState.is_admin, _nav_link(*ADMIN_NAV)),
-            spacing="1",
+        rx.el.nav(
+            rx.vstack(
+                *[_nav_link(*item) for item in APP_NAV],
+                rx.cond(SessionState.is_admin, _nav_link(*ADMIN_NAV)),
+                spacing="1",
+                width="100%",
+            ),
+            aria_label="Main",
             width="100%",
             padding_top="1rem",
         ),

@@ -48,7 +48,7 @@ def account() -> rx.Component:
             rx.card(
                 rx.form(
                     rx.vstack(
-                        rx.heading("Change password", size="4"),
+                        rx.heading("Change password", size="4", as_="h2"),
                         field(
                             "Current password",
                             "current_password",

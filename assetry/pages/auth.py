@@ -12,6 +12,11 @@ from assetry.services import accounts
 from assetry.state.session import HOME_ROUTE, SessionState
 
 
+def _checked(form: dict, name: str) -> bool:
+    """Whether a checkbox was ticked: Reflex sends `true` for one with an id, a plain form sends "on"."""
+    return form.get(name) in (True, "on")
+
+
 class SignUpState(rx.State):
     """The sign-up form."""
 
@@ -33,11 +38,11 @@ class SignUpState(rx.State):
                     email=str(form.get("email", "")),
                     password=str(form.get("password", "")),
                     display_name=str(form.get("display_name", "")),
-                    age_confirmed=form.get("age_confirmed") == "on",
+                    age_confirmed=_checked(form, "age_confirmed"),
                     in_eu=self.in_eu,
-                    accepted_policies=form.get("accept_policies") == "on",
+                    accepted_policies=_checked(form, "accept_policies"),
                 ),
-                session.client(),
+                session._client(),
             )
         except (BadInput, NotAllowed) as problem:
             self.error = str(problem)
@@ -45,7 +50,7 @@ class SignUpState(rx.State):
         if token is None:  # the auth backend wants the email confirmed before the first log-in
             self.notice = accounts.CONFIRM_EMAIL_SENT.format(email=user.email)
             return None
-        session.remember(user, token)
+        session._remember(user, token)
         return rx.redirect(HOME_ROUTE)
 
 
@@ -60,12 +65,12 @@ class LogInState(rx.State):
         session = await self.get_state(SessionState)
         try:
             user, token = await accounts.log_in(
-                str(form.get("email", "")), str(form.get("password", "")), session.client()
+                str(form.get("email", "")), str(form.get("password", "")), session._client()
             )
         except (BadInput, NotAllowed) as problem:
             self.error = str(problem)
             return rx.set_value("password", "")
-        session.remember(user, token)
+        session._remember(user, token)
         return rx.redirect(HOME_ROUTE)
 
 

@@ -21,7 +21,7 @@ def home() -> rx.Component:
                 rx.card(
                     rx.vstack(
                         rx.icon("user-round", size=22),
-                        rx.heading("Your account", size="4"),
+                        rx.heading("Your account", size="4", as_="h2"),
                         rx.text("Change your password and see how you're signed in.", color_scheme="gray"),
                         rx.link("Open account", href="/account"),
                         spacing="2",
@@ -30,7 +30,7 @@ def home() -> rx.Component:
                 rx.card(
                     rx.vstack(
                         rx.icon("life-buoy", size=22),
-                        rx.heading("Need a hand?", size="4"),
+                        rx.heading("Need a hand?", size="4", as_="h2"),
                         rx.text("Write to the team; we read every message.", color_scheme="gray"),
                         rx.link("Contact support", href="/support"),
                         spacing="2",

@@ -36,7 +36,7 @@ def _feature(icon: str, title: str, text: str) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.icon(icon, size=26, color=rx.color("accent", 10)),
-            rx.heading(title, size="4"),
+            rx.heading(title, size="4", as_="h2"),
             rx.text(text, color_scheme="gray", size="3"),
             spacing="2",
         ),

@@ -22,7 +22,7 @@ def _in_use_section() -> rx.Component:
         ]
     )
     return rx.vstack(
-        rx.heading("In use on this installation", size="5"),
+        rx.heading("In use on this installation", size="5", as_="h2"),
         rx.list.unordered(*items),
         spacing="2",
         id="in-use",

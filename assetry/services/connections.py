@@ -54,6 +54,11 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def _register_sync_task() -> None:
+    """The sync task lives in services.sync, which imports this module; load it before enqueueing."""
+    from assetry.services import sync  # noqa: F401
+
+
 async def begin(
     user_id: uuid.UUID, session_token: str, platform: str, *, reconnect: uuid.UUID | None = None
 ) -> str:
@@ -145,6 +150,7 @@ async def complete(platform: str, params: dict[str, str], session_token: str) ->
         account.status, account.status_message = ACTIVE, ""
         account.next_sync_at = now
         await session.flush()
+        _register_sync_task()
         await queue.enqueue(
             session,
             SYNC_TASK,
@@ -253,6 +259,7 @@ async def sync_now(user_id: uuid.UUID, account_id: uuid.UUID) -> None:
         if account.status == NEEDS_RECONNECT:
             raise BadInput("Reconnect this account first; the platform no longer accepts its access.")
         minute = int(utcnow().timestamp() // 60)
+        _register_sync_task()
         await queue.enqueue(
             session,
             SYNC_TASK,
@@ -260,6 +267,10 @@ async def sync_now(user_id: uuid.UUID, account_id: uuid.UUID) -> None:
             user_id=user_id,
             dedupe_key=f"sync:{account_id}:manual:{minute}",
         )
+
+
+def newest_key_id() -> str:
+    return vault(get_settings()).newest
 
 
 async def rotate_keys() -> int:

@@ -66,7 +66,7 @@ def client(platform: str) -> Any:
     check(platform)
     sandboxed = is_sandbox(platform)
     public = settings.public_url.rstrip("/") + f"{SANDBOX_PREFIX}/{platform}"
-    internal = f"http://sandbox{SANDBOX_PREFIX}/{platform}"
+    internal = "http://sandbox"  # in-process: the transport reaches the imitation directly
     if platform == "tiktok":
         from assetry.integrations.tiktok import TikTokClient
 

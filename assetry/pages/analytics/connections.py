@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import uuid
 from datetime import datetime
 
@@ -99,7 +100,8 @@ class ConnectionsState(rx.State):
             )
         except (AssetryError, ValueError) as problem:
             return rx.toast.error(str(problem))
-        return rx.redirect(url)
+        # A full page load: the consent page is served by the platform (or the mounted sandbox), not by the app.
+        return rx.call_script(f"window.location.assign({json.dumps(url)})")
 
     @rx.event
     async def sync_now(self, account_id: str):
@@ -289,9 +291,9 @@ def connections_section() -> rx.Component:
         rx.cond(
             ConnectionsState.revoke_hint != "",
             rx.callout(
-                "To remove Assetry from the platform's side as well, open ",
-                ConnectionsState.revoke_hint,
-                ".",
+                "To remove Assetry on the platform's side as well, open "
+                + ConnectionsState.revoke_hint
+                + ".",
                 color_scheme="blue",
                 width="100%",
             ),

@@ -8,6 +8,7 @@ from assetry.components.layout import app_page
 from assetry.pages.analytics.connections import connections_section
 from assetry.pages.analytics.dashboard import dashboard_section
 from assetry.pages.analytics.notes import notes_section
+from assetry.pages.analytics.tracked import tracked_section
 
 
 def analytics_page() -> rx.Component:
@@ -16,6 +17,7 @@ def analytics_page() -> rx.Component:
             rx.heading("Analytics", size="7"),
             connections_section(),
             dashboard_section(),
+            tracked_section(),
             notes_section(),
             spacing="5",
             width="100%",

@@ -1,0 +1,204 @@
+"""The app served as in production, and a Chromium that fails the test on any console error.
+
+The server is `reflex run --env prod --single-port` on a free port, started once per test
+run from a copy of the source tree in a temporary folder, with the embedded defaults
+(SQLite in that folder). The copy keeps the build (`.web`, whose URLs carry the port) and
+Reflex's rewrites of `.gitignore` away from the checkout, so a developer's `make run` on
+:3000 and any number of test runs never share a port, a build or a database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, ConsoleMessage, expect
+
+from assetry.config import ROOT, Settings
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP
+
+BUILD_TIMEOUT_S = 300
+# The app answers in milliseconds; a click that waits longer than this is stuck.
+ACTION_TIMEOUT_MS = 10_000
+EXPECT_TIMEOUT_MS = 10_000
+
+# Top-level entries of the checkout the server does not need (or must not see: `.env`).
+_NOT_COPIED = {
+    ".git", ".venv", ".web", ".states", ".env", "data", "tools", "tests", "bench",
+    "test-results", ".pytest_cache", ".ruff_cache", ".ci",
+}  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: once started, Playwright's sync API keeps an event loop
+    running in the main thread until the session ends, and async tests cannot run beside it."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+def _copy_source(target: Path) -> None:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skipped = {n for n in names if n == "__pycache__" or n.endswith((".pyc", ".db"))}
+        if Path(directory) == ROOT:
+            skipped |= _NOT_COPIED & set(names)
+        return skipped
+
+    shutil.copytree(ROOT, target, ignore=ignore, symlinks=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _server_env(data_dir: Path, public_url: str) -> dict[str, str]:
+    """This process's environment minus every app and Reflex setting, plus the e2e ones."""
+    ours = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k.upper() not in ours and not k.startswith("REFLEX_")}
+    env.update(
+        DATA_DIR=str(data_dir),
+        PUBLIC_URL=public_url,
+        PATH=f"{ROOT / 'tools' / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}",
+        REFLEX_USE_SYSTEM_BUN="1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return reply.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop the server and the workers it started (its own process group)."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrate a fresh SQLite database, build and serve the production app; yields its URL."""
+    bun_dir = ROOT / "tools" / "node_modules" / ".bin"
+    if not (bun_dir / "bun").exists():
+        pytest.fail(f"No bun in {bun_dir}: run `make install` (or `make test`) first.", pytrace=False)
+    work = tmp_path_factory.mktemp("e2e-app")
+    source = work / "app"
+    _copy_source(source)
+    port = _free_port()
+    url = f"http://localhost:{port}"
+    env = _server_env(work / "data", url)
+    migrated = subprocess.run(
+        [sys.executable, "-m", "assetry", "migrate"], cwd=source, env=env, capture_output=True, text=True
+    )
+    if migrated.returncode != 0:
+        pytest.fail(f"Migrating the e2e database failed:\n{migrated.stdout}{migrated.stderr}", pytrace=False)
+    log_path = work / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("reflex")),
+                *("run", "--env", "prod", "--single-port", "--frontend-port", str(port)),
+                *("--loglevel", "warning"),
+            ],
+            cwd=source,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + BUILD_TIMEOUT_S
+        while not (_answers(f"{url}/health") and _answers(f"{url}/")):
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace")[-4000:]
+                pytest.fail(f"The production app did not start on {url}. Server output:\n{tail}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        _stop(process)
+        # The build's node_modules is ~200 MB; pytest keeps the last three runs' folders.
+        shutil.rmtree(source / ".web", ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _patient_expectations() -> None:
+    """expect() waits up to 10 s: a busy CI machine can take seconds to answer a websocket event."""
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+
+
+@pytest.fixture(scope="session")
+def base_url(app_server: str) -> str:
+    """Relative `page.goto("/login")` calls go to the app under test."""
+    return app_server
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Debian's Chromium: Playwright cannot download its own browsers here."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    return {**browser_context_args, "locale": "en-US"}
+
+
+@pytest.fixture
+def browser_errors() -> list[str]:
+    """Every console error and uncaught page error in this test's browser contexts."""
+    return []
+
+
+def _watch(context: BrowserContext, errors: list[str]) -> None:
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            where = message.location.get("url", "") if message.location else ""
+            errors.append(f"console error: {message.text} ({where})")
+
+    context.on("console", on_console)
+    context.on("weberror", lambda web_error: errors.append(f"page error: {web_error.error}"))
+
+
+@pytest.fixture
+def new_context(new_context: Callable[..., BrowserContext], browser_errors: list[str]):
+    """pytest-playwright's context factory: desktop-sized unless told, every context watched for errors."""
+
+    def create(**kwargs) -> BrowserContext:
+        context = new_context(**{"viewport": DESKTOP, **kwargs})
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        _watch(context, browser_errors)
+        return context
+
+    return create
+
+
+@pytest.fixture(autouse=True)
+def fail_on_browser_errors(browser_errors: list[str]) -> Iterator[None]:
+    """Any console error (a CSP violation, a 404, a React error) fails the test."""
+    yield
+    if browser_errors:
+        pytest.fail("The browser reported errors:\n" + "\n".join(browser_errors), pytrace=False)

@@ -1,0 +1,168 @@
+"""Accounts in the browser: sign up, log out, log in, change password, and bad input."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.e2e.browser import STRONG_PASSWORD, fill_sign_up, log_in, new_email, path_is, sign_up, visit
+
+pytestmark = pytest.mark.e2e
+
+WRONG_CREDENTIALS = "That email and password don't match an account."
+NEW_PASSWORD = "Lantern-Meadow-77"
+
+
+def _alert(page: Page):
+    return page.get_by_role("alert")
+
+
+def test_sign_up_log_out_log_in_and_change_password(page: Page) -> None:
+    email = new_email("journey")
+    fill_sign_up(page, email=email, name="Rina Putri", in_eu=True)
+    expect(page).to_have_url(path_is("/home"))
+    expect(page.get_by_role("heading", name="Welcome, Rina Putri")).to_be_visible()
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(path_is("/"))
+    expect(page.get_by_role("link", name="Sign up")).to_be_visible()
+
+    log_in(page, email)
+    expect(page).to_have_url(path_is("/home"))
+    expect(page.get_by_role("heading", name="Welcome, Rina Putri")).to_be_visible()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
+    expect(page).to_have_url(path_is("/account"))
+    expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
+    page.get_by_label("Current password").fill(STRONG_PASSWORD)
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Password changed. Other browsers signed in to your account were logged out."
+    )
+    expect(page.get_by_label("Current password")).to_have_value("")
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(path_is("/"))
+
+    log_in(page, email, STRONG_PASSWORD)
+    expect(_alert(page)).to_have_text(WRONG_CREDENTIALS)
+    expect(page).to_have_url(path_is("/login"))
+    expect(page.get_by_label("Password")).to_have_value("")
+
+    page.get_by_label("Password").fill(NEW_PASSWORD)
+    page.locator("form").get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(path_is("/home"))
+    expect(page.get_by_role("heading", name="Welcome, Rina Putri")).to_be_visible()
+
+
+def test_change_password_refuses_a_wrong_current_password(page: Page) -> None:
+    sign_up(page)
+    visit(page, "/account")
+    page.get_by_label("Current password").fill("Not-The-Password-1")
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(_alert(page)).to_have_text("Your current password is not right.")
+    expect(page.get_by_role("status")).to_have_count(0)
+
+
+def test_the_eu_checkbox_raises_the_minimum_age_to_16(page: Page) -> None:
+    visit(page, "/signup")
+    expect(page.get_by_text("I am at least 13 years old")).to_be_visible()
+    page.get_by_role("checkbox", name="I live in the European Union").click()
+    expect(page.get_by_text("I am at least 16 years old")).to_be_visible()
+    expect(page.get_by_text("I am at least 13 years old")).to_have_count(0)
+
+
+@pytest.fixture(scope="module")
+def taken_email(browser: Browser, browser_context_args: dict) -> str:
+    """An address that already has an account."""
+    context = browser.new_context(**browser_context_args)
+    try:
+        return sign_up(context.new_page())
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("weak password", "Choose a stronger password. Use at least 10 characters."),
+        ("no age confirmation", "Please confirm you are at least 13 years old."),
+        ("no age confirmation in the EU", "Please confirm you are at least 16 years old."),
+        ("policies not accepted", "Please accept the privacy policy and the terms to create an account."),
+        (
+            "email already used",
+            "An account with this email already exists. Log in instead, or reset your password.",
+        ),
+        ("malformed email", "That email address doesn't look right"),
+    ],
+)
+def test_sign_up_refuses_bad_input(page: Page, taken_email: str, case: str, message: str) -> None:
+    form = {"email": new_email("refused")}
+    if case == "weak password":
+        form["password"] = "short1A"
+    elif case == "no age confirmation":
+        form["confirm_age"] = False
+    elif case == "no age confirmation in the EU":
+        form.update(confirm_age=False, in_eu=True)
+    elif case == "policies not accepted":
+        form["accept"] = False
+    elif case == "email already used":
+        form["email"] = taken_email
+    elif case == "malformed email":
+        # Passes the browser's own type=email check, fails the server's.
+        form["email"] = "someone@localhost"
+    fill_sign_up(page, **form)
+    expect(_alert(page)).to_contain_text(message)
+    expect(page).to_have_url(path_is("/signup"))
+    expect(page.get_by_label("Email")).to_have_value(form["email"])
+
+
+def test_a_name_with_markup_is_shown_as_text(page: Page) -> None:
+    name = "<b>x</b>'; DROP TABLE users;--"
+    sign_up(page, name=name)
+    heading = page.get_by_role("heading", name="Welcome,")
+    expect(heading).to_have_text(f"Welcome, {name}")
+    expect(heading.locator("b")).to_have_count(0)
+    # The users table is still there: the same account logs in again.
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(path_is("/"))
+
+
+def test_log_in_with_a_wrong_password_is_refused(page: Page) -> None:
+    email = new_email("wrong")
+    sign_up(page, email=email)
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(path_is("/"))
+    log_in(page, email, "Wrong-Password-99")
+    expect(_alert(page)).to_have_text(WRONG_CREDENTIALS)
+    expect(page).to_have_url(path_is("/login"))
+
+
+def test_log_in_with_an_unknown_email_gets_the_same_message(page: Page) -> None:
+    log_in(page, new_email("nobody"), STRONG_PASSWORD)
+    expect(_alert(page)).to_have_text(WRONG_CREDENTIALS)
+
+
+def test_home_needs_a_session(page: Page) -> None:
+    page.goto("/home")
+    expect(page).to_have_url(path_is("/login"))
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+def test_a_tampered_session_cookie_leads_to_the_login_page(page: Page, context: BrowserContext) -> None:
+    sign_up(page, name="Tamper")
+    expect(page.get_by_role("heading", name="Welcome, Tamper")).to_be_visible()
+    cookie = next(c for c in context.cookies() if c["name"] == "assetry_session")
+    value = cookie["value"]
+    for forged in (value[:-4] + ("AAAA" if not value.endswith("AAAA") else "BBBB"), "x" * 500):
+        context.add_cookies([{**cookie, "value": forged}])
+        # A new tab: nothing but the cookie says who this is.
+        tab = context.new_page()
+        tab.goto("/account")
+        expect(tab).to_have_url(path_is("/login"))
+        expect(tab.get_by_role("heading", name="Log in")).to_be_visible()
+        tab.close()

@@ -1,0 +1,85 @@
+"""Tracking public posts by URL through the real apify-client against the imitation, mounted as in sandbox mode."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from assetry import db
+from assetry.config import get_settings
+from assetry.errors import BadInput, NotAllowed
+from assetry.jobs.worker import Worker
+from assetry.models import User
+from assetry.sandbox.apify import DELETED_SHORTCODE, PRIVATE_VIDEO_ID, ApifyImitation
+from assetry.services import tracking
+from tests.asgi_server import serve
+
+TIKTOK = "https://www.tiktok.com/@maya/video/7301234567890123456"
+INSTAGRAM = "https://www.instagram.com/reel/CxYz123AbC/?igsh=tracking"
+
+
+@pytest.fixture(scope="module")
+def apify() -> Iterator[tuple[ApifyImitation, str]]:
+    imitation = ApifyImitation()
+    with serve(Starlette(routes=[Mount("/sandbox/apify", app=imitation.app)])) as base:
+        yield imitation, base
+
+
+@pytest.fixture
+def sandbox_apify(apify, monkeypatch: pytest.MonkeyPatch) -> ApifyImitation:
+    imitation, base = apify
+    monkeypatch.setenv("PUBLIC_URL", base)
+    monkeypatch.delenv("APIFY_TOKEN", raising=False)
+    get_settings.cache_clear()
+    return imitation
+
+
+async def new_user() -> uuid.UUID:
+    user_id = uuid.uuid4()
+    async with db.service_session() as session:
+        session.add(User(id=user_id, email=f"{user_id}@example.com", age_confirmed_at=datetime.now(UTC)))
+    return user_id
+
+
+async def test_pasted_links_are_checked_one_by_one_and_fetched(
+    database: str, sandbox_apify: ApifyImitation
+) -> None:
+    user_id = await new_user()
+    pasted = "\n".join([
+        TIKTOK, INSTAGRAM, "https://www.tiktok.com/@maya", "not-a-link", "https://youtube.com/watch?v=1", TIKTOK,
+        f"https://www.tiktok.com/@x/video/{PRIVATE_VIDEO_ID}", f"https://www.instagram.com/p/{DELETED_SHORTCODE}/",
+    ])  # fmt: skip
+    results = await tracking.track(user_id, pasted)
+    assert [r.accepted for r in results] == [True, True, False, False, False, False, True, True]
+    assert "profile" in results[2].message.lower()
+    assert results[5].message  # listed twice
+    assert results[1].url == "https://www.instagram.com/p/CxYz123AbC/"
+    worker = Worker()
+    while await worker.run_once():
+        pass
+    rows = {row.url: row for row in await tracking.tracked(user_id)}
+    assert rows[TIKTOK].status == "ok" and rows[TIKTOK].metrics["views"] > 0
+    assert rows["https://www.instagram.com/p/CxYz123AbC/"].metrics["likes"] is not None
+    private = rows[f"https://www.tiktok.com/@x/video/{PRIVATE_VIDEO_ID}"]
+    assert private.status == "error" and "private" in private.message.lower()
+    deleted = rows[f"https://www.instagram.com/p/{DELETED_SHORTCODE}/"]
+    assert deleted.status == "error" and deleted.message
+
+
+async def test_already_tracked_untrack_and_other_users(database: str, sandbox_apify: ApifyImitation) -> None:
+    user_id, other_id = await new_user(), await new_user()
+    await tracking.track(user_id, TIKTOK)
+    [again] = await tracking.track(user_id, TIKTOK + "?is_from_webapp=1")
+    assert (again.accepted, again.message) == (False, "Already tracked.")
+    [row] = await tracking.tracked(user_id)
+    with pytest.raises(NotAllowed):
+        await tracking.untrack(other_id, row.id)
+    await tracking.untrack(user_id, row.id)
+    assert await tracking.tracked(user_id) == []
+    with pytest.raises(BadInput, match="Paste one or more"):
+        await tracking.track(user_id, "   ")
