@@ -24,6 +24,8 @@ class User(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=64, index=True)
     is_admin: bool = False
     is_disabled: bool = False
+    # Generations a day this user may start; None means the site-wide DAILY_GENERATION_QUOTA.
+    daily_quota: int | None = None
     in_eu: bool = False
     # IANA zone the dashboards show days and hours in.
     time_zone: str = Field(default="UTC", max_length=64)
