@@ -47,6 +47,7 @@ VISITOR_HANDLERS = {
     "SupportState.send": "stores a support message; the sender is resolved from the session",
     "StudioState.set_prompt": "keeps the prompt box's text in the page; generate checks the session",
     "GenerationState.edit": "remembers which caption the page edits; save_caption checks session and owner",
+    "NotesState.edit": "remembers which note the page edits; save checks session and owner",
 }
 # Reflex gives every state a `setvar` handler; it can only call that state's `set_<var>`
 # methods, which are handlers themselves and so listed here or guarded
