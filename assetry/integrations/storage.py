@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
@@ -36,6 +38,8 @@ class MediaStore(Protocol):
     def stream(self, key: str) -> AsyncIterator[bytes]: ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def delete_owner(self, owner: uuid.UUID) -> None: ...
 
 
 class LocalMediaStore:
@@ -74,3 +78,8 @@ class LocalMediaStore:
     async def delete(self, key: str) -> None:
         path = self.path(key)
         await asyncio.to_thread(path.unlink, missing_ok=True)
+
+    async def delete_owner(self, owner: uuid.UUID) -> None:
+        """Every file of one user (all their keys start with their id); nothing if there is none."""
+        folder = self.root / str(uuid.UUID(str(owner)))
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
