@@ -5,10 +5,10 @@ import reflex as rx
 from assetry import web
 from assetry.config import get_settings
 from assetry.jobs.worker import Worker
-from assetry.pages import account, auth, home, landing, library, policies, studio, support
+from assetry.pages import auth, home, landing, library, policies, settings, studio, support
 from assetry.pages.analytics import connections, notes, page, post
 from assetry.pages.analytics.dashboard import DashboardState
-from assetry.services import sync  # noqa: F401 - registers the sync tasks
+from assetry.services import privacy, sync  # noqa: F401 - registers the sync, export, purge, retention tasks
 from assetry.state.session import SessionState
 
 app = rx.App(
@@ -38,7 +38,18 @@ app.add_page(
     on_load=[SessionState.redirect_if_signed_in, SessionState.page_opened],
 )
 app.add_page(home.home, route="/home", title="Home · Assetry", on_load=_signed_in)
-app.add_page(account.account, route="/account", title="Account · Assetry", on_load=_signed_in)
+app.add_page(
+    settings.settings_page,
+    route="/settings",
+    title="Settings · Assetry",
+    on_load=[*_signed_in, settings.SettingsState.load],
+)
+app.add_page(
+    settings.account_moved,
+    route="/account",
+    title="Settings · Assetry",
+    on_load=settings.SettingsState.to_settings,
+)
 app.add_page(
     studio.studio_page,
     route="/studio",

@@ -12,7 +12,7 @@ APP_NAV = [
     ("Studio", "/studio", "sparkles"),
     ("Library", "/library", "images"),
     ("Analytics", "/analytics", "chart-line"),
-    ("Account", "/account", "user-round"),
+    ("Settings", "/settings", "settings"),
     ("Support", "/support", "life-buoy"),
 ]
 
