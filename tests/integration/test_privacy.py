@@ -541,3 +541,19 @@ async def test_media_output_rows_are_exported_with_their_files(pair: tuple[Perso
     _, archive = await _export_bytes(maya.user.id)
     files = _zip_text(archive)
     assert f"media/{output.generation_id}/0.png" in files
+
+
+async def test_an_admin_deletes_an_account_with_their_own_password(database: str) -> None:
+    maya, _ = await sign_up("maya@example.com")
+    admin, _ = await sign_up("admin@example.com")
+    theo, _ = await sign_up("theo@example.com")
+    with pytest.raises(NotAllowed):  # theo is no admin
+        await privacy.request_deletion(maya.id, PASSWORD, actor_id=theo.id)
+    async with db.service_session() as session:
+        await session.exec(sa.update(User).where(User.id == admin.id).values(is_admin=True))
+    with pytest.raises(BadInput, match="Nothing was deleted"):
+        await privacy.request_deletion(maya.id, "maya-would-know-this", actor_id=admin.id)
+    assert (await reload(User, maya.id)).deleted_at is None
+    await privacy.request_deletion(maya.id, PASSWORD, actor_id=admin.id)
+    assert (await reload(User, maya.id)).deleted_at is not None
+    assert (await reload(User, admin.id)).deleted_at is None
