@@ -5,7 +5,7 @@ import reflex as rx
 from assetry import web
 from assetry.config import get_settings
 from assetry.jobs.worker import Worker
-from assetry.pages import account, auth, home, landing, library, policies, studio, support
+from assetry.pages import auth, home, landing, library, policies, settings, studio, support
 from assetry.pages.admin import audit as admin_audit
 from assetry.pages.admin import inbox as admin_inbox
 from assetry.pages.admin import jobs as admin_jobs
@@ -16,7 +16,7 @@ from assetry.pages.admin import users as admin_users
 from assetry.pages.admin import waitlist as admin_waitlist
 from assetry.pages.analytics import connections, notes, page, post, tracked
 from assetry.pages.analytics.dashboard import DashboardState
-from assetry.services import sync, tracking  # noqa: F401 - registers their background tasks
+from assetry.services import privacy, sync, tracking  # noqa: F401 - registers their background tasks
 from assetry.state.errors import on_backend_error
 from assetry.state.session import SessionState
 
@@ -48,7 +48,18 @@ app.add_page(
     on_load=[SessionState.redirect_if_signed_in, SessionState.page_opened],
 )
 app.add_page(home.home, route="/home", title="Home · Assetry", on_load=_signed_in)
-app.add_page(account.account, route="/account", title="Account · Assetry", on_load=_signed_in)
+app.add_page(
+    settings.settings_page,
+    route="/settings",
+    title="Settings · Assetry",
+    on_load=[*_signed_in, settings.SettingsState.load],
+)
+app.add_page(
+    settings.account_moved,
+    route="/account",
+    title="Settings · Assetry",
+    on_load=settings.SettingsState.to_settings,
+)
 app.add_page(
     studio.studio_page,
     route="/studio",

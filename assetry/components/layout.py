@@ -12,7 +12,7 @@ APP_NAV = [
     ("Studio", "/studio", "sparkles"),
     ("Library", "/library", "images"),
     ("Analytics", "/analytics", "chart-line"),
-    ("Account", "/account", "user-round"),
+    ("Settings", "/settings", "settings"),
     ("Support", "/support", "life-buoy"),
 ]
 # Shown only to admins; hiding it is cosmetic, every admin page and handler checks the role.

@@ -31,6 +31,8 @@ class SupportMessage(SQLModel, table=True):
     user_id: uuid.UUID | None = owner_field(nullable=True)
     name: str = Field(default="", max_length=120)
     email: str = Field(max_length=254)
+    # support, or a privacy request: access | correction | objection | complaint | child
+    kind: str = Field(default="support", max_length=24, index=True)
     subject: str = Field(max_length=200)
     body: str = Field(max_length=5000)
     status: str = Field(default="open", max_length=16, index=True)  # open | done

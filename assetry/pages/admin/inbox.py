@@ -187,7 +187,7 @@ def _reader() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(current.subject, size="4"),
+                rx.heading(current.subject, size="4", as_="h2"),
                 rx.spacer(),
                 rx.icon_button(
                     rx.icon("x"), variant="ghost", on_click=state.close_message, aria_label="Close"

@@ -123,7 +123,7 @@ def outbox_page() -> rx.Component:
                     state.current.id != "",
                     rx.card(
                         rx.vstack(
-                            rx.heading(state.current.subject, size="4"),
+                            rx.heading(state.current.subject, size="4", as_="h2"),
                             rx.text(
                                 "To " + state.current.recipient + " · " + state.current.created,
                                 size="2",

@@ -108,7 +108,7 @@ def _figure(item: Figure) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.text(item.label, size="2", color_scheme="gray"),
-            rx.heading(item.value, size="6"),
+            rx.text(item.value, size="6", weight="bold"),
             rx.text(item.hint, size="1", color_scheme="gray"),
             spacing="1",
         ),
@@ -177,9 +177,9 @@ def overview_page() -> rx.Component:
             spacing="3",
             width="100%",
         ),
-        rx.heading("Generations and cost", size="4"),
+        rx.heading("Generations and cost", size="4", as_="h2"),
         table(["Kind", "Provider", "Status", "Count", "Cost"], state.groups, _group_row),
-        rx.heading("Failed jobs in this period", size="4"),
+        rx.heading("Failed jobs in this period", size="4", as_="h2"),
         rx.cond(
             state.failed_jobs.length() > 0,
             table(["Kind", "Failed"], state.failed_jobs, _failed_row),

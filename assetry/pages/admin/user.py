@@ -185,7 +185,7 @@ def _actions() -> rx.Component:
     state = AdminUserState
     return rx.card(
         rx.vstack(
-            rx.heading("Actions", size="4"),
+            rx.heading("Actions", size="4", as_="h2"),
             rx.hstack(
                 rx.cond(
                     state.is_disabled,
@@ -243,7 +243,7 @@ def user_page() -> rx.Component:
             state.found,
             rx.vstack(
                 rx.link("← All users", href="/admin/users", size="2"),
-                rx.heading(state.email, size="5"),
+                rx.heading(state.email, size="5", as_="h2"),
                 form_message(state.error, state.notice),
                 _actions(),
                 rx.grid(
@@ -264,7 +264,7 @@ def user_page() -> rx.Component:
                     spacing="3",
                     width="100%",
                 ),
-                rx.heading("Audit trail", size="4"),
+                rx.heading("Audit trail", size="4", as_="h2"),
                 table(["When", "Who", "What", "Detail"], state.trail, _trail_row),
                 pager(
                     state.trail_page,
