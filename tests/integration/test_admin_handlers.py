@@ -271,3 +271,24 @@ async def test_an_admin_page_shows_overview_figures(scene: Scene) -> None:
     figures = {figure.label: figure.value for figure in page.figures}
     assert (figures["Users"], figures["Waitlist"], page.period) == ("3", "1", "7")
     assert len(page.signups_chart.data[0].x) == 7
+
+
+async def test_an_admin_deletes_a_user_through_the_self_deletion_path(scene: Scene) -> None:
+    from assetry.pages.admin.user import AdminUserState
+
+    theirs = await session_token(scene.target.id)
+    async with Tab(cookie=scene.admin_token, path=f"/admin/users/{scene.target.id}") as tab:
+        await tab.call(AdminUserState.load)
+        await tab.call(AdminUserState.delete_account, form={"admin_password": "not-my-password"})
+        refused = await tab.state(AdminUserState)
+        assert refused.error and not refused.is_disabled
+        assert await accounts.user_for_token(theirs) is not None
+        await tab.call(AdminUserState.delete_account, form={"admin_password": PASSWORD})
+        page = await tab.state(AdminUserState)
+    assert page.error == "" and page.notice.startswith("Account closed")
+    assert await accounts.user_for_token(theirs) is None
+    with pytest.raises(accounts.NotAllowed):
+        await accounts.log_in("theo@example.com", PASSWORD, accounts.Client())
+    async with db.service_session() as session:
+        target = await session.get(User, scene.target.id)
+    assert target.deleted_at is not None

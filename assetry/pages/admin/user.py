@@ -11,8 +11,9 @@ import uuid
 
 import reflex as rx
 
-from assetry.errors import AssetryError
+from assetry.errors import AssetryError, BadInput
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
+from assetry.services import privacy
 from assetry.services.admin import audit_log, users
 from assetry.state.admin import require_admin
 
@@ -92,6 +93,24 @@ class AdminUserState(rx.State):
             "AdminUserState.save_quota",
             lambda admin, user_id: users.set_quota(admin, user_id, users.parse_quota(text)),
             "Daily quota saved.",
+        )
+
+    @rx.event
+    async def delete_account(self, form: dict):
+        """The same path as self-deletion, confirmed with the acting admin's own password."""
+        password = str(form.get("admin_password", ""))
+
+        async def delete(admin_id: uuid.UUID, user_id: uuid.UUID) -> None:
+            if user_id == admin_id:
+                raise BadInput("Delete your own account from your settings page.")
+            if self.is_admin:
+                raise BadInput("Remove this user's admin role first (the last admin can't be removed).")
+            await privacy.request_deletion(user_id, password, actor_id=admin_id)
+
+        return await self._act(
+            "AdminUserState.delete_account",
+            delete,
+            "Account closed: logged out everywhere, tokens revoked; its data is purged after the grace period.",
         )
 
     @rx.event
@@ -224,8 +243,32 @@ def _actions() -> rx.Component:
                 ),
                 on_submit=state.save_quota,
             ),
+            rx.form(
+                rx.hstack(
+                    rx.input(
+                        name="admin_password",
+                        type="password",
+                        placeholder="Your admin password",
+                        aria_label="Your admin password, to confirm deletion",
+                        max_length=1024,
+                        width="14rem",
+                    ),
+                    rx.button(
+                        "Delete account",
+                        type="submit",
+                        color_scheme="red",
+                        variant="soft",
+                        disabled=state.is_self,
+                    ),
+                    align="center",
+                    wrap="wrap",
+                    spacing="3",
+                ),
+                on_submit=state.delete_account,
+            ),
             rx.text(
-                "Leave the quota empty for the site-wide default. Disabling ends every session of the account.",
+                "Leave the quota empty for the site-wide default. Disabling ends every session of the account. "
+                "Deleting follows the same path as when a user deletes their own account.",
                 size="1",
                 color_scheme="gray",
             ),
