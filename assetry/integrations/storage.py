@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
@@ -38,6 +40,8 @@ class MediaStore(Protocol):
     def stream(self, key: str) -> AsyncIterator[bytes]: ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def delete_owner(self, owner: uuid.UUID) -> None: ...
 
 
 class LocalMediaStore:
@@ -76,6 +80,11 @@ class LocalMediaStore:
     async def delete(self, key: str) -> None:
         path = self.path(key)
         await asyncio.to_thread(path.unlink, missing_ok=True)
+
+    async def delete_owner(self, owner: uuid.UUID) -> None:
+        """Every file of one user (all their keys start with their id); nothing if there is none."""
+        folder = self.root / str(uuid.UUID(str(owner)))
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
 
 
 class S3MediaStore:
@@ -129,3 +138,16 @@ class S3MediaStore:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._client.delete_object, Bucket=self.bucket, Key=check_key(key))
+
+    async def delete_owner(self, owner: uuid.UUID) -> None:
+        """Every object under one user's prefix (listed and deleted in pages of up to 1,000)."""
+        prefix = f"{uuid.UUID(str(owner))}/"
+
+        def purge() -> None:
+            pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            for page in pages:
+                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+                if keys:
+                    self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+
+        await asyncio.to_thread(purge)

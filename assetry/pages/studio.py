@@ -389,7 +389,7 @@ def studio_page() -> rx.Component:
             rx.flex(
                 rx.box(_form(), width=["100%", "100%", "26rem"], min_width=["0", "0", "26rem"]),
                 rx.vstack(
-                    rx.heading("In progress", size="4"),
+                    rx.heading("In progress", size="4", as_="h2"),
                     rx.cond(
                         StudioState.active.length() > 0,
                         rx.vstack(rx.foreach(StudioState.active, _active_row), spacing="3", width="100%"),
@@ -398,7 +398,7 @@ def studio_page() -> rx.Component:
                         ),
                     ),
                     rx.hstack(
-                        rx.heading("Latest", size="4"),
+                        rx.heading("Latest", size="4", as_="h2"),
                         rx.link("Open library", href="/library", size="2"),
                         justify="between",
                         width="100%",

@@ -110,6 +110,8 @@ async def log_in(email_raw: str, password: str, client: Client) -> tuple[User, s
         refusal = None
         if not (await credentials().verify(user, password) and user):
             refusal = WRONG_CREDENTIALS
+        elif user.deleted_at is not None:
+            refusal = "This account was deleted."
         elif user.is_disabled:
             refusal = "This account is disabled. Contact support if you think that is a mistake."
         # The attempt is recorded even when refused: that is what the throttle counts.

@@ -86,8 +86,9 @@ class SessionState(rx.State):
         await usage.record(
             usage.PAGE_VIEW,
             self.router.url.path or "/",
-            user_id=user.id if user else None,
-            ip=client.ip,
+            # "Don't tie my usage to me": the view is recorded without the user (usage.record checks too).
+            user_id=user.id if user and not user.usage_opt_out else None,
+            ip="" if user and user.usage_opt_out else client.ip,
             user_agent=client.user_agent,
             referrer=referrer if isinstance(referrer, str) else "",
         )

@@ -50,6 +50,7 @@ VISITOR_HANDLERS = {
     "ResetRequestState.request": "emails a reset link to the typed address's account; same answer for any address",
     "ResetState.check": "on_load of /reset/[token]; the single-use token in the link is the credential",
     "ResetState.set_new_password": "sets a password through the emailed single-use token (the credential)",
+    "NotesState.edit": "remembers which note the page edits; save checks session and owner",
 }
 # Tables of facts that belong to nobody: a handler may add to them whoever calls it.
 SHARED_FACTS = {"policy_versions": "the current policy text is recorded the first time anyone accepts it"}
@@ -175,7 +176,9 @@ def hostile_payload(handler: rx.EventHandler, victim: Person) -> dict:
 
 def test_the_app_has_handlers_to_guard_and_the_allow_list_is_current() -> None:
     handlers = assetry_handlers()
-    assert {"PasswordState.change", "SessionState.require_login", "SessionState.log_out"} <= set(GUARDED)
+    assert {"SettingsState.change_password", "SessionState.require_login", "SessionState.log_out"} <= set(
+        GUARDED
+    )
     stale = (set(VISITOR_HANDLERS) | set(SIGNED_OUT_LANDING)) - set(handlers)
     assert not stale, f"allow-list names handlers that no longer exist: {sorted(stale)}"
 
@@ -281,7 +284,7 @@ async def test_signed_out_change_changes_no_password(people: People) -> None:
     form = {"current_password": A_PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
     stored = await _password_hash(people.a.user.id)
     async with Tab(cookie="") as tab:
-        outcome = await tab.call(assetry_handlers()["PasswordState.change"], form=form)
+        outcome = await tab.call(assetry_handlers()["SettingsState.change_password"], form=form)
     assert outcome.redirects == [LOGIN_ROUTE]
     assert await _password_hash(people.a.user.id) == stored
     with pytest.raises(NotAllowed):
@@ -289,16 +292,16 @@ async def test_signed_out_change_changes_no_password(people: People) -> None:
 
 
 async def test_change_as_b_changes_bs_password_and_leaves_a_alone(people: People) -> None:
-    from assetry.pages.account import PasswordState
+    from assetry.pages.settings import SettingsState
 
     a_hash = await _password_hash(people.a.user.id)
     b_elsewhere = await _session_token(people.b.user.id)
     form = {"current_password": B_PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
     async with Tab(cookie=people.b.token) as tab:
-        await tab.call(PasswordState.change, form=form)
-        page = await tab.state(PasswordState)
-    assert page.error == ""
-    assert page.notice.startswith("Password changed.")
+        await tab.call(SettingsState.change_password, form=form)
+        page = await tab.state(SettingsState)
+    assert page.password_error == ""
+    assert page.password_notice.startswith("Password changed.")
     assert await _password_hash(people.a.user.id) == a_hash
     b_user, _ = await accounts.log_in(people.b.user.email, NEW_PASSWORD, accounts.Client())
     a_user, _ = await accounts.log_in(people.a.user.email, A_PASSWORD, accounts.Client())

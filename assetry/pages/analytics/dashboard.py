@@ -220,7 +220,7 @@ def _total_card(total: TotalView) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.text(total.label, size="2", color_scheme="gray"),
-            rx.heading(total.value, size="6"),
+            rx.text(total.value, size="6", weight="bold"),
             rx.cond(
                 total.missing != "",
                 rx.text(total.missing, size="1", color_scheme="gray"),
@@ -328,7 +328,7 @@ def dashboard_section() -> rx.Component:
             rx.card(
                 rx.vstack(
                     rx.text("Engagement rate", size="2", color_scheme="gray"),
-                    rx.heading(DashboardState.engagement, size="6"),
+                    rx.text(DashboardState.engagement, size="6", weight="bold"),
                     rx.text(DashboardState.engagement_change, size="1", color_scheme="gray"),
                     spacing="1",
                 )
@@ -350,7 +350,7 @@ def dashboard_section() -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.hstack(
-                    rx.heading("Over time", size="4"),
+                    rx.heading("Over time", size="4", as_="h2"),
                     rx.spacer(),
                     rx.select(
                         DashboardState.metrics_available,
@@ -380,7 +380,7 @@ def dashboard_section() -> rx.Component:
         ),
         rx.card(
             rx.vstack(
-                rx.heading("Top posts", size="4"),
+                rx.heading("Top posts", size="4", as_="h2"),
                 rx.box(
                     rx.table.root(
                         rx.table.header(
@@ -406,7 +406,7 @@ def dashboard_section() -> rx.Component:
         ),
         rx.card(
             rx.vstack(
-                rx.heading("Best time to post", size="4"),
+                rx.heading("Best time to post", size="4", as_="h2"),
                 rx.text(
                     "Median views of your posts by the weekday and hour you published them (your time zone).",
                     size="1",
