@@ -190,6 +190,22 @@ _ENTRIES = [
         export_as="emails",
         describes="emails we sent you or queued for you",
     ),
+    Ownership(
+        "password_resets",
+        OWNER,
+        "user_id",
+        secret=("token_hash",),
+        export_as="password_resets",
+        describes="password-reset links you asked for: when, until when they worked, whether used "
+        "(never the links themselves)",
+    ),
+    Ownership(
+        "policy_notices",
+        OWNER,
+        "user_id",
+        export_as="policy_notices",
+        describes="which policy changes we emailed you about, and when",
+    ),
 ]
 
 MAP: dict[str, Ownership] = {entry.table: entry for entry in _ENTRIES}
