@@ -16,7 +16,8 @@ and gets `app_url` (the public URL) from the settings. Their own keys:
   removed by the purge of the account it confirms.
 - `policy_changed` (material policy change): `changes`, a list of
   `{"title": str, "effective_on": date | str, "url": str}`.
-- `support_reply` (an admin answered): `subject` (of the person's message), `reply` (text).
+- `support_reply` (an admin answered): `subject` (of the person's message), `reply` (text);
+  optional `original` (their message, quoted below the answer).
 - `waitlist_invite` (a place opened up): `signup_url`.
 
 `password_reset` and `email_confirmation` carry one-time links: once delivered,
@@ -148,11 +149,14 @@ def _policy_changed(c: dict[str, Any]) -> tuple[str, list[Block]]:
 
 def _support_reply(c: dict[str, Any]) -> tuple[str, list[Block]]:
     subject = " ".join(str(c["subject"]).split())[:150]
-    return f"Re: {subject}", [
+    blocks: list[Block] = [
         Para("We answered your message to Assetry support:"),
         Quote(str(c["reply"])),
-        Link("Write to us again", f"{c['app_url']}/support"),
     ]
+    if c.get("original"):
+        blocks += [Para("You wrote:"), Quote(str(c["original"])[:5000])]
+    blocks.append(Link("Write to us again", f"{c['app_url']}/support"))
+    return f"Re: {subject}", blocks
 
 
 def _waitlist_invite(c: dict[str, Any]) -> tuple[str, list[Block]]:

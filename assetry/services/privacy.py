@@ -607,8 +607,8 @@ async def _notify_deleted(session, user: User) -> None:
         to=user.email,
         template="account_deleted",
         context={
-            "display_name": user.display_name,
-            "purge_on": f"{user.deletion_due_at:%B %-d, %Y}",
+            "name": user.display_name,
+            "purge_on": user.deletion_due_at.date(),
             "grace_days": get_settings().deletion_grace_days,
         },
         user_id=None,  # the message must outlive the account it confirms the deletion of

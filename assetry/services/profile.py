@@ -124,7 +124,12 @@ async def _send_confirmation(session, user: User, new_email: str, link: str) -> 
         session,
         to=new_email,
         template="email_confirmation",
-        context={"display_name": user.display_name, "link": link, "hours": EMAIL_LINK_HOURS},
+        context={
+            "name": user.display_name,
+            "new_email": new_email,
+            "confirm_url": link,
+            "expires_hours": EMAIL_LINK_HOURS,
+        },
         user_id=user.id,
     )
 
