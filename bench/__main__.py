@@ -1,7 +1,13 @@
-"""`make bench`: cold start, page load, first install; medians, p95 and ratios to a blank Reflex app.
+"""`make bench`: every benchmark under bench/; medians, p95 and ratios to a baseline.
+
+Cold start, page load and first install (baseline: a blank Reflex app); the offline
+provider's renders; the TikTok client paging 5,000 videos; the studio's job overhead; the
+library page with 1,000 generations; dashboard queries over 10 million snapshots; a full
+first sync of 5,000 videos. Each module runs alone too: `python -m bench.<name> --help`.
 
 The full results (every run) go to bench/results/<timestamp>.json.
-Usage: python -m bench [--only cold_start page_load install] [--runs N] [--page-runs N] [--install-runs N]
+Usage: python -m bench [--only SECTION ...] [--runs N] [--page-runs N] [--install-runs N]
+       [--scale F] (the dashboard's number of creators, 1 = 1,000 on Postgres, 100 on SQLite)
 """
 
 from __future__ import annotations
@@ -16,10 +22,39 @@ import time
 import traceback
 from datetime import UTC, datetime
 
-from bench import cold_start, install, page_load
+from bench import (
+    cold_start,
+    dashboard,
+    first_sync,
+    install,
+    job_overhead,
+    library,
+    offline_render,
+    page_load,
+    tiktok_sync_client,
+)
 from bench.harness import REPO, log
 
-SECTIONS = ("cold_start", "page_load", "install")
+SECTIONS = (
+    "cold_start",
+    "page_load",
+    "install",
+    "offline_render",
+    "tiktok_sync_client",
+    "job_overhead",
+    "library",
+    "dashboard",
+    "first_sync",
+)
+# Sections whose module prints its own lines of the table.
+REPORTS = {
+    "offline_render": offline_render.report,
+    "tiktok_sync_client": tiktok_sync_client.report,
+    "job_overhead": job_overhead.report,
+    "library": library.report,
+    "dashboard": dashboard.report,
+    "first_sync": first_sync.report,
+}
 LABEL_WIDTH = 50
 
 
@@ -69,6 +104,9 @@ def print_report(results: dict) -> None:
             ("npm_ci", "    npm ci (tools/)"),
         ):
             lines.append(_row(label, inst.get(key), fmt=".1f"))
+    for section, report in REPORTS.items():
+        if results.get(section):
+            lines.extend(report(results[section]))
     for section, error in results.get("errors", {}).items():
         lines.append(f"\n{section} FAILED: {error.strip().splitlines()[-1]}")
     print("\n".join(lines), flush=True)
@@ -85,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=cold_start.DEFAULT_RUNS, help="cold starts per app")
     parser.add_argument("--page-runs", type=int, default=page_load.DEFAULT_RUNS, help="loads per page")
     parser.add_argument("--install-runs", type=int, default=install.DEFAULT_RUNS, help="fresh installs")
+    parser.add_argument("--scale", type=float, default=1.0, help="dashboard: fraction of the creators")
+    parser.add_argument("--jobs-runs", type=int, default=job_overhead.DEFAULT_RUNS, help="generations")
+    parser.add_argument("--library-runs", type=int, default=library.DEFAULT_RUNS, help="library loads")
+    parser.add_argument("--query-runs", type=int, default=dashboard.DEFAULT_RUNS, help="dashboard queries")
+    parser.add_argument("--sync-runs", type=int, default=first_sync.DEFAULT_RUNS, help="first syncs")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -103,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         "cold_start": lambda: cold_start.measure(args.runs),
         "page_load": lambda: page_load.measure(args.page_runs),
         "install": lambda: install.measure(args.install_runs),
+        "offline_render": lambda: offline_render.measure(),
+        "tiktok_sync_client": lambda: tiktok_sync_client.measure(),
+        "job_overhead": lambda: job_overhead.measure(args.jobs_runs),
+        "library": lambda: library.measure(args.library_runs),
+        "dashboard": lambda: dashboard.measure(args.scale, args.query_runs),
+        "first_sync": lambda: first_sync.measure(runs=args.sync_runs),
     }
     for section in SECTIONS:
         if section not in args.only:

@@ -242,3 +242,133 @@ def summary(values: Sequence[float]) -> dict:
         "median": statistics.median(ordered),
         "p95": ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)],
     }
+
+
+# ----- databases and the production app, for the service-level and browser benchmarks ----------
+
+POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+
+
+def _postgres_admin(statement: str) -> None:
+    """Run CREATE/DROP DATABASE on the maintenance database (outside a transaction)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(
+        f"{POSTGRES_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
+        isolation_level="AUTOCOMMIT",
+        poolclass=sa.pool.NullPool,
+    )
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+def postgres_database_exists(name: str) -> bool:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(
+        f"{POSTGRES_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
+        poolclass=sa.pool.NullPool,
+    )
+    try:
+        with engine.connect() as conn:
+            found = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": name})
+            return found.first() is not None
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def migrated_database(
+    backend: str, data_dir: Path, *, postgres_name: str, keep: bool = False
+) -> Iterator[str]:
+    """Point the app's settings at a fresh, migrated database; yields its owner URL.
+
+    SQLite: a file in `data_dir`. Postgres: the database `postgres_name`, created here
+    (dropped first if a crashed run left it) and dropped afterwards; with `keep`, an
+    existing one is reused (and migrated to head) and it is left in place afterwards.
+    """
+    from alembic.config import Config
+
+    from alembic import command
+    from assetry import db
+    from assetry.config import ROOT, get_settings
+
+    saved = {key: os.environ.get(key) for key in ("DATA_DIR", "DATABASE_URL")}
+    os.environ["DATA_DIR"] = str(data_dir)
+    os.environ.pop("DATABASE_URL", None)
+    if backend == "postgres":
+        if not (keep and postgres_database_exists(postgres_name)):
+            _postgres_admin(f'DROP DATABASE IF EXISTS "{postgres_name}" WITH (FORCE)')
+            _postgres_admin(f'CREATE DATABASE "{postgres_name}"')
+        os.environ["DATABASE_URL"] = f"{POSTGRES_SERVER}/{postgres_name}"
+    get_settings.cache_clear()
+    try:
+        command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+        yield get_settings().owner_database_url
+    finally:
+        db._engines.clear()  # the async code that used them disposed them on its own loop
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
+        if backend == "postgres" and not keep:
+            _postgres_admin(f'DROP DATABASE IF EXISTS "{postgres_name}" WITH (FORCE)')
+
+
+# Top-level entries of the checkout the served copy does not need (as tests/e2e/conftest.py).
+_NOT_COPIED = {
+    ".git", ".venv", ".web", ".states", ".env", "data", "tools", "tests", "bench",
+    "test-results", ".pytest_cache", ".ruff_cache", ".ci",
+}  # fmt: skip
+
+
+def _copy_source(target: Path) -> None:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skipped = {n for n in names if n == "__pycache__" or n.endswith((".pyc", ".db"))}
+        if Path(directory) == REPO:
+            skipped |= _NOT_COPIED & set(names)
+        return skipped
+
+    shutil.copytree(REPO, target, ignore=ignore, symlinks=True)
+
+
+def production_app(work: Path, data_dir: Path, port: int, **settings: str) -> Server:
+    """The app as tests/e2e/conftest.py serves it: a copy of the source, `reflex run --env prod
+    --single-port`, the embedded defaults with its data in `data_dir` (already migrated), plus
+    `settings` as environment variables. The copy keeps the build away from the checkout."""
+    from assetry.config import Settings
+
+    source = work / "app"
+    if not source.exists():
+        _copy_source(source)
+    ours = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in reflex_env().items() if k.upper() not in ours}
+    env.update(DATA_DIR=str(data_dir), PUBLIC_URL=f"http://localhost:{port}", PYTHONDONTWRITEBYTECODE="1")
+    env.update({key.upper(): value for key, value in settings.items()})
+    command = [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port"]
+    command += ["--frontend-port", str(port), "--loglevel", "warning"]
+    return Server("assetry (production build)", command, cwd=source, env=env, markers=[BUILT])
+
+
+@contextmanager
+def chromium_browser():
+    """Headless Debian Chromium through Playwright's sync API."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]

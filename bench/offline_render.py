@@ -38,19 +38,27 @@ def measure(runs: int = 5) -> dict[str, dict[str, float]]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+def report(results: dict[str, dict[str, float]]) -> list[str]:
     width, height = video_size("9:16")
     labels = {
         "image_1x1_png": "1:1 image, 1024×1024 PNG",
         "video_9x16_5s": f"9:16 video, 5 s, {width}×{height} H.264 @ {VIDEO_FPS} fps",
     }
-    print(f"Offline provider render times [s], {os.cpu_count()} CPUs, median of {args.runs} after 1 warm-up")
-    print(f"  {'':<44}{'median':>9}{'min':>9}{'max':>9}")
-    for key, stats in measure(args.runs).items():
-        print(f"  {labels[key]:<44}{stats['median']:>9.3f}{stats['min']:>9.3f}{stats['max']:>9.3f}")
+    runs = next(iter(results.values()))["n"]
+    lines = [
+        f"\nOffline provider render times [s], {os.cpu_count()} CPUs, median of {runs} after 1 warm-up",
+        f"  {'':<44}{'median':>9}{'min':>9}{'max':>9}",
+    ]
+    for key, stats in results.items():
+        lines.append(f"  {labels[key]:<44}{stats['median']:>9.3f}{stats['min']:>9.3f}{stats['max']:>9.3f}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    print("\n".join(report(measure(args.runs))))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """How long the TikTok client takes to page through a 5,000-video account against the imitation.
 
-Runs alone: `.venv/bin/python bench/tiktok_sync_client.py [--videos 5000] [--runs 5]`.
+Runs alone: `python -m bench.tiktok_sync_client [--videos 5000] [--runs 5]`.
 Two transports: real HTTP to the imitation under uvicorn on 127.0.0.1 (what the
 sync job does in sandbox mode), and in-process ASGI (no sockets: the cost of the
 client plus the imitation alone). The rate limit is off (a 5,000-video account
@@ -75,9 +75,9 @@ async def one_pass(client: TikTokClient, token: str) -> tuple[float, int, int]:
     return time.perf_counter() - started, videos, pages
 
 
-async def measure(
-    label: str, http: httpx.AsyncClient, base: str, imitation: TikTokImitation, runs: int
-) -> None:
+async def _measure_transport(
+    http: httpx.AsyncClient, base: str, imitation: TikTokImitation, runs: int
+) -> dict:
     client = TikTokClient(
         http,
         client_key=imitation.client_key,
@@ -91,35 +91,59 @@ async def measure(
     results = [await one_pass(client, token) for _ in range(runs)]
     seconds = [r[0] for r in results]
     _, videos, pages = results[0]
-    median = statistics.median(seconds)
-    print(
-        f"{label:<28} {videos:>6} videos {pages:>4} pages  median {median:6.2f} s  "
-        f"min {min(seconds):6.2f} s  max {max(seconds):6.2f} s  "
-        f"{videos / median:>8,.0f} videos/s  {median / pages * 1000:5.1f} ms/page"
-    )
+    return {
+        "n": runs,
+        "videos": videos,
+        "pages": pages,
+        "median": statistics.median(seconds),
+        "min": min(seconds),
+        "max": max(seconds),
+    }
 
 
-async def main() -> None:
+async def _measure(videos: int, runs: int) -> dict:
+    imitation = TikTokImitation(now=datetime(2026, 11, 20, 12, tzinfo=UTC), rate_limit_per_minute=None)
+    imitation.add_creator(HANDLE, "Bench 5k (sandbox)", videos=videos)
+    results = {"videos": videos, "listed": len(imitation.public_videos(HANDLE)), "runs": runs}
+    base, server, thread = serve(imitation)
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            results["http"] = await _measure_transport(http, base, imitation, runs)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=imitation.app)) as http:
+        results["asgi"] = await _measure_transport(http, "http://sandbox", imitation, runs)
+    return results
+
+
+def measure(videos: int = 5000, runs: int = 5) -> dict:
+    """Seconds to page through the account over HTTP (uvicorn) and in-process (ASGI)."""
+    return asyncio.run(_measure(videos, runs))
+
+
+def report(results: dict) -> list[str]:
+    lines = [
+        f"\nTikTok client paging a {results['videos']:,}-video account ({results['listed']:,} listed), "
+        f"no database, {results['runs']} runs after a warm-up [s]"
+    ]
+    for key, label in (("http", "HTTP (uvicorn, 127.0.0.1)"), ("asgi", "in-process ASGI")):
+        r = results[key]
+        lines.append(
+            f"  {label:<28} {r['videos']:>6} videos {r['pages']:>4} pages  median {r['median']:6.2f} s  "
+            f"min {r['min']:6.2f} s  max {r['max']:6.2f} s  "
+            f"{r['videos'] / r['median']:>8,.0f} videos/s  {r['median'] / r['pages'] * 1000:5.1f} ms/page"
+        )
+    return lines
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    imitation = TikTokImitation(now=datetime(2026, 11, 20, 12, tzinfo=UTC), rate_limit_per_minute=None)
-    imitation.add_creator(HANDLE, "Bench 5k (sandbox)", videos=args.videos)
-    listed = len(imitation.public_videos(HANDLE))
-    print(
-        f"account: {args.videos} videos ({listed} listed, the rest private), {args.runs} runs after a warm-up"
-    )
-
-    base, server, thread = serve(imitation)
-    async with httpx.AsyncClient(timeout=30) as http:
-        await measure("HTTP (uvicorn, 127.0.0.1)", http, base, imitation, args.runs)
-    server.should_exit = True
-    thread.join(timeout=10)
-
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=imitation.app)) as http:
-        await measure("in-process ASGI", http, "http://sandbox", imitation, args.runs)
+    print("\n".join(report(measure(args.videos, args.runs))))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -82,6 +82,15 @@ class MetricSnapshot(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_metric_snapshots_post_captured", "post_id", "captured_at"),
         sa.Index("ix_metric_snapshots_user_captured", "user_id", "captured_at"),
+        # The dashboard reads a creator's snapshots from this index alone (migration 0007;
+        # on SQLite, which has no INCLUDE, the included columns end the key instead).
+        sa.Index(
+            "ix_metric_snapshots_user_post_captured",
+            "user_id",
+            "post_id",
+            "captured_at",
+            postgresql_include=[*METRICS, "missing"],
+        ),
     )
 
     id: uuid.UUID = id_field()

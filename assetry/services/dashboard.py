@@ -82,6 +82,15 @@ def period_for(preset: str, *, today: date, zone: str, start: str = "", end: str
     return Period(first, min(last, today), zone)
 
 
+_POST_COLUMNS = (Post.id, Post.platform, Post.title, Post.url, Post.cover_url, Post.posted_at, Post.source)
+_SNAPSHOT_COLUMNS = (
+    MetricSnapshot.post_id,
+    MetricSnapshot.captured_at,
+    *(getattr(MetricSnapshot, m) for m in METRICS),
+    MetricSnapshot.missing,
+)
+
+
 @dataclass
 class Total:
     metric: str
@@ -131,10 +140,12 @@ async def overview(
         post_filter = [Post.user_id == user_id, Post.source == OWN]
         if account_ids is not None:
             post_filter.append(col(Post.account_id).in_(account_ids))
-        posts = {p.id: p for p in (await session.exec(select(Post).where(*post_filter))).all()}
+        # Plain rows with only the columns used, not ORM objects: a creator has tens of thousands
+        # of snapshots, and building an object for each cost more than the query.
+        posts = {p.id: p for p in (await session.exec(select(*_POST_COLUMNS).where(*post_filter))).all()}
         snapshots = (
             await session.exec(
-                select(MetricSnapshot)
+                select(*_SNAPSHOT_COLUMNS)
                 .join(Post, Post.id == MetricSnapshot.post_id)
                 .where(MetricSnapshot.user_id == user_id, MetricSnapshot.captured_at < end, *post_filter)
                 .order_by(MetricSnapshot.post_id, MetricSnapshot.captured_at)
@@ -148,7 +159,7 @@ async def overview(
             )
         ).all()
         followers = await _followers(session, user_id, account_ids, start, end)
-    history: dict[uuid.UUID, list[MetricSnapshot]] = defaultdict(list)
+    history: dict[uuid.UUID, list] = defaultdict(list)  # rows named like MetricSnapshot's columns
     for snapshot in snapshots:
         history[snapshot.post_id].append(snapshot)
     tz = _zone(period.zone)
@@ -242,7 +253,7 @@ async def post_history(user_id: uuid.UUID, post_id: uuid.UUID) -> PostHistory | 
     return PostHistory(post=post, snapshots=list(snapshots), milestones=milestones, notes=list(notes))
 
 
-def _latest(snapshots: list[MetricSnapshot], metric: str) -> int | None:
+def _latest(snapshots: list, metric: str) -> int | None:
     return next((getattr(s, metric) for s in reversed(snapshots) if getattr(s, metric) is not None), None)
 
 

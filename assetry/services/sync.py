@@ -1,7 +1,8 @@
 """Background sync of connected accounts: full history first, then incremental, snapshots over time.
 
-- First sync walks every page; the page cursor is kept in the job's progress, so a
-  retry after a rate limit or a crash continues where it stopped.
+- First sync walks every page and stores them a batch of pages at a time; the page
+  cursor after each stored batch is kept in the job's progress, so a retry after a
+  rate limit or a crash continues where it stopped.
 - Later syncs read new posts until a page holds nothing new, then refresh the numbers
   of posts that are due: newer posts more often than old ones.
 - Each refresh appends a `MetricSnapshot` (a time series; nothing is overwritten).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from assetry import db
@@ -37,6 +39,8 @@ REFRESH_BY_AGE = (
 )
 REFRESH_OLDEST = timedelta(days=7)
 MAX_REFRESH_PER_SYNC = 400
+# A first sync stores its pages this many posts at a time (TikTok: 10 pages of 20).
+FIRST_SYNC_BATCH = 200
 
 
 def refresh_interval(age: timedelta) -> timedelta:
@@ -111,16 +115,24 @@ async def schedule_syncs(ctx: JobContext) -> dict:
 
 
 async def _full_history(ctx: JobContext, account: ConnectedAccount, adapter, token: str) -> int:
+    """Every page, stored a batch of pages at a time; the cursor after each batch is the job's progress."""
     cursor = ctx.job.progress.get("cursor")
     stored = ctx.job.progress.get("posts", 0)
     while True:
-        page = await adapter.page(token, account.platform_account_id, cursor)
-        posts = await adapter.with_metrics(token, page.posts)
-        stored += await save_posts(account, posts, utcnow())
-        cursor = page.cursor
-        await ctx.progress(phase="first sync", cursor=cursor, posts=stored)
+        batch: list[PostData] = []
+        done = False
+        try:
+            while len(batch) < FIRST_SYNC_BATCH and not done:
+                page = await adapter.page(token, account.platform_account_id, cursor)
+                batch += await adapter.with_metrics(token, page.posts)
+                cursor = page.cursor
+                done = not page.has_more or not cursor
+        finally:  # a rate limit or an expired token mid-batch keeps the pages already read
+            if batch:
+                stored += await save_posts(account, batch, utcnow())
+                await ctx.progress(phase="first sync", cursor=cursor, posts=stored)
         await ctx.checkpoint()
-        if not page.has_more or not cursor:
+        if done:
             return stored
 
 
@@ -140,9 +152,12 @@ async def _new_posts(account: ConnectedAccount, adapter, token: str) -> int:
 async def _refresh_due(account: ConnectedAccount, adapter, token: str) -> int:
     now = utcnow()
     async with db.service_session() as session:
+        # Plain rows, not ORM objects: after a first sync this reads every post and keeps none.
         posts = (
             await session.exec(
-                select(Post).where(Post.account_id == account.id).order_by(col(Post.posted_at).desc())
+                select(*_POST_DATA_COLUMNS, Post.last_metrics_at)
+                .where(Post.account_id == account.id)
+                .order_by(col(Post.posted_at).desc())
             )
         ).all()
     due = [
@@ -157,7 +172,11 @@ async def _refresh_due(account: ConnectedAccount, adapter, token: str) -> int:
 
 
 async def save_posts(account: ConnectedAccount, posts: list[PostData], captured_at: datetime) -> int:
-    """Upsert posts by platform id and append one snapshot each; returns how many posts were new."""
+    """Upsert posts by platform id and append one snapshot each; returns how many posts were new.
+
+    New posts and snapshots go in as multi-row inserts (a first sync writes thousands);
+    posts already stored are updated through the ORM.
+    """
     unique = {p.platform_id: p for p in posts}
     if not unique:
         return 0
@@ -175,41 +194,58 @@ async def save_posts(account: ConnectedAccount, posts: list[PostData], captured_
                 )
             ).all()
         }
-        new = 0
-        snapshots = []
+        new_posts: list[dict] = []
+        snapshots: list[dict] = []
         for platform_id, data in unique.items():
+            measured = bool(data.metrics or data.missing)
             post = existing.get(platform_id)
             if post is None:
-                post = Post(
-                    user_id=account.user_id,
-                    account_id=account.id,
-                    source=OWN,
-                    platform=account.platform,
-                    platform_post_id=platform_id,
-                    posted_at=data.created_at,
+                post_id = uuid.uuid4()
+                new_posts.append(
+                    {
+                        "id": post_id,
+                        "user_id": account.user_id,
+                        "account_id": account.id,
+                        "source": OWN,
+                        "platform": account.platform,
+                        "platform_post_id": platform_id,
+                        "title": data.title[:4000],
+                        "url": data.url[:2000],
+                        "cover_url": data.cover_url[:2000],
+                        "media_type": data.media_type[:32],
+                        "duration_s": data.duration_s,
+                        "author": "",
+                        "posted_at": data.created_at,
+                        "last_metrics_at": captured_at if measured else None,
+                        "created_at": captured_at,
+                    }
                 )
-                session.add(post)
-                new += 1
-            post.account_id = account.id
-            post.title = data.title[:4000] or post.title
-            post.url = data.url[:2000] or post.url
-            post.cover_url = data.cover_url[:2000] or post.cover_url
-            post.media_type = data.media_type[:32] or post.media_type
-            post.duration_s = data.duration_s if data.duration_s is not None else post.duration_s
-            if data.metrics or data.missing:
-                post.last_metrics_at = captured_at
+            else:
+                post_id = post.id
+                post.account_id = account.id
+                post.title = data.title[:4000] or post.title
+                post.url = data.url[:2000] or post.url
+                post.cover_url = data.cover_url[:2000] or post.cover_url
+                post.media_type = data.media_type[:32] or post.media_type
+                post.duration_s = data.duration_s if data.duration_s is not None else post.duration_s
+                if measured:
+                    post.last_metrics_at = captured_at
+            if measured:
                 snapshots.append(
-                    MetricSnapshot(
-                        user_id=account.user_id,
-                        post_id=post.id,
-                        captured_at=captured_at,
-                        missing={k: v for k, v in data.missing.items() if k in METRICS},
+                    {
+                        "id": uuid.uuid4(),
+                        "user_id": account.user_id,
+                        "post_id": post_id,
+                        "captured_at": captured_at,
+                        "missing": {k: v for k, v in data.missing.items() if k in METRICS},
                         **{m: data.metrics.get(m) for m in METRICS},
-                    )
+                    }
                 )
-        await session.flush()  # posts first: snapshots reference them
-        session.add_all(snapshots)
-    return new
+        if new_posts:  # posts first: snapshots reference them
+            await session.exec(sa.insert(Post.__table__), params=new_posts)
+        if snapshots:
+            await session.exec(sa.insert(MetricSnapshot.__table__), params=snapshots)
+    return len(new_posts)
 
 
 async def _save_profile(account: ConnectedAccount, profile) -> None:
@@ -244,7 +280,19 @@ async def _known_ids(account: ConnectedAccount, ids: list[str]) -> set[str]:
         )
 
 
-def _as_post_data(post: Post) -> PostData:
+_POST_DATA_COLUMNS = (
+    Post.platform_post_id,
+    Post.posted_at,
+    Post.title,
+    Post.url,
+    Post.cover_url,
+    Post.media_type,
+    Post.duration_s,
+)
+
+
+def _as_post_data(post) -> PostData:
+    """A stored post (an ORM object or a row with the same names) as the adapters take it."""
     return PostData(
         platform_id=post.platform_post_id,
         created_at=post.posted_at,

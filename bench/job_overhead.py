@@ -1,0 +1,417 @@
+"""Job overhead of the studio: Generate → job running, and provider done → result visible.
+
+The provider is the Anthropic Messages imitation (`assetry.sandbox.anthropic`) under uvicorn
+on 127.0.0.1, reached by the real anthropic SDK; it answers instantly, so what is measured
+is ours: the durable job, the worker's claim, saving outputs, and how the studio notices.
+A timing wrapper around the imitation records when its answer left (epoch seconds).
+
+Service level (SQLite, and Postgres in a database of its own): `services.studio.start`
+(what the Generate button calls) with a `Worker` running in the same process at its real
+poll interval (0.5 s), as the app's lifespan task runs it.
+- Generate → claimed: the job's `started_at` (set by the claim) minus the moment
+  `studio.start` was called; Generate → running: the generation's `started_at`.
+- provider done → visible: from the imitation's answer until `studio.in_progress` no longer
+  lists the generation and `studio.library` shows it succeeded (what the studio page reads),
+  polled every 5 ms.
+Baseline: one direct call of the provider (`AnthropicProvider.captions`) against the same
+imitation: the ratio is Generate → visible over that call, what the job machinery costs.
+
+Browser (the production build served as tests/e2e/conftest.py serves it, headless Chromium):
+click Generate on /studio → the "Running" badge shown; provider done → the result card shown.
+With an instant provider the page would never show "Running" (the job ends between two
+of the page's one-second refreshes), so here the imitation holds its answer until the page
+shows "Running", then answers at once. Times are read from the page's clock (Date.now()) and
+the imitation's (time.time()), the same machine clock.
+
+Run alone: `python -m bench.job_overhead [--runs 20] [--backends sqlite postgres] [--no-browser]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import secrets
+import socket
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.harness import (
+    chromium_browser,
+    free_port,
+    log,
+    migrated_database,
+    production_app,
+    summary,
+    temp_dir,
+)
+
+DEFAULT_RUNS = 20
+BACKENDS = ("sqlite", "postgres")
+POSTGRES_DB = "bench_job_overhead"
+POLL_S = 0.005
+VISIBLE_TIMEOUT_S = 30.0
+
+
+class TimedProvider:
+    """ASGI wrapper: records when each /v1/messages answer has been sent; can hold answers."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.answered: list[float] = []
+        self.release = threading.Event()
+        self.release.set()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/v1/messages"):
+            await self.app(scope, receive, send)
+            return
+        if not self.release.is_set():  # set from the browser-driving thread
+            await asyncio.to_thread(self.release.wait)
+
+        async def timed_send(message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self.answered.append(time.time())
+
+        await self.app(scope, receive, timed_send)
+
+
+@contextmanager
+def serve_provider():
+    """The Anthropic imitation on a free 127.0.0.1 port; yields (base URL, TimedProvider)."""
+    import uvicorn
+
+    from assetry.sandbox.anthropic import create_app
+
+    timed = TimedProvider(create_app())
+    sock = socket.socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(timed, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", timed
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def _environment(values: dict[str, str]):
+    """These environment variables for the duration (the app's settings read them)."""
+    import os
+
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _provider_env(base: str) -> dict[str, str]:
+    from assetry.sandbox.anthropic import SANDBOX_KEY
+
+    return {
+        "ANTHROPIC_API_KEY": SANDBOX_KEY,
+        "ANTHROPIC_BASE_URL": base,
+        "DAILY_GENERATION_QUOTA": "10000",
+    }
+
+
+async def _new_user(name: str = "Bench Creator") -> tuple[uuid.UUID, str]:
+    from assetry.services import accounts
+
+    form = accounts.SignUp(
+        email=f"jobs-{secrets.token_hex(5)}@example.com",
+        password=secrets.token_urlsafe(18),
+        display_name=name,
+        age_confirmed=True,
+        accepted_policies=True,
+    )
+    user, token = await accounts.sign_up(form, accounts.Client(ip="127.0.0.1", user_agent="bench"))
+    return user.id, token
+
+
+def _caption_request(prompt: str):
+    from assetry.config import get_settings
+    from assetry.services import studio
+
+    return studio.StudioRequest(
+        kind="caption",
+        prompt=prompt,
+        model_key=f"anthropic:{get_settings().anthropic_caption_model}",
+        count=3,
+    )
+
+
+async def _visible(user_id: uuid.UUID, generation_id: uuid.UUID) -> bool:
+    """What the studio page reads on each refresh: gone from in progress, succeeded in the latest."""
+    from assetry.services import studio
+
+    running = await studio.in_progress(user_id)
+    if any(r.generation.id == generation_id for r in running):
+        return False
+    latest, _ = await studio.library(user_id, limit=6 + len(running))
+    return any(g.id == generation_id and g.status == "succeeded" for g in latest)
+
+
+async def _service_runs(timed: TimedProvider, runs: int) -> dict:
+    from assetry import db
+    from assetry.config import get_settings
+    from assetry.integrations.anthropic import AnthropicProvider
+    from assetry.integrations.generation import CaptionRequest
+    from assetry.jobs.worker import Worker
+    from assetry.models import Job
+    from assetry.services import studio
+
+    settings = get_settings()
+    user_id, _ = await _new_user()
+    stop = asyncio.Event()
+    worker = asyncio.create_task(Worker(concurrency=settings.job_concurrency).run(stop))
+    measured = {"claimed": [], "running": [], "done_to_visible": [], "total": []}
+    try:
+        for run in range(-1, runs):  # run -1 is a warm-up
+            # A random pause, so Generate does not fall at the same point of the worker's poll cycle.
+            await asyncio.sleep(random.uniform(0, 0.5))
+            answered = len(timed.answered)
+            clicked = time.time()
+            generation = await studio.start(
+                user_id, _caption_request(f"Bench run {run}: a barista pouring latte art"),
+                client_request_id=uuid.uuid4().hex,
+            )  # fmt: skip
+            deadline = time.monotonic() + VISIBLE_TIMEOUT_S
+            while len(timed.answered) == answered:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the provider was never called")
+                await asyncio.sleep(0.001)
+            done = timed.answered[answered]
+            while not await _visible(user_id, generation.id):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the result never became visible")
+                await asyncio.sleep(POLL_S)
+            seen = time.time()
+            if run < 0:
+                continue
+            current = await studio.get(user_id, generation.id)
+            async with db.service_session() as session:
+                job = await session.get(Job, current.job_id)
+            measured["claimed"].append((job.started_at.timestamp() - clicked) * 1000)
+            measured["running"].append((current.started_at.timestamp() - clicked) * 1000)
+            measured["done_to_visible"].append((seen - done) * 1000)
+            measured["total"].append((seen - clicked) * 1000)
+        direct = []
+        provider = AnthropicProvider(
+            api_key=settings.anthropic_api_key.get_secret_value(),
+            base_url=settings.anthropic_base_url,
+            timeout_s=settings.anthropic_timeout_s,
+            max_retries=0,
+        )
+        request = CaptionRequest(
+            prompt="a barista pouring latte art", model=settings.anthropic_caption_model, count=3,
+            tone="friendly", length="short", hashtags=True, examples=[],
+        )  # fmt: skip
+        for run in range(-1, runs):
+            started = time.perf_counter()
+            await provider.captions(request)
+            if run >= 0:
+                direct.append((time.perf_counter() - started) * 1000)
+        if hasattr(provider, "aclose"):
+            await provider.aclose()
+    finally:
+        stop.set()
+        await worker
+        await db.dispose_engines()
+    return {key: summary(values) for key, values in measured.items()} | {"baseline_direct": summary(direct)}
+
+
+def measure_service(runs: int = DEFAULT_RUNS, backends: tuple[str, ...] = BACKENDS) -> dict:
+    results = {}
+    with serve_provider() as (base, timed), _environment(_provider_env(base)):
+        for backend in backends:
+            log(f"job overhead, service level, {backend}: {runs} generations")
+            with (
+                temp_dir(f"jobs-{backend}") as data_dir,
+                migrated_database(backend, data_dir, postgres_name=POSTGRES_DB),
+            ):
+                results[backend] = asyncio.run(_service_runs(timed, runs))
+    return results
+
+
+# ----- in the browser ----------------------------------------------------------------------------
+
+_PROBE = """
+(() => {
+  const bench = (window.__bench = {});
+  window.addEventListener("click", (event) => {
+    if (event.target.closest && event.target.closest("#generate")) bench.clicked = Date.now();
+  }, true);
+  const look = () => {
+    const prompt = bench.prompt;
+    if (!prompt) return;
+    if (bench.running === undefined) {
+      for (const row of document.querySelectorAll(".in-progress")) {
+        if (row.textContent.includes(prompt) && row.textContent.includes("Running")) bench.running = Date.now();
+      }
+    }
+    if (bench.card === undefined) {
+      for (const card of document.querySelectorAll(".generation-card")) {
+        if (card.textContent.includes(prompt) && card.textContent.includes("Done")) bench.card = Date.now();
+      }
+    }
+  };
+  new MutationObserver(look).observe(document, { subtree: true, childList: true, characterData: true });
+})();
+"""
+
+
+def _seed_browser_user(data_dir: Path) -> str:
+    """A creator in the app's database (services.accounts); returns a session token."""
+
+    async def create() -> str:
+        from assetry import db
+
+        try:
+            _, token = await _new_user("Bench Studio")
+            return token
+        finally:
+            await db.dispose_engines()
+
+    return asyncio.run(create())
+
+
+def _hydrated(page) -> None:
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('h1,h2,h3')).some(h => h.textContent === 'Studio')"
+    )
+
+
+def measure_browser(runs: int = DEFAULT_RUNS) -> dict:
+    from assetry.state.session import SESSION_COOKIE
+
+    measured = {"click_to_running": [], "done_to_card": [], "click_to_card": []}
+    with serve_provider() as (base, timed), temp_dir("jobs-browser") as work:
+        data_dir = work / "data"
+        provider_env = _provider_env(base)
+        with _environment(provider_env), migrated_database("sqlite", data_dir, postgres_name=""):
+            token = _seed_browser_user(data_dir)
+        port = free_port()
+        url = f"http://localhost:{port}"
+        log("job overhead, browser: building and starting the production app")
+        with production_app(work, data_dir, port, **provider_env) as server:
+            server.wait_http(f"{url}/health")
+            server.wait_http(f"{url}/")
+            with chromium_browser() as browser:
+                context = browser.new_context(viewport={"width": 1280, "height": 800})
+                context.set_default_timeout(30_000)
+                context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": url}])
+                page = context.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                page.add_init_script(_PROBE)
+                page.goto(f"{url}/studio")
+                page.wait_for_function("() => document.querySelector('#generate') !== null")
+                # Hydrated: the model list is filled by the page's on_load over the websocket.
+                page.get_by_text("Offline preview video").first.wait_for(timeout=30_000)
+                page.get_by_role("radio", name="Captions").click()
+                page.get_by_role("combobox", name="Model").click()
+                page.get_by_role("option", name="Anthropic").click()
+                for run in range(-1, runs):
+                    prompt = f"Browser run {run} {secrets.token_hex(3)}: latte art in slow motion"
+                    page.evaluate(
+                        "p => { Object.assign(window.__bench, {prompt: p, clicked: undefined, "
+                        "running: undefined, card: undefined}); }",
+                        prompt,
+                    )
+                    page.locator("#prompt").fill(prompt)
+                    # The prompt reaches the server after a 250 ms debounce; the quote follows it.
+                    page.wait_for_timeout(600)
+                    timed.release.clear()
+                    answered = len(timed.answered)
+                    page.wait_for_timeout(random.uniform(0, 1000))  # any point of the refresh cycles
+                    page.locator("#generate").click()
+                    page.wait_for_function("() => window.__bench.running !== undefined", timeout=30_000)
+                    timed.release.set()
+                    page.wait_for_function("() => window.__bench.card !== undefined", timeout=30_000)
+                    probe = page.evaluate("() => window.__bench")
+                    done = timed.answered[answered] * 1000
+                    if run < 0:
+                        continue
+                    measured["click_to_running"].append(probe["running"] - probe["clicked"])
+                    measured["done_to_card"].append(probe["card"] - done)
+                    measured["click_to_card"].append(probe["card"] - probe["clicked"])
+                    log(
+                        f"job overhead, browser run {run + 1}/{runs}: running after "
+                        f"{measured['click_to_running'][-1]:.0f} ms, card {measured['done_to_card'][-1]:.0f} ms "
+                        "after the provider answered"
+                    )
+                context.close()
+    result = {key: summary(values) for key, values in measured.items()}
+    result["page_errors"] = errors
+    return result
+
+
+def measure(runs: int = DEFAULT_RUNS, backends: tuple[str, ...] = BACKENDS, browser: bool = True) -> dict:
+    results = {"service": measure_service(runs, backends)}
+    if browser:
+        results["browser"] = measure_browser(runs)
+    return results
+
+
+def report(results: dict) -> list[str]:
+    lines = []
+    if service := results.get("service"):
+        lines.append(
+            "\nJob overhead, service level: studio.start + Worker (poll 0.5 s), instant Anthropic imitation [ms]"
+        )
+        lines.append(f"  {'':<48}{'n':>3}{'median':>9}{'p95':>9}{'baseline':>10}{'ratio':>8}")
+        for backend, r in service.items():
+            base = r["baseline_direct"]
+            for key, label in (
+                ("claimed", "Generate → job claimed"),
+                ("running", "Generate → job running"),
+                ("done_to_visible", "provider done → visible"),
+                ("total", "Generate → visible"),
+            ):
+                s = r[key]
+                line = f"  {backend + ': ' + label:<48}{s['n']:>3}{s['median']:>9.1f}{s['p95']:>9.1f}"
+                if key == "total":
+                    line += f"{base['median']:>10.1f}{s['median'] / base['median']:>7.1f}×"
+                lines.append(line)
+        lines.append("  baseline: one direct AnthropicProvider.captions call against the same imitation")
+    if browser := results.get("browser"):
+        lines.append("\nJob overhead in Chromium (production build, studio page refreshes every 1 s) [ms]")
+        lines.append(f"  {'':<48}{'n':>3}{'median':>9}{'p95':>9}")
+        for key, label in (
+            ("click_to_running", 'click Generate → "Running" shown'),
+            ("done_to_card", "provider done → result card shown"),
+        ):
+            s = browser[key]
+            lines.append(f"  {label:<48}{s['n']:>3}{s['median']:>9.1f}{s['p95']:>9.1f}")
+        if browser.get("page_errors"):
+            lines.append(f"  page errors: {browser['page_errors'][:3]}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+    print("\n".join(report(measure(args.runs, tuple(args.backends), browser=not args.no_browser))))
+
+
+if __name__ == "__main__":
+    main()
