@@ -289,9 +289,9 @@ def connections_section() -> rx.Component:
         rx.cond(
             ConnectionsState.revoke_hint != "",
             rx.callout(
-                "To remove Assetry from the platform's side as well, open ",
-                ConnectionsState.revoke_hint,
-                ".",
+                "To remove Assetry from the platform's side as well, open "
+                + ConnectionsState.revoke_hint
+                + ".",
                 color_scheme="blue",
                 width="100%",
             ),
@@ -305,7 +305,7 @@ def connections_section() -> rx.Component:
                 id="connect-tiktok",
             ),
             rx.button(
-                rx.icon("instagram", size=16),
+                rx.icon("camera", size=16),
                 "Connect Instagram",
                 on_click=ConnectionsState.connect("instagram", ""),
                 id="connect-instagram",
