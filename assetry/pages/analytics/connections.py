@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import uuid
 from datetime import datetime
 
@@ -99,7 +100,9 @@ class ConnectionsState(rx.State):
             )
         except (AssetryError, ValueError) as problem:
             return rx.toast.error(str(problem))
-        return rx.redirect(url)
+        # A full page load: rx.redirect routes a same-origin URL (the sandbox's consent page is
+        # mounted in this app) inside the single-page app, which has no such page.
+        return rx.call_script(f"window.location.assign({json.dumps(url)})")
 
     @rx.event
     async def sync_now(self, account_id: str):
