@@ -215,12 +215,12 @@ def _toast_for(item: GenerationView) -> rx.event.EventSpec:
 def _choice_group(label: str, name: str, items: list[str] | rx.Var, value: rx.Var) -> rx.Component:
     return rx.vstack(
         rx.text(label, size="2", weight="medium"),
-        rx.select(
-            items,
+        # The trigger carries the name: the high-level rx.select drops aria_label.
+        rx.select.root(
+            rx.select.trigger(width="100%", aria_label=label),
+            rx.select.content(rx.foreach(items, lambda item: rx.select.item(item, value=item))),
             value=value,
             on_change=lambda v: StudioState.set_option(name, v),
-            aria_label=label,
-            width="100%",
         ),
         spacing="1",
         width="100%",
@@ -389,7 +389,7 @@ def studio_page() -> rx.Component:
             rx.flex(
                 rx.box(_form(), width=["100%", "100%", "26rem"], min_width=["0", "0", "26rem"]),
                 rx.vstack(
-                    rx.heading("In progress", size="4"),
+                    rx.heading("In progress", size="4", as_="h2"),
                     rx.cond(
                         StudioState.active.length() > 0,
                         rx.vstack(rx.foreach(StudioState.active, _active_row), spacing="3", width="100%"),
@@ -398,7 +398,7 @@ def studio_page() -> rx.Component:
                         ),
                     ),
                     rx.hstack(
-                        rx.heading("Latest", size="4"),
+                        rx.heading("Latest", size="4", as_="h2"),
                         rx.link("Open library", href="/library", size="2"),
                         justify="between",
                         width="100%",

@@ -201,7 +201,7 @@ def _total_card(total: TotalView) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.text(total.label, size="2", color_scheme="gray"),
-            rx.heading(total.value, size="6"),
+            rx.heading(total.value, size="6", as_="p"),
             rx.cond(
                 total.missing != "",
                 rx.text(total.missing, size="1", color_scheme="gray"),
@@ -300,7 +300,7 @@ def dashboard_section() -> rx.Component:
             rx.card(
                 rx.vstack(
                     rx.text("Engagement rate", size="2", color_scheme="gray"),
-                    rx.heading(DashboardState.engagement, size="6"),
+                    rx.heading(DashboardState.engagement, size="6", as_="p"),
                     rx.text(DashboardState.engagement_change, size="1", color_scheme="gray"),
                     spacing="1",
                 )
@@ -324,13 +324,15 @@ def dashboard_section() -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.hstack(
-                    rx.heading("Over time", size="4"),
+                    rx.heading("Over time", size="4", as_="h2"),
                     rx.spacer(),
-                    rx.select(
-                        DashboardState.metrics_available,
+                    rx.select.root(
+                        rx.select.trigger(aria_label="Metric"),
+                        rx.select.content(
+                            rx.foreach(DashboardState.metrics_available, lambda m: rx.select.item(m, value=m))
+                        ),
                         value=DashboardState.metric,
                         on_change=DashboardState.set_metric,
-                        aria_label="Metric",
                     ),
                     width="100%",
                 ),
@@ -354,7 +356,7 @@ def dashboard_section() -> rx.Component:
         ),
         rx.card(
             rx.vstack(
-                rx.heading("Top posts", size="4"),
+                rx.heading("Top posts", size="4", as_="h2"),
                 rx.box(
                     rx.table.root(
                         rx.table.header(
@@ -380,7 +382,7 @@ def dashboard_section() -> rx.Component:
         ),
         rx.card(
             rx.vstack(
-                rx.heading("Best time to post", size="4"),
+                rx.heading("Best time to post", size="4", as_="h2"),
                 rx.text(
                     "Median views of your posts by the weekday and hour you published them (your time zone).",
                     size="1",

@@ -145,7 +145,7 @@ def _note_row(note: NoteView) -> rx.Component:
 def notes_section(post_id: rx.Var[str] | str = "") -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Notes", size="4"),
+            rx.heading("Notes", size="4", as_="h2"),
             rx.text("Notes appear on the chart on their day.", size="1", color_scheme="gray"),
             rx.form(
                 rx.flex(

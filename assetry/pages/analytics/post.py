@@ -114,7 +114,7 @@ def post_page() -> rx.Component:
                         lambda m: rx.card(
                             rx.vstack(
                                 rx.text(m.label, size="1", color_scheme="gray"),
-                                rx.heading(m.value, size="5"),
+                                rx.heading(m.value, size="5", as_="p"),
                                 rx.cond(m.why != "", rx.text(m.why, size="1", color_scheme="gray")),
                                 spacing="1",
                             )
@@ -126,7 +126,7 @@ def post_page() -> rx.Component:
                 ),
                 rx.card(
                     rx.vstack(
-                        rx.heading("Views after posting", size="4"),
+                        rx.heading("Views after posting", size="4", as_="h2"),
                         rx.grid(
                             rx.foreach(
                                 PostState.milestones,

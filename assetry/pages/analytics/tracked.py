@@ -150,7 +150,7 @@ def tracked_section() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading("Tracked public posts", size="4"),
+                rx.heading("Tracked public posts", size="4", as_="h2"),
                 rx.spacer(),
                 rx.icon_button(
                     rx.icon("refresh-cw", size=14),
