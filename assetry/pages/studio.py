@@ -114,6 +114,9 @@ class StudioState(rx.State):
         except (BadInput, NotAllowed, ValueError) as problem:
             return rx.toast.error(str(problem))
         await self._refresh(user.id)
+        if all(item.id != generation_id for item in self.active):
+            # It had not started yet, so it ended at once; the watcher will not see it end.
+            return rx.toast.info("Cancelled.")
         return rx.toast.info("Cancelling…")
 
     @rx.event(background=True)
@@ -206,7 +209,8 @@ class StudioState(rx.State):
 
 def _toast_for(item: GenerationView) -> rx.event.EventSpec:
     if item.status == "succeeded":
-        return rx.toast.success(f"Your {item.kind_label.lower()} is ready.")
+        are = "are" if item.kind == catalog.CAPTION else "is"
+        return rx.toast.success(f"Your {item.kind_label.lower()} {are} ready.")
     if item.status == "cancelled":
         return rx.toast.info("Cancelled.")
     return rx.toast.error(f"It didn't work: {item.error}")
