@@ -136,7 +136,7 @@ class ConnectionsState(rx.State):
             if revoked
             else "the platform offers no revoke for apps like ours"
         )
-        return rx.toast.success(f"Disconnected: tokens deleted and {how}. {kept}")
+        return [rx.toast.success(f"Disconnected: tokens deleted and {how}. {kept}"), _reload_dashboard()]
 
     @rx.event(background=True)
     async def watch(self):

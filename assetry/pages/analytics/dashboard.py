@@ -11,7 +11,7 @@ import reflex as rx
 from assetry.components import charts
 from assetry.errors import BadInput
 from assetry.models.base import utcnow
-from assetry.services import dashboard
+from assetry.services import dashboard, platforms
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
 LABELS = {
@@ -178,7 +178,7 @@ class DashboardState(rx.State):
             TopPostView(
                 id=str(p.id),
                 title=p.title or "(no caption)",
-                platform=p.platform.title(),
+                platform=platforms.label(p.platform),
                 cover_url=p.cover_url,
                 published=f"{p.posted_at:%b %-d, %Y}",
                 views=number(p.metrics.get("views")),
@@ -201,7 +201,7 @@ def _total_card(total: TotalView) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.text(total.label, size="2", color_scheme="gray"),
-            rx.heading(total.value, size="6", as_="p"),
+            rx.text(total.value, size="6", weight="bold"),
             rx.cond(
                 total.missing != "",
                 rx.text(total.missing, size="1", color_scheme="gray"),
@@ -300,7 +300,7 @@ def dashboard_section() -> rx.Component:
             rx.card(
                 rx.vstack(
                     rx.text("Engagement rate", size="2", color_scheme="gray"),
-                    rx.heading(DashboardState.engagement, size="6", as_="p"),
+                    rx.text(DashboardState.engagement, size="6", weight="bold"),
                     rx.text(DashboardState.engagement_change, size="1", color_scheme="gray"),
                     spacing="1",
                 )

@@ -114,7 +114,7 @@ def post_page() -> rx.Component:
                         lambda m: rx.card(
                             rx.vstack(
                                 rx.text(m.label, size="1", color_scheme="gray"),
-                                rx.heading(m.value, size="5", as_="p"),
+                                rx.text(m.value, size="5", weight="bold"),
                                 rx.cond(m.why != "", rx.text(m.why, size="1", color_scheme="gray")),
                                 spacing="1",
                             )
