@@ -221,7 +221,8 @@ def _account_card(account: AccountView) -> rx.Component:
                 ),
                 spacing="1",
                 flex="1",
-                min_width="0",
+                # Narrower than this, the buttons wrap below instead of squeezing the details.
+                min_width="13rem",
             ),
             rx.hstack(
                 rx.cond(

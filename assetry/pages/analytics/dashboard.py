@@ -171,7 +171,11 @@ class DashboardState(rx.State):
             "" if rate is None or before is None else f"{rate - before:+.2f} points vs previous period"
         )
         self.followers = [
-            FollowerView(name, number(now), "" if change is None else f"{change:+,} in this period")
+            FollowerView(
+                name,
+                "follower count not shared by the platform" if now is None else f"{now:,} followers",
+                "" if change is None else f" ({change:+,} in this period)",
+            )
             for name, now, change in result.followers
         ]
         self.top_posts = [
@@ -270,7 +274,9 @@ def _top_post_row(post: TopPostView) -> rx.Component:
                 href="/analytics/post/" + post.id,
                 underline="none",
                 color="inherit",
-            )
+            ),
+            # On a phone the table scrolls sideways rather than squeezing titles to a word a line.
+            min_width="14rem",
         ),
         rx.table.cell(post.gained, align="right"),
         rx.table.cell(post.views, align="right"),
@@ -314,9 +320,7 @@ def dashboard_section() -> rx.Component:
             rx.hstack(
                 rx.foreach(
                     DashboardState.followers,
-                    lambda f: rx.badge(
-                        f.account, ": ", f.followers, " followers ", f.change, variant="soft", size="2"
-                    ),
+                    lambda f: rx.badge(f.account, ": ", f.followers, f.change, variant="soft", size="2"),
                 ),
                 wrap="wrap",
             ),
@@ -362,7 +366,9 @@ def dashboard_section() -> rx.Component:
                         rx.table.header(
                             rx.table.row(
                                 rx.table.column_header_cell("Post"),
-                                rx.table.column_header_cell("Views in period", align="right"),
+                                rx.table.column_header_cell(
+                                    "Views in period", align="right", white_space="nowrap"
+                                ),
                                 rx.table.column_header_cell("Views", align="right"),
                                 rx.table.column_header_cell("Likes", align="right"),
                                 rx.table.column_header_cell("Comments", align="right"),
