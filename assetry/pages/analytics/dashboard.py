@@ -262,6 +262,7 @@ def _top_post_row(post: TopPostView) -> rx.Component:
                             object_fit="cover",
                             border_radius="var(--radius-2)",
                             alt="",
+                            flex_shrink="0",
                         ),
                     ),
                     rx.vstack(
