@@ -5,10 +5,18 @@ import reflex as rx
 from assetry import web
 from assetry.config import get_settings
 from assetry.jobs.worker import Worker
-from assetry.pages import account, auth, home, landing, library, policies, studio, support
+from assetry.pages import auth, home, landing, library, policies, settings, studio, support
+from assetry.pages.admin import audit as admin_audit
+from assetry.pages.admin import inbox as admin_inbox
+from assetry.pages.admin import jobs as admin_jobs
+from assetry.pages.admin import outbox as admin_outbox
+from assetry.pages.admin import overview as admin_overview
+from assetry.pages.admin import user as admin_user
+from assetry.pages.admin import users as admin_users
+from assetry.pages.admin import waitlist as admin_waitlist
 from assetry.pages.analytics import connections, notes, page, post, tracked
 from assetry.pages.analytics.dashboard import DashboardState
-from assetry.services import sync, tracking  # noqa: F401 - registers their background tasks
+from assetry.services import privacy, sync, tracking  # noqa: F401 - registers their background tasks
 from assetry.state.errors import on_backend_error
 from assetry.state.session import SessionState
 
@@ -40,7 +48,18 @@ app.add_page(
     on_load=[SessionState.redirect_if_signed_in, SessionState.page_opened],
 )
 app.add_page(home.home, route="/home", title="Home · Assetry", on_load=_signed_in)
-app.add_page(account.account, route="/account", title="Account · Assetry", on_load=_signed_in)
+app.add_page(
+    settings.settings_page,
+    route="/settings",
+    title="Settings · Assetry",
+    on_load=[*_signed_in, settings.SettingsState.load],
+)
+app.add_page(
+    settings.account_moved,
+    route="/account",
+    title="Settings · Assetry",
+    on_load=settings.SettingsState.to_settings,
+)
 app.add_page(
     studio.studio_page,
     route="/studio",
@@ -77,6 +96,19 @@ app.add_page(
     title="Post · Assetry",
     on_load=[*_signed_in, post.PostState.load],
 )
+
+# The admin area: each page's load checks the admin role on the server (assetry/state/admin.py).
+for render, route, title, load in [
+    (admin_overview.overview_page, "/admin", "Overview", admin_overview.AdminOverviewState.load),
+    (admin_users.users_page, "/admin/users", "Users", admin_users.AdminUsersState.load),
+    (admin_user.user_page, "/admin/users/[user_id]", "User", admin_user.AdminUserState.load),
+    (admin_jobs.jobs_page, "/admin/jobs", "Jobs", admin_jobs.AdminJobsState.load),
+    (admin_waitlist.waitlist_page, "/admin/waitlist", "Waitlist", admin_waitlist.AdminWaitlistState.load),
+    (admin_inbox.inbox_page, "/admin/inbox", "Inbox", admin_inbox.AdminInboxState.load),
+    (admin_outbox.outbox_page, "/admin/outbox", "Outbox", admin_outbox.AdminOutboxState.load),
+    (admin_audit.audit_page, "/admin/audit", "Audit log", admin_audit.AdminAuditState.load),
+]:
+    app.add_page(render, route=route, title=f"{title} · Admin · Assetry", on_load=[*_signed_in, load])
 
 
 async def run_jobs() -> None:

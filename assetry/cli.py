@@ -54,7 +54,12 @@ async def rotate_keys() -> int:
 async def doctor() -> int:
     """Print each subsystem's mode and whether it answers."""
     settings = get_settings()
-    checks = {"database": _check_database, "auth": _check_auth, "ui state": _check_redis}
+    checks = {
+        "database": _check_database,
+        "auth": _check_auth,
+        "ui state": _check_redis,
+        "media storage": _check_media,
+    }
     failures = 0
     for name, mode in settings.modes().items():
         check = checks.get(name) or functools.partial(_check_provider, name)
@@ -98,6 +103,20 @@ async def _check_auth(settings) -> tuple[bool, str]:
         return reply.status_code == 200, detail
     except httpx.HTTPError as error:
         return False, f"Supabase Auth at {settings.supabase_url} unreachable: {error}"
+
+
+async def _check_media(settings) -> tuple[bool, str]:
+    if settings.media_mode.value == "embedded":
+        return True, f"private folder {settings.data_dir / 'media'}"
+    from assetry.services import media
+
+    try:
+        await media.store().size(
+            "00000000-0000-0000-0000-000000000000/00000000-0000-0000-0000-000000000000/0.png"
+        )
+    except Exception as error:
+        return False, f"bucket {settings.media_s3_bucket!r} at {settings.media_s3_endpoint}: {error}"
+    return True, f"bucket {settings.media_s3_bucket!r} at {settings.media_s3_endpoint}"
 
 
 async def _check_provider(name: str, settings) -> tuple[bool, str]:

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     media_url_ttl_seconds: int = Field(default=3600, ge=60)
 
+    # Media storage: a private folder under DATA_DIR unless an S3-compatible bucket is configured
+    # (Supabase Storage: endpoint https://<project>.supabase.co/storage/v1/s3 and its S3 access keys).
+    media_s3_endpoint: str | None = None
+    media_s3_bucket: str = "assetry-media"
+    media_s3_access_key: str | None = None
+    media_s3_secret_key: SecretStr | None = None
+    media_s3_region: str = "us-east-1"
+
     # Prompt studio: limits per user, and the price table (USD per unit, by model id).
     daily_generation_quota: int = Field(default=50, ge=0)
     max_concurrent_generations: int = Field(default=3, ge=1)
@@ -68,6 +76,8 @@ class Settings(BaseSettings):
     price_table: dict[str, float] = Field(default_factory=dict)
     # Jobs each backend process runs at once.
     job_concurrency: int = Field(default=4, ge=1)
+    # Days between a deletion request and the purge of the account's data (0: at once).
+    deletion_grace_days: int = Field(default=30, ge=0)
 
     # TikTok Login Kit / Display API: sandbox (the mounted imitation) unless key and secret are set.
     tiktok_client_key: str | None = None
@@ -122,6 +132,7 @@ class Settings(BaseSettings):
         "database_url",
         "supabase_url",
         "redis_url",
+        "media_s3_endpoint",
         "fal_key",
         "gemini_api_key",
         "anthropic_api_key",
@@ -175,6 +186,10 @@ class Settings(BaseSettings):
         return Mode.CONFIGURED if self.tiktok_client_key and secret else Mode.EMBEDDED
 
     @property
+    def media_mode(self) -> Mode:
+        return Mode.CONFIGURED if self.media_s3_endpoint and self.media_s3_access_key else Mode.EMBEDDED
+
+    @property
     def state_mode(self) -> Mode:
         return Mode.CONFIGURED if self.redis_url else Mode.EMBEDDED
 
@@ -210,6 +225,7 @@ class Settings(BaseSettings):
         return {
             "database": self.database_mode,
             "auth": self.auth_mode,
+            "media storage": self.media_mode,
             "ui state": self.state_mode,
             "fal.ai": keyed(self.fal_key),
             "gemini": keyed(self.gemini_api_key),

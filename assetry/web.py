@@ -6,13 +6,19 @@ import logging
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assetry.config import Mode, Settings, get_settings
-from assetry.errors import AssetryError, NotAllowed
-from assetry.services import connections, media, platforms
+from assetry.errors import AssetryError, BadInput, NotAllowed
+from assetry.services import connections, media, platforms, privacy, profile
 from assetry.services.accounts import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -41,6 +47,34 @@ async def media_file(request: Request) -> StreamingResponse | PlainTextResponse:
             "cache-control": "private, max-age=300",
         },
     )
+
+
+async def export_archive(request: Request) -> FileResponse | PlainTextResponse:
+    """A data export ZIP, for its owner's browser only, through a signed link that expires with it."""
+    try:
+        found = await privacy.open_export(
+            request.path_params["token"], request.cookies.get(SESSION_COOKIE, "")
+        )
+    except FileNotFoundError as gone:
+        return PlainTextResponse(str(gone), status_code=404)
+    except NotAllowed as refused:
+        return PlainTextResponse(str(refused), status_code=403)
+    # FileResponse streams the file from disk in chunks; the archive is never read whole.
+    return FileResponse(
+        found.path,
+        media_type="application/zip",
+        filename=found.filename,
+        headers={"cache-control": "private, no-store"},
+    )
+
+
+async def confirm_email(request: Request) -> RedirectResponse:
+    """The single-use link sent to a new email address: makes it the account's address."""
+    try:
+        await profile.confirm_email_change(request.path_params["token"])
+    except BadInput:
+        return RedirectResponse("/settings?email=failed", status_code=303)
+    return RedirectResponse("/settings?email=confirmed", status_code=303)
 
 
 async def oauth_callback(request: Request) -> RedirectResponse:
@@ -80,6 +114,8 @@ def routes() -> Starlette:
         routes=[
             Route("/health", health),
             Route("/media/{token}", media_file),
+            Route("/exports/{token}", export_archive),
+            Route("/confirm-email/{token}", confirm_email),
             Route("/oauth/{platform}/callback", oauth_callback),
             *sandboxes,
         ]

@@ -12,9 +12,11 @@ APP_NAV = [
     ("Studio", "/studio", "sparkles"),
     ("Library", "/library", "images"),
     ("Analytics", "/analytics", "chart-line"),
-    ("Account", "/account", "user-round"),
+    ("Settings", "/settings", "settings"),
     ("Support", "/support", "life-buoy"),
 ]
+# Shown only to admins; hiding it is cosmetic, every admin page and handler checks the role.
+ADMIN_NAV = ("Admin", "/admin", "shield")
 
 
 def logo() -> rx.Component:
@@ -124,7 +126,12 @@ def _sidebar() -> rx.Component:
     return rx.vstack(
         logo(),
         rx.el.nav(
-            rx.vstack(*[_nav_link(*item) for item in APP_NAV], spacing="1", width="100%"),
+            rx.vstack(
+                *[_nav_link(*item) for item in APP_NAV],
+                rx.cond(SessionState.is_admin, _nav_link(*ADMIN_NAV)),
+                spacing="1",
+                width="100%",
+            ),
             aria_label="Main",
             width="100%",
             padding_top="1rem",
@@ -152,6 +159,9 @@ def _phone_bar() -> rx.Component:
             rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="soft", aria_label="Open menu")),
             rx.menu.content(
                 *[rx.menu.item(label, on_click=rx.redirect(href)) for label, href, _ in APP_NAV],
+                rx.cond(
+                    SessionState.is_admin, rx.menu.item(ADMIN_NAV[0], on_click=rx.redirect(ADMIN_NAV[1]))
+                ),
                 rx.menu.separator(),
                 rx.menu.item("Log out", on_click=SessionState.log_out, color="red"),
             ),

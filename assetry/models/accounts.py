@@ -24,9 +24,22 @@ class User(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=64, index=True)
     is_admin: bool = False
     is_disabled: bool = False
+    # Generations a day this user may start; None means the site-wide DAILY_GENERATION_QUOTA.
+    daily_quota: int | None = None
     in_eu: bool = False
     # IANA zone the dashboards show days and hours in.
     time_zone: str = Field(default="UTC", max_length=64)
+    # Product-update emails are opt-in; account and security emails always go out.
+    product_emails: bool = False
+    # "Don't tie my usage to me": usage events are then stored without the user's id.
+    usage_opt_out: bool = False
+    # An email change waits here until the new address confirms it (single-use link).
+    pending_email: str | None = Field(default=None, max_length=254)
+    email_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    email_token_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set when the user asked to delete the account; its data is purged at deletion_due_at.
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    deletion_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     age_confirmed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     created_at: datetime = created_field()
 

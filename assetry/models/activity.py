@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from assetry.models.base import created_field, id_field, owner_field
@@ -14,6 +15,7 @@ class UsageEvent(SQLModel, table=True):
     """A page view, a feature used, or an error: the technical and usage data the policy names."""
 
     __tablename__ = "usage_events"
+    __table_args__ = (sa.Index("ix_usage_events_created_user", "created_at", "user_id"),)
 
     id: uuid.UUID = id_field()
     user_id: uuid.UUID | None = owner_field(nullable=True)
@@ -32,6 +34,10 @@ class AuditEntry(SQLModel, table=True):
     """Who did what to whom; written by the service, never edited."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index("ix_audit_log_target_created", "target", "created_at"),
+        sa.Index("ix_audit_log_actor_created", "actor_id", "created_at"),
+    )
 
     id: uuid.UUID = id_field()
     actor_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")

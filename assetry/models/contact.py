@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from assetry.models.base import created_field, id_field, owner_field
+from assetry.models.base import UTCDateTime, created_field, id_field, owner_field
 
 
 class WaitlistEntry(SQLModel, table=True):
@@ -17,6 +17,8 @@ class WaitlistEntry(SQLModel, table=True):
 
     id: uuid.UUID = id_field()
     email: str = Field(max_length=254, unique=True)
+    # When an admin sent the invitation email (None: not invited yet).
+    invited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = created_field()
 
 
@@ -29,7 +31,11 @@ class SupportMessage(SQLModel, table=True):
     user_id: uuid.UUID | None = owner_field(nullable=True)
     name: str = Field(default="", max_length=120)
     email: str = Field(max_length=254)
+    # support, or a privacy request: access | correction | objection | complaint | child
+    kind: str = Field(default="support", max_length=24, index=True)
     subject: str = Field(max_length=200)
     body: str = Field(max_length=5000)
-    status: str = Field(default="open", max_length=16, index=True)
+    status: str = Field(default="open", max_length=16, index=True)  # open | done
+    # When the team last answered by email (None: not answered yet).
+    replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = created_field()

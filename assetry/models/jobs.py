@@ -19,7 +19,11 @@ class Job(SQLModel, table=True):
     """A unit of background work; any worker may claim it once due, under a lease."""
 
     __tablename__ = "jobs"
-    __table_args__ = (sa.Index("ix_jobs_due", "status", "run_after"),)
+    __table_args__ = (
+        sa.Index("ix_jobs_due", "status", "run_after"),
+        sa.Index("ix_jobs_status_created", "status", "created_at"),
+        sa.Index("ix_jobs_kind_created", "kind", "created_at"),
+    )
 
     id: uuid.UUID = id_field()
     user_id: uuid.UUID | None = owner_field(nullable=True)

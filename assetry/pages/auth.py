@@ -42,7 +42,7 @@ class SignUpState(rx.State):
                     in_eu=self.in_eu,
                     accepted_policies=_checked(form, "accept_policies"),
                 ),
-                session.client(),
+                session._client(),
             )
         except (BadInput, NotAllowed) as problem:
             self.error = str(problem)
@@ -50,7 +50,7 @@ class SignUpState(rx.State):
         if token is None:  # the auth backend wants the email confirmed before the first log-in
             self.notice = accounts.CONFIRM_EMAIL_SENT.format(email=user.email)
             return None
-        session.remember(user, token)
+        session._remember(user, token)
         return rx.redirect(HOME_ROUTE)
 
 
@@ -65,12 +65,12 @@ class LogInState(rx.State):
         session = await self.get_state(SessionState)
         try:
             user, token = await accounts.log_in(
-                str(form.get("email", "")), str(form.get("password", "")), session.client()
+                str(form.get("email", "")), str(form.get("password", "")), session._client()
             )
         except (BadInput, NotAllowed) as problem:
             self.error = str(problem)
             return rx.set_value("password", "")
-        session.remember(user, token)
+        session._remember(user, token)
         return rx.redirect(HOME_ROUTE)
 
 

@@ -21,9 +21,12 @@ def home() -> rx.Component:
                 rx.card(
                     rx.vstack(
                         rx.icon("user-round", size=22),
-                        rx.heading("Your account", size="4", as_="h2"),
-                        rx.text("Change your password and see how you're signed in.", color_scheme="gray"),
-                        rx.link("Open account", href="/account"),
+                        rx.heading("Settings", size="4", as_="h2"),
+                        rx.text(
+                            "Your profile, password, sessions, data export and account deletion.",
+                            color_scheme="gray",
+                        ),
+                        rx.link("Open settings", href="/settings"),
                         spacing="2",
                     )
                 ),

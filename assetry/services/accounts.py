@@ -107,6 +107,8 @@ async def log_in(email_raw: str, password: str, client: Client) -> tuple[User, s
         refusal = None
         if not (await credentials().verify(user, password) and user):
             refusal = WRONG_CREDENTIALS
+        elif user.deleted_at is not None:
+            refusal = "This account was deleted."
         elif user.is_disabled:
             refusal = "This account is disabled. Contact support if you think that is a mistake."
         # The attempt is recorded even when refused: that is what the throttle counts.
@@ -121,13 +123,17 @@ async def log_in(email_raw: str, password: str, client: Client) -> tuple[User, s
 
 
 async def log_out(token: str) -> None:
-    """Revoke the session behind this token (no-op for an unknown token)."""
+    """Revoke the live session behind this token (no-op for an unknown, expired or revoked one)."""
     if not token:
         return
     async with db.service_session() as session:
         await session.exec(
             sa.update(AuthSession)
-            .where(AuthSession.token_hash == security.token_digest(token), AuthSession.revoked_at.is_(None))
+            .where(
+                AuthSession.token_hash == security.token_digest(token),
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > utcnow(),
+            )
             .values(revoked_at=utcnow())
         )
 

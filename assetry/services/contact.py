@@ -27,11 +27,18 @@ async def join_waitlist(email_raw: str) -> bool:
 
 
 async def send_support_message(
-    *, email: str, subject: str, body: str, name: str = "", user_id: uuid.UUID | None = None
+    *,
+    email: str,
+    subject: str,
+    body: str,
+    name: str = "",
+    user_id: uuid.UUID | None = None,
+    kind: str = "support",
 ) -> SupportMessage:
-    """Store a support message for the admin inbox."""
+    """Store a support message (or a privacy request, by `kind`) for the admin inbox."""
     message = SupportMessage(
         user_id=user_id,
+        kind=kind,
         name=clean_text(name, field="name", max_length=120, required=False),
         email=clean_email(email),
         subject=clean_text(subject, field="subject", max_length=200),

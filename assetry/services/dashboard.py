@@ -30,6 +30,14 @@ from assetry.models.analytics import METRICS, OWN
 PRESETS = {"7": 7, "30": 30, "90": 90}
 MAX_DAYS = 366
 NO_DATA = "no data for this period yet (numbers start when the account is first synced)"
+# Numbers a platform's API never gives for a creator's own posts.
+NOT_OFFERED = {
+    "tiktok": {
+        "saves": "TikTok's API doesn't report saves",
+        "reach": "TikTok's API doesn't report reach",
+        "interactions": "TikTok's API doesn't report interactions",
+    }
+}
 MILESTONES = (("1 h", timedelta(hours=1)), ("6 h", timedelta(hours=6)), ("24 h", timedelta(days=1)),
               ("7 d", timedelta(days=7)), ("30 d", timedelta(days=30)))  # fmt: skip
 
@@ -154,7 +162,7 @@ async def overview(
     days = [period.start + timedelta(days=n) for n in range(period.days)]
     previous_days = [prev.start + timedelta(days=n) for n in range(prev.days)]
     totals, previous_totals = _sum_days(by_day, days), _sum_days(by_day, previous_days)
-    reasons = _reasons(history)
+    reasons = _reasons(history, posts)
     return Overview(
         period=period,
         totals={
@@ -253,11 +261,14 @@ def _engagement(sums: dict[str, int]) -> float | None:
     return round(engaged / views * 100, 2)
 
 
-def _reasons(history: dict) -> dict[str, str]:
-    """For each metric no snapshot has, the reason the platform gave most often."""
+def _reasons(history: dict, posts: dict) -> dict[str, str]:
+    """For each metric no snapshot has, the reason the platform gave most often (or why it never gives it)."""
     seen: set[str] = set()
     why: dict[str, list[str]] = defaultdict(list)
-    for snapshots in history.values():
+    for post_id, snapshots in history.items():
+        offered = NOT_OFFERED.get(posts[post_id].platform)
+        for metric in offered or ():
+            why[metric].append(offered[metric])
         for snapshot in snapshots:
             seen.update(m for m in METRICS if getattr(snapshot, m) is not None)
             for metric, reason in (snapshot.missing or {}).items():

@@ -8,6 +8,7 @@ opened from an old link is gone, and a copied link doesn't work for anyone else.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,9 +16,9 @@ from dataclasses import dataclass
 from sqlmodel import select
 
 from assetry import db, security
-from assetry.config import get_settings, signing_secret
+from assetry.config import Mode, get_settings, signing_secret
 from assetry.errors import NotAllowed
-from assetry.integrations.storage import LocalMediaStore, MediaStore
+from assetry.integrations.storage import LocalMediaStore, MediaStore, S3MediaStore
 from assetry.models import GenerationOutput
 from assetry.services import accounts
 
@@ -26,8 +27,25 @@ GONE = "This file was deleted or its link has expired. Open it again from your l
 
 
 def store() -> MediaStore:
-    """The configured media store."""
-    return LocalMediaStore(get_settings().data_dir / "media")
+    """The configured media store: a private S3-compatible bucket, or a private local folder."""
+    settings = get_settings()
+    if settings.media_mode is Mode.CONFIGURED:
+        return _s3_store(
+            settings.media_s3_endpoint,
+            settings.media_s3_bucket,
+            settings.media_s3_access_key,
+            settings.media_s3_secret_key.get_secret_value() if settings.media_s3_secret_key else "",
+            settings.media_s3_region,
+        )
+    return LocalMediaStore(settings.data_dir / "media")
+
+
+@functools.cache
+def _s3_store(endpoint: str, bucket: str, access_key: str, secret_key: str, region: str) -> S3MediaStore:
+    """One client per configuration (boto3 clients are thread-safe and costly to build)."""
+    return S3MediaStore(
+        endpoint_url=endpoint, bucket=bucket, access_key=access_key, secret_key=secret_key, region=region
+    )
 
 
 def key_for(user_id: uuid.UUID, generation_id: uuid.UUID, position: int, content_type: str) -> str:

@@ -93,10 +93,34 @@ async def unaccepted(session: AsyncSession, *, user_id: uuid.UUID) -> list[str]:
 
 
 def processors_in_use(settings: Settings) -> list[str]:
-    """The processors this installation is configured to send data to (empty when embedded)."""
+    """The processors this installation is configured to send data to (empty when embedded).
+
+    Each line is derived from the setting that turns the processor on, so the privacy
+    page stays true when the configuration changes.
+    """
+
+    def configured(value) -> bool:
+        if value is None:
+            return False
+        return bool(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
+
     in_use = []
     if settings.database_mode is Mode.CONFIGURED:
-        in_use.append("Postgres database (Supabase in production): account data and content")
+        in_use.append("Supabase (Postgres database): your account data and content")
     if settings.auth_mode is Mode.CONFIGURED:
         in_use.append("Supabase Auth: your email address and password, for signing in")
+    if configured(settings.fal_key):
+        in_use.append("fal.ai: your prompts and settings for images and videos, and the files it makes")
+    if configured(settings.gemini_api_key):
+        in_use.append("Google Gemini: your prompts (and examples of your posts) for captions and images")
+    if configured(settings.anthropic_api_key):
+        in_use.append("Anthropic: your prompts (and examples of your posts) for captions")
+    if settings.apify_mode is Mode.CONFIGURED:
+        in_use.append("Apify: the links of public posts you track, to fetch their numbers")
+    if settings.tiktok_mode is Mode.CONFIGURED:
+        in_use.append("TikTok: your sign-in consent, then your profile, videos and their numbers")
+    if configured(getattr(settings, "instagram_client_id", None)):
+        in_use.append("Meta (Instagram): your sign-in consent, then your profile, posts and their insights")
+    if configured(getattr(settings, "smtp_url", None)):
+        in_use.append("Email delivery (SMTP): your email address and the messages we send you")
     return in_use

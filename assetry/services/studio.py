@@ -24,7 +24,7 @@ from assetry.errors import BadInput, NotAllowed
 from assetry.integrations.generation import CaptionRequest, ImageRequest, MediaFile, VideoRequest
 from assetry.jobs import queue, registry
 from assetry.jobs.worker import JobContext
-from assetry.models import Generation, GenerationOutput, Job
+from assetry.models import Generation, GenerationOutput, Job, User
 from assetry.models.base import utcnow
 from assetry.models.jobs import CANCELLED
 from assetry.services import catalog, dashboard, media, providers
@@ -448,11 +448,11 @@ async def _by_dedupe_key(session: AsyncSession, dedupe_key: str) -> Generation |
 async def _check_limits(session: AsyncSession, settings: Settings, user_id: uuid.UUID) -> None:
     today = datetime.combine(utcnow().date(), time.min, UTC)
     used = await _count(session, Generation.user_id == user_id, Generation.created_at >= today)
-    if used >= settings.daily_generation_quota:
-        raise BadInput(
-            f"You've used all {settings.daily_generation_quota} generations for today. "
-            "Your quota resets at midnight UTC."
-        )
+    # An admin may set a user's own quota; otherwise the site-wide one applies.
+    own_quota = await session.scalar(select(User.daily_quota).where(User.id == user_id))
+    quota = settings.daily_generation_quota if own_quota is None else own_quota
+    if used >= quota:
+        raise BadInput(f"You've used all {quota} generations for today. Your quota resets at midnight UTC.")
     running = await _count(session, Generation.user_id == user_id, col(Generation.status).in_(ACTIVE))
     if running >= settings.max_concurrent_generations:
         raise BadInput(

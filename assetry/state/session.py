@@ -33,11 +33,13 @@ class SessionState(rx.State):
     user_name: str = ""
     is_admin: bool = False
 
-    def client(self) -> accounts.Client:
+    # Helpers start with "_": every public method of a state class is an event handler that any
+    # browser can call with a payload of its choosing (a forged `User` included).
+    def _client(self) -> accounts.Client:
         """The IP and user agent of the browser behind this event."""
         return accounts.Client(ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent)
 
-    def remember(self, user: User | None, token: str | None = None) -> None:
+    def _remember(self, user: User | None, token: str | None = None) -> None:
         """Set what the page shows about the user (and the cookie, on log-in)."""
         if token is not None:
             self.session_token = token
@@ -50,7 +52,7 @@ class SessionState(rx.State):
     async def require_login(self):
         """on_load of signed-in pages: back to the login page when the session is gone."""
         user = await accounts.user_for_token(self.session_token)
-        self.remember(user)
+        self._remember(user)
         if user is None:
             self.session_token = ""
             return rx.redirect(LOGIN_ROUTE)
@@ -60,7 +62,7 @@ class SessionState(rx.State):
     async def redirect_if_signed_in(self):
         """on_load of the log-in and sign-up pages: signed-in users go straight home."""
         user = await accounts.user_for_token(self.session_token)
-        self.remember(user)
+        self._remember(user)
         return rx.redirect(HOME_ROUTE) if user else None
 
     @rx.event
@@ -68,7 +70,7 @@ class SessionState(rx.State):
         """Revoke this browser's session on the server and forget it here."""
         await accounts.log_out(self.session_token)
         self.session_token = ""
-        self.remember(None)
+        self._remember(None)
         return rx.redirect("/")
 
     @rx.event
@@ -80,12 +82,13 @@ class SessionState(rx.State):
     async def track_page_view(self, referrer: str):
         """Record a page view server-side with the technical data the policy names."""
         user = await signed_in_user(self)
-        client = self.client()
+        client = self._client()
         await usage.record(
             usage.PAGE_VIEW,
             self.router.url.path or "/",
-            user_id=user.id if user else None,
-            ip=client.ip,
+            # "Don't tie my usage to me": the view is recorded without the user (usage.record checks too).
+            user_id=user.id if user and not user.usage_opt_out else None,
+            ip="" if user and user.usage_opt_out else client.ip,
             user_agent=client.user_agent,
             referrer=referrer if isinstance(referrer, str) else "",
         )

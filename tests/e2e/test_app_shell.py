@@ -38,9 +38,9 @@ def test_phone_menu_navigates_and_logs_out(new_context) -> None:
     fits_the_width(page)
 
     page.get_by_role("button", name="Open menu").click()
-    page.get_by_role("menuitem", name="Account").click()
-    expect(page).to_have_url(path_is("/account"))
-    expect(page.get_by_role("heading", name="Account", level=1)).to_be_visible()
+    page.get_by_role("menuitem", name="Settings").click()
+    expect(page).to_have_url(path_is("/settings"))
+    expect(page.get_by_role("heading", name="Settings", level=1)).to_be_visible()
     fits_the_width(page)
 
     page.get_by_role("button", name="Open menu").click()
@@ -105,10 +105,10 @@ def test_every_page_fits_and_renders(new_context, size: str, scheme: str) -> Non
     expect(page).to_have_url(path_is("/home"))
     expect(page.get_by_role("heading", name="Welcome, Made Wira")).to_be_visible()
     look("home")
-    visit(page, "/account")
+    visit(page, "/settings")
     expect(page.get_by_role("heading", name="Change password")).to_be_visible()
     if size == "desktop":
         nav = page.get_by_role("navigation", name="Main")
-        expect(nav.get_by_role("link", name="Account")).to_have_attribute("aria-current", "page")
+        expect(nav.get_by_role("link", name="Settings")).to_have_attribute("aria-current", "page")
         expect(nav.get_by_role("link", name="Home")).to_have_attribute("aria-current", "false")
-    look("account")
+    look("settings")

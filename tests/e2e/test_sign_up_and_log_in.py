@@ -31,9 +31,9 @@ def test_sign_up_log_out_log_in_and_change_password(page: Page) -> None:
     expect(page).to_have_url(path_is("/home"))
     expect(page.get_by_role("heading", name="Welcome, Rina Putri")).to_be_visible()
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
-    expect(page).to_have_url(path_is("/account"))
-    expect(page.get_by_text(f"Signed in as {email}")).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
+    expect(page).to_have_url(path_is("/settings"))
+    expect(page.locator("#current-email")).to_have_text(email)
     page.get_by_label("Current password").fill(STRONG_PASSWORD)
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("New password again").fill(NEW_PASSWORD)
@@ -59,7 +59,7 @@ def test_sign_up_log_out_log_in_and_change_password(page: Page) -> None:
 
 def test_change_password_refuses_a_wrong_current_password(page: Page) -> None:
     sign_up(page)
-    visit(page, "/account")
+    visit(page, "/settings")
     page.get_by_label("Current password").fill("Not-The-Password-1")
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("New password again").fill(NEW_PASSWORD)
@@ -162,7 +162,7 @@ def test_a_tampered_session_cookie_leads_to_the_login_page(page: Page, context: 
         context.add_cookies([{**cookie, "value": forged}])
         # A new tab: nothing but the cookie says who this is.
         tab = context.new_page()
-        tab.goto("/account")
+        tab.goto("/settings")
         expect(tab).to_have_url(path_is("/login"))
         expect(tab.get_by_role("heading", name="Log in")).to_be_visible()
         tab.close()

@@ -100,8 +100,7 @@ class ConnectionsState(rx.State):
             )
         except (AssetryError, ValueError) as problem:
             return rx.toast.error(str(problem))
-        # A full page load: rx.redirect routes a same-origin URL (the sandbox's consent page is
-        # mounted in this app) inside the single-page app, which has no such page.
+        # A full page load: the consent page is served by the platform (or the mounted sandbox), not by the app.
         return rx.call_script(f"window.location.assign({json.dumps(url)})")
 
     @rx.event
@@ -293,7 +292,7 @@ def connections_section() -> rx.Component:
         rx.cond(
             ConnectionsState.revoke_hint != "",
             rx.callout(
-                "To remove Assetry from the platform's side as well, open "
+                "To remove Assetry on the platform's side as well, open "
                 + ConnectionsState.revoke_hint
                 + ".",
                 color_scheme="blue",

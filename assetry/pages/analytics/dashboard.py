@@ -11,7 +11,7 @@ import reflex as rx
 from assetry.components import charts
 from assetry.errors import BadInput
 from assetry.models.base import utcnow
-from assetry.services import dashboard, platforms
+from assetry.services import connections, dashboard, platforms
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
 LABELS = {
@@ -48,6 +48,12 @@ class TopPostView:
     comments: str = ""
     shares: str = ""
     gained: str = ""
+
+
+@dataclasses.dataclass
+class AccountOption:
+    id: str = ""
+    label: str = ""
 
 
 @dataclasses.dataclass
@@ -92,6 +98,7 @@ class DashboardState(rx.State):
     series_figure: go.Figure = go.Figure()
     heatmap_figure: go.Figure = go.Figure()
     metrics_available: list[str] = []
+    account_options: list[AccountOption] = []
     has_data: bool = False
     error: str = ""
 
@@ -153,6 +160,12 @@ class DashboardState(rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         self.error = ""
+        self.account_options = [
+            AccountOption(str(a.id), f"{a.display_name or a.username} ({platforms.label(a.platform)})")
+            for a in await connections.accounts_of(user.id)
+        ]
+        if self.account != ALL and self.account not in {a.id for a in self.account_options}:
+            self.account = ALL  # that account was disconnected
         try:
             result = await self._overview(user)
         except BadInput as problem:
@@ -173,8 +186,10 @@ class DashboardState(rx.State):
         self.followers = [
             FollowerView(
                 name,
-                "follower count not shared by the platform" if now is None else f"{now:,} followers",
-                "" if change is None else f" ({change:+,} in this period)",
+                "followers not shared with apps (TikTok basic access)"
+                if now is None
+                else f"{now:,} followers",
+                "" if change is None else f"{change:+,} in this period",
             )
             for name, now, change in result.followers
         ]
@@ -240,6 +255,15 @@ def _range_picker() -> rx.Component:
                 ),
                 on_submit=DashboardState.set_custom,
             ),
+        ),
+        rx.select.root(
+            rx.select.trigger(aria_label="Account"),
+            rx.select.content(
+                rx.select.item("All accounts", value=ALL),
+                rx.foreach(DashboardState.account_options, lambda a: rx.select.item(a.label, value=a.id)),
+            ),
+            value=DashboardState.account,
+            on_change=DashboardState.set_account,
         ),
         rx.text(DashboardState.period_label, size="1", color_scheme="gray"),
         spacing="3",
@@ -321,7 +345,7 @@ def dashboard_section() -> rx.Component:
             rx.hstack(
                 rx.foreach(
                     DashboardState.followers,
-                    lambda f: rx.badge(f.account, ": ", f.followers, f.change, variant="soft", size="2"),
+                    lambda f: rx.badge(f.account, ": ", f.followers, " ", f.change, variant="soft", size="2"),
                 ),
                 wrap="wrap",
             ),

@@ -7,6 +7,7 @@ import uuid
 
 import reflex as rx
 
+from assetry.config import Mode, get_settings
 from assetry.errors import AssetryError
 from assetry.pages.analytics.dashboard import number
 from assetry.services import platforms, tracking
@@ -37,6 +38,8 @@ class TrackedView:
 
 class TrackedState(rx.State):
     results: list[LinkResultView] = []
+    # Without an Apify token the numbers come from the mounted imitation: say so.
+    sandbox: bool = False
     items: list[TrackedView] = []
     error: str = ""
 
@@ -80,6 +83,7 @@ class TrackedState(rx.State):
         return rx.toast.success("No longer tracked.")
 
     async def _refresh(self, user_id: uuid.UUID) -> None:
+        self.sandbox = get_settings().apify_mode is Mode.EMBEDDED
         self.items = [
             TrackedView(
                 id=str(r.id),
@@ -158,6 +162,7 @@ def tracked_section() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.heading("Tracked public posts", size="4", as_="h2"),
+                rx.cond(TrackedState.sandbox, rx.badge("Sandbox", color_scheme="amber")),
                 rx.spacer(),
                 rx.icon_button(
                     rx.icon("refresh-cw", size=14),

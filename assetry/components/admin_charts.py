@@ -1,0 +1,55 @@
+"""Plotly figures for the admin overview, in the same style as the creator dashboards."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import plotly.graph_objects as go
+
+from assetry.components.charts import ACCENT, _base
+
+STATUS_COLORS = {
+    "succeeded": "#30a46c",
+    "failed": "#e5484d",
+    "cancelled": "#8b8d98",
+    "running": "#0090ff",
+    "queued": "#f5d90a",
+}
+
+
+def daily(days: list[date], values: list[int], label: str, *, bars: bool = True) -> go.Figure:
+    """One count per UTC day, as bars (events) or a line (a running total)."""
+    x = [d.isoformat() for d in days]
+    hover = "%{x}: %{y:,}<extra>" + label + "</extra>"
+    trace = (
+        go.Bar(x=x, y=values, marker_color=ACCENT, name=label, hovertemplate=hover)
+        if bars
+        else go.Scatter(
+            x=x,
+            y=values,
+            mode="lines+markers",
+            line={"color": ACCENT, "width": 2},
+            name=label,
+            hovertemplate=hover,
+        )
+    )
+    return _base(go.Figure(trace), height=260)
+
+
+def generations(groups: list[tuple[str, str, int]]) -> go.Figure:
+    """Generations per kind and provider, stacked by status: (kind · provider, status, count)."""
+    fig = go.Figure()
+    for status in sorted({status for _, status, _ in groups}):
+        rows = [(label, n) for label, s, n in groups if s == status]
+        fig.add_trace(
+            go.Bar(
+                x=[label for label, _ in rows],
+                y=[n for _, n in rows],
+                name=status,
+                marker_color=STATUS_COLORS.get(status, ACCENT),
+                hovertemplate="%{x}: %{y:,} " + status + "<extra></extra>",
+            )
+        )
+    fig = _base(fig, height=280)
+    fig.update_layout(barmode="stack", showlegend=True, hovermode="closest", legend={"orientation": "h"})
+    return fig

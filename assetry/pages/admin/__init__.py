@@ -1,0 +1,1 @@
+"""The admin area under /admin: one module per page, each with its own state."""

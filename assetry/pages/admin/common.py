@@ -1,0 +1,102 @@
+"""What the admin pages share: the section tabs, a pager, tables, and how times read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import reflex as rx
+
+from assetry.components.forms import form_message
+from assetry.components.layout import app_page
+from assetry.state.session import SessionState
+
+__all__ = ["admin_page", "form_message", "pager", "table", "when"]
+
+SECTIONS = [
+    ("Overview", "/admin"),
+    ("Users", "/admin/users"),
+    ("Jobs", "/admin/jobs"),
+    ("Waitlist", "/admin/waitlist"),
+    ("Inbox", "/admin/inbox"),
+    ("Outbox", "/admin/outbox"),
+    ("Audit log", "/admin/audit"),
+]
+
+
+def when(moment: datetime | None) -> str:
+    """A stored UTC time as the admin pages show it."""
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+
+
+def _tab(label: str, href: str) -> rx.Component:
+    path = SessionState.router.url.path
+    # The overview is /admin itself; the other sections own their sub-paths too (/admin/users/<id>).
+    active = (path == href) if href == "/admin" else (path == href) | path.startswith(href + "/")
+    return rx.link(
+        label,
+        href=href,
+        underline="none",
+        size="2",
+        weight="medium",
+        padding="0.35rem 0.7rem",
+        border_radius="var(--radius-2)",
+        color=rx.cond(active, rx.color("accent", 11), rx.color("gray", 11)),
+        background=rx.cond(active, rx.color("accent", 3), "transparent"),
+    )
+
+
+def admin_page(title: str, *children: rx.Component) -> rx.Component:
+    """An admin page: the app shell, the admin sections, the page's heading and content.
+
+    The content renders only once the server has said this browser belongs to an admin.
+    """
+    return app_page(
+        rx.vstack(
+            rx.hstack(*[_tab(*section) for section in SECTIONS], wrap="wrap", spacing="1"),
+            rx.heading(title, size="7"),
+            rx.cond(
+                SessionState.is_admin,
+                rx.vstack(*children, spacing="4", width="100%"),
+                rx.center(rx.spinner(size="3"), padding="4rem"),
+            ),
+            spacing="4",
+            width="100%",
+        )
+    )
+
+
+def pager(page: rx.Var[int], pages: rx.Var[int], total: rx.Var[int], previous, following) -> rx.Component:
+    """Previous / next, with where this page is in the whole."""
+    return rx.hstack(
+        rx.text(f"{total} in all · page {page} of {pages}", size="2", color_scheme="gray"),
+        rx.spacer(),
+        rx.button("Previous", variant="soft", size="2", disabled=page <= 1, on_click=previous),
+        rx.button("Next", variant="soft", size="2", disabled=page >= pages, on_click=following),
+        align="center",
+        width="100%",
+    )
+
+
+def table(headers: list[str], rows: rx.Var, render_row) -> rx.Component:
+    """A scrollable table of one page of rows."""
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            rx.table.body(rx.foreach(rows, render_row)),
+            variant="surface",
+            size="1",
+            width="100%",
+        ),
+        overflow_x="auto",
+        width="100%",
+    )
+
+
+def search_box(name: str, placeholder: str, value: rx.Var[str]) -> rx.Component:
+    return rx.input(
+        name=name, placeholder=placeholder, default_value=value, max_length=254, size="2", min_width="14rem"
+    )
+
+
+def select(items: list[str], value: rx.Var[str], on_change, label: str) -> rx.Component:
+    return rx.select(items, value=value, on_change=on_change, size="2", aria_label=label)

@@ -1,0 +1,173 @@
+"""Admin: background jobs by status and kind, their errors; retry a failed one, cancel a live one."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import reflex as rx
+
+from assetry.errors import AssetryError
+from assetry.pages.admin.common import admin_page, form_message, pager, table, when
+from assetry.services.admin import jobs
+from assetry.services.admin.common import parse_id
+from assetry.state.admin import require_admin
+
+ALL = "all"
+
+
+@dataclasses.dataclass
+class JobView:
+    id: str = ""
+    kind: str = ""
+    status: str = ""
+    attempts: str = ""
+    user: str = ""
+    created: str = ""
+    finished: str = ""
+    error: str = ""
+    can_retry: bool = False
+    can_cancel: bool = False
+
+
+class AdminJobsState(rx.State):
+    """The job filters and the page of jobs they show."""
+
+    status: str = ALL
+    kind: str = ALL
+    kinds: list[str] = [ALL]
+    page: int = 1
+    pages: int = 1
+    total: int = 0
+    rows: list[JobView] = []
+    error: str = ""
+    notice: str = ""
+
+    @rx.event
+    async def load(self):
+        return await self._show("AdminJobsState.load", page=self.page, fresh=True)
+
+    @rx.event
+    async def set_status(self, value: str):
+        self.status = value if value in (ALL, *jobs.STATUSES) else ALL
+        return await self._show("AdminJobsState.set_status", page=1)
+
+    @rx.event
+    async def set_kind(self, value: str):
+        self.kind = value if value in self.kinds else ALL
+        return await self._show("AdminJobsState.set_kind", page=1)
+
+    @rx.event
+    async def previous_page(self):
+        return await self._show("AdminJobsState.previous_page", page=self.page - 1)
+
+    @rx.event
+    async def next_page(self):
+        return await self._show("AdminJobsState.next_page", page=self.page + 1)
+
+    @rx.event
+    async def retry(self, job_id: str):
+        return await self._act("AdminJobsState.retry", jobs.retry, job_id, "Job queued again.")
+
+    @rx.event
+    async def cancel(self, job_id: str):
+        return await self._act("AdminJobsState.cancel", jobs.cancel, job_id, "Cancel requested.")
+
+    async def _act(self, action: str, change, job_id: str, notice: str):
+        admin, refusal = await require_admin(self, action)
+        if refusal:
+            return refusal
+        self.error = self.notice = ""
+        try:
+            await change(admin.id, parse_id(job_id, "job"))
+        except AssetryError as problem:
+            self.error = str(problem)
+        else:
+            self.notice = notice
+        await self._list(admin.id, self.page)
+        return None
+
+    async def _show(self, action: str, *, page: int, fresh: bool = False):
+        admin, refusal = await require_admin(self, action)
+        if refusal:
+            return refusal
+        self.error = ""
+        if fresh:
+            self.notice = ""
+            self.kinds = [ALL, *await jobs.kinds(admin.id)]
+        await self._list(admin.id, max(page, 1))
+        return None
+
+    async def _list(self, admin_id: uuid.UUID, page: int) -> None:
+        try:
+            found = await jobs.listing(
+                admin_id,
+                status="" if self.status == ALL else self.status,
+                kind="" if self.kind == ALL else self.kind,
+                page=page,
+            )
+        except AssetryError as problem:
+            self.error = str(problem)
+            return
+        self.page, self.pages, self.total = found.page, found.pages, found.total
+        self.rows = [
+            JobView(
+                str(row.id),
+                row.kind,
+                row.status
+                + (" (cancel requested)" if row.cancel_requested and row.status == "running" else ""),
+                f"{row.attempts}/{row.max_attempts}",
+                row.user_email or "service",
+                when(row.created_at),
+                when(row.finished_at),
+                row.error,
+                row.status == "failed",
+                row.status in ("queued", "running"),
+            )
+            for row in found.rows
+        ]
+
+
+def _row(job: JobView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(job.kind, size="2", weight="medium")),
+        rx.table.cell(job.status),
+        rx.table.cell(job.attempts),
+        rx.table.cell(job.user),
+        rx.table.cell(job.created),
+        rx.table.cell(job.finished),
+        rx.table.cell(rx.text(job.error, size="1", color_scheme="red", max_width="24rem")),
+        rx.table.cell(
+            rx.hstack(
+                rx.cond(job.can_retry, rx.button("Retry", size="1", on_click=AdminJobsState.retry(job.id))),
+                rx.cond(
+                    job.can_cancel,
+                    rx.button(
+                        "Cancel",
+                        size="1",
+                        color_scheme="red",
+                        variant="soft",
+                        on_click=AdminJobsState.cancel(job.id),
+                    ),
+                ),
+            )
+        ),
+    )
+
+
+def jobs_page() -> rx.Component:
+    state = AdminJobsState
+    return admin_page(
+        "Jobs",
+        rx.hstack(
+            rx.select(
+                [ALL, *jobs.STATUSES], value=state.status, on_change=state.set_status, aria_label="Status"
+            ),
+            rx.select(state.kinds, value=state.kind, on_change=state.set_kind, aria_label="Kind"),
+            spacing="3",
+            wrap="wrap",
+        ),
+        form_message(state.error, state.notice),
+        table(["Kind", "Status", "Attempts", "User", "Created", "Ended", "Error", ""], state.rows, _row),
+        pager(state.page, state.pages, state.total, state.previous_page, state.next_page),
+    )

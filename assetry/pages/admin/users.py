@@ -1,0 +1,128 @@
+"""Admin: find users by email, newest first, a page at a time."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from assetry.errors import AssetryError
+from assetry.pages.admin.common import admin_page, form_message, pager, table, when
+from assetry.services.admin import users
+from assetry.state.admin import require_admin
+
+
+@dataclasses.dataclass
+class UserView:
+    id: str = ""
+    email: str = ""
+    name: str = ""
+    joined: str = ""
+    role: str = ""
+    status: str = ""
+
+
+class AdminUsersState(rx.State):
+    """The search, the filter and the page of users it shows."""
+
+    query: str = ""
+    anywhere: bool = False
+    role: str = "all"
+    page: int = 1
+    pages: int = 1
+    total: int = 0
+    rows: list[UserView] = []
+    error: str = ""
+
+    @rx.event
+    async def load(self):
+        return await self._show("AdminUsersState.load", page=self.page)
+
+    @rx.event
+    async def search(self, form: dict):
+        self.query = str(form.get("query", ""))[:254]
+        self.anywhere = form.get("anywhere") == "on"
+        return await self._show("AdminUsersState.search", page=1)
+
+    @rx.event
+    async def set_role(self, value: str):
+        if value in users.ROLES:
+            self.role = value
+        return await self._show("AdminUsersState.set_role", page=1)
+
+    @rx.event
+    async def previous_page(self):
+        return await self._show("AdminUsersState.previous_page", page=self.page - 1)
+
+    @rx.event
+    async def next_page(self):
+        return await self._show("AdminUsersState.next_page", page=self.page + 1)
+
+    async def _show(self, action: str, *, page: int):
+        admin, refusal = await require_admin(self, action)
+        if refusal:
+            return refusal
+        self.error = ""
+        try:
+            found = await users.search(
+                admin.id, self.query, anywhere=self.anywhere, role=self.role, page=max(page, 1)
+            )
+        except AssetryError as problem:
+            self.error = str(problem)
+            return None
+        self.page, self.pages, self.total = found.page, found.pages, found.total
+        self.rows = [
+            UserView(
+                str(row.id),
+                row.email,
+                row.display_name,
+                when(row.created_at),
+                "admin" if row.is_admin else "",
+                "disabled" if row.is_disabled else "active",
+            )
+            for row in found.rows
+        ]
+        return None
+
+
+def _row(user: UserView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(user.email, href="/admin/users/" + user.id)),
+        rx.table.cell(user.name),
+        rx.table.cell(user.joined),
+        rx.table.cell(rx.cond(user.role != "", rx.badge(user.role, color_scheme="purple"), "")),
+        rx.table.cell(rx.badge(user.status, color_scheme=rx.cond(user.status == "disabled", "red", "green"))),
+    )
+
+
+def users_page() -> rx.Component:
+    state = AdminUsersState
+    return admin_page(
+        "Users",
+        rx.form(
+            rx.hstack(
+                rx.input(
+                    name="query",
+                    placeholder="Email starts with…",
+                    max_length=254,
+                    default_value=state.query,
+                    aria_label="Search by email",
+                ),
+                rx.checkbox("Anywhere in the address", name="anywhere", default_checked=state.anywhere),
+                rx.button("Search", type="submit"),
+                rx.select(
+                    ["all", "admins", "disabled"],
+                    value=state.role,
+                    on_change=state.set_role,
+                    aria_label="Show",
+                ),
+                align="center",
+                wrap="wrap",
+                spacing="3",
+            ),
+            on_submit=state.search,
+        ),
+        form_message(state.error),
+        table(["Email", "Name", "Joined", "Role", "Status"], state.rows, _row),
+        pager(state.page, state.pages, state.total, state.previous_page, state.next_page),
+    )

@@ -1,0 +1,123 @@
+"""The audit log, as admins browse it (read-only), and refusals of admin actions."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import select
+
+from assetry import db
+from assetry.models import AuditEntry, User
+from assetry.services import audit
+from assetry.services.admin.common import Page, acting_admin, clean_search, like_pattern, page_window
+
+log = logging.getLogger(__name__)
+REFUSED = "admin.refused"
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: uuid.UUID
+    created_at: datetime
+    actor_email: str  # "" for the service itself (CLI, jobs)
+    action: str
+    target: str
+    target_email: str  # when the target is a user that still exists
+    detail: str
+
+
+async def record_refusal(user_id: uuid.UUID | None, action: str) -> None:
+    """A non-admin (or a signed-out browser) asked for an admin action: log it, and audit a known user."""
+    log.warning("admin action %s refused for %s", action, user_id or "a signed-out browser")
+    if user_id is None:
+        return  # nobody to attribute it to; the log line is the record
+    async with db.service_session() as session:
+        audit.record(session, actor_id=user_id, action=REFUSED, target=action[:200])
+
+
+async def entries(
+    actor_id: uuid.UUID,
+    *,
+    action: str = "",
+    actor_email: str = "",
+    target: str = "",
+    page: int = 1,
+    page_size: int = 50,
+) -> Page[AuditRow]:
+    """Audit entries, newest first, filtered by action prefix, actor email prefix and exact target."""
+    page, limit, offset = page_window(page, page_size)
+    action, actor_email, target = clean_search(action), clean_search(actor_email), clean_search(target)
+    actor = aliased(User)
+    async with db.service_session() as session:
+        await acting_admin(session, actor_id)
+        filters = []
+        if action:
+            filters.append(AuditEntry.action.like(like_pattern(action), escape="\\"))
+        if actor_email:
+            filters.append(actor.email.like(like_pattern(actor_email), escape="\\"))
+        if target:
+            filters.append(AuditEntry.target == target)
+        base = (
+            select(AuditEntry, actor.email).outerjoin(actor, actor.id == AuditEntry.actor_id).where(*filters)
+        )
+        total = await session.scalar(select(sa.func.count()).select_from(base.subquery()))
+        found = (
+            await session.exec(
+                base.order_by(AuditEntry.created_at.desc(), AuditEntry.id).limit(limit).offset(offset)
+            )
+        ).all()
+        emails = await _emails_of_targets(session, [entry.target for entry, _ in found])
+    rows = [
+        AuditRow(
+            entry.id, entry.created_at, email or "", entry.action, entry.target,
+            emails.get(entry.target, ""), entry.detail,
+        )
+        for entry, email in found
+    ]  # fmt: skip
+    return Page(rows, total or 0, page, limit)
+
+
+async def trail_of(actor_id: uuid.UUID, user_id: uuid.UUID, *, page: int = 1) -> Page[AuditRow]:
+    """What happened to a user and what they did: entries naming them as target or actor."""
+    page, limit, offset = page_window(page, 20)
+    actor = aliased(User)
+    async with db.service_session() as session:
+        await acting_admin(session, actor_id)
+        base = (
+            select(AuditEntry, actor.email)
+            .outerjoin(actor, actor.id == AuditEntry.actor_id)
+            .where(sa.or_(AuditEntry.target == str(user_id), AuditEntry.actor_id == user_id))
+        )
+        total = await session.scalar(select(sa.func.count()).select_from(base.subquery()))
+        found = (
+            await session.exec(
+                base.order_by(AuditEntry.created_at.desc(), AuditEntry.id).limit(limit).offset(offset)
+            )
+        ).all()
+        emails = await _emails_of_targets(session, [entry.target for entry, _ in found])
+    rows = [
+        AuditRow(
+            entry.id, entry.created_at, email or "", entry.action, entry.target,
+            emails.get(entry.target, ""), entry.detail,
+        )
+        for entry, email in found
+    ]  # fmt: skip
+    return Page(rows, total or 0, page, limit)
+
+
+async def _emails_of_targets(session, targets: list[str]) -> dict[str, str]:
+    ids = set()
+    for target in targets:
+        try:
+            ids.add(uuid.UUID(target))
+        except ValueError:
+            continue
+    if not ids:
+        return {}
+    found = (await session.exec(select(User.id, User.email).where(User.id.in_(ids)))).all()
+    return {str(user_id): email for user_id, email in found}

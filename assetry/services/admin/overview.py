@@ -1,0 +1,163 @@
+"""The admin overview: counts over time, never anyone's identity.
+
+Every figure is an aggregate (sign-ups a day, distinct active users a day, generations
+by kind/provider/status with their cost, accounts needing reconnect, failing jobs,
+waitlist size), as the privacy policy promises: usage is analysed in aggregate only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from assetry import db
+from assetry.errors import BadInput
+from assetry.models import ConnectedAccount, Generation, Job, UsageEvent, User, WaitlistEntry
+from assetry.models.analytics import NEEDS_RECONNECT
+from assetry.models.base import utcnow
+from assetry.models.jobs import FAILED, QUEUED, RUNNING
+from assetry.services.admin.common import acting_admin, as_date, day_of
+
+PERIODS = {"7": 7, "30": 30, "90": 90}
+
+
+@dataclass(frozen=True)
+class GenerationGroup:
+    kind: str
+    provider: str
+    status: str
+    count: int
+    cost_usd: float
+
+
+@dataclass
+class Overview:
+    days: list[date]
+    signups: list[int]
+    active: list[int]  # distinct signed-in users with any usage event that day
+    waitlist: list[int]  # size of the waitlist at the end of each day
+    users_total: int
+    active_day: int  # distinct users in the last 24 hours, 7 days, 30 days
+    active_week: int
+    active_month: int
+    generations: list[GenerationGroup] = field(default_factory=list)
+    accounts_total: int = 0
+    accounts_needing_reconnect: int = 0
+    failed_jobs: list[tuple[str, int]] = field(default_factory=list)  # (kind, failed in period)
+    jobs_queued: int = 0
+    jobs_running: int = 0
+    waitlist_total: int = 0
+    waitlist_invited: int = 0
+
+    @property
+    def generations_count(self) -> int:
+        return sum(group.count for group in self.generations)
+
+    @property
+    def generations_cost(self) -> float:
+        return round(sum(group.cost_usd for group in self.generations), 2)
+
+
+def period_days(preset: str) -> int:
+    if preset not in PERIODS:
+        raise BadInput("Pick 7, 30 or 90 days.")
+    return PERIODS[preset]
+
+
+async def overview(actor_id: uuid.UUID, days: int = 30, *, now: datetime | None = None) -> Overview:
+    """Everything the overview shows for the last `days` UTC days (today included)."""
+    if days not in PERIODS.values():
+        raise BadInput("Pick 7, 30 or 90 days.")
+    now = now or utcnow()
+    first = now.date() - timedelta(days=days - 1)
+    start = datetime.combine(first, time.min, UTC)
+    day_list = [first + timedelta(days=i) for i in range(days)]
+    async with db.service_session() as session:
+        await acting_admin(session, actor_id)
+        dialect = session.bind.dialect.name
+
+        async def per_day(model, *filters, value=None) -> dict[date, int]:
+            day = day_of(model.created_at, dialect)
+            counted = value if value is not None else sa.func.count()
+            found = await session.exec(
+                select(day, counted).where(model.created_at >= start, *filters).group_by(day)
+            )
+            return {as_date(d): n for d, n in found.all()}
+
+        async def count(model, *filters) -> int:
+            return await session.scalar(select(sa.func.count()).select_from(model).where(*filters)) or 0
+
+        signups = await per_day(User)
+        active = await per_day(
+            UsageEvent,
+            col(UsageEvent.user_id).is_not(None),
+            value=sa.func.count(sa.distinct(UsageEvent.user_id)),
+        )
+        windows = {span: now - timedelta(days=span) for span in (1, 7, 30)}
+        distinct = [
+            sa.func.count(sa.distinct(sa.case((UsageEvent.created_at >= since, UsageEvent.user_id))))
+            for since in windows.values()
+        ]
+        active_day, active_week, active_month = (
+            await session.exec(
+                select(*distinct).where(
+                    UsageEvent.created_at >= windows[30], col(UsageEvent.user_id).is_not(None)
+                )
+            )
+        ).one()
+        groups = (
+            await session.exec(
+                select(
+                    Generation.kind,
+                    Generation.provider,
+                    Generation.status,
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.sum(Generation.cost_usd), 0.0),
+                )
+                .where(Generation.created_at >= start)
+                .group_by(Generation.kind, Generation.provider, Generation.status)
+                .order_by(Generation.kind, Generation.provider, Generation.status)
+            )
+        ).all()
+        failed = (
+            await session.exec(
+                select(Job.kind, sa.func.count())
+                .where(Job.status == FAILED, Job.created_at >= start)
+                .group_by(Job.kind)
+                .order_by(sa.func.count().desc(), Job.kind)
+            )
+        ).all()
+        joined = await per_day(WaitlistEntry)
+        waitlist_before = await count(WaitlistEntry, WaitlistEntry.created_at < start)
+        return Overview(
+            days=day_list,
+            signups=[signups.get(d, 0) for d in day_list],
+            active=[active.get(d, 0) for d in day_list],
+            waitlist=_running_total(waitlist_before, [joined.get(d, 0) for d in day_list]),
+            users_total=await count(User),
+            active_day=active_day or 0,
+            active_week=active_week or 0,
+            active_month=active_month or 0,
+            generations=[GenerationGroup(k, p, s, n, round(float(c), 4)) for k, p, s, n, c in groups],
+            accounts_total=await count(ConnectedAccount),
+            accounts_needing_reconnect=await count(
+                ConnectedAccount, ConnectedAccount.status == NEEDS_RECONNECT
+            ),
+            failed_jobs=[(kind, n) for kind, n in failed],
+            jobs_queued=await count(Job, Job.status == QUEUED),
+            jobs_running=await count(Job, Job.status == RUNNING),
+            waitlist_total=await count(WaitlistEntry),
+            waitlist_invited=await count(WaitlistEntry, col(WaitlistEntry.invited_at).is_not(None)),
+        )
+
+
+def _running_total(before: int, increments: list[int]) -> list[int]:
+    totals, running = [], before
+    for step in increments:
+        running += step
+        totals.append(running)
+    return totals

@@ -1,0 +1,124 @@
+"""The waitlist as admins see it: search, export as CSV, invite by email."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from assetry import db
+from assetry.config import get_settings
+from assetry.errors import BadInput
+from assetry.models import WaitlistEntry
+from assetry.models.base import utcnow
+from assetry.services import audit
+from assetry.services.admin.common import (
+    Page,
+    acting_admin,
+    clean_search,
+    csv_safe,
+    like_pattern,
+    mail_service,
+    page_window,
+)
+
+INVITED = ("all", "invited", "waiting")
+EXPORT_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class WaitlistRow:
+    id: uuid.UUID
+    email: str
+    created_at: datetime
+    invited_at: datetime | None
+
+
+def _filters(query: str, invited: str) -> list:
+    query = clean_search(query)
+    if invited not in INVITED:
+        raise BadInput("Pick all, invited or still waiting.")
+    filters = []
+    if query:
+        filters.append(col(WaitlistEntry.email).like(like_pattern(query, anywhere=True), escape="\\"))
+    if invited == "invited":
+        filters.append(col(WaitlistEntry.invited_at).is_not(None))
+    elif invited == "waiting":
+        filters.append(col(WaitlistEntry.invited_at).is_(None))
+    return filters
+
+
+async def listing(
+    actor_id: uuid.UUID, query: str = "", *, invited: str = "all", page: int = 1, page_size: int = 50
+) -> Page[WaitlistRow]:
+    """Waitlist entries whose email contains the query, oldest first (first come, first invited)."""
+    filters = _filters(query, invited)
+    page, limit, offset = page_window(page, page_size)
+    async with db.service_session() as session:
+        await acting_admin(session, actor_id)
+        total = await session.scalar(select(sa.func.count()).select_from(WaitlistEntry).where(*filters))
+        found = (
+            await session.exec(
+                select(
+                    WaitlistEntry.id, WaitlistEntry.email, WaitlistEntry.created_at, WaitlistEntry.invited_at
+                )
+                .where(*filters)
+                .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+        waiting = await session.scalar(
+            select(sa.func.count()).select_from(WaitlistEntry).where(col(WaitlistEntry.invited_at).is_(None))
+        )
+    return Page([WaitlistRow(*row) for row in found], total or 0, page, limit, {"waiting": waiting or 0})
+
+
+async def export_csv(actor_id: uuid.UUID, query: str = "", *, invited: str = "all") -> str:
+    """Every matching entry as CSV (email, joined, invited), read in batches."""
+    filters = _filters(query, invited)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["email", "joined_at", "invited_at"])
+    async with db.service_session() as session:
+        await acting_admin(session, actor_id)
+        result = await session.stream(
+            select(WaitlistEntry.email, WaitlistEntry.created_at, WaitlistEntry.invited_at)
+            .where(*filters)
+            .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+            .execution_options(yield_per=EXPORT_BATCH)
+        )
+        async for email, joined, invited_at in result:
+            writer.writerow(
+                [csv_safe(email), joined.isoformat(), invited_at.isoformat() if invited_at else ""]
+            )
+        audit.record(
+            session, actor_id=actor_id, action="admin.waitlist_exported", detail=f"{query!r} {invited}"
+        )
+    return out.getvalue()
+
+
+async def invite(actor_id: uuid.UUID, entry_id: uuid.UUID) -> WaitlistEntry:
+    """Email an invitation to sign up (through the mail service) and record when it went out."""
+    mail = mail_service()
+    async with db.service_session() as session:
+        await acting_admin(session, actor_id)
+        entry = await session.get(WaitlistEntry, entry_id)
+        if entry is None:
+            raise BadInput("That waitlist entry doesn't exist (any more).")
+        if entry.invited_at is not None:
+            raise BadInput(f"{entry.email} was already invited on {entry.invited_at:%Y-%m-%d}.")
+        await mail.send(
+            session,
+            to=entry.email,
+            template="waitlist_invite",
+            context={"email": entry.email, "signup_url": get_settings().public_url.rstrip("/") + "/signup"},
+        )
+        entry.invited_at = utcnow()
+        audit.record(session, actor_id=actor_id, action="admin.waitlist_invited", target=entry.email)
+    return entry

@@ -1,0 +1,795 @@
+"""Privacy rights made true: export ("port my data"), account deletion, and the retention purges.
+
+Everything here walks the ownership map (`services.ownership`), so a table added
+to the schema is exported and purged as soon as it has its entry there.
+
+- Export: one background job per user at a time; a ZIP (README, JSON and CSV per
+  kind of record, the media files) written to a temporary file under
+  `DATA_DIR/exports/<user id>/` with each media file streamed in chunks, so memory
+  stays bounded for any library size. It is downloaded through a signed link that
+  expires with the archive (7 days), and a retention job deletes it then.
+- Deletion: after the password is re-entered the account is closed at once (sessions
+  revoked, log-in refused, provider tokens revoked), and a purge job removes every
+  row and file of the user after `DELETION_GRACE_DAYS`. Each purge step is
+  idempotent, so a purge that crashed half-way finishes when it runs again.
+- Retention: usage and technical logs and finished jobs older than 90 days, expired
+  export archives, and accounts past their grace period, purged on a schedule.
+  Purges log counts, never contents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import csv
+import hashlib
+import hmac
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import uuid
+import zipfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from assetry import db
+from assetry.config import get_settings, signing_secret
+from assetry.errors import BadInput, NotAllowed
+from assetry.jobs import queue, registry
+from assetry.jobs.worker import JobContext
+from assetry.models import (
+    AuthSession,
+    ConnectedAccount,
+    Generation,
+    GenerationOutput,
+    Job,
+    LoginAttempt,
+    OAuthState,
+    UsageEvent,
+    User,
+    metadata,
+)
+from assetry.models.base import utcnow
+from assetry.models.jobs import FINISHED, QUEUED, RUNNING, SUCCEEDED
+from assetry.services import accounts, audit, connections, media, ownership
+from assetry.services.credentials import credentials
+
+log = logging.getLogger(__name__)
+
+EXPORT_KIND = "privacy.export"
+PURGE_KIND = "privacy.purge"
+RETENTION_DAYS = 90
+EXPORT_DAYS = 7
+BATCH = 2000
+PROGRESS_EVERY_SECONDS = 0.5
+WRONG_PASSWORD = "That password is not right. Nothing was deleted."
+
+Progress = Callable[..., Awaitable[None]]
+
+
+# ----- export ----------------------------------------------------------------------------
+
+
+def exports_root() -> Path:
+    return get_settings().data_dir / "exports"
+
+
+def archive_path(user_id: uuid.UUID, job_id: uuid.UUID) -> Path:
+    return exports_root() / str(user_id) / f"{job_id}.zip"
+
+
+@dataclass(frozen=True)
+class ExportStatus:
+    """The user's latest export as the settings page shows it."""
+
+    job_id: uuid.UUID
+    status: str  # queued | running | succeeded | failed | cancelled | expired
+    percent: int
+    phase: str
+    error: str
+    size_bytes: int
+    expires_at: datetime | None
+    download_url: str
+
+
+async def request_export(user_id: uuid.UUID) -> Job:
+    """Start an export, or return the one already queued or running (one at a time per user)."""
+    async with db.service_session() as session:
+        user = await session.get(User, user_id)
+        if user is None or user.deleted_at is not None:
+            raise NotAllowed("Please log in again.")
+        active = (
+            await session.exec(
+                select(Job).where(
+                    Job.user_id == user_id, Job.kind == EXPORT_KIND, Job.status.in_((QUEUED, RUNNING))
+                )
+            )
+        ).first()
+        if active:
+            return active
+        # Two clicks at once see the same last finished export, so they share one key, one job.
+        last = (
+            await session.exec(
+                select(Job.id)
+                .where(Job.user_id == user_id, Job.kind == EXPORT_KIND)
+                .order_by(Job.created_at.desc())
+                .limit(1)
+            )
+        ).first()
+        key = f"{EXPORT_KIND}:{user_id}:{last or 'first'}"
+        job = await queue.enqueue(
+            session, EXPORT_KIND, {"user_id": str(user_id)}, user_id=user_id, dedupe_key=key
+        )
+        audit.record(session, actor_id=user_id, action="privacy.export_requested", target=str(job.id))
+    return job
+
+
+async def latest_export(user_id: uuid.UUID, *, now: datetime | None = None) -> ExportStatus | None:
+    """The user's most recent export, with a download link while its archive is there."""
+    now = now or utcnow()
+    async with db.user_session(user_id) as session:
+        job = (
+            await session.exec(
+                select(Job)
+                .where(Job.user_id == user_id, Job.kind == EXPORT_KIND)
+                .order_by(Job.created_at.desc())
+                .limit(1)
+            )
+        ).first()
+    if job is None:
+        return None
+    result = job.result or {}
+    expires_at = datetime.fromisoformat(result["expires_at"]) if result.get("expires_at") else None
+    status, url = job.status, ""
+    if job.status == SUCCEEDED:
+        if result.get("deleted") or expires_at is None or expires_at <= now:
+            status = "expired"
+        else:
+            url = export_link(job.id, user_id, expires_at)
+    progress = job.progress or {}
+    return ExportStatus(
+        job_id=job.id,
+        status=status,
+        percent=100 if job.status == SUCCEEDED else int(progress.get("percent", 0)),
+        phase=str(progress.get("phase", "")),
+        error=job.error if job.status not in (QUEUED, RUNNING, SUCCEEDED) else "",
+        size_bytes=int(result.get("size", 0)),
+        expires_at=expires_at,
+        download_url=url,
+    )
+
+
+def _link_secret() -> bytes:
+    # Derived, so a media URL's signature never passes as an export link's (and back).
+    return hmac.new(signing_secret(get_settings()), b"assetry export links", hashlib.sha256).digest()
+
+
+def export_link(job_id: uuid.UUID, owner: uuid.UUID, expires_at: datetime) -> str:
+    """A signed link to an export archive, valid until the archive expires, for its owner only."""
+    body = json.dumps(
+        {"j": str(job_id), "o": str(owner), "e": int(expires_at.timestamp())}, separators=(",", ":")
+    ).encode()
+    mac = hmac.new(_link_secret(), body, hashlib.sha256).digest()
+    return f"/exports/{_b64(body)}.{_b64(mac)}"
+
+
+def read_export_link(token: str, *, now: datetime | None = None) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(job id, owner) from an export link's token, or None when tampered with or expired."""
+    try:
+        body_b64, mac_b64 = token.split(".", 1)
+        body, mac = _unb64(body_b64), _unb64(mac_b64)
+    except (ValueError, TypeError):
+        return None
+    if not hmac.compare_digest(mac, hmac.new(_link_secret(), body, hashlib.sha256).digest()):
+        return None
+    fields = json.loads(body)
+    if fields["e"] <= (now or utcnow()).timestamp():
+        return None
+    return uuid.UUID(fields["j"]), uuid.UUID(fields["o"])
+
+
+@dataclass(frozen=True)
+class ExportDownload:
+    path: Path
+    size: int
+    filename: str
+
+
+EXPORT_GONE = "This download link has expired or is not valid. Start a new export from Settings."
+
+
+async def open_export(token: str, session_token: str) -> ExportDownload:
+    """Check an export link and the browser's session; FileNotFoundError or NotAllowed when refused."""
+    found = read_export_link(token)
+    if found is None:
+        raise FileNotFoundError(EXPORT_GONE)
+    job_id, owner = found
+    user = await accounts.user_for_token(session_token)
+    if user is None or user.id != owner:
+        raise NotAllowed("Log in to the account this export belongs to.")
+    async with db.user_session(user.id) as session:
+        job = await session.get(Job, job_id)
+    result = (job.result or {}) if job else {}
+    if (
+        job is None
+        or job.user_id != user.id
+        or job.kind != EXPORT_KIND
+        or job.status != SUCCEEDED
+        or result.get("deleted")
+        or datetime.fromisoformat(result["expires_at"]) <= utcnow()
+    ):
+        raise FileNotFoundError(EXPORT_GONE)
+    path = archive_path(user.id, job.id)
+    size = await asyncio.to_thread(lambda: path.stat().st_size if path.exists() else None)
+    if size is None:
+        raise FileNotFoundError(EXPORT_GONE)
+    stamp = job.finished_at or job.created_at
+    return ExportDownload(path=path, size=size, filename=f"assetry-export-{stamp:%Y-%m-%d}.zip")
+
+
+@registry.task(EXPORT_KIND, lease_seconds=120, max_attempts=3, deadline_seconds=4 * 3600)
+async def _run_export(ctx: JobContext) -> dict:
+    return await build_export(uuid.UUID(ctx.payload["user_id"]), ctx.job.id, progress=ctx.progress)
+
+
+async def build_export(user_id: uuid.UUID, job_id: uuid.UUID, *, progress: Progress | None = None) -> dict:
+    """Write the user's export ZIP (idempotent: a rerun rewrites it); returns the job's result."""
+    async with db.service_session() as session:
+        user = await session.get(User, user_id)
+    if user is None:
+        raise registry.Fail("This account no longer exists.")
+    final = archive_path(user_id, job_id)
+    partial = final.with_suffix(".part")
+    await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
+    writer = _ExportWriter(user, partial, progress)
+    try:
+        await writer.write()
+    except BaseException:
+        await asyncio.to_thread(partial.unlink, missing_ok=True)
+        raise
+    await asyncio.to_thread(os.replace, partial, final)
+    size = await asyncio.to_thread(lambda: final.stat().st_size)
+    expires_at = utcnow() + timedelta(days=EXPORT_DAYS)
+    log.info("export %s written: %d records, %d files, %d bytes", job_id, writer.records, writer.files, size)
+    return {
+        "size": size,
+        "records": writer.records,
+        "files": writer.files,
+        "expires_at": expires_at.isoformat(),
+    }
+
+
+class _ExportWriter:
+    """Fills one ZIP: records first (JSON, then CSV, in batches), then media streamed in chunks."""
+
+    def __init__(self, user: User, path: Path, progress: Progress | None) -> None:
+        self.user = user
+        self.path = path
+        self.progress = progress
+        self.records = 0
+        self.files = 0
+        self.missing: list[str] = []
+        self.written: list[tuple[str, str, int]] = []  # (file, description, rows)
+        self._last_report = 0.0
+
+    async def _report(self, percent: float, phase: str, *, force: bool = False) -> None:
+        if self.progress is None:
+            return
+        if force or time.monotonic() - self._last_report >= PROGRESS_EVERY_SECONDS:
+            self._last_report = time.monotonic()
+            await self.progress(percent=int(percent), phase=phase)
+
+    async def write(self) -> None:
+        zf = await asyncio.to_thread(zipfile.ZipFile, self.path, "w", zipfile.ZIP_DEFLATED)
+        try:
+            kinds = [entry for entry in ownership.personal() if entry.export_as]
+            for done, entry in enumerate(kinds):
+                await self._report(30 * done / len(kinds), f"Collecting {entry.export_as.replace('_', ' ')}")
+                rows = await self._write_table(zf, entry)
+                self.written.append((entry.export_as, entry.describes, rows))
+                self.records += rows
+            rows = await self._write_captions(zf)
+            self.written.append(("captions", "the captions you generated, with their prompts", rows))
+            await self._write_media(zf)
+            await asyncio.to_thread(zf.writestr, "README.txt", self._readme())
+        finally:
+            await asyncio.to_thread(zf.close)
+        await self._report(100, "Done", force=True)
+
+    async def _batches(self, query: sa.Select, key: sa.Column) -> AsyncIterator[list[sa.Row]]:
+        """Rows of a query, `BATCH` at a time, in key order (keyset paging keeps memory flat)."""
+        last = None
+        while True:
+            page = query.order_by(key).limit(BATCH)
+            if last is not None:
+                page = page.where(key > last)
+            async with db.service_session() as session:
+                rows = (await session.exec(page)).all()
+            if not rows:
+                return
+            yield rows
+            if len(rows) < BATCH:
+                return
+            last = rows[-1]._mapping[key.name]
+
+    async def _write_rows(self, zf: zipfile.ZipFile, name: str, query: sa.Select, key: sa.Column) -> int:
+        """`name`.json (an array of objects) and `name`.csv from one pass over the query.
+
+        The JSON goes straight into the ZIP; the CSV waits in a temporary file (a ZIP takes
+        one entry at a time) and is copied in after. Serialising runs off the event loop.
+        """
+        columns = [c.name for c in query.selected_columns]
+        count = 0
+        handle = await asyncio.to_thread(zf.open, f"{name}.json", "w", force_zip64=True)
+        spool = await asyncio.to_thread(tempfile.TemporaryFile, dir=self.path.parent)
+        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+        writer = csv.writer(text)
+
+        def write_batch(rows: list[sa.Row], first: bool) -> None:
+            records = [
+                json.dumps(dict(zip(columns, map(_plain, row), strict=True)), ensure_ascii=False)
+                for row in rows
+            ]
+            handle.write((("[\n  " if first else ",\n  ") + ",\n  ".join(records)).encode())
+            writer.writerows([_cell(v) for v in row] for row in rows)
+
+        try:
+            await asyncio.to_thread(writer.writerow, columns)
+            async for rows in self._batches(query, key):
+                await asyncio.to_thread(write_batch, rows, count == 0)
+                count += len(rows)
+            await asyncio.to_thread(handle.write, b"\n]\n" if count else b"[]\n")
+        finally:
+            await asyncio.to_thread(handle.close)
+
+        def copy_csv() -> None:
+            text.flush()
+            spool.seek(0)
+            with zf.open(f"{name}.csv", "w", force_zip64=True) as out:
+                shutil.copyfileobj(spool, out, 1024 * 1024)
+
+        try:
+            await asyncio.to_thread(copy_csv)
+        finally:
+            await asyncio.to_thread(text.close)
+        return count
+
+    async def _write_table(self, zf: zipfile.ZipFile, entry: ownership.Ownership) -> int:
+        table = metadata.tables[entry.table]
+        query = sa.select(*ownership.exported_columns(entry)).where(
+            ownership.rows_of(entry, self.user.id, self.user.email)
+        )
+        return await self._write_rows(zf, entry.export_as, query, table.c.id)
+
+    async def _write_captions(self, zf: zipfile.ZipFile) -> int:
+        query = (
+            sa.select(
+                GenerationOutput.id,
+                GenerationOutput.generation_id,
+                Generation.prompt,
+                Generation.model,
+                GenerationOutput.position,
+                GenerationOutput.text,
+                GenerationOutput.edited_at,
+                GenerationOutput.created_at,
+            )
+            .join(Generation, Generation.id == GenerationOutput.generation_id)
+            .where(GenerationOutput.user_id == self.user.id, GenerationOutput.text.is_not(None))
+        )
+        return await self._write_rows(zf, "captions", query, GenerationOutput.id)
+
+    async def _write_media(self, zf: zipfile.ZipFile) -> None:
+        query = sa.select(
+            GenerationOutput.id, GenerationOutput.storage_key, GenerationOutput.size_bytes
+        ).where(GenerationOutput.user_id == self.user.id, GenerationOutput.storage_key.is_not(None))
+        async with db.service_session() as session:
+            total = (
+                await session.scalar(
+                    sa.select(sa.func.coalesce(sa.func.sum(GenerationOutput.size_bytes), 0)).where(
+                        GenerationOutput.user_id == self.user.id, GenerationOutput.storage_key.is_not(None)
+                    )
+                )
+            ) or 0
+        store, done = media.store(), 0
+        async for rows in self._batches(query, GenerationOutput.id):
+            for _, key, size in rows:
+                await self._report(30 + 70 * min(1.0, done / total if total else 1.0), "Adding your files")
+                if await store.size(key) is None:
+                    self.missing.append(key)
+                    continue
+                info = zipfile.ZipInfo("media/" + key.split("/", 1)[1], date_time=utcnow().timetuple()[:6])
+                info.compress_type = zipfile.ZIP_STORED  # images and videos are compressed already
+                local_path = getattr(store, "path", None)
+                if local_path is not None:
+                    # A file on this machine: copied in one worker-thread call, 1 MB at a time.
+                    await asyncio.to_thread(_copy_into, zf, info, local_path(key))
+                else:
+                    handle = await asyncio.to_thread(zf.open, info, "w", force_zip64=True)
+                    try:
+                        async for chunk in store.stream(key):
+                            await asyncio.to_thread(handle.write, chunk)
+                    finally:
+                        await asyncio.to_thread(handle.close)
+                self.files += 1
+                done += size
+
+    def _readme(self) -> str:
+        lines = [
+            "Your Assetry data",
+            "=================",
+            "",
+            f"Exported {utcnow():%Y-%m-%d %H:%M} UTC for {self.user.email}.",
+            "",
+            "Every kind of record we hold about you is here twice: as JSON (complete, nested values kept)",
+            "and as CSV (one row per record, for spreadsheets). Times are UTC in ISO 8601.",
+            "",
+            "Files:",
+        ]
+        for name, describes, rows in self.written:
+            lines.append(f"  {name}.json / {name}.csv  ({rows} records): {describes}")
+        lines += [
+            f"  media/  ({self.files} files): the images and videos you generated,"
+            " named <generation id>/<number>.<type>",
+            "",
+            "Not included, on purpose: passwords (we only keep a hash of yours, and not even that with",
+            "Supabase sign-in), session and sign-in secrets, and the access tokens of your connected",
+            "accounts. They are secrets, not information about you, and would endanger your accounts.",
+            "Nothing about any other person is included.",
+        ]
+        if self.missing:
+            lines += ["", f"{len(self.missing)} generated files were already deleted and could not be added."]
+        lines += [
+            "",
+            "Questions, corrections or objections: use the privacy request form in Settings,",
+            "or read the privacy policy at /privacy.",
+            "",
+        ]
+        return "\n".join(lines)
+
+
+def _copy_into(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> None:
+    with path.open("rb") as source, zf.open(info, "w", force_zip64=True) as target:
+        shutil.copyfileobj(source, target, 1024 * 1024)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    text = str(_plain(value))
+    # Keep spreadsheet apps from running a cell as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# ----- deletion ---------------------------------------------------------------------------
+
+
+async def deletion_preview(user_id: uuid.UUID) -> list[str]:
+    """What deleting the account will do, step by step, with this user's own numbers."""
+    grace = get_settings().deletion_grace_days
+    async with db.service_session() as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            raise NotAllowed("Please log in again.")
+
+        async def count(model, *where) -> int:
+            return await session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0
+
+        browsers = await count(
+            AuthSession,
+            AuthSession.user_id == user_id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > utcnow(),
+        )
+        connected = (
+            await session.exec(select(ConnectedAccount).where(ConnectedAccount.user_id == user_id))
+        ).all()
+        generations = await count(Generation, Generation.user_id == user_id)
+        files = await count(
+            GenerationOutput, GenerationOutput.user_id == user_id, GenerationOutput.storage_key.is_not(None)
+        )
+    when = "right away" if grace == 0 else f"in {grace} days"
+    steps = [
+        f"You are logged out at once on every browser signed in to your account ({browsers}).",
+        "You can no longer log in with this account.",
+    ]
+    if connected:
+        names = ", ".join(f"{a.platform.title()} @{a.username or a.display_name}" for a in connected)
+        steps.append(f"Your connected accounts are disconnected and their access revoked: {names}.")
+    steps += [
+        f"{when.capitalize()}, everything else is erased for good: {generations} generations and {files} files, "
+        "posts and their metric history, tracked links, notes, support messages, exports, "
+        "usage and log-in records, and your account itself.",
+        "We keep no copy. An entry in our audit log that an account was deleted stays, without your name "
+        "or email.",
+    ]
+    if user.auth_backend == "supabase":
+        steps.append("Your sign-in at Supabase Auth is deleted too.")
+    steps.append(f"We send a confirmation to {user.email}.")
+    return steps
+
+
+async def request_deletion(
+    user_id: uuid.UUID, password: str, *, actor_id: uuid.UUID | None = None
+) -> datetime:
+    """Close the account now and schedule the purge of its data; returns when the purge is due.
+
+    `password` is that of whoever acts: the user, or the admin named by `actor_id`.
+    A wrong password raises `BadInput` and changes nothing.
+    """
+    actor_id = actor_id or user_id
+    grace = get_settings().deletion_grace_days
+    async with db.service_session() as session:
+        user = await session.get(User, user_id)
+        actor = user if actor_id == user_id else await session.get(User, actor_id)
+        if user is None or actor is None or (actor is not user and not actor.is_admin):
+            raise NotAllowed("Please log in again.")
+        if user.deleted_at is not None:
+            raise BadInput("This account is already being deleted.")
+        if not password or len(password) > 1024 or not await credentials().verify(actor, password):
+            raise BadInput(WRONG_PASSWORD)
+        now = utcnow()
+        user.deleted_at, user.deletion_due_at, user.is_disabled = now, now + timedelta(days=grace), True
+        user.pending_email = user.email_token_hash = user.email_token_expires_at = None
+        await session.exec(
+            sa.update(AuthSession)
+            .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        await queue.enqueue(
+            session,
+            PURGE_KIND,
+            {"user_id": str(user_id)},
+            dedupe_key=f"{PURGE_KIND}:{user_id}",
+            delay_seconds=grace * 86400,
+        )
+        audit.record(
+            session,
+            actor_id=None if actor_id == user_id else actor_id,
+            action="account.deletion_requested",
+            target=str(user_id),
+            detail=f"purge due {user.deletion_due_at:%Y-%m-%d}",
+        )
+        try:
+            async with session.begin_nested():
+                await _notify_deleted(session, user)
+        except Exception:  # the account is closed either way; a missing email is logged, not fatal
+            log.exception("the deletion confirmation for user %s could not be queued", user_id)
+        due = user.deletion_due_at
+        accounts_to_revoke = (
+            await session.exec(select(ConnectedAccount.id).where(ConnectedAccount.user_id == user_id))
+        ).all()
+    await _disconnect_all(user_id, accounts_to_revoke)
+    return due
+
+
+async def _notify_deleted(session, user: User) -> None:
+    """Queue the account-deletion confirmation email in the caller's transaction."""
+    from assetry.services import mail
+
+    await mail.send(
+        session,
+        to=user.email,
+        template="account_deleted",
+        context={
+            "display_name": user.display_name,
+            "purge_on": f"{user.deletion_due_at:%B %-d, %Y}",
+            "grace_days": get_settings().deletion_grace_days,
+        },
+        user_id=None,  # the message must outlive the account it confirms the deletion of
+    )
+
+
+async def _disconnect_all(user_id: uuid.UUID, account_ids: list[uuid.UUID]) -> None:
+    """Revoke each connected account's tokens at its platform and delete them (and its posts)."""
+    for account_id in account_ids:
+        try:
+            await connections.disconnect(user_id, account_id, keep_history=False)
+        except NotAllowed:
+            pass  # already gone
+        except Exception:  # the purge tries again; one platform's outage must not block the rest
+            log.exception("revoking connected account %s of user %s failed", account_id, user_id)
+
+
+@registry.task(PURGE_KIND, lease_seconds=300, max_attempts=10, deadline_seconds=6 * 3600)
+async def _run_purge(ctx: JobContext) -> dict:
+    user_id = uuid.UUID(ctx.payload["user_id"])
+    async with db.service_session() as session:
+        user = await session.get(User, user_id)
+    if user is None:
+        return {"purged": False, "reason": "already purged"}
+    if user.deletion_due_at is None:
+        raise registry.Fail("This account is not being deleted.")
+    wait = (user.deletion_due_at - utcnow()).total_seconds()
+    if wait > 0:
+        raise registry.Retry("not due yet", delay=wait)
+
+    async def step(table: str, count: int) -> None:
+        await ctx.progress(phase=f"purged {table}", rows=count)
+
+    return {"purged": True, "rows": await purge_account(user_id, on_step=step)}
+
+
+async def purge_account(
+    user_id: uuid.UUID, *, on_step: Callable[[str, int], Awaitable[None]] | None = None
+) -> dict[str, int]:
+    """Remove every row and file of a closed account (idempotent; a rerun finishes a crashed one).
+
+    Returns the number of rows removed per table. Refuses accounts not marked deleted.
+    """
+    async with db.service_session() as session:
+        user = await session.get(User, user_id)
+        remaining = (
+            (await session.exec(select(ConnectedAccount.id).where(ConnectedAccount.user_id == user_id))).all()
+            if user
+            else []
+        )
+    if user is None:
+        await _delete_files(user_id)
+        return {}
+    if user.deleted_at is None:
+        raise NotAllowed("Only accounts whose deletion was requested are purged.")
+    await _disconnect_all(user_id, remaining)
+    await _delete_files(user_id)
+    if on_step:
+        await on_step("files", 0)
+    await credentials().delete(user)  # Supabase Auth's user; an unknown id counts as done
+    counts: dict[str, int] = {}
+    for entry in reversed(ownership.entries()):
+        if entry.relation not in (*ownership.PERSONAL, ownership.ACTOR):
+            continue
+        table = metadata.tables[entry.table]
+        where = ownership.rows_of(entry, user_id, user.email)
+        async with db.service_session() as session:
+            if entry.relation == ownership.ACTOR:
+                result = await session.exec(sa.update(table).where(where).values({entry.column: None}))
+            else:
+                result = await session.exec(sa.delete(table).where(where))
+        counts[entry.table] = result.rowcount
+        if on_step:
+            await on_step(entry.table, result.rowcount)
+    async with db.service_session() as session:
+        audit.record(
+            session,
+            actor_id=None,
+            action="account.purged",
+            target=str(user_id),
+            detail=f"{sum(counts.values())} rows in {sum(1 for n in counts.values() if n)} tables",
+        )
+    log.info("purged account %s: %d rows", user_id, sum(counts.values()))
+    return counts
+
+
+async def _delete_files(user_id: uuid.UUID) -> None:
+    """The user's media (every key starts with their id) and export archives."""
+    await media.store().delete_owner(user_id)
+    await asyncio.to_thread(shutil.rmtree, exports_root() / str(user_id), ignore_errors=True)
+
+
+async def purge_due_accounts(*, now: datetime | None = None) -> int:
+    """Purge every account whose deletion grace period is over; returns how many."""
+    now = now or utcnow()
+    async with db.service_session() as session:
+        due = (
+            await session.exec(
+                select(User.id).where(User.deleted_at.is_not(None), User.deletion_due_at <= now)
+            )
+        ).all()
+    for user_id in due:
+        await purge_account(user_id)
+    if due:
+        log.info("retention: purged %d accounts past their grace period", len(due))
+    return len(due)
+
+
+# ----- retention ---------------------------------------------------------------------------
+
+
+async def purge_old_logs(*, now: datetime | None = None) -> dict[str, int]:
+    """Delete usage events, log-in attempts, ended sessions and OAuth states older than 90 days."""
+    cutoff = (now or utcnow()) - timedelta(days=RETENTION_DAYS)
+    statements = {
+        "usage_events": sa.delete(UsageEvent).where(UsageEvent.created_at < cutoff),
+        "login_attempts": sa.delete(LoginAttempt).where(LoginAttempt.created_at < cutoff),
+        "auth_sessions": sa.delete(AuthSession).where(
+            sa.or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff)
+        ),
+        "oauth_states": sa.delete(OAuthState).where(OAuthState.expires_at < cutoff),
+    }
+    counts = {}
+    async with db.service_session() as session:
+        for name, statement in statements.items():
+            counts[name] = (await session.exec(statement)).rowcount
+    log.info("retention: deleted %s", ", ".join(f"{n} {name}" for name, n in counts.items()))
+    return counts
+
+
+async def purge_finished_jobs(*, now: datetime | None = None) -> int:
+    """Delete jobs that ended more than 90 days ago."""
+    cutoff = (now or utcnow()) - timedelta(days=RETENTION_DAYS)
+    async with db.service_session() as session:
+        count = (
+            await session.exec(sa.delete(Job).where(Job.status.in_(FINISHED), Job.finished_at < cutoff))
+        ).rowcount
+    log.info("retention: deleted %d finished jobs", count)
+    return count
+
+
+async def delete_expired_exports(*, now: datetime | None = None) -> int:
+    """Delete export archives whose 7 days are over; returns how many."""
+    now = now or utcnow()
+    async with db.service_session() as session:
+        jobs = (
+            await session.exec(
+                select(Job).where(
+                    Job.kind == EXPORT_KIND,
+                    Job.status == SUCCEEDED,
+                    Job.finished_at < now - timedelta(days=EXPORT_DAYS) + timedelta(hours=1),
+                )
+            )
+        ).all()
+        deleted = 0
+        for job in jobs:
+            result = dict(job.result or {})
+            if result.get("deleted") or datetime.fromisoformat(result["expires_at"]) > now:
+                continue
+            await asyncio.to_thread(archive_path(job.user_id, job.id).unlink, missing_ok=True)
+            job.result = {**result, "deleted": True}
+            deleted += 1
+    log.info("retention: deleted %d expired export archives", deleted)
+    return deleted
+
+
+@registry.task("retention.logs", every_seconds=6 * 3600, max_attempts=3)
+async def _retention_logs(_ctx: JobContext) -> dict:
+    return await purge_old_logs()
+
+
+@registry.task("retention.jobs", every_seconds=6 * 3600, max_attempts=3)
+async def _retention_jobs(_ctx: JobContext) -> dict:
+    return {"jobs": await purge_finished_jobs()}
+
+
+@registry.task("retention.exports", every_seconds=3600, max_attempts=3)
+async def _retention_exports(_ctx: JobContext) -> dict:
+    return {"archives": await delete_expired_exports()}
+
+
+@registry.task("retention.accounts", every_seconds=3600, max_attempts=3, deadline_seconds=6 * 3600)
+async def _retention_accounts(_ctx: JobContext) -> dict:
+    return {"accounts": await purge_due_accounts()}

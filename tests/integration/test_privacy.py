@@ -1,0 +1,559 @@
+"""Export, account deletion and retention on SQLite and Postgres, driven by the ownership map.
+
+Every personal table is seeded through a generic row factory that reads the schema, so a
+new table in the map is exported, purged and tested without editing this file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from assetry import db, security, web
+from assetry.config import get_settings
+from assetry.errors import BadInput, NotAllowed
+from assetry.jobs.worker import Worker
+from assetry.models import (
+    AuthSession,
+    GenerationOutput,
+    Job,
+    LoginAttempt,
+    SupportMessage,
+    UsageEvent,
+    User,
+    metadata,
+)
+from assetry.models.base import utcnow
+from assetry.models.jobs import SUCCEEDED
+from assetry.services import accounts, media, ownership, privacy, profile, usage
+from assetry.services.accounts import SESSION_COOKIE
+from assetry.token_vault import vault
+
+PASSWORD = "Correct-Horse-42"
+HERE = accounts.Client(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0")
+
+
+@dataclass
+class Person:
+    user: User
+    token: str
+    marker: str
+    secrets: list[str] = field(default_factory=list)
+    media_keys: list[str] = field(default_factory=list)
+
+
+async def sign_up(email: str) -> tuple[User, str]:
+    return await accounts.sign_up(
+        accounts.SignUp(email=email, password=PASSWORD, age_confirmed=True, accepted_policies=True), HERE
+    )
+
+
+def _value(column: sa.Column, marker: str):
+    """A plausible value for a column, carrying the person's marker where it is text."""
+    kind = column.type.impl if isinstance(column.type, sa.TypeDecorator) else column.type
+    if isinstance(kind, sa.Boolean):
+        return False
+    if isinstance(kind, sa.Integer | sa.BigInteger):
+        return 7
+    if isinstance(kind, sa.Float | sa.Numeric):
+        return 1.5
+    if isinstance(kind, sa.DateTime):
+        return utcnow()
+    if isinstance(kind, sa.Date):
+        return date.today()
+    if isinstance(kind, sa.Uuid):
+        return uuid.uuid4()
+    if isinstance(kind, sa.JSON):
+        return {"note": marker}
+    if isinstance(kind, sa.String):
+        return f"{marker}{uuid.uuid4().hex}"[: kind.length or 64]
+    raise AssertionError(f"no value for {column.table.name}.{column.name} ({kind!r})")
+
+
+async def seed(person: Person) -> None:
+    """One row in every personal table of the map (and one audit entry), for this person.
+
+    Parents are made as needed; secrets get known values so the export can be scanned for them.
+    """
+    user, marker = person.user, person.marker
+    plain_access, plain_refresh = f"{marker}-plain-access", f"{marker}-plain-refresh"
+    sealer = vault(get_settings())
+    overrides = {
+        "connected_accounts": {
+            "platform": "instagram",
+            "access_token_enc": sealer.seal(plain_access),
+            "refresh_token_enc": sealer.seal(plain_refresh),
+        },
+        "oauth_states": {"code_verifier": f"{marker}-verifier-{uuid.uuid4().hex}"},
+        "generation_outputs": {"content_type": "image/png", "position": 0, "text": f"{marker} caption"},
+        "jobs": {"status": SUCCEEDED, "payload": {"secret": f"{marker}-payload"}},
+    }
+    made: dict[str, uuid.UUID] = {}
+
+    async def make(session, table: sa.Table) -> uuid.UUID:
+        if table.name in made:
+            return made[table.name]
+        entry = ownership.MAP[table.name]
+        values = {}
+        for column in table.c:
+            if column.name in overrides.get(table.name, {}):
+                values[column.name] = overrides[table.name][column.name]
+            elif column.foreign_keys:
+                (fk,) = column.foreign_keys
+                target = fk.column.table
+                if target.name == "users":
+                    values[column.name] = user.id
+                elif target is not table:
+                    values[column.name] = await make(session, target)
+            elif entry.relation == ownership.EMAIL and column.name == entry.column:
+                values[column.name] = user.email
+            else:
+                values[column.name] = _value(column, marker)
+        await session.exec(table.insert().values(values))
+        made[table.name] = values["id"]
+        return values["id"]
+
+    async with db.service_session() as session:
+        for entry in ownership.entries():
+            if entry.relation in (*ownership.PERSONAL, ownership.ACTOR) and entry.table != "users":
+                await make(session, metadata.tables[entry.table])
+        secret_values = []
+        for entry in ownership.personal():
+            if not entry.secret:
+                continue
+            table = metadata.tables[entry.table]
+            query = sa.select(*[table.c[c] for c in entry.secret]).where(
+                ownership.rows_of(entry, user.id, user.email)
+            )
+            for row in (await session.exec(query)).all():
+                secret_values += [json.dumps(v) if isinstance(v, dict) else str(v) for v in row if v]
+        # A stored file for the generation output.
+        output_table = metadata.tables["generation_outputs"]
+        output = (await session.exec(sa.select(output_table).where(output_table.c.user_id == user.id))).one()
+        key = media.key_for(user.id, output.generation_id, 0, "image/png")
+        await session.exec(
+            sa.update(output_table)
+            .where(output_table.c.id == output.id)
+            .values(storage_key=key, size_bytes=9)
+        )
+    await media.store().put(key, f"{marker}-png".encode(), "image/png")
+    person.media_keys.append(key)
+    person.secrets += [plain_access, plain_refresh, person.token, security.token_digest(person.token)]
+    person.secrets += [s for s in secret_values if '"secret"' not in s] + [f"{marker}-payload"]
+
+
+async def person(email: str) -> Person:
+    user, token = await sign_up(email)
+    found = Person(user=user, token=token, marker=f"mk{uuid.uuid4().hex[:6]}")
+    async with db.service_session() as session:
+        found.secrets.append((await session.get(User, user.id)).password_hash)
+    await seed(found)
+    return found
+
+
+async def counts(user: User) -> dict[str, int]:
+    """Rows of this user per table, through the map (audit entries by actor)."""
+    found = {}
+    async with db.service_session() as session:
+        for entry in ownership.entries():
+            if entry.relation == ownership.NOT_PERSONAL:
+                continue
+            table = metadata.tables[entry.table]
+            where = ownership.rows_of(entry, user.id, user.email)
+            found[entry.table] = await session.scalar(
+                sa.select(sa.func.count()).select_from(table).where(where)
+            )
+    return found
+
+
+async def run_jobs() -> list[Job]:
+    ran, worker = [], Worker(worker_id="test-worker")
+    while job := await worker.run_once():
+        ran.append(job)
+    return ran
+
+
+async def reload(model, key):
+    async with db.service_session() as session:
+        return await session.get(model, key)
+
+
+@pytest.fixture
+async def pair(database: str) -> tuple[Person, Person]:
+    return await person("maya@example.com"), await person("theo@example.com")
+
+
+# ----- delete -----------------------------------------------------------------------------
+
+
+async def test_deletion_removes_every_row_and_file_of_the_user_and_nothing_else(
+    pair: tuple[Person, Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    maya, theo = pair
+    monkeypatch.setenv("DELETION_GRACE_DAYS", "0")
+    get_settings.cache_clear()
+    await privacy.build_export(maya.user.id, uuid.uuid4())
+    assert any((privacy.exports_root() / str(maya.user.id)).iterdir())
+    before_maya, before_theo = await counts(maya.user), await counts(theo.user)
+    assert all(before_maya.values()), f"the seed missed a table: {before_maya}"
+
+    await privacy.request_deletion(maya.user.id, PASSWORD)
+
+    # At once: logged out everywhere, no log-in, tokens gone.
+    assert await accounts.user_for_token(maya.token) is None
+    with pytest.raises(NotAllowed, match="deleted"):
+        await accounts.log_in("maya@example.com", PASSWORD, HERE)
+    assert (await counts(maya.user))["connected_accounts"] == 0
+
+    ran = await run_jobs()
+    assert [job.kind for job in ran] == [privacy.PURGE_KIND]
+    assert (await reload(Job, ran[0].id)).status == SUCCEEDED
+
+    after = await counts(maya.user)
+    assert after == dict.fromkeys(after, 0)
+    assert await counts(theo.user) == before_theo
+    assert await media.store().size(maya.media_keys[0]) is None
+    assert not (privacy.exports_root() / str(maya.user.id)).exists()
+    assert await media.store().size(theo.media_keys[0]) == len(f"{theo.marker}-png")
+    async with db.service_session() as session:
+        audit = metadata.tables["audit_log"]
+        actions = (
+            await session.scalars(sa.select(audit.c.action).where(audit.c.target == str(maya.user.id)))
+        ).all()
+    assert {"account.deletion_requested", "account.purged"} <= set(actions)
+    assert await accounts.user_for_token(theo.token) is not None
+
+
+async def test_a_purge_that_crashes_half_way_finishes_when_run_again(pair: tuple[Person, Person]) -> None:
+    maya, theo = pair
+    before_theo = await counts(theo.user)
+    await privacy.request_deletion(maya.user.id, PASSWORD)
+    steps: list[str] = []
+
+    async def crash_after_five(table: str, _count: int) -> None:
+        steps.append(table)
+        if len(steps) == 5:
+            raise RuntimeError("the worker died")
+
+    with pytest.raises(RuntimeError):
+        await privacy.purge_account(maya.user.id, on_step=crash_after_five)
+    half = await counts(maya.user)
+    assert half["users"] == 1 and sum(half.values()) > 0
+    assert sum(1 for n in half.values() if n == 0) >= 3  # some tables were already purged
+
+    await privacy.purge_account(maya.user.id)
+    after = await counts(maya.user)
+    assert after == dict.fromkeys(after, 0)
+    assert await counts(theo.user) == before_theo
+    assert await privacy.purge_account(maya.user.id) == {}  # a third run finds nothing to do
+
+
+async def test_wrong_password_deletes_nothing(pair: tuple[Person, Person]) -> None:
+    maya, _ = pair
+    before = await counts(maya.user)
+    for wrong in ("not-my-password", "", "x" * 2000):
+        with pytest.raises(BadInput, match="Nothing was deleted"):
+            await privacy.request_deletion(maya.user.id, wrong)
+    assert await counts(maya.user) == before
+    stored = await reload(User, maya.user.id)
+    assert stored.deleted_at is None and not stored.is_disabled
+    assert (await accounts.user_for_token(maya.token)).id == maya.user.id
+    async with db.service_session() as session:
+        assert not (await session.scalars(sa.select(Job).where(Job.kind == privacy.PURGE_KIND))).all()
+
+
+async def test_grace_period_keeps_data_until_due_then_purges(database: str) -> None:
+    maya, _ = await sign_up("maya@example.com")
+    due = await privacy.request_deletion(maya.id, PASSWORD)
+    assert due - utcnow() > timedelta(days=29, hours=23)
+    assert await run_jobs() == []  # the purge job waits for its due date
+    assert await privacy.purge_due_accounts(now=utcnow() + timedelta(days=29)) == 0
+    assert await reload(User, maya.id) is not None
+    assert await privacy.purge_due_accounts(now=utcnow() + timedelta(days=31)) == 1
+    assert await reload(User, maya.id) is None
+    with pytest.raises(NotAllowed):
+        await privacy.request_deletion(maya.id, PASSWORD)  # the account is gone
+
+
+async def test_preview_says_what_will_happen(database: str) -> None:
+    maya, _ = await sign_up("maya@example.com")
+    steps = await privacy.deletion_preview(maya.id)
+    text = " ".join(steps)
+    assert "logged out at once on every browser" in text
+    assert "In 30 days" in text and "0 generations and 0 files" in text
+    assert "maya@example.com" in text
+
+
+async def test_deletion_queues_the_confirmation_email(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("assetry.services.mail")
+    maya, _ = await sign_up("maya@example.com")
+    await privacy.request_deletion(maya.id, PASSWORD)
+    outbox = metadata.tables["outbox"]
+    async with db.service_session() as session:
+        rows = (await session.exec(sa.select(outbox))).all()
+    assert any("maya@example.com" in str(row) for row in rows)
+
+
+# ----- export -----------------------------------------------------------------------------
+
+
+def _zip_text(archive: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+async def _export_bytes(user_id: uuid.UUID) -> tuple[Job, bytes]:
+    job = await privacy.request_export(user_id)
+    await run_jobs()
+    job = await reload(Job, job.id)
+    assert job.status == SUCCEEDED, job.error
+    return job, privacy.archive_path(user_id, job.id).read_bytes()
+
+
+async def test_export_contains_every_kind_of_record_and_no_secret(pair: tuple[Person, Person]) -> None:
+    maya, theo = pair
+    job, archive = await _export_bytes(maya.user.id)
+    files = _zip_text(archive)
+
+    expected = {f"{e.export_as}.{ext}" for e in ownership.personal() for ext in ("json", "csv")}
+    assert expected | {"captions.json", "captions.csv", "README.txt"} <= set(files)
+    for entry in ownership.personal():
+        records = json.loads(files[f"{entry.export_as}.json"])
+        assert records, f"{entry.export_as}.json is empty"
+        assert all(not (set(entry.secret) & set(record)) for record in records)
+    account = json.loads(files["account.json"])
+    assert [a["email"] for a in account] == ["maya@example.com"]
+    assert json.loads(files["captions.json"])[0]["text"] == f"{maya.marker} caption"
+    media_names = [name for name in files if name.startswith("media/")]
+    assert [files[name] for name in media_names] == [f"{maya.marker}-png".encode()]
+    assert "generations.json" in files["README.txt"].decode()
+
+    everything = b"\n".join(files.values())
+    for secret in maya.secrets + theo.secrets:
+        assert secret.encode() not in everything, f"a secret leaked: {secret[:12]}…"
+    assert theo.marker.encode() not in everything and b"theo@example.com" not in everything
+    assert maya.marker.encode() in everything
+    assert (await reload(Job, job.id)).result["files"] == 1
+
+
+async def test_export_of_a_user_with_no_data(database: str) -> None:
+    user, _ = await sign_up("new@example.com")
+    _, archive = await _export_bytes(user.id)
+    files = _zip_text(archive)
+    assert json.loads(files["account.json"])[0]["email"] == "new@example.com"
+    assert json.loads(files["generations.json"]) == []
+    assert files["generations.csv"].decode().startswith("id,user_id,kind,prompt")
+    assert not [name for name in files if name.startswith("media/")]
+
+
+async def test_export_requested_twice_is_one_job_then_a_new_one_after_it_ends(database: str) -> None:
+    user, _ = await sign_up("maya@example.com")
+    first, second = await asyncio.gather(privacy.request_export(user.id), privacy.request_export(user.id))
+    assert first.id == second.id
+    assert (await privacy.request_export(user.id)).id == first.id
+    await run_jobs()
+    status = await privacy.latest_export(user.id)
+    assert (
+        status.status == SUCCEEDED and status.percent == 100 and status.download_url.startswith("/exports/")
+    )
+    again = await privacy.request_export(user.id)
+    assert again.id != first.id
+    async with db.service_session() as session:
+        assert (
+            await session.scalar(
+                sa.select(sa.func.count()).select_from(Job).where(Job.kind == privacy.EXPORT_KIND)
+            )
+            == 2
+        )
+
+
+@pytest.fixture
+async def exported(database: str):
+    maya, maya_token = await sign_up("maya@example.com")
+    _, theo_token = await sign_up("theo@example.com")
+    job, _ = await _export_bytes(maya.id)
+    app = Starlette(routes=[Route("/exports/{token}", web.export_archive)])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client, maya, maya_token, theo_token, job
+
+
+async def _get(client: httpx.AsyncClient, url: str, cookie: str = "") -> httpx.Response:
+    client.cookies.clear()
+    if cookie:
+        client.cookies.set(SESSION_COOKIE, cookie)
+    return await client.get(url)
+
+
+async def test_download_link_serves_the_owner_only_and_refuses_tampered_or_expired_links(exported) -> None:
+    client, maya, maya_token, theo_token, job = exported
+    url = (await privacy.latest_export(maya.id)).download_url
+
+    answer = await _get(client, url, maya_token)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/zip"
+    assert "README.txt" in _zip_text(answer.content)
+
+    assert (await _get(client, url)).status_code == 403
+    assert (await _get(client, url, theo_token)).status_code == 403
+    body, mac = url.removeprefix("/exports/").split(".")
+    tampered_body = json.loads(privacy._unb64(body)) | {"o": str(uuid.uuid4())}
+    forged = privacy._b64(json.dumps(tampered_body, separators=(",", ":")).encode())
+    for bad in (
+        f"/exports/{forged}.{mac}",
+        url[:-2] + ("AA" if url[-2:] != "AA" else "BB"),
+        "/exports/nonsense",
+    ):
+        answer = await _get(client, bad, maya_token)
+        assert answer.status_code == 404 and "expired or is not valid" in answer.text
+    expired = privacy.export_link(job.id, maya.id, utcnow() - timedelta(seconds=1))
+    assert (await _get(client, expired, maya_token)).status_code == 404
+
+    # Past its 7 days the retention job deletes the archive; the old link is refused.
+    assert await privacy.delete_expired_exports(now=utcnow() + timedelta(days=6)) == 0
+    assert await privacy.delete_expired_exports(now=utcnow() + timedelta(days=8)) == 1
+    assert not privacy.archive_path(maya.id, job.id).exists()
+    assert (await _get(client, url, maya_token)).status_code == 404
+    assert (await privacy.latest_export(maya.id)).status == "expired"
+    assert await privacy.delete_expired_exports(now=utcnow() + timedelta(days=9)) == 0  # idempotent
+
+
+# ----- retention --------------------------------------------------------------------------
+
+
+async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
+    now = utcnow()
+    user, _ = await sign_up("maya@example.com")
+    old, recent = now - timedelta(days=91), now - timedelta(days=89)
+    async with db.service_session() as session:
+        for when, label in ((old, "old"), (recent, "recent")):
+            session.add(UsageEvent(user_id=user.id, kind="page_view", name=f"/{label}", created_at=when))
+            session.add(LoginAttempt(email=f"{label}@example.com", created_at=when))
+            session.add(
+                AuthSession(
+                    user_id=user.id, token_hash=label.ljust(64, "0"), created_at=when, expires_at=when
+                )
+            )
+            session.add(
+                Job(
+                    kind="test.retention",
+                    status=SUCCEEDED,
+                    deadline_at=when,
+                    created_at=when,
+                    finished_at=when,
+                    dedupe_key=label,
+                )
+            )
+        session.add(Job(kind="test.retention", deadline_at=old, created_at=old, dedupe_key="still-queued"))
+
+    logs = await privacy.purge_old_logs(now=now)
+    assert logs == {"usage_events": 1, "login_attempts": 1, "auth_sessions": 1, "oauth_states": 0}
+    assert await privacy.purge_finished_jobs(now=now) == 1
+    async with db.service_session() as session:
+        assert (await session.scalars(sa.select(UsageEvent.name))).all() == ["/recent"]
+        assert (
+            await session.scalars(
+                sa.select(LoginAttempt.email).where(LoginAttempt.email != "maya@example.com")
+            )
+        ).all() == ["recent@example.com"]
+        assert sorted((await session.scalars(sa.select(Job.dedupe_key))).all()) == ["recent", "still-queued"]
+    # Idempotent: a second run deletes nothing more.
+    assert sum((await privacy.purge_old_logs(now=now)).values()) == 0
+    assert await privacy.purge_finished_jobs(now=now) == 0
+
+
+# ----- settings services ------------------------------------------------------------------
+
+
+async def test_email_change_takes_effect_only_through_the_single_use_link(database: str) -> None:
+    maya, _ = await sign_up("maya@example.com")
+    await sign_up("theo@example.com")
+    with pytest.raises(BadInput, match="password"):
+        await profile.request_email_change(maya.id, "maya@new.example.com", "wrong")
+    with pytest.raises(BadInput, match="Another account"):
+        await profile.request_email_change(maya.id, "theo@example.com", PASSWORD)
+    link = await profile.request_email_change(maya.id, "Maya@New.example.com", PASSWORD)
+    assert (await profile.profile(maya.id)).email == "maya@example.com"  # not yet
+    assert (await profile.profile(maya.id)).pending_email == "maya@new.example.com"
+    token = link.rsplit("/", 1)[1]
+    assert await profile.confirm_email_change(token) == "maya@new.example.com"
+    with pytest.raises(BadInput, match="already used"):
+        await profile.confirm_email_change(token)
+    await accounts.log_in("maya@new.example.com", PASSWORD, HERE)
+
+    link = await profile.request_email_change(maya.id, "maya@third.example.com", PASSWORD)
+    async with db.service_session() as session:
+        await session.exec(sa.update(User).where(User.id == maya.id).values(email_token_expires_at=utcnow()))
+    with pytest.raises(BadInput, match="expired"):
+        await profile.confirm_email_change(link.rsplit("/", 1)[1])
+    found = await profile.profile(maya.id)
+    assert (found.email, found.pending_email) == ("maya@new.example.com", "")
+
+
+async def test_profile_sessions_preferences_and_privacy_requests(database: str) -> None:
+    maya, here = await sign_up("maya@example.com")
+    _, elsewhere = await accounts.log_in("maya@example.com", PASSWORD, HERE)
+    with pytest.raises(BadInput, match="time zone"):
+        await profile.update_profile(maya.id, display_name="Maya", time_zone="Mars/Olympus")
+    await profile.update_profile(maya.id, display_name="Maya R.", time_zone="Asia/Jakarta")
+    found = await profile.profile(maya.id)
+    assert (found.display_name, found.time_zone, found.product_emails) == ("Maya R.", "Asia/Jakarta", False)
+
+    listed = await profile.active_sessions(maya.id, here)
+    assert len(listed) == 2 and [s.current for s in listed].count(True) == 1
+    assert await profile.log_out_others(maya.id, here) == 1
+    assert await accounts.user_for_token(elsewhere) is None
+    assert await accounts.user_for_token(here) is not None
+
+    await usage.record(usage.PAGE_VIEW, "/home", user_id=maya.id, ip="198.51.100.4")
+    await profile.set_preferences(maya.id, product_emails=True, usage_opt_out=True)
+    await usage.record(usage.PAGE_VIEW, "/studio", user_id=maya.id, ip="198.51.100.4")
+    async with db.service_session() as session:
+        events = {e.name: e for e in (await session.scalars(sa.select(UsageEvent))).all()}
+    assert (events["/home"].user_id, events["/home"].ip) == (maya.id, "198.51.100.4")
+    assert (events["/studio"].user_id, events["/studio"].ip) == (None, "")
+
+    with pytest.raises(BadInput):
+        await profile.send_privacy_request(maya.id, "gossip", "hello")
+    await profile.send_privacy_request(maya.id, "child", "My little brother signed up.")
+    async with db.service_session() as session:
+        (message,) = (await session.scalars(sa.select(SupportMessage))).all()
+    assert (message.kind, message.user_id, message.email) == ("child", maya.id, "maya@example.com")
+
+
+async def test_media_output_rows_are_exported_with_their_files(pair: tuple[Person, Person]) -> None:
+    maya, _ = pair
+    async with db.service_session() as session:
+        output = (
+            await session.scalars(sa.select(GenerationOutput).where(GenerationOutput.user_id == maya.user.id))
+        ).one()
+    _, archive = await _export_bytes(maya.user.id)
+    files = _zip_text(archive)
+    assert f"media/{output.generation_id}/0.png" in files
+
+
+async def test_an_admin_deletes_an_account_with_their_own_password(database: str) -> None:
+    maya, _ = await sign_up("maya@example.com")
+    admin, _ = await sign_up("admin@example.com")
+    theo, _ = await sign_up("theo@example.com")
+    with pytest.raises(NotAllowed):  # theo is no admin
+        await privacy.request_deletion(maya.id, PASSWORD, actor_id=theo.id)
+    async with db.service_session() as session:
+        await session.exec(sa.update(User).where(User.id == admin.id).values(is_admin=True))
+    with pytest.raises(BadInput, match="Nothing was deleted"):
+        await privacy.request_deletion(maya.id, "maya-would-know-this", actor_id=admin.id)
+    assert (await reload(User, maya.id)).deleted_at is None
+    await privacy.request_deletion(maya.id, PASSWORD, actor_id=admin.id)
+    assert (await reload(User, maya.id)).deleted_at is not None
+    assert (await reload(User, admin.id)).deleted_at is None

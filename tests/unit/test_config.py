@@ -1,0 +1,68 @@
+"""Settings: each subsystem's mode comes from the environment, in one place."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from assetry.config import Mode, Settings
+
+ENV = ("DATABASE_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY", "REDIS_URL", "PUBLIC_URL", "APP_DB_ROLE")
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    """Build Settings from exactly the environment a test sets (no .env, nothing inherited)."""
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+
+    def build(**env: str) -> Settings:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return Settings(_env_file=None)
+
+    return build
+
+
+def test_no_keys_means_every_subsystem_is_embedded(settings) -> None:
+    modes = settings().modes()
+    assert modes == {"database": Mode.EMBEDDED, "auth": Mode.EMBEDDED, "ui state": Mode.EMBEDDED}
+
+
+def test_configured_modes_follow_the_environment(settings) -> None:
+    configured = settings(
+        DATABASE_URL="postgresql://owner:pw@db.example.com:5432/assetry",
+        SUPABASE_URL="http://127.0.0.1:54321",
+        SUPABASE_ANON_KEY="anon",
+        REDIS_URL="redis://127.0.0.1:6379",
+    )
+    assert set(configured.modes().values()) == {Mode.CONFIGURED}
+
+
+def test_supabase_needs_both_url_and_key_and_blank_is_unset(settings) -> None:
+    assert settings(SUPABASE_URL="http://127.0.0.1:54321").auth_mode is Mode.EMBEDDED
+    assert settings(DATABASE_URL="").database_mode is Mode.EMBEDDED
+
+
+def test_app_database_url_logs_in_as_the_app_role_on_postgres(settings) -> None:
+    configured = settings(
+        DATABASE_URL="postgres://owner:secret@db.example.com:5432/assetry", APP_DB_ROLE="app"
+    )
+    url = make_url(configured.app_database_url)
+    assert url.drivername == "postgresql+psycopg"
+    assert (url.username, url.password) == ("app", "assetry-local-only")
+    assert (url.host, url.port, url.database) == ("db.example.com", 5432, "assetry")
+    assert make_url(configured.owner_database_url).username == "owner"
+
+
+def test_app_database_url_leaves_sqlite_alone_but_async(settings, tmp_path) -> None:
+    embedded = settings()
+    assert embedded.owner_database_url == f"sqlite:///{tmp_path / 'assetry.db'}"
+    assert embedded.app_database_url == f"sqlite+aiosqlite:///{tmp_path / 'assetry.db'}"
+
+
+def test_https_public_url_turns_on_https(settings) -> None:
+    assert settings(PUBLIC_URL="https://assetry.cc").https is True
+    assert settings(PUBLIC_URL="http://localhost:3000").https is False
+    assert settings(PUBLIC_URL="https://assetry.cc/app").origin == "https://assetry.cc"
