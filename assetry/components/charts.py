@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import plotly.graph_objects as go
 
@@ -38,13 +38,19 @@ def time_series(points: list[tuple[date, int]], label: str, notes: list[tuple[da
             hovertemplate="%{y:,}<extra>" + label + "</extra>",
         )
     )
+    days = [d for d, _ in points]
     for day, text in notes:
+        # A label in the later half of the range reads leftwards, so it stays inside the plot.
+        late = bool(days) and day > days[0] + (days[-1] - days[0]) / 2
         fig.add_vline(x=day.isoformat(), line={"color": "#f59e0b", "dash": "dot", "width": 1})
         fig.add_annotation(
             x=day.isoformat(), y=1, yref="paper", text="📝 " + (text[:40] + "…" if len(text) > 40 else text),
-            showarrow=False, xanchor="left", yanchor="top", font={"size": 11, "color": "#b45309"},
-            bgcolor="rgba(255,251,235,0.85)",
+            showarrow=False, xanchor="right" if late else "left", yanchor="top",
+            font={"size": 11, "color": "#b45309"}, bgcolor="rgba(255,251,235,0.85)",
         )  # fmt: skip
+    if days:
+        # Notes' labels would otherwise stretch the axis past the period.
+        fig.update_xaxes(range=[days[0].isoformat(), days[-1].isoformat()])
     return _base(fig)
 
 
@@ -56,6 +62,13 @@ def history(points: list[tuple[str, int]], label: str) -> go.Figure:
             line={"color": ACCENT, "width": 2, "shape": "hv"}, name=label,
         )
     )  # fmt: skip
+    fig.update_xaxes(tickformat="%b %-d, %H:%M")
+    if len(points) == 1:
+        # One snapshot: a day either side, not an axis of milliseconds.
+        moment = datetime.fromisoformat(points[0][0])
+        fig.update_xaxes(
+            range=[(moment - timedelta(hours=12)).isoformat(), (moment + timedelta(hours=12)).isoformat()]
+        )
     return _base(fig, height=280)
 
 

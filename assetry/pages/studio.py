@@ -114,6 +114,9 @@ class StudioState(rx.State):
         except (BadInput, NotAllowed, ValueError) as problem:
             return rx.toast.error(str(problem))
         await self._refresh(user.id)
+        if all(item.id != generation_id for item in self.active):
+            # It had not started yet, so it ended at once; the watcher will not see it end.
+            return rx.toast.info("Cancelled.")
         return rx.toast.info("Cancelling…")
 
     @rx.event(background=True)
@@ -206,7 +209,8 @@ class StudioState(rx.State):
 
 def _toast_for(item: GenerationView) -> rx.event.EventSpec:
     if item.status == "succeeded":
-        return rx.toast.success(f"Your {item.kind_label.lower()} is ready.")
+        are = "are" if item.kind == catalog.CAPTION else "is"
+        return rx.toast.success(f"Your {item.kind_label.lower()} {are} ready.")
     if item.status == "cancelled":
         return rx.toast.info("Cancelled.")
     return rx.toast.error(f"It didn't work: {item.error}")
@@ -215,12 +219,12 @@ def _toast_for(item: GenerationView) -> rx.event.EventSpec:
 def _choice_group(label: str, name: str, items: list[str] | rx.Var, value: rx.Var) -> rx.Component:
     return rx.vstack(
         rx.text(label, size="2", weight="medium"),
-        rx.select(
-            items,
+        # The trigger carries the name: the high-level rx.select drops aria_label.
+        rx.select.root(
+            rx.select.trigger(width="100%", aria_label=label),
+            rx.select.content(rx.foreach(items, lambda item: rx.select.item(item, value=item))),
             value=value,
             on_change=lambda v: StudioState.set_option(name, v),
-            aria_label=label,
-            width="100%",
         ),
         spacing="1",
         width="100%",

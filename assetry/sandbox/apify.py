@@ -181,7 +181,7 @@ class ApifyImitation:
                 Route("/v2/actor-runs/{run_id}", self._get_run, methods=["GET"]),
                 Route("/v2/actor-runs/{run_id}/abort", self._abort, methods=["POST"]),
                 Route("/v2/datasets/{dataset_id}/items", self._items, methods=["GET"]),
-                Route("/sandbox/covers/{name}.svg", self._cover, methods=["GET"], name="cover"),
+                Route("/sandbox/covers/{name}.svg", self._cover, methods=["GET"]),
             ],
             exception_handlers={404: self._not_found, 405: self._not_allowed},
         )
@@ -255,7 +255,11 @@ class ApifyImitation:
             outcome=fault.run_outcome or "SUCCEEDED",
             dataset_id=_apify_id(),
         )
-        cover = str(request.url_for("cover", name="NAME"))
+        # Not request.url_for: in the app an ASGI middleware sits between the outermost router
+        # and this mount, so that router cannot find the route by name. root_path holds the
+        # mounts' prefixes.
+        root = request.scope.get("root_path", "").rstrip("/")
+        cover = f"{request.url.scheme}://{request.url.netloc}{root}/sandbox/covers/NAME.svg"
         make = _tiktok_item if platform == TIKTOK else _instagram_item
         items = [item for url in urls if (item := make(url, now, cover)) is not None]
         if fault.duplicate_items:

@@ -55,6 +55,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import bisect
+import hashlib
 import html
 import json
 import math
@@ -371,8 +372,11 @@ class InstagramImitation:
         client_secret: str = SANDBOX_CLIENT_SECRET,
         redirect_uris: tuple[str, ...] = (),
         anchor: datetime | None = None,
+        public_base: str | None = None,
     ) -> None:
+        """`public_base`: where browsers reach this imitation (its pictures' links start there)."""
         self.client_id = client_id
+        self.media_base = (public_base or "https://sandbox.instagram.invalid").rstrip("/")
         self.client_secret = client_secret
         self.redirect_uris = redirect_uris  # empty: any http(s) URI is accepted
         self.now: datetime | None = None  # None: the real clock
@@ -403,6 +407,7 @@ class InstagramImitation:
                 Route("/oauth/authorize", self._consent_page, methods=["GET"]),
                 Route("/oauth/authorize", self._consent_decision, methods=["POST"]),
                 Route("/oauth/access_token", self._code_exchange, methods=["POST"]),
+                Route("/sandbox-media/{kind:str}/{name:str}.svg", self._picture, methods=["GET"]),
                 Route("/{path:path}", self._graph, methods=["GET"]),
             ]
         )
@@ -788,16 +793,33 @@ class InstagramImitation:
             "username": account.username,
             "name": account.username.replace("_", " ").title(),
             "account_type": account.account_type,
-            "profile_picture_url": f"https://sandbox.instagram.invalid/avatars/{account.username}.jpg",
+            "profile_picture_url": f"{self.media_base}/sandbox-media/avatars/{account.username}.svg",
             "followers_count": account.followers,
             "follows_count": 180,
             "media_count": len(self.visible_media(account.username)),
         }
         return {"id": account.user_id} | {f: everything[f] for f in fields if f in everything}
 
+    async def _picture(self, request: Request) -> Response:
+        """A made-up picture for an avatar or a post, so sandbox pages load no outside images."""
+        kind, name = request.path_params["kind"], request.path_params["name"]
+        if kind not in ("avatars", "media"):
+            return Response("Not found", status_code=404)
+        hue = int(hashlib.sha256(name.encode()).hexdigest()[:4], 16) % 360
+        shape = (
+            '<circle cx="80" cy="80" r="80"/>'
+            if kind == "avatars"
+            else '<rect width="160" height="160" rx="12"/>'
+        )
+        svg = (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="160" viewBox="0 0 160 160">'
+            f'<g fill="hsl({hue},60%,55%)">{shape}</g></svg>'
+        )
+        return Response(svg, media_type="image/svg+xml", headers={"cache-control": "max-age=3600"})
+
     def _media_json(self, media: SandboxMedia, fields: list[str]) -> dict:
         numbers = media.numbers(self.clock())
-        picture = f"https://sandbox.instagram.invalid/media/{media.id}.jpg"
+        picture = f"{self.media_base}/sandbox-media/media/{media.id}.svg"
         everything: dict[str, Any] = {
             "id": media.id,
             "caption": media.caption,

@@ -51,7 +51,7 @@ def sandbox(platform: str) -> Any:
         return TikTokImitation(public_base=public)
     from assetry.sandbox.instagram import InstagramImitation
 
-    return InstagramImitation()
+    return InstagramImitation(public_base=public)
 
 
 def _http(platform: str) -> httpx.AsyncClient:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 
-from playwright.sync_api import BrowserContext, Page, WebSocket, expect
+from playwright.sync_api import BrowserContext, Locator, Page, WebSocket, expect
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,6 +32,12 @@ def visit(page: Page, path: str, *, timeout_s: float = 15) -> None:
     The HTML arrives pre-rendered, so elements are visible before React hydrates;
     typing or clicking earlier would be lost. The server says when it is ready.
     """
+    until_live(page, lambda: page.goto(path), what=path, timeout_s=timeout_s)
+
+
+def until_live(page: Page, navigate: Callable[[], object], *, what: str, timeout_s: float = 15) -> None:
+    """Do something that loads a page of the app (a goto, a click leaving for another site that
+    sends the browser back) and wait until that page is live, as `visit` does."""
     frames: list[str] = []
 
     def on_websocket(socket: WebSocket) -> None:
@@ -36,10 +45,10 @@ def visit(page: Page, path: str, *, timeout_s: float = 15) -> None:
 
     page.on("websocket", on_websocket)
     try:
-        page.goto(path)
+        navigate()
         deadline = time.monotonic() + timeout_s
         while not any(HYDRATED in frame for frame in frames):
-            assert time.monotonic() < deadline, f"{path} did not finish loading in {timeout_s}s"
+            assert time.monotonic() < deadline, f"{what} did not finish loading in {timeout_s}s"
             page.wait_for_timeout(25)
     finally:
         page.remove_listener("websocket", on_websocket)
@@ -100,3 +109,31 @@ def log_in(page: Page, email: str, password: str = STRONG_PASSWORD) -> None:
 def path_is(path: str) -> re.Pattern[str]:
     """A URL pattern for one of the app's paths (the router may add a trailing slash)."""
     return re.compile(rf"^https?://[^/]+{re.escape(path.rstrip('/'))}/?(\?.*)?$")
+
+
+def fits_the_width(page: Page) -> None:
+    """Nothing sticks out sideways: the page never scrolls horizontally."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{page.url} is {overflow}px wider than the {page.viewport_size['width']}px window"
+
+
+def keep_screenshot(page: Page, name: str) -> None:
+    """With E2E_SCREENSHOTS=/some/folder set, keep a full-page screenshot named after the window size."""
+    folder = os.environ.get("E2E_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        size = "phone" if page.viewport_size["width"] < 600 else "desktop"
+        page.screenshot(path=f"{folder}/{name}-{size}.png", full_page=True)
+
+
+def toast(page: Page, text: str) -> Locator:
+    """A notification (the toasts sit in the "Notifications" region)."""
+    return page.get_by_role("region", name="Notifications").get_by_text(text)
+
+
+def wait_until(check, *, timeout_s: float, every_s: float = 0.25, what: str = "the condition") -> None:
+    """Poll `check()` until it is true; fails with `what` after `timeout_s` seconds."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"Waited {timeout_s:.0f} s for {what}"
+        time.sleep(every_s)

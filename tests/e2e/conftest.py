@@ -100,7 +100,14 @@ def _stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Migrate a fresh SQLite database, build and serve the production app; yields its URL."""
+    """Migrate a fresh SQLite database, build and serve the production app; yields its URL.
+
+    E2E_APP_URL=http://localhost:PORT uses a server already running from this tree instead
+    (a quicker loop while writing tests; a full run always builds its own).
+    """
+    if reuse := os.environ.get("E2E_APP_URL"):
+        yield reuse.rstrip("/")
+        return
     bun_dir = ROOT / "tools" / "node_modules" / ".bin"
     if not (bun_dir / "bun").exists():
         pytest.fail(f"No bun in {bun_dir}: run `make install` (or `make test`) first.", pytrace=False)

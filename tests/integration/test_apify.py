@@ -362,3 +362,26 @@ async def test_mounted_under_a_prefix_as_the_app_does_in_sandbox_mode() -> None:
         async with httpx.AsyncClient() as http:
             cover = await http.get(result.post.cover_url)
         assert cover.status_code == 200 and cover.headers["content-type"] == "image/svg+xml"
+
+
+async def test_mounted_behind_a_middleware_as_in_the_app() -> None:
+    """The app wraps its routes in an ASGI middleware (security headers) under Reflex's own router."""
+    imitation = ApifyImitation(now=NOW)
+
+    def middleware(inner):
+        async def wrapped(scope, receive, send):
+            await inner(scope, receive, send)
+
+        return wrapped
+
+    ours = Starlette(routes=[Mount("/sandbox/apify", app=imitation.app)])
+    app = Starlette(routes=[Mount("", app=middleware(ours))])
+    with _serve(app) as url:
+        tracker = ApifyTracker(token=SANDBOX_TOKEN, api_url=f"{url}/sandbox/apify", max_retries=0)
+        async with tracker:
+            [result] = await tracker.fetch_posts([TIKTOK_URL])
+        assert result.post is not None
+        assert result.post.cover_url.startswith(f"{url}/sandbox/apify/sandbox/covers/tiktok-")
+        async with httpx.AsyncClient() as http:
+            cover = await http.get(result.post.cover_url)
+        assert cover.status_code == 200 and cover.headers["content-type"] == "image/svg+xml"

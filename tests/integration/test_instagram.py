@@ -253,7 +253,7 @@ async def test_profile_of_business_and_creator_accounts(
     assert profile.account_type == account_type
     assert profile.followers == account.followers
     assert profile.posts == len(sandbox.imitation.visible_media(username))
-    assert profile.avatar_url.endswith(f"{username}.jpg")
+    assert profile.avatar_url.endswith(f"{username}.svg")
 
 
 async def test_a_personal_account_is_refused_with_what_to_do(
@@ -291,7 +291,7 @@ async def test_media_pages_newest_first_with_cursors(client: InstagramClient, sa
     assert {"reel", "image", "carousel"} <= kinds
     reel = next(p for p in first.posts if p.media_type == "reel")
     assert reel.url.startswith("https://www.instagram.com/p/")
-    assert reel.cover_url.endswith(".jpg") and reel.title
+    assert reel.cover_url.endswith(".svg") and reel.title
     assert reel.created_at.tzinfo is not None
     assert set(reel.metrics) <= {"likes", "comments"}
 
@@ -600,3 +600,24 @@ def test_synthetic_accounts_are_deterministic(sandbox: Running) -> None:
         assert other.media[7].numbers(moment) == account.media[7].numbers(moment)
     assert 100 <= len(sandbox.imitation.account("sandbox_studio").media) <= 400
     assert instagram.SCOPES == ("instagram_business_basic", "instagram_business_manage_insights")
+
+
+async def test_pictures_are_served_where_the_imitation_is_reached() -> None:
+    """In sandbox mode the browser shows avatars and covers, so they must load from the imitation."""
+    imitation = InstagramImitation(public_base="http://assetry.test/sandbox/instagram")
+    transport = httpx.ASGITransport(app=imitation.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://assetry.test", timeout=5) as http:
+        client = make_client(Running(imitation, "http://assetry.test"), http)
+        token = (
+            await client.exchange_code(imitation.grant_code("sandbox_creator", REDIRECT), REDIRECT)
+        ).access_token
+        profile = await client.profile(token)
+        page = await client.media(token, profile.account_id)
+        for url in (profile.avatar_url, page.posts[0].cover_url):
+            assert url.startswith("http://assetry.test/sandbox/instagram/sandbox-media/")
+            # The transport stands in for the mount: it serves the imitation at the site's root.
+            picture = await http.get(url.removeprefix("http://assetry.test/sandbox/instagram"))
+            assert picture.status_code == 200
+            assert picture.headers["content-type"] == "image/svg+xml"
+            assert picture.text.startswith("<svg")
+        assert (await http.get("/sandbox-media/other/x.svg")).status_code == 404

@@ -135,7 +135,7 @@ class ConnectionsState(rx.State):
             if revoked
             else "the platform offers no revoke for apps like ours"
         )
-        return rx.toast.success(f"Disconnected: tokens deleted and {how}. {kept}")
+        return [rx.toast.success(f"Disconnected: tokens deleted and {how}. {kept}"), _reload_dashboard()]
 
     @rx.event(background=True)
     async def watch(self):
@@ -220,7 +220,8 @@ def _account_card(account: AccountView) -> rx.Component:
                 ),
                 spacing="1",
                 flex="1",
-                min_width="0",
+                # Narrower than this, the buttons wrap below instead of squeezing the details.
+                min_width="13rem",
             ),
             rx.hstack(
                 rx.cond(
@@ -307,7 +308,7 @@ def connections_section() -> rx.Component:
                 id="connect-tiktok",
             ),
             rx.button(
-                rx.icon("instagram", size=16),
+                rx.icon("camera", size=16),
                 "Connect Instagram",
                 on_click=ConnectionsState.connect("instagram", ""),
                 id="connect-instagram",

@@ -286,6 +286,7 @@ def _top_post_row(post: TopPostView) -> rx.Component:
                             object_fit="cover",
                             border_radius="var(--radius-2)",
                             alt="",
+                            flex_shrink="0",
                         ),
                     ),
                     rx.vstack(
@@ -298,7 +299,9 @@ def _top_post_row(post: TopPostView) -> rx.Component:
                 href="/analytics/post/" + post.id,
                 underline="none",
                 color="inherit",
-            )
+            ),
+            # On a phone the table scrolls sideways rather than squeezing titles to a word a line.
+            min_width="14rem",
         ),
         rx.table.cell(post.gained, align="right"),
         rx.table.cell(post.views, align="right"),
@@ -352,11 +355,13 @@ def dashboard_section() -> rx.Component:
                 rx.hstack(
                     rx.heading("Over time", size="4", as_="h2"),
                     rx.spacer(),
-                    rx.select(
-                        DashboardState.metrics_available,
+                    rx.select.root(
+                        rx.select.trigger(aria_label="Metric"),
+                        rx.select.content(
+                            rx.foreach(DashboardState.metrics_available, lambda m: rx.select.item(m, value=m))
+                        ),
                         value=DashboardState.metric,
                         on_change=DashboardState.set_metric,
-                        aria_label="Metric",
                     ),
                     width="100%",
                 ),
@@ -386,7 +391,9 @@ def dashboard_section() -> rx.Component:
                         rx.table.header(
                             rx.table.row(
                                 rx.table.column_header_cell("Post"),
-                                rx.table.column_header_cell("Views in period", align="right"),
+                                rx.table.column_header_cell(
+                                    "Views in period", align="right", white_space="nowrap"
+                                ),
                                 rx.table.column_header_cell("Views", align="right"),
                                 rx.table.column_header_cell("Likes", align="right"),
                                 rx.table.column_header_cell("Comments", align="right"),

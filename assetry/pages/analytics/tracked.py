@@ -121,7 +121,14 @@ def _row(item: TrackedView) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
             rx.vstack(
-                rx.link(item.title, href=item.url, is_external=True, size="2", weight="medium"),
+                rx.link(
+                    item.title,
+                    href=item.url,
+                    is_external=True,
+                    size="2",
+                    weight="medium",
+                    style={"overflowWrap": "anywhere"},
+                ),
                 rx.text(
                     item.platform,
                     rx.cond(item.author != "", " · @" + item.author, ""),

@@ -1,0 +1,292 @@
+"""Analytics in the browser, in sandbox mode: the sandbox TikTok, Instagram and Apify mounted in the app.
+
+Connecting goes through the sandbox's consent pages exactly as through the real ones. The
+sandbox creators are deterministic, with months of posts, so a first sync fills the dashboard.
+Tests that only read the dashboard share one creator with TikTok connected (`tiktok_creator`);
+those that connect or disconnect sign up their own.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.e2e.browser import (
+    fits_the_width,
+    keep_screenshot,
+    path_is,
+    phone_context,
+    sign_up,
+    toast,
+    until_live,
+    visit,
+    wait_until,
+)
+from tests.e2e.conftest import ACTION_TIMEOUT_MS
+
+pytestmark = pytest.mark.e2e
+
+SYNC_TIMEOUT_MS = 60_000
+PLATFORMS = {"tiktok": "TikTok", "instagram": "Instagram"}
+POST_PATH = re.compile(r"/analytics/post/[0-9a-f-]{36}/?$")
+CHART_HAS_POINTS = """() => {
+    const plot = document.querySelector('.js-plotly-plot');
+    return Boolean(plot && plot.data && plot.data.length && plot.data[0].x.length > 0);
+}"""
+
+
+def _outcome(platform: str, outcome: str) -> re.Pattern[str]:
+    return re.compile(rf"/analytics/?\?oauth={outcome}&platform={platform}(#_)?$")
+
+
+def _consent(page: Page, platform: str) -> None:
+    """Press Connect and land on the sandbox's consent page."""
+    page.get_by_role("button", name=f"Connect {PLATFORMS[platform]}").click()
+    expect(page).to_have_url(re.compile(rf"/sandbox/{platform}/"))
+    expect(page.get_by_text("Sandbox").first).to_be_visible()
+
+
+def _connect(page: Page, platform: str, account: str) -> None:
+    """Connect a sandbox account from /analytics; returns on /analytics, live, after consent."""
+    _consent(page, platform)
+    if platform == "tiktok":
+        page.get_by_role("radio", name=account).check()
+    else:
+        page.get_by_label("Continue as").select_option(account)
+    until_live(page, lambda: page.locator("#allow").click(), what="the way back from the consent page")
+    expect(page).to_have_url(_outcome(platform, "connected"))
+
+
+def _card(page: Page, name: str) -> Locator:
+    return page.locator(".connected-account").filter(has_text=name)
+
+
+def _total(page: Page, label: str) -> Locator:
+    return page.locator(".total-card").filter(has=page.get_by_text(label, exact=True))
+
+
+def _dashboard_filled(page: Page) -> None:
+    """The first sync's numbers are on the dashboard: totals and a chart with points."""
+    views = _total(page, "Views")
+    expect(views).not_to_contain_text("—", timeout=SYNC_TIMEOUT_MS)
+    expect(views).to_contain_text(re.compile(r"\d"))
+    page.wait_for_function(CHART_HAS_POINTS, timeout=SYNC_TIMEOUT_MS)
+    expect(page.get_by_text("No numbers yet.")).to_have_count(0)
+
+
+def _period_label(days: int) -> str:
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=days - 1)
+    return f"{start:%b} {start.day} – {today:%b} {today.day}, {today.year} (UTC)"
+
+
+@pytest.fixture(scope="module")
+def tiktok_creator(browser: Browser, browser_context_args: dict) -> dict:
+    """A creator with the sandbox's Jon Okafor connected and synced; their browser storage."""
+    context = browser.new_context(**browser_context_args)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    errors: list[str] = []
+    context.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        page = context.new_page()
+        sign_up(page)
+        visit(page, "/analytics")
+        _connect(page, "tiktok", "Jon Okafor")
+        _dashboard_filled(page)
+        assert not errors, f"The browser reported errors while connecting: {errors}"
+        return context.storage_state()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def creator_page(new_context, tiktok_creator: dict) -> Page:
+    page = new_context(storage_state=tiktok_creator).new_page()
+    visit(page, "/analytics")
+    _dashboard_filled(page)
+    return page
+
+
+def test_connect_tiktok_and_instagram_and_see_the_dashboard_fill_in(page: Page) -> None:
+    sign_up(page)
+    visit(page, "/analytics")
+    expect(page.get_by_text("No numbers yet. They appear after the first sync")).to_be_visible()
+    expect(_total(page, "Views")).to_contain_text("—")
+    expect(page.locator(".connected-account")).to_have_count(0)
+
+    _connect(page, "tiktok", "Maya Fernandes")
+    expect(
+        page.get_by_text("Connected. Your first sync is running; numbers appear as it goes.")
+    ).to_be_visible()
+    card = _card(page, "Maya Fernandes")
+    expect(card).to_contain_text("TikTok")
+    expect(card.get_by_text("Sandbox", exact=True)).to_be_visible()
+    _dashboard_filled(page)
+    expect(card).to_contain_text(re.compile(r"Last sync \d+ min ago"))
+    expect(page.locator("table").first.locator("tbody tr")).not_to_have_count(0)
+    keep_screenshot(page, "analytics")
+
+    # A sync on demand shows its badge while it runs.
+    card.get_by_role("button", name="Sync now").click()
+    expect(card.get_by_text("Syncing", exact=True)).to_be_visible()
+    expect(card.get_by_role("button", name="Sync now")).to_be_disabled()
+    expect(card.get_by_text("Syncing", exact=True)).to_have_count(0, timeout=SYNC_TIMEOUT_MS)
+    expect(card.get_by_role("button", name="Sync now")).to_be_enabled()
+
+    _connect(page, "instagram", "sandbox_creator")
+    expect(page.get_by_text("Connected. Your first sync is running")).to_be_visible()
+    expect(page.locator(".connected-account")).to_have_count(2)
+    instagram = page.locator(".connected-account").filter(has_text="Instagram")
+    expect(instagram).to_contain_text("sandbox_creator")
+    expect(instagram.get_by_text("Sandbox", exact=True)).to_be_visible()
+    expect(instagram).to_contain_text("152,000 followers", timeout=SYNC_TIMEOUT_MS)
+    # Instagram's own metrics join the totals once its posts are in.
+    expect(_total(page, "Reach")).not_to_contain_text("—", timeout=SYNC_TIMEOUT_MS)
+
+
+def test_denying_consent_connects_nothing(page: Page) -> None:
+    sign_up(page)
+    visit(page, "/analytics")
+    _consent(page, "tiktok")
+    until_live(page, lambda: page.locator("#deny").click(), what="the way back from the consent page")
+    expect(page).to_have_url(_outcome("tiktok", "denied"))
+    expect(
+        page.get_by_text("You didn't allow access on the consent screen, so nothing was connected.")
+    ).to_be_visible()
+    expect(page.locator(".connected-account")).to_have_count(0)
+    expect(page.get_by_text("No numbers yet.")).to_be_visible()
+
+
+def test_the_range_changes_the_period(creator_page: Page) -> None:
+    page = creator_page
+    label = page.get_by_text(re.compile(r"\(UTC\)$"))
+    expect(label).to_have_text(_period_label(30))
+    views = _total(page, "Views").inner_text()
+    for days in (7, 90):
+        page.get_by_role("radio", name=f"{days} days").click()
+        expect(label).to_have_text(_period_label(days))
+    # 90 days hold at least as many views as 30.
+    ninety = _total(page, "Views").inner_text()
+    assert _first_number(ninety) >= _first_number(views)
+    page.get_by_role("radio", name="7 days").click()
+    expect(label).to_have_text(_period_label(7))
+    page.wait_for_function(CHART_HAS_POINTS)
+    points = page.evaluate("document.querySelector('.js-plotly-plot').data[0].x.length")
+    assert points == 7
+
+
+def _first_number(text: str) -> int:
+    return int(re.search(r"\d[\d,]*", text).group().replace(",", ""))
+
+
+def test_a_top_post_opens_its_page(creator_page: Page) -> None:
+    page = creator_page
+    first = page.locator("table").first.locator("tbody tr").first
+    title = first.locator("a p").first.inner_text()
+    first.get_by_role("link").click()
+    expect(page).to_have_url(POST_PATH)
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    expect(page.get_by_role("heading", name="Views after posting", level=2)).to_be_visible()
+    expect(page.get_by_text("TikTok · published")).to_be_visible()
+    page.wait_for_function(CHART_HAS_POINTS)
+    keep_screenshot(page, "post")
+    page.get_by_role("link", name="← Analytics").click()
+    expect(page).to_have_url(path_is("/analytics"))
+
+
+def test_a_note_for_today_shows_on_the_chart(creator_page: Page) -> None:
+    page = creator_page
+    note = "Tried a question hook"
+    page.get_by_label("Day").fill(datetime.now(UTC).date().isoformat())
+    page.get_by_label("Note", exact=True).fill(note)
+    page.get_by_role("button", name="Add note").click()
+    expect(toast(page, "Note added.")).to_be_visible()
+    expect(page.locator(".note-body").filter(has_text=note)).to_be_visible()
+    page.wait_for_function(
+        """(note) => {
+            const plot = document.querySelector('.js-plotly-plot');
+            return (plot.layout.annotations || []).some((a) => a.text.includes(note));
+        }""",
+        arg=note,
+    )
+    expect(page.locator(".js-plotly-plot .annotation-text").first).to_contain_text(note)
+
+
+def test_tracking_links_answers_per_link_and_fills_in(creator_page: Page) -> None:
+    page = creator_page
+    good = "https://www.tiktok.com/@jon.cooks/video/7441234567890123456"
+    bad = "https://example.com/watch?v=1"
+    page.get_by_label("Post links").fill(f"{good}\n{bad}")
+    page.get_by_role("button", name="Track").click()
+    answers = page.locator(".link-result")
+    expect(answers).to_have_count(2)
+    expect(answers.nth(0)).to_contain_text("Tracking — numbers arrive in a minute.")
+    expect(answers.nth(1)).to_contain_text("Only TikTok and Instagram posts can be tracked.")
+    row = page.locator(".tracked-row").filter(has_text="TikTok")
+    expect(row).to_have_count(1)
+
+    def fetched() -> bool:
+        if "Fetching…" not in row.inner_text():
+            return True
+        page.get_by_role("button", name="Refresh list").click()
+        return False
+
+    wait_until(fetched, timeout_s=SYNC_TIMEOUT_MS / 1000, every_s=1, what="the tracked post's numbers")
+    expect(row).to_contain_text("@jon.cooks")
+    expect(row.locator("td").nth(1)).to_have_text(re.compile(r"^\d[\d,]*$"))
+
+
+def test_export_csv_downloads_the_dashboard(creator_page: Page) -> None:
+    page = creator_page
+    with page.expect_download() as started:
+        page.get_by_role("button", name="Export CSV").click()
+    download = started.value
+    assert download.suggested_filename.endswith(".csv")
+    lines = Path(download.path()).read_text().splitlines()
+    assert lines[0].startswith("date,views")
+    assert len([line for line in lines if re.match(r"\d{4}-\d{2}-\d{2},", line)]) == 30
+
+
+def test_disconnect_deleting_history(page: Page) -> None:
+    sign_up(page)
+    visit(page, "/analytics")
+    _connect(page, "tiktok", "Jon Okafor")
+    _dashboard_filled(page)
+    card = _card(page, "Jon Okafor")
+    card.get_by_role("button", name="Disconnect").click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("Disconnect Jon Okafor?")
+    dialog.get_by_role("button", name="Disconnect and delete history").click()
+    expect(
+        toast(page, "Disconnected: tokens deleted and access was revoked with the platform.")
+    ).to_be_visible()
+    expect(toast(page, "Its synced history was deleted.")).to_be_visible()
+    expect(page.locator(".connected-account")).to_have_count(0)
+    expect(page.get_by_text("No numbers yet.")).to_be_visible()
+    visit(page, "/analytics")
+    expect(page.locator(".connected-account")).to_have_count(0)
+    expect(_total(page, "Views")).to_contain_text("—")
+
+
+def test_analytics_on_a_phone(new_context, tiktok_creator: dict) -> None:
+    page = phone_context(new_context, storage_state=tiktok_creator).new_page()
+    visit(page, "/analytics")
+    _dashboard_filled(page)
+    expect(_card(page, "Jon Okafor")).to_be_visible()
+    fits_the_width(page)
+    keep_screenshot(page, "analytics")
+
+    page.locator("table").first.locator("tbody tr").first.get_by_role("link").click()
+    expect(page).to_have_url(POST_PATH)
+    expect(page.get_by_role("heading", name="Views after posting")).to_be_visible()
+    fits_the_width(page)
+    keep_screenshot(page, "post")
+
+    page.get_by_role("button", name="Open menu").click()
+    page.get_by_role("menuitem", name="Studio").click()
+    expect(page).to_have_url(path_is("/studio"))
+    expect(page.get_by_role("heading", name="Studio", level=1)).to_be_visible()
