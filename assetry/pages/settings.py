@@ -390,7 +390,7 @@ def _email_section() -> rx.Component:
             rx.vstack(
                 field("New email address", "new_email", type="email", auto_complete="email"),
                 field(
-                    "Current password",
+                    "Your password",
                     "email_password",
                     type="password",
                     max_length=1024,
