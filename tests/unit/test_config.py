@@ -32,7 +32,7 @@ def test_no_keys_means_every_subsystem_is_embedded(settings) -> None:
         "auth",
         "ui state",
         "media storage",
-        "email",
+        "mail",
         "fal.ai",
         "gemini",
         "anthropic",
