@@ -40,9 +40,11 @@ _NOT_COPIED = {
 }  # fmt: skip
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: once started, Playwright's sync API keeps an event loop
-    running in the main thread until the session ends, and async tests cannot run beside it."""
+    running in the main thread until the session ends, and async tests cannot run beside it.
+    `trylast`: after pytest's own reordering by fixture scope, which would move some back."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 
 

@@ -38,7 +38,7 @@ def test_sign_up_log_out_log_in_and_change_password(page: Page) -> None:
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("New password again").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password").click()
-    expect(page.get_by_role("status")).to_have_text(
+    expect(page.locator("#password").get_by_role("status")).to_have_text(
         "Password changed. Other browsers signed in to your account were logged out."
     )
     expect(page.get_by_label("Current password")).to_have_value("")
@@ -65,7 +65,7 @@ def test_change_password_refuses_a_wrong_current_password(page: Page) -> None:
     page.get_by_label("New password again").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password").click()
     expect(_alert(page)).to_have_text("Your current password is not right.")
-    expect(page.get_by_role("status")).to_have_count(0)
+    expect(page.locator("#password").get_by_role("status")).to_have_count(0)
 
 
 def test_the_eu_checkbox_raises_the_minimum_age_to_16(page: Page) -> None:
