@@ -23,7 +23,7 @@ def test_sign_up_log_out_log_in_and_change_password(page: Page) -> None:
     expect(page).to_have_url(path_is("/home"))
     expect(page.get_by_role("heading", name="Welcome, Rina Putri")).to_be_visible()
 
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     expect(page).to_have_url(path_is("/"))
     expect(page.get_by_role("link", name="Sign up")).to_be_visible()
 
@@ -43,7 +43,7 @@ def test_sign_up_log_out_log_in_and_change_password(page: Page) -> None:
     )
     expect(page.get_by_label("Current password")).to_have_value("")
 
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     expect(page).to_have_url(path_is("/"))
 
     log_in(page, email, STRONG_PASSWORD)
@@ -128,14 +128,14 @@ def test_a_name_with_markup_is_shown_as_text(page: Page) -> None:
     expect(heading).to_have_text(f"Welcome, {name}")
     expect(heading.locator("b")).to_have_count(0)
     # The users table is still there: the same account logs in again.
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     expect(page).to_have_url(path_is("/"))
 
 
 def test_log_in_with_a_wrong_password_is_refused(page: Page) -> None:
     email = new_email("wrong")
     sign_up(page, email=email)
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     expect(page).to_have_url(path_is("/"))
     log_in(page, email, "Wrong-Password-99")
     expect(_alert(page)).to_have_text(WRONG_CREDENTIALS)
