@@ -111,7 +111,7 @@ def path_is(path: str) -> re.Pattern[str]:
     return re.compile(rf"^https?://[^/]+{re.escape(path.rstrip('/'))}/?(\?.*)?$")
 
 
-def fits_the_width(page: Page) -> None:
+def check_fits_the_width(page: Page) -> None:
     """Nothing sticks out sideways: the page never scrolls horizontally."""
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{page.url} is {overflow}px wider than the {page.viewport_size['width']}px window"

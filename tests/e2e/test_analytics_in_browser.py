@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.browser import (
-    fits_the_width,
+    check_fits_the_width,
     keep_screenshot,
     path_is,
     phone_context,
@@ -277,13 +277,13 @@ def test_analytics_on_a_phone(new_context, tiktok_creator: dict) -> None:
     visit(page, "/analytics")
     _dashboard_filled(page)
     expect(_card(page, "Jon Okafor")).to_be_visible()
-    fits_the_width(page)
+    check_fits_the_width(page)
     keep_screenshot(page, "analytics")
 
     page.locator("table").first.locator("tbody tr").first.get_by_role("link").click()
     expect(page).to_have_url(POST_PATH)
     expect(page.get_by_role("heading", name="Views after posting")).to_be_visible()
-    fits_the_width(page)
+    check_fits_the_width(page)
     keep_screenshot(page, "post")
 
     page.get_by_role("button", name="Open menu").click()

@@ -15,8 +15,8 @@ from playwright.sync_api import Page, expect
 from tests.e2e.browser import (
     DESKTOP,
     PHONE,
+    check_fits_the_width,
     fill_sign_up,
-    fits_the_width,
     new_email,
     path_is,
     phone_context,
@@ -35,13 +35,13 @@ def test_phone_menu_navigates_and_logs_out(new_context) -> None:
     expect(page.get_by_role("heading", name="Welcome, Ayu")).to_be_visible()
     # The desktop sidebar is hidden on a phone; the menu button replaces it.
     expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
-    fits_the_width(page)
+    check_fits_the_width(page)
 
     page.get_by_role("button", name="Open menu").click()
     page.get_by_role("menuitem", name="Settings").click()
     expect(page).to_have_url(path_is("/settings"))
     expect(page.get_by_role("heading", name="Settings", level=1)).to_be_visible()
-    fits_the_width(page)
+    check_fits_the_width(page)
 
     page.get_by_role("button", name="Open menu").click()
     page.get_by_role("menuitem", name="Log out").click()
@@ -55,7 +55,7 @@ def test_phone_menu_navigates_and_logs_out(new_context) -> None:
 def test_public_pages_fit_a_phone(new_context, path: str) -> None:
     page = phone_context(new_context).new_page()
     visit(page, path)
-    fits_the_width(page)
+    check_fits_the_width(page)
 
 
 def test_the_colour_mode_button_switches_to_dark_and_back(page: Page) -> None:
@@ -90,7 +90,7 @@ def test_every_page_fits_and_renders(new_context, size: str, scheme: str) -> Non
     shots = os.environ.get("E2E_SCREENSHOTS")
 
     def look(name: str) -> None:
-        fits_the_width(page)
+        check_fits_the_width(page)
         expect(page.get_by_role("heading", level=1)).to_have_count(1)
         if shots:
             Path(shots).mkdir(parents=True, exist_ok=True)

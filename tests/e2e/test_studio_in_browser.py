@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.browser import (
-    fits_the_width,
+    check_fits_the_width,
     keep_screenshot,
     path_is,
     phone_context,
@@ -276,11 +276,11 @@ def test_on_a_phone_the_studio_works_and_the_library_is_a_list(new_context) -> N
     prompt = "A cat on a sunny windowsill"
     sign_up(page)
     visit(page, "/studio")
-    fits_the_width(page)
+    check_fits_the_width(page)
     _generate(page, "image", prompt)
     expect(toast(page, "Your image is ready.")).to_be_visible(timeout=JOB_TIMEOUT_MS)
     expect(_latest(page, prompt)).to_contain_text("Offline preview")
-    fits_the_width(page)
+    check_fits_the_width(page)
     keep_screenshot(page, "studio")
 
     visit(page, "/library")
@@ -288,11 +288,11 @@ def test_on_a_phone_the_studio_works_and_the_library_is_a_list(new_context) -> N
     expect(row).to_be_visible()
     expect(row.get_by_text("Offline preview")).to_be_visible()
     expect(page.locator(".generation-card")).to_be_hidden()
-    fits_the_width(page)
+    check_fits_the_width(page)
     keep_screenshot(page, "library")
 
     row.click()
     expect(page).to_have_url(GENERATION_PATH)
     expect(page.get_by_role("img", name=prompt)).to_be_visible()
-    fits_the_width(page)
+    check_fits_the_width(page)
     keep_screenshot(page, "generation-image")
