@@ -88,3 +88,19 @@ async def service_session() -> AsyncIterator[AsyncSession]:
         if session.bind.dialect.name == "postgresql":
             await session.exec(sa.text("SET LOCAL ROLE service_role"))
         yield session
+
+
+async def locked(session: AsyncSession, model: type, row_id: object):
+    """The row, locked until the transaction ends, so check-then-write sequences run one at a time.
+
+    Postgres: `SELECT ... FOR UPDATE`. SQLite: a no-op UPDATE first takes the database's write
+    lock (pysqlite only begins the transaction at the first write; reads before it are unlocked).
+    """
+    if session.bind.dialect.name == "postgresql":
+        return (
+            (await session.exec(sa.select(model).where(model.id == row_id).with_for_update()))
+            .scalars()
+            .first()
+        )
+    await session.exec(sa.update(model).where(model.id == row_id).values(id=model.id))
+    return await session.get(model, row_id)

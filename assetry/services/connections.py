@@ -169,7 +169,7 @@ async def access_token(account_id: uuid.UUID) -> str:
     sealer = vault(get_settings())
     expired: AuthExpired | None = None
     async with db.service_session() as session:
-        account = await _locked(session, account_id)
+        account = await db.locked(session, ConnectedAccount, account_id)
         if account is None or account.access_token_enc is None:
             raise AuthExpired("This account is disconnected.")
         if account.status == NEEDS_RECONNECT:
@@ -303,18 +303,3 @@ def _store_tokens(account: ConnectedAccount, tokens: TokenSet, sealer) -> None:
     account.token_expires_at = tokens.expires_at
     account.refresh_expires_at = tokens.refresh_expires_at or account.refresh_expires_at
     account.scope = tokens.scope[:500] or account.scope
-
-
-async def _locked(session, account_id: uuid.UUID) -> ConnectedAccount | None:
-    """The account row, locked for the rest of the transaction (SQLite: the write lock)."""
-    if session.bind.dialect.name == "postgresql":
-        return (
-            await session.exec(
-                select(ConnectedAccount).where(ConnectedAccount.id == account_id).with_for_update()
-            )
-        ).first()
-    # SQLite serialises writers: taking the write lock first makes check-then-refresh atomic.
-    await session.exec(
-        sa.update(ConnectedAccount).where(ConnectedAccount.id == account_id).values(id=ConnectedAccount.id)
-    )
-    return await session.get(ConnectedAccount, account_id)

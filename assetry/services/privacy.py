@@ -105,7 +105,7 @@ class ExportStatus:
 async def request_export(user_id: uuid.UUID) -> Job:
     """Start an export, or return the one already queued or running (one at a time per user)."""
     async with db.service_session() as session:
-        user = await session.get(User, user_id)
+        user = await db.locked(session, User, user_id)  # two clicks at once: the second waits here
         if user is None or user.deleted_at is not None:
             raise NotAllowed("Please log in again.")
         active = (
