@@ -106,8 +106,8 @@ async def test_cancel_while_queued_at_the_provider_cancels_there_too(
             break
         await asyncio.sleep(0.02)
     await studio.cancel(user_id, started.id)
-    for _ in range(200):
-        if (await reload(started.id)).status == "cancelled":
+    for _ in range(500):  # the status flips first, then the provider is told: wait for both
+        if (await reload(started.id)).status == "cancelled" and fal.count("cancel"):
             break
         await asyncio.sleep(0.02)
     loop.cancel()
