@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -166,3 +168,19 @@ def test_a_tampered_session_cookie_leads_to_the_login_page(page: Page, context: 
         expect(tab).to_have_url(path_is("/login"))
         expect(tab.get_by_role("heading", name="Log in")).to_be_visible()
         tab.close()
+
+
+def test_only_our_own_session_cookie_and_no_third_party_requests(page: Page, context: BrowserContext) -> None:
+    """The policy: "one session cookie to keep you signed in, and your preferences. No
+    third-party advertising cookies." Walk the signed-in app and look at what the browser
+    holds and where it talked to."""
+    origins: set[str] = set()
+    context.on("request", lambda request: origins.add(urlsplit(request.url).netloc))
+    sign_up(page, name="Cookie")
+    for path in ("/home", "/studio", "/library", "/analytics", "/settings", "/privacy"):
+        visit(page, path)
+    ours = urlsplit(page.url).netloc
+    assert origins <= {ours, ""}, origins  # "" = data: and blob: URLs
+    cookies = context.cookies()
+    assert {cookie["domain"] for cookie in cookies} == {urlsplit(page.url).hostname}
+    assert [cookie["name"] for cookie in cookies] == ["assetry_session"], cookies
