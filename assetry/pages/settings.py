@@ -7,9 +7,9 @@ import dataclasses
 
 import reflex as rx
 
-from assetry.components.forms import field, form_message, text_area
+from assetry.components.forms import field, form_message, label_for, text_area
 from assetry.components.layout import app_page
-from assetry.components.styles import FORM_WIDTH
+from assetry.components.styles import FORM_WIDTH, NATIVE_SELECT
 from assetry.errors import BadInput, NotAllowed
 from assetry.services import accounts, privacy, profile
 from assetry.state.session import LOGIN_ROUTE, SessionState, signed_in_user
@@ -22,6 +22,21 @@ EMAIL_OUTCOMES = {
         "That confirmation link was already used, has expired or is not valid. Ask for a new one.",
     ),
 }
+
+FORM_MESSAGES = (
+    "profile_error",
+    "profile_notice",
+    "email_error",
+    "email_notice",
+    "password_error",
+    "password_notice",
+    "sessions_notice",
+    "prefs_notice",
+    "request_error",
+    "request_notice",
+    "delete_error",
+    "export_error",
+)
 
 
 @dataclasses.dataclass
@@ -85,6 +100,10 @@ class SettingsState(rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
+        # A message answers one action; coming back to the page starts afresh.
+        for name in FORM_MESSAGES:
+            setattr(self, name, "")
+        self.delete_open = False
         color, text = EMAIL_OUTCOMES.get(
             str(self.router.url.query_parameters.get("email", "")), ("green", "")
         )
@@ -310,9 +329,14 @@ class SettingsState(rx.State):
             return None
         session = await self.get_state(SessionState)
         session.session_token = ""
-        session.remember(None)
+        session._remember(None)
         self.delete_open = False
-        return rx.redirect("/?deleted=1")
+        return [
+            rx.redirect("/"),
+            rx.toast.info(
+                f"Your account was deleted and you are logged out. We emailed a confirmation to {user.email}."
+            ),
+        ]
 
     @rx.event
     def to_settings(self):
@@ -341,14 +365,14 @@ def _profile_section() -> rx.Component:
                     key=SettingsState.display_name,
                 ),
                 rx.vstack(
-                    rx.text("Time zone", as_="label", html_for="time_zone", size="2", weight="medium"),
+                    label_for("time_zone", "Time zone"),
                     rx.el.select(
                         *[rx.el.option(zone, value=zone) for zone in profile.TIME_ZONES],
                         name="time_zone",
                         id="time_zone",
                         default_value=SettingsState.time_zone,
                         key=SettingsState.time_zone,
-                        style={"padding": "0.5rem", "border_radius": "var(--radius-2)", "width": "100%"},
+                        style=NATIVE_SELECT,
                     ),
                     rx.text("Dashboards show days and hours in this zone.", size="1", color_scheme="gray"),
                     spacing="1",
@@ -481,7 +505,7 @@ def _switch_row(label: str, hint: str, checked, on_change, name: str) -> rx.Comp
     return rx.hstack(
         rx.switch(checked=checked, on_change=on_change, id=name, aria_label=label),
         rx.vstack(
-            rx.text(label, as_="label", html_for=name, weight="medium", size="2"),
+            label_for(name, label),
             rx.text(hint, size="1", color_scheme="gray"),
             spacing="0",
         ),
@@ -551,13 +575,13 @@ def _request_section() -> rx.Component:
         ),
         rx.form(
             rx.vstack(
-                rx.text("What is it about?", as_="label", html_for="request_kind", size="2", weight="medium"),
+                label_for("request_kind", "What is it about?"),
                 rx.el.select(
                     rx.el.option("Choose…", value=""),
                     *[rx.el.option(text, value=key) for key, text in profile.PRIVACY_REQUESTS.items()],
                     name="request_kind",
                     id="request_kind",
-                    style={"padding": "0.5rem", "border_radius": "var(--radius-2)", "width": "100%"},
+                    style=NATIVE_SELECT,
                 ),
                 text_area("Your request", "body", max_length=5000),
                 form_message(SettingsState.request_error, SettingsState.request_notice),

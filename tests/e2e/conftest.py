@@ -101,7 +101,18 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's DATA_DIR: its SQLite database (with the outbox, where embedded mail goes) and files.
+
+    With E2E_APP_URL, the running server's: the checkout's `data/` (its default).
+    """
+    if os.environ.get("E2E_APP_URL"):
+        return ROOT / "data"
+    return tmp_path_factory.mktemp("e2e-data")
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory, server_data_dir: Path) -> Iterator[str]:
     """Migrate a fresh SQLite database, build and serve the production app; yields its URL.
 
     E2E_APP_URL=http://localhost:PORT uses a server already running from this tree instead
@@ -118,7 +129,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _copy_source(source)
     port = _free_port()
     url = f"http://localhost:{port}"
-    env = _server_env(work / "data", url)
+    env = _server_env(server_data_dir, url)
     migrated = subprocess.run(
         [sys.executable, "-m", "assetry", "migrate"], cwd=source, env=env, capture_output=True, text=True
     )
