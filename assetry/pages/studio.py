@@ -8,6 +8,7 @@ import uuid
 
 import reflex as rx
 
+from assetry.components.forms import label_for
 from assetry.components.generations import library_card, offline_badge, status_badge
 from assetry.components.layout import app_page
 from assetry.config import get_settings
@@ -244,7 +245,7 @@ def _form() -> rx.Component:
                 size="2",
             ),
             rx.vstack(
-                rx.text("Prompt", as_="label", html_for="prompt", size="2", weight="medium"),
+                label_for("prompt", "Prompt"),
                 rx.text_area(
                     id="prompt",
                     value=StudioState.prompt,
