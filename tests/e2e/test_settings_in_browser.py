@@ -176,7 +176,7 @@ def _make_an_image(page: Page, prompt: str) -> bytes:
     """Generate an image in the studio (offline provider); returns the file the library shows."""
     visit(page, "/studio")
     page.get_by_role("radio", name="Image").click()
-    page.locator("#prompt").fill(prompt)
+    page.get_by_label("Prompt", exact=True).fill(prompt)
     expect(page.get_by_text(f"{len(prompt)} / 2,000")).to_be_visible()
     page.locator("#generate").click()
     expect(toast(page, "Your image is ready.")).to_be_visible(timeout=JOB_TIMEOUT_MS)

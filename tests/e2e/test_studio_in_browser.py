@@ -40,7 +40,7 @@ def _fill_form(page: Page, kind: str, prompt: str, *, seconds: int | None = None
     """Choose what to make and type the prompt; returns once the server has both."""
     page.get_by_role("radio", name=KINDS[kind]).click()
     expect(page.get_by_role("combobox", name="Model")).to_have_text(re.compile(KINDS[kind][:5], re.I))
-    page.locator("#prompt").fill(prompt)
+    page.get_by_label("Prompt", exact=True).fill(prompt)
     # The prompt reaches the server after a short debounce; the counter is computed there.
     expect(page.get_by_text(f"{len(prompt)} / 2,000")).to_be_visible()
     if seconds is not None:
