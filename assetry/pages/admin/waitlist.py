@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import reflex as rx
 
@@ -10,8 +11,9 @@ from assetry.errors import AssetryError
 from assetry.models.base import utcnow
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
 from assetry.services.admin import waitlist
-from assetry.services.admin.common import has_mail, parse_id
-from assetry.state.admin import require_admin
+from assetry.services.admin.common import parse_id
+from assetry.services.admin.paging import Page, Window
+from assetry.state.admin_list import AdminListState
 
 
 @dataclasses.dataclass
@@ -22,46 +24,28 @@ class EntryView:
     invited: str = ""
 
 
-class AdminWaitlistState(rx.State):
+class AdminWaitlistState(AdminListState, rx.State):
     """The waitlist search, filter and page."""
 
     query: str = ""
     invited: str = "all"
-    page: int = 1
-    pages: int = 1
-    total: int = 0
     waiting: int = 0
     rows: list[EntryView] = []
-    can_email: bool = False
-    error: str = ""
     notice: str = ""
-
-    @rx.event
-    async def load(self):
-        self.notice = ""
-        return await self._show("AdminWaitlistState.load", page=self.page)
 
     @rx.event
     async def search(self, form: dict):
         self.query = str(form.get("query", ""))[:254]
-        return await self._show("AdminWaitlistState.search", page=1)
+        return await self._list("search")
 
     @rx.event
     async def set_invited(self, value: str):
         self.invited = value if value in waitlist.INVITED else "all"
-        return await self._show("AdminWaitlistState.set_invited", page=1)
-
-    @rx.event
-    async def previous_page(self):
-        return await self._show("AdminWaitlistState.previous_page", page=self.page - 1)
-
-    @rx.event
-    async def next_page(self):
-        return await self._show("AdminWaitlistState.next_page", page=self.page + 1)
+        return await self._list("set_invited")
 
     @rx.event
     async def export(self):
-        admin, refusal = await require_admin(self, "AdminWaitlistState.export")
+        admin, refusal = await self._admin("export")
         if refusal:
             return refusal
         try:
@@ -73,7 +57,7 @@ class AdminWaitlistState(rx.State):
 
     @rx.event
     async def invite(self, entry_id: str):
-        admin, refusal = await require_admin(self, "AdminWaitlistState.invite")
+        admin, refusal = await self._admin("invite")
         if refusal:
             return refusal
         self.error = self.notice = ""
@@ -83,19 +67,16 @@ class AdminWaitlistState(rx.State):
             self.error = str(problem)
         else:
             self.notice = f"Invitation sent to {entry.email}."
-        return await self._show("AdminWaitlistState.invite", page=self.page)
+        await self._refresh(admin.id)
+        return None
 
-    async def _show(self, action: str, *, page: int):
-        admin, refusal = await require_admin(self, action)
-        if refusal:
-            return refusal
-        self.can_email = has_mail()
-        try:
-            found = await waitlist.listing(admin.id, self.query, invited=self.invited, page=max(page, 1))
-        except AssetryError as problem:
-            self.error = str(problem)
-            return None
-        self.page, self.pages, self.total = found.page, found.pages, found.total
+    async def _opened(self, admin_id: uuid.UUID) -> None:
+        self.notice = ""
+
+    async def _fetch(self, admin_id: uuid.UUID, window: Window) -> Page:
+        return await waitlist.listing(admin_id, self.query, invited=self.invited, window=window)
+
+    def _show_rows(self, found: Page) -> None:
         self.waiting = found.extra["waiting"]
         self.rows = [
             EntryView(
@@ -103,7 +84,6 @@ class AdminWaitlistState(rx.State):
             )
             for row in found.rows
         ]
-        return None
 
 
 def _row(entry: EntryView) -> rx.Component:
@@ -114,11 +94,7 @@ def _row(entry: EntryView) -> rx.Component:
             rx.cond(
                 entry.invited != "",
                 rx.text(entry.invited, size="2"),
-                rx.cond(
-                    AdminWaitlistState.can_email,
-                    rx.button("Invite", size="1", on_click=AdminWaitlistState.invite(entry.id)),
-                    rx.text("not yet", size="2", color_scheme="gray"),
-                ),
+                rx.button("Invite", size="1", on_click=AdminWaitlistState.invite(entry.id)),
             )
         ),
     )
@@ -152,15 +128,7 @@ def waitlist_page() -> rx.Component:
             align="center",
         ),
         rx.text(f"{state.waiting} still waiting for an invitation.", size="2", color_scheme="gray"),
-        rx.cond(
-            ~state.can_email,
-            rx.callout(
-                "Email sending is not set up in this installation, so invitations can't be sent from here.",
-                icon="info",
-                color_scheme="gray",
-            ),
-        ),
         form_message(state.error, state.notice),
         table(["Email", "Joined", "Invited"], state.rows, _row),
-        pager(state.page, state.pages, state.total, state.previous_page, state.next_page),
+        pager(state),
     )
