@@ -1,4 +1,8 @@
-"""Admin: the email outbox — every message the app sent, or (with no SMTP server) would have sent."""
+"""Admin: the email outbox — every message the app sent, or (with no SMTP server) would have sent.
+
+Single-use links in security mails are hidden (the service never hands them out); a
+message whose delivery failed can be sent again.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,11 @@ from typing import ClassVar
 
 import reflex as rx
 
+from assetry.errors import AssetryError
+from assetry.models.mail import FAILED
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
 from assetry.services.admin import outbox
+from assetry.services.admin.common import parse_id
 from assetry.services.admin.paging import Page, Window
 from assetry.state.admin_list import AdminListState
 
@@ -25,6 +32,7 @@ class MailView:
     sent: str = ""
     problem: str = ""
     body: str = ""
+    can_send_again: bool = False
 
 
 class AdminOutboxState(AdminListState, rx.State):
@@ -35,6 +43,7 @@ class AdminOutboxState(AdminListState, rx.State):
     recipient: str = ""
     rows: list[MailView] = []
     current: MailView = MailView()
+    notice: str = ""
 
     @rx.event
     async def search(self, form: dict):
@@ -50,8 +59,24 @@ class AdminOutboxState(AdminListState, rx.State):
         self.current = next((row for row in self.rows if row.id == str(message_id)), MailView())
         return None
 
+    @rx.event
+    async def send_again(self, message_id: str):
+        admin, refusal = await self._admin("send_again")
+        if refusal:
+            return refusal
+        self.error = self.notice = ""
+        try:
+            message = await outbox.send_again(admin.id, parse_id(message_id, "message"))
+        except AssetryError as problem:
+            self.error = str(problem)
+        else:
+            self.notice = f"Queued to send again to {message.to_address}."
+        await self._refresh(admin.id)
+        return None
+
     async def _opened(self, admin_id: uuid.UUID) -> None:
         self.current = MailView()
+        self.notice = ""
 
     async def _fetch(self, admin_id: uuid.UUID, window: Window) -> Page:
         return await outbox.listing(admin_id, to=self.recipient, window=window)
@@ -60,7 +85,7 @@ class AdminOutboxState(AdminListState, rx.State):
         self.rows = [
             MailView(
                 str(m.id), m.to_address, m.subject, m.template, m.status, when(m.created_at),
-                when(m.sent_at) if m.sent_at else "", m.last_error, m.body_text,
+                when(m.sent_at) if m.sent_at else "", m.last_error, m.body_text, m.status == FAILED,
             )
             for m in found.rows
         ]  # fmt: skip
@@ -74,6 +99,14 @@ def _row(mail: MailView) -> rx.Component:
         rx.table.cell(mail.template),
         rx.table.cell(mail.status),
         rx.table.cell(rx.text(mail.problem, size="1", color_scheme="red")),
+        rx.table.cell(
+            rx.cond(
+                mail.can_send_again,
+                rx.button(
+                    "Send again", size="1", variant="soft", on_click=AdminOutboxState.send_again(mail.id)
+                ),
+            )
+        ),
     )
 
 
@@ -95,7 +128,7 @@ def outbox_page() -> rx.Component:
             ),
             on_submit=state.search,
         ),
-        form_message(state.error),
+        form_message(state.error, state.notice),
         rx.cond(
             state.current.id != "",
             rx.card(
@@ -111,6 +144,6 @@ def outbox_page() -> rx.Component:
                 width="100%",
             ),
         ),
-        table(["Created", "To", "Subject", "Template", "Status", "Problem"], state.rows, _row),
+        table(["Created", "To", "Subject", "Template", "Status", "Problem", ""], state.rows, _row),
         pager(state),
     )

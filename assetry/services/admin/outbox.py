@@ -1,7 +1,13 @@
-"""The email outbox, read-only: what was (or, with no SMTP server configured, would have been) sent."""
+"""The email outbox: what was (or, with no SMTP server configured, would have been) sent; send a failed one again.
+
+Password-reset and email-confirmation messages carry single-use links that would let
+whoever opens them take over the account. Admins see those messages with the links
+hidden: the bodies this module returns never hold them.
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,9 +18,12 @@ from sqlmodel import col
 from assetry import db
 from assetry.errors import BadInput
 from assetry.models import OutboxMessage
+from assetry.services import audit, mail, mail_templates
 from assetry.services.admin.common import acting_admin, clean_search, like_pattern
 from assetry.services.admin.paging import Page, SortKey, Window, read_page
 
+HIDDEN_LINK = "[single-use link hidden]"
+LINK = re.compile(r"https?://\S+")
 NEWEST = SortKey(col(OutboxMessage.created_at), col(OutboxMessage.id), newest_first=True)
 
 
@@ -57,8 +66,34 @@ async def listing(
     found.rows = [
         OutboxRow(
             m.id, m.to_address, m.subject, m.template, m.status, m.attempts, m.last_error,
-            m.body_text, m.created_at, m.sent_at,
+            as_admins_see(m), m.created_at, m.sent_at,
         )
         for (m,) in found.rows
     ]  # fmt: skip
     return found
+
+
+def as_admins_see(message: OutboxMessage) -> str:
+    """The plain-text body, with the links of a message that holds single-use ones hidden."""
+    template = mail_templates.TEMPLATES.get(message.template)
+    if template is not None and template.one_time_link:
+        return LINK.sub(HIDDEN_LINK, message.body_text)
+    return message.body_text
+
+
+async def send_again(actor_id: uuid.UUID, message_id: uuid.UUID) -> OutboxMessage:
+    """Queue a message whose delivery failed for another round of attempts (after SMTP was fixed)."""
+    async with db.service_session() as session:
+        await acting_admin(session, actor_id)
+        message = await session.get(OutboxMessage, message_id)
+        if message is None:
+            raise BadInput("That message doesn't exist (any more).")
+        await mail.send_again(session, message)
+        audit.record(
+            session,
+            actor_id=actor_id,
+            action="admin.mail_sent_again",
+            target=str(message.id),
+            detail=f"{message.template} to {message.to_address}",
+        )
+    return message
