@@ -17,6 +17,7 @@ from assetry.pages.admin import waitlist as admin_waitlist
 from assetry.pages.analytics import connections, notes, page, post, tracked
 from assetry.pages.analytics.dashboard import DashboardState
 from assetry.services import mail, policy_changes, privacy, sync, tracking  # noqa: F401 - registers their background tasks
+from assetry.services.admin import invitations  # noqa: F401 - registers the waitlist's bulk-invitation task
 from assetry.state.errors import on_backend_error
 from assetry.state.policy_banner import PolicyBannerState
 from assetry.state.session import SessionState

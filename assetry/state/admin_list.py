@@ -38,9 +38,9 @@ class AdminListState(rx.State, mixin=True):
         if refusal:
             return refusal
         self.error = ""
-        await self._opened(admin.id)
+        follow = await self._opened(admin.id)
         await self._refresh(admin.id)
-        return None
+        return follow
 
     @rx.event
     async def previous_page(self):
@@ -60,8 +60,8 @@ class AdminListState(rx.State, mixin=True):
         """The list's columns: set the page's rows (and any figures that came with them)."""
         raise NotImplementedError
 
-    async def _opened(self, admin_id: uuid.UUID) -> None:
-        """What a page resets or reads each time it is opened (before its rows)."""
+    async def _opened(self, admin_id: uuid.UUID):
+        """What a page resets or reads each time it is opened (before its rows); may return an event."""
 
     async def _admin(self, handler: str):
         return await require_admin(self, f"{type(self).__name__}.{handler}")

@@ -28,7 +28,7 @@ from assetry.models import (
 )
 from assetry.models.base import utcnow
 from assetry.services import accounts, contact, studio
-from assetry.services.admin import audit_log, inbox, jobs, overview, users, waitlist
+from assetry.services.admin import audit_log, inbox, invitations, jobs, overview, users, waitlist
 from assetry.services.admin.paging import Window
 from tests.admin_people import PASSWORD, make_user, session_token
 
@@ -344,9 +344,9 @@ async def test_reply_and_invite_go_through_the_mail_outbox(admin: User) -> None:
     await inbox.reply(admin.id, message.id, "It's under Account → Export.")
     await contact.join_waitlist("fan@example.com")
     entry = (await waitlist.listing(admin.id)).rows[0]
-    await waitlist.invite(admin.id, entry.id)
+    await invitations.invite(admin.id, entry.id)
     with pytest.raises(BadInput, match="already invited"):
-        await waitlist.invite(admin.id, entry.id)
+        await invitations.invite(admin.id, entry.id)
     async with db.service_session() as session:
         sent = (await session.exec(select(OutboxMessage.to_address, OutboxMessage.template))).all()
         replied = (await session.get(SupportMessage, message.id)).replied_at

@@ -1,4 +1,4 @@
-"""The waitlist as admins see it: search, export as CSV, invite by email."""
+"""The waitlist as admins see it: search and export as CSV (invitations: `invitations`)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,9 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from assetry import db
-from assetry.config import get_settings
 from assetry.errors import BadInput
 from assetry.models import WaitlistEntry
-from assetry.models.base import utcnow
-from assetry.services import audit, mail
+from assetry.services import audit
 from assetry.services.admin.common import acting_admin, clean_search, csv_safe, like_pattern
 from assetry.services.admin.paging import Page, SortKey, Window, read_page
 
@@ -33,7 +31,8 @@ class WaitlistRow:
     invited_at: datetime | None
 
 
-def _filters(query: str, invited: str) -> list:
+def entry_filters(query: str, invited: str) -> list:
+    """Conditions for entries whose email contains the query, invited or still waiting (or all)."""
     query = clean_search(query)
     if invited not in INVITED:
         raise BadInput("Pick all, invited or still waiting.")
@@ -51,7 +50,7 @@ async def listing(
     actor_id: uuid.UUID, query: str = "", *, invited: str = "all", window: Window = Window()
 ) -> Page[WaitlistRow]:
     """Waitlist entries whose email contains the query, oldest first (first come, first invited)."""
-    filters = _filters(query, invited)
+    filters = entry_filters(query, invited)
     listed = sa.select(
         WaitlistEntry.id, WaitlistEntry.email, WaitlistEntry.created_at, WaitlistEntry.invited_at
     ).where(*filters)
@@ -68,7 +67,7 @@ async def listing(
 
 async def export_csv(actor_id: uuid.UUID, query: str = "", *, invited: str = "all") -> str:
     """Every matching entry as CSV (email, joined, invited), read in batches."""
-    filters = _filters(query, invited)
+    filters = entry_filters(query, invited)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["email", "joined_at", "invited_at"])
@@ -88,23 +87,3 @@ async def export_csv(actor_id: uuid.UUID, query: str = "", *, invited: str = "al
             session, actor_id=actor_id, action="admin.waitlist_exported", detail=f"{query!r} {invited}"
         )
     return out.getvalue()
-
-
-async def invite(actor_id: uuid.UUID, entry_id: uuid.UUID) -> WaitlistEntry:
-    """Email an invitation to sign up (through the mail service) and record when it went out."""
-    async with db.service_session() as session:
-        await acting_admin(session, actor_id)
-        entry = await session.get(WaitlistEntry, entry_id)
-        if entry is None:
-            raise BadInput("That waitlist entry doesn't exist (any more).")
-        if entry.invited_at is not None:
-            raise BadInput(f"{entry.email} was already invited on {entry.invited_at:%Y-%m-%d}.")
-        await mail.send(
-            session,
-            to=entry.email,
-            template="waitlist_invite",
-            context={"email": entry.email, "signup_url": get_settings().public_url.rstrip("/") + "/signup"},
-        )
-        entry.invited_at = utcnow()
-        audit.record(session, actor_id=actor_id, action="admin.waitlist_invited", target=entry.email)
-    return entry
