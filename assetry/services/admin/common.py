@@ -22,6 +22,14 @@ async def acting_admin(session: AsyncSession, actor_id: uuid.UUID) -> User:
     return actor
 
 
+async def existing(session: AsyncSession, model: type, row_id: uuid.UUID, what: str):
+    """The row with this id, or BadInput saying that it is gone."""
+    row = await session.get(model, row_id)
+    if row is None:
+        raise BadInput(f"That {what} doesn't exist (any more).")
+    return row
+
+
 def like_pattern(text: str, *, anywhere: bool = False) -> str:
     """A LIKE pattern matching `text` literally (lower-cased) at the start, or anywhere."""
     escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

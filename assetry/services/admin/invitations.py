@@ -28,7 +28,7 @@ from assetry.models import Job, WaitlistEntry
 from assetry.models.base import utcnow
 from assetry.models.jobs import QUEUED, RUNNING
 from assetry.services import audit, mail
-from assetry.services.admin.common import acting_admin
+from assetry.services.admin.common import acting_admin, existing
 from assetry.services.admin.waitlist import entry_filters
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,7 @@ async def invite(actor_id: uuid.UUID, entry_id: uuid.UUID) -> str:
     """Email one entry an invitation to sign up; returns the address. BadInput when already invited."""
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        entry = await session.get(WaitlistEntry, entry_id)
-        if entry is None:
-            raise BadInput("That waitlist entry doesn't exist (any more).")
+        entry = await existing(session, WaitlistEntry, entry_id, "waitlist entry")
         if entry.invited_at is not None:
             raise BadInput(f"{entry.email} was already invited on {entry.invited_at:%Y-%m-%d}.")
         if not await _invite(session, WaitlistEntry.id == entry_id):  # by someone else, just now

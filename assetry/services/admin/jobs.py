@@ -16,7 +16,7 @@ from assetry.models import Job, User
 from assetry.models.base import utcnow
 from assetry.models.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, SUCCEEDED
 from assetry.services import audit
-from assetry.services.admin.common import acting_admin
+from assetry.services.admin.common import acting_admin, existing
 from assetry.services.admin.paging import Page, SortKey, Window, read_page
 
 STATUSES = (QUEUED, RUNNING, FAILED, SUCCEEDED, CANCELLED)
@@ -76,9 +76,7 @@ async def retry(actor_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     """Put a failed job back in the queue, due now, with its attempts reset."""
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        job = await session.get(Job, job_id)
-        if job is None:
-            raise BadInput("That job doesn't exist (any more).")
+        job = await existing(session, Job, job_id, "job")
         if job.status != FAILED:
             raise BadInput(f"Only failed jobs can be retried; this one is {job.status}.")
         try:
@@ -102,9 +100,7 @@ async def cancel(actor_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     """Cancel a queued job at once, or ask a running one to stop at its next checkpoint."""
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        job = await session.get(Job, job_id)
-        if job is None:
-            raise BadInput("That job doesn't exist (any more).")
+        job = await existing(session, Job, job_id, "job")
         if job.status in FINISHED:
             raise BadInput(f"This job has already ended ({job.status}).")
         await queue.request_cancel(session, job.id)

@@ -19,7 +19,7 @@ from assetry import db
 from assetry.errors import BadInput
 from assetry.models import OutboxMessage
 from assetry.services import audit, mail, mail_templates
-from assetry.services.admin.common import acting_admin, clean_search, like_pattern
+from assetry.services.admin.common import acting_admin, clean_search, existing, like_pattern
 from assetry.services.admin.paging import Page, SortKey, Window, read_page
 
 HIDDEN_LINK = "[single-use link hidden]"
@@ -85,9 +85,7 @@ async def send_again(actor_id: uuid.UUID, message_id: uuid.UUID) -> OutboxMessag
     """Queue a message whose delivery failed for another round of attempts (after SMTP was fixed)."""
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        message = await session.get(OutboxMessage, message_id)
-        if message is None:
-            raise BadInput("That message doesn't exist (any more).")
+        message = await existing(session, OutboxMessage, message_id, "message")
         await mail.send_again(session, message)
         audit.record(
             session,
