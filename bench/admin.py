@@ -23,6 +23,11 @@ import time
 import sqlalchemy as sa
 
 BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_admin")
+DEEP_ROW = "SELECT created_at, id FROM users ORDER BY created_at DESC, id DESC OFFSET 49949 LIMIT 1"
+OFFSET_PAGE = (
+    "SELECT id, email, display_name, created_at, is_admin, is_disabled, auth_backend FROM users"
+    " ORDER BY created_at DESC, id DESC LIMIT 50 OFFSET :offset"
+)
 USERS, GENERATIONS, EVENTS, WAITLIST, JOBS, ACCOUNTS = 100_000, 1_000_000, 10_000_000, 20_000, 50_000, 10_000
 
 
@@ -118,15 +123,21 @@ async def _measure(runs: int) -> list[tuple[str, float, float]]:
     from assetry import db
     from assetry.models import User
     from assetry.services.admin import overview, users
+    from assetry.services.admin.paging import Cursor, Window
 
     async with db.service_session() as session:
         admin_id = (await session.exec(select(User.id).where(User.is_admin.is_(True)))).first()
+        deep = (await session.exec(sa.text(DEEP_ROW))).one()  # where page 1,000 of the newest users starts
     calls = [
         ("overview, last 7 days", lambda: overview.overview(admin_id, 7)),
         ("overview, last 30 days", lambda: overview.overview(admin_id, 30)),
         ("overview, last 90 days", lambda: overview.overview(admin_id, 90)),
         ("users: newest, page 1", lambda: users.search(admin_id)),
-        ("users: newest, page 1000", lambda: users.search(admin_id, page=1000)),
+        (
+            "users: newest, page 1000 (keyset)",
+            lambda: users.search(admin_id, window=Window(after=Cursor(*deep))),
+        ),
+        ("users: newest, page 1000 (OFFSET, for comparison)", lambda: _offset_page(1000)),
         ("users: email prefix 'user4242'", lambda: users.search(admin_id, "user4242")),
         ("users: email prefix 'user1' (11k+ hits)", lambda: users.search(admin_id, "user1")),
         ("users: anywhere '@example7.com'", lambda: users.search(admin_id, "@example7.com", anywhere=True)),
@@ -135,6 +146,14 @@ async def _measure(runs: int) -> list[tuple[str, float, float]]:
     results = [await _time(label, call, runs) for label, call in calls]
     await db.dispose_engines()
     return results
+
+
+async def _offset_page(page: int):
+    """The way the users list paged before keyset paging: read and skip every row before the page."""
+    from assetry import db
+
+    async with db.service_session() as session:
+        return (await session.exec(sa.text(OFFSET_PAGE), params={"offset": (page - 1) * 50})).all()
 
 
 async def _detail(admin_id):

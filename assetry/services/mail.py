@@ -85,6 +85,20 @@ async def send(
     return message
 
 
+async def send_again(session: AsyncSession, message: OutboxMessage) -> None:
+    """Queue a message that failed for another round of delivery attempts (in the caller's transaction)."""
+    if message.status != FAILED:
+        raise BadInput(f"Only a message that failed can be sent again; this one is {message.status}.")
+    message.status = QUEUED
+    # A fresh job: the one that gave up keeps its key (and its record of how it ended).
+    await queue.enqueue(
+        session,
+        DELIVER,
+        {"message_id": str(message.id)},
+        dedupe_key=f"{DELIVER}:{message.id}:again:{message.attempts}",
+    )
+
+
 def mailer(settings: Settings | None = None) -> Mailer | None:
     """The SMTP mailer the settings configure, or None in embedded mode."""
     settings = settings or get_settings()

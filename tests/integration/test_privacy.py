@@ -297,7 +297,6 @@ async def test_preview_says_what_will_happen(database: str) -> None:
 
 
 async def test_deletion_queues_the_confirmation_email(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("assetry.services.mail")
     maya, _ = await sign_up("maya@example.com")
     await privacy.request_deletion(maya.id, PASSWORD)
     outbox = metadata.tables["outbox"]

@@ -65,13 +65,15 @@ def admin_page(title: str, *children: rx.Component) -> rx.Component:
     )
 
 
-def pager(page: rx.Var[int], pages: rx.Var[int], total: rx.Var[int], previous, following) -> rx.Component:
-    """Previous / next, with where this page is in the whole."""
+def pager(state) -> rx.Component:
+    """Previous / next for a list state (`AdminListState`), with where this page is in the whole."""
     return rx.hstack(
-        rx.text(f"{total} in all · page {page} of {pages}", size="2", color_scheme="gray"),
+        rx.text(state.position, size="2", color_scheme="gray"),
         rx.spacer(),
-        rx.button("Previous", variant="soft", size="2", disabled=page <= 1, on_click=previous),
-        rx.button("Next", variant="soft", size="2", disabled=page >= pages, on_click=following),
+        rx.button(
+            "Previous", variant="soft", size="2", disabled=~state.has_previous, on_click=state.previous_page
+        ),
+        rx.button("Next", variant="soft", size="2", disabled=~state.has_next, on_click=state.next_page),
         align="center",
         width="100%",
     )
@@ -90,13 +92,3 @@ def table(headers: list[str], rows: rx.Var, render_row) -> rx.Component:
         overflow_x="auto",
         width="100%",
     )
-
-
-def search_box(name: str, placeholder: str, value: rx.Var[str]) -> rx.Component:
-    return rx.input(
-        name=name, placeholder=placeholder, default_value=value, max_length=254, size="2", min_width="14rem"
-    )
-
-
-def select(items: list[str], value: rx.Var[str], on_change, label: str) -> rx.Component:
-    return rx.select(items, value=value, on_change=on_change, size="2", aria_label=label)
