@@ -65,12 +65,14 @@ A_PASSWORD, B_PASSWORD, NEW_PASSWORD = "Amber-Lantern-71", "Basalt-Orchard-93", 
 
 
 def assetry_states() -> list[type[rx.State]]:
-    """Every state class defined in the assetry package, found by walking subclasses."""
+    """Every state class defined in the assetry package, found by walking subclasses.
+
+    Mixins are left out: a browser reaches their handlers only through the states that mix them in."""
     found, pending = [], list(rx.State.__subclasses__())
     while pending:
         cls = pending.pop()
         pending += cls.__subclasses__()
-        if cls.__module__.split(".")[0] == "assetry":
+        if cls.__module__.split(".")[0] == "assetry" and not cls._mixin and cls not in found:
             found.append(cls)
     return sorted(found, key=lambda cls: cls.__name__)
 
