@@ -266,7 +266,10 @@ def _filters() -> rx.Component:
 
 def _on_every_shelf(render) -> list[rx.Component]:
     """The cards of every shelf, in order: one list per shelf, so an unchanged shelf is not re-rendered."""
-    return [rx.foreach(getattr(LibraryState, _shelf(number)), render) for number in range(SHELVES)]
+    return [
+        rx.foreach(getattr(LibraryState, _shelf(number)), lambda item: render(item=item))
+        for number in range(SHELVES)
+    ]
 
 
 def library_page() -> rx.Component:

@@ -388,7 +388,7 @@ def studio_page() -> rx.Component:
                     rx.cond(
                         StudioState.recent.length() > 0,
                         rx.grid(
-                            rx.foreach(StudioState.recent, library_card),
+                            rx.foreach(StudioState.recent, lambda item: library_card(item=item)),
                             columns=rx.breakpoints(initial="1", sm="2"),
                             spacing="3",
                             width="100%",
