@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 import reflex as rx
@@ -13,8 +12,8 @@ from assetry.components.styles import FORM_WIDTH, NATIVE_SELECT
 from assetry.errors import BadInput, NotAllowed
 from assetry.services import accounts, privacy, profile
 from assetry.state.session import LOGIN_ROUTE, SessionState, signed_in_user
+from assetry.state.watching import Progress, Watching
 
-WATCH_SECONDS = 1.0
 EMAIL_OUTCOMES = {
     "confirmed": ("green", "Your new email address is confirmed and now signs you in."),
     "failed": (
@@ -55,7 +54,7 @@ class ConnectedRow:
     status: str = ""
 
 
-class SettingsState(rx.State):
+class SettingsState(Watching, rx.State):
     """Everything on the settings page; every handler resolves the user on the server first."""
 
     display_name: str = ""
@@ -93,8 +92,6 @@ class SettingsState(rx.State):
     request_notice: str = ""
     delete_error: str = ""
 
-    _watching: bool = False
-
     @rx.event
     async def load(self):
         user = await signed_in_user(self)
@@ -109,7 +106,7 @@ class SettingsState(rx.State):
         )
         self.email_banner, self.email_banner_color = text, color
         await self._refresh(user.id)
-        return SettingsState.watch_export if self.export_status in ("queued", "running") else None
+        return SettingsState.watch if self.export_status in ("queued", "running") else None
 
     async def _refresh(self, user_id) -> None:
         found = await profile.profile(user_id)
@@ -276,31 +273,16 @@ class SettingsState(rx.State):
             self.export_error = str(problem)
             return None
         await self._refresh_export(user.id)
-        return SettingsState.watch_export
+        return SettingsState.watch
 
-    @rx.event(background=True)
-    async def watch_export(self):
+    async def _watch_step(self, user_id) -> Progress:
         """Follow the running export until it ends, so the page shows its progress live."""
-        async with self:
-            if self._watching:
-                return
-            self._watching = True
-        try:
-            while True:
-                await asyncio.sleep(WATCH_SECONDS)
-                async with self:
-                    user = await signed_in_user(self)
-                    if user is None:
-                        return
-                    await self._refresh_export(user.id)
-                    running = self.export_status in ("queued", "running")
-                if not running:
-                    if self.export_status == "succeeded":
-                        yield rx.toast.success("Your export is ready to download.")
-                    return
-        finally:
-            async with self:
-                self._watching = False
+        await self._refresh_export(user_id)
+        running = self.export_status in ("queued", "running")
+        ready = not running and self.export_status == "succeeded"
+        return Progress(
+            running=running, tell=[rx.toast.success("Your export is ready to download.")] if ready else []
+        )
 
     @rx.event
     async def open_delete(self):
