@@ -139,14 +139,19 @@ async def overview(
         first_post, last_post, posts_in_period = (
             await session.exec(figures.post_span(own_posts, start, end))
         ).one()
-        days = (await session.exec(figures.daily(seen, tz, since, end))).all()
-        top = (await session.exec(figures.top_posts(seen, start, end))).all()
-        cells = []
+        rows = (await session.exec(figures.days_and_top_posts(seen, tz, since, start, end))).all()
+        days = [row for row in rows if row.kind == "day"]
+        top = sorted(  # as the statement ranked them; a UNION need not keep that order
+            (row for row in rows if row.kind == "post"),
+            key=lambda row: (-(row.views or 0), -(row.views_now or 0), row.post_id),
+        )
+        posts, cells, said = {}, [], []
         if top:
-            heatmap = figures.heatmap(seen, tz, (first_post, last_post), start, end)
+            details = figures.post_details([row.post_id for row in top], end)
+            posts = {post.id: post for post in (await session.exec(details)).all()}
+            heatmap = figures.heatmap(user_id, own_posts, tz, (first_post, last_post), end)
             cells = (await session.exec(heatmap)).all()
         unseen = [m for m in METRICS if not top or not top[0]._mapping[f"{m}_seen"]]
-        said = []
         if top and unseen:
             said = (await session.exec(figures.reasons_said(user_id, own_posts, end))).all()
         notes = (
@@ -183,7 +188,7 @@ async def overview(
             (display_name or username, now, None if now is None or before is None else now - before)
             for display_name, username, now, before in accounts
         ],
-        top_posts=[_post_row(row) for row in top],
+        top_posts=[_post_row(posts[row.post_id], row) for row in top],
         heatmap=_heatmap(cells),
         notes=list(notes),
         posts_in_period=posts_in_period,
@@ -204,9 +209,9 @@ def _sum_days(by_day: dict, first: date, count: int) -> dict[str, int]:
     return sums
 
 
-def _post_row(row) -> PostRow:
-    found = row._mapping
-    gained = {m: found[f"{m}_gained"] for m in METRICS}
+def _post_row(post, figures_of) -> PostRow:
+    gained = {m: figures_of._mapping[m] for m in METRICS}
+    found = post._mapping
     return PostRow(
         **{
             name: found[name]

@@ -24,20 +24,24 @@ from assetry.services import local_time
 TOP_POSTS = 10
 
 
+# Frame bounds written into the SQL as the number 1, not bound as parameters: Postgres computes
+# windows of identical specs in one pass, and `$1 PRECEDING` and `$2 PRECEDING` are not identical.
+_ONE = sa.literal(1, literal_execute=True)
+_BEFORE = sa.FrameClause(None, _ONE, sa.FrameClauseType.UNBOUNDED, sa.FrameClauseType.PRECEDING)
+_AFTER = sa.FrameClause(_ONE, None, sa.FrameClauseType.FOLLOWING, sa.FrameClauseType.UNBOUNDED)
+
+
 def snapshots(user_id: uuid.UUID, own_posts: list, end: datetime) -> sa.CTE:
-    """The posts' snapshots captured before `end`, each with its post's publish time and,
-    per metric, the highest value seen before it and the number of later ones that have it."""
+    """The posts' snapshots captured before `end`, each with its post's publish time, per
+    metric the highest value seen before it, and how many later ones have views."""
     oldest_first = {"partition_by": MetricSnapshot.post_id, "order_by": MetricSnapshot.captured_at}
     columns = [MetricSnapshot.post_id, MetricSnapshot.captured_at, Post.posted_at]
     for metric in METRICS:
         value = getattr(MetricSnapshot, metric)
-        columns += [
-            value,
-            sa.func.max(value).over(**oldest_first, rows=(None, -1)).label(f"{metric}_before"),
-            sa.func.count(value).over(**oldest_first, rows=(1, None)).label(f"{metric}_later"),
-        ]
+        columns += [value, sa.func.max(value).over(**oldest_first, rows=_BEFORE).label(f"{metric}_before")]
+    later = sa.func.count(MetricSnapshot.views).over(**oldest_first, rows=_AFTER).label("views_later")
     return (
-        select(*columns)
+        select(*columns, later)
         .join(Post, Post.id == MetricSnapshot.post_id)
         .where(MetricSnapshot.user_id == user_id, MetricSnapshot.captured_at < end, *own_posts)
         .cte("seen")
@@ -60,78 +64,137 @@ def _sum(value):
     return sa.cast(sa.func.sum(value), sa.BigInteger)
 
 
-def daily(seen: sa.CTE, zone: ZoneInfo, since: datetime, end: datetime) -> sa.Select:
-    """Per day on the creator's clock from `since` to `end`: (day number, growth of each metric).
+def days_and_top_posts(seen: sa.CTE, zone: ZoneInfo, since: datetime, start: datetime, end: datetime):
+    """One statement, so the window pass over the snapshots runs once, returning rows of two kinds
+    (`kind`, `day`, `post_id`, `views_now`, a column per metric, `<metric>_seen`):
 
-    Two rows can share a day (first values, then rises); a metric's NULL means nothing counted."""
+    - "day": per day on the creator's clock from `since` to `end`, the growth of each metric
+      (NULL: nothing counted). Two rows can share a day: first values, then rises.
+    - "post": the posts that gained most views in the period, then most views now: what each
+      gained of each metric (NULL: nothing counted then), its latest views, and how many
+      snapshots of all the posts have each metric (the same on every row).
+    """
+
+    figures = per_post(seen, start, end)
+    top = (
+        select(
+            sa.literal("post").label("kind"),
+            sa.cast(sa.null(), sa.BigInteger).label("day"),
+            figures.c.post_id,
+            figures.c.views_now,
+            *(figures.c[f"{m}_gained"].label(m) for m in METRICS),
+            *(
+                sa.cast(sa.func.sum(figures.c[f"{m}_count"]).over(), sa.BigInteger).label(f"{m}_seen")
+                for m in METRICS
+            ),
+        )
+        .order_by(*_most_gained_first(figures))
+        .limit(TOP_POSTS)
+    )
 
     def per_day(moment, counted, *within):
         day = local_time.day_number(local_time.clock_seconds(moment, zone, since, end)).label("day")
         rows = select(day, *(counted(seen, m).label(m) for m in METRICS)).where(*within).subquery()
-        return select(rows.c.day, *(_sum(rows.c[m]).label(m) for m in METRICS)).group_by(rows.c.day)
+        nothing = [sa.null()] * (1 + len(METRICS))  # views_now, <metric>_seen
+        return select(
+            sa.literal("day"),
+            rows.c.day,
+            sa.null(),
+            *nothing[:1],
+            *(_sum(rows.c[m]) for m in METRICS),
+            *nothing[1:],
+        ).group_by(rows.c.day)
 
+    # The posts come first: a UNION's columns take their names and types from its first SELECT.
     return sa.union_all(
+        top.subquery().select(),
         per_day(seen.c.posted_at, _first, seen.c.posted_at >= since, seen.c.posted_at < end),
         per_day(seen.c.captured_at, _rise, seen.c.captured_at >= since),
     )
 
 
 def per_post(seen: sa.CTE, start: datetime, end: datetime) -> sa.Subquery:
-    """Per post: its latest value of each metric (`<metric>_now`) and what it gained between
-    start and end (`<metric>_gained`, NULL when nothing counted then)."""
-    columns = [seen.c.post_id]
+    """Per post: its latest views (`views_now`), and per metric what it gained between start
+    and end (`<metric>_gained`, NULL when nothing counted then) and how many snapshots have it."""
+    columns = [
+        seen.c.post_id,
+        sa.func.max(sa.case((seen.c.views_later == 0, seen.c.views))).label("views_now"),
+    ]
+    published_then = (seen.c.posted_at >= start) & (seen.c.posted_at < end)
     for metric in METRICS:
-        published_then = (seen.c.posted_at >= start) & (seen.c.posted_at < end)
         counted = sa.case(
             (seen.c[f"{metric}_before"].is_(None), sa.case((published_then, seen.c[metric]))),
             (seen.c.captured_at >= start, _rise(seen, metric)),
         )
-        latest = sa.case((seen.c[f"{metric}_later"] == 0, seen.c[metric]))
         columns += [
-            sa.func.max(latest).label(f"{metric}_now"),
             _sum(counted).label(f"{metric}_gained"),
+            sa.func.count(seen.c[metric]).label(f"{metric}_count"),
         ]
     return select(*columns).group_by(seen.c.post_id).subquery("per_post")
 
 
-def top_posts(seen: sa.CTE, start: datetime, end: datetime) -> sa.Select:
-    """The posts that gained most views in the period (then most views overall), with their
-    numbers, the latest snapshot's reasons for missing ones, and how many of all the posts
-    with snapshots have each metric (`<metric>_seen`)."""
-    figures = per_post(seen, start, end)
-    last_missing = (
-        select(MetricSnapshot.missing)
-        .where(MetricSnapshot.post_id == Post.id, MetricSnapshot.captured_at < end)
+def _latest(column, end: datetime, *having):
+    """SQL: the column in the post's latest snapshot captured before `end` (of those `having`)."""
+    return (
+        select(column)
+        .where(MetricSnapshot.post_id == Post.id, MetricSnapshot.captured_at < end, *having)
         .order_by(col(MetricSnapshot.captured_at).desc())
         .limit(1)
         .scalar_subquery()
     )
-    seen_counts = [sa.func.count(figures.c[f"{m}_now"]).over().label(f"{m}_seen") for m in METRICS]
+
+
+def post_details(ids: list[uuid.UUID], end: datetime) -> sa.Select:
+    """The posts' columns, latest value of each metric (`<metric>_now`) and the latest
+    snapshot's reasons for missing numbers (`missing`), as of `end`."""
+    values = [getattr(MetricSnapshot, m) for m in METRICS]
+    latest = [_latest(v, end, v.is_not(None)).label(f"{v.key}_now") for v in values]
     post = (Post.id, Post.platform, Post.title, Post.url, Post.cover_url, Post.posted_at, Post.source)
-    numbers = [c for c in figures.c if c.key != "post_id"]
-    return (
-        select(*post, *numbers, last_missing.label("missing"), *seen_counts)
-        .join(Post, Post.id == figures.c.post_id)
-        .order_by(
-            sa.func.coalesce(figures.c.views_gained, 0).desc(),
-            sa.func.coalesce(figures.c.views_now, 0).desc(),
-            figures.c.post_id,
-        )
-        .limit(TOP_POSTS)
+    return select(*post, *latest, _latest(MetricSnapshot.missing, end).label("missing")).where(
+        col(Post.id).in_(ids)
     )
 
 
-def heatmap(seen: sa.CTE, zone: ZoneInfo, published: tuple[datetime, datetime], start, end) -> sa.Select:
-    """Per (weekday, hour) of publication on the creator's clock, the posts' median latest views,
-    as (weekday, hour, sum of the middle one or two, how many were summed)."""
-    figures = per_post(seen, start, end)
-    since, until = published[0], published[1] + timedelta(seconds=1)
-    seconds = local_time.clock_seconds(Post.posted_at, zone, since, until)
+def _most_gained_first(figures: sa.Subquery) -> tuple:
+    """Most views gained in the period first, then most views now; ties by post id."""
+    return (
+        sa.func.coalesce(figures.c.views_gained, 0).desc(),
+        sa.func.coalesce(figures.c.views_now, 0).desc(),
+        figures.c.post_id,
+    )
+
+
+def heatmap(user_id: uuid.UUID, own_posts: list, zone: ZoneInfo, published: tuple[datetime, datetime], end):
+    """Per (weekday, hour) of publication on the creator's clock, the median of the posts' latest
+    views, as (weekday, hour, sum of the middle one or two, how many were summed)."""
+    views = MetricSnapshot.views
+    latest = (
+        select(MetricSnapshot.post_id, sa.func.max(MetricSnapshot.captured_at).label("captured_at"))
+        .join(Post, Post.id == MetricSnapshot.post_id)
+        .where(
+            MetricSnapshot.user_id == user_id,
+            MetricSnapshot.captured_at < end,
+            views.is_not(None),
+            *own_posts,
+        )
+        .group_by(MetricSnapshot.post_id)
+        .subquery()
+    )
+    seconds = local_time.clock_seconds(
+        Post.posted_at, zone, published[0], published[1] + timedelta(seconds=1)
+    )
     weekday, hour = local_time.weekday_and_hour(seconds)
     cells = (
-        select(weekday.label("weekday"), hour.label("hour"), figures.c.views_now.label("views"))
-        .join(Post, Post.id == figures.c.post_id)
-        .where(figures.c.views_now.is_not(None))
+        select(weekday.label("weekday"), hour.label("hour"), sa.func.max(views).label("views"))
+        .select_from(latest)
+        .join(
+            MetricSnapshot,
+            (MetricSnapshot.post_id == latest.c.post_id)
+            & (MetricSnapshot.captured_at == latest.c.captured_at),
+        )
+        .join(Post, Post.id == latest.c.post_id)
+        .where(views.is_not(None))
+        .group_by(latest.c.post_id, Post.posted_at)  # one row a post, even if two snapshots share a moment
         .subquery()
     )
     cell = (cells.c.weekday, cells.c.hour)
