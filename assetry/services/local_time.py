@@ -9,7 +9,8 @@ same on SQLite and Postgres, and agrees with `instant.astimezone(zone)` to the s
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import math
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -55,14 +56,16 @@ def offset_changes(zone: ZoneInfo, since: datetime, until: datetime) -> list[tup
     while moment < until:
         later = min(moment + timedelta(days=1), until)
         if _offset(zone, later) != changes[-1][1]:
-            before, after = moment, later
-            while after - before > timedelta(seconds=1):
-                middle = before + (after - before) / 2
-                if _offset(zone, middle) == changes[-1][1]:
+            # Zones change on a whole second: narrow down whole seconds since 1970.
+            before, after = math.floor(moment.timestamp()), math.ceil(later.timestamp())
+            while after - before > 1:
+                middle = (before + after) // 2
+                if _offset(zone, datetime.fromtimestamp(middle, UTC)) == changes[-1][1]:
                     before = middle
                 else:
                     after = middle
-            changes.append((after, _offset(zone, after)))
+            changed = datetime.fromtimestamp(after, UTC)
+            changes.append((changed, _offset(zone, changed)))
         moment = later
     return changes
 
