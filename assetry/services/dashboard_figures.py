@@ -5,7 +5,7 @@ The rule is the one `services.dashboard` states: the first value seen of a post 
 the day it was published; each later snapshot adds what rose above the highest value seen
 before it, on the day it was captured. Window functions over a post's snapshots, oldest
 first, give each snapshot that highest earlier value (`<metric>_before`) and how many later
-snapshots have the number at all (`<metric>_later`; 0 on the latest one that has it).
+snapshots have views (`views_later`: 0 on the latest one that has them).
 """
 
 from __future__ import annotations
@@ -95,15 +95,11 @@ def days_and_top_posts(seen: sa.CTE, zone: ZoneInfo, since: datetime, start: dat
     def per_day(moment, counted, *within):
         day = local_time.day_number(local_time.clock_seconds(moment, zone, since, end)).label("day")
         rows = select(day, *(counted(seen, m).label(m) for m in METRICS)).where(*within).subquery()
-        nothing = [sa.null()] * (1 + len(METRICS))  # views_now, <metric>_seen
-        return select(
-            sa.literal("day"),
-            rows.c.day,
-            sa.null(),
-            *nothing[:1],
-            *(_sum(rows.c[m]) for m in METRICS),
-            *nothing[1:],
-        ).group_by(rows.c.day)
+        sums = [_sum(rows.c[m]) for m in METRICS]
+        no_post = [sa.null(), sa.null()]  # post_id, views_now
+        return select(sa.literal("day"), rows.c.day, *no_post, *sums, *[sa.null() for _ in METRICS]).group_by(
+            rows.c.day
+        )
 
     # The posts come first: a UNION's columns take their names and types from its first SELECT.
     return sa.union_all(
