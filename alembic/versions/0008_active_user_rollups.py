@@ -6,10 +6,12 @@ took 0.6 s for 7 days and 2.6 s for 90. `services.usage.record` now keeps three 
 in step with each event tied to a user, and the overview reads those instead:
 
 - `users.last_seen_at`: the latest such event, written at most every few minutes and on the
-  first event of each UTC day; `last_seen_at >= midnight of D` means "active on D or later".
+  first event of each UTC day, so its day is the user's latest active day.
 - `active_days`: one row per user and UTC day with usage (personal data, so RLS, export and
   deletion cover it, and it is purged with the events after 90 days).
-- `daily_active_users`: the number of `active_days` rows of each day (a count, names nobody).
+- `daily_active_users`: per day, `users` active on it (its `active_days` rows) and `last_seen`,
+  users whose `last_seen_at` falls on it: the sum of `last_seen` from a day on is the number
+  of distinct users active since that day (counts only, naming nobody).
 
 They are filled here from the events already stored. Users who chose "don't tie my usage to
 me" have events without their id, so they are in none of them, as before.
@@ -61,6 +63,7 @@ def upgrade() -> None:
         "daily_active_users",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("users", sa.Integer(), nullable=False),
+        sa.Column("last_seen", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day"),
     )
 
@@ -69,11 +72,19 @@ def upgrade() -> None:
         f" SELECT DISTINCT {EVENT_DAY[dialect]} AS day, user_id FROM usage_events WHERE user_id IS NOT NULL"
         ") AS used"
     )
-    op.execute("INSERT INTO daily_active_users (day, users) SELECT day, count(*) FROM active_days GROUP BY day")
+    op.execute(
+        "INSERT INTO daily_active_users (day, users, last_seen) SELECT day, count(*), 0 FROM active_days GROUP BY day"
+    )
     op.execute(
         "UPDATE users SET last_seen_at = seen.latest FROM ("
         " SELECT user_id, max(created_at) AS latest FROM usage_events WHERE user_id IS NOT NULL GROUP BY user_id"
         ") AS seen WHERE users.id = seen.user_id"
+    )
+    last_seen_day = EVENT_DAY[dialect].replace("created_at", "last_seen_at")
+    op.execute(
+        "UPDATE daily_active_users SET last_seen = seen.users FROM ("
+        f" SELECT {last_seen_day} AS day, count(*) AS users FROM users WHERE last_seen_at IS NOT NULL GROUP BY 1"
+        ") AS seen WHERE daily_active_users.day = seen.day"
     )
 
     if dialect == "postgresql":

@@ -45,12 +45,13 @@ class ActiveDay(SQLModel, table=True):
 
 
 class DailyActiveCount(SQLModel, table=True):
-    """How many distinct users were active on a UTC day: the rows of `active_days` for that day, counted."""
+    """Counts of users for one UTC day, kept by `services.usage` (numbers only, naming nobody)."""
 
     __tablename__ = "daily_active_users"
 
     day: date = Field(primary_key=True)
-    users: int = 0
+    users: int = 0  # active that day: the rows of `active_days` for it
+    last_seen: int = 0  # whose `users.last_seen_at` falls on it: summed from a day on, active since then
 
 
 class AuditEntry(SQLModel, table=True):

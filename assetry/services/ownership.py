@@ -87,7 +87,7 @@ _ENTRIES = [
     Ownership(
         "daily_active_users",
         NOT_PERSONAL,
-        reason="how many people used the service each day: one number a day, naming nobody",
+        reason="how many people used the service, and were last seen, on each day: counts naming nobody",
     ),
     Ownership(
         "audit_log",

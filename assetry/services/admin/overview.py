@@ -4,9 +4,9 @@ Every figure is an aggregate (sign-ups a day, distinct active users a day, gener
 by kind/provider/status with their cost, accounts needing reconnect, failing jobs,
 waitlist size), as the privacy policy promises: usage is analysed in aggregate only.
 
-Active users are read from the rollups `services.usage` keeps (the daily counts and
-`users.last_seen_at`), never from the usage events themselves: the same numbers as
-counting distinct user ids in the events, in time that does not grow with the events.
+Active users are read from the daily counts `services.usage` keeps, never from the usage
+events themselves: the same numbers as counting distinct user ids in the events, from at
+most 90 rows whatever the number of events or users.
 """
 
 from __future__ import annotations
@@ -95,23 +95,19 @@ async def overview(actor_id: uuid.UUID, days: int = 30, *, now: datetime | None 
             return await session.scalar(select(sa.func.count()).select_from(model).where(*filters)) or 0
 
         signups = await per_day(User)
-        active = {
-            as_date(d): n
-            for d, n in (
-                await session.exec(
-                    select(DailyActiveCount.day, DailyActiveCount.users).where(DailyActiveCount.day >= first)
+        # Per day: users active on it, and users last seen on it (so active since D = sum from D on).
+        since = {span: now.date() - timedelta(days=span - 1) for span in (1, 7, 30)}
+        daily = (
+            await session.exec(
+                select(DailyActiveCount.day, DailyActiveCount.users, DailyActiveCount.last_seen).where(
+                    DailyActiveCount.day >= min(first, since[30])
                 )
-            ).all()
-        }
-        # last_seen_at reaches midnight of a day exactly when the user was active on it (or later).
-        since = {
-            span: datetime.combine(now.date() - timedelta(days=span - 1), time.min, UTC)
-            for span in (1, 7, 30)
-        }
-        seen = [sa.func.count(sa.case((User.last_seen_at >= start_of, 1))) for start_of in since.values()]
+            )
+        ).all()
+        active = {as_date(d): n for d, n, _ in daily}
         active_day, active_week, active_month = (
-            await session.exec(select(*seen).where(User.last_seen_at >= since[30]))
-        ).one()
+            sum(seen for d, _, seen in daily if as_date(d) >= from_day) for from_day in since.values()
+        )
         groups = (
             await session.exec(
                 select(
@@ -142,9 +138,9 @@ async def overview(actor_id: uuid.UUID, days: int = 30, *, now: datetime | None 
             active=[active.get(d, 0) for d in day_list],
             waitlist=_running_total(waitlist_before, [joined.get(d, 0) for d in day_list]),
             users_total=await count(User),
-            active_day=active_day or 0,
-            active_week=active_week or 0,
-            active_month=active_month or 0,
+            active_day=active_day,
+            active_week=active_week,
+            active_month=active_month,
             generations=[GenerationGroup(k, p, s, n, round(float(c), 4)) for k, p, s, n, c in groups],
             accounts_total=await count(ConnectedAccount),
             accounts_needing_reconnect=await count(
