@@ -22,12 +22,11 @@ from assetry.models import (
     Job,
     OutboxMessage,
     SupportMessage,
-    UsageEvent,
     User,
     WaitlistEntry,
 )
 from assetry.models.base import utcnow
-from assetry.services import accounts, contact, studio
+from assetry.services import accounts, contact, studio, usage
 from assetry.services.admin import audit_log, inbox, invitations, jobs, overview, users, waitlist
 from assetry.services.admin.paging import Window
 from tests.admin_people import PASSWORD, make_user, session_token
@@ -221,10 +220,10 @@ async def test_overview_counts_per_day_and_never_names_anyone(admin: User) -> No
     maya = await make_user("maya@example.com", created_at=now - 2 * day)
     theo = await make_user("theo@example.com", created_at=now - 2 * day)
     await make_user("old@example.com", created_at=now - 60 * day)
+    for who, when in [(maya, now), (maya, now - day), (theo, now), (maya, now), (theo, now - 20 * day)]:
+        await usage.record(usage.PAGE_VIEW, "/home", user_id=who.id, now=when)
+    await usage.record(usage.PAGE_VIEW, "/", now=now)
     async with db.service_session() as session:
-        for who, when in [(maya, now), (maya, now - day), (theo, now), (maya, now), (theo, now - 20 * day)]:
-            session.add(UsageEvent(user_id=who.id, kind="page_view", name="/home", created_at=when))
-        session.add(UsageEvent(user_id=None, kind="page_view", name="/", created_at=now))
         for status, cost in [("succeeded", 0.5), ("succeeded", 0.25), ("failed", 0.0)]:
             session.add(
                 Generation(

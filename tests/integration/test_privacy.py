@@ -26,7 +26,9 @@ from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
 from assetry.jobs.worker import Worker
 from assetry.models import (
+    ActiveDay,
     AuthSession,
+    DailyActiveCount,
     GenerationOutput,
     Job,
     LoginAttempt,
@@ -435,10 +437,13 @@ async def test_download_link_serves_the_owner_only_and_refuses_tampered_or_expir
 async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
     now = utcnow()
     user, _ = await sign_up("maya@example.com")
+    gone, _ = await sign_up("theo@example.com")
     old, recent = now - timedelta(days=91), now - timedelta(days=89)
+    await usage.record(usage.PAGE_VIEW, "/long-ago", user_id=gone.id, now=old)
+    for when, label in ((old, "old"), (recent, "recent")):
+        await usage.record(usage.PAGE_VIEW, f"/{label}", user_id=user.id, now=when)
     async with db.service_session() as session:
         for when, label in ((old, "old"), (recent, "recent")):
-            session.add(UsageEvent(user_id=user.id, kind="page_view", name=f"/{label}", created_at=when))
             session.add(LoginAttempt(email=f"{label}@example.com", created_at=when))
             session.add(
                 AuthSession(
@@ -458,10 +463,26 @@ async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
         session.add(Job(kind="test.retention", deadline_at=old, created_at=old, dedupe_key="still-queued"))
 
     logs = await privacy.purge_old_logs(now=now)
-    assert logs == {"usage_events": 1, "login_attempts": 1, "auth_sessions": 1, "oauth_states": 0}
+    assert logs == {
+        "usage_events": 2,
+        "active_days": 2,  # maya's and theo's day 91 days ago; maya's day 89 days ago stays
+        "daily_active_users": 1,
+        "last_seen_at": 1,  # theo, seen only 91 days ago
+        "login_attempts": 1,
+        "auth_sessions": 1,
+        "oauth_states": 0,
+    }
     assert await privacy.purge_finished_jobs(now=now) == 1
     async with db.service_session() as session:
         assert (await session.scalars(sa.select(UsageEvent.name))).all() == ["/recent"]
+        assert (await session.exec(sa.select(ActiveDay.day, ActiveDay.user_id))).all() == [
+            (recent.date(), user.id)
+        ]
+        assert (await session.exec(sa.select(DailyActiveCount.day, DailyActiveCount.users))).all() == [
+            (recent.date(), 1)
+        ]
+        seen = dict((await session.exec(sa.select(User.email, User.last_seen_at))).all())
+        assert seen == {"maya@example.com": recent, "theo@example.com": None}
         assert (
             await session.scalars(
                 sa.select(LoginAttempt.email).where(LoginAttempt.email != "maya@example.com")

@@ -75,9 +75,9 @@ class AdminOverviewState(rx.State):
             return
         self.figures = [
             Figure("Users", f"{result.users_total:,}", f"{sum(result.signups):,} signed up in this period"),
-            Figure("Active today", f"{result.active_day:,}", "distinct users, last 24 hours"),
-            Figure("Active this week", f"{result.active_week:,}", "last 7 days"),
-            Figure("Active this month", f"{result.active_month:,}", "last 30 days"),
+            Figure("Active today", f"{result.active_day:,}", "distinct users, UTC day so far"),
+            Figure("Active this week", f"{result.active_week:,}", "last 7 UTC days, today included"),
+            Figure("Active this month", f"{result.active_month:,}", "last 30 UTC days, today included"),
             Figure(
                 "Generations",
                 f"{result.generations_count:,}",
