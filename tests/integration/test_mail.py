@@ -12,7 +12,7 @@ from assetry.jobs.worker import Worker
 from assetry.models import Job, OutboxMessage, User
 from assetry.models.base import utcnow
 from assetry.services import accounts, mail, password_reset
-from tests.integration.smtp_server import SmtpServer
+from tests.smtp_server import SmtpServer
 
 STRONG = "Correct-Horse-42"
 HERE = accounts.Client(ip="203.0.113.7", user_agent="pytest")
