@@ -38,6 +38,7 @@ DISABLED = "This account is disabled. Contact support if you think that is a mis
 QUESTION = "Can the captions be written in Bahasa Indonesia?"
 WHOLE_NUMBER = re.compile(r"^[\d,]+$")
 SIGNUPS_IN_PERIOD = re.compile(r"^([\d,]+) signed up in this period$")
+ADMIN_PATHS = ("/admin", "/admin/users", "/admin/inbox")
 
 
 @pytest.fixture(scope="module")
@@ -133,16 +134,36 @@ def test_the_overview_counts_a_new_sign_up_and_draws_its_charts(
     keep_screenshot(page, "admin-overview")
 
 
-@pytest.mark.parametrize(("who", "lands_on"), [("member", "/home"), ("visitor", "/login")])
-def test_the_admin_area_refuses_anyone_else(page: Page, who: str, lands_on: str) -> None:
-    if who == "member":
-        sign_up(page)
-        expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin")).to_have_count(0)
-    for path in ("/admin", "/admin/users", "/admin/inbox"):
+def _open_admin_pages(page: Page, lands_on: str) -> None:
+    """Open the admin pages by address: each sends the browser to `lands_on`, showing no admin data."""
+    for path in ADMIN_PATHS:
         page.goto(path)
         expect(page).to_have_url(path_is(lands_on))
         expect(page.get_by_text(SIGNUPS_IN_PERIOD)).to_have_count(0)
         expect(page.get_by_role("table")).to_have_count(0)
+
+
+def test_a_visitor_opening_the_admin_area_is_sent_to_log_in(page: Page) -> None:
+    _open_admin_pages(page, "/login")
+
+
+def test_a_member_opening_the_admin_area_is_sent_home_and_audited(
+    new_context: Callable[..., BrowserContext], admin_email: str
+) -> None:
+    page = new_context().new_page()
+    member = sign_up(page)
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin")).to_have_count(0)
+    _open_admin_pages(page, "/home")
+
+    admin = _as_admin(new_context(), admin_email)
+    visit(admin, "/admin/audit")
+    admin.get_by_label("Who").fill(member)
+    admin.get_by_role("button", name="Filter").click()
+    refused = _row(admin, "admin.refused")
+    # One refusal per page opened, each naming what was asked for.
+    expect(refused).to_have_count(len(ADMIN_PATHS))
+    for load in ("AdminOverviewState.load", "AdminUsersState.load", "AdminInboxState.load"):
+        expect(refused.filter(has_text=load)).to_contain_text(member)
 
 
 def _fact(page: Page, label: str) -> Locator:
