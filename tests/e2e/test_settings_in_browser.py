@@ -1,7 +1,8 @@
 """Settings in the browser: profile and email, the data export, deleting the account, a phone.
 
-Mail stays in the server's outbox (the embedded default); the tests read the links a
-creator would get by email from there, in the server's own SQLite database.
+The server sends its mail to `mailbox`, a real SMTP server in the test process: the tests
+read the links a creator gets by email there; the server's own SQLite database is read for
+what only the data can show (secrets that must not be in an export).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from tests.e2e.browser import (
     toast,
     until_live,
     visit,
-    wait_until,
 )
+from tests.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.e2e
 
@@ -46,24 +47,10 @@ def _server_rows(data_dir: Path, query: str, *params: object) -> list[tuple]:
         connection.close()
 
 
-def _emailed_link(data_dir: Path, to: str, template: str, path: str) -> str:
-    """The newest link to `path` in a message of `template` the outbox holds for `to`."""
-    bodies: list[str] = []
-
-    def arrived() -> bool:
-        bodies[:] = [
-            body
-            for (body,) in _server_rows(
-                data_dir,
-                "SELECT body_text FROM outbox WHERE to_address = ? AND template = ? ORDER BY created_at DESC",
-                to,
-                template,
-            )
-        ]
-        return bool(bodies)
-
-    wait_until(arrived, timeout_s=10, what=f"the {template} email to {to}")
-    return re.search(rf"https?://\S+{re.escape(path)}\S+", bodies[0]).group(0)
+def _emailed_link(mailbox: SmtpServer, to: str, subject: str, path: str) -> str:
+    """The link to `path` in the newest email with `subject` that reached `to`'s inbox."""
+    body = mailbox.last_mail_to(to, subject=subject).body()
+    return re.search(rf"https?://\S+{re.escape(path)}\S+", body).group(0)
 
 
 def _log_out(page: Page) -> None:
@@ -79,7 +66,7 @@ def _section(page: Page, name: str):
 
 
 def test_profile_changes_are_kept_and_a_confirmed_new_email_is_the_one_to_log_in_with(
-    page: Page, server_data_dir: Path
+    page: Page, mailbox: SmtpServer
 ) -> None:
     old_email = sign_up(page, name="Ayu Lestari")
     expect(page.get_by_role("heading", name="Welcome, Ayu Lestari")).to_be_visible()
@@ -110,7 +97,7 @@ def test_profile_changes_are_kept_and_a_confirmed_new_email_is_the_one_to_log_in
     # Until the link is opened, the old address is still the account's.
     expect(page.locator("#current-email")).to_have_text(old_email)
 
-    link = _emailed_link(server_data_dir, new_address, "email_confirmation", "/confirm-email/")
+    link = _emailed_link(mailbox, new_address, "Confirm your new email address", "/confirm-email/")
     until_live(page, lambda: page.goto(link), what="the confirmation link")
     expect(page).to_have_url(re.compile(r"/settings/?\?email=confirmed$"))
     expect(page.get_by_text("Your new email address is confirmed and now signs you in.")).to_be_visible()

@@ -14,7 +14,7 @@ from assetry.services import mail, password_reset
 from assetry.services.admin.outbox import HIDDEN_LINK
 from tests.admin_people import make_user, session_token
 from tests.browserless import Tab
-from tests.integration.smtp_server import SmtpServer
+from tests.smtp_server import SmtpServer
 
 
 async def _send(to: str, template: str, context: dict) -> OutboxMessage:

@@ -12,7 +12,9 @@ from assetry.jobs.worker import Worker
 from assetry.models import Job, OutboxMessage, User
 from assetry.models.base import utcnow
 from assetry.services import accounts, mail, password_reset
-from tests.integration.smtp_server import SmtpServer
+from assetry.services.admin import jobs as admin_jobs
+from tests.admin_people import make_user
+from tests.smtp_server import SmtpServer
 
 STRONG = "Correct-Horse-42"
 HERE = accounts.Client(ip="203.0.113.7", user_agent="pytest")
@@ -133,6 +135,27 @@ async def test_refused_address_fails_at_once(database: str, smtp_server: SmtpSer
     assert stored.attempts == 1
     assert "refused the address gone@example.com" in stored.last_error
     assert smtp_server.inbox == []
+
+
+async def test_a_refused_message_is_delivered_when_an_admin_retries_its_job(
+    database: str, smtp_server: SmtpServer
+) -> None:
+    admin = await make_user("ops@example.com", admin=True)
+    smtp_server.refused.add("back@example.com")
+    message = await send(to="back@example.com", template="welcome", context={})
+    await Worker().run_once()
+    [stored] = await outbox()
+    assert stored.status == "failed"
+
+    smtp_server.refused.clear()  # the mailbox exists again
+    await admin_jobs.retry(admin.id, (await delivery_job(message)).id)
+    await Worker().run_once()
+
+    [received] = smtp_server.inbox
+    assert received.rcpt_tos == ["back@example.com"]
+    [stored] = await outbox()
+    assert (stored.status, stored.attempts, stored.last_error) == ("sent", 2, "")
+    assert (await delivery_job(message)).status == "succeeded"
 
 
 async def test_sign_up_sends_welcome_and_reset_link_arrives(database: str, smtp_server: SmtpServer) -> None:

@@ -30,8 +30,10 @@ def when(moment: datetime | None) -> str:
 
 def _tab(label: str, href: str) -> rx.Component:
     path = SessionState.router.url.path
-    # The overview is /admin itself; the other sections own their sub-paths too (/admin/users/<id>).
-    active = (path == href) if href == "/admin" else (path == href) | path.startswith(href + "/")
+    # The overview is /admin itself (a full page load arrives as /admin/); the other sections own
+    # their sub-paths too (/admin/users/<id>).
+    exact = (path == href) | (path == href + "/")
+    active = exact if href == "/admin" else exact | path.startswith(href + "/")
     return rx.link(
         label,
         href=href,
@@ -42,6 +44,7 @@ def _tab(label: str, href: str) -> rx.Component:
         border_radius="var(--radius-2)",
         color=rx.cond(active, rx.color("accent", 11), rx.color("gray", 11)),
         background=rx.cond(active, rx.color("accent", 3), "transparent"),
+        aria_current=rx.cond(active, "page", "false"),
     )
 
 
@@ -80,7 +83,11 @@ def pager(state) -> rx.Component:
 
 
 def table(headers: list[str], rows: rx.Var, render_row) -> rx.Component:
-    """A scrollable table of one page of rows."""
+    """A table of one page of rows, scrolling sideways on a narrow screen.
+
+    Short values (times, counts, statuses) keep to one line, so a phone shows short rows
+    rather than dates broken in three; text (links, errors, details) wraps.
+    """
     return rx.box(
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
@@ -88,6 +95,8 @@ def table(headers: list[str], rows: rx.Var, render_row) -> rx.Component:
             variant="surface",
             size="1",
             width="100%",
+            white_space="nowrap",
+            style={"& td .rt-Text": {"white_space": "normal", "min_width": "12rem"}},
         ),
         overflow_x="auto",
         width="100%",

@@ -140,7 +140,12 @@ def _row(message: MessageView) -> rx.Component:
         rx.table.cell(message.kind),
         rx.table.cell(message.email),
         rx.table.cell(
-            rx.link(message.subject, on_click=AdminInboxState.open_message(message.id), cursor="pointer")
+            rx.link(
+                message.subject,
+                # The link has no address of its own: following its "#" would reload the page and close the message.
+                on_click=AdminInboxState.open_message(message.id).prevent_default,
+                cursor="pointer",
+            )
         ),
         rx.table.cell(rx.cond(message.replied != "", "replied", "")),
         rx.table.cell(
@@ -209,9 +214,17 @@ def inbox_page() -> rx.Component:
         "Inbox",
         rx.hstack(
             rx.select(
-                list(inbox.STATUSES), value=state.status, on_change=state.set_status, aria_label="Status"
+                list(inbox.STATUSES),
+                value=state.status,
+                on_change=state.set_status,
+                custom_attrs={"aria-label": "Status"},
             ),
-            rx.select([ALL, *inbox.KINDS], value=state.kind, on_change=state.set_kind, aria_label="Kind"),
+            rx.select(
+                [ALL, *inbox.KINDS],
+                value=state.kind,
+                on_change=state.set_kind,
+                custom_attrs={"aria-label": "Kind"},
+            ),
             rx.text(f"{state.open_count} open", size="2", color_scheme="gray"),
             align="center",
             spacing="3",

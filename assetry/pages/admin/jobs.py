@@ -136,9 +136,14 @@ def jobs_page() -> rx.Component:
         "Jobs",
         rx.hstack(
             rx.select(
-                [ALL, *jobs.STATUSES], value=state.status, on_change=state.set_status, aria_label="Status"
+                [ALL, *jobs.STATUSES],
+                value=state.status,
+                on_change=state.set_status,
+                custom_attrs={"aria-label": "Status"},
             ),
-            rx.select(state.kinds, value=state.kind, on_change=state.set_kind, aria_label="Kind"),
+            rx.select(
+                state.kinds, value=state.kind, on_change=state.set_kind, custom_attrs={"aria-label": "Kind"}
+            ),
             spacing="3",
             wrap="wrap",
         ),

@@ -95,7 +95,9 @@ def _row(mail: MailView) -> rx.Component:
     return rx.table.row(
         rx.table.cell(mail.created),
         rx.table.cell(mail.recipient),
-        rx.table.cell(rx.link(mail.subject, on_click=AdminOutboxState.read(mail.id), cursor="pointer")),
+        rx.table.cell(
+            rx.link(mail.subject, on_click=AdminOutboxState.read(mail.id).prevent_default, cursor="pointer")
+        ),
         rx.table.cell(mail.template),
         rx.table.cell(mail.status),
         rx.table.cell(rx.text(mail.problem, size="1", color_scheme="red")),

@@ -89,7 +89,7 @@ def users_page() -> rx.Component:
                     ["all", "admins", "disabled"],
                     value=state.role,
                     on_change=state.set_role,
-                    aria_label="Show",
+                    custom_attrs={"aria-label": "Show"},
                 ),
                 align="center",
                 wrap="wrap",

@@ -187,7 +187,10 @@ def waitlist_page() -> rx.Component:
                 on_submit=state.search,
             ),
             rx.select(
-                list(waitlist.INVITED), value=state.invited, on_change=state.set_invited, aria_label="Show"
+                list(waitlist.INVITED),
+                value=state.invited,
+                on_change=state.set_invited,
+                custom_attrs={"aria-label": "Show"},
             ),
             rx.button(rx.icon("download", size=16), "Export CSV", variant="soft", on_click=state.export),
             rx.button(
