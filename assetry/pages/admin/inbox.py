@@ -135,10 +135,8 @@ def _view(row: inbox.MessageRow) -> MessageView:
 
 
 def _row(message: MessageView) -> rx.Component:
+    # Subject first: it is what an admin reads, and on a phone it stays in view.
     return rx.table.row(
-        rx.table.cell(message.received),
-        rx.table.cell(message.kind),
-        rx.table.cell(message.email),
         rx.table.cell(
             rx.link(
                 message.subject,
@@ -147,6 +145,9 @@ def _row(message: MessageView) -> rx.Component:
                 cursor="pointer",
             )
         ),
+        rx.table.cell(message.email),
+        rx.table.cell(message.received),
+        rx.table.cell(message.kind),
         rx.table.cell(rx.cond(message.replied != "", "replied", "")),
         rx.table.cell(
             rx.cond(
@@ -231,6 +232,6 @@ def inbox_page() -> rx.Component:
         ),
         form_message(state.error, state.notice),
         rx.cond(state.current.id != "", _reader()),
-        table(["Received", "Kind", "From", "Subject", "", ""], state.rows, _row),
+        table(["Subject", "From", "Received", "Kind", "", ""], state.rows, _row),
         pager(state),
     )
