@@ -1,10 +1,13 @@
 """Run Reflex event handlers in-process, the way the backend runs them for one browser tab.
 
 A `Tab` owns a state tree in Reflex's in-memory state manager, the router data a
-websocket connection would carry (path, client IP, user agent) and the session
-cookie. `await tab.call(Handler.event, **payload)` runs the handler through
-Reflex's own `process_event` (payload conversion, `get_state`, returned events),
-and reports what the browser would have been told to do.
+websocket connection would carry (path, client IP, and the handshake's headers: origin,
+user agent, and the HttpOnly session cookie, as Chromium sends them) and that cookie.
+`await tab.call(Handler.event, **payload)` runs the handler through Reflex's own
+`process_event` (payload conversion, `get_state`, returned events), and reports what
+the browser would have been told to do. When a handler sends the browser to one of the
+/session routes (log-in, log-out), the tab follows it through `assetry.web`'s real route
+and keeps the cookie that route sets or clears, as a browser would.
 
 What this skips, deliberately: the websocket, hydration and `on_load` chains. Events a
 handler chains to other handlers are recorded, not run, so each test says which
@@ -14,9 +17,13 @@ handler it exercises.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import uuid
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+import httpx
 from reflex.istate.manager.memory import StateManagerMemory
 from reflex.istate.manager.token import BaseStateToken
 from reflex.state import BaseState
@@ -24,7 +31,9 @@ from reflex_base.event import Event, EventHandler
 from reflex_base.event.context import EventContext
 from reflex_base.event.processor.base_state_processor import process_event
 
-from assetry.state.session import SessionState
+from assetry import web
+from assetry.config import get_settings
+from assetry.services.accounts import SESSION_COOKIE
 
 DESKTOP_CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
@@ -49,9 +58,23 @@ class Outcome:
         """The paths the browser was sent to, in order."""
         return [event.payload["path"] for event in self.to_browser if event.name == "_redirect"]
 
+    @property
+    def page_loads(self) -> list[str]:
+        """The URLs the browser was sent to as full page loads (`window.location.assign`), in order."""
+        return [
+            json.loads(found.group(1))
+            for event in self.to_browser
+            if event.name == "_call_script"
+            and (found := re.fullmatch(r"window\.location\.assign\((.*)\)", event.payload["javascript_code"]))
+        ]
+
 
 class Tab:
-    """One browser tab without a browser: its own client token, state tree, cookie, IP and user agent."""
+    """One browser tab without a browser: its own client token, state tree, cookie, IP and user agent.
+
+    `origin` is the page's origin the websocket handshake names (a page on another site
+    that opens a socket to us names its own).
+    """
 
     def __init__(
         self,
@@ -60,9 +83,11 @@ class Tab:
         path: str = "/",
         ip: str = "203.0.113.10",
         user_agent: str = DESKTOP_CHROME,
+        origin: str | None = None,
     ) -> None:
         self.token = str(uuid.uuid4())
         self.cookie = cookie
+        self.origin = get_settings().origin if origin is None else origin
         self.path = path
         self.ip = ip
         self.user_agent = user_agent
@@ -78,7 +103,8 @@ class Tab:
             "token": self.token,
             "sid": f"sid-{self.token[:8]}",
             "ip": self.ip,
-            "headers": {"origin": "http://localhost:3000", "user-agent": self.user_agent},
+            "headers": {"origin": self.origin, "user-agent": self.user_agent}
+            | ({"cookie": f"{SESSION_COOKIE}={self.cookie}"} if self.cookie else {}),
         }
 
     def _context(self) -> EventContext:
@@ -107,14 +133,31 @@ class Tab:
         assert state_cls is not None, f"{handler} is not bound to a state class"
         with self._context():
             async with self._manager.modify_state(BaseStateToken(ident=self.token, cls=state_cls)) as root:
+                # The handshake's headers (the cookie among them) reach every event of the connection.
                 router_data = self._router_data()
                 root.router_data = root._update_router_vars(router_data, root.router_data)
-                # The browser sends its cookies with every event; the backend keeps the latest.
-                (await root.get_state(SessionState)).session_token = self.cookie
                 target = await root.get_state(state_cls)
                 await process_event(handler=handler, payload=payload, state=target, root_state=root)
-                self.cookie = (await root.get_state(SessionState)).session_token
-        return Outcome(to_browser=list(self._to_browser), chained=list(self._chained))
+        outcome = Outcome(to_browser=list(self._to_browser), chained=list(self._chained))
+        for url in outcome.page_loads:
+            if urlsplit(url).path.startswith("/session/"):
+                await self._load(url)
+        return outcome
+
+    async def _load(self, url: str) -> None:
+        """Open a URL of the app's own routes as this tab's page would, keeping the cookie it sets."""
+        parts, ours = urlsplit(url), get_settings().origin
+        cookies = {SESSION_COOKIE: self.cookie} if self.cookie else {}
+        # What Chromium tells the server about where a navigation comes from.
+        came_from = {
+            "referer": self.origin + self.path,
+            "sec-fetch-site": "same-origin" if self.origin == ours else "cross-site",
+        }
+        transport = httpx.ASGITransport(app=web.routes())
+        async with httpx.AsyncClient(transport=transport, base_url=ours, cookies=cookies) as client:
+            reply = await client.get(f"{parts.path}?{parts.query}", headers=came_from)
+        if any(value.startswith(f"{SESSION_COOKIE}=") for value in reply.headers.get_list("set-cookie")):
+            self.cookie = reply.cookies.get(SESSION_COOKIE, "")
 
     async def state(self, state_cls: type[S]) -> S:
         """This tab's instance of a state class (read it; changes are not sent anywhere)."""
