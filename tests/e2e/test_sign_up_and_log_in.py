@@ -220,4 +220,4 @@ def test_a_page_on_another_site_cannot_open_a_socket_with_the_users_cookie(
     sign_up(page)
     cookie = next(c["value"] for c in context.cookies() if c["name"] == "assetry_session")
     assert _websocket_handshake(app_server, origin=app_server, cookie=cookie) == 101
-    assert _websocket_handshake(app_server, origin="https://elsewhere.example", cookie=cookie) == 400
+    assert _websocket_handshake(app_server, origin="https://elsewhere.example", cookie=cookie) == 403
