@@ -17,6 +17,7 @@ from assetry.pages.admin import waitlist as admin_waitlist
 from assetry.pages.analytics import connections, notes, page, post, tracked
 from assetry.pages.analytics.dashboard import DashboardState
 from assetry.services import mail, policy_changes, privacy, sync, tracking  # noqa: F401 - registers their background tasks
+from assetry.services.admin import invitations  # noqa: F401 - registers the waitlist's bulk-invitation task
 from assetry.state.errors import on_backend_error
 from assetry.state.policy_banner import PolicyBannerState
 from assetry.state.session import SessionState
@@ -115,14 +116,20 @@ app.add_page(
 for render, route, title, load in [
     (admin_overview.overview_page, "/admin", "Overview", admin_overview.AdminOverviewState.load),
     (admin_users.users_page, "/admin/users", "Users", admin_users.AdminUsersState.load),
-    (admin_user.user_page, "/admin/users/[user_id]", "User", admin_user.AdminUserState.load),
+    (
+        admin_user.user_page,
+        "/admin/users/[user_id]",
+        "User",
+        [admin_user.AdminUserState.load, admin_user.AdminTrailState.load],
+    ),
     (admin_jobs.jobs_page, "/admin/jobs", "Jobs", admin_jobs.AdminJobsState.load),
     (admin_waitlist.waitlist_page, "/admin/waitlist", "Waitlist", admin_waitlist.AdminWaitlistState.load),
     (admin_inbox.inbox_page, "/admin/inbox", "Inbox", admin_inbox.AdminInboxState.load),
     (admin_outbox.outbox_page, "/admin/outbox", "Outbox", admin_outbox.AdminOutboxState.load),
     (admin_audit.audit_page, "/admin/audit", "Audit log", admin_audit.AdminAuditState.load),
 ]:
-    app.add_page(render, route=route, title=f"{title} · Admin · Assetry", on_load=[*_signed_in, load])
+    loads = load if isinstance(load, list) else [load]
+    app.add_page(render, route=route, title=f"{title} · Admin · Assetry", on_load=[*_signed_in, *loads])
 
 
 async def run_jobs() -> None:

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 import traceback
@@ -33,7 +32,7 @@ from bench import (
     page_load,
     tiktok_sync_client,
 )
-from bench.harness import REPO, log
+from bench.harness import REPO, git_commit, log
 
 SECTIONS = (
     "cold_start",
@@ -112,11 +111,6 @@ def print_report(results: dict) -> None:
     print("\n".join(lines), flush=True)
 
 
-def _commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False)
-    return done.stdout.strip()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
@@ -132,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     results: dict = {
-        "commit": _commit(),
+        "commit": git_commit(),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),

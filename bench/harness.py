@@ -233,6 +233,12 @@ def temp_dir(prefix: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def git_commit() -> str:
+    """The checkout's commit, recorded with the results."""
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False)
+    return done.stdout.strip()
+
+
 def summary(values: Sequence[float]) -> dict:
     """Runs, median and p95 (nearest rank: with five runs that is the slowest)."""
     ordered = sorted(values)

@@ -78,7 +78,7 @@ def _value(column: sa.Column) -> Any:
     if python_type is dt.datetime:
         return dt.datetime.now(dt.UTC)
     if python_type is dt.date:
-        return dt.date.today()
+        return dt.date.today() - dt.timedelta(days=n)
     if python_type in (dict, list):
         return python_type()
     length = getattr(column_type, "length", None) or 64

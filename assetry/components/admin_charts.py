@@ -33,7 +33,14 @@ def daily(days: list[date], values: list[int], label: str, *, bars: bool = True)
             hovertemplate=hover,
         )
     )
-    return _base(go.Figure(trace), height=260)
+    return _counts(_base(go.Figure(trace), height=260), max(values, default=0))
+
+
+def _counts(fig: go.Figure, largest: int) -> go.Figure:
+    """Whole numbers on the y axis: no "0.5 sign-ups" ticks while the counts are small."""
+    if largest < 5:
+        fig.update_yaxes(dtick=1, range=[0, max(largest, 1)])
+    return fig
 
 
 def generations(groups: list[tuple[str, str, int]]) -> go.Figure:
@@ -52,4 +59,7 @@ def generations(groups: list[tuple[str, str, int]]) -> go.Figure:
         )
     fig = _base(fig, height=280)
     fig.update_layout(barmode="stack", showlegend=True, hovermode="closest", legend={"orientation": "h"})
-    return fig
+    per_label: dict[str, int] = {}
+    for label, _, n in groups:
+        per_label[label] = per_label.get(label, 0) + n
+    return _counts(fig, max(per_label.values(), default=0))

@@ -71,7 +71,11 @@ def cover(item: GenerationView, height: str = "12rem") -> rx.Component:
     )
 
 
-def library_card(item: GenerationView) -> rx.Component:
+# Memoized React components: a list that grows re-renders only its new cards, since the
+# browser keeps the identity of every card whose data did not change.
+@rx.memo
+def library_card(item: rx.Var[GenerationView]) -> rx.Component:
+    """The grid layout: a card with a large cover."""
     return rx.link(
         rx.card(
             rx.vstack(
@@ -98,7 +102,8 @@ def library_card(item: GenerationView) -> rx.Component:
     )
 
 
-def library_row(item: GenerationView) -> rx.Component:
+@rx.memo
+def library_row(item: rx.Var[GenerationView]) -> rx.Component:
     """The phone layout: a compact row with a small cover."""
     return rx.link(
         rx.hstack(

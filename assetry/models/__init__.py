@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from assetry.models.accounts import AuthSession, LoginAttempt, User
-from assetry.models.activity import AuditEntry, UsageEvent
+from assetry.models.activity import ActiveDay, AuditEntry, DailyActiveCount, UsageEvent
 from assetry.models.analytics import (
     AccountSnapshot,
     ConnectedAccount,
@@ -36,9 +36,11 @@ def user_owned_tables() -> list[str]:
 
 __all__ = [
     "AccountSnapshot",
+    "ActiveDay",
     "AuditEntry",
     "AuthSession",
     "ConnectedAccount",
+    "DailyActiveCount",
     "Generation",
     "GenerationOutput",
     "Job",

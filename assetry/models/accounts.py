@@ -33,6 +33,9 @@ class User(SQLModel, table=True):
     product_emails: bool = False
     # "Don't tie my usage to me": usage events are then stored without the user's id.
     usage_opt_out: bool = False
+    # The latest usage tied to the account, kept within `services.usage.SEEN_EVERY` (and at least
+    # to the day); cleared once it is older than the 90 days usage is kept.
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     # An email change waits here until the new address confirms it (single-use link).
     pending_email: str | None = Field(default=None, max_length=254)
     email_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)

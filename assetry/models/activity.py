@@ -1,9 +1,9 @@
-"""What the service records about use: usage events (90 days) and the audit log."""
+"""What the service records about use: usage events and their daily rollups (90 days), the audit log."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -28,6 +28,30 @@ class UsageEvent(SQLModel, table=True):
     referrer: str = Field(default="", max_length=512)
     detail: str = Field(default="", max_length=2000)
     created_at: datetime = created_field()
+
+
+class ActiveDay(SQLModel, table=True):
+    """A UTC day on which a user had usage tied to their account: one row per user and day.
+
+    Kept in step with usage events by `services.usage.record`, for as long as they are (90 days).
+    """
+
+    __tablename__ = "active_days"
+    __table_args__ = (sa.UniqueConstraint("day", "user_id"),)
+
+    id: uuid.UUID = id_field()
+    day: date
+    user_id: uuid.UUID = owner_field()
+
+
+class DailyActiveCount(SQLModel, table=True):
+    """Counts of users for one UTC day, kept by `services.usage` (numbers only, naming nobody)."""
+
+    __tablename__ = "daily_active_users"
+
+    day: date = Field(primary_key=True)
+    users: int = 0  # active that day: the rows of `active_days` for it
+    last_seen: int = 0  # whose `users.last_seen_at` falls on it: summed from a day on, active since then
 
 
 class AuditEntry(SQLModel, table=True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date
 
@@ -20,8 +19,11 @@ from assetry.errors import BadInput, NotAllowed
 from assetry.services import studio
 from assetry.state.generations import STATUS_LABELS, GenerationView, OutputView, view
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
+from assetry.state.watching import Progress, Watching
 
 PAGE_SIZE = 48
+PAGES_PER_SHELF = 2
+SHELVES = 12
 ALL = "all"
 
 
@@ -33,27 +35,31 @@ def _parse_day(text: str) -> date | None:
 
 
 class LibraryState(rx.State):
-    """Filters and the loaded page(s) of the library."""
+    """Filters and the loaded pages of the library.
+
+    The cards sit on shelves: `SHELVES` list vars of `PAGES_PER_SHELF` pages each (the
+    last one takes whatever comes after). Reflex sends a list var whole whenever it
+    changes, so one list of every card would re-send (and re-render) all of them on each
+    "Load more"; with shelves, a press sends only the shelf the new page lands on.
+    """
 
     kind: str = ALL
     status: str = ALL
     search: str = ""
     since: str = ""
     until: str = ""
-    items: list[GenerationView] = []
+    shown: int = 0
     total: int = 0
+    more: bool = False
     error: str = ""
-    loading: bool = False
+    _pages: int = 0
+    _after: studio.LibraryCursor | None = None
 
     @rx.var
     def summary(self) -> str:
         if self.total == 0:
             return ""
-        return f"Showing {len(self.items):,} of {self.total:,}"
-
-    @rx.var
-    def more(self) -> bool:
-        return len(self.items) < self.total
+        return f"Showing {self.shown:,} of {self.total:,}"
 
     @rx.event
     async def load(self):
@@ -89,7 +95,8 @@ class LibraryState(rx.State):
         if since and until and since > until:
             self.error = "The start date is after the end date."
             return None
-        offset = 0 if reset else len(self.items)
+        if reset:
+            self._empty_shelves()
         page, self.total = await studio.library(
             user.id,
             kind="" if self.kind == ALL else self.kind,
@@ -98,21 +105,41 @@ class LibraryState(rx.State):
             since=since,
             until=until,
             limit=PAGE_SIZE,
-            offset=offset,
+            after=self._after,
         )
-        views = [view(g, outputs) for g, outputs in await studio.with_outputs(user.id, page)]
-        self.items = views if reset else self.items + views
+        if page:
+            views = [view(g, outputs) for g, outputs in await studio.with_outputs(user.id, page)]
+            shelf = _shelf(min(self._pages // PAGES_PER_SHELF, SHELVES - 1))
+            setattr(self, shelf, getattr(self, shelf) + views)
+            self._pages += 1
+            self.shown += len(views)
+            self._after = studio.LibraryCursor.below(page[-1])
+        # A short page is the end, even if rows made since the first page raised the total.
+        self.more = len(page) == PAGE_SIZE and self.shown < self.total
         return None
 
+    def _empty_shelves(self) -> None:
+        for number in range(SHELVES):
+            if getattr(self, _shelf(number)):
+                setattr(self, _shelf(number), [])
+        self.shown, self._pages, self._after = 0, 0, None
 
-class GenerationState(rx.State):
+
+def _shelf(number: int) -> str:
+    return f"shelf_{number}"
+
+
+for _number in range(SHELVES):
+    LibraryState.add_var(_shelf(_number), list[GenerationView], [])
+
+
+class GenerationState(Watching, rx.State):
     """One generation's page: view, download, edit captions, re-run, vary, delete."""
 
     item: GenerationView = GenerationView()
     found: bool = True
     notice: str = ""
     editing: str = ""  # id of the caption being edited
-    _watching: bool = False
 
     def _generation_id(self) -> uuid.UUID | None:
         try:
@@ -125,18 +152,20 @@ class GenerationState(rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
-        generation_id = self._generation_id()
         self.notice, self.editing = "", ""
+        await self._show(user.id)
+        return GenerationState.watch if self.found and self.item.active else None
+
+    async def _show(self, user_id: uuid.UUID) -> None:
+        """Read the generation in the address bar, if it is the user's."""
+        generation_id = self._generation_id()
         try:
-            generation = await studio.get(user.id, generation_id) if generation_id else None
+            generation = await studio.get(user_id, generation_id) if generation_id else None
         except NotAllowed:
             generation = None
         self.found = generation is not None
-        if generation is None:
-            return None
-        outputs = await studio.outputs_of(user.id, [generation.id])
-        self.item = view(generation, outputs)
-        return GenerationState.watch if self.item.active else None
+        if generation is not None:
+            self.item = view(generation, await studio.outputs_of(user_id, [generation.id]))
 
     @rx.event
     def edit(self, output_id: str):
@@ -182,24 +211,10 @@ class GenerationState(rx.State):
             return rx.toast.error(str(problem))
         return [rx.toast.success("Deleted, files too."), rx.redirect("/library")]
 
-    @rx.event(background=True)
-    async def watch(self):
+    async def _watch_step(self, user_id: uuid.UUID) -> Progress:
         """While the generation runs, keep its page current."""
-        async with self:
-            if self._watching:
-                return
-            self._watching = True
-        try:
-            while True:
-                async with self:
-                    if not self.item.active:
-                        return
-                await asyncio.sleep(1.0)
-                async with self:
-                    await self.load()
-        finally:
-            async with self:
-                self._watching = False
+        await self._show(user_id)
+        return Progress(running=self.found and self.item.active)
 
 
 def _labelled_select(label: str, options: dict[str, str], value: rx.Var, name: str) -> rx.Component:
@@ -249,6 +264,14 @@ def _filters() -> rx.Component:
     )
 
 
+def _on_every_shelf(render) -> list[rx.Component]:
+    """The cards of every shelf, in order: one list per shelf, so an unchanged shelf is not re-rendered."""
+    return [
+        rx.foreach(getattr(LibraryState, _shelf(number)), lambda item: render(item=item))
+        for number in range(SHELVES)
+    ]
+
+
 def library_page() -> rx.Component:
     return app_page(
         rx.vstack(
@@ -265,17 +288,17 @@ def library_page() -> rx.Component:
             ),
             rx.text(LibraryState.summary, size="1", color_scheme="gray"),
             rx.cond(
-                LibraryState.items.length() > 0,
+                LibraryState.shown > 0,
                 rx.fragment(
                     rx.grid(
-                        rx.foreach(LibraryState.items, library_card),
+                        *_on_every_shelf(library_card),
                         columns=rx.breakpoints(initial="2", lg="3", xl="4"),
                         spacing="4",
                         width="100%",
                         display=["none", "none", "grid"],
                     ),
                     rx.vstack(
-                        rx.foreach(LibraryState.items, library_row),
+                        *_on_every_shelf(library_row),
                         spacing="0",
                         width="100%",
                         display=["flex", "flex", "none"],

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 import reflex as rx
 
-from assetry.components.forms import field, form_message, text_area
+from assetry.components.forms import field, form_message, label_for, text_area
 from assetry.components.layout import app_page
-from assetry.components.styles import FORM_WIDTH
+from assetry.components.styles import FORM_WIDTH, NATIVE_SELECT
 from assetry.errors import BadInput, NotAllowed
 from assetry.services import accounts, privacy, profile
-from assetry.state.session import LOGIN_ROUTE, SessionState, session_route, session_token, signed_in_user
+from assetry.state.session import LOGIN_ROUTE, SessionState, session_token, signed_in_user
+from assetry.state.watching import Progress, Watching
 
-WATCH_SECONDS = 1.0
 EMAIL_OUTCOMES = {
     "confirmed": ("green", "Your new email address is confirmed and now signs you in."),
     "failed": (
@@ -22,6 +21,21 @@ EMAIL_OUTCOMES = {
         "That confirmation link was already used, has expired or is not valid. Ask for a new one.",
     ),
 }
+
+FORM_MESSAGES = (
+    "profile_error",
+    "profile_notice",
+    "email_error",
+    "email_notice",
+    "password_error",
+    "password_notice",
+    "sessions_notice",
+    "prefs_notice",
+    "request_error",
+    "request_notice",
+    "delete_error",
+    "export_error",
+)
 
 
 @dataclasses.dataclass
@@ -40,7 +54,7 @@ class ConnectedRow:
     status: str = ""
 
 
-class SettingsState(rx.State):
+class SettingsState(Watching, rx.State):
     """Everything on the settings page; every handler resolves the user on the server first."""
 
     display_name: str = ""
@@ -78,19 +92,21 @@ class SettingsState(rx.State):
     request_notice: str = ""
     delete_error: str = ""
 
-    _watching: bool = False
-
     @rx.event
     async def load(self):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
+        # A message answers one action; coming back to the page starts afresh.
+        for name in FORM_MESSAGES:
+            setattr(self, name, "")
+        self.delete_open = False
         color, text = EMAIL_OUTCOMES.get(
             str(self.router.url.query_parameters.get("email", "")), ("green", "")
         )
         self.email_banner, self.email_banner_color = text, color
         await self._refresh(user.id)
-        return SettingsState.watch_export if self.export_status in ("queued", "running") else None
+        return SettingsState.watch if self.export_status in ("queued", "running") else None
 
     async def _refresh(self, user_id) -> None:
         found = await profile.profile(user_id)
@@ -255,31 +271,16 @@ class SettingsState(rx.State):
             self.export_error = str(problem)
             return None
         await self._refresh_export(user.id)
-        return SettingsState.watch_export
+        return SettingsState.watch
 
-    @rx.event(background=True)
-    async def watch_export(self):
+    async def _watch_step(self, user_id) -> Progress:
         """Follow the running export until it ends, so the page shows its progress live."""
-        async with self:
-            if self._watching:
-                return
-            self._watching = True
-        try:
-            while True:
-                await asyncio.sleep(WATCH_SECONDS)
-                async with self:
-                    user = await signed_in_user(self)
-                    if user is None:
-                        return
-                    await self._refresh_export(user.id)
-                    running = self.export_status in ("queued", "running")
-                if not running:
-                    if self.export_status == "succeeded":
-                        yield rx.toast.success("Your export is ready to download.")
-                    return
-        finally:
-            async with self:
-                self._watching = False
+        await self._refresh_export(user_id)
+        running = self.export_status in ("queued", "running")
+        ready = not running and self.export_status == "succeeded"
+        return Progress(
+            running=running, tell=[rx.toast.success("Your export is ready to download.")] if ready else []
+        )
 
     @rx.event
     async def open_delete(self):
@@ -306,9 +307,15 @@ class SettingsState(rx.State):
         except (BadInput, NotAllowed) as problem:
             self.delete_error = str(problem)
             return None
+        # Every session of the account is revoked already; the dead cookie goes at the next log-in.
         (await self.get_state(SessionState))._remember(None)
         self.delete_open = False
-        return session_route("end", next="/?deleted=1")
+        return [
+            rx.redirect("/"),
+            rx.toast.info(
+                f"Your account was deleted and you are logged out. We emailed a confirmation to {user.email}."
+            ),
+        ]
 
     @rx.event
     def to_settings(self):
@@ -337,14 +344,14 @@ def _profile_section() -> rx.Component:
                     key=SettingsState.display_name,
                 ),
                 rx.vstack(
-                    rx.text("Time zone", as_="label", html_for="time_zone", size="2", weight="medium"),
+                    label_for("time_zone", "Time zone"),
                     rx.el.select(
                         *[rx.el.option(zone, value=zone) for zone in profile.TIME_ZONES],
                         name="time_zone",
                         id="time_zone",
                         default_value=SettingsState.time_zone,
                         key=SettingsState.time_zone,
-                        style={"padding": "0.5rem", "border_radius": "var(--radius-2)", "width": "100%"},
+                        style=NATIVE_SELECT,
                     ),
                     rx.text("Dashboards show days and hours in this zone.", size="1", color_scheme="gray"),
                     spacing="1",
@@ -477,7 +484,7 @@ def _switch_row(label: str, hint: str, checked, on_change, name: str) -> rx.Comp
     return rx.hstack(
         rx.switch(checked=checked, on_change=on_change, id=name, aria_label=label),
         rx.vstack(
-            rx.text(label, as_="label", html_for=name, weight="medium", size="2"),
+            label_for(name, label),
             rx.text(hint, size="1", color_scheme="gray"),
             spacing="0",
         ),
@@ -547,13 +554,13 @@ def _request_section() -> rx.Component:
         ),
         rx.form(
             rx.vstack(
-                rx.text("What is it about?", as_="label", html_for="request_kind", size="2", weight="medium"),
+                label_for("request_kind", "What is it about?"),
                 rx.el.select(
                     rx.el.option("Choose…", value=""),
                     *[rx.el.option(text, value=key) for key, text in profile.PRIVACY_REQUESTS.items()],
                     name="request_kind",
                     id="request_kind",
-                    style={"padding": "0.5rem", "border_radius": "var(--radius-2)", "width": "100%"},
+                    style=NATIVE_SELECT,
                 ),
                 text_area("Your request", "body", max_length=5000),
                 form_message(SettingsState.request_error, SettingsState.request_notice),

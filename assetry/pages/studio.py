@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
 
 import reflex as rx
 
+from assetry.components.forms import label_for
 from assetry.components.generations import library_card, offline_badge, status_badge
 from assetry.components.layout import app_page
 from assetry.config import get_settings
@@ -15,8 +15,8 @@ from assetry.errors import BadInput, NotAllowed
 from assetry.services import catalog, studio
 from assetry.state.generations import GenerationView, view
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
+from assetry.state.watching import Progress, Watching
 
-WATCH_SECONDS = 1.0
 RECENT = 6
 
 
@@ -26,7 +26,7 @@ class ModelOption:
     label: str = ""
 
 
-class StudioState(rx.State):
+class StudioState(Watching, rx.State):
     """The studio form, the live list of running generations, and the latest results."""
 
     kind: str = "video"
@@ -49,7 +49,6 @@ class StudioState(rx.State):
     recent: list[GenerationView] = []
     # One id per form content: a double click sends the same id and starts one job.
     _request_id: str = ""
-    _watching: bool = False
 
     @rx.var
     def prompt_length(self) -> str:
@@ -119,34 +118,13 @@ class StudioState(rx.State):
             return rx.toast.info("Cancelled.")
         return rx.toast.info("Cancelling…")
 
-    @rx.event(background=True)
-    async def watch(self):
-        """Follow running generations until none is left; toast each one that ends."""
-        async with self:
-            if self._watching:
-                return
-            self._watching = True
-        try:
-            while True:
-                await asyncio.sleep(WATCH_SECONDS)
-                async with self:
-                    user = await signed_in_user(self)
-                    if user is None:
-                        return
-                    before = {item.id: item for item in self.active}
-                    await self._refresh(user.id)
-                    now_active = {item.id for item in self.active}
-                    finished = [
-                        item for item in self.recent if item.id in before and item.id not in now_active
-                    ]
-                    still_running = bool(self.active)
-                for item in finished:
-                    yield _toast_for(item)
-                if not still_running:
-                    return
-        finally:
-            async with self:
-                self._watching = False
+    async def _watch_step(self, user_id: uuid.UUID) -> Progress:
+        """Refresh the running and recent lists; a toast for each generation that ended."""
+        before = {item.id for item in self.active}
+        await self._refresh(user_id)
+        now_active = {item.id for item in self.active}
+        finished = [item for item in self.recent if item.id in before and item.id not in now_active]
+        return Progress(running=bool(self.active), tell=[_toast_for(item) for item in finished])
 
     def _choose_kind(self, kind: str) -> None:
         settings = get_settings()
@@ -244,7 +222,7 @@ def _form() -> rx.Component:
                 size="2",
             ),
             rx.vstack(
-                rx.text("Prompt", as_="label", html_for="prompt", size="2", weight="medium"),
+                label_for("prompt", "Prompt"),
                 rx.text_area(
                     id="prompt",
                     value=StudioState.prompt,
@@ -411,7 +389,7 @@ def studio_page() -> rx.Component:
                     rx.cond(
                         StudioState.recent.length() > 0,
                         rx.grid(
-                            rx.foreach(StudioState.recent, library_card),
+                            rx.foreach(StudioState.recent, lambda item: library_card(item=item)),
                             columns=rx.breakpoints(initial="1", sm="2"),
                             spacing="3",
                             width="100%",

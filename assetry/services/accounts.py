@@ -111,10 +111,9 @@ async def log_in(email_raw: str, password: str, client: Client) -> tuple[User, s
         await _check_throttle(session, email, client.ip)
         user = await _user_by_email(session, email)
         refusal = None
-        if not (await credentials().verify(user, password) and user):
+        # A deleted account answers like an address that never had one.
+        if not (await credentials().verify(user, password) and user) or user.deleted_at is not None:
             refusal = WRONG_CREDENTIALS
-        elif user.deleted_at is not None:
-            refusal = "This account was deleted."
         elif user.is_disabled:
             refusal = "This account is disabled. Contact support if you think that is a mistake."
         # The attempt is recorded even when refused: that is what the throttle counts.

@@ -5,14 +5,15 @@ it was captured. The first value we ever see of a post counts on the day the pos
 was published (those views happened since then). So a period's total is what was
 observed to happen in it, a post published inside the period counts in full, and
 nothing we did not observe is spread over days by guesswork. Missing numbers carry
-the platform's reason. One pass over the creator's snapshots computes everything.
+the platform's reason. The database adds it all up (`services.dashboard_figures`); only
+the small results (a row per day, per top post, per heatmap cell) come back.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import statistics
+import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -24,8 +25,10 @@ from sqlmodel import col, select
 
 from assetry import db
 from assetry.errors import BadInput
-from assetry.models import AccountSnapshot, ConnectedAccount, MetricSnapshot, Note, Post
+from assetry.models import MetricSnapshot, Note, Post
 from assetry.models.analytics import METRICS, OWN
+from assetry.services import dashboard_figures as figures
+from assetry.services import local_time
 
 PRESETS = {"7": 7, "30": 30, "90": 90}
 MAX_DAYS = 366
@@ -82,15 +85,6 @@ def period_for(preset: str, *, today: date, zone: str, start: str = "", end: str
     return Period(first, min(last, today), zone)
 
 
-_POST_COLUMNS = (Post.id, Post.platform, Post.title, Post.url, Post.cover_url, Post.posted_at, Post.source)
-_SNAPSHOT_COLUMNS = (
-    MetricSnapshot.post_id,
-    MetricSnapshot.captured_at,
-    *(getattr(MetricSnapshot, m) for m in METRICS),
-    MetricSnapshot.missing,
-)
-
-
 @dataclass
 class Total:
     metric: str
@@ -134,23 +128,32 @@ async def overview(
     user_id: uuid.UUID, period: Period, *, account_ids: list[uuid.UUID] | None = None
 ) -> Overview:
     """Everything the dashboard shows for a period and an account filter."""
-    prev = period.previous()
+    tz = _zone(period.zone)
     start, end = period.bounds()
+    since = period.previous().bounds()[0]
+    own_posts = [Post.user_id == user_id, Post.source == OWN]
+    if account_ids is not None:
+        own_posts.append(col(Post.account_id).in_(account_ids))
+    seen = figures.snapshots(user_id, own_posts, end)
     async with db.user_session(user_id) as session:
-        post_filter = [Post.user_id == user_id, Post.source == OWN]
-        if account_ids is not None:
-            post_filter.append(col(Post.account_id).in_(account_ids))
-        # Plain rows with only the columns used, not ORM objects: a creator has tens of thousands
-        # of snapshots, and building an object for each cost more than the query.
-        posts = {p.id: p for p in (await session.exec(select(*_POST_COLUMNS).where(*post_filter))).all()}
-        snapshots = (
-            await session.exec(
-                select(*_SNAPSHOT_COLUMNS)
-                .join(Post, Post.id == MetricSnapshot.post_id)
-                .where(MetricSnapshot.user_id == user_id, MetricSnapshot.captured_at < end, *post_filter)
-                .order_by(MetricSnapshot.post_id, MetricSnapshot.captured_at)
-            )
-        ).all()
+        first_post, last_post, posts_in_period = (
+            await session.exec(figures.post_span(own_posts, start, end))
+        ).one()
+        rows = (await session.exec(figures.days_and_top_posts(seen, tz, since, start, end))).all()
+        days = [row for row in rows if row.kind == "day"]
+        top = sorted(  # as the statement ranked them; a UNION need not keep that order
+            (row for row in rows if row.kind == "post"),
+            key=lambda row: (-(row.views or 0), -(row.views_now or 0), row.post_id),
+        )
+        posts, cells, said = {}, [], []
+        if top:
+            details = figures.post_details([row.post_id for row in top], end)
+            posts = {post.id: post for post in (await session.exec(details)).all()}
+            heatmap = figures.heatmap(user_id, own_posts, tz, (first_post, last_post), end)
+            cells = (await session.exec(heatmap)).all()
+        unseen = [m for m in METRICS if not top or not top[0]._mapping[f"{m}_seen"]]
+        if top and unseen:
+            said = (await session.exec(figures.reasons_said(user_id, own_posts, end))).all()
         notes = (
             await session.exec(
                 select(Note)
@@ -158,62 +161,91 @@ async def overview(
                 .order_by(Note.day)
             )
         ).all()
-        followers = await _followers(session, user_id, account_ids, start, end)
-    history: dict[uuid.UUID, list] = defaultdict(list)  # rows named like MetricSnapshot's columns
-    for snapshot in snapshots:
-        history[snapshot.post_id].append(snapshot)
-    tz = _zone(period.zone)
-    by_day: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    by_post: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for post_id, when, metric, delta in _deltas(history, posts):
-        day = when.astimezone(tz).date()
-        by_day[day][metric] += delta
-        if start <= when < end:
-            by_post[post_id][metric] += delta
-    days = [period.start + timedelta(days=n) for n in range(period.days)]
-    previous_days = [prev.start + timedelta(days=n) for n in range(prev.days)]
-    totals, previous_totals = _sum_days(by_day, days), _sum_days(by_day, previous_days)
-    reasons = _reasons(history, posts)
+        accounts = (await session.exec(figures.followers(user_id, account_ids, start, end))).all()
+    by_day: dict[date, dict[str, int]] = defaultdict(dict)
+    for row in days:
+        counts = by_day[local_time.day_of(row.day)]
+        for metric in METRICS:
+            if row._mapping[metric] is not None:
+                counts[metric] = counts.get(metric, 0) + row._mapping[metric]
+    previous = period.previous()
+    totals = _sum_days(by_day, period.start, period.days)
+    previous_totals = _sum_days(by_day, previous.start, previous.days)
+    reasons = _reasons(said, unseen)
     return Overview(
         period=period,
         totals={
             m: _total(m, totals.get(m), previous_totals.get(m), reasons.get(m, NO_DATA)) for m in METRICS
         },
-        series={m: [(d, by_day[d].get(m, 0)) for d in days] for m in METRICS if m in totals},
+        series={
+            m: [(d, by_day[d].get(m, 0)) for d in _days(period.start, period.days)]
+            for m in METRICS
+            if m in totals
+        },
         engagement_rate=_engagement(totals),
         previous_engagement_rate=_engagement(previous_totals),
-        followers=followers,
-        top_posts=_top_posts(history, posts, by_post),
-        heatmap=_heatmap(history, posts, tz),
+        followers=[
+            (display_name or username, now, None if now is None or before is None else now - before)
+            for display_name, username, now, before in accounts
+        ],
+        top_posts=[_post_row(posts[row.post_id], row) for row in top],
+        heatmap=_heatmap(cells),
         notes=list(notes),
-        posts_in_period=sum(1 for p in posts.values() if start <= p.posted_at < end),
-        has_data=bool(snapshots),
+        posts_in_period=posts_in_period,
+        has_data=bool(top),
         reasons=reasons,
     )
 
 
-def _deltas(history: dict, posts: dict):
-    for post_id, snapshots in history.items():
-        post = posts[post_id]
-        for metric in METRICS:
-            previous = None
-            for snapshot in snapshots:
-                value = getattr(snapshot, metric)
-                if value is None:
-                    continue
-                if previous is None:
-                    yield post_id, post.posted_at, metric, value
-                elif value > previous:
-                    yield post_id, snapshot.captured_at, metric, value - previous
-                previous = value if previous is None else max(previous, value)
+def _days(first: date, count: int) -> list[date]:
+    return [first + timedelta(days=n) for n in range(count)]
 
 
-def _sum_days(by_day: dict, days: list[date]) -> dict[str, int]:
+def _sum_days(by_day: dict, first: date, count: int) -> dict[str, int]:
     sums: dict[str, int] = {}
-    for day in days:
+    for day in _days(first, count):
         for metric, value in by_day.get(day, {}).items():
             sums[metric] = sums.get(metric, 0) + value
     return sums
+
+
+def _post_row(post, figures_of) -> PostRow:
+    gained = {m: figures_of._mapping[m] for m in METRICS}
+    found = post._mapping
+    return PostRow(
+        **{
+            name: found[name]
+            for name in ("id", "platform", "title", "url", "cover_url", "posted_at", "source")
+        },
+        metrics={m: found[f"{m}_now"] for m in METRICS},
+        gained=gained if any(v is not None for v in gained.values()) else {},
+        missing=dict(found["missing"] or {}),
+    )
+
+
+def _heatmap(cells) -> list[list[int | None]]:
+    medians = {(weekday, hour): int(middle / count) for weekday, hour, middle, count in cells}
+    return [[medians.get((d, h)) for h in range(24)] for d in range(7)]
+
+
+def _reasons(said, unseen: list[str]) -> dict[str, str]:
+    """For each metric no snapshot has, the reason given most often (the first met of equally
+    frequent ones), or why the platform never gives it; NO_DATA when nobody said."""
+    heard: dict[str, dict[str, list]] = {m: {} for m in unseen}  # metric -> reason -> [times, first met]
+    for source, key, times, place in said:
+        if source == "platform":
+            reasons, met = NOT_OFFERED.get(key, {}), (place, 0)  # before that post's snapshots
+        else:
+            reasons, met = (json.loads(key) if key else None) or {}, (place, 1)
+        for metric, reason in reasons.items():
+            if metric in heard:
+                tally = heard[metric].setdefault(str(reason), [0, met])
+                tally[0] += times
+                tally[1] = min(tally[1], met)
+    return {
+        m: min(heard[m], key=lambda r: (-heard[m][r][0], heard[m][r][1])) if heard[m] else NO_DATA
+        for m in unseen
+    }
 
 
 @dataclass
@@ -253,10 +285,6 @@ async def post_history(user_id: uuid.UUID, post_id: uuid.UUID) -> PostHistory | 
     return PostHistory(post=post, snapshots=list(snapshots), milestones=milestones, notes=list(notes))
 
 
-def _latest(snapshots: list, metric: str) -> int | None:
-    return next((getattr(s, metric) for s in reversed(snapshots) if getattr(s, metric) is not None), None)
-
-
 def _total(metric: str, value: int | None, previous: int | None, reason: str) -> Total:
     change = None
     if value is not None and previous:
@@ -270,82 +298,6 @@ def _engagement(sums: dict[str, int]) -> float | None:
         return None
     engaged = sum(sums.get(m, 0) for m in ("likes", "comments", "shares", "saves"))
     return round(engaged / views * 100, 2)
-
-
-def _reasons(history: dict, posts: dict) -> dict[str, str]:
-    """For each metric no snapshot has, the reason the platform gave most often (or why it never gives it)."""
-    seen: set[str] = set()
-    why: dict[str, list[str]] = defaultdict(list)
-    for post_id, snapshots in history.items():
-        offered = NOT_OFFERED.get(posts[post_id].platform)
-        for metric in offered or ():
-            why[metric].append(offered[metric])
-        for snapshot in snapshots:
-            seen.update(m for m in METRICS if getattr(snapshot, m) is not None)
-            for metric, reason in (snapshot.missing or {}).items():
-                why[metric].append(str(reason))
-    return {m: statistics.mode(why[m]) if why[m] else NO_DATA for m in METRICS if m not in seen}
-
-
-def _top_posts(history: dict, posts: dict, by_post: dict, limit: int = 10) -> list[PostRow]:
-    rows = [
-        PostRow(
-            id=post_id,
-            platform=posts[post_id].platform,
-            title=posts[post_id].title,
-            url=posts[post_id].url,
-            cover_url=posts[post_id].cover_url,
-            posted_at=posts[post_id].posted_at,
-            source=posts[post_id].source,
-            metrics={m: _latest(snapshots, m) for m in METRICS},
-            gained={m: by_post[post_id].get(m) for m in METRICS} if post_id in by_post else {},
-            missing=dict(snapshots[-1].missing or {}),
-        )
-        for post_id, snapshots in history.items()
-    ]
-    rows.sort(key=lambda r: (r.gained.get("views") or 0, r.metrics.get("views") or 0), reverse=True)
-    return rows[:limit]
-
-
-def _heatmap(history: dict, posts: dict, tz: ZoneInfo) -> list[list[int | None]]:
-    cells: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for post_id, snapshots in history.items():
-        views = _latest(snapshots, "views")
-        if views is not None:
-            local = posts[post_id].posted_at.astimezone(tz)
-            cells[(local.weekday(), local.hour)].append(views)
-    return [
-        [int(statistics.median(cells[(d, h)])) if (d, h) in cells else None for h in range(24)]
-        for d in range(7)
-    ]
-
-
-async def _followers(session, user_id, account_ids, start, end) -> list[tuple[str, int | None, int | None]]:
-    filters = [ConnectedAccount.user_id == user_id]
-    if account_ids is not None:
-        filters.append(col(ConnectedAccount.id).in_(account_ids))
-    accounts = (await session.exec(select(ConnectedAccount).where(*filters))).all()
-    rows = []
-    for account in accounts:
-        snaps = (
-            await session.exec(
-                select(AccountSnapshot)
-                .where(AccountSnapshot.account_id == account.id, AccountSnapshot.captured_at < end)
-                .order_by(AccountSnapshot.captured_at)
-            )
-        ).all()
-        now = next((s.followers for s in reversed(snaps) if s.followers is not None), None)
-        before = next(
-            (s.followers for s in reversed(snaps) if s.captured_at < start and s.followers is not None), None
-        )
-        rows.append(
-            (
-                account.display_name or account.username,
-                now,
-                None if now is None or before is None else now - before,
-            )
-        )
-    return rows
 
 
 def _zone(name: str) -> ZoneInfo:

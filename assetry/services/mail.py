@@ -8,7 +8,7 @@ change it reports is committed. Then:
   to the server. While the server is unreachable or says "try later", the job
   retries with growing pauses (about 11 hours in all); nothing is lost. If the
   server refuses the address for good, or every attempt failed, the message is
-  marked `failed` with the reason.
+  marked `failed` with the reason; an admin retrying its job (/admin/jobs) tries again.
 - Embedded (no `SMTP_URL`): the message is marked `kept` and stays in the outbox,
   where admins read it.
 
@@ -85,6 +85,20 @@ async def send(
     return message
 
 
+async def send_again(session: AsyncSession, message: OutboxMessage) -> None:
+    """Queue a message that failed for another round of delivery attempts (in the caller's transaction)."""
+    if message.status != FAILED:
+        raise BadInput(f"Only a message that failed can be sent again; this one is {message.status}.")
+    message.status = QUEUED
+    # A fresh job: the one that gave up keeps its key (and its record of how it ended).
+    await queue.enqueue(
+        session,
+        DELIVER,
+        {"message_id": str(message.id)},
+        dedupe_key=f"{DELIVER}:{message.id}:again:{message.attempts}",
+    )
+
+
 def mailer(settings: Settings | None = None) -> Mailer | None:
     """The SMTP mailer the settings configure, or None in embedded mode."""
     settings = settings or get_settings()
@@ -131,8 +145,10 @@ async def deliver(ctx: JobContext) -> dict:
         message = await session.get(OutboxMessage, message_id)
         if message is None:  # its account was purged before we got to it
             return {"status": "gone"}
-        if message.status != QUEUED:
+        # A failed message's job runs again only when an admin retried it: try it again then.
+        if message.status not in (QUEUED, FAILED):
             return {"status": message.status}
+        message.status = QUEUED
         sender = mailer()
         if sender is None:  # SMTP was switched off since the message was queued
             message.status = KEPT

@@ -51,7 +51,8 @@ _ENTRIES = [
         "id",
         secret=("password_hash", "email_token_hash"),
         export_as="account",
-        describes="your account: email, display name, time zone, preferences, sign-in method",
+        describes="your account: email, display name, time zone, preferences, sign-in method, "
+        "when you last used the service (kept 90 days)",
     ),
     Ownership(
         "auth_sessions",
@@ -75,6 +76,18 @@ _ENTRIES = [
         export_as="usage_events",
         describes="pages you opened, features you used and errors you met, with browser, device and IP "
         "(kept 90 days)",
+    ),
+    Ownership(
+        "active_days",
+        OWNER,
+        "user_id",
+        export_as="active_days",
+        describes="the days (UTC) on which you used the service while signed in (kept 90 days)",
+    ),
+    Ownership(
+        "daily_active_users",
+        NOT_PERSONAL,
+        reason="how many people used the service, and were last seen, on each day: counts naming nobody",
     ),
     Ownership(
         "audit_log",

@@ -1,10 +1,11 @@
 """Password reset by email, for local accounts.
 
-Asking for a reset always gets the same answer (`REQUEST_ANSWER`), whether or not
-the address has an account, so the form tells nobody who is signed up. An
-account gets a link with a random token (256 bits); only its SHA-256 is stored.
-The link works once, for `TOKEN_TTL`; setting a new password through it marks it
-used, voids the account's other reset links and logs the account out everywhere.
+Asking for a reset always gets the same answer (`REQUEST_ANSWER`), as fast, whether
+or not the address has an account, so the form tells nobody who is signed up: the
+request only queues a job, and the worker looks the address up. An account gets a
+link with a random token (256 bits); only its SHA-256 is stored. The link works
+once, for `TOKEN_TTL`; setting a new password through it marks it used, voids the
+account's other reset links and logs the account out everywhere.
 
 When Supabase Auth holds the passwords, resets go through Supabase, not here.
 """
@@ -22,11 +23,14 @@ from sqlmodel import select
 from assetry import db, security
 from assetry.config import Mode, get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.models import AuthSession, PasswordReset, User
+from assetry.jobs import queue, registry
+from assetry.jobs.worker import JobContext
+from assetry.models import AuthSession, Job, PasswordReset, User
 from assetry.models.base import utcnow
 from assetry.services import audit, mail
 from assetry.services.validation import clean_email, password_problem
 
+SEND_LINK = "password_reset.send_link"
 TOKEN_TTL = timedelta(hours=1)
 # Reset emails one account may get per hour: enough for a lost email, too few to flood an inbox.
 MAX_REQUESTS_PER_HOUR = 3
@@ -56,15 +60,31 @@ def resets_here() -> bool:
 
 
 async def request_reset(email_raw: str) -> str:
-    """Email a reset link when the address has a local account; returns the answer to show."""
+    """Queue the reset email for this address; returns the answer to show.
+
+    Every well-formed address takes the same path here (one queued job, whose worker looks
+    the address up), so neither the answer, nor how long it takes, nor what is stored by
+    then says whether the address has an account.
+    """
     if not resets_here():
         raise NotAllowed(SUPABASE_ANSWER)
     email = clean_email(email_raw)
+    async with db.service_session() as session:
+        await queue.enqueue(session, SEND_LINK, {"email": email})
+    return REQUEST_ANSWER.format(email=email)
+
+
+@registry.task(SEND_LINK, lease_seconds=60, max_attempts=3, deadline_seconds=3600)
+async def _send_link(ctx: JobContext) -> dict:
+    """Email a reset link when the address has a local account, and forget the address either way."""
+    email = ctx.payload.get("email", "")
     token = security.new_session_token()
     async with db.service_session() as session:
-        user = (await session.exec(select(User).where(User.email == email))).first()
+        # Finished jobs are kept for a while; the address of someone who may have no account is not.
+        await session.exec(sa.update(Job).where(Job.id == ctx.job.id).values(payload={}))
+        user = (await session.exec(select(User).where(User.email == email))).first() if email else None
         if user is None or user.is_disabled or user.auth_backend != "local":
-            return REQUEST_ANSWER.format(email=email)
+            return {}
         now = utcnow()
         recent = await session.scalar(
             select(sa.func.count())
@@ -72,7 +92,7 @@ async def request_reset(email_raw: str) -> str:
             .where(PasswordReset.user_id == user.id, PasswordReset.created_at > now - timedelta(hours=1))
         )
         if recent >= MAX_REQUESTS_PER_HOUR:
-            return REQUEST_ANSWER.format(email=email)
+            return {}
         session.add(
             PasswordReset(
                 user_id=user.id,
@@ -93,7 +113,7 @@ async def request_reset(email_raw: str) -> str:
             user_id=user.id,
         )
         audit.record(session, actor_id=None, action="account.password_reset_requested", target=str(user.id))
-    return REQUEST_ANSWER.format(email=email)
+    return {}
 
 
 def reset_url(token: str) -> str:

@@ -35,7 +35,7 @@ import uuid
 import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,10 @@ from assetry.errors import BadInput, NotAllowed
 from assetry.jobs import queue, registry
 from assetry.jobs.worker import JobContext
 from assetry.models import (
+    ActiveDay,
     AuthSession,
     ConnectedAccount,
+    DailyActiveCount,
     Generation,
     GenerationOutput,
     Job,
@@ -61,7 +63,7 @@ from assetry.models import (
 )
 from assetry.models.base import utcnow
 from assetry.models.jobs import FINISHED, QUEUED, RUNNING, SUCCEEDED
-from assetry.services import accounts, audit, connections, media, ownership
+from assetry.services import accounts, audit, connections, media, ownership, usage
 from assetry.services.credentials import credentials
 
 log = logging.getLogger(__name__)
@@ -677,12 +679,16 @@ async def purge_account(
         where = ownership.rows_of(entry, user_id, user.email)
         async with db.service_session() as session:
             if entry.relation == ownership.ACTOR:
-                result = await session.exec(sa.update(table).where(where).values({entry.column: None}))
+                removed = (
+                    await session.exec(sa.update(table).where(where).values({entry.column: None}))
+                ).rowcount
+            elif entry.table == ActiveDay.__tablename__:  # the daily counts drop the user too
+                removed = await usage.forget_active_days(session, user_id)
             else:
-                result = await session.exec(sa.delete(table).where(where))
-        counts[entry.table] = result.rowcount
+                removed = (await session.exec(sa.delete(table).where(where))).rowcount
+        counts[entry.table] = removed
         if on_step:
-            await on_step(entry.table, result.rowcount)
+            await on_step(entry.table, removed)
     async with db.service_session() as session:
         audit.record(
             session,
@@ -721,10 +727,18 @@ async def purge_due_accounts(*, now: datetime | None = None) -> int:
 
 
 async def purge_old_logs(*, now: datetime | None = None) -> dict[str, int]:
-    """Delete usage events, log-in attempts, ended sessions and OAuth states older than 90 days."""
+    """Delete usage events, log-in attempts, ended sessions and OAuth states older than 90 days.
+
+    The activity rollups go by whole UTC days: a day's rows, and a `last_seen_at` on it, are
+    deleted as soon as any part of that day is older than 90 days.
+    """
     cutoff = (now or utcnow()) - timedelta(days=RETENTION_DAYS)
+    kept_from = datetime.combine(cutoff.date(), datetime.min.time(), UTC) + timedelta(days=1)
     statements = {
         "usage_events": sa.delete(UsageEvent).where(UsageEvent.created_at < cutoff),
+        "active_days": sa.delete(ActiveDay).where(ActiveDay.day < kept_from.date()),
+        "daily_active_users": sa.delete(DailyActiveCount).where(DailyActiveCount.day < kept_from.date()),
+        "last_seen_at": sa.update(User).where(User.last_seen_at < kept_from).values(last_seen_at=None),
         "login_attempts": sa.delete(LoginAttempt).where(LoginAttempt.created_at < cutoff),
         "auth_sessions": sa.delete(AuthSession).where(
             sa.or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff)

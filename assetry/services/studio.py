@@ -192,6 +192,19 @@ async def outputs_of(user_id: uuid.UUID, generation_ids: list[uuid.UUID]) -> lis
         )
 
 
+@dataclass(frozen=True)
+class LibraryCursor:
+    """Where a library page ended: its last generation's creation time and id (the sort key)."""
+
+    created_at: datetime
+    id: uuid.UUID
+
+    @classmethod
+    def below(cls, generation: Generation) -> LibraryCursor:
+        """The cursor of the next page after this generation."""
+        return cls(created_at=generation.created_at, id=generation.id)
+
+
 async def library(
     user_id: uuid.UUID,
     *,
@@ -201,9 +214,13 @@ async def library(
     since: date | None = None,
     until: date | None = None,
     limit: int = 48,
-    offset: int = 0,
+    after: LibraryCursor | None = None,
 ) -> tuple[list[Generation], int]:
-    """A page of the user's generations, newest first, with the total that match."""
+    """A page of the user's generations, newest first (after `after`, if given), with the total that match.
+
+    Pages by keyset, not offset: the next page starts below the last one shown, so rows
+    that share a creation time are neither repeated nor skipped, and a deep page costs
+    what the first does."""
     filters = [Generation.user_id == user_id]
     if kind:
         filters.append(Generation.kind == kind)
@@ -220,13 +237,19 @@ async def library(
         filters.append(Generation.created_at < datetime.combine(until + timedelta(days=1), time.min, UTC))
     async with db.user_session(user_id) as session:
         total = await session.scalar(select(sa.func.count()).select_from(Generation).where(*filters))
+        if after is not None:
+            filters.append(
+                sa.or_(
+                    col(Generation.created_at) < after.created_at,
+                    sa.and_(col(Generation.created_at) == after.created_at, col(Generation.id) < after.id),
+                )
+            )
         page = (
             await session.exec(
                 select(Generation)
                 .where(*filters)
                 .order_by(col(Generation.created_at).desc(), col(Generation.id).desc())
                 .limit(min(limit, 200))
-                .offset(max(offset, 0))
             )
         ).all()
     return list(page), total or 0

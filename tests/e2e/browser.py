@@ -106,6 +106,13 @@ def log_in(page: Page, email: str, password: str = STRONG_PASSWORD) -> None:
     page.locator("form").get_by_role("button", name="Log in").click()
 
 
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick an option of the drop-down named `label`, and see it chosen."""
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(page.get_by_role("combobox", name=label)).to_have_text(option)
+
+
 def path_is(path: str) -> re.Pattern[str]:
     """A URL pattern for one of the app's paths (the router may add a trailing slash)."""
     return re.compile(rf"^https?://[^/]+{re.escape(path.rstrip('/'))}/?(\?.*)?$")

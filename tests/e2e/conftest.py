@@ -2,7 +2,8 @@
 
 The server is `reflex run --env prod --single-port` on a free port, started once per test
 run from a copy of the source tree in a temporary folder, with the embedded defaults
-(SQLite in that folder). The copy keeps the build (`.web`, whose URLs carry the port) and
+(SQLite in that folder) except for email: it sends through a real SMTP server on loopback
+that this test process runs (`mailbox`), so tests read mail as a user would get it. The copy keeps the build (`.web`, whose URLs carry the port) and
 Reflex's rewrites of `.gitignore` away from the checkout, so a developer's `make run` on
 :3000 and any number of test runs never share a port, a build or a database.
 """
@@ -20,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,11 +29,13 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, expect
 
 from assetry.config import ROOT, Settings
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP
+from tests.smtp_server import SmtpServer
 
 BUILD_TIMEOUT_S = 300
 # The app answers in milliseconds; a click that waits longer than this is stuck.
 ACTION_TIMEOUT_MS = 10_000
 EXPECT_TIMEOUT_MS = 10_000
+MAIL_FROM = "Assetry <hello@assetry.test>"
 
 # Top-level entries of the checkout the server does not need (or must not see: `.env`).
 _NOT_COPIED = {
@@ -64,13 +68,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _server_env(data_dir: Path, public_url: str) -> dict[str, str]:
+def _server_env(data_dir: Path, public_url: str, smtp_url: str) -> dict[str, str]:
     """This process's environment minus every app and Reflex setting, plus the e2e ones."""
     ours = {name.upper() for name in Settings.model_fields}
     env = {k: v for k, v in os.environ.items() if k.upper() not in ours and not k.startswith("REFLEX_")}
     env.update(
         DATA_DIR=str(data_dir),
         PUBLIC_URL=public_url,
+        SMTP_URL=smtp_url,
+        MAIL_FROM=MAIL_FROM,
         PATH=f"{ROOT / 'tools' / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}",
         REFLEX_USE_SYSTEM_BUN="1",
         PYTHONDONTWRITEBYTECODE="1",
@@ -100,15 +106,59 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=5)
 
 
+@dataclass(frozen=True)
+class AppServer:
+    """The app under test: where it answers, and the settings and folder it runs with."""
+
+    url: str
+    env: dict[str, str]
+    source: Path
+
+    def command(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run `python -m assetry ARGS` (an operator command) against this server's database."""
+        return subprocess.run(
+            [sys.executable, "-m", "assetry", *args],
+            cwd=self.source,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Migrate a fresh SQLite database, build and serve the production app; yields its URL.
+def server_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's DATA_DIR: its SQLite database (outbox, jobs, accounts) and files.
+
+    With E2E_APP_URL, the running server's: the checkout's `data/` (its default).
+    """
+    if os.environ.get("E2E_APP_URL"):
+        return ROOT / "data"
+    return tmp_path_factory.mktemp("e2e-data")
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[SmtpServer]:
+    """The SMTP server the app under test sends every email to; `last_mail_to` reads it."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app_server(
+    tmp_path_factory: pytest.TempPathFactory, server_data_dir: Path, mailbox: SmtpServer
+) -> Iterator[AppServer]:
+    """Migrate a fresh SQLite database, build and serve the production app.
 
     E2E_APP_URL=http://localhost:PORT uses a server already running from this tree instead
-    (a quicker loop while writing tests; a full run always builds its own).
+    (a quicker loop while writing tests; a full run always builds its own). Operator commands
+    then run with this process's settings, and mail reaches `mailbox` only if that server was
+    started with SMTP_URL pointing at it.
     """
     if reuse := os.environ.get("E2E_APP_URL"):
-        yield reuse.rstrip("/")
+        yield AppServer(reuse.rstrip("/"), dict(os.environ), ROOT)
         return
     bun_dir = ROOT / "tools" / "node_modules" / ".bin"
     if not (bun_dir / "bun").exists():
@@ -118,10 +168,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _copy_source(source)
     port = _free_port()
     url = f"http://localhost:{port}"
-    env = _server_env(work / "data", url)
-    migrated = subprocess.run(
-        [sys.executable, "-m", "assetry", "migrate"], cwd=source, env=env, capture_output=True, text=True
-    )
+    server = AppServer(url, _server_env(server_data_dir, url, mailbox.url), source)
+    migrated = server.command("migrate")
     if migrated.returncode != 0:
         pytest.fail(f"Migrating the e2e database failed:\n{migrated.stdout}{migrated.stderr}", pytrace=False)
     log_path = work / "server.log"
@@ -133,7 +181,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 *("--loglevel", "warning"),
             ],
             cwd=source,
-            env=env,
+            env=server.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -146,7 +194,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 tail = log_path.read_text(errors="replace")[-4000:]
                 pytest.fail(f"The production app did not start on {url}. Server output:\n{tail}")
             time.sleep(0.5)
-        yield url
+        yield server
     finally:
         _stop(process)
         # The build's node_modules is ~200 MB; pytest keeps the last three runs' folders.
@@ -160,9 +208,9 @@ def _patient_expectations() -> None:
 
 
 @pytest.fixture(scope="session")
-def base_url(app_server: str) -> str:
+def base_url(app_server: AppServer) -> str:
     """Relative `page.goto("/login")` calls go to the app under test."""
-    return app_server
+    return app_server.url
 
 
 @pytest.fixture(scope="session")

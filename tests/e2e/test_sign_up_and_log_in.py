@@ -221,3 +221,19 @@ def test_a_page_on_another_site_cannot_open_a_socket_with_the_users_cookie(
     cookie = next(c["value"] for c in context.cookies() if c["name"] == "assetry_session")
     assert _websocket_handshake(app_server, origin=app_server, cookie=cookie) == 101
     assert _websocket_handshake(app_server, origin="https://elsewhere.example", cookie=cookie) == 403
+
+
+def test_only_our_own_session_cookie_and_no_third_party_requests(page: Page, context: BrowserContext) -> None:
+    """The policy: "one session cookie to keep you signed in, and your preferences. No
+    third-party advertising cookies." Walk the signed-in app and look at what the browser
+    holds and where it talked to."""
+    origins: set[str] = set()
+    context.on("request", lambda request: origins.add(urlsplit(request.url).netloc))
+    sign_up(page, name="Cookie")
+    for path in ("/home", "/studio", "/library", "/analytics", "/settings", "/privacy"):
+        visit(page, path)
+    ours = urlsplit(page.url).netloc
+    assert origins <= {ours, ""}, origins  # "" = data: and blob: URLs
+    cookies = context.cookies()
+    assert {cookie["domain"] for cookie in cookies} == {urlsplit(page.url).hostname}
+    assert [cookie["name"] for cookie in cookies] == ["assetry_session"], cookies

@@ -14,6 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.browser import (
     check_fits_the_width,
+    choose,
     keep_screenshot,
     path_is,
     phone_context,
@@ -29,22 +30,15 @@ KINDS = {"video": "Video", "image": "Image", "caption": "Captions"}
 GENERATION_PATH = re.compile(r"/library/[0-9a-f-]{36}/?$")
 
 
-def _choose(page: Page, label: str, option: str) -> None:
-    """Pick an option of one of the form's drop-downs."""
-    page.get_by_role("combobox", name=label).click()
-    page.get_by_role("option", name=option, exact=True).click()
-    expect(page.get_by_role("combobox", name=label)).to_have_text(option)
-
-
 def _fill_form(page: Page, kind: str, prompt: str, *, seconds: int | None = None) -> None:
     """Choose what to make and type the prompt; returns once the server has both."""
     page.get_by_role("radio", name=KINDS[kind]).click()
     expect(page.get_by_role("combobox", name="Model")).to_have_text(re.compile(KINDS[kind][:5], re.I))
-    page.locator("#prompt").fill(prompt)
+    page.get_by_label("Prompt", exact=True).fill(prompt)
     # The prompt reaches the server after a short debounce; the counter is computed there.
     expect(page.get_by_text(f"{len(prompt)} / 2,000")).to_be_visible()
     if seconds is not None:
-        _choose(page, "Length (seconds)", str(seconds))
+        choose(page, "Length (seconds)", str(seconds))
         expect(page.locator("#quote")).to_have_text(f"Costs free · usually takes ~{seconds} s")
 
 

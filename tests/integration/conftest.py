@@ -15,7 +15,7 @@ import uvicorn
 from assetry.config import get_settings
 from assetry.sandbox.fal import FalImitation
 from tests.integration.servers import Served
-from tests.integration.smtp_server import SmtpServer
+from tests.smtp_server import SmtpServer
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ import inspect
 import pkgutil
 import typing
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 import reflex as rx
@@ -39,12 +40,12 @@ def admin_states() -> list[type[rx.State]]:
     """Every state class defined in a module of the admin pages package."""
     for module in pkgutil.iter_modules(assetry.pages.admin.__path__):
         importlib.import_module(f"assetry.pages.admin.{module.name}")
-    found, pending = [], list(rx.State.__subclasses__())
+    found, pending = set(), list(rx.State.__subclasses__())
     while pending:
         cls = pending.pop()
         pending += cls.__subclasses__()
-        if cls.__module__.startswith("assetry.pages.admin."):
-            found.append(cls)
+        if cls.__module__.startswith("assetry.pages.admin.") and not cls._mixin:
+            found.add(cls)
     return sorted(found, key=lambda cls: cls.__name__)
 
 
@@ -292,3 +293,27 @@ async def test_an_admin_deletes_a_user_through_the_self_deletion_path(scene: Sce
     async with db.service_session() as session:
         target = await session.get(User, scene.target.id)
     assert target.deleted_at is not None
+
+
+async def test_an_admin_pages_through_users_with_next_and_previous(scene: Scene) -> None:
+    from assetry.pages.admin.users import AdminUsersState
+
+    async def shown(tab: Tab, handler, **payload) -> tuple[str, bool, bool, list[str]]:
+        await tab.call(handler, **payload)
+        page = await tab.state(AdminUsersState)
+        return page.position, page.has_previous, page.has_next, [row.email for row in page.rows]
+
+    for i in range(52):
+        await make_user(f"fan{i:02}@example.com", created_at=utcnow() - timedelta(days=1))
+    async with Tab(cookie=scene.admin_token) as tab:
+        *first, first_rows = await shown(tab, AdminUsersState.load)
+        *second, second_rows = await shown(tab, AdminUsersState.next_page)
+        again = await shown(tab, AdminUsersState.load)  # coming back to the page shows the same page
+        back = await shown(tab, AdminUsersState.previous_page)
+        found = await shown(tab, AdminUsersState.search, form={"query": "fan5"})
+    assert first == ["55 in all · page 1 of 2", False, True] and len(first_rows) == 50
+    assert second == ["55 in all · page 2 of 2", True, False]
+    assert len({*first_rows, *second_rows}) == 55
+    assert again == ("55 in all · page 2 of 2", True, False, second_rows)
+    assert back == ("55 in all · page 1 of 2", False, True, first_rows)
+    assert found == ("2 in all · page 1 of 1", False, False, ["fan51@example.com", "fan50@example.com"])

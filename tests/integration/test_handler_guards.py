@@ -66,13 +66,16 @@ A_PASSWORD, B_PASSWORD, NEW_PASSWORD = "Amber-Lantern-71", "Basalt-Orchard-93", 
 
 
 def assetry_states() -> list[type[rx.State]]:
-    """Every state class defined in the assetry package, found by walking subclasses."""
-    found, pending = [], list(rx.State.__subclasses__())
+    """Every state class defined in the assetry package, found by walking subclasses.
+
+    Mixins are left out: a browser can't address one; their handlers are checked on each state that mixes them in.
+    """
+    found, pending = set(), list(rx.State.__subclasses__())
     while pending:
         cls = pending.pop()
         pending += cls.__subclasses__()
-        if cls.__module__.split(".")[0] == "assetry":
-            found.append(cls)
+        if cls.__module__.split(".")[0] == "assetry" and not cls._mixin:
+            found.add(cls)
     return sorted(found, key=lambda cls: cls.__name__)
 
 

@@ -13,7 +13,7 @@ from assetry import cli
 from assetry.config import get_settings
 from assetry.errors import ProviderError
 from assetry.integrations.mailer import Mailer, OutgoingMail
-from tests.integration.smtp_server import SmtpServer
+from tests.smtp_server import SmtpServer
 
 SENDER = "Assetry <hello@assetry.test>"
 MAIL = OutgoingMail(to="maya@example.com", subject="Hello", text="Plain body", html="<p>Rich body</p>")

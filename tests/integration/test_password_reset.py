@@ -12,7 +12,8 @@ from sqlmodel import select
 from assetry import db
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.models import OutboxMessage, PasswordReset, User
+from assetry.jobs.worker import Worker
+from assetry.models import Job, OutboxMessage, PasswordReset, User, metadata
 from assetry.models.base import utcnow
 from assetry.services import accounts, password_reset
 
@@ -44,18 +45,64 @@ async def link_token(message: OutboxMessage) -> str:
     return re.search(r"http://localhost:3000/reset/(\S+)", message.body_text).group(1)
 
 
+async def request(email: str = "maya@example.com") -> str:
+    """Ask for a reset as the form does, then let the worker send what it sends; returns the answer."""
+    answer = await password_reset.request_reset(email)
+    worker = Worker()
+    while await worker.run_once():
+        pass
+    return answer
+
+
 async def ask(email: str = "maya@example.com") -> str:
     """Request a reset and return the token from the newest email."""
-    await password_reset.request_reset(email)
+    await request(email)
     return await link_token((await reset_emails())[-1])
 
 
-async def test_the_answer_is_the_same_whether_or_not_an_account_exists(database: str) -> None:
+async def stored_rows() -> dict[str, list[dict]]:
+    """Every row of every table."""
+    async with db.service_session() as session:
+        return {
+            name: [dict(row._mapping) for row in (await session.exec(sa.select(table))).all()]
+            for name, table in metadata.tables.items()
+        }
+
+
+def added(before: dict[str, list[dict]], after: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The rows `after` holds that `before` did not, by table (tables with none left out)."""
+    new = {name: [row for row in rows if row not in before[name]] for name, rows in after.items()}
+    return {name: rows for name, rows in new.items() if rows}
+
+
+async def test_known_and_unknown_addresses_get_the_same_answer_and_leave_the_same_trace(
+    database: str,
+) -> None:
     await sign_up()
+    before = await stored_rows()
     known = await password_reset.request_reset("maya@example.com")
+    after_known = await stored_rows()
     unknown = await password_reset.request_reset("nobody@example.com")
+    after_unknown = await stored_rows()
     assert known.replace("maya", "X") == unknown.replace("nobody", "X")
     assert "If an account exists for nobody@example.com" in unknown
+
+    # By the time the answer comes back, each request has stored the same one thing, a job for
+    # the worker (no reset link, no email, no audit entry), and changed nothing else.
+    first, second = added(before, after_known), added(after_known, after_unknown)
+    assert list(first) == list(second) == ["jobs"]
+    assert len(after_unknown["jobs"]) == len(before["jobs"]) + 2
+    [job_known], [job_unknown] = first["jobs"], second["jobs"]
+    assert job_known["payload"] == {"email": "maya@example.com"}
+    assert job_unknown["payload"] == {"email": "nobody@example.com"}
+    differing = {"id", "payload", "created_at", "updated_at", "run_after", "deadline_at"}
+    assert {k: v for k, v in job_known.items() if k not in differing} == {
+        k: v for k, v in job_unknown.items() if k not in differing
+    }
+
+    worker = Worker()
+    while await worker.run_once():
+        pass
     [email] = await reset_emails()
     assert email.to_address == "maya@example.com"
     assert email.status == "kept"
@@ -64,6 +111,10 @@ async def test_the_answer_is_the_same_whether_or_not_an_account_exists(database:
     token = await link_token(email)
     assert token not in stored.token_hash  # only its digest is kept
     assert stored.expires_at - stored.created_at == timedelta(hours=1)
+    # Neither job keeps the address it was given.
+    async with db.service_session() as session:
+        jobs = (await session.exec(select(Job).where(Job.kind == password_reset.SEND_LINK))).all()
+    assert [(job.status, job.payload) for job in jobs] == [("succeeded", {}), ("succeeded", {})]
 
 
 async def test_malformed_email_is_refused(database: str) -> None:
@@ -142,7 +193,7 @@ async def test_a_reset_voids_the_accounts_other_links(database: str) -> None:
 
 async def test_requests_are_limited_per_hour(database: str) -> None:
     await sign_up()
-    answers = {await password_reset.request_reset("maya@example.com") for _ in range(5)}
+    answers = {await request("maya@example.com") for _ in range(5)}
     assert len(answers) == 1
     assert len(await reset_emails()) == password_reset.MAX_REQUESTS_PER_HOUR
 
@@ -154,7 +205,7 @@ async def test_disabled_account_gets_no_link(database: str) -> None:
         await session.exec(sa.update(User).where(User.id == user.id).values(is_disabled=True))
     with pytest.raises(NotAllowed, match="not valid"):
         await password_reset.reset_password(token, NEW)
-    await password_reset.request_reset("maya@example.com")
+    await request("maya@example.com")
     assert len(await reset_emails()) == 1
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -25,7 +26,9 @@ from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
 from assetry.jobs.worker import Worker
 from assetry.models import (
+    ActiveDay,
     AuthSession,
+    DailyActiveCount,
     GenerationOutput,
     Job,
     LoginAttempt,
@@ -212,7 +215,7 @@ async def test_deletion_removes_every_row_and_file_of_the_user_and_nothing_else(
 
     # At once: logged out everywhere, no log-in, tokens gone.
     assert await accounts.user_for_token(maya.token) is None
-    with pytest.raises(NotAllowed, match="deleted"):
+    with pytest.raises(NotAllowed, match=re.escape(accounts.WRONG_CREDENTIALS)):
         await accounts.log_in("maya@example.com", PASSWORD, HERE)
     assert (await counts(maya.user))["connected_accounts"] == 0
 
@@ -296,7 +299,6 @@ async def test_preview_says_what_will_happen(database: str) -> None:
 
 
 async def test_deletion_queues_the_confirmation_email(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("assetry.services.mail")
     maya, _ = await sign_up("maya@example.com")
     await privacy.request_deletion(maya.id, PASSWORD)
     outbox = metadata.tables["outbox"]
@@ -435,10 +437,13 @@ async def test_download_link_serves_the_owner_only_and_refuses_tampered_or_expir
 async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
     now = utcnow()
     user, _ = await sign_up("maya@example.com")
+    gone, _ = await sign_up("theo@example.com")
     old, recent = now - timedelta(days=91), now - timedelta(days=89)
+    await usage.record(usage.PAGE_VIEW, "/long-ago", user_id=gone.id, now=old)
+    for when, label in ((old, "old"), (recent, "recent")):
+        await usage.record(usage.PAGE_VIEW, f"/{label}", user_id=user.id, now=when)
     async with db.service_session() as session:
         for when, label in ((old, "old"), (recent, "recent")):
-            session.add(UsageEvent(user_id=user.id, kind="page_view", name=f"/{label}", created_at=when))
             session.add(LoginAttempt(email=f"{label}@example.com", created_at=when))
             session.add(
                 AuthSession(
@@ -458,10 +463,26 @@ async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
         session.add(Job(kind="test.retention", deadline_at=old, created_at=old, dedupe_key="still-queued"))
 
     logs = await privacy.purge_old_logs(now=now)
-    assert logs == {"usage_events": 1, "login_attempts": 1, "auth_sessions": 1, "oauth_states": 0}
+    assert logs == {
+        "usage_events": 2,
+        "active_days": 2,  # maya's and theo's day 91 days ago; maya's day 89 days ago stays
+        "daily_active_users": 1,
+        "last_seen_at": 1,  # theo, seen only 91 days ago
+        "login_attempts": 1,
+        "auth_sessions": 1,
+        "oauth_states": 0,
+    }
     assert await privacy.purge_finished_jobs(now=now) == 1
     async with db.service_session() as session:
         assert (await session.scalars(sa.select(UsageEvent.name))).all() == ["/recent"]
+        assert (await session.exec(sa.select(ActiveDay.day, ActiveDay.user_id))).all() == [
+            (recent.date(), user.id)
+        ]
+        assert (await session.exec(sa.select(DailyActiveCount.day, DailyActiveCount.users))).all() == [
+            (recent.date(), 1)
+        ]
+        seen = dict((await session.exec(sa.select(User.email, User.last_seen_at))).all())
+        assert seen == {"maya@example.com": recent, "theo@example.com": None}
         assert (
             await session.scalars(
                 sa.select(LoginAttempt.email).where(LoginAttempt.email != "maya@example.com")

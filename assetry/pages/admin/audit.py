@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import reflex as rx
 
-from assetry.errors import AssetryError
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
 from assetry.services.admin import audit_log
-from assetry.state.admin import require_admin
+from assetry.services.admin.paging import Page, Window
+from assetry.state.admin_list import AdminListState
 
 
 @dataclasses.dataclass
@@ -21,50 +22,27 @@ class EntryView:
     detail: str = ""
 
 
-class AdminAuditState(rx.State):
+class AdminAuditState(AdminListState, rx.State):
     """The audit log's filters and page."""
 
     action: str = ""
     actor: str = ""
     target: str = ""
-    page: int = 1
-    pages: int = 1
-    total: int = 0
     rows: list[EntryView] = []
-    error: str = ""
-
-    @rx.event
-    async def load(self):
-        return await self._show("AdminAuditState.load", page=self.page)
 
     @rx.event
     async def search(self, form: dict):
         self.action = str(form.get("action", ""))[:64]
         self.actor = str(form.get("actor", ""))[:254]
         self.target = str(form.get("target", ""))[:200]
-        return await self._show("AdminAuditState.search", page=1)
+        return await self._list("search")
 
-    @rx.event
-    async def previous_page(self):
-        return await self._show("AdminAuditState.previous_page", page=self.page - 1)
+    async def _fetch(self, admin_id: uuid.UUID, window: Window) -> Page:
+        return await audit_log.entries(
+            admin_id, action=self.action, actor_email=self.actor, target=self.target, window=window
+        )
 
-    @rx.event
-    async def next_page(self):
-        return await self._show("AdminAuditState.next_page", page=self.page + 1)
-
-    async def _show(self, action: str, *, page: int):
-        admin, refusal = await require_admin(self, action)
-        if refusal:
-            return refusal
-        self.error = ""
-        try:
-            found = await audit_log.entries(
-                admin.id, action=self.action, actor_email=self.actor, target=self.target, page=max(page, 1)
-            )
-        except AssetryError as problem:
-            self.error = str(problem)
-            return None
-        self.page, self.pages, self.total = found.page, found.pages, found.total
+    def _show_rows(self, found: Page) -> None:
         self.rows = [
             EntryView(
                 when(row.created_at),
@@ -75,7 +53,6 @@ class AdminAuditState(rx.State):
             )
             for row in found.rows
         ]
-        return None
 
 
 def _row(entry: EntryView) -> rx.Component:
@@ -128,5 +105,5 @@ def audit_page() -> rx.Component:
         ),
         form_message(state.error),
         table(["When", "Who", "What", "Target", "Detail"], state.rows, _row),
-        pager(state.page, state.pages, state.total, state.previous_page, state.next_page),
+        pager(state),
     )

@@ -30,8 +30,10 @@ def when(moment: datetime | None) -> str:
 
 def _tab(label: str, href: str) -> rx.Component:
     path = SessionState.router.url.path
-    # The overview is /admin itself; the other sections own their sub-paths too (/admin/users/<id>).
-    active = (path == href) if href == "/admin" else (path == href) | path.startswith(href + "/")
+    # The overview is /admin itself (a full page load arrives as /admin/); the other sections own
+    # their sub-paths too (/admin/users/<id>).
+    exact = (path == href) | (path == href + "/")
+    active = exact if href == "/admin" else exact | path.startswith(href + "/")
     return rx.link(
         label,
         href=href,
@@ -42,6 +44,7 @@ def _tab(label: str, href: str) -> rx.Component:
         border_radius="var(--radius-2)",
         color=rx.cond(active, rx.color("accent", 11), rx.color("gray", 11)),
         background=rx.cond(active, rx.color("accent", 3), "transparent"),
+        aria_current=rx.cond(active, "page", "false"),
     )
 
 
@@ -65,20 +68,26 @@ def admin_page(title: str, *children: rx.Component) -> rx.Component:
     )
 
 
-def pager(page: rx.Var[int], pages: rx.Var[int], total: rx.Var[int], previous, following) -> rx.Component:
-    """Previous / next, with where this page is in the whole."""
+def pager(state) -> rx.Component:
+    """Previous / next for a list state (`AdminListState`), with where this page is in the whole."""
     return rx.hstack(
-        rx.text(f"{total} in all · page {page} of {pages}", size="2", color_scheme="gray"),
+        rx.text(state.position, size="2", color_scheme="gray"),
         rx.spacer(),
-        rx.button("Previous", variant="soft", size="2", disabled=page <= 1, on_click=previous),
-        rx.button("Next", variant="soft", size="2", disabled=page >= pages, on_click=following),
+        rx.button(
+            "Previous", variant="soft", size="2", disabled=~state.has_previous, on_click=state.previous_page
+        ),
+        rx.button("Next", variant="soft", size="2", disabled=~state.has_next, on_click=state.next_page),
         align="center",
         width="100%",
     )
 
 
 def table(headers: list[str], rows: rx.Var, render_row) -> rx.Component:
-    """A scrollable table of one page of rows."""
+    """A table of one page of rows, scrolling sideways on a narrow screen.
+
+    Short values (times, counts, statuses) keep to one line, so a phone shows short rows
+    rather than dates broken in three; text (links, errors, details) wraps.
+    """
     return rx.box(
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
@@ -86,17 +95,9 @@ def table(headers: list[str], rows: rx.Var, render_row) -> rx.Component:
             variant="surface",
             size="1",
             width="100%",
+            white_space="nowrap",
+            style={"& td .rt-Text": {"white_space": "normal", "min_width": "12rem"}},
         ),
         overflow_x="auto",
         width="100%",
     )
-
-
-def search_box(name: str, placeholder: str, value: rx.Var[str]) -> rx.Component:
-    return rx.input(
-        name=name, placeholder=placeholder, default_value=value, max_length=254, size="2", min_width="14rem"
-    )
-
-
-def select(items: list[str], value: rx.Var[str], on_change, label: str) -> rx.Component:
-    return rx.select(items, value=value, on_change=on_change, size="2", aria_label=label)

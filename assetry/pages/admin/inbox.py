@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
+from typing import ClassVar
 
 import reflex as rx
 
 from assetry.errors import AssetryError
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
 from assetry.services.admin import inbox
-from assetry.services.admin.common import has_mail, parse_id
-from assetry.state.admin import require_admin
+from assetry.services.admin.common import parse_id
+from assetry.services.admin.paging import Page, Window
+from assetry.state.admin_list import AdminListState
 
 ALL = "all"
 
@@ -28,49 +31,31 @@ class MessageView:
     replied: str = ""
 
 
-class AdminInboxState(rx.State):
+class AdminInboxState(AdminListState, rx.State):
     """The inbox filters, the page of messages and the one being read."""
+
+    page_size: ClassVar[int] = 30
 
     status: str = inbox.OPEN
     kind: str = ALL
-    kinds: list[str] = []
-    page: int = 1
-    pages: int = 1
-    total: int = 0
     open_count: int = 0
     rows: list[MessageView] = []
     current: MessageView = MessageView()
-    can_email: bool = False
-    error: str = ""
     notice: str = ""
-
-    @rx.event
-    async def load(self):
-        self.notice = ""
-        self.current = MessageView()
-        return await self._show("AdminInboxState.load", page=self.page)
 
     @rx.event
     async def set_status(self, value: str):
         self.status = value if value in inbox.STATUSES else inbox.OPEN
-        return await self._show("AdminInboxState.set_status", page=1)
+        return await self._list("set_status")
 
     @rx.event
     async def set_kind(self, value: str):
-        self.kind = value if value in inbox.kinds() else ALL
-        return await self._show("AdminInboxState.set_kind", page=1)
-
-    @rx.event
-    async def previous_page(self):
-        return await self._show("AdminInboxState.previous_page", page=self.page - 1)
-
-    @rx.event
-    async def next_page(self):
-        return await self._show("AdminInboxState.next_page", page=self.page + 1)
+        self.kind = value if value in inbox.KINDS else ALL
+        return await self._list("set_kind")
 
     @rx.event
     async def open_message(self, message_id: str):
-        admin, refusal = await require_admin(self, "AdminInboxState.open_message")
+        admin, refusal = await self._admin("open_message")
         if refusal:
             return refusal
         self.error = self.notice = ""
@@ -87,7 +72,7 @@ class AdminInboxState(rx.State):
 
     @rx.event
     async def close_message(self):
-        _admin, refusal = await require_admin(self, "AdminInboxState.close_message")
+        _admin, refusal = await self._admin("close_message")
         if refusal:
             return refusal
         self.current = MessageView()
@@ -95,7 +80,7 @@ class AdminInboxState(rx.State):
 
     @rx.event
     async def reply(self, form: dict):
-        admin, refusal = await require_admin(self, "AdminInboxState.reply")
+        admin, refusal = await self._admin("reply")
         if refusal:
             return refusal
         self.error = self.notice = ""
@@ -108,12 +93,12 @@ class AdminInboxState(rx.State):
             return None
         self.current = _view(found)
         self.notice = f"Reply sent to {found.email}."
-        await self._list(admin.id, self.page)
+        await self._refresh(admin.id)
         return rx.set_value("reply", "")
 
     @rx.event
     async def mark(self, message_id: str, status: str):
-        admin, refusal = await require_admin(self, "AdminInboxState.mark")
+        admin, refusal = await self._admin("mark")
         if refusal:
             return refusal
         self.error = self.notice = ""
@@ -125,28 +110,19 @@ class AdminInboxState(rx.State):
         self.notice = "Marked done." if found.status == inbox.DONE else "Opened again."
         if self.current.id == str(found.id):
             self.current = _view(found)
-        await self._list(admin.id, self.page)
+        await self._refresh(admin.id)
         return None
 
-    async def _show(self, action: str, *, page: int):
-        admin, refusal = await require_admin(self, action)
-        if refusal:
-            return refusal
-        self.error = ""
-        self.can_email = has_mail()
-        self.kinds = [ALL, *inbox.kinds()] if inbox.kinds() else []
-        await self._list(admin.id, max(page, 1))
-        return None
+    async def _opened(self, admin_id: uuid.UUID) -> None:
+        self.notice = ""
+        self.current = MessageView()
 
-    async def _list(self, admin_id, page: int) -> None:
-        try:
-            found = await inbox.listing(
-                admin_id, status=self.status, kind="" if self.kind == ALL else self.kind, page=page
-            )
-        except AssetryError as problem:
-            self.error = str(problem)
-            return
-        self.page, self.pages, self.total = found.page, found.pages, found.total
+    async def _fetch(self, admin_id: uuid.UUID, window: Window) -> Page:
+        return await inbox.listing(
+            admin_id, status=self.status, kind="" if self.kind == ALL else self.kind, window=window
+        )
+
+    def _show_rows(self, found: Page) -> None:
         self.open_count = found.extra["open"]
         self.rows = [_view(row) for row in found.rows]
 
@@ -164,7 +140,12 @@ def _row(message: MessageView) -> rx.Component:
         rx.table.cell(message.kind),
         rx.table.cell(message.email),
         rx.table.cell(
-            rx.link(message.subject, on_click=AdminInboxState.open_message(message.id), cursor="pointer")
+            rx.link(
+                message.subject,
+                # The link has no address of its own: following its "#" would reload the page and close the message.
+                on_click=AdminInboxState.open_message(message.id).prevent_default,
+                cursor="pointer",
+            )
         ),
         rx.table.cell(rx.cond(message.replied != "", "replied", "")),
         rx.table.cell(
@@ -204,29 +185,21 @@ def _reader() -> rx.Component:
                 current.replied != "",
                 rx.text("Last replied " + current.replied, size="2", color_scheme="gray"),
             ),
-            rx.cond(
-                state.can_email,
-                rx.form(
-                    rx.vstack(
-                        rx.text_area(
-                            name="reply",
-                            id="reply",
-                            placeholder="Your reply…",
-                            max_length=inbox.REPLY_MAX,
-                            rows="6",
-                            width="100%",
-                        ),
-                        rx.button("Send reply by email", type="submit"),
+            rx.form(
+                rx.vstack(
+                    rx.text_area(
+                        name="reply",
+                        id="reply",
+                        placeholder="Your reply…",
+                        max_length=inbox.REPLY_MAX,
+                        rows="6",
                         width="100%",
                     ),
-                    on_submit=state.reply,
+                    rx.button("Send reply by email", type="submit"),
                     width="100%",
                 ),
-                rx.text(
-                    "Email sending is not set up in this installation; answer from your own mailbox.",
-                    size="2",
-                    color_scheme="gray",
-                ),
+                on_submit=state.reply,
+                width="100%",
             ),
             spacing="3",
             width="100%",
@@ -241,11 +214,16 @@ def inbox_page() -> rx.Component:
         "Inbox",
         rx.hstack(
             rx.select(
-                list(inbox.STATUSES), value=state.status, on_change=state.set_status, aria_label="Status"
+                list(inbox.STATUSES),
+                value=state.status,
+                on_change=state.set_status,
+                custom_attrs={"aria-label": "Status"},
             ),
-            rx.cond(
-                state.kinds.length() > 0,
-                rx.select(state.kinds, value=state.kind, on_change=state.set_kind, aria_label="Kind"),
+            rx.select(
+                [ALL, *inbox.KINDS],
+                value=state.kind,
+                on_change=state.set_kind,
+                custom_attrs={"aria-label": "Kind"},
             ),
             rx.text(f"{state.open_count} open", size="2", color_scheme="gray"),
             align="center",
@@ -254,5 +232,5 @@ def inbox_page() -> rx.Component:
         form_message(state.error, state.notice),
         rx.cond(state.current.id != "", _reader()),
         table(["Received", "Kind", "From", "Subject", "", ""], state.rows, _row),
-        pager(state.page, state.pages, state.total, state.previous_page, state.next_page),
+        pager(state),
     )

@@ -11,7 +11,8 @@ from assetry.errors import AssetryError
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
 from assetry.services.admin import jobs
 from assetry.services.admin.common import parse_id
-from assetry.state.admin import require_admin
+from assetry.services.admin.paging import Page, Window
+from assetry.state.admin_list import AdminListState
 
 ALL = "all"
 
@@ -30,51 +31,35 @@ class JobView:
     can_cancel: bool = False
 
 
-class AdminJobsState(rx.State):
+class AdminJobsState(AdminListState, rx.State):
     """The job filters and the page of jobs they show."""
 
     status: str = ALL
     kind: str = ALL
     kinds: list[str] = [ALL]
-    page: int = 1
-    pages: int = 1
-    total: int = 0
     rows: list[JobView] = []
-    error: str = ""
     notice: str = ""
-
-    @rx.event
-    async def load(self):
-        return await self._show("AdminJobsState.load", page=self.page, fresh=True)
 
     @rx.event
     async def set_status(self, value: str):
         self.status = value if value in (ALL, *jobs.STATUSES) else ALL
-        return await self._show("AdminJobsState.set_status", page=1)
+        return await self._list("set_status")
 
     @rx.event
     async def set_kind(self, value: str):
         self.kind = value if value in self.kinds else ALL
-        return await self._show("AdminJobsState.set_kind", page=1)
-
-    @rx.event
-    async def previous_page(self):
-        return await self._show("AdminJobsState.previous_page", page=self.page - 1)
-
-    @rx.event
-    async def next_page(self):
-        return await self._show("AdminJobsState.next_page", page=self.page + 1)
+        return await self._list("set_kind")
 
     @rx.event
     async def retry(self, job_id: str):
-        return await self._act("AdminJobsState.retry", jobs.retry, job_id, "Job queued again.")
+        return await self._act("retry", jobs.retry, job_id, "Job queued again.")
 
     @rx.event
     async def cancel(self, job_id: str):
-        return await self._act("AdminJobsState.cancel", jobs.cancel, job_id, "Cancel requested.")
+        return await self._act("cancel", jobs.cancel, job_id, "Cancel requested.")
 
-    async def _act(self, action: str, change, job_id: str, notice: str):
-        admin, refusal = await require_admin(self, action)
+    async def _act(self, handler: str, change, job_id: str, notice: str):
+        admin, refusal = await self._admin(handler)
         if refusal:
             return refusal
         self.error = self.notice = ""
@@ -84,32 +69,22 @@ class AdminJobsState(rx.State):
             self.error = str(problem)
         else:
             self.notice = notice
-        await self._list(admin.id, self.page)
+        await self._refresh(admin.id)
         return None
 
-    async def _show(self, action: str, *, page: int, fresh: bool = False):
-        admin, refusal = await require_admin(self, action)
-        if refusal:
-            return refusal
-        self.error = ""
-        if fresh:
-            self.notice = ""
-            self.kinds = [ALL, *await jobs.kinds(admin.id)]
-        await self._list(admin.id, max(page, 1))
-        return None
+    async def _opened(self, admin_id: uuid.UUID) -> None:
+        self.notice = ""
+        self.kinds = [ALL, *await jobs.kinds(admin_id)]
 
-    async def _list(self, admin_id: uuid.UUID, page: int) -> None:
-        try:
-            found = await jobs.listing(
-                admin_id,
-                status="" if self.status == ALL else self.status,
-                kind="" if self.kind == ALL else self.kind,
-                page=page,
-            )
-        except AssetryError as problem:
-            self.error = str(problem)
-            return
-        self.page, self.pages, self.total = found.page, found.pages, found.total
+    async def _fetch(self, admin_id: uuid.UUID, window: Window) -> Page:
+        return await jobs.listing(
+            admin_id,
+            status="" if self.status == ALL else self.status,
+            kind="" if self.kind == ALL else self.kind,
+            window=window,
+        )
+
+    def _show_rows(self, found: Page) -> None:
         self.rows = [
             JobView(
                 str(row.id),
@@ -161,13 +136,18 @@ def jobs_page() -> rx.Component:
         "Jobs",
         rx.hstack(
             rx.select(
-                [ALL, *jobs.STATUSES], value=state.status, on_change=state.set_status, aria_label="Status"
+                [ALL, *jobs.STATUSES],
+                value=state.status,
+                on_change=state.set_status,
+                custom_attrs={"aria-label": "Status"},
             ),
-            rx.select(state.kinds, value=state.kind, on_change=state.set_kind, aria_label="Kind"),
+            rx.select(
+                state.kinds, value=state.kind, on_change=state.set_kind, custom_attrs={"aria-label": "Kind"}
+            ),
             spacing="3",
             wrap="wrap",
         ),
         form_message(state.error, state.notice),
         table(["Kind", "Status", "Attempts", "User", "Created", "Ended", "Error", ""], state.rows, _row),
-        pager(state.page, state.pages, state.total, state.previous_page, state.next_page),
+        pager(state),
     )

@@ -75,9 +75,9 @@ class AdminOverviewState(rx.State):
             return
         self.figures = [
             Figure("Users", f"{result.users_total:,}", f"{sum(result.signups):,} signed up in this period"),
-            Figure("Active today", f"{result.active_day:,}", "distinct users, last 24 hours"),
-            Figure("Active this week", f"{result.active_week:,}", "last 7 days"),
-            Figure("Active this month", f"{result.active_month:,}", "last 30 days"),
+            Figure("Active today", f"{result.active_day:,}", "distinct users, UTC day so far"),
+            Figure("Active this week", f"{result.active_week:,}", "last 7 UTC days, today included"),
+            Figure("Active this month", f"{result.active_month:,}", "last 30 UTC days, today included"),
             Figure(
                 "Generations",
                 f"{result.generations_count:,}",
@@ -171,14 +171,28 @@ def overview_page() -> rx.Component:
         rx.grid(
             _chart("Sign-ups a day", state.signups_chart),
             _chart("Active users a day", state.active_chart),
-            _chart("Generations by kind and provider", state.generations_chart),
+            rx.cond(
+                state.groups.length() > 0,
+                _chart("Generations by kind and provider", state.generations_chart),
+                rx.card(
+                    rx.vstack(
+                        rx.text("Generations by kind and provider", weight="medium"),
+                        rx.text("No generation in this period.", color_scheme="gray"),
+                    ),
+                    width="100%",
+                ),
+            ),
             _chart("Waitlist size", state.waitlist_chart),
             columns=rx.breakpoints(initial="1", lg="2"),
             spacing="3",
             width="100%",
         ),
         rx.heading("Generations and cost", size="4", as_="h2"),
-        table(["Kind", "Provider", "Status", "Count", "Cost"], state.groups, _group_row),
+        rx.cond(
+            state.groups.length() > 0,
+            table(["Kind", "Provider", "Status", "Count", "Cost"], state.groups, _group_row),
+            rx.text("No generation in this period.", color_scheme="gray"),
+        ),
         rx.heading("Failed jobs in this period", size="4", as_="h2"),
         rx.cond(
             state.failed_jobs.length() > 0,

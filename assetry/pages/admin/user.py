@@ -1,13 +1,10 @@
-"""Admin: one user — account facts, quota, content counts, disable/enable, admin role, audit trail.
-
-Deleting an account is not here yet: it must take the same path as self-deletion (the
-privacy service), which ships separately.
-"""
+"""Admin: one user — account facts, quota, content counts, disable/enable, admin role, delete, audit trail."""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from typing import ClassVar
 
 import reflex as rx
 
@@ -15,7 +12,9 @@ from assetry.errors import AssetryError, BadInput
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
 from assetry.services import privacy
 from assetry.services.admin import audit_log, users
+from assetry.services.admin.paging import Page, Window
 from assetry.state.admin import require_admin
+from assetry.state.admin_list import AdminListState
 
 
 @dataclasses.dataclass
@@ -45,18 +44,11 @@ class AdminUserState(rx.State):
     facts: list[Fact] = []
     counts: list[Fact] = []
     accounts: list[Fact] = []
-    trail: list[TrailView] = []
-    trail_page: int = 1
-    trail_pages: int = 1
-    trail_total: int = 0
     error: str = ""
     notice: str = ""
 
     def _user_id(self) -> uuid.UUID | None:
-        try:
-            return uuid.UUID(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
-        except ValueError:
-            return None
+        return _user_id_in(self.router.url.path)
 
     @rx.event
     async def load(self):
@@ -64,7 +56,6 @@ class AdminUserState(rx.State):
         if refusal:
             return refusal
         self.error = self.notice = ""
-        self.trail_page = 1
         await self._show(admin.id)
         return None
 
@@ -113,22 +104,6 @@ class AdminUserState(rx.State):
             "Account closed: logged out everywhere, tokens revoked; its data is purged after the grace period.",
         )
 
-    @rx.event
-    async def previous_trail(self):
-        return await self._trail_page("AdminUserState.previous_trail", self.trail_page - 1)
-
-    @rx.event
-    async def next_trail(self):
-        return await self._trail_page("AdminUserState.next_trail", self.trail_page + 1)
-
-    async def _trail_page(self, action: str, page: int):
-        admin, refusal = await require_admin(self, action)
-        if refusal:
-            return refusal
-        self.trail_page = max(page, 1)
-        await self._show(admin.id)
-        return None
-
     async def _act(self, action: str, change, notice: str):
         admin, refusal = await require_admin(self, action)
         if refusal:
@@ -145,7 +120,7 @@ class AdminUserState(rx.State):
         else:
             self.notice = notice
         await self._show(admin.id)
-        return None
+        return AdminTrailState.load  # what was just done is in the trail now
 
     async def _show(self, admin_id: uuid.UUID) -> None:
         user_id = self._user_id()
@@ -182,12 +157,36 @@ class AdminUserState(rx.State):
             )
             for a in detail.accounts
         ]
-        trail = await audit_log.trail_of(admin_id, detail.id, page=self.trail_page)
-        self.trail_page, self.trail_pages, self.trail_total = trail.page, trail.pages, trail.total
-        self.trail = [
+
+
+class AdminTrailState(AdminListState, rx.State):
+    """The audit trail of the user on /admin/users/[user_id]: what happened to them and what they did."""
+
+    page_size: ClassVar[int] = 20
+
+    rows: list[TrailView] = []
+
+    async def _opened(self, admin_id: uuid.UUID) -> None:
+        self.page, self._first = 1, None  # another user's trail may have been open
+
+    async def _fetch(self, admin_id: uuid.UUID, window: Window) -> Page:
+        user_id = _user_id_in(self.router.url.path)
+        if user_id is None:
+            raise BadInput("That user doesn't exist.")
+        return await audit_log.trail_of(admin_id, user_id, window=window)
+
+    def _show_rows(self, found: Page) -> None:
+        self.rows = [
             TrailView(when(row.created_at), row.actor_email or "the service", row.action, row.detail)
-            for row in trail.rows
+            for row in found.rows
         ]
+
+
+def _user_id_in(path: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(path.rstrip("/").rsplit("/", 1)[-1])
+    except ValueError:
+        return None
 
 
 def _fact(fact: Fact) -> rx.Component:
@@ -308,14 +307,8 @@ def user_page() -> rx.Component:
                     width="100%",
                 ),
                 rx.heading("Audit trail", size="4", as_="h2"),
-                table(["When", "Who", "What", "Detail"], state.trail, _trail_row),
-                pager(
-                    state.trail_page,
-                    state.trail_pages,
-                    state.trail_total,
-                    state.previous_trail,
-                    state.next_trail,
-                ),
+                table(["When", "Who", "What", "Detail"], AdminTrailState.rows, _trail_row),
+                pager(AdminTrailState),
                 spacing="4",
                 width="100%",
             ),

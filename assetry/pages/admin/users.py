@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import reflex as rx
 
-from assetry.errors import AssetryError
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
 from assetry.services.admin import users
-from assetry.state.admin import require_admin
+from assetry.services.admin.paging import Page, Window
+from assetry.state.admin_list import AdminListState
 
 
 @dataclasses.dataclass
@@ -22,55 +23,30 @@ class UserView:
     status: str = ""
 
 
-class AdminUsersState(rx.State):
+class AdminUsersState(AdminListState, rx.State):
     """The search, the filter and the page of users it shows."""
 
     query: str = ""
     anywhere: bool = False
     role: str = "all"
-    page: int = 1
-    pages: int = 1
-    total: int = 0
     rows: list[UserView] = []
-    error: str = ""
-
-    @rx.event
-    async def load(self):
-        return await self._show("AdminUsersState.load", page=self.page)
 
     @rx.event
     async def search(self, form: dict):
         self.query = str(form.get("query", ""))[:254]
         self.anywhere = form.get("anywhere") == "on"
-        return await self._show("AdminUsersState.search", page=1)
+        return await self._list("search")
 
     @rx.event
     async def set_role(self, value: str):
         if value in users.ROLES:
             self.role = value
-        return await self._show("AdminUsersState.set_role", page=1)
+        return await self._list("set_role")
 
-    @rx.event
-    async def previous_page(self):
-        return await self._show("AdminUsersState.previous_page", page=self.page - 1)
+    async def _fetch(self, admin_id: uuid.UUID, window: Window) -> Page:
+        return await users.search(admin_id, self.query, anywhere=self.anywhere, role=self.role, window=window)
 
-    @rx.event
-    async def next_page(self):
-        return await self._show("AdminUsersState.next_page", page=self.page + 1)
-
-    async def _show(self, action: str, *, page: int):
-        admin, refusal = await require_admin(self, action)
-        if refusal:
-            return refusal
-        self.error = ""
-        try:
-            found = await users.search(
-                admin.id, self.query, anywhere=self.anywhere, role=self.role, page=max(page, 1)
-            )
-        except AssetryError as problem:
-            self.error = str(problem)
-            return None
-        self.page, self.pages, self.total = found.page, found.pages, found.total
+    def _show_rows(self, found: Page) -> None:
         self.rows = [
             UserView(
                 str(row.id),
@@ -82,7 +58,6 @@ class AdminUsersState(rx.State):
             )
             for row in found.rows
         ]
-        return None
 
 
 def _row(user: UserView) -> rx.Component:
@@ -114,7 +89,7 @@ def users_page() -> rx.Component:
                     ["all", "admins", "disabled"],
                     value=state.role,
                     on_change=state.set_role,
-                    aria_label="Show",
+                    custom_attrs={"aria-label": "Show"},
                 ),
                 align="center",
                 wrap="wrap",
@@ -124,5 +99,5 @@ def users_page() -> rx.Component:
         ),
         form_message(state.error),
         table(["Email", "Name", "Joined", "Role", "Status"], state.rows, _row),
-        pager(state.page, state.pages, state.total, state.previous_page, state.next_page),
+        pager(state),
     )

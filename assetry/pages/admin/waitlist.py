@@ -1,17 +1,22 @@
-"""Admin: the waitlist — search, export as CSV, invite by email."""
+"""Admin: the waitlist — search, export as CSV, invite by email (one entry, or everyone waiting)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import uuid
 
 import reflex as rx
 
 from assetry.errors import AssetryError
 from assetry.models.base import utcnow
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
-from assetry.services.admin import waitlist
-from assetry.services.admin.common import has_mail, parse_id
-from assetry.state.admin import require_admin
+from assetry.services.admin import invitations, waitlist
+from assetry.services.admin.common import parse_id
+from assetry.services.admin.paging import Page, Window
+from assetry.state.admin_list import AdminListState
+
+WATCH_SECONDS = 1.0
 
 
 @dataclasses.dataclass
@@ -22,46 +27,32 @@ class EntryView:
     invited: str = ""
 
 
-class AdminWaitlistState(rx.State):
+class AdminWaitlistState(AdminListState, rx.State):
     """The waitlist search, filter and page."""
 
     query: str = ""
     invited: str = "all"
-    page: int = 1
-    pages: int = 1
-    total: int = 0
     waiting: int = 0
     rows: list[EntryView] = []
-    can_email: bool = False
-    error: str = ""
     notice: str = ""
-
-    @rx.event
-    async def load(self):
-        self.notice = ""
-        return await self._show("AdminWaitlistState.load", page=self.page)
+    invitations: str = ""  # how the latest "invite everyone waiting" goes or went
+    invitations_percent: int = 0
+    inviting: bool = False
+    _watching: bool = False
 
     @rx.event
     async def search(self, form: dict):
         self.query = str(form.get("query", ""))[:254]
-        return await self._show("AdminWaitlistState.search", page=1)
+        return await self._list("search")
 
     @rx.event
     async def set_invited(self, value: str):
         self.invited = value if value in waitlist.INVITED else "all"
-        return await self._show("AdminWaitlistState.set_invited", page=1)
-
-    @rx.event
-    async def previous_page(self):
-        return await self._show("AdminWaitlistState.previous_page", page=self.page - 1)
-
-    @rx.event
-    async def next_page(self):
-        return await self._show("AdminWaitlistState.next_page", page=self.page + 1)
+        return await self._list("set_invited")
 
     @rx.event
     async def export(self):
-        admin, refusal = await require_admin(self, "AdminWaitlistState.export")
+        admin, refusal = await self._admin("export")
         if refusal:
             return refusal
         try:
@@ -73,29 +64,86 @@ class AdminWaitlistState(rx.State):
 
     @rx.event
     async def invite(self, entry_id: str):
-        admin, refusal = await require_admin(self, "AdminWaitlistState.invite")
+        admin, refusal = await self._admin("invite")
         if refusal:
             return refusal
         self.error = self.notice = ""
         try:
-            entry = await waitlist.invite(admin.id, parse_id(entry_id, "waitlist entry"))
+            email = await invitations.invite(admin.id, parse_id(entry_id, "waitlist entry"))
         except AssetryError as problem:
             self.error = str(problem)
         else:
-            self.notice = f"Invitation sent to {entry.email}."
-        return await self._show("AdminWaitlistState.invite", page=self.page)
+            self.notice = f"Invitation sent to {email}."
+        await self._refresh(admin.id)
+        return None
 
-    async def _show(self, action: str, *, page: int):
-        admin, refusal = await require_admin(self, action)
+    @rx.event
+    async def invite_all(self):
+        admin, refusal = await self._admin("invite_all")
         if refusal:
             return refusal
-        self.can_email = has_mail()
+        self.error = self.notice = ""
         try:
-            found = await waitlist.listing(admin.id, self.query, invited=self.invited, page=max(page, 1))
+            await invitations.invite_all(admin.id, self.query)
         except AssetryError as problem:
             self.error = str(problem)
             return None
-        self.page, self.pages, self.total = found.page, found.pages, found.total
+        await self._show_invitations(admin.id)
+        return AdminWaitlistState.watch_invitations
+
+    @rx.event(background=True)
+    async def watch_invitations(self):
+        """Follow the bulk invitation until it ends, so the page shows its progress live."""
+        async with self:
+            admin, refusal = await self._admin("watch_invitations")
+            if refusal is None and self._watching:
+                return
+            self._watching = refusal is None
+        if refusal is not None:
+            yield refusal
+            return
+        try:
+            while True:
+                await asyncio.sleep(WATCH_SECONDS)
+                async with self:
+                    await self._show_invitations(admin.id)
+                    if not self.inviting:
+                        await self._refresh(admin.id)
+                        return
+        finally:
+            async with self:
+                self._watching = False
+
+    async def _opened(self, admin_id: uuid.UUID):
+        self.notice = ""
+        await self._show_invitations(admin_id)
+        return AdminWaitlistState.watch_invitations if self.inviting else None
+
+    async def _show_invitations(self, admin_id: uuid.UUID) -> None:
+        try:
+            found = await invitations.latest(admin_id)
+        except AssetryError as problem:
+            self.error, self.inviting = str(problem), False
+            return
+        self.inviting = found is not None and found.running
+        if found is None:
+            self.invitations, self.invitations_percent = "", 0
+            return
+        self.invitations_percent = min(100, round(100 * found.sent / max(found.total, 1)))
+        counted = f"{found.sent:,} of {found.total:,}"
+        if found.running:
+            self.invitations = f"Sending invitations to everyone waiting: {counted} sent."
+        elif found.status == "succeeded":
+            self.invitations = f"Invited everyone waiting on {when(found.started_at)}: {counted} sent."
+        else:
+            self.invitations = (
+                f"Inviting everyone waiting stopped ({found.status}) after {counted}: {found.error}"
+            )
+
+    async def _fetch(self, admin_id: uuid.UUID, window: Window) -> Page:
+        return await waitlist.listing(admin_id, self.query, invited=self.invited, window=window)
+
+    def _show_rows(self, found: Page) -> None:
         self.waiting = found.extra["waiting"]
         self.rows = [
             EntryView(
@@ -103,7 +151,6 @@ class AdminWaitlistState(rx.State):
             )
             for row in found.rows
         ]
-        return None
 
 
 def _row(entry: EntryView) -> rx.Component:
@@ -114,11 +161,7 @@ def _row(entry: EntryView) -> rx.Component:
             rx.cond(
                 entry.invited != "",
                 rx.text(entry.invited, size="2"),
-                rx.cond(
-                    AdminWaitlistState.can_email,
-                    rx.button("Invite", size="1", on_click=AdminWaitlistState.invite(entry.id)),
-                    rx.text("not yet", size="2", color_scheme="gray"),
-                ),
+                rx.button("Invite", size="1", on_click=AdminWaitlistState.invite(entry.id)),
             )
         ),
     )
@@ -144,23 +187,36 @@ def waitlist_page() -> rx.Component:
                 on_submit=state.search,
             ),
             rx.select(
-                list(waitlist.INVITED), value=state.invited, on_change=state.set_invited, aria_label="Show"
+                list(waitlist.INVITED),
+                value=state.invited,
+                on_change=state.set_invited,
+                custom_attrs={"aria-label": "Show"},
             ),
             rx.button(rx.icon("download", size=16), "Export CSV", variant="soft", on_click=state.export),
+            rx.button(
+                rx.icon("send", size=16),
+                rx.cond(state.query != "", "Invite everyone waiting who matches", "Invite everyone waiting"),
+                variant="soft",
+                disabled=state.inviting | (state.waiting == 0),
+                on_click=state.invite_all,
+            ),
             wrap="wrap",
             spacing="3",
             align="center",
         ),
         rx.text(f"{state.waiting} still waiting for an invitation.", size="2", color_scheme="gray"),
         rx.cond(
-            ~state.can_email,
-            rx.callout(
-                "Email sending is not set up in this installation, so invitations can't be sent from here.",
-                icon="info",
-                color_scheme="gray",
+            state.invitations != "",
+            rx.vstack(
+                rx.cond(
+                    state.inviting,
+                    rx.progress(value=state.invitations_percent, width="100%", max_width="32rem"),
+                ),
+                rx.text(state.invitations, size="2", id="bulk-invitations"),
+                width="100%",
             ),
         ),
         form_message(state.error, state.notice),
         table(["Email", "Joined", "Invited"], state.rows, _row),
-        pager(state.page, state.pages, state.total, state.previous_page, state.next_page),
+        pager(state),
     )

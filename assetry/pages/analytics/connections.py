@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 import reflex as rx
 
@@ -15,6 +15,7 @@ from assetry.models.analytics import NEEDS_RECONNECT
 from assetry.models.base import utcnow
 from assetry.services import connections, platforms
 from assetry.state.session import LOGIN_ROUTE, session_token, signed_in_user
+from assetry.state.watching import Progress, Watching
 
 OUTCOMES = {
     "connected": ("green", "Connected. Your first sync is running; numbers appear as it goes."),
@@ -65,14 +66,14 @@ def _when(moment: datetime | None, never: str) -> str:
     return f"in {span}" if delta.total_seconds() > 0 else f"{span} ago"
 
 
-class ConnectionsState(rx.State):
+class ConnectionsState(Watching, rx.State):
     """The list of connected accounts and what a creator can do with each."""
 
     accounts: list[AccountView] = []
     outcome: str = ""
     outcome_color: str = "green"
     revoke_hint: str = ""
-    _watching: bool = False
+    _watch_seconds: ClassVar[float] = 2.0
 
     @rx.event
     async def load(self):
@@ -136,28 +137,10 @@ class ConnectionsState(rx.State):
         )
         return [rx.toast.success(f"Disconnected: tokens deleted and {how}. {kept}"), _reload_dashboard()]
 
-    @rx.event(background=True)
-    async def watch(self):
-        """While a sync runs, keep the account list (and the dashboard) fresh."""
-        async with self:
-            if self._watching:
-                return
-            self._watching = True
-        try:
-            while True:
-                await asyncio.sleep(2.0)
-                async with self:
-                    user = await signed_in_user(self)
-                    if user is None:
-                        return
-                    await self._refresh(user.id)
-                    busy = any(a.syncing for a in self.accounts)
-                yield _reload_dashboard()
-                if not busy:
-                    return
-        finally:
-            async with self:
-                self._watching = False
+    async def _watch_step(self, user_id: uuid.UUID) -> Progress:
+        """Refresh the account list, and the dashboard with it, while a sync runs."""
+        await self._refresh(user_id)
+        return Progress(running=any(a.syncing for a in self.accounts), tell=[_reload_dashboard()])
 
     async def _refresh(self, user_id: uuid.UUID) -> None:
         found = await connections.accounts_of(user_id)

@@ -9,12 +9,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
-from sqlmodel import select
+from sqlmodel import col, select
 
 from assetry import db
 from assetry.models import AuditEntry, User
 from assetry.services import audit
-from assetry.services.admin.common import Page, acting_admin, clean_search, like_pattern, page_window
+from assetry.services.admin.common import acting_admin, clean_search, like_pattern
+from assetry.services.admin.paging import Page, SortKey, Window, read_page
 
 log = logging.getLogger(__name__)
 REFUSED = "admin.refused"
@@ -40,74 +41,55 @@ async def record_refusal(user_id: uuid.UUID | None, action: str) -> None:
         audit.record(session, actor_id=user_id, action=REFUSED, target=action[:200])
 
 
+NEWEST = SortKey(col(AuditEntry.created_at), col(AuditEntry.id), newest_first=True)
+
+
 async def entries(
     actor_id: uuid.UUID,
     *,
     action: str = "",
     actor_email: str = "",
     target: str = "",
-    page: int = 1,
-    page_size: int = 50,
+    window: Window = Window(),
 ) -> Page[AuditRow]:
     """Audit entries, newest first, filtered by action prefix, actor email prefix and exact target."""
-    page, limit, offset = page_window(page, page_size)
     action, actor_email, target = clean_search(action), clean_search(actor_email), clean_search(target)
     actor = aliased(User)
-    async with db.service_session() as session:
-        await acting_admin(session, actor_id)
-        filters = []
-        if action:
-            filters.append(AuditEntry.action.like(like_pattern(action), escape="\\"))
-        if actor_email:
-            filters.append(actor.email.like(like_pattern(actor_email), escape="\\"))
-        if target:
-            filters.append(AuditEntry.target == target)
-        base = (
-            select(AuditEntry, actor.email).outerjoin(actor, actor.id == AuditEntry.actor_id).where(*filters)
-        )
-        total = await session.scalar(select(sa.func.count()).select_from(base.subquery()))
-        found = (
-            await session.exec(
-                base.order_by(AuditEntry.created_at.desc(), AuditEntry.id).limit(limit).offset(offset)
-            )
-        ).all()
-        emails = await _emails_of_targets(session, [entry.target for entry, _ in found])
-    rows = [
-        AuditRow(
-            entry.id, entry.created_at, email or "", entry.action, entry.target,
-            emails.get(entry.target, ""), entry.detail,
-        )
-        for entry, email in found
-    ]  # fmt: skip
-    return Page(rows, total or 0, page, limit)
+    filters = []
+    if action:
+        filters.append(AuditEntry.action.like(like_pattern(action), escape="\\"))
+    if actor_email:
+        filters.append(actor.email.like(like_pattern(actor_email), escape="\\"))
+    if target:
+        filters.append(AuditEntry.target == target)
+    return await _page(actor_id, filters, actor, window)
 
 
-async def trail_of(actor_id: uuid.UUID, user_id: uuid.UUID, *, page: int = 1) -> Page[AuditRow]:
+async def trail_of(
+    actor_id: uuid.UUID, user_id: uuid.UUID, *, window: Window = Window(size=20)
+) -> Page[AuditRow]:
     """What happened to a user and what they did: entries naming them as target or actor."""
-    page, limit, offset = page_window(page, 20)
     actor = aliased(User)
+    filters = [sa.or_(AuditEntry.target == str(user_id), AuditEntry.actor_id == user_id)]
+    return await _page(actor_id, filters, actor, window)
+
+
+async def _page(actor_id: uuid.UUID, filters: list, actor, window: Window) -> Page[AuditRow]:
+    listed = (
+        sa.select(AuditEntry, actor.email).outerjoin(actor, actor.id == AuditEntry.actor_id).where(*filters)
+    )
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        base = (
-            select(AuditEntry, actor.email)
-            .outerjoin(actor, actor.id == AuditEntry.actor_id)
-            .where(sa.or_(AuditEntry.target == str(user_id), AuditEntry.actor_id == user_id))
-        )
-        total = await session.scalar(select(sa.func.count()).select_from(base.subquery()))
-        found = (
-            await session.exec(
-                base.order_by(AuditEntry.created_at.desc(), AuditEntry.id).limit(limit).offset(offset)
-            )
-        ).all()
-        emails = await _emails_of_targets(session, [entry.target for entry, _ in found])
-    rows = [
+        found = await read_page(session, listed, NEWEST, window)
+        emails = await _emails_of_targets(session, [entry.target for entry, _ in found.rows])
+    found.rows = [
         AuditRow(
             entry.id, entry.created_at, email or "", entry.action, entry.target,
             emails.get(entry.target, ""), entry.detail,
         )
-        for entry, email in found
+        for entry, email in found.rows
     ]  # fmt: skip
-    return Page(rows, total or 0, page, limit)
+    return found
 
 
 async def _emails_of_targets(session, targets: list[str]) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The support inbox (and privacy requests, once messages carry a kind): list, open, reply, mark done."""
+"""The support inbox and privacy requests: list, open, reply, mark done."""
 
 from __future__ import annotations
 
@@ -13,19 +13,22 @@ from assetry import db
 from assetry.errors import BadInput
 from assetry.models import SupportMessage
 from assetry.models.base import utcnow
-from assetry.services import audit
-from assetry.services.admin.common import Page, acting_admin, mail_service, page_window
+from assetry.services import audit, mail
+from assetry.services.admin.common import acting_admin
+from assetry.services.admin.paging import Page, SortKey, Window, read_page
 from assetry.services.validation import clean_text
 
 OPEN, DONE = "open", "done"
 STATUSES = (OPEN, DONE)
+SUPPORT, PRIVACY = "support", "privacy"
+KINDS = (SUPPORT, PRIVACY)
 REPLY_MAX = 5000
 
 
 @dataclass(frozen=True)
 class MessageRow:
     id: uuid.UUID
-    kind: str  # "support" until messages carry a kind (privacy requests)
+    kind: str  # support, or what a privacy request asks for (access, correction, ...)
     name: str
     email: str
     subject: str
@@ -36,54 +39,38 @@ class MessageRow:
     has_account: bool
 
 
-def _kind_column():
-    """The message kind column, when this build's messages have one."""
-    return SupportMessage.__table__.c.get("kind")
-
-
-def kinds() -> list[str]:
-    """Kinds of message to filter by (empty when messages have no kind)."""
-    return ["support", "privacy"] if _kind_column() is not None else []
-
-
 def _row(message: SupportMessage) -> MessageRow:
     return MessageRow(
-        message.id, getattr(message, "kind", "support") or "support", message.name, message.email,
-        message.subject, message.body, message.status, message.created_at, message.replied_at,
-        message.user_id is not None,
+        message.id, message.kind, message.name, message.email, message.subject, message.body,
+        message.status, message.created_at, message.replied_at, message.user_id is not None,
     )  # fmt: skip
 
 
 async def listing(
-    actor_id: uuid.UUID, *, status: str = OPEN, kind: str = "", page: int = 1, page_size: int = 30
+    actor_id: uuid.UUID, *, status: str = OPEN, kind: str = "", window: Window = Window(size=30)
 ) -> Page[MessageRow]:
     """Messages, oldest open first (they have waited longest), or newest first for done ones."""
     if status and status not in STATUSES:
         raise BadInput("Pick open or done messages.")
-    page, limit, offset = page_window(page, page_size)
+    if kind and kind not in KINDS:
+        raise BadInput("Pick support messages or privacy requests.")
     filters = []
     if status:
         filters.append(SupportMessage.status == status)
-    kind_column = _kind_column()
-    if kind and kind_column is not None:
-        filters.append(kind_column == kind[:32])
-    order = col(SupportMessage.created_at).asc() if status == OPEN else col(SupportMessage.created_at).desc()
+    if kind == SUPPORT:
+        filters.append(SupportMessage.kind == SUPPORT)
+    elif kind == PRIVACY:  # privacy requests are stored by what they ask for (access, correction, ...)
+        filters.append(SupportMessage.kind != SUPPORT)
+    key = SortKey(col(SupportMessage.created_at), col(SupportMessage.id), newest_first=status != OPEN)
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        total = await session.scalar(select(sa.func.count()).select_from(SupportMessage).where(*filters))
-        found = (
-            await session.exec(
-                select(SupportMessage)
-                .where(*filters)
-                .order_by(order, SupportMessage.id)
-                .limit(limit)
-                .offset(offset)
-            )
-        ).all()
+        found = await read_page(session, sa.select(SupportMessage).where(*filters), key, window)
         open_count = await session.scalar(
             select(sa.func.count()).select_from(SupportMessage).where(SupportMessage.status == OPEN)
         )
-    return Page([_row(m) for m in found], total or 0, page, limit, {"open": open_count or 0})
+    found.rows = [_row(message) for (message,) in found.rows]
+    found.extra["open"] = open_count or 0
+    return found
 
 
 async def get(actor_id: uuid.UUID, message_id: uuid.UUID) -> MessageRow | None:
@@ -96,7 +83,6 @@ async def get(actor_id: uuid.UUID, message_id: uuid.UUID) -> MessageRow | None:
 async def reply(actor_id: uuid.UUID, message_id: uuid.UUID, body: str) -> MessageRow:
     """Answer a message by email (through the mail service) and note when it was answered."""
     text = clean_text(body, field="reply", max_length=REPLY_MAX)
-    mail = mail_service()
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
         message = await _message(session, message_id)

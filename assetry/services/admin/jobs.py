@@ -16,9 +16,11 @@ from assetry.models import Job, User
 from assetry.models.base import utcnow
 from assetry.models.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, SUCCEEDED
 from assetry.services import audit
-from assetry.services.admin.common import Page, acting_admin, page_window
+from assetry.services.admin.common import acting_admin, existing
+from assetry.services.admin.paging import Page, SortKey, Window, read_page
 
 STATUSES = (QUEUED, RUNNING, FAILED, SUCCEEDED, CANCELLED)
+NEWEST = SortKey(col(Job.created_at), col(Job.id), newest_first=True)
 
 
 @dataclass(frozen=True)
@@ -46,47 +48,35 @@ async def kinds(actor_id: uuid.UUID) -> list[str]:
 
 
 async def listing(
-    actor_id: uuid.UUID, *, status: str = "", kind: str = "", page: int = 1, page_size: int = 50
+    actor_id: uuid.UUID, *, status: str = "", kind: str = "", window: Window = Window()
 ) -> Page[JobRow]:
     """Jobs, newest first, filtered by status and kind."""
     if status and status not in STATUSES:
         raise BadInput("Pick a job status from the list.")
-    page, limit, offset = page_window(page, page_size)
     filters = []
     if status:
         filters.append(Job.status == status)
     if kind:
         filters.append(Job.kind == kind[:64])
+    listed = sa.select(Job, User.email).outerjoin(User, User.id == Job.user_id).where(*filters)
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        total = await session.scalar(select(sa.func.count()).select_from(Job).where(*filters))
-        found = (
-            await session.exec(
-                select(Job, User.email)
-                .outerjoin(User, User.id == Job.user_id)
-                .where(*filters)
-                .order_by(col(Job.created_at).desc(), Job.id)
-                .limit(limit)
-                .offset(offset)
-            )
-        ).all()
-    rows = [
+        found = await read_page(session, listed, NEWEST, window)
+    found.rows = [
         JobRow(
             job.id, job.kind, job.status, job.attempts, job.max_attempts, email or "", job.error,
             job.created_at, job.started_at, job.finished_at, job.run_after, job.cancel_requested,
         )
-        for job, email in found
+        for job, email in found.rows
     ]  # fmt: skip
-    return Page(rows, total or 0, page, limit)
+    return found
 
 
 async def retry(actor_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     """Put a failed job back in the queue, due now, with its attempts reset."""
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        job = await session.get(Job, job_id)
-        if job is None:
-            raise BadInput("That job doesn't exist (any more).")
+        job = await existing(session, Job, job_id, "job")
         if job.status != FAILED:
             raise BadInput(f"Only failed jobs can be retried; this one is {job.status}.")
         try:
@@ -110,9 +100,7 @@ async def cancel(actor_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     """Cancel a queued job at once, or ask a running one to stop at its next checkpoint."""
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        job = await session.get(Job, job_id)
-        if job is None:
-            raise BadInput("That job doesn't exist (any more).")
+        job = await existing(session, Job, job_id, "job")
         if job.status in FINISHED:
             raise BadInput(f"This job has already ended ({job.status}).")
         await queue.request_cancel(session, job.id)

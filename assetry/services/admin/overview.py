@@ -3,6 +3,10 @@
 Every figure is an aggregate (sign-ups a day, distinct active users a day, generations
 by kind/provider/status with their cost, accounts needing reconnect, failing jobs,
 waitlist size), as the privacy policy promises: usage is analysed in aggregate only.
+
+Active users are read from the daily counts `services.usage` keeps, never from the usage
+events themselves: the same numbers as counting distinct user ids in the events, from at
+most 90 rows whatever the number of events or users.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from sqlmodel import col, select
 
 from assetry import db
 from assetry.errors import BadInput
-from assetry.models import ConnectedAccount, Generation, Job, UsageEvent, User, WaitlistEntry
+from assetry.models import ConnectedAccount, DailyActiveCount, Generation, Job, User, WaitlistEntry
 from assetry.models.analytics import NEEDS_RECONNECT
 from assetry.models.base import utcnow
 from assetry.models.jobs import FAILED, QUEUED, RUNNING
@@ -38,10 +42,10 @@ class GenerationGroup:
 class Overview:
     days: list[date]
     signups: list[int]
-    active: list[int]  # distinct signed-in users with any usage event that day
+    active: list[int]  # distinct users with usage tied to them that day
     waitlist: list[int]  # size of the waitlist at the end of each day
     users_total: int
-    active_day: int  # distinct users in the last 24 hours, 7 days, 30 days
+    active_day: int  # distinct users active today, in the last 7 and the last 30 UTC days (today included)
     active_week: int
     active_month: int
     generations: list[GenerationGroup] = field(default_factory=list)
@@ -80,11 +84,10 @@ async def overview(actor_id: uuid.UUID, days: int = 30, *, now: datetime | None 
         await acting_admin(session, actor_id)
         dialect = session.bind.dialect.name
 
-        async def per_day(model, *filters, value=None) -> dict[date, int]:
+        async def per_day(model) -> dict[date, int]:
             day = day_of(model.created_at, dialect)
-            counted = value if value is not None else sa.func.count()
             found = await session.exec(
-                select(day, counted).where(model.created_at >= start, *filters).group_by(day)
+                select(day, sa.func.count()).where(model.created_at >= start).group_by(day)
             )
             return {as_date(d): n for d, n in found.all()}
 
@@ -92,23 +95,19 @@ async def overview(actor_id: uuid.UUID, days: int = 30, *, now: datetime | None 
             return await session.scalar(select(sa.func.count()).select_from(model).where(*filters)) or 0
 
         signups = await per_day(User)
-        active = await per_day(
-            UsageEvent,
-            col(UsageEvent.user_id).is_not(None),
-            value=sa.func.count(sa.distinct(UsageEvent.user_id)),
-        )
-        windows = {span: now - timedelta(days=span) for span in (1, 7, 30)}
-        distinct = [
-            sa.func.count(sa.distinct(sa.case((UsageEvent.created_at >= since, UsageEvent.user_id))))
-            for since in windows.values()
-        ]
-        active_day, active_week, active_month = (
+        # Per day: users active on it, and users last seen on it (so active since D = sum from D on).
+        since = {span: now.date() - timedelta(days=span - 1) for span in (1, 7, 30)}
+        daily = (
             await session.exec(
-                select(*distinct).where(
-                    UsageEvent.created_at >= windows[30], col(UsageEvent.user_id).is_not(None)
+                select(DailyActiveCount.day, DailyActiveCount.users, DailyActiveCount.last_seen).where(
+                    DailyActiveCount.day >= min(first, since[30])
                 )
             )
-        ).one()
+        ).all()
+        active = {as_date(d): n for d, n, _ in daily}
+        active_day, active_week, active_month = (
+            sum(seen for d, _, seen in daily if as_date(d) >= from_day) for from_day in since.values()
+        )
         groups = (
             await session.exec(
                 select(
@@ -139,9 +138,9 @@ async def overview(actor_id: uuid.UUID, days: int = 30, *, now: datetime | None 
             active=[active.get(d, 0) for d in day_list],
             waitlist=_running_total(waitlist_before, [joined.get(d, 0) for d in day_list]),
             users_total=await count(User),
-            active_day=active_day or 0,
-            active_week=active_week or 0,
-            active_month=active_month or 0,
+            active_day=active_day,
+            active_week=active_week,
+            active_month=active_month,
             generations=[GenerationGroup(k, p, s, n, round(float(c), 4)) for k, p, s, n, c in groups],
             accounts_total=await count(ConnectedAccount),
             accounts_needing_reconnect=await count(

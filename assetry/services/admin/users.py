@@ -31,9 +31,11 @@ from assetry.models import (
 )
 from assetry.models.base import utcnow
 from assetry.services import audit
-from assetry.services.admin.common import Page, acting_admin, clean_search, like_pattern, page_window
+from assetry.services.admin.common import acting_admin, clean_search, like_pattern
+from assetry.services.admin.paging import Page, SortKey, Window, read_page
 
 ROLES = ("all", "admins", "disabled")
+NEWEST_USERS = SortKey(col(User.created_at), col(User.id), newest_first=True)
 MAX_QUOTA = 10_000
 LAST_ADMIN = "This is the last admin account. Make someone else an admin first."
 # What a user's content counts are made of, in the order the page shows them.
@@ -98,14 +100,12 @@ async def search(
     *,
     anywhere: bool = False,
     role: str = "all",
-    page: int = 1,
-    page_size: int = 50,
+    window: Window = Window(),
 ) -> Page[UserRow]:
     """Users whose email starts with (or contains) the query, newest first, one page."""
     query = clean_search(query)
     if role not in ROLES:
         raise BadInput("Pick all users, admins or disabled accounts.")
-    page, limit, offset = page_window(page, page_size)
     filters = []
     if query:
         filters.append(col(User.email).like(like_pattern(query, anywhere=anywhere), escape="\\"))
@@ -113,27 +113,20 @@ async def search(
         filters.append(col(User.is_admin).is_(True))
     elif role == "disabled":
         filters.append(col(User.is_disabled).is_(True))
+    listed = sa.select(
+        User.id,
+        User.email,
+        User.display_name,
+        User.created_at,
+        User.is_admin,
+        User.is_disabled,
+        User.auth_backend,
+    ).where(*filters)
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        total = await session.scalar(select(sa.func.count()).select_from(User).where(*filters))
-        found = (
-            await session.exec(
-                select(
-                    User.id,
-                    User.email,
-                    User.display_name,
-                    User.created_at,
-                    User.is_admin,
-                    User.is_disabled,
-                    User.auth_backend,
-                )
-                .where(*filters)
-                .order_by(col(User.created_at).desc(), User.id)
-                .limit(limit)
-                .offset(offset)
-            )
-        ).all()
-    return Page([UserRow(*row) for row in found], total or 0, page, limit)
+        found = await read_page(session, listed, NEWEST_USERS, window)
+    found.rows = [UserRow(*row) for row in found.rows]
+    return found
 
 
 async def detail(actor_id: uuid.UUID, user_id: uuid.UUID) -> UserDetail | None:

@@ -1,4 +1,4 @@
-"""The waitlist as admins see it: search, export as CSV, invite by email."""
+"""The waitlist as admins see it: search and export as CSV (invitations: `invitations`)."""
 
 from __future__ import annotations
 
@@ -12,23 +12,15 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from assetry import db
-from assetry.config import get_settings
 from assetry.errors import BadInput
 from assetry.models import WaitlistEntry
-from assetry.models.base import utcnow
 from assetry.services import audit
-from assetry.services.admin.common import (
-    Page,
-    acting_admin,
-    clean_search,
-    csv_safe,
-    like_pattern,
-    mail_service,
-    page_window,
-)
+from assetry.services.admin.common import acting_admin, clean_search, csv_safe, like_pattern
+from assetry.services.admin.paging import Page, SortKey, Window, read_page
 
 INVITED = ("all", "invited", "waiting")
 EXPORT_BATCH = 5000
+FIRST_COME = SortKey(col(WaitlistEntry.created_at), col(WaitlistEntry.id), newest_first=False)
 
 
 @dataclass(frozen=True)
@@ -39,7 +31,8 @@ class WaitlistRow:
     invited_at: datetime | None
 
 
-def _filters(query: str, invited: str) -> list:
+def entry_filters(query: str, invited: str) -> list:
+    """Conditions for entries whose email contains the query, invited or still waiting (or all)."""
     query = clean_search(query)
     if invited not in INVITED:
         raise BadInput("Pick all, invited or still waiting.")
@@ -54,34 +47,27 @@ def _filters(query: str, invited: str) -> list:
 
 
 async def listing(
-    actor_id: uuid.UUID, query: str = "", *, invited: str = "all", page: int = 1, page_size: int = 50
+    actor_id: uuid.UUID, query: str = "", *, invited: str = "all", window: Window = Window()
 ) -> Page[WaitlistRow]:
     """Waitlist entries whose email contains the query, oldest first (first come, first invited)."""
-    filters = _filters(query, invited)
-    page, limit, offset = page_window(page, page_size)
+    filters = entry_filters(query, invited)
+    listed = sa.select(
+        WaitlistEntry.id, WaitlistEntry.email, WaitlistEntry.created_at, WaitlistEntry.invited_at
+    ).where(*filters)
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        total = await session.scalar(select(sa.func.count()).select_from(WaitlistEntry).where(*filters))
-        found = (
-            await session.exec(
-                select(
-                    WaitlistEntry.id, WaitlistEntry.email, WaitlistEntry.created_at, WaitlistEntry.invited_at
-                )
-                .where(*filters)
-                .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
-                .limit(limit)
-                .offset(offset)
-            )
-        ).all()
+        found = await read_page(session, listed, FIRST_COME, window)
         waiting = await session.scalar(
             select(sa.func.count()).select_from(WaitlistEntry).where(col(WaitlistEntry.invited_at).is_(None))
         )
-    return Page([WaitlistRow(*row) for row in found], total or 0, page, limit, {"waiting": waiting or 0})
+    found.rows = [WaitlistRow(*row) for row in found.rows]
+    found.extra["waiting"] = waiting or 0
+    return found
 
 
 async def export_csv(actor_id: uuid.UUID, query: str = "", *, invited: str = "all") -> str:
     """Every matching entry as CSV (email, joined, invited), read in batches."""
-    filters = _filters(query, invited)
+    filters = entry_filters(query, invited)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["email", "joined_at", "invited_at"])
@@ -101,24 +87,3 @@ async def export_csv(actor_id: uuid.UUID, query: str = "", *, invited: str = "al
             session, actor_id=actor_id, action="admin.waitlist_exported", detail=f"{query!r} {invited}"
         )
     return out.getvalue()
-
-
-async def invite(actor_id: uuid.UUID, entry_id: uuid.UUID) -> WaitlistEntry:
-    """Email an invitation to sign up (through the mail service) and record when it went out."""
-    mail = mail_service()
-    async with db.service_session() as session:
-        await acting_admin(session, actor_id)
-        entry = await session.get(WaitlistEntry, entry_id)
-        if entry is None:
-            raise BadInput("That waitlist entry doesn't exist (any more).")
-        if entry.invited_at is not None:
-            raise BadInput(f"{entry.email} was already invited on {entry.invited_at:%Y-%m-%d}.")
-        await mail.send(
-            session,
-            to=entry.email,
-            template="waitlist_invite",
-            context={"email": entry.email, "signup_url": get_settings().public_url.rstrip("/") + "/signup"},
-        )
-        entry.invited_at = utcnow()
-        audit.record(session, actor_id=actor_id, action="admin.waitlist_invited", target=entry.email)
-    return entry

@@ -235,10 +235,22 @@ def test_video_at_full_size_when_asked(tmp_path: Path) -> None:
     assert _probe(media.content, tmp_path)["size"] == (720, 1280)
 
 
-def test_video_is_deterministic() -> None:
+def _frames(video: bytes) -> list[Image.Image]:
+    with av.open(io.BytesIO(video)) as container:
+        return [frame.to_image() for frame in container.decode(video=0)]
+
+
+def _worst_frame_difference(first: bytes, second: bytes) -> float:
+    """The largest mean per-channel difference (0-255) between matching frames."""
+    return max(_difference(a, b) for a, b in zip(_frames(first), _frames(second), strict=True))
+
+
+def test_video_is_the_same_picture_for_the_same_seed() -> None:
+    # The frames are a pure function of the request; x264's threaded encoder may round a few
+    # pixels differently between runs (a fraction of a level), a new seed changes the picture.
     first = render_video(PROMPT, duration_s=1, seed=9).content
-    assert render_video(PROMPT, duration_s=1, seed=9).content == first
-    assert render_video(PROMPT, duration_s=1, seed=10).content != first
+    assert _worst_frame_difference(first, render_video(PROMPT, duration_s=1, seed=9).content) < 2
+    assert _worst_frame_difference(first, render_video(PROMPT, duration_s=1, seed=10).content) > 20
 
 
 @pytest.mark.parametrize("prompt", [EMOJI_PROMPT, LONG_PROMPT])

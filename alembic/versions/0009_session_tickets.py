@@ -4,8 +4,8 @@ While `ticket_expires_at` is set, `token_hash` holds the SHA-256 of a ticket (va
 then, for one swap at /session/start), not of a session token; the swap writes the real
 token's hash and clears the column. A session with a pending ticket signs nobody in.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,9 +1,13 @@
-"""A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives, and can go down."""
+"""A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives, and can go down.
+
+The integration tests send through it; the e2e app is configured with it (SMTP_URL) for a whole run.
+"""
 
 from __future__ import annotations
 
 import socket
 import ssl
+import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -85,6 +89,18 @@ class SmtpServer:
     @property
     def refused(self) -> set[str]:
         return self._handler.refused
+
+    def last_mail_to(self, address: str, *, subject: str = "", timeout_s: float = 30) -> Received:
+        """The newest message to `address` (whose subject contains `subject`), waiting for one to arrive."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for received in reversed(list(self.inbox)):
+                if address in received.rcpt_tos and subject in received.subject:
+                    return received
+            if time.monotonic() > deadline:
+                got = [(r.rcpt_tos, r.subject) for r in self.inbox]
+                raise AssertionError(f"No mail to {address} ({subject!r}) in {timeout_s:.0f} s; got {got}")
+            time.sleep(0.1)
 
     def start(self) -> None:
         if self._controller is None:

@@ -1,0 +1,94 @@
+"""A stored instant's day, hour and weekday on the creator's clock, computed inside SQL.
+
+SQLite knows no time zones, so the zone's UTC offsets come from Python's own zone data:
+`clock_seconds` adds to an instant's seconds since 1970 the offset in force at that
+instant (a CASE over the zone's changes in the range asked for), which gives the seconds
+since 1970-01-01 00:00 on the creator's clock. Whole-number arithmetic on that is the
+same on SQLite and Postgres, and agrees with `instant.astimezone(zone)` to the second.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+DAY, HOUR = 86400, 3600
+EPOCH = date(1970, 1, 1)
+THURSDAY = 3  # 1970-01-01, as date.weekday() counts
+
+
+class epoch_seconds(FunctionElement):
+    """Whole seconds since 1970-01-01 00:00 UTC of a stored timestamp."""
+
+    type = sa.BigInteger()
+    name = "epoch_seconds"
+    inherit_cache = True
+
+
+@compiles(epoch_seconds)
+def _epoch_seconds_postgres(element, compiler, **kw) -> str:
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_seconds_sqlite(element, compiler, **kw) -> str:
+    # Timestamps are stored as UTC text; strftime('%s') drops the fraction of a second.
+    return f"CAST(STRFTIME('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+def _offset(zone: ZoneInfo, moment: datetime) -> int:
+    return int(moment.astimezone(zone).utcoffset().total_seconds())
+
+
+def offset_changes(zone: ZoneInfo, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+    """The zone's offset (seconds) at `since`, then each instant up to `until` it changes and the new one.
+
+    Looked at once a day and narrowed down to the second where it differs: zones change
+    their clocks at most a few times a year, never twice in one day.
+    """
+    changes = [(since, _offset(zone, since))]
+    moment = since
+    while moment < until:
+        later = min(moment + timedelta(days=1), until)
+        if _offset(zone, later) != changes[-1][1]:
+            # Zones change on a whole second: narrow down whole seconds since 1970.
+            before, after = math.floor(moment.timestamp()), math.ceil(later.timestamp())
+            while after - before > 1:
+                middle = (before + after) // 2
+                if _offset(zone, datetime.fromtimestamp(middle, UTC)) == changes[-1][1]:
+                    before = middle
+                else:
+                    after = middle
+            changed = datetime.fromtimestamp(after, UTC)
+            changes.append((changed, _offset(zone, changed)))
+        moment = later
+    return changes
+
+
+def clock_seconds(instant, zone: ZoneInfo, since: datetime, until: datetime):
+    """SQL: seconds since 1970-01-01 00:00 on the zone's clock, for instants between since and until."""
+    changes = offset_changes(zone, since, until)
+    if len(changes) == 1:
+        return epoch_seconds(instant) + changes[0][1]
+    # Before the first change, the first offset; before the second, the second; …
+    whens = [(instant < changes[n + 1][0], changes[n][1]) for n in range(len(changes) - 1)]
+    return epoch_seconds(instant) + sa.case(*whens, else_=changes[-1][1])
+
+
+def day_number(seconds):
+    """SQL: the day (days since 1970-01-01) of clock seconds; `day_of` turns it back into a date."""
+    return seconds // DAY
+
+
+def day_of(number: int) -> date:
+    return EPOCH + timedelta(days=number)
+
+
+def weekday_and_hour(seconds) -> tuple:
+    """SQL: Monday = 0 … Sunday = 6, and the hour 0–23, of clock seconds."""
+    return (seconds // DAY + THURSDAY) % 7, (seconds // HOUR) % 24

@@ -1,0 +1,137 @@
+"""Library paging: every generation once, in order, also when many share a creation time.
+
+The service pages by keyset (created_at, id); the page state appends each new page to one
+shelf, so a "Load more" sends the browser that shelf and not every card shown so far.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from assetry import db
+from assetry.models import Generation
+from assetry.models.base import utcnow
+from assetry.pages.library import PAGE_SIZE, PAGES_PER_SHELF, SHELVES, LibraryState
+from assetry.services import studio
+from tests.browserless import Tab
+from tests.integration.test_studio import new_user
+
+
+async def _library_of(user_id: uuid.UUID, count: int) -> list[Generation]:
+    """`count` generations in runs of seven sharing one creation time; every third a caption about a cat."""
+    moment = utcnow().replace(microsecond=0)
+    rows = [
+        Generation(
+            user_id=user_id,
+            kind="caption" if n % 3 == 0 else "image",
+            prompt=f"{'a cat' if n % 3 == 0 else 'a dog'} number {n}",
+            provider="offline",
+            model="preview",
+            status="succeeded",
+            created_at=moment - timedelta(minutes=n // 7),
+        )
+        for n in range(count)
+    ]
+    async with db.service_session() as session:
+        session.add_all(rows)
+    return rows
+
+
+def _newest_first(rows: list[Generation]) -> list[uuid.UUID]:
+    """The order the library promises: newest first, then by id (descending) among equals."""
+    return [row.id for row in sorted(rows, key=lambda row: (row.created_at, str(row.id)), reverse=True)]
+
+
+async def _every_page(user_id: uuid.UUID, size: int, **filters) -> list[list[uuid.UUID]]:
+    pages, after = [], None
+    while True:
+        page, _ = await studio.library(user_id, limit=size, after=after, **filters)
+        if not page:
+            return pages
+        pages.append([row.id for row in page])
+        after = studio.LibraryCursor.below(page[-1])
+
+
+@pytest.mark.parametrize(
+    ("filters", "keep"),
+    [
+        ({}, lambda row: True),
+        ({"kind": "caption"}, lambda row: row.kind == "caption"),
+        ({"search": "cat"}, lambda row: "cat" in row.prompt),
+        ({"search": "dog", "kind": "image"}, lambda row: row.kind == "image"),
+    ],
+    ids=["all", "kind", "search", "search-and-kind"],
+)
+async def test_pages_hold_each_generation_once_in_order_across_ties(database: str, filters, keep) -> None:
+    user_id, _ = await new_user("ana@example.com")
+    rows = await _library_of(user_id, 40)
+    other_id, _ = await new_user("theo@example.com")
+    await _library_of(other_id, 10)
+    expected = _newest_first([row for row in rows if keep(row)])
+
+    for size in (1, 3, 7, 50):  # 3 splits every run of ties; 7 lands on their edges
+        pages = await _every_page(user_id, size, **filters)
+        assert [id_ for page in pages for id_ in page] == expected, f"pages of {size}"
+        assert all(len(page) == size for page in pages[:-1])
+    _, total = await studio.library(user_id, **filters)
+    assert total == len(expected)
+
+
+async def _shelves(tab: Tab) -> list[list[str]]:
+    page = await tab.state(LibraryState)
+    return [[card.id for card in getattr(page, f"shelf_{n}")] for n in range(SHELVES)]
+
+
+async def test_load_more_sends_only_the_new_page_and_shows_every_card_once(database: str) -> None:
+    count = PAGE_SIZE * PAGES_PER_SHELF * 2 + 5  # more than two shelves, the last page short
+    user_id, token = await new_user("ana@example.com")
+    expected = [str(id_) for id_ in _newest_first(await _library_of(user_id, count))]
+
+    async with Tab(cookie=token, path="/library") as tab:
+        await tab.call(LibraryState.load)
+        presses = []
+        while (await tab.state(LibraryState)).more:
+            presses.append(await tab.call(LibraryState.load_more))
+        page = await tab.state(LibraryState)
+        shown = (page.shown, page.total, page.summary)
+        shelves = await _shelves(tab)
+        await tab.call(LibraryState.set_filter, name="kind", value="caption")
+        captions = await tab.state(LibraryState)
+        caption_shelves = await _shelves(tab)
+
+    assert [card for shelf in shelves for card in shelf] == expected
+    assert shown == (count, count, f"Showing {count:,} of {count:,}")
+    assert [len(shelf) for shelf in shelves[:3]] == [PAGE_SIZE * PAGES_PER_SHELF] * 2 + [5]
+    assert len(presses) == PAGES_PER_SHELF * 2
+    for press in presses:
+        sent = {
+            name: value
+            for delta in press.deltas
+            for changes in delta.values()
+            for name, value in changes.items()
+        }
+        cards = [value for name, value in sent.items() if name.startswith("shelf_")]
+        assert len(cards) == 1, f"one shelf per press, got {sorted(sent)}"
+        assert len(cards[0]) <= PAGE_SIZE * PAGES_PER_SHELF
+    # A filter starts again from the first shelf, with only what matches.
+    wanted = count // 3 + 1
+    assert (captions.shown, captions.total) == (min(wanted, PAGE_SIZE), wanted)
+    assert [len(shelf) for shelf in caption_shelves] == [min(wanted, PAGE_SIZE)] + [0] * (SHELVES - 1)
+
+
+async def test_a_generation_made_after_the_first_page_does_not_repeat_or_hang_load_more(
+    database: str,
+) -> None:
+    user_id, token = await new_user("ana@example.com")
+    expected = [str(id_) for id_ in _newest_first(await _library_of(user_id, PAGE_SIZE + 3))]
+    async with Tab(cookie=token, path="/library") as tab:
+        await tab.call(LibraryState.load)
+        await _library_of(user_id, 1)  # newer than everything shown: it waits for the next load
+        await tab.call(LibraryState.load_more)
+        page = await tab.state(LibraryState)
+        shelves = await _shelves(tab)
+    assert [card for shelf in shelves for card in shelf] == expected
+    assert (page.shown, page.total, page.more) == (PAGE_SIZE + 3, PAGE_SIZE + 4, False)

@@ -1,0 +1,122 @@
+"""Inviting everyone on the waitlist by a background job, on SQLite and Postgres (mail kept in the outbox)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from assetry import db
+from assetry.errors import BadInput
+from assetry.jobs.worker import Worker
+from assetry.models import AuditEntry, Job, OutboxMessage, User, WaitlistEntry
+from assetry.models.base import utcnow
+from assetry.pages.admin.waitlist import AdminWaitlistState
+from assetry.services import contact
+from assetry.services.admin import invitations
+from tests.admin_people import make_user, session_token
+from tests.browserless import Tab
+
+WAITING = 2_050
+
+
+@pytest.fixture
+async def admin(database: str) -> User:
+    return await make_user("root@assetry.test", admin=True)
+
+
+async def _join(n: int) -> None:
+    joined = utcnow() - timedelta(days=3)
+    async with db.service_session() as session:
+        session.add_all(
+            WaitlistEntry(email=f"fan{i:04}@example.com", created_at=joined + timedelta(seconds=i % 7))
+            for i in range(n)
+        )
+
+
+async def _invitations_sent() -> list[str]:
+    async with db.service_session() as session:
+        query = select(OutboxMessage.to_address).where(OutboxMessage.template == "waitlist_invite")
+        return list((await session.exec(query)).all())
+
+
+async def _the_job() -> Job:
+    async with db.service_session() as session:
+        return (await session.exec(select(Job).where(Job.kind == invitations.INVITE_ALL))).one()
+
+
+async def test_everyone_waiting_is_invited_once_in_the_background(admin: User) -> None:
+    await _join(WAITING)
+    async with db.service_session() as session:
+        early = (
+            await session.exec(select(WaitlistEntry).where(WaitlistEntry.email == "fan0007@example.com"))
+        ).one()
+    assert await invitations.invite(admin.id, early.id) == "fan0007@example.com"
+
+    async with Tab(cookie=await session_token(admin.id)) as tab:
+        outcome = await tab.call(AdminWaitlistState.invite_all)
+        page = await tab.state(AdminWaitlistState)
+        # The click returns at once: the job is queued, the page follows it.
+        assert [event.name.rsplit(".", 1)[-1] for event in outcome.chained] == ["watch_invitations"]
+        assert (page.inviting, page.error) == (True, "")
+        assert page.invitations == f"Sending invitations to everyone waiting: 0 of {WAITING - 1:,} sent."
+        assert len(await _invitations_sent()) == 1
+
+        await contact.join_waitlist("late@example.com")  # joined after the click: not in this round
+        with pytest.raises(BadInput, match="being sent already"):
+            await invitations.invite_all(admin.id)
+        await Worker().run_once()
+
+        await tab.call(AdminWaitlistState.load)
+        page = await tab.state(AdminWaitlistState)
+        assert (page.inviting, page.waiting, page.invitations_percent) == (False, 1, 100)
+        assert page.invitations.endswith(f": {WAITING - 1:,} of {WAITING - 1:,} sent.")
+
+    job = await _the_job()
+    assert (job.status, job.progress) == ("succeeded", {"sent": WAITING - 1, "total": WAITING - 1})
+    sent = await _invitations_sent()
+    assert len(sent) == len(set(sent)) == WAITING
+    assert "late@example.com" not in sent
+    async with db.service_session() as session:
+        waiting = (
+            await session.exec(select(WaitlistEntry.email).where(WaitlistEntry.invited_at.is_(None)))
+        ).all()
+        audited = (
+            await session.exec(select(AuditEntry.action, AuditEntry.detail).order_by(AuditEntry.created_at))
+        ).all()
+    assert waiting == ["late@example.com"]
+    assert audited == [
+        ("admin.waitlist_invited", ""),
+        ("admin.waitlist_invited_all", f"{WAITING - 1} waiting"),
+    ]
+
+
+async def test_a_job_run_again_sends_no_second_invitation(admin: User) -> None:
+    await _join(WAITING)
+    await invitations.invite_all(admin.id, "fan1")  # only the emails containing "fan1"
+    worker = Worker()
+    await worker.run_once()
+    first = sorted(await _invitations_sent())
+    assert len(first) == 1_000 and all(email.startswith("fan1") for email in first)
+
+    # As if the worker had died before recording the end: the job is claimed and runs again.
+    async with db.service_session() as session:
+        await session.exec(sa.update(Job).where(Job.kind == invitations.INVITE_ALL).values(status="queued"))
+    await worker.run_once()
+    assert sorted(await _invitations_sent()) == first
+    assert (await _the_job()).progress == {"sent": 1_000, "total": 1_000}
+
+    with pytest.raises(BadInput, match="already invited"):
+        async with db.service_session() as session:
+            entry = (await session.exec(select(WaitlistEntry).where(WaitlistEntry.email == first[0]))).one()
+        await invitations.invite(admin.id, entry.id)
+    assert len(await _invitations_sent()) == 1_000
+
+
+async def test_nobody_waiting_queues_nothing(admin: User) -> None:
+    with pytest.raises(BadInput, match="Nobody here is still waiting"):
+        await invitations.invite_all(admin.id)
+    async with db.service_session() as session:
+        assert await session.scalar(select(sa.func.count()).select_from(Job)) == 0
