@@ -214,13 +214,13 @@ def _websocket_handshake(app_url: str, *, origin: str, cookie: str) -> int:
 
 
 def test_a_page_on_another_site_cannot_open_a_socket_with_the_users_cookie(
-    page: Page, context: BrowserContext, app_server: str
+    page: Page, context: BrowserContext, base_url: str
 ) -> None:
     """Cross-site websocket hijacking: the handshake carries the cookie, so its Origin is checked."""
     sign_up(page)
     cookie = next(c["value"] for c in context.cookies() if c["name"] == "assetry_session")
-    assert _websocket_handshake(app_server, origin=app_server, cookie=cookie) == 101
-    assert _websocket_handshake(app_server, origin="https://elsewhere.example", cookie=cookie) == 403
+    assert _websocket_handshake(base_url, origin=base_url, cookie=cookie) == 101
+    assert _websocket_handshake(base_url, origin="https://elsewhere.example", cookie=cookie) == 403
 
 
 def test_only_our_own_session_cookie_and_no_third_party_requests(page: Page, context: BrowserContext) -> None:

@@ -14,6 +14,7 @@ from reflex.istate.manager.memory import StateManagerMemory
 from reflex.istate.manager.token import BaseStateToken
 from reflex_base.event.context import EventContext
 
+import assetry.assetry  # noqa: F401  (the app: `watch` asks its event namespace whether the tab is open)
 from assetry import db
 from assetry.config import get_settings
 from assetry.models import metadata
