@@ -89,9 +89,9 @@ class SessionState(rx.State):
         self._remember(None)
         return session_route("end", next="/")
 
-    async def _start(self, token: str, next_path: str = HOME_ROUTE) -> rx.event.EventSpec:
-        """After log-in or sign-up: send the browser to swap a ticket for the session cookie."""
-        return session_route("start", ticket=await accounts.ticket_for(token), next=next_path)
+    async def _start(self, token: str) -> rx.event.EventSpec:
+        """After log-in or sign-up: send the browser to swap a ticket for the session cookie, then home."""
+        return session_route("start", ticket=await accounts.ticket_for(token), next=HOME_ROUTE)
 
     @rx.event
     def page_opened(self):
