@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assetry.config import Mode, Settings, get_settings
 from assetry.errors import AssetryError, BadInput, NotAllowed
-from assetry.services import connections, media, platforms, privacy, profile
+from assetry.services import accounts, connections, media, platforms, privacy, profile
 from assetry.services.accounts import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,60 @@ async def oauth_callback(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/analytics?oauth={outcome}&platform={platform}", status_code=303)
 
 
+def local_path(raw: str | None, default: str) -> str:
+    """`raw` when it is a path on this site, else `default`: the session routes redirect nowhere else."""
+    # Browsers read a backslash as "/" and drop tabs and newlines: "/\\evil.example" is "//evil.example".
+    if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
+        return default
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in raw):
+        return default
+    parts = urlsplit(raw)
+    return default if parts.scheme or parts.netloc else raw
+
+
+def _back_to_the_app(path: str) -> RedirectResponse:
+    """A redirect to a page of the app (at PUBLIC_URL: in `make dev` these routes answer on :8000)."""
+    response = RedirectResponse(get_settings().origin + path, status_code=303)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+def _cookie_attributes() -> dict:
+    settings = get_settings()
+    # Lax, not Strict: the OAuth callbacks arrive as cross-site navigations and must carry it.
+    return {"path": "/", "secure": settings.https, "httponly": True, "samesite": "lax"}
+
+
+async def session_start(request: Request) -> RedirectResponse:
+    """Swap a log-in's single-use ticket for the HttpOnly session cookie, then open `next`."""
+    token = await accounts.redeem_ticket(request.query_params.get("ticket", ""))
+    if token is None:
+        return _back_to_the_app("/login")
+    response = _back_to_the_app(local_path(request.query_params.get("next"), "/home"))
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=get_settings().session_days * 86400, **_cookie_attributes()
+    )
+    return response
+
+
+def _from_our_page(request: Request) -> bool:
+    """Whether the browser came here from a page of the app (not a link on another site)."""
+    if request.headers.get("sec-fetch-site") == "same-origin":
+        return True
+    source = urlsplit(request.headers.get("origin") or request.headers.get("referer") or "")
+    return f"{source.scheme}://{source.netloc}" == get_settings().origin
+
+
+async def session_end(request: Request) -> RedirectResponse | PlainTextResponse:
+    """Log this browser out: revoke its session and clear the cookie, then open `next`."""
+    if not _from_our_page(request):
+        return PlainTextResponse("Log out from Assetry's own pages.", status_code=403)
+    await accounts.log_out(request.cookies.get(SESSION_COOKIE, ""))
+    response = _back_to_the_app(local_path(request.query_params.get("next"), "/"))
+    response.delete_cookie(SESSION_COOKIE, **_cookie_attributes())
+    return response
+
+
 def routes() -> Starlette:
     """Our own routes; Reflex mounts its app underneath this one."""
     sandboxes = [
@@ -116,6 +171,8 @@ def routes() -> Starlette:
             Route("/media/{token}", media_file),
             Route("/exports/{token}", export_archive),
             Route("/confirm-email/{token}", confirm_email),
+            Route("/session/start", session_start),
+            Route("/session/end", session_end),
             Route("/oauth/{platform}/callback", oauth_callback),
             *sandboxes,
         ]

@@ -1,10 +1,14 @@
 """Run Reflex event handlers in-process, the way the backend runs them for one browser tab.
 
 A `Tab` owns a state tree in Reflex's in-memory state manager, the router data a
-websocket connection would carry (path, client IP, user agent) and the session
-cookie. `await tab.call(Handler.event, **payload)` runs the handler through
-Reflex's own `process_event` (payload conversion, `get_state`, returned events),
-and reports what the browser would have been told to do and the state changes it was sent.
+websocket connection would carry (path, client IP, and the handshake's headers: origin,
+user agent, and the HttpOnly session cookie, as Chromium sends them) and that cookie.
+`await tab.call(Handler.event, **payload)` runs the handler through Reflex's own
+`process_event` (payload conversion, `get_state`, returned events), and reports what
+the browser would have been told to do and the state changes it was sent. When a handler
+sends the browser to one of the /session routes (log-in, log-out), the tab follows it
+through `assetry.web`'s real route and keeps the cookie that route sets or clears, as a
+browser would.
 
 `tab.start(Handler.background_event)` runs a background handler as Reflex does, off the
 state lock through a `StateProxy`, in a task of its own. `tab.open()` and `tab.close()`
@@ -20,9 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import re
 import uuid
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+import httpx
 from reflex.istate.manager.memory import StateManagerMemory
 from reflex.istate.manager.token import BaseStateToken
 from reflex.istate.proxy import StateProxy
@@ -32,7 +40,9 @@ from reflex_base.event.context import EventContext
 from reflex_base.event.processor.base_state_processor import process_event
 from reflex_base.registry import RegistrationContext
 
-from assetry.state.session import SessionState
+from assetry import web
+from assetry.config import get_settings
+from assetry.services.accounts import SESSION_COOKIE
 
 DESKTOP_CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
@@ -58,9 +68,23 @@ class Outcome:
         """The paths the browser was sent to, in order."""
         return [event.payload["path"] for event in self.to_browser if event.name == "_redirect"]
 
+    @property
+    def page_loads(self) -> list[str]:
+        """The URLs the browser was sent to as full page loads (`window.location.assign`), in order."""
+        return [
+            json.loads(found.group(1))
+            for event in self.to_browser
+            if event.name == "_call_script"
+            and (found := re.fullmatch(r"window\.location\.assign\((.*)\)", event.payload["javascript_code"]))
+        ]
+
 
 class Tab:
-    """One browser tab without a browser: its own client token, state tree, cookie, IP and user agent."""
+    """One browser tab without a browser: its own client token, state tree, cookie, IP and user agent.
+
+    `origin` is the page's origin the websocket handshake names (a page on another site
+    that opens a socket to us names its own).
+    """
 
     def __init__(
         self,
@@ -69,9 +93,11 @@ class Tab:
         path: str = "/",
         ip: str = "203.0.113.10",
         user_agent: str = DESKTOP_CHROME,
+        origin: str | None = None,
     ) -> None:
         self.token = str(uuid.uuid4())
         self.cookie = cookie
+        self.origin = get_settings().origin if origin is None else origin
         self.path = path
         self.ip = ip
         self.user_agent = user_agent
@@ -90,7 +116,8 @@ class Tab:
             "token": self.token,
             "sid": self.sid,
             "ip": self.ip,
-            "headers": {"origin": "http://localhost:3000", "user-agent": self.user_agent},
+            "headers": {"origin": self.origin, "user-agent": self.user_agent}
+            | ({"cookie": f"{SESSION_COOKIE}={self.cookie}"} if self.cookie else {}),
         }
 
     def _context(self, outcome: Outcome) -> EventContext:
@@ -113,9 +140,8 @@ class Tab:
         return root.fork(token=self.token, router_data=self._router_data())
 
     async def _load(self, state_cls: type[S], root: BaseState) -> S:
-        """The tab's state as the next event sees it: router data, and the cookie the browser sends."""
+        """The tab's state as the next event sees it: the handshake's headers (the cookie among them)."""
         root.router_data = root._update_router_vars(self._router_data(), root.router_data)
-        (await root.get_state(SessionState)).session_token = self.cookie
         return await root.get_state(state_cls)
 
     async def call(self, handler: EventHandler, /, **payload: Any) -> Outcome:
@@ -127,8 +153,25 @@ class Tab:
             async with self._manager.modify_state(BaseStateToken(ident=self.token, cls=state_cls)) as root:
                 target = await self._load(state_cls, root)
                 await process_event(handler=handler, payload=payload, state=target, root_state=root)
-                self.cookie = (await root.get_state(SessionState)).session_token
+        for url in outcome.page_loads:
+            if urlsplit(url).path.startswith("/session/"):
+                await self._navigate(url)
         return outcome
+
+    async def _navigate(self, url: str) -> None:
+        """Open a URL of the app's own routes as this tab's page would, keeping the cookie it sets."""
+        parts, ours = urlsplit(url), get_settings().origin
+        cookies = {SESSION_COOKIE: self.cookie} if self.cookie else {}
+        # What Chromium tells the server about where a navigation comes from.
+        came_from = {
+            "referer": self.origin + self.path,
+            "sec-fetch-site": "same-origin" if self.origin == ours else "cross-site",
+        }
+        transport = httpx.ASGITransport(app=web.routes())
+        async with httpx.AsyncClient(transport=transport, base_url=ours, cookies=cookies) as client:
+            reply = await client.get(f"{parts.path}?{parts.query}", headers=came_from)
+        if any(value.startswith(f"{SESSION_COOKIE}=") for value in reply.headers.get_list("set-cookie")):
+            self.cookie = reply.cookies.get(SESSION_COOKIE, "")
 
     def start(self, handler: EventHandler, /, **payload: Any) -> asyncio.Task[Outcome]:
         """Start a background event handler the way Reflex does; the task ends with what it told the browser."""

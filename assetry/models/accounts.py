@@ -48,7 +48,11 @@ class User(SQLModel, table=True):
 
 
 class AuthSession(SQLModel, table=True):
-    """A logged-in browser. Only the SHA-256 of its token is stored."""
+    """A logged-in browser. Only the SHA-256 of its token is stored.
+
+    A new session first stands for a single-use ticket (`ticket_expires_at` set, the ticket's
+    SHA-256 in `token_hash`) that the browser swaps for its cookie at /session/start.
+    """
 
     __tablename__ = "auth_sessions"
 
@@ -58,6 +62,7 @@ class AuthSession(SQLModel, table=True):
     created_at: datetime = created_field()
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ticket_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ip: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=512)
 

@@ -9,7 +9,7 @@ from assetry.components.layout import public_page
 from assetry.components.styles import FORM_WIDTH
 from assetry.errors import BadInput, NotAllowed
 from assetry.services import accounts
-from assetry.state.session import HOME_ROUTE, SessionState
+from assetry.state.session import SessionState
 
 
 def _checked(form: dict, name: str) -> bool:
@@ -50,8 +50,7 @@ class SignUpState(rx.State):
         if token is None:  # the auth backend wants the email confirmed before the first log-in
             self.notice = accounts.CONFIRM_EMAIL_SENT.format(email=user.email)
             return None
-        session._remember(user, token)
-        return rx.redirect(HOME_ROUTE)
+        return await session._start(token)
 
 
 class LogInState(rx.State):
@@ -64,14 +63,13 @@ class LogInState(rx.State):
         self.error = ""
         session = await self.get_state(SessionState)
         try:
-            user, token = await accounts.log_in(
+            _, token = await accounts.log_in(
                 str(form.get("email", "")), str(form.get("password", "")), session._client()
             )
         except (BadInput, NotAllowed) as problem:
             self.error = str(problem)
             return rx.set_value("password", "")
-        session._remember(user, token)
-        return rx.redirect(HOME_ROUTE)
+        return await session._start(token)
 
 
 def _checkbox(name: str, label: rx.Component | str, **props) -> rx.Component:

@@ -11,7 +11,7 @@ from assetry.components.layout import app_page
 from assetry.components.styles import FORM_WIDTH, NATIVE_SELECT
 from assetry.errors import BadInput, NotAllowed
 from assetry.services import accounts, privacy, profile
-from assetry.state.session import LOGIN_ROUTE, SessionState, signed_in_user
+from assetry.state.session import LOGIN_ROUTE, SessionState, session_token, signed_in_user
 from assetry.state.watching import Progress, Watching
 
 EMAIL_OUTCOMES = {
@@ -113,7 +113,7 @@ class SettingsState(Watching, rx.State):
         self.display_name, self.time_zone, self.email = found.display_name, found.time_zone, found.email
         self.pending_email, self.supabase_sign_in = found.pending_email, found.auth_backend == "supabase"
         self.product_emails, self.usage_opt_out = found.product_emails, found.usage_opt_out
-        session = await self.get_state(SessionState)
+        current = await session_token(self)
         self.sessions = [
             SessionRow(
                 id=row.id,
@@ -122,7 +122,7 @@ class SettingsState(Watching, rx.State):
                 since=f"{row.signed_in_at:%Y-%m-%d %H:%M} UTC",
                 current=row.current,
             )
-            for row in await profile.active_sessions(user_id, session.session_token)
+            for row in await profile.active_sessions(user_id, current)
         ]
         self.connected = [
             ConnectedRow(platform=platform.title(), name=name, status=status.replace("_", " "))
@@ -205,10 +205,9 @@ class SettingsState(Watching, rx.State):
         if new != str(form.get("confirm_password", "")):
             self.password_error = "The two new passwords are not the same."
             return None
-        session = await self.get_state(SessionState)
         try:
             await accounts.change_password(
-                user.id, str(form.get("current_password", "")), new, keep_token=session.session_token
+                user.id, str(form.get("current_password", "")), new, keep_token=await session_token(self)
             )
         except (BadInput, NotAllowed) as problem:
             self.password_error = str(problem)
@@ -222,8 +221,7 @@ class SettingsState(Watching, rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
-        session = await self.get_state(SessionState)
-        count = await profile.log_out_others(user.id, session.session_token)
+        count = await profile.log_out_others(user.id, await session_token(self))
         await self._refresh(user.id)
         self.sessions_notice = f"Logged out {count} other {'browser' if count == 1 else 'browsers'}."
         return None
@@ -309,9 +307,8 @@ class SettingsState(Watching, rx.State):
         except (BadInput, NotAllowed) as problem:
             self.delete_error = str(problem)
             return None
-        session = await self.get_state(SessionState)
-        session.session_token = ""
-        session._remember(None)
+        # Every session of the account is revoked already; the dead cookie goes at the next log-in.
+        (await self.get_state(SessionState))._remember(None)
         self.delete_open = False
         return [
             rx.redirect("/"),

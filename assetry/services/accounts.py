@@ -26,8 +26,11 @@ from assetry.services import audit, mail, policies
 from assetry.services.credentials import credentials
 from assetry.services.validation import clean_email, clean_text, password_problem
 
-# The browser cookie holding the session token (the HTTP routes read it too).
+# The browser cookie holding the session token: HttpOnly, set and cleared only by the
+# /session routes of `assetry.web`; handlers read it from the websocket handshake.
 SESSION_COOKIE = "assetry_session"
+# How long the browser has to swap a log-in's ticket for its cookie (one full-page navigation).
+TICKET_SECONDS = 60
 WRONG_CREDENTIALS = "That email and password don't match an account."
 CONFIRM_EMAIL_SENT = "Almost there: we sent a confirmation link to {email}. Open it, then log in."
 
@@ -153,10 +156,56 @@ async def user_for_token(token: str) -> User | None:
                     AuthSession.token_hash == security.token_digest(token),
                     AuthSession.revoked_at.is_(None),
                     AuthSession.expires_at > utcnow(),
+                    AuthSession.ticket_expires_at.is_(None),  # a ticket is not a session token
                     User.is_disabled.is_(False),
                 )
             )
         ).first()
+
+
+async def ticket_for(token: str) -> str:
+    """Turn a new session's token into a single-use ticket, redeemable for `TICKET_SECONDS`.
+
+    The token itself is forgotten: the browser gets its session only by swapping the ticket
+    (`redeem_ticket`) in a response that sets an HttpOnly cookie, never through page scripts.
+    """
+    ticket = security.new_session_token()
+    async with db.service_session() as session:
+        result = await session.exec(
+            sa.update(AuthSession)
+            .where(
+                AuthSession.token_hash == security.token_digest(token),
+                AuthSession.revoked_at.is_(None),
+                AuthSession.ticket_expires_at.is_(None),
+            )
+            .values(
+                token_hash=security.token_digest(ticket),
+                ticket_expires_at=utcnow() + timedelta(seconds=TICKET_SECONDS),
+            )
+        )
+    if result.rowcount != 1:
+        raise NotAllowed("Please log in again.")
+    return ticket
+
+
+async def redeem_ticket(ticket: str) -> str | None:
+    """A fresh session token for a live ticket, once; None if it is unknown, used, expired or revoked."""
+    if not ticket or len(ticket) > 128:
+        return None
+    token = security.new_session_token()
+    async with db.service_session() as session:
+        # One UPDATE checks and spends the ticket: two browsers racing with it cannot both win.
+        result = await session.exec(
+            sa.update(AuthSession)
+            .where(
+                AuthSession.token_hash == security.token_digest(ticket),
+                AuthSession.ticket_expires_at > utcnow(),
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > utcnow(),
+            )
+            .values(token_hash=security.token_digest(token), ticket_expires_at=None)
+        )
+    return token if result.rowcount == 1 else None
 
 
 async def change_password(user_id: uuid.UUID, current: str, new: str, *, keep_token: str) -> None:

@@ -182,6 +182,7 @@ async def active_sessions(user_id: uuid.UUID, current_token: str) -> list[Browse
                     AuthSession.user_id == user_id,
                     AuthSession.revoked_at.is_(None),
                     AuthSession.expires_at > utcnow(),
+                    AuthSession.ticket_expires_at.is_(None),  # not yet swapped for a cookie
                 )
                 .order_by(AuthSession.created_at.desc())
             )

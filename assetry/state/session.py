@@ -1,12 +1,24 @@
 """Who is signed in. The browser holds an opaque session token; the server resolves it.
 
+The token lives in an HttpOnly cookie that page scripts cannot read and that no state var
+holds. The browser sends it with the websocket handshake, and handlers read it from there
+(`_token`). Only the /session routes of `assetry.web` set and clear it: log-in hands the
+browser a single-use ticket to swap at /session/start, log-out sends it to /session/end.
+Both are full-page navigations, so the websocket reconnects carrying the new cookie.
+
 Every handler that touches user data calls `signed_in_user(self)` and refuses when it
 returns None: hiding UI with `rx.cond` protects nothing.
 """
 
 from __future__ import annotations
 
+import json
+from urllib.parse import urlencode
+
 import reflex as rx
+from reflex.utils.exec import is_prod_mode
+from reflex_base.config import get_config
+from starlette.requests import cookie_parser
 
 from assetry.config import get_settings
 from assetry.models import User
@@ -17,17 +29,19 @@ LOGIN_ROUTE = "/login"
 HOME_ROUTE = "/home"
 
 
-class SessionState(rx.State):
-    """The session cookie and what the page may show about the signed-in user."""
+def session_route(route: str, **query: str) -> rx.event.EventSpec:
+    """Open one of the /session routes of `assetry.web` as a full page load (not React's routing).
 
-    session_token: str = rx.Cookie(
-        "",
-        name=SESSION_COOKIE,
-        path="/",
-        max_age=get_settings().session_days * 86400,
-        secure=get_settings().https,
-        same_site="strict",
-    )
+    They live on the backend: the same origin in production, :8000 under `make dev`.
+    """
+    backend = "" if is_prod_mode() else get_config().api_url.rstrip("/")
+    url = f"{backend}/session/{route}?{urlencode(query)}"
+    return rx.call_script(f"window.location.assign({json.dumps(url)})")
+
+
+class SessionState(rx.State):
+    """What the page may show about the signed-in user (the session token is no var at all)."""
+
     signed_in: bool = False
     user_email: str = ""
     user_name: str = ""
@@ -39,10 +53,16 @@ class SessionState(rx.State):
         """The IP and user agent of the browser behind this event."""
         return accounts.Client(ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent)
 
-    def _remember(self, user: User | None, token: str | None = None) -> None:
-        """Set what the page shows about the user (and the cookie, on log-in)."""
-        if token is not None:
-            self.session_token = token
+    def _token(self) -> str:
+        """This browser's session cookie, as sent with the websocket handshake from our own page."""
+        headers = self.router.headers
+        # A page on another site may open a socket to us too; its handshake names that site.
+        if headers.origin != get_settings().origin:
+            return ""
+        return cookie_parser(headers.cookie).get(SESSION_COOKIE, "")
+
+    def _remember(self, user: User | None) -> None:
+        """Set what the page shows about the user."""
         self.signed_in = user is not None
         self.user_email = user.email if user else ""
         self.user_name = user.display_name if user else ""
@@ -51,27 +71,27 @@ class SessionState(rx.State):
     @rx.event
     async def require_login(self):
         """on_load of signed-in pages: back to the login page when the session is gone."""
-        user = await accounts.user_for_token(self.session_token)
+        user = await accounts.user_for_token(self._token())
         self._remember(user)
-        if user is None:
-            self.session_token = ""
-            return rx.redirect(LOGIN_ROUTE)
-        return None
+        return None if user else rx.redirect(LOGIN_ROUTE)
 
     @rx.event
     async def redirect_if_signed_in(self):
         """on_load of the log-in and sign-up pages: signed-in users go straight home."""
-        user = await accounts.user_for_token(self.session_token)
+        user = await accounts.user_for_token(self._token())
         self._remember(user)
         return rx.redirect(HOME_ROUTE) if user else None
 
     @rx.event
     async def log_out(self):
-        """Revoke this browser's session on the server and forget it here."""
-        await accounts.log_out(self.session_token)
-        self.session_token = ""
+        """Revoke this browser's session on the server; /session/end clears the cookie."""
+        await accounts.log_out(self._token())
         self._remember(None)
-        return rx.redirect("/")
+        return session_route("end", next="/")
+
+    async def _start(self, token: str) -> rx.event.EventSpec:
+        """After log-in or sign-up: send the browser to swap a ticket for the session cookie, then home."""
+        return session_route("start", ticket=await accounts.ticket_for(token), next=HOME_ROUTE)
 
     @rx.event
     def page_opened(self):
@@ -97,4 +117,9 @@ class SessionState(rx.State):
 async def signed_in_user(state: rx.State) -> User | None:
     """The user behind the event's session cookie, resolved on the server, or None."""
     session = await state.get_state(SessionState)
-    return await accounts.user_for_token(session.session_token)
+    return await accounts.user_for_token(session._token())
+
+
+async def session_token(state: rx.State) -> str:
+    """The event's session token, for services that tell this browser's session from others."""
+    return (await state.get_state(SessionState))._token()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import http.client
+import os
 from urllib.parse import urlsplit
 
 import pytest
@@ -168,6 +171,56 @@ def test_a_tampered_session_cookie_leads_to_the_login_page(page: Page, context: 
         expect(tab).to_have_url(path_is("/login"))
         expect(tab.get_by_role("heading", name="Log in")).to_be_visible()
         tab.close()
+
+
+def test_the_session_cookie_is_http_only_lax_and_only_the_server_touches_it(
+    page: Page, context: BrowserContext
+) -> None:
+    sign_up(page, name="Cookie")
+    expect(page.get_by_role("heading", name="Welcome, Cookie")).to_be_visible()
+    cookies = context.cookies()
+    assert [(c["name"], c["httpOnly"], c["sameSite"], c["path"]) for c in cookies] == [
+        ("assetry_session", True, "Lax", "/")
+    ]
+    assert cookies[0]["secure"] is False  # the test server is http://localhost; https turns it on
+    assert page.evaluate("document.cookie") == ""  # page scripts cannot read it
+
+    page.get_by_role("button", name="Log out", exact=True).click()
+    expect(page).to_have_url(path_is("/"))
+    expect(page.get_by_role("link", name="Sign up")).to_be_visible()
+    assert context.cookies() == []
+
+
+def _websocket_handshake(app_url: str, *, origin: str, cookie: str) -> int:
+    """Open the app's websocket with this Origin and cookie, as a page on `origin` would; the status."""
+    parts = urlsplit(app_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request(
+            "GET",
+            "/_event/?EIO=4&transport=websocket",
+            headers={
+                "Upgrade": "websocket",
+                "Connection": "Upgrade",
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+                "Origin": origin,
+                "Cookie": f"assetry_session={cookie}",
+            },
+        )
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_a_page_on_another_site_cannot_open_a_socket_with_the_users_cookie(
+    page: Page, context: BrowserContext, base_url: str
+) -> None:
+    """Cross-site websocket hijacking: the handshake carries the cookie, so its Origin is checked."""
+    sign_up(page)
+    cookie = next(c["value"] for c in context.cookies() if c["name"] == "assetry_session")
+    assert _websocket_handshake(base_url, origin=base_url, cookie=cookie) == 101
+    assert _websocket_handshake(base_url, origin="https://elsewhere.example", cookie=cookie) == 403
 
 
 def test_only_our_own_session_cookie_and_no_third_party_requests(page: Page, context: BrowserContext) -> None:

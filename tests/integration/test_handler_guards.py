@@ -18,6 +18,7 @@ import typing
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import reflex as rx
@@ -221,13 +222,20 @@ def _page_vars(state: rx.State) -> dict:
     return {name: getattr(state, name) for name in type(state).base_vars}
 
 
+def _landings(outcome) -> list[str]:
+    """Where the browser was sent: redirects, and the page a /session route it was sent through opens."""
+    return outcome.redirects + [
+        parse_qs(urlsplit(url).query).get("next", [""])[0] for url in outcome.page_loads
+    ]
+
+
 def _told_no(outcome, landing: str, error: str) -> bool:
     """Sent to the landing page, or shown an error (in the form or as a toast)."""
     toasts = [event for event in outcome.to_browser if "toast" in str(event.payload).lower()]
-    return landing in outcome.redirects or bool(error) or bool(toasts)
+    return landing in _landings(outcome) or bool(error) or bool(toasts)
 
 
-@pytest.mark.parametrize("cookie", ["none", "expired", "revoked", "tampered"])
+@pytest.mark.parametrize("cookie", ["none", "expired", "revoked", "tampered", "other-site"])
 @pytest.mark.parametrize("name", GUARDED)
 async def test_signed_out_browser_is_refused_and_nothing_changes(
     people: People, name: str, cookie: str
@@ -240,9 +248,13 @@ async def test_signed_out_browser_is_refused_and_nothing_changes(
         "expired": people.expired_a,
         "revoked": people.revoked_a,
         "tampered": people.a.token[:-1] + ("A" if people.a.token[-1] != "A" else "B"),
+        # A's live cookie, in a socket a page on another site opened to us (cross-site websocket hijacking).
+        "other-site": people.a.token,
     }[cookie]
     before = await snapshot()
-    async with Tab(cookie=token) as tab:
+    async with Tab(
+        cookie=token, origin="https://elsewhere.example" if cookie == "other-site" else None
+    ) as tab:
         page_before = _page_vars(await tab.state(handler.state))
         outcome = await tab.call(handler, **hostile_payload(handler, people.a))
         session = await tab.state(SessionState)
@@ -317,8 +329,8 @@ async def test_change_as_b_changes_bs_password_and_leaves_a_alone(people: People
 async def test_log_out_revokes_only_the_callers_session(people: People) -> None:
     async with Tab(cookie=people.b.token) as tab:
         outcome = await tab.call(SessionState.log_out)
-        assert tab.cookie == ""
-    assert outcome.redirects == ["/"]
+        assert tab.cookie == ""  # /session/end cleared it
+    assert _landings(outcome) == ["/"]
     assert await accounts.user_for_token(people.b.token) is None
     assert (await accounts.user_for_token(people.a.token)).id == people.a.user.id
 

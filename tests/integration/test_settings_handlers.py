@@ -14,11 +14,13 @@ from reflex.istate.manager.memory import StateManagerMemory
 from reflex.istate.manager.token import BaseStateToken
 from reflex_base.event.context import EventContext
 
+import assetry.assetry  # noqa: F401  (the app: `watch` asks its event namespace whether the tab is open)
 from assetry import db
+from assetry.config import get_settings
 from assetry.models import metadata
 from assetry.pages.settings import SettingsState
 from assetry.services import accounts
-from assetry.state.session import LOGIN_ROUTE, SessionState
+from assetry.state.session import LOGIN_ROUTE
 
 PASSWORD = "Correct-Horse-42"
 FORM = {
@@ -54,7 +56,11 @@ async def call(handler_name: str, cookie: str):
 
     context = EventContext(
         token="", state_manager=manager, enqueue_impl=ignore, emit_delta_impl=ignore, emit_event_impl=ignore
-    ).fork(token=token, router_data={"pathname": "/settings", "token": token, "headers": {}})
+    )
+    # The handshake headers a browser on our page sends: its origin and the HttpOnly cookie.
+    headers = {"origin": get_settings().origin, "cookie": f"{accounts.SESSION_COOKIE}={cookie}"}
+    router_data = {"pathname": "/settings", "token": token, "headers": headers}
+    context = context.fork(token=token, router_data=router_data)
     handler = SettingsState.event_handlers[handler_name]
     args = {"form": FORM} if "form" in handler.fn.__code__.co_varnames[:2] else {}
     if handler.fn.__code__.co_argcount == 2 and not args:
@@ -62,7 +68,7 @@ async def call(handler_name: str, cookie: str):
     try:
         with context:
             async with manager.modify_state(BaseStateToken(ident=token, cls=SettingsState)) as root:
-                (await root.get_state(SessionState)).session_token = cookie
+                root.router_data = root._update_router_vars(router_data, root.router_data)
                 state = await root.get_state(SettingsState)
                 returned = handler.fn(state, **args)
                 if hasattr(returned, "__anext__"):

@@ -14,7 +14,7 @@ from assetry.errors import AssetryError
 from assetry.models.analytics import NEEDS_RECONNECT
 from assetry.models.base import utcnow
 from assetry.services import connections, platforms
-from assetry.state.session import LOGIN_ROUTE, SessionState, signed_in_user
+from assetry.state.session import LOGIN_ROUTE, session_token, signed_in_user
 from assetry.state.watching import Progress, Watching
 
 OUTCOMES = {
@@ -91,11 +91,10 @@ class ConnectionsState(Watching, rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
-        session = await self.get_state(SessionState)
         try:
             url = await connections.begin(
                 user.id,
-                session.session_token,
+                await session_token(self),
                 platform,
                 reconnect=uuid.UUID(account_id) if account_id else None,
             )
