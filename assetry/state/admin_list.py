@@ -54,11 +54,11 @@ class AdminListState(rx.State, mixin=True):
 
     async def _fetch(self, admin_id: uuid.UUID, window: Window) -> Page:
         """The list's query: one page of it, as the window says."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define _fetch")
 
     def _show_rows(self, found: Page) -> None:
         """The list's columns: set the page's rows (and any figures that came with them)."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define _show_rows")
 
     async def _opened(self, admin_id: uuid.UUID):
         """What a page resets or reads each time it is opened (before its rows); may return an event."""

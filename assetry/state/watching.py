@@ -51,7 +51,7 @@ class Watching(rx.State, mixin=True):
 
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
         """Refresh what the page shows (the state lock is held); say whether the work still runs."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define _watch_step")
 
     @rx.event(background=True)
     async def watch(self):
