@@ -3,8 +3,8 @@
 The studio uses it when no generation provider is configured; the UI labels its results
 "Offline preview". Every result is a pure function of the request (prompt, seed, options):
 the same request gives the same picture, another seed gives another variation. (Images are
-the same bytes; a video's frames are the same before encoding, and x264's threaded lookahead
-may round a few pixels differently from one encode to the next.)
+the same bytes; a video's frames are the same before encoding, but the H.264 bytes can differ
+slightly between encodes on a busy machine, a fraction of a level per pixel.)
 
 - Images (Pillow): a palette and composition derived from a hash of the prompt (colour and
   mood words such as "ocean" or "neon" steer it), the prompt wrapped on a panel in DejaVu Sans
