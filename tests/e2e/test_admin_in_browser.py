@@ -145,6 +145,7 @@ def _open_admin_pages(page: Page, lands_on: str) -> None:
 
 def test_a_visitor_opening_the_admin_area_is_sent_to_log_in(page: Page) -> None:
     _open_admin_pages(page, "/login")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
 
 def test_a_member_opening_the_admin_area_is_sent_home_and_audited(
