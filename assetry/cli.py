@@ -1,4 +1,4 @@
-"""Operator commands: `python -m assetry migrate | create-admin EMAIL | doctor | rotate-keys`."""
+"""Operator commands: `python -m assetry migrate | create-admin EMAIL | doctor | rotate-keys | purge`."""
 
 from __future__ import annotations
 
@@ -48,6 +48,20 @@ async def rotate_keys() -> int:
 
     changed = await connections.rotate_keys()
     print(f"Re-encrypted {changed} stored token(s) under key {connections.newest_key_id()!r}.")
+    return 0
+
+
+async def purge() -> int:
+    """Run the account deletions that are due and the retention purges now; print the counts."""
+    from assetry.services import privacy
+
+    counts = {"accounts past their grace period": await privacy.purge_due_accounts()}
+    counts |= {name.replace("_", " "): n for name, n in (await privacy.purge_old_logs()).items()}
+    counts["finished jobs"] = await privacy.purge_finished_jobs()
+    counts["expired export archives"] = await privacy.delete_expired_exports()
+    width = max(map(len, counts))
+    for name, n in counts.items():
+        print(f"{name:<{width}}  {n}")
     return 0
 
 
@@ -179,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "rotate-keys", help="re-encrypt every stored platform token under the newest ENCRYPTION_KEYS key"
     )
+    commands.add_parser(
+        "purge", help="purge what the retention rules say is due now (accounts, logs, jobs, emails, exports)"
+    )
     args = parser.parse_args(argv)
     if args.command == "migrate":
         return migrate()
@@ -191,6 +208,8 @@ async def _run_async(args: argparse.Namespace) -> int:
             return await create_admin(args.email)
         if args.command == "rotate-keys":
             return await rotate_keys()
+        if args.command == "purge":
+            return await purge()
         return await doctor()
     finally:
         await db.dispose_engines()

@@ -76,8 +76,9 @@ class Settings(BaseSettings):
     price_table: dict[str, float] = Field(default_factory=dict)
     # Jobs each backend process runs at once.
     job_concurrency: int = Field(default=4, ge=1)
-    # Days between a deletion request and the purge of the account's data (0: at once).
-    deletion_grace_days: int = Field(default=30, ge=0)
+    # Days between a deletion request and the purge of the account's data (0: at once). The
+    # policy promises deletion within 30 days, so more is refused at start-up.
+    deletion_grace_days: int = Field(default=30, ge=0, le=30)
 
     # TikTok Login Kit / Display API: sandbox (the mounted imitation) unless key and secret are set.
     tiktok_client_key: str | None = None
