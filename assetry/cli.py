@@ -51,12 +51,25 @@ async def rotate_keys() -> int:
     return 0
 
 
+# How `purge` names what `privacy.purge_old_logs` counted (other kinds: their name, spaced).
+PURGED = {
+    "last_seen_at": "last-seen times cleared",
+    "login_attempts": "log-in attempts",
+    "auth_sessions": "ended sessions",
+    "oauth_states": "OAuth states",
+    "outbox": "emails",
+    "audit_log": "audit entries cleared",
+}
+
+
 async def purge() -> int:
     """Run the account deletions that are due and the retention purges now; print the counts."""
     from assetry.services import privacy
 
     counts = {"accounts past their grace period": await privacy.purge_due_accounts()}
-    counts |= {name.replace("_", " "): n for name, n in (await privacy.purge_old_logs()).items()}
+    counts |= {
+        PURGED.get(name, name.replace("_", " ")): n for name, n in (await privacy.purge_old_logs()).items()
+    }
     counts["finished jobs"] = await privacy.purge_finished_jobs()
     counts["expired export archives"] = await privacy.delete_expired_exports()
     width = max(map(len, counts))
