@@ -301,8 +301,15 @@ def _form() -> rx.Component:
                                 checked=StudioState.learn_from_best,
                                 on_change=lambda v: StudioState.set_option("learn_from_best", v),
                             ),
-                            "Write like my best posts (uses the captions of your top connected posts as examples)",
+                            rx.cond(
+                                StudioState.offline_model,
+                                "Write like my best posts (uses the captions of your top connected posts "
+                                "as examples; the offline preview keeps them on this server)",
+                                "Write like my best posts (sends the captions of your top connected posts, "
+                                "with your prompt, to the provider of the model you picked, as examples)",
+                            ),
                             spacing="2",
+                            id="learn-from-best",
                         ),
                         as_="label",
                         size="2",

@@ -40,6 +40,7 @@ PROMISES: dict[str, list[str]] = {
     ],
     "Cookies: one session cookie to keep you signed in, and your preferences. No third-party advertising cookies.": [
         "e2e/test_sign_up_and_log_in.py::test_only_our_own_session_cookie_and_no_third_party_requests",
+        "unit/test_web.py::test_csp_lets_the_page_reach_no_origin_but_our_own",
     ],
     "product updates you opted into": [
         "integration/test_privacy.py::test_profile_sessions_preferences_and_privacy_requests",
@@ -50,12 +51,21 @@ PROMISES: dict[str, list[str]] = {
     ],
     "A processor this installation is not configured to use receives nothing": [
         "unit/services/test_policies.py::test_no_processor_on_embedded_defaults_and_supabase_when_configured",
+        "unit/services/test_processors.py::test_embedded_installation_uses_no_processor",
+        "unit/services/test_processors.py::test_each_configured_processor_is_listed_alone",
+        "unit/services/test_processors.py::test_everything_configured_lists_every_processor",
+        "unit/services/test_processors.py::test_instagram_with_an_app_id_alone_is_still_the_sandbox_and_not_listed",
+        "unit/services/test_processors.py::test_caption_providers_say_they_receive_the_best_posts_captions",
     ],
     "deleted within 30 days after you delete your account": [
         "integration/test_privacy.py::test_deletion_removes_every_row_and_file_of_the_user_and_nothing_else",
         "integration/test_privacy.py::test_grace_period_keeps_data_until_due_then_purges",
         "integration/test_privacy.py::test_a_purge_that_crashes_half_way_finishes_when_run_again",
+        "integration/test_privacy.py::test_after_the_purge_no_table_names_the_person",
         "integration/test_supabase_auth.py::test_deleting_the_account_deletes_the_supabase_user",
+        "integration/test_supabase_auth.py::test_the_purge_after_a_deletion_deletes_the_supabase_user",
+        "integration/test_purge_command.py::test_purge_removes_what_is_due_then_finds_nothing_the_second_time",
+        "unit/test_config.py::test_deletion_grace_days_past_the_policys_30_are_refused",
     ],
     "until you disconnect the platform; then we delete them and revoke them with the provider where the provider allows it": [
         "integration/test_tiktok_connection.py::test_disconnect_deletes_and_revokes_tokens_and_respects_the_history_choice",
@@ -63,13 +73,16 @@ PROMISES: dict[str, list[str]] = {
     ],
     "Logs and usage data: at most 90 days, then purged automatically.": [
         "integration/test_privacy.py::test_retention_purges_91_days_and_keeps_89",
+        "integration/test_privacy.py::test_the_retention_schedule_purges_through_the_job_runner",
         "integration/test_active_users.py::test_retention_and_account_deletion_keep_the_counts_true",
+        "integration/test_purge_command.py::test_purge_removes_what_is_due_then_finds_nothing_the_second_time",
     ],
     "HTTPS everywhere": [
         "unit/test_web.py::test_hsts_only_when_served_over_https",
     ],
     "tokens encrypted at rest": [
         "unit/test_token_vault.py::test_sealed_tokens_are_not_readable_and_open_again",
+        "integration/test_tiktok_connection.py::test_tokens_at_rest_open_with_the_configured_key_and_no_other",
         "integration/test_tiktok_connection.py::test_connect_then_full_first_sync",
         "integration/test_tiktok_connection.py::test_rotate_keys_reseals_every_token",
     ],
