@@ -1,7 +1,8 @@
 """Every promise of the privacy policy, and the tests that hold the product to it.
 
 The policy the app serves (assetry/policies/privacy.md) is the product's contract. Each
-entry below quotes a promise word for word and names the tests that prove it. This module
+entry below quotes a promise word for word and names the tests that fail when the code
+breaks it (a comment says which break, where it was not obvious). This module
 fails when the policy's wording changes under a quote (re-read the promise, re-check its
 tests) or when a named test is renamed or removed (the promise would silently lose its
 proof). What is left out on purpose: the legal-disclosure and jurisdiction paragraphs,
@@ -40,6 +41,7 @@ PROMISES: dict[str, list[str]] = {
     ],
     "Cookies: one session cookie to keep you signed in, and your preferences. No third-party advertising cookies.": [
         "e2e/test_sign_up_and_log_in.py::test_only_our_own_session_cookie_and_no_third_party_requests",
+        # Fails when the CSP lets any foreign host (an ad network's) load anything.
         "unit/test_web.py::test_csp_lets_the_page_reach_no_origin_but_our_own",
     ],
     "product updates you opted into": [
@@ -61,10 +63,13 @@ PROMISES: dict[str, list[str]] = {
         "integration/test_privacy.py::test_deletion_removes_every_row_and_file_of_the_user_and_nothing_else",
         "integration/test_privacy.py::test_grace_period_keeps_data_until_due_then_purges",
         "integration/test_privacy.py::test_a_purge_that_crashes_half_way_finishes_when_run_again",
+        # Fails when any table or the outbox still holds the person's email, name or id after the purge.
         "integration/test_privacy.py::test_after_the_purge_no_table_names_the_person",
         "integration/test_supabase_auth.py::test_deleting_the_account_deletes_the_supabase_user",
+        # Fails when the purge forgets the Supabase Auth user.
         "integration/test_supabase_auth.py::test_the_purge_after_a_deletion_deletes_the_supabase_user",
         "integration/test_purge_command.py::test_purge_removes_what_is_due_then_finds_nothing_the_second_time",
+        # Fails when DELETION_GRACE_DAYS accepts more than 30.
         "unit/test_config.py::test_deletion_grace_days_past_the_policys_30_are_refused",
     ],
     "until you disconnect the platform; then we delete them and revoke them with the provider where the provider allows it": [
@@ -73,6 +78,7 @@ PROMISES: dict[str, list[str]] = {
     ],
     "Logs and usage data: at most 90 days, then purged automatically.": [
         "integration/test_privacy.py::test_retention_purges_91_days_and_keeps_89",
+        # Fails when the retention.logs schedule is gone.
         "integration/test_privacy.py::test_the_retention_schedule_purges_through_the_job_runner",
         "integration/test_active_users.py::test_retention_and_account_deletion_keep_the_counts_true",
         "integration/test_purge_command.py::test_purge_removes_what_is_due_then_finds_nothing_the_second_time",
@@ -82,6 +88,7 @@ PROMISES: dict[str, list[str]] = {
     ],
     "tokens encrypted at rest": [
         "unit/test_token_vault.py::test_sealed_tokens_are_not_readable_and_open_again",
+        # Fails when tokens are sealed with any key but the configured one (a key in the source).
         "integration/test_tiktok_connection.py::test_tokens_at_rest_open_with_the_configured_key_and_no_other",
         "integration/test_tiktok_connection.py::test_connect_then_full_first_sync",
         "integration/test_tiktok_connection.py::test_rotate_keys_reseals_every_token",
