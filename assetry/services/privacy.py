@@ -15,7 +15,7 @@ to the schema is exported and purged as soon as it has its entry there.
   Rows that name the person without being theirs go too: emails to their address
   (the deletion confirmation once it is no longer waiting to be sent; if it still is,
   delivery removes it), jobs whose payload names them, support messages sent with
-  their address. Audit entries about them stay, pointing at "deleted account <random
+  their address, their id in the address of pages admins viewed. Audit entries about them stay, pointing at "deleted account <random
   reference>" instead of their id or email; the purge job keeps no id either.
 - Retention (90 days, the policy's window for logs): usage and technical logs,
   finished jobs and emails in the outbox older than that are deleted; audit entries
@@ -735,6 +735,7 @@ async def _forget_mentions(user_id: uuid.UUID, email: str, pseudonym: str) -> di
         return sa.or_(text.contains(str(user_id), autoescape=True), text.contains(address, autoescape=True))
 
     own_purge = f"{PURGE_KIND}:{user_id}"
+    viewed = (UsageEvent.name, UsageEvent.referrer, UsageEvent.detail)
     statements = {
         "audit_log": sa.update(AuditEntry)
         .where(sa.or_(AuditEntry.target == str(user_id), sa.func.lower(AuditEntry.target) == email))
@@ -744,6 +745,10 @@ async def _forget_mentions(user_id: uuid.UUID, email: str, pseudonym: str) -> di
             sa.func.lower(OutboxMessage.to_address) == email, OutboxMessage.status != MAIL_QUEUED
         ),
         "support_messages": sa.delete(SupportMessage).where(sa.func.lower(SupportMessage.email) == email),
+        # An admin's page views of this user's page (/admin/users/<id>) keep the page, not the id.
+        "usage_events": sa.update(UsageEvent)
+        .where(sa.or_(*(column.contains(str(user_id)) for column in viewed)))
+        .values({column: sa.func.replace(column, str(user_id), "deleted-account") for column in viewed}),
         "jobs": sa.delete(Job).where(
             sa.or_(Job.dedupe_key.is_(None), Job.dedupe_key != own_purge),
             sa.or_(names(Job.payload), names(Job.result), names(Job.dedupe_key), names(Job.error)),

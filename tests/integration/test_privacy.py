@@ -282,11 +282,16 @@ async def test_after_the_purge_no_table_names_the_person(
     await profile.update_profile(maya.user.id, display_name="Maya Quintana-Rivers", time_zone="UTC")
     user = await reload(User, maya.user.id)
     # Rows that name her without being hers: a visitor's support message from her address, a
-    # reset requested for it, her waitlist invitation and an admin's search for her in the audit log.
+    # reset requested for it, an admin's view of her page, her waitlist invitation and an admin's
+    # search for her in the audit log.
     await contact.send_support_message(
         email=user.email, subject="Hello", body="Before I signed up", name="Maya Q"
     )
     await password_reset.request_reset(user.email)
+    admin_page = f"/admin/users/{user.id}"
+    await usage.record(
+        usage.PAGE_VIEW, admin_page, user_id=theo.user.id, referrer=f"http://localhost{admin_page}"
+    )
     async with db.service_session() as session:
         audit.record(session, actor_id=theo.user.id, action="admin.waitlist_invited", target=user.email)
         audit.record(
@@ -362,6 +367,8 @@ async def test_preview_says_what_will_happen(database: str) -> None:
     text = " ".join(steps)
     assert "logged out at once on every browser" in text
     assert "In 30 days" in text and "0 generations and 0 files" in text
+    assert "the emails we sent you" in text  # test_after_the_purge_no_table_names_the_person holds these true
+    assert "no longer name you: no name, email or account id" in text
     assert "maya@example.com" in text
 
 
