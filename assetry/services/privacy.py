@@ -15,8 +15,9 @@ to the schema is exported and purged as soon as it has its entry there.
   Rows that name the person without being theirs go too: emails to their address
   (the deletion confirmation once it is no longer waiting to be sent; if it still is,
   delivery removes it), jobs whose payload names them, support messages sent with
-  their address, their id in the address of pages admins viewed. Audit entries about them stay, pointing at "deleted account <random
-  reference>" instead of their id or email; the purge job keeps no id either.
+  their address, their id in the addresses of pages admins viewed. Audit entries about
+  them stay, pointing at "deleted account <random reference>" instead of their id or
+  email; the purge job's own row keeps no id either.
 - Retention (90 days, the policy's window for logs): usage and technical logs,
   finished jobs and emails in the outbox older than that are deleted; audit entries
   older than that keep only what was done and when (actor, target and detail
@@ -736,31 +737,41 @@ async def _forget_mentions(user_id: uuid.UUID, email: str, pseudonym: str) -> di
 
     own_purge = f"{PURGE_KIND}:{user_id}"
     viewed = (UsageEvent.name, UsageEvent.referrer, UsageEvent.detail)
-    statements = {
-        "audit_log": sa.update(AuditEntry)
-        .where(sa.or_(AuditEntry.target == str(user_id), sa.func.lower(AuditEntry.target) == email))
-        .values(target=pseudonym),
-        "audit_log details": sa.update(AuditEntry).where(names(AuditEntry.detail)).values(detail=""),
-        "outbox": sa.delete(OutboxMessage).where(
-            sa.func.lower(OutboxMessage.to_address) == email, OutboxMessage.status != MAIL_QUEUED
+    statements = [
+        (
+            "audit_log",
+            sa.update(AuditEntry)
+            .where(sa.or_(AuditEntry.target == str(user_id), sa.func.lower(AuditEntry.target) == email))
+            .values(target=pseudonym),
         ),
-        "support_messages": sa.delete(SupportMessage).where(sa.func.lower(SupportMessage.email) == email),
-        # An admin's page views of this user's page (/admin/users/<id>) keep the page, not the id.
-        "usage_events": sa.update(UsageEvent)
-        .where(sa.or_(*(column.contains(str(user_id)) for column in viewed)))
-        .values({column: sa.func.replace(column, str(user_id), "deleted-account") for column in viewed}),
-        "jobs": sa.delete(Job).where(
-            sa.or_(Job.dedupe_key.is_(None), Job.dedupe_key != own_purge),
-            sa.or_(names(Job.payload), names(Job.result), names(Job.dedupe_key), names(Job.error)),
+        ("audit_log", sa.update(AuditEntry).where(names(AuditEntry.detail)).values(detail="")),
+        (
+            "outbox",
+            sa.delete(OutboxMessage).where(
+                sa.func.lower(OutboxMessage.to_address) == email, OutboxMessage.status != MAIL_QUEUED
+            ),
         ),
-        "purge job": sa.update(Job).where(Job.dedupe_key == own_purge).values(payload={}, dedupe_key=None),
-    }
-    counts = {}
+        ("support_messages", sa.delete(SupportMessage).where(sa.func.lower(SupportMessage.email) == email)),
+        # An admin's views of this user's page (/admin/users/<id>) keep the page, not the id.
+        (
+            "usage_events",
+            sa.update(UsageEvent)
+            .where(sa.or_(*(column.contains(str(user_id)) for column in viewed)))
+            .values({column: sa.func.replace(column, str(user_id), "deleted-account") for column in viewed}),
+        ),
+        (
+            "jobs",
+            sa.delete(Job).where(
+                sa.or_(Job.dedupe_key.is_(None), Job.dedupe_key != own_purge),
+                sa.or_(names(Job.payload), names(Job.result), names(Job.dedupe_key), names(Job.error)),
+            ),
+        ),
+        ("jobs", sa.update(Job).where(Job.dedupe_key == own_purge).values(payload={}, dedupe_key=None)),
+    ]
+    counts: dict[str, int] = {}
     async with db.service_session() as session:
-        for name, statement in statements.items():
-            counts[name.split()[0]] = (
-                counts.get(name.split()[0], 0) + (await session.exec(statement)).rowcount
-            )
+        for table, statement in statements:
+            counts[table] = counts.get(table, 0) + (await session.exec(statement)).rowcount
     return counts
 
 
@@ -790,7 +801,7 @@ async def purge_due_accounts(*, now: datetime | None = None) -> int:
 
 
 async def purge_old_logs(*, now: datetime | None = None) -> dict[str, int]:
-    """Delete logs older than 90 days (usage, log-ins, sessions, OAuth states, emails); clear old audit entries.
+    """Delete usage, log-in, session, OAuth-state and email records older than 90 days; clear old audit entries.
 
     An audit entry older than 90 days keeps what was done and when; who did it, to whom and
     the detail are cleared.

@@ -26,6 +26,7 @@ PROMISES: dict[str, list[str]] = {
     "a hash of your password (never the password itself)": [
         "integration/test_accounts.py::test_sign_up_stores_hash_session_and_policy_acceptance",
         "integration/test_supabase_auth.py::test_sign_up_keeps_no_hash_and_links_the_supabase_user",
+        "unit/test_security.py::test_hash_is_argon2id_salted_and_verifies",
     ],
     "TikTok (Login Kit, scopes `user.info.basic` and `video.list`)": [
         "integration/test_tiktok.py::test_consent_page_is_labelled_and_lists_the_scopes",
@@ -41,6 +42,7 @@ PROMISES: dict[str, list[str]] = {
     ],
     "Cookies: one session cookie to keep you signed in, and your preferences. No third-party advertising cookies.": [
         "e2e/test_sign_up_and_log_in.py::test_only_our_own_session_cookie_and_no_third_party_requests",
+        "integration/test_session_cookie.py::test_the_cookie_is_http_only_lax_and_not_secure_over_http",
         # Fails when the CSP lets any foreign host (an ad network's) load anything.
         "unit/test_web.py::test_csp_lets_the_page_reach_no_origin_but_our_own",
     ],
@@ -85,6 +87,7 @@ PROMISES: dict[str, list[str]] = {
     ],
     "HTTPS everywhere": [
         "unit/test_web.py::test_hsts_only_when_served_over_https",
+        "integration/test_session_cookie.py::test_the_cookie_is_secure_under_https",
     ],
     "tokens encrypted at rest": [
         "unit/test_token_vault.py::test_sealed_tokens_are_not_readable_and_open_again",
@@ -96,6 +99,8 @@ PROMISES: dict[str, list[str]] = {
     "row-level security in the database so each account can only read its own rows": [
         "integration/test_row_level_security.py::test_user_session_selects_only_own_rows",
         "integration/test_row_level_security.py::test_user_session_cannot_update_or_delete_others_rows",
+        "integration/test_row_level_security.py::test_user_session_cannot_insert_rows_owned_by_someone_else",
+        "integration/test_row_level_security.py::test_rls_is_on_with_one_policy_per_operation",
         "integration/test_row_level_security.py::test_no_table_in_the_database_has_a_user_id_without_being_covered",
     ],
     "scoped service credentials and least privilege in the backend": [
