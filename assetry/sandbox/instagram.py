@@ -908,6 +908,7 @@ class InstagramImitation:
             else:
                 item["values"] = [{"value": numbers[name]}]
             item["title"] = name.replace("_", " ").capitalize()
+            item["description"] = f"The {name.replace('_', ' ')} of this media (sandbox)."
             item["id"] = f"{media.id}/insights/{name}/lifetime"
             data.append(item)
         return {"data": data}

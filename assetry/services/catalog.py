@@ -94,6 +94,10 @@ class FormOptions:
 
 _GEMINI_DEPRECATIONS = "https://ai.google.dev/gemini-api/docs/deprecations"
 _FAL_VEO3_FAST = "https://fal.ai/models/fal-ai/veo3/fast/llms.txt"
+_HAIKU_35_RETIRED = Source(
+    "https://github.com/coder/coder/pull/22304", confirmed=False,
+    note="retirement date quoted by a third party; Anthropic's deprecations table could not be read",
+)  # fmt: skip
 
 MODELS: tuple[ModelChoice, ...] = (
     ModelChoice(
@@ -194,12 +198,7 @@ MODELS: tuple[ModelChoice, ...] = (
     ModelChoice(
         provider="anthropic", model="claude-3-5-haiku-20241022", kind=CAPTION, label="Anthropic · Claude Haiku 3.5",
         unit="request", price_usd=0.0, typical_seconds=4, max_count=5,
-        source=Source("https://github.com/coder/coder/pull/22304", confirmed=False),
-        retires_on=date(2026, 2, 19),
-        retirement_source=Source(
-            "https://github.com/coder/coder/pull/22304", confirmed=False,
-            note="date quoted by a third party; Anthropic's deprecations table could not be read",
-        ),
+        source=_HAIKU_35_RETIRED, retires_on=date(2026, 2, 19), retirement_source=_HAIKU_35_RETIRED,
         replacement="claude-haiku-4-5",
     ),
 )  # fmt: skip
