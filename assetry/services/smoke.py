@@ -161,7 +161,11 @@ def _fal_video(settings: Settings) -> Callable[[], Awaitable[str]]:
             raise _Unusable("no fal video model in the provider catalog")
         entry, seconds = cheapest
         request = VideoRequest(
-            prompt=PROMPT, model=entry.model, aspect_ratio=entry.aspects[0], duration_s=seconds, audio=entry.audio
+            prompt=PROMPT,
+            model=entry.model,
+            aspect_ratio=entry.aspects[0],
+            duration_s=seconds,
+            audio=entry.audio,
         )
         async with _fal(settings, entry.duration_format) as fal:
             request_id = await fal.submit_video(request)
@@ -200,7 +204,9 @@ def _gemini_image(settings: Settings) -> Callable[[], Awaitable[str]]:
         request = ImageRequest(prompt=PROMPT, model=entry.model, aspect_ratio=_smallest(entry), count=1)
         async with _gemini(settings) as gemini:
             images = await gemini.images(request)
-        return f"{entry.model}: 1 image {images[0].width}x{images[0].height}, about ${entry.cost(count=1):.3f}"
+        return (
+            f"{entry.model}: 1 image {images[0].width}x{images[0].height}, about ${entry.cost(count=1):.3f}"
+        )
 
     return check
 
@@ -244,7 +250,9 @@ def _instagram(settings: Settings) -> Callable[[], Awaitable[str]]:
     async def check() -> str:
         from assetry.integrations.instagram import InstagramClient
 
-        secret = settings.instagram_client_secret.get_secret_value() if settings.instagram_client_secret else ""
+        secret = (
+            settings.instagram_client_secret.get_secret_value() if settings.instagram_client_secret else ""
+        )
         async with httpx.AsyncClient(timeout=30) as http:
             client = InstagramClient(
                 http=http,
