@@ -2,10 +2,10 @@
 
 This is the one place these facts live. The studio form offers only what an entry allows
 (`form_options`), `studio.check` validates against it, the cost shown before generating
-and the daily spend come from its prices, `doctor` warns from it, and the sandbox
-imitations of fal.ai, Gemini and Anthropic refuse any model id or option it does not
-allow, with the provider's own error shape. So a stale entry fails a test instead of a
-creator's request.
+and the cost recorded on each generation come from its prices, `doctor` and `make smoke`
+read it, and the sandbox imitations of fal.ai, Gemini and Anthropic refuse any model id
+or option it does not allow, with the provider's own error shape. So a stale entry fails
+a test instead of a creator's request.
 
 Each price and limit names the page it was read on and the date (`Source`); a fact that
 could not be confirmed on the provider's own page says so (`confirmed=False`, with a
