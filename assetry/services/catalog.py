@@ -94,6 +94,10 @@ class FormOptions:
 
 _GEMINI_DEPRECATIONS = "https://ai.google.dev/gemini-api/docs/deprecations"
 _FAL_VEO3_FAST = "https://fal.ai/models/fal-ai/veo3/fast/llms.txt"
+_HAIKU_3_RETIRED = Source(
+    "https://24-ai.news/en/vijest/2026-04-21/anthropic-claude-haiku-3-retirement", confirmed=False,
+    note="retired April 20, 2026 per news reports of Anthropic's release notes (one says April 19)",
+)  # fmt: skip
 _HAIKU_35_RETIRED = Source(
     "https://github.com/coder/coder/pull/22304", confirmed=False,
     note="retirement date quoted by a third party; Anthropic's deprecations table could not be read",
@@ -189,6 +193,12 @@ MODELS: tuple[ModelChoice, ...] = (
         retirement_source=Source(_GEMINI_DEPRECATIONS), replacement="gemini-3.1-flash-image",
     ),
     ModelChoice(
+        provider="gemini", model="gemini-3-pro-image-preview", kind=IMAGE,
+        label="Google Gemini · 3 Pro Image (preview)", unit="image", price_usd=0.0, typical_seconds=8,
+        aspects=ASPECTS, max_count=4, source=Source(_GEMINI_DEPRECATIONS), retires_on=date(2026, 6, 25),
+        retirement_source=Source(_GEMINI_DEPRECATIONS), replacement="gemini-3-pro-image",
+    ),
+    ModelChoice(
         provider="gemini", model="gemini-2.0-flash", kind=CAPTION, label="Google Gemini · 2.0 Flash",
         unit="request", price_usd=0.0, typical_seconds=4, max_count=5,
         source=Source("https://firebase.google.com/docs/ai-logic/prompt-design"), retires_on=date(2026, 6, 1),
@@ -200,6 +210,11 @@ MODELS: tuple[ModelChoice, ...] = (
         unit="request", price_usd=0.0, typical_seconds=4, max_count=5,
         source=_HAIKU_35_RETIRED, retires_on=date(2026, 2, 19), retirement_source=_HAIKU_35_RETIRED,
         replacement="claude-haiku-4-5",
+    ),
+    ModelChoice(
+        provider="anthropic", model="claude-3-haiku-20240307", kind=CAPTION, label="Anthropic · Claude Haiku 3",
+        unit="request", price_usd=0.0, typical_seconds=4, max_count=5, source=_HAIKU_3_RETIRED,
+        retires_on=date(2026, 4, 20), retirement_source=_HAIKU_3_RETIRED, replacement="claude-haiku-4-5",
     ),
 )  # fmt: skip
 
