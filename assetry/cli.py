@@ -1,4 +1,4 @@
-"""Operator commands: `python -m assetry migrate | create-admin EMAIL | doctor | rotate-keys | purge`."""
+"""Operator commands: `python -m assetry migrate | create-admin EMAIL | doctor | rotate-keys | purge | smoke`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from alembic import command
 from assetry import db
 from assetry.config import ROOT, get_settings
 from assetry.models import User
-from assetry.services import audit
+from assetry.services import audit, catalog
 
 
 def migrate() -> int:
@@ -94,6 +94,8 @@ async def doctor() -> int:
         ok, detail = await check(settings)
         failures += not ok
         print(f"{name:<10} {mode.value:<11} {'ok' if ok else 'FAIL':<5} {detail}")
+    for problem in catalog.problems(settings):
+        print(f"{'models':<10} {'configured':<11} {'WARN':<5} {problem}")
     return 1 if failures else 0
 
 
@@ -209,9 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "purge", help="purge what the retention rules say is due now (accounts, logs, jobs, emails, exports)"
     )
+    commands.add_parser("smoke", help="one cheap real call per configured provider (costs a few cents)")
     args = parser.parse_args(argv)
     if args.command == "migrate":
         return migrate()
+    if args.command == "smoke":
+        from assetry.services import smoke
+
+        return smoke.main(get_settings())
     return asyncio.run(_run_async(args))
 
 

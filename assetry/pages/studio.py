@@ -40,6 +40,7 @@ class StudioState(Watching, rx.State):
     hashtags: bool = True
     learn_from_best: bool = False
     models: list[ModelOption] = []
+    aspects: list[str] = []
     durations: list[str] = []
     counts: list[str] = []
     offline_model: bool = True
@@ -145,10 +146,14 @@ class StudioState(Watching, rx.State):
             self.quote = ""
             return
         self.offline_model = choice.offline
-        self.durations = [str(d) for d in choice.durations]
+        offered = catalog.form_options(choice)  # only what the catalog allows for this model
+        self.aspects = list(offered.aspects)
+        if self.aspects and self.aspect_ratio not in self.aspects:
+            self.aspect_ratio = self.aspects[0]
+        self.durations = [str(d) for d in offered.durations]
         if self.durations and self.duration not in self.durations:
             self.duration = "5" if "5" in self.durations else self.durations[0]
-        self.counts = [str(n) for n in range(1, choice.max_count + 1)]
+        self.counts = [str(n) for n in offered.counts]
         if self.count not in self.counts:
             self.count = "1"
         if choice.kind == catalog.CAPTION and self.count == "1":
@@ -256,9 +261,9 @@ def _form() -> rx.Component:
                 rx.vstack(
                     rx.text("Aspect ratio", size="2", weight="medium"),
                     rx.segmented_control.root(
-                        rx.segmented_control.item("9:16", value="9:16"),
-                        rx.segmented_control.item("1:1", value="1:1"),
-                        rx.segmented_control.item("16:9", value="16:9"),
+                        rx.foreach(
+                            StudioState.aspects, lambda ratio: rx.segmented_control.item(ratio, value=ratio)
+                        ),
                         value=StudioState.aspect_ratio,
                         on_change=lambda v: StudioState.set_option("aspect_ratio", v),
                         width="100%",
