@@ -31,7 +31,7 @@ migrate: install
 install-test: install
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-test: install-test  ## the whole suite: unit, integration (SQLite and Postgres), e2e in Chromium
+test: install-test  ## the whole suite: unit, integration (Postgres), e2e in Chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1 $(VENV)/bin/pytest

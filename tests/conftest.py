@@ -1,4 +1,4 @@
-"""Shared fixtures: every database test runs on SQLite and on Postgres.
+"""Shared fixtures: every database test runs on Postgres.
 
 Postgres comes from TEST_DATABASE_URL (default: the local server on 127.0.0.1:5432,
 database `test`). If it is not reachable the run fails with a message; it never skips.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +19,6 @@ from assetry.config import ROOT, driver_url, get_settings
 from assetry.models import metadata
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-BACKENDS = ["sqlite", "postgres"]
 
 
 def _owner_engine(url: str) -> sa.Engine:
@@ -42,50 +40,33 @@ def _reset_postgres(url: str) -> None:
         )
 
 
-def _point_settings_at(backend: str, data_dir: Path) -> dict[str, str]:
-    env = {"DATA_DIR": str(data_dir)}
-    if backend == "postgres":
-        env["DATABASE_URL"] = TEST_DATABASE_URL
-    return env
-
-
 @pytest.fixture(scope="session")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, str]]]:
-    """Each backend, migrated once per test run; yields the env that selects it."""
-    envs = {}
-    saved = {k: os.environ.get(k) for k in ("DATA_DIR", "DATABASE_URL")}
-    for backend in BACKENDS:
-        env = _point_settings_at(backend, tmp_path_factory.mktemp(f"data-{backend}"))
-        if backend == "postgres":
-            _reset_postgres(TEST_DATABASE_URL)
-        os.environ.pop("DATABASE_URL", None)
-        os.environ.update(env)
-        get_settings.cache_clear()
-        command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
-        envs[backend] = env
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The test database, migrated once per test run; yields the env that selects it."""
+    env = {"DATA_DIR": str(tmp_path_factory.mktemp("data")), "DATABASE_URL": TEST_DATABASE_URL}
+    _reset_postgres(TEST_DATABASE_URL)
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    get_settings.cache_clear()
+    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
     get_settings.cache_clear()
-    yield envs
+    yield env
 
 
-@pytest.fixture(params=BACKENDS)
-async def database(
-    request: pytest.FixtureRequest, migrated: dict, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[str]:
-    """An empty, migrated database on the parametrised backend; yields the backend's name."""
-    backend = request.param
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    for key, value in migrated[backend].items():
+@pytest.fixture
+async def database(migrated: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+    """An empty, migrated Postgres database; yields the backend's name ("postgres")."""
+    for key, value in migrated.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
-    owner_url = get_settings().owner_database_url
-    with _owner_engine(owner_url).begin() as conn:
+    with _owner_engine(get_settings().owner_database_url).begin() as conn:
         for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
-    yield backend
+    yield "postgres"
     await db.dispose_engines()
     get_settings.cache_clear()
