@@ -3,16 +3,18 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 BUN_DIR := $(CURDIR)/tools/node_modules/.bin
-REFLEX := PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1 $(VENV)/bin/reflex
+# `python -m assetry serve ARGS`: the embedded Postgres (unless DATABASE_URL is set), migrations,
+# then `reflex run ARGS`; Ctrl-C stops the app and then the database.
+SERVE := PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1 $(PY) -m assetry serve
 PORT ?= 3000
 
 .PHONY: run dev test install install-test migrate lint bench clean
 
-run: install migrate  ## install everything, migrate, serve the production build on :3000
-	$(REFLEX) run --env prod --single-port --frontend-port $(PORT) --loglevel warning
+run: install  ## install everything, start the database, migrate, serve the production build on :3000
+	$(SERVE) --env prod --single-port --frontend-port $(PORT) --loglevel warning
 
-dev: install migrate  ## hot reload on :3000 (backend :8000)
-	$(REFLEX) run --env dev --frontend-port $(PORT)
+dev: install  ## hot reload on :3000 (backend :8000)
+	$(SERVE) --env dev --frontend-port $(PORT)
 
 install: $(VENV)/.installed tools/node_modules/.installed
 

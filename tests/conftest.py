@@ -1,13 +1,18 @@
 """Shared fixtures: every database test runs on Postgres.
 
-Postgres comes from TEST_DATABASE_URL (default: the local server on 127.0.0.1:5432,
-database `test`). If it is not reachable the run fails with a message; it never skips.
+Postgres comes from TEST_DATABASE_URL (its schemas are dropped and migrated again) or, when it
+is unset, from the embedded server of the wheel, started once per run in a temporary folder.
+If the database is not reachable the run fails with a message; it never skips.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,13 +21,17 @@ from alembic.config import Config
 from alembic import command
 from assetry import db
 from assetry.config import ROOT, driver_url, get_settings
+from assetry.local_postgres import LocalPostgres
 from assetry.models import metadata
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Password hashes the suite makes are thrown away: a test-only argon2 cost (production's is
+# tested once, in tests/unit/test_security.py). The e2e server does not inherit it.
+os.environ["ARGON2_TIME_COST"] = "1"
+os.environ["ARGON2_MEMORY_KIB"] = "32"
 
 
 def _owner_engine(url: str) -> sa.Engine:
-    return sa.create_engine(driver_url(url, asynchronous=False), poolclass=sa.pool.NullPool)
+    return sa.create_engine(driver_url(url), poolclass=sa.pool.NullPool)
 
 
 def _reset_postgres(url: str) -> None:
@@ -33,18 +42,48 @@ def _reset_postgres(url: str) -> None:
             conn.execute(sa.text("DROP SCHEMA IF EXISTS auth CASCADE"))
     except sa.exc.OperationalError as error:
         pytest.fail(
-            f"Postgres is not reachable at {url} ({error.orig}). Start it with "
-            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` "
-            "or point TEST_DATABASE_URL at a server. Database tests never skip.",
+            f"Postgres is not reachable at {url} ({error.orig}). Start it, point "
+            "TEST_DATABASE_URL at another server, or unset it to use the embedded one. "
+            "Database tests never skip.",
             pytrace=False,
         )
 
 
+@contextlib.contextmanager
+def server_folder() -> Iterator[Path]:
+    """A new folder for an embedded server's data, removed afterwards.
+
+    Not under pytest's temporary folder: as root the server runs as its own system user, which
+    must be able to pass through the folders above its data, and every pytest session resets
+    /tmp/pytest-of-root to mode 0700 when it starts.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="assetry-test-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def test_database_url() -> Iterator[str]:
+    """TEST_DATABASE_URL, or the URL of an embedded server that runs as long as the test run."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    with server_folder() as folder:
+        # Thrown away after the run: no need to wait for the disk on every commit.
+        local = LocalPostgres(
+            folder, settings=("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+        )
+        with local.owned(exclusive=True):
+            yield local.url()
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory, test_database_url: str) -> Iterator[dict[str, str]]:
     """The test database, migrated once per test run; yields the env that selects it."""
-    env = {"DATA_DIR": str(tmp_path_factory.mktemp("data")), "DATABASE_URL": TEST_DATABASE_URL}
-    _reset_postgres(TEST_DATABASE_URL)
+    env = {"DATA_DIR": str(tmp_path_factory.mktemp("data")), "DATABASE_URL": test_database_url}
+    _reset_postgres(test_database_url)
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     get_settings.cache_clear()

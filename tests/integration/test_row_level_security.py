@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from assetry import db
-from assetry.config import get_settings
+from assetry import cli, db
+from assetry.config import driver_url, get_settings
 from assetry.models import metadata, owner_column, user_owned_tables
 from tests.rows import make_row, row_values
 
@@ -199,3 +199,23 @@ async def test_app_login_role_is_not_a_superuser_and_reads_nothing_without_set_r
             assert conn.scalar(sa.text("SELECT count(*) FROM users")) == 2
     finally:
         app.dispose()
+
+
+async def test_doctor_names_the_database_and_a_table_whose_rls_was_turned_off(database: str) -> None:
+    owner = sa.create_engine(driver_url(get_settings().owner_database_url), poolclass=sa.pool.NullPool)
+    ok, detail = await cli._check_database(get_settings())
+    assert ok, detail
+    assert detail.endswith(f"row-level security on in all {len(TABLES)} user-owned tables")
+    with owner.connect() as conn:
+        version = conn.scalar(sa.text("SHOW server_version")).split()[0]
+    assert f"Postgres {version} at " in detail
+    try:
+        with owner.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE notes DISABLE ROW LEVEL SECURITY"))
+        ok, detail = await cli._check_database(get_settings())
+        assert not ok
+        assert detail.endswith("row-level security is OFF on notes")
+    finally:
+        with owner.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE notes ENABLE ROW LEVEL SECURITY"))
+        owner.dispose()
