@@ -97,6 +97,10 @@ def migrated(tmp_path_factory: pytest.TempPathFactory, test_database_url: str) -
     yield env
 
 
+# Every table emptied in one round trip (TRUNCATE of ~30 tables takes a second; this, ~50 ms).
+_WIPE = "; ".join(f'DELETE FROM "{table.name}"' for table in reversed(metadata.sorted_tables))
+
+
 @pytest.fixture
 async def database(migrated: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
     """An empty, migrated Postgres database; yields the backend's name ("postgres")."""
@@ -104,8 +108,7 @@ async def database(migrated: dict[str, str], monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     with _owner_engine(get_settings().owner_database_url).begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
+        conn.exec_driver_sql(_WIPE)
     yield "postgres"
     await db.dispose_engines()
     get_settings.cache_clear()
