@@ -252,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         exclusive = args.command in ("serve", "restore")
         with local.owned(exclusive=exclusive) if local else contextlib.nullcontext():
             if args.command == "serve":
+                if local and (old := local.data_dir / "assetry.db").exists():
+                    print(f"Note: {old} is the SQLite database of an older Assetry; it is no longer read.")
                 migrate()
                 return serve.run_app(reflex_args)
             if args.command == "migrate":

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 
 from alembic import command
 from assetry import db
@@ -64,11 +65,27 @@ def server_folder() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _own_database(url: str, worker: str | None) -> str:
+    """The URL itself, or under pytest-xdist a database of this worker's own beside it (made if missing)."""
+    if worker is None:
+        return url
+    own = make_url(url).set(database=f"{make_url(url).database}_{worker}")
+    server = sa.create_engine(
+        driver_url(own.set(database="postgres").render_as_string(hide_password=False)),
+        isolation_level="AUTOCOMMIT",
+        poolclass=sa.pool.NullPool,
+    )
+    with server.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": own.database}):
+            conn.exec_driver_sql(f'CREATE DATABASE "{own.database}"')
+    return own.render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def test_database_url() -> Iterator[str]:
-    """TEST_DATABASE_URL, or the URL of an embedded server that runs as long as the test run."""
+    """TEST_DATABASE_URL (a database per xdist worker), or an embedded server for this run (one per worker)."""
     if url := os.environ.get("TEST_DATABASE_URL"):
-        yield url
+        yield _own_database(url, os.environ.get("PYTEST_XDIST_WORKER"))
         return
     with server_folder() as folder:
         # Thrown away after the run: no need to wait for the disk on every commit.
