@@ -1,7 +1,7 @@
 """One Settings object for every environment variable, and the mode of each subsystem.
 
-Every subsystem has an embedded default that needs no keys (SQLite, local
-accounts, outbox email, local media folder) and a configured mode that talks to
+Every subsystem has an embedded default that needs no keys (a Postgres server run from
+DATA_DIR, local accounts, outbox email, local media folder) and a configured mode that talks to
 the real service. The mode is derived here, in one place, from the settings.
 """
 
@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from assetry.local_postgres import LocalPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +39,7 @@ class Settings(BaseSettings):
     public_url: str = "http://localhost:3000"
     data_dir: Path = ROOT / "data"
 
-    # Database: SQLite file under data/ unless DATABASE_URL points at Postgres.
+    # Database: the embedded Postgres with its data in DATA_DIR unless DATABASE_URL points at a server.
     database_url: str | None = None
     # Postgres role the running app logs in as (never a superuser); created by migrations.
     app_db_role: str = "assetry_app"
@@ -47,6 +49,11 @@ class Settings(BaseSettings):
     supabase_url: str | None = None
     supabase_anon_key: SecretStr | None = None
     supabase_service_role_key: SecretStr | None = None
+
+    # Password hashing (argon2id, parallelism 4): argon2-cffi's recommended cost. Only the test
+    # suite lowers it (its hashes are thrown away); production keeps these.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=32)
 
     # Sessions and login throttling.
     session_days: int = Field(default=14, ge=1)
@@ -166,20 +173,20 @@ class Settings(BaseSettings):
         parsed = urlparse(self.public_url)
         return f"{parsed.scheme}://{parsed.netloc}"
 
+    def local_postgres(self) -> LocalPostgres | None:
+        """The embedded server, unless DATABASE_URL names another one."""
+        return None if self.database_url else LocalPostgres(self.data_dir)
+
     @property
     def owner_database_url(self) -> str:
         """The database URL migrations run with (the schema owner)."""
-        return self.database_url or f"sqlite:///{self.data_dir / 'assetry.db'}"
+        return self.database_url or LocalPostgres(self.data_dir).url()
 
     @property
     def app_database_url(self) -> str:
-        """The async URL the running app uses: on Postgres its own non-superuser role."""
-        url = make_url(driver_url(self.owner_database_url, asynchronous=True))
-        if url.get_backend_name() == "postgresql":
-            url = url.set(
-                username=self.app_db_role,
-                password=self.app_db_password.get_secret_value(),
-            )
+        """The async URL the running app uses: its own non-superuser role."""
+        url = make_url(driver_url(self.owner_database_url))
+        url = url.set(username=self.app_db_role, password=self.app_db_password.get_secret_value())
         return url.render_as_string(hide_password=False)
 
     @property
@@ -284,13 +291,11 @@ def _local_secret(path: Path, size: int) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def driver_url(url: str, *, asynchronous: bool) -> str:
-    """Name the driver SQLAlchemy should use: psycopg 3 for Postgres, aiosqlite for async SQLite."""
+def driver_url(url: str) -> str:
+    """Name the driver SQLAlchemy should use: psycopg 3 (sync and async alike)."""
     for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
-    if asynchronous and url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
     return url
 
 

@@ -7,7 +7,7 @@ first sync of 5,000 videos. Each module runs alone too: `python -m bench.<name> 
 
 The full results (every run) go to bench/results/<timestamp>.json.
 Usage: python -m bench [--only SECTION ...] [--runs N] [--page-runs N] [--install-runs N]
-       [--scale F] (the dashboard's number of creators, 1 = 1,000 on Postgres, 100 on SQLite)
+       [--scale F] (the dashboard's number of creators, 1 = 1,000)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Export, account deletion and retention on SQLite and Postgres, driven by the ownership map.
+"""Export, account deletion and retention, driven by the ownership map.
 
 Every personal table is seeded through a generic row factory that reads the schema, so a
 new table in the map is exported, purged and tested without editing this file.

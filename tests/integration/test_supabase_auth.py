@@ -1,7 +1,7 @@
 """Accounts on Supabase Auth: the real supabase-py client against the local imitation over HTTP.
 
 The imitation (assetry/sandbox/supabase_auth.py) runs under uvicorn on 127.0.0.1; the
-account service runs on SQLite and on Postgres (the `database` fixture).
+account service runs on the test database (the `database` fixture).
 """
 
 from __future__ import annotations

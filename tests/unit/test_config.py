@@ -81,10 +81,27 @@ def test_app_database_url_logs_in_as_the_app_role_on_postgres(settings) -> None:
     assert make_url(configured.owner_database_url).username == "owner"
 
 
-def test_app_database_url_leaves_sqlite_alone_but_async(settings, tmp_path) -> None:
+def test_with_no_database_url_the_app_uses_the_embedded_postgres_in_data_dir(settings, tmp_path) -> None:
     embedded = settings()
-    assert embedded.owner_database_url == f"sqlite:///{tmp_path / 'assetry.db'}"
-    assert embedded.app_database_url == f"sqlite+aiosqlite:///{tmp_path / 'assetry.db'}"
+    assert embedded.local_postgres().folder == tmp_path / "postgres"
+    owner = make_url(embedded.owner_database_url)
+    assert (owner.username, owner.database, owner.query["host"]) == (
+        "postgres",
+        "assetry",
+        str(tmp_path / "postgres"),
+    )
+    app = make_url(embedded.app_database_url)
+    assert (app.drivername, app.username, app.database) == ("postgresql+psycopg", "assetry_app", "assetry")
+    assert app.query["host"] == str(tmp_path / "postgres")
+    assert settings(DATABASE_URL="postgres://owner@db.example.com/assetry").local_postgres() is None
+
+
+def test_a_data_dir_too_long_for_a_socket_path_puts_the_socket_in_a_short_folder(settings, tmp_path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    local = settings(DATA_DIR=str(deep)).local_postgres()
+    assert local.folder == deep / "postgres"
+    assert len(str(local.socket_dir / ".s.PGSQL.5432")) <= 100
+    assert local.socket_dir != settings(DATA_DIR=str(deep / "other")).local_postgres().socket_dir
 
 
 def test_https_public_url_turns_on_https(settings) -> None:
