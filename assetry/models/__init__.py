@@ -16,6 +16,7 @@ from assetry.models.analytics import (
 from assetry.models.contact import SupportMessage, WaitlistEntry
 from assetry.models.jobs import Job
 from assetry.models.mail import OutboxMessage, PasswordReset, PolicyNotice
+from assetry.models.outcomes import FrameHash, MatchProposal, MatchRejection, PostLink
 from assetry.models.policy import PolicyAcceptance, PolicyVersion
 from assetry.models.studio import Generation, GenerationOutput
 
@@ -41,10 +42,13 @@ __all__ = [
     "AuthSession",
     "ConnectedAccount",
     "DailyActiveCount",
+    "FrameHash",
     "Generation",
     "GenerationOutput",
     "Job",
     "LoginAttempt",
+    "MatchProposal",
+    "MatchRejection",
     "MetricSnapshot",
     "Note",
     "OAuthState",
@@ -54,6 +58,7 @@ __all__ = [
     "PolicyNotice",
     "PolicyVersion",
     "Post",
+    "PostLink",
     "SupportMessage",
     "TrackedUrl",
     "UsageEvent",
