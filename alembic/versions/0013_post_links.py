@@ -1,4 +1,4 @@
-"""Post links: which post a generation became, proposed matches, rejections, frame fingerprints.
+"""Post links: which post a generation became, proposed matches, rejections, video fingerprints.
 
 Every table is user-owned (RLS one policy per operation, index on user_id). Links,
 proposals and rejections cascade from both the post and the generation, so deleting
@@ -20,7 +20,7 @@ down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TABLES = ("post_links", "match_proposals", "match_rejections", "frame_hashes")
+TABLES = ("post_links", "match_proposals", "match_rejections", "video_fingerprints")
 
 
 def _owned_columns() -> list:
@@ -71,22 +71,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("post_id", "generation_id"),
     )
     op.create_table(
-        "frame_hashes",
+        "video_fingerprints",
         *_owned_columns(),
         sa.Column("generation_id", sa.Uuid(), nullable=False),
         sa.Column("output_id", sa.Uuid(), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("phash", sa.BigInteger(), nullable=False),
+        sa.Column("hashes", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         *_keys(("generation_id", "generations.id"), ("output_id", "generation_outputs.id")),
+        sa.UniqueConstraint("output_id"),
     )
     for table in TABLES:
-        op.create_index(f"ix_{table}_user_id", table, ["user_id"])
-        op.create_index(f"ix_{table}_created_at", table, ["created_at"])
-    for table in ("post_links", "match_proposals", "match_rejections", "frame_hashes"):
-        op.create_index(f"ix_{table}_generation_id", table, ["generation_id"])
+        for column in ("user_id", "created_at", "generation_id"):
+            op.create_index(f"ix_{table}_{column}", table, [column])
     op.create_index("ix_match_rejections_post_id", "match_rejections", ["post_id"])
-    op.create_index("ix_frame_hashes_output_position", "frame_hashes", ["output_id", "position"], unique=True)
     if op.get_bind().dialect.name == "postgresql":
         for table in TABLES:
             op.execute(rls.user_owned_table(table))

@@ -16,7 +16,7 @@ from assetry.models.analytics import (
 from assetry.models.contact import SupportMessage, WaitlistEntry
 from assetry.models.jobs import Job
 from assetry.models.mail import OutboxMessage, PasswordReset, PolicyNotice
-from assetry.models.outcomes import FrameHash, MatchProposal, MatchRejection, PostLink
+from assetry.models.outcomes import MatchProposal, MatchRejection, PostLink, VideoFingerprint
 from assetry.models.policy import PolicyAcceptance, PolicyVersion
 from assetry.models.studio import Generation, GenerationOutput
 
@@ -42,7 +42,6 @@ __all__ = [
     "AuthSession",
     "ConnectedAccount",
     "DailyActiveCount",
-    "FrameHash",
     "Generation",
     "GenerationOutput",
     "Job",
@@ -63,6 +62,7 @@ __all__ = [
     "TrackedUrl",
     "UsageEvent",
     "User",
+    "VideoFingerprint",
     "WaitlistEntry",
     "metadata",
     "owner_column",

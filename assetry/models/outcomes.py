@@ -1,4 +1,4 @@
-"""What was made and the post it became: links, proposed matches, rejections, frame fingerprints."""
+"""What was made and the post it became: links, proposed matches, rejections, video fingerprints."""
 
 from __future__ import annotations
 
@@ -59,17 +59,19 @@ class MatchRejection(SQLModel, table=True):
     created_at: datetime = created_field()
 
 
-class FrameHash(SQLModel, table=True):
-    """A perceptual hash (64-bit pHash) of one frame of a generated video, kept to recognise its posts."""
+class VideoFingerprint(SQLModel, table=True):
+    """Perceptual hashes (64-bit dHash) of a generated video's frames, kept to recognise its posts.
 
-    __tablename__ = "frame_hashes"
-    __table_args__ = (sa.Index("ix_frame_hashes_output_position", "output_id", "position", unique=True),)
+    Frames are sampled several times a second, so whichever frame a platform shows as the
+    cover is near one of them. A video with no decodable frame keeps an empty list.
+    """
+
+    __tablename__ = "video_fingerprints"
 
     id: uuid.UUID = id_field()
     user_id: uuid.UUID = owner_field()
     generation_id: uuid.UUID = Field(foreign_key="generations.id", ondelete="CASCADE", index=True)
-    output_id: uuid.UUID = Field(foreign_key="generation_outputs.id", ondelete="CASCADE")
-    position: int = 0
-    # The 64 bits as a signed integer; the empty-video marker (no decodable frame) is position -1.
-    phash: int = Field(default=0, sa_type=sa.BigInteger)
+    output_id: uuid.UUID = Field(foreign_key="generation_outputs.id", ondelete="CASCADE", unique=True)
+    # Each hash's 64 bits as a signed integer.
+    hashes: list[int] = Field(default_factory=list, sa_type=sa.JSON)
     created_at: datetime = created_field()

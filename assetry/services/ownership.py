@@ -217,10 +217,10 @@ _ENTRIES = [
         describes="proposed post and generation pairs you said were not a match (never proposed again)",
     ),
     Ownership(
-        "frame_hashes",
+        "video_fingerprints",
         OWNER,
         "user_id",
-        export_as="frame_fingerprints",
+        export_as="video_fingerprints",
         describes="perceptual fingerprints of frames of your generated videos, computed on our servers "
         "to recognise your posts",
     ),
