@@ -8,6 +8,7 @@ from assetry.components.layout import app_page
 from assetry.pages.analytics.connections import connections_section
 from assetry.pages.analytics.dashboard import dashboard_section
 from assetry.pages.analytics.notes import notes_section
+from assetry.pages.analytics.proposals import proposals_section
 from assetry.pages.analytics.tracked import tracked_section
 
 
@@ -16,6 +17,7 @@ def analytics_page() -> rx.Component:
         rx.vstack(
             rx.heading("Analytics", size="7"),
             connections_section(),
+            proposals_section(),
             dashboard_section(),
             tracked_section(),
             notes_section(),
