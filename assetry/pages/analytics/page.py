@@ -15,7 +15,16 @@ from assetry.pages.analytics.tracked import tracked_section
 def analytics_page() -> rx.Component:
     return app_page(
         rx.vstack(
-            rx.heading("Analytics", size="7"),
+            rx.hstack(
+                rx.heading("Analytics", size="7"),
+                rx.link(
+                    rx.button(rx.icon("trending-up", size=16), "What works", variant="soft"),
+                    href="/analytics/what-works",
+                ),
+                justify="between",
+                align="center",
+                width="100%",
+            ),
             connections_section(),
             proposals_section(),
             dashboard_section(),
