@@ -49,27 +49,31 @@ DURATIONS = ((8, "up to 8 s"), (15, "9–15 s"), (30, "16–30 s"), (60, "31–6
 
 _FIGURES = sa.text(
     f"""
-WITH own AS (
-    SELECT p.id, p.title, p.posted_at, p.duration_s, l.generation_id
-    FROM posts p LEFT JOIN post_links l ON l.post_id = p.id
-    WHERE p.user_id = :user_id AND p.source = 'own'
-), latest AS (
+WITH latest AS (
+    -- Newest first on the covering index (user_id, post_id, captured_at): no sort.
     SELECT DISTINCT ON (s.post_id) s.post_id, s.views, s.likes, s.comments, s.shares, s.saves
-    FROM metric_snapshots s JOIN own ON own.id = s.post_id
+    FROM metric_snapshots s
     WHERE s.user_id = :user_id AND s.views IS NOT NULL
-    ORDER BY s.post_id, s.captured_at DESC
+    ORDER BY s.post_id DESC, s.captured_at DESC
+), own AS (
+    SELECT p.id, p.title, p.posted_at, p.duration_s, l.generation_id, latest.views, latest.likes,
+        latest.comments, latest.shares, latest.saves
+    FROM posts p
+    JOIN latest ON latest.post_id = p.id
+    LEFT JOIN post_links l ON l.post_id = p.id
+    WHERE p.user_id = :user_id AND p.source = 'own'
 ), day_one AS (
     SELECT DISTINCT ON (s.post_id) s.post_id, s.views
-    FROM metric_snapshots s JOIN own ON own.id = s.post_id
-    WHERE s.user_id = :user_id AND s.views IS NOT NULL
-      AND s.captured_at BETWEEN own.posted_at + interval '18 hours' AND own.posted_at + interval '30 hours'
-    ORDER BY s.post_id, abs(extract(epoch FROM s.captured_at - own.posted_at) - 86400)
+    FROM metric_snapshots s JOIN posts p ON p.id = s.post_id
+    WHERE s.user_id = :user_id AND p.user_id = :user_id AND s.views IS NOT NULL
+      AND s.captured_at BETWEEN p.posted_at + interval '18 hours' AND p.posted_at + interval '30 hours'
+    ORDER BY s.post_id, abs(extract(epoch FROM s.captured_at - p.posted_at) - 86400)
 ), facts AS (
     SELECT
         own.generation_id IS NOT NULL AS linked,
-        ln(1 + latest.views) AS log_views,
-        CASE WHEN latest.views > 0 THEN (coalesce(latest.likes, 0) + coalesce(latest.comments, 0)
-            + coalesce(latest.shares, 0) + coalesce(latest.saves, 0))::float8 / latest.views END AS engagement,
+        ln(1 + own.views) AS log_views,
+        CASE WHEN own.views > 0 THEN (coalesce(own.likes, 0) + coalesce(own.comments, 0)
+            + coalesce(own.shares, 0) + coalesce(own.saves, 0))::float8 / own.views END AS engagement,
         ln(1 + day_one.views) AS log_day_one,
         g.kind AS format,
         g.provider || ' · ' || g.model AS model,
@@ -86,7 +90,6 @@ WITH own AS (
         extract(isodow FROM own.posted_at AT TIME ZONE :zone)::int AS weekday,
         (extract(hour FROM own.posted_at AT TIME ZONE :zone)::int / 3) AS hours
     FROM own
-    JOIN latest ON latest.post_id = own.id
     LEFT JOIN day_one ON day_one.post_id = own.id
     LEFT JOIN generations g ON g.id = own.generation_id
 )
