@@ -270,12 +270,12 @@ def measure(runs: int = DEFAULT_RUNS, query_runs: int = DEFAULT_QUERY_RUNS) -> d
     results["fingerprint_ms"] = summary(_fingerprint_cost())
     with (
         temp_dir("post-links") as work,
-        migrated_database("postgres", work / "data", postgres_name=POSTGRES_DB),
+        migrated_database("postgres", work / "data", postgres_name=POSTGRES_DB) as owner_url,
     ):
         log(
             f"post links: seeding {GENERATIONS:,} generations, {NEW_POSTS:,} new posts, {LINKED_POSTS:,} linked"
         )
-        seeded = asyncio.run(_seed())
+        seeded = asyncio.run(_seed(owner_url))
         walls, last = [], {}
         for run in range(runs):
             log(f"post links: matching run {run + 1}/{runs}")

@@ -123,11 +123,11 @@ class PostedState(rx.State):
         if generation_id is None:
             return None
         try:
-            name = await sandbox_posting.post_in_sandbox(user.id, generation_id)
+            posted = await sandbox_posting.post_in_sandbox(user.id, generation_id)
         except AssetryError as problem:
             return rx.toast.error(str(problem))
         return rx.toast.success(
-            f"Posted on the sandbox TikTok as {name}. Press Sync now on the analytics page to bring it in."
+            f"Posted in the sandbox on {', '.join(posted)}. Press Sync now on the analytics page to bring it in."
         )
 
 

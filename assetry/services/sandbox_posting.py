@@ -1,9 +1,9 @@
-"""Sandbox mode only: "post" a generated video on the sandbox TikTok, as a creator would post it.
+"""Sandbox mode only: "post" a generated video on the sandbox TikTok and Instagram, as a creator would.
 
-The sandbox creator the creator connected gets a new video now: its cover is a frame of the
+Each sandbox account the creator connected gets a new video now: its cover is a frame of the
 generated video (one second in, as a creator picks a cover), its caption the prompt. The next
 sync brings it in like any post, so recognising it can be seen end to end without a real
-platform. Nothing here runs when TikTok is configured for real.
+platform. Nothing here touches a platform configured for real.
 """
 
 from __future__ import annotations
@@ -22,17 +22,16 @@ from assetry.models import ConnectedAccount, Generation, GenerationOutput
 from assetry.models.analytics import ACTIVE
 from assetry.services import media, platforms
 
-PLATFORM = "tiktok"
 COVER_AT_SECONDS = 1.0
 COVER_SIZE = (540, 960)
-NOT_SANDBOX = "Posting in the sandbox only works while TikTok runs as the sandbox."
-NO_ACCOUNT = "Connect a sandbox TikTok account on the analytics page first."
+NOT_SANDBOX = "Posting in the sandbox only works while TikTok or Instagram runs as the sandbox."
+NO_ACCOUNT = "Connect a sandbox TikTok or Instagram account on the analytics page first."
 NOT_A_VIDEO = "Only a finished video can be posted in the sandbox."
 
 
 def available() -> bool:
-    """Whether this installation's TikTok is the sandbox imitation."""
-    return platforms.is_sandbox(PLATFORM)
+    """Whether this installation's TikTok or Instagram is the sandbox imitation."""
+    return any(platforms.is_sandbox(platform) for platform in platforms.PLATFORMS)
 
 
 def cover_from(content: bytes, at_seconds: float = COVER_AT_SECONDS) -> bytes:
@@ -53,8 +52,8 @@ def cover_from(content: bytes, at_seconds: float = COVER_AT_SECONDS) -> bytes:
     return out.getvalue()
 
 
-async def post_in_sandbox(user_id: uuid.UUID, generation_id: uuid.UUID) -> str:
-    """Publish the generation's video on the creator's sandbox TikTok now; returns the account's name."""
+async def post_in_sandbox(user_id: uuid.UUID, generation_id: uuid.UUID) -> list[str]:
+    """Publish the generation's video now on each sandbox account the creator connected; returns their names."""
     if not available():
         raise BadInput(NOT_SANDBOX)
     async with db.user_session(user_id) as session:
@@ -69,16 +68,17 @@ async def post_in_sandbox(user_id: uuid.UUID, generation_id: uuid.UUID) -> str:
                 )
             )
         ).first()
-        account = (
+        accounts = (
             await session.exec(
-                select(ConnectedAccount).where(
+                select(ConnectedAccount)
+                .where(
                     ConnectedAccount.user_id == user_id,
-                    ConnectedAccount.platform == PLATFORM,
                     ConnectedAccount.sandbox,
                     ConnectedAccount.status == ACTIVE,
                 )
+                .order_by(ConnectedAccount.platform.desc(), ConnectedAccount.created_at)
             )
-        ).first()
+        ).all()
     if (
         generation.kind != "video"
         or generation.status != "succeeded"
@@ -86,18 +86,32 @@ async def post_in_sandbox(user_id: uuid.UUID, generation_id: uuid.UUID) -> str:
         or not video.storage_key
     ):
         raise BadInput(NOT_A_VIDEO)
-    imitation = platforms.sandbox(PLATFORM)
-    handle = imitation.handle_of(account.platform_account_id) if account else None
-    if handle is None:
+    accounts = [a for a in accounts if platforms.is_sandbox(a.platform)]
+    if not accounts:
         raise BadInput(NO_ACCOUNT)
     content = b"".join([chunk async for chunk in media.store().stream(video.storage_key)])
     cover = await asyncio.to_thread(cover_from, content)
-    imitation.publish(
-        handle,
-        description=generation.prompt[:2000],
-        cover_jpeg=cover,
-        duration_s=round(video.duration_s or 1),
-        width=video.width or 1080,
-        height=video.height or 1920,
-    )
-    return account.display_name or account.username or handle
+    posted = []
+    for account in accounts:
+        imitation = platforms.sandbox(account.platform)
+        if account.platform == "tiktok":
+            handle = imitation.handle_of(account.platform_account_id)
+            if handle is None:
+                continue
+            imitation.publish(
+                handle,
+                description=generation.prompt[:2000],
+                cover_jpeg=cover,
+                duration_s=round(video.duration_s or 1),
+                width=video.width or 1080,
+                height=video.height or 1920,
+            )
+        else:
+            username = imitation.username_of(account.platform_account_id)
+            if username is None:
+                continue
+            imitation.publish(username, caption=generation.prompt[:2200], cover_jpeg=cover)
+        posted.append(f"{platforms.label(account.platform)} ({account.display_name or account.username})")
+    if not posted:
+        raise BadInput(NO_ACCOUNT)
+    return posted

@@ -54,7 +54,7 @@ def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(new_cont
     posting = page.get_by_role("button", name=re.compile("Post this in the sandbox"))
     expect(posting).to_contain_text("Sandbox")
     posting.click()
-    expect(toast(page, "Posted on the sandbox TikTok as Jon Okafor.")).to_be_visible()
+    expect(toast(page, "Posted in the sandbox on TikTok (Jon Okafor).")).to_be_visible()
 
     visit(page, "/analytics")
     card = _card(page, "Jon Okafor")

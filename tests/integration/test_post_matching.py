@@ -19,6 +19,7 @@ from assetry.models import Generation, GenerationOutput, MatchProposal, MatchRej
 from assetry.models.base import utcnow
 from assetry.models.outcomes import VideoFingerprint
 from assetry.services import connections, media, platforms, post_links, post_matching, sandbox_posting
+from tests.integration.test_instagram_connection import consent as instagram_consent
 from tests.integration.test_tiktok_connection import connect, new_user, run_jobs
 
 pytestmark = pytest.mark.parametrize("database", ["postgres"], indirect=True)
@@ -173,19 +174,28 @@ async def test_confirming_links_the_post_and_linked_posts_are_not_matched_again(
 
 
 async def test_a_sandbox_post_of_a_generated_video_is_proposed_after_the_sync(database: str) -> None:
-    """The whole way: connect the sandbox TikTok, post a generated video there, sync, match as a job."""
+    """The whole way: connect the sandbox TikTok and Instagram, post a generated video on both,
+    sync, match as a job after each sync."""
     tiktok = platforms.sandbox("tiktok")
     tiktok.faults.clear()
     tiktok.rate_limit_per_minute = None
     user, session_token = await new_user(f"{uuid.uuid4().hex[:8]}@example.com")
-    connected = await connect(user, session_token, tiktok)
-    await run_jobs()  # the first sync: history only, nothing to propose
+    on_tiktok = await connect(user, session_token, tiktok)
+    url = await connections.begin(user, session_token, "instagram")
+    callback = await instagram_consent(platforms.sandbox("instagram"), url, "sandbox_studio")
+    on_instagram = await connections.complete("instagram", callback, session_token)
+    await run_jobs()  # the first syncs: history only, nothing to propose
     assert await proposed(user) == {}
     cat = await a_video(user, CAT, 1, hours_ago=2)
-    assert await sandbox_posting.post_in_sandbox(user, cat)
-    await connections.sync_now(user, connected.account_id)
+    posted = await sandbox_posting.post_in_sandbox(user, cat)
+    assert posted == ["TikTok (Jon Okafor)", "Instagram (sandbox_studio)"]
+    for account in (on_tiktok, on_instagram):
+        await connections.sync_now(user, account.account_id)
     await run_jobs()
-    [(post_id, generation_id)] = (await proposed(user)).items()
+    found = await proposed(user)
     async with db.service_session() as session:
-        post = await session.get(Post, post_id)
-    assert generation_id == cat and post.title == CAT
+        posts = [await session.get(Post, post_id) for post_id in found]
+    assert sorted(p.platform for p in posts) == ["instagram", "tiktok"]
+    assert all(p.title == CAT for p in posts) and set(found.values()) == {cat}
+    for proposal in await post_matching.proposals(user):
+        assert "cover is a frame of this video" in proposal.reasons["cover"]
