@@ -156,6 +156,7 @@ class _Candidates:
     finished: list[datetime]
     hashes: np.ndarray  # uint64, grouped by candidate in `items` order
     starts: np.ndarray  # where each candidate's hashes start in `hashes` (len(items) + 1 entries)
+    by_word: dict[str, list[int]]  # word -> the candidates whose prompt or captions hold it
 
     def window(self, posted_at: datetime) -> tuple[int, int]:
         """The candidates finished within the match window before a post: [low, high) of `items`."""
@@ -193,6 +194,33 @@ def _ago(delta: timedelta) -> str:
     return f"{round(hours / 24)} days"
 
 
+def _near_covers(candidates: _Candidates, cover: int, low: int, high: int) -> dict[int, int]:
+    """The candidates in [low, high) with a frame within COVER_DISTANCE bits of the cover: index -> bits."""
+    first, last = int(candidates.starts[low]), int(candidates.starts[high])
+    if last <= first:
+        return {}
+    distances = np.bitwise_count(candidates.hashes[first:last] ^ np.uint64(cover & (2**64 - 1)))
+    close = np.flatnonzero(distances <= COVER_DISTANCE)
+    if not close.size:
+        return {}
+    # Which candidate each close frame belongs to (its hashes start at or before the frame).
+    owners = np.searchsorted(candidates.starts[low : high + 1], close + first, side="right") - 1 + low
+    near: dict[int, int] = {}
+    for owner, bits in zip(owners.tolist(), distances[close].tolist(), strict=True):
+        near[owner] = min(bits, near.get(owner, 64))
+    return near
+
+
+def _sharing_words(candidates: _Candidates, post_words: set[str], low: int, high: int) -> set[int]:
+    """The candidates in [low, high) whose texts hold at least SHARED_WORDS of the post's words."""
+    counts: dict[int, int] = {}
+    for word in post_words:
+        for index in candidates.by_word.get(word, ()):
+            if low <= index < high:
+                counts[index] = counts.get(index, 0) + 1
+    return {index for index, count in counts.items() if count >= SHARED_WORDS}
+
+
 def best_match(
     post_words: set[str], cover: int | None, posted_at: datetime, candidates: _Candidates, rejected: set
 ) -> tuple[uuid.UUID, float, dict[str, str]] | None:
@@ -200,26 +228,17 @@ def best_match(
     low, high = candidates.window(posted_at)
     if low >= high:
         return None
-    distances = None
-    if cover is not None:
-        first, last = candidates.starts[low], candidates.starts[high]
-        if last > first:
-            distances = np.bitwise_count(candidates.hashes[first:last] ^ np.uint64(cover & (2**64 - 1)))
+    near = _near_covers(candidates, cover, low, high) if cover is not None else {}
     best = None
-    for index in range(low, high):
+    for index in sorted(near.keys() | _sharing_words(candidates, post_words, low, high)):
         candidate = candidates.items[index]
         if candidate.id in rejected:
             continue
         reasons: dict[str, str] = {}
         cover_score = 0.0
-        if distances is not None:
-            start = candidates.starts[index] - candidates.starts[low]
-            end = candidates.starts[index + 1] - candidates.starts[low]
-            if end > start:
-                nearest = int(distances[start:end].min())
-                if nearest <= COVER_DISTANCE:
-                    cover_score = 1 - nearest / 64
-                    reasons["cover"] = f"The cover is a frame of this video ({nearest} of 64 bits differ)."
+        if index in near:
+            cover_score = 1 - near[index] / 64
+            reasons["cover"] = f"The cover is a frame of this video ({near[index]} of 64 bits differ)."
         shared, reuse = caption_reuse(post_words, candidate.texts)
         text_score = 0.0
         if shared >= SHARED_WORDS and reuse >= CAPTION_REUSE:
@@ -274,10 +293,12 @@ async def _candidates(user_id: uuid.UUID, earliest: datetime, latest: datetime) 
             )
             for generation_id, text in rows.all():
                 captions.setdefault(generation_id, []).append(text)
-    items, flat, starts = [], [], [0]
-    for row in found:
+    items, flat, starts, by_word = [], [], [0], {}
+    for index, row in enumerate(found):
         texts = [words(t) for t in (row.prompt, *captions.get(row.id, []))]
         items.append(_Candidate(row.id, row.finished_at, [t for t in texts if t]))
+        for word in set().union(*texts):
+            by_word.setdefault(word, []).append(index)
         flat.extend(hashes.get(row.id, []))
         starts.append(len(flat))
     return _Candidates(
@@ -285,6 +306,7 @@ async def _candidates(user_id: uuid.UUID, earliest: datetime, latest: datetime) 
         finished=[item.finished_at for item in items],
         hashes=np.array(flat, dtype=np.int64).view(np.uint64),
         starts=np.array(starts, dtype=np.int64),
+        by_word=by_word,
     )
 
 
