@@ -72,7 +72,7 @@ def image_hash(content: bytes) -> int | None:
     try:
         with Image.open(io.BytesIO(content)) as image:
             return _as_signed(imagehash.dhash(image.convert("RGB")))
-    except (UnidentifiedImageError, OSError, ValueError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
         return None
 
 
