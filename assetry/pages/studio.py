@@ -12,12 +12,20 @@ from assetry.components.generations import library_card, offline_badge, status_b
 from assetry.components.layout import app_page
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.services import catalog, studio
+from assetry.services import catalog, studio, what_worked
 from assetry.state.generations import GenerationView, view
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 from assetry.state.watching import Progress, Watching
 
 RECENT = 6
+# What "Vary one thing" offers, by kind: (setting, button label, kind).
+VARIATIONS = (
+    ("aspect_ratio", "Aspect", "video"),
+    ("duration_s", "Duration", "video"),
+    ("aspect_ratio", "Aspect", "image"),
+    ("tone", "Tone", "caption"),
+    ("length", "Length", "caption"),
+)
 
 
 @dataclasses.dataclass
@@ -48,6 +56,8 @@ class StudioState(Watching, rx.State):
     error: str = ""
     active: list[GenerationView] = []
     recent: list[GenerationView] = []
+    # "Start from what worked": where the form's settings came from, and what a variation changed.
+    started_from: str = ""
     # One id per form content: a double click sends the same id and starts one job.
     _request_id: str = ""
 
@@ -118,6 +128,44 @@ class StudioState(Watching, rx.State):
             # It had not started yet, so it ended at once; the watcher will not see it end.
             return rx.toast.info("Cancelled.")
         return rx.toast.info("Cancelling…")
+
+    @rx.event
+    async def start_from_what_worked(self):
+        """Fill the form with the settings of the linked generation whose posts did best."""
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        best = await what_worked.best_linked(user.id)
+        if best is None:
+            return rx.toast.info("Link a post to the generation it came from first (on the post's page).")
+        self._fill(best.request)
+        views = f"{best.typical_views:,.0f}"
+        self.started_from = (
+            f"From your best linked generation: {best.posts} post(s), typically {views} views."
+        )
+        return None
+
+    @rx.event
+    def vary(self, dimension: str):
+        """Change one named thing of the form's settings (so the comparison later means something)."""
+        try:
+            changed, said = what_worked.vary(get_settings(), self._request(), dimension)
+        except BadInput as problem:
+            return rx.toast.error(str(problem))
+        self._fill(changed)
+        self.started_from = said
+        return None
+
+    def _fill(self, request: studio.StudioRequest) -> None:
+        self.prompt, self.model_key = request.prompt, request.model_key
+        self.aspect_ratio, self.duration, self.count = (
+            request.aspect_ratio,
+            str(request.duration_s),
+            str(request.count),
+        )
+        self.tone, self.length, self.hashtags = request.tone, request.length, request.hashtags
+        self.learn_from_best = request.learn_from_best
+        self._choose_kind(request.kind)
 
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
         """Refresh the running and recent lists; a toast for each generation that ended."""
@@ -376,10 +424,48 @@ def _active_row(item: GenerationView) -> rx.Component:
     )
 
 
+def _started_from() -> rx.Component:
+    """Where the settings came from, and one-thing variations of them."""
+    return rx.callout(
+        rx.vstack(
+            rx.text(StudioState.started_from),
+            rx.hstack(
+                rx.text("Vary one thing:", size="2"),
+                *[
+                    rx.cond(
+                        StudioState.kind == kind,
+                        rx.button(label, size="1", variant="outline", on_click=StudioState.vary(name)),
+                    )
+                    for name, label, kind in VARIATIONS
+                ],
+                wrap="wrap",
+                align="center",
+                spacing="2",
+            ),
+            spacing="2",
+        ),
+        icon="trending-up",
+        width="100%",
+    )
+
+
 def studio_page() -> rx.Component:
     return app_page(
         rx.vstack(
-            rx.heading("Studio", size="7"),
+            rx.hstack(
+                rx.heading("Studio", size="7"),
+                rx.button(
+                    rx.icon("trending-up", size=16),
+                    "Start from what worked",
+                    variant="soft",
+                    on_click=StudioState.start_from_what_worked,
+                ),
+                justify="between",
+                align="center",
+                width="100%",
+                wrap="wrap",
+            ),
+            rx.cond(StudioState.started_from != "", _started_from()),
             rx.flex(
                 rx.box(_form(), width=["100%", "100%", "26rem"], min_width=["0", "0", "26rem"]),
                 rx.vstack(

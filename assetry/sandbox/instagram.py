@@ -401,6 +401,7 @@ class InstagramImitation:
                 for child in post.children:
                     self._media[child.id] = child
         self._deleted: set[str] = set()
+        self._covers: dict[str, bytes] = {}  # thumbnails of the videos published in the sandbox
         self.codes: dict[str, IssuedCode] = {}
         self.tokens: dict[str, IssuedToken] = {}
         self.app = Starlette(
@@ -409,6 +410,7 @@ class InstagramImitation:
                 Route("/oauth/authorize", self._consent_decision, methods=["POST"]),
                 Route("/oauth/access_token", self._code_exchange, methods=["POST"]),
                 Route("/sandbox-media/{kind:str}/{name:str}.svg", self._picture, methods=["GET"]),
+                Route("/sandbox-media/covers/{name:str}.jpeg", self._cover, methods=["GET"]),
                 Route("/{path:path}", self._graph, methods=["GET"]),
             ]
         )
@@ -444,6 +446,37 @@ class InstagramImitation:
         for token in self.tokens.values():
             if token.user_id == account.user_id:
                 token.revoked = True
+
+    def username_of(self, user_id: str) -> str | None:
+        """The account an app-scoped (or professional) id names, or None."""
+        account = self._by_user_id.get(user_id)
+        return account.username if account else None
+
+    def publish(self, username: str, *, caption: str, cover_jpeg: bytes) -> str:
+        """The account posts a reel now (the imitation's clock), its thumbnail `cover_jpeg`; returns its id."""
+        account = self.accounts[username]
+        media_id = str(max(int(m) for m in self._media) + 1)
+        rng = random.Random(f"instagram:published:{media_id}")
+        post = SandboxMedia(
+            id=media_id,
+            owner=username,
+            posted_at=self.clock(),
+            media_type="VIDEO",
+            product_type="REELS",
+            caption=caption,
+            peak_views=int(account.followers / 10 * rng.lognormvariate(0, 0.5) * 3) + 20,
+            tau_hours=rng.uniform(6, 48),
+        )
+        account.media.insert(0, post)
+        self._media[media_id] = post
+        self._covers[media_id] = cover_jpeg
+        return media_id
+
+    async def _cover(self, request: Request) -> Response:
+        cover = self._covers.get(request.path_params["name"])
+        if cover is None:
+            return Response("Not found", status_code=404)
+        return Response(cover, media_type="image/jpeg", headers={"cache-control": "max-age=3600"})
 
     def delete_media(self, media_id: str) -> None:
         """The owner deletes (or archives) a post."""
@@ -832,7 +865,10 @@ class InstagramImitation:
             "username": media.owner,
         }
         if media.media_type == "VIDEO":
-            everything["thumbnail_url"] = picture
+            published = media.id in self._covers
+            everything["thumbnail_url"] = (
+                f"{self.media_base}/sandbox-media/covers/{media.id}.jpeg" if published else picture
+            )
         if not media.hidden_likes:
             everything["like_count"] = numbers["likes"]
         if media.parent or media.product_type == "STORY":

@@ -196,6 +196,35 @@ _ENTRIES = [
         export_as="notes",
         describes="your notes on days and posts",
     ),
+    Ownership(
+        "post_links",
+        OWNER,
+        "user_id",
+        export_as="post_links",
+        describes="which of your posts you (or a match you confirmed) linked to the generation it was made from",
+    ),
+    Ownership(
+        "match_proposals",
+        OWNER,
+        "user_id",
+        export_as="match_proposals",
+        describes="generations we proposed as the source of a new post, with the evidence, awaiting your answer",
+    ),
+    Ownership(
+        "match_rejections",
+        OWNER,
+        "user_id",
+        export_as="match_rejections",
+        describes="proposed post and generation pairs you said were not a match (never proposed again)",
+    ),
+    Ownership(
+        "video_fingerprints",
+        OWNER,
+        "user_id",
+        export_as="video_fingerprints",
+        describes="perceptual fingerprints of frames of your generated videos, computed on our servers "
+        "to recognise your posts",
+    ),
     # The email outbox (the mail service's table): exported and purged when it exists.
     Ownership(
         "outbox",
