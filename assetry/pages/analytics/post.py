@@ -11,6 +11,7 @@ import reflex as rx
 from assetry.components import charts
 from assetry.components.layout import app_page
 from assetry.models.analytics import METRICS
+from assetry.models.base import utcnow
 from assetry.pages.analytics.dashboard import LABELS, number
 from assetry.pages.analytics.notes import NotesState, notes_section
 from assetry.services import dashboard, platforms
@@ -75,7 +76,7 @@ class PostState(rx.State):
             for m in METRICS
         ]
         points = [(s.captured_at.isoformat(), s.views) for s in snapshots if s.views is not None]
-        self.figure = charts.history(points, "Views")
+        self.figure = charts.history(points, "Views", since=post.posted_at, until=utcnow())
         return NotesState.load
 
 

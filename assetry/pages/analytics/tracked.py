@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from typing import ClassVar
 
 import reflex as rx
 
@@ -12,6 +13,7 @@ from assetry.errors import AssetryError
 from assetry.pages.analytics.dashboard import number
 from assetry.services import platforms, tracking
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
+from assetry.state.watching import Progress, Watching
 
 
 @dataclasses.dataclass
@@ -36,12 +38,15 @@ class TrackedView:
     shares: str = ""
 
 
-class TrackedState(rx.State):
+class TrackedState(Watching, rx.State):
+    """Tracked links; while some are still being fetched, the watcher fills them in as they arrive."""
+
     results: list[LinkResultView] = []
     # Without an Apify token the numbers come from the mounted imitation: say so.
     sandbox: bool = False
     items: list[TrackedView] = []
     error: str = ""
+    _watch_seconds: ClassVar[float] = 2.0
 
     @rx.event
     async def load(self):
@@ -49,7 +54,7 @@ class TrackedState(rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         await self._refresh(user.id)
-        return None
+        return self._watch_if_fetching()
 
     @rx.event
     async def track(self, form: dict):
@@ -64,7 +69,16 @@ class TrackedState(rx.State):
             return None
         self.results = [LinkResultView(r.input[:120], r.accepted, r.message) for r in found]
         await self._refresh(user.id)
-        return rx.set_value("links", "") if all(r.accepted for r in found) else None
+        clear = [rx.set_value("links", "")] if all(r.accepted for r in found) else []
+        return [*clear, *filter(None, [self._watch_if_fetching()])]
+
+    def _watch_if_fetching(self):
+        return TrackedState.watch if any(item.status == tracking.PENDING for item in self.items) else None
+
+    async def _watch_step(self, user_id: uuid.UUID) -> Progress:
+        """Refresh the list until no tracked link waits for its first numbers."""
+        await self._refresh(user_id)
+        return Progress(running=any(item.status == tracking.PENDING for item in self.items))
 
     @rx.event
     async def refresh(self):
@@ -173,7 +187,7 @@ def tracked_section() -> rx.Component:
                 width="100%",
             ),
             rx.text(
-                "Paste TikTok or Instagram post links (one per line). Their public numbers are refreshed "
+                "Paste TikTok or Instagram post links, one per line or separated by commas. Their public numbers are refreshed "
                 "on a schedule, fetched through Apify.",
                 size="1",
                 color_scheme="gray",
