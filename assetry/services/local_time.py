@@ -41,6 +41,16 @@ def _epoch_seconds_sqlite(element, compiler, **kw) -> str:
     return f"CAST(STRFTIME('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
 
 
+def moment_in(moment: datetime, zone_name: str) -> str:
+    """An instant as a person reads it on their clock: "December 13, 2026 at 14:05 (Europe/Paris)"."""
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ValueError, KeyError):
+        zone, zone_name = ZoneInfo("UTC"), "UTC"
+    local = moment.astimezone(zone)
+    return f"{local:%B} {local.day}, {local.year} at {local:%H:%M} ({zone_name})"
+
+
 def _offset(zone: ZoneInfo, moment: datetime) -> int:
     return int(moment.astimezone(zone).utcoffset().total_seconds())
 

@@ -14,6 +14,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ from assetry.jobs.worker import Worker
 from assetry.models import (
     ActiveDay,
     AuthSession,
+    ConnectedAccount,
     DailyActiveCount,
     GenerationOutput,
     Job,
@@ -296,6 +298,32 @@ async def test_preview_says_what_will_happen(database: str) -> None:
     assert "logged out at once on every browser" in text
     assert "In 30 days" in text and "0 generations and 0 files" in text
     assert "maya@example.com" in text
+
+
+async def test_preview_names_platforms_properly_and_shows_only_real_handles_with_an_at(database: str) -> None:
+    maya, _ = await sign_up("maya@example.com")
+    async with db.service_session() as session:
+        session.add(ConnectedAccount(user_id=maya.id, platform="tiktok", platform_account_id="1",
+                                     display_name="Maya Fernandes"))  # fmt: skip
+        session.add(ConnectedAccount(user_id=maya.id, platform="instagram", platform_account_id="2",
+                                     username="maya.makes", display_name="Maya"))  # fmt: skip
+    text = " ".join(await privacy.deletion_preview(maya.id))
+    assert "TikTok Maya Fernandes" in text and "Instagram @maya.makes" in text
+    assert "@Maya Fernandes" not in text and "Tiktok" not in text
+
+
+def test_erased_by_says_when_on_the_persons_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    due = utcnow() + timedelta(days=30)
+    paris = due.astimezone(ZoneInfo("Europe/Paris"))
+    assert privacy.erased_by(due, "Europe/Paris") == (
+        f"by {paris:%B} {paris.day}, {paris.year} at {paris:%H:%M} (Europe/Paris) (in 30 days)"
+    )
+    monkeypatch.setenv("DELETION_GRACE_DAYS", "0")
+    get_settings.cache_clear()
+    try:
+        assert privacy.erased_by(utcnow(), "Europe/Paris") == "right away"
+    finally:
+        get_settings.cache_clear()
 
 
 async def test_deletion_queues_the_confirmation_email(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
