@@ -86,12 +86,27 @@ def time_series(
 
 def history(points: list[tuple[str, int]], label: str, *, since: datetime, until: datetime) -> go.Figure:
     """One post's metric at each snapshot, on an axis from `since` (publication) to `until` (now):
-    only the past."""
-    fig = go.Figure(
+    only the past. A faint dotted line joins publication (no views yet) to the first snapshot,
+    so a post first seen late reads as "not captured in between", not as one lost dot."""
+    fig = go.Figure()
+    if points:
+        fig.add_trace(
+            go.Scatter(
+                x=[since.isoformat(), points[0][0]], y=[0, points[0][1]], mode="lines",
+                line={"color": "rgba(139,141,152,0.6)", "width": 1, "dash": "dot"},
+                name="not captured", hoverinfo="skip",
+            )
+        )  # fmt: skip
+    fig.add_trace(
         go.Scatter(
             x=[t for t, _ in points], y=[v for _, v in points], mode="lines+markers",
-            line={"color": ACCENT, "width": 2, "shape": "hv"}, name=label,
+            line={"color": ACCENT, "width": 2, "shape": "hv"}, marker={"size": 7}, name=label,
+            hovertemplate="%{y:,} " + label.lower() + "<extra>%{x|%b %-d, %H:%M}</extra>",
         )
+    )  # fmt: skip
+    fig.add_annotation(
+        x=since.isoformat(), y=0, text="published", showarrow=False, xanchor="left", yanchor="bottom",
+        font={"size": 11, "color": "#8b8d98"},
     )  # fmt: skip
     fig.update_xaxes(tickformat="%b %-d, %H:%M", range=[since.isoformat(), until.isoformat()])
     return _base(fig, height=280)
@@ -101,8 +116,9 @@ def heatmap(cells: list[list[int | None]]) -> go.Figure:
     """Median views of posts published at each weekday and hour (creator's time zone).
 
     Slots with no post are a faint grey layer under the data, not holes; the colour scale
-    runs from a see-through to a full accent, so it reads on a light and on a dark page;
-    a colour bar says what the colours mean and each slot with posts shows its number.
+    is opaque, light to dark accent, so each square's number reads on a light and a dark page;
+    a colour bar says what the colours mean. (Pages hide the numbers where squares are too
+    narrow for them: their `heatmap-label` texts.)
     """
     hours = [f"{h:02d}" for h in range(24)]
     empty = go.Heatmap(
@@ -111,7 +127,8 @@ def heatmap(cells: list[list[int | None]]) -> go.Figure:
     )  # fmt: skip
     values = go.Heatmap(
         z=cells, x=hours, y=WEEKDAYS, hoverongaps=False, xgap=2, ygap=2,
-        colorscale=[[0, "rgba(110,86,207,0.18)"], [1, "rgba(110,86,207,1)"]],
+        # Opaque, light to dark: the numbers in the squares take a readable colour on both themes.
+        colorscale=[[0, "#e4defc"], [1, "#5b45b8"]],
         text=[[_short(v) for v in row] for row in cells], texttemplate="%{text}",
         textfont={"size": 9}, hovertemplate="%{y} %{x}:00 — median %{z:,} views<extra></extra>",
         colorbar={"title": {"text": "median views", "side": "right"}, "thickness": 10, "len": 0.9},

@@ -118,7 +118,8 @@ class SettingsState(Watching, rx.State):
     def set_browser_zone(self, zone: str):
         """Preselect the browser's zone when the account has none but the default."""
         zone = str(zone or "")
-        self.browser_zone = zone if self.time_zone == "UTC" and zone in profile.TIME_ZONES else ""
+        unset = self.time_zone == "UTC" and zone not in ("UTC", "Etc/UTC")
+        self.browser_zone = zone if unset and zone in profile.TIME_ZONES else ""
 
     async def _refresh(self, user_id) -> None:
         found = await profile.profile(user_id)

@@ -439,7 +439,11 @@ def to_csv(result: Overview, posts: list[PostRow]) -> str:
     for post in posts:
         gained = post.gained.get("views")
         empty = [] if gained is not None else [("views in period", NOT_IN_PERIOD)]
-        empty += [(f"{m} now", _reason(post, m)) for m in METRICS if post.metrics.get(m) is None]
+        empty += [
+            (f"{m} now", why_missing(post.platform, post.missing, m))
+            for m in METRICS
+            if post.metrics.get(m) is None
+        ]
         writer.writerow([
             csv_safe(post.title), post.platform, post.posted_at.isoformat(), csv_safe(post.url),
             "" if gained is None else gained,
@@ -449,9 +453,9 @@ def to_csv(result: Overview, posts: list[PostRow]) -> str:
     return out.getvalue()
 
 
-def _reason(post: PostRow, metric: str) -> str:
+def why_missing(platform: str, missing: dict[str, str] | None, metric: str) -> str:
     """Why a post has no number for a metric: what its last snapshot said, or what its platform never gives."""
-    return post.missing.get(metric) or NOT_OFFERED.get(post.platform, {}).get(metric) or NOT_REPORTED
+    return (missing or {}).get(metric) or NOT_OFFERED.get(platform, {}).get(metric) or NOT_REPORTED
 
 
 def _why(empty: list[tuple[str, str]]) -> str:

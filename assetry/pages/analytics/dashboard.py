@@ -475,16 +475,21 @@ def _dashboard() -> rx.Component:
                 ),
                 rx.text(
                     "Each square: the median views of your posts published on that weekday and hour "
-                    "(your time zone); grey squares had no post.",
+                    "(your time zone); grey squares had no post. On a phone, tap a square for its number.",
                     size="1",
                     color_scheme="gray",
                 ),
                 rx.cond(
                     DashboardState.has_data,
-                    rx.plotly.cartesian(
-                        data=DashboardState.heatmap_figure,
-                        use_resize_handler=True,
-                        config={"displayModeBar": False, "responsive": True},
+                    rx.box(
+                        rx.plotly.cartesian(
+                            data=DashboardState.heatmap_figure,
+                            use_resize_handler=True,
+                            config={"displayModeBar": False, "responsive": True},
+                            width="100%",
+                        ),
+                        # Squares a phone wide are too narrow for their numbers: the colour bar and a tap tell.
+                        style={"@media (max-width: 48em)": {"& .heatmap-label": {"display": "none"}}},
                         width="100%",
                     ),
                 ),

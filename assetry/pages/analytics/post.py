@@ -71,7 +71,7 @@ class PostState(rx.State):
                 number(getattr(last, m) if last else None),
                 ""
                 if last is None or getattr(last, m) is not None
-                else (last.missing or {}).get(m, "not given"),
+                else dashboard.why_missing(post.platform, last.missing, m),
             )
             for m in METRICS
         ]
