@@ -86,17 +86,14 @@ def time_series(
 
 def history(points: list[tuple[str, int]], label: str, *, since: datetime, until: datetime) -> go.Figure:
     """One post's metric at each snapshot, on an axis from `since` (publication) to `until` (now):
-    only the past. A faint dotted line joins publication (no views yet) to the first snapshot,
-    so a post first seen late reads as "not captured in between", not as one lost dot."""
-    fig = go.Figure()
-    if points:
-        fig.add_trace(
-            go.Scatter(
-                x=[since.isoformat(), points[0][0]], y=[0, points[0][1]], mode="lines",
-                line={"color": "rgba(139,141,152,0.6)", "width": 1, "dash": "dot"},
-                name="not captured", hoverinfo="skip",
-            )
-        )  # fmt: skip
+    only the past. Publication is marked (no views yet then); nothing is drawn between it and
+    the first snapshot, which is all that was captured."""
+    fig = go.Figure(
+        go.Scatter(
+            x=[since.isoformat()], y=[0], mode="markers", name="published", hoverinfo="skip",
+            marker={"size": 8, "symbol": "circle-open", "color": "#8b8d98"},
+        )
+    )  # fmt: skip
     fig.add_trace(
         go.Scatter(
             x=[t for t, _ in points], y=[v for _, v in points], mode="lines+markers",

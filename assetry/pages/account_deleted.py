@@ -17,7 +17,7 @@ class DeletedAccountState(rx.State):
     email: str = ""
     erased_by: str = ""  # "by December 6, 2026 (in 30 days)", "right away"
 
-    def remember(self, *, email: str, erased_by: str) -> None:
+    def _remember(self, *, email: str, erased_by: str) -> None:
         self.email, self.erased_by = email, erased_by
 
 

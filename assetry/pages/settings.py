@@ -326,7 +326,7 @@ class SettingsState(Watching, rx.State):
         (await self.get_state(SessionState))._remember(None)
         self.delete_open = False
         # Only this tab learns when the data is gone: the next page reads it from this tab's state.
-        (await self.get_state(DeletedAccountState)).remember(
+        (await self.get_state(DeletedAccountState))._remember(
             email=user.email, erased_by=privacy.erased_by(due, user.time_zone)
         )
         return rx.redirect("/account-deleted")

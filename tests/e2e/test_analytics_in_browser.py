@@ -222,7 +222,11 @@ def test_a_top_post_opens_its_page(creator_page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
     expect(page.get_by_role("heading", name="Views after posting", level=2)).to_be_visible()
     expect(page.get_by_text("TikTok · published")).to_be_visible()
-    page.wait_for_function(CHART_HAS_POINTS)
+    # The first trace marks publication; the second holds the snapshots.
+    page.wait_for_function(
+        "() => { const p = document.querySelector('.js-plotly-plot');"
+        " return Boolean(p && p.data && p.data.length > 1 && p.data[1].x.length > 0); }"
+    )
     # Only the past: the axis runs from publication to now, never into the future.
     end = page.evaluate("document.querySelector('.js-plotly-plot').layout.xaxis.range[1]")
     shown = datetime.fromisoformat(end[:19].replace(" ", "T")).replace(tzinfo=UTC)  # Plotly drops the zone
