@@ -10,6 +10,7 @@ import reflex as rx
 
 from assetry.config import Mode, get_settings
 from assetry.errors import AssetryError
+from assetry.models.base import utcnow
 from assetry.pages.analytics.dashboard import number
 from assetry.services import platforms, tracking
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
@@ -47,6 +48,7 @@ class TrackedState(Watching, rx.State):
     items: list[TrackedView] = []
     error: str = ""
     _watch_seconds: ClassVar[float] = 2.0
+    _awaiting: bool = False
 
     @rx.event
     async def load(self):
@@ -73,12 +75,12 @@ class TrackedState(Watching, rx.State):
         return [*clear, *filter(None, [self._watch_if_fetching()])]
 
     def _watch_if_fetching(self):
-        return TrackedState.watch if any(item.status == tracking.PENDING for item in self.items) else None
+        return TrackedState.watch if self._awaiting else None
 
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
-        """Refresh the list until no tracked link waits for its first numbers."""
+        """Refresh the list until no new tracked link waits for its first numbers."""
         await self._refresh(user_id)
-        return Progress(running=any(item.status == tracking.PENDING for item in self.items))
+        return Progress(running=self._awaiting)
 
     @rx.event
     async def refresh(self):
@@ -98,6 +100,9 @@ class TrackedState(Watching, rx.State):
 
     async def _refresh(self, user_id: uuid.UUID) -> None:
         self.sandbox = get_settings().apify_mode is Mode.EMBEDDED
+        rows = await tracking.tracked(user_id)
+        now = utcnow()
+        self._awaiting = any(row.awaiting_first_numbers(now) for row in rows)
         self.items = [
             TrackedView(
                 id=str(r.id),
@@ -112,7 +117,7 @@ class TrackedState(Watching, rx.State):
                 comments=number(r.metrics["comments"]),
                 shares=number(r.metrics["shares"]),
             )
-            for r in await tracking.tracked(user_id)
+            for r in rows
         ]
 
 
