@@ -60,8 +60,9 @@ class SettingsState(Watching, rx.State):
 
     display_name: str = ""
     time_zone: str = "UTC"
-    # The browser's own zone, offered in the picker while the account still has the default (UTC).
+    # The browser's own zone, offered in the picker while the person has not chosen one.
     browser_zone: str = ""
+    _zone_chosen: bool = False
     email: str = ""
     pending_email: str = ""
     supabase_sign_in: bool = False
@@ -118,12 +119,13 @@ class SettingsState(Watching, rx.State):
     def set_browser_zone(self, zone: str):
         """Preselect the browser's zone when the account has none but the default."""
         zone = str(zone or "")
-        unset = self.time_zone == "UTC" and zone not in ("UTC", "Etc/UTC")
+        unset = not self._zone_chosen and zone not in ("UTC", "Etc/UTC")
         self.browser_zone = zone if unset and zone in profile.TIME_ZONES else ""
 
     async def _refresh(self, user_id) -> None:
         found = await profile.profile(user_id)
         self.display_name, self.time_zone, self.email = found.display_name, found.time_zone, found.email
+        self._zone_chosen = found.time_zone_chosen
         self.pending_email, self.supabase_sign_in = found.pending_email, found.auth_backend == "supabase"
         self.product_emails, self.usage_opt_out = found.product_emails, found.usage_opt_out
         current = await session_token(self)

@@ -64,6 +64,7 @@ class Profile:
     email: str
     display_name: str
     time_zone: str
+    time_zone_chosen: bool
     pending_email: str
     product_emails: bool
     usage_opt_out: bool
@@ -86,6 +87,7 @@ async def profile(user_id: uuid.UUID) -> Profile:
         email=user.email,
         display_name=user.display_name,
         time_zone=user.time_zone,
+        time_zone_chosen=user.time_zone_chosen or user.time_zone != "UTC",
         pending_email=user.pending_email or "",
         product_emails=user.product_emails,
         usage_opt_out=user.usage_opt_out,
@@ -104,7 +106,7 @@ async def update_profile(user_id: uuid.UUID, *, display_name: str, time_zone: st
         )
     async with db.user_session(user_id) as session:
         user = await _user(session, user_id)
-        user.display_name, user.time_zone = name, time_zone
+        user.display_name, user.time_zone, user.time_zone_chosen = name, time_zone, True
 
 
 async def request_email_change(user_id: uuid.UUID, new_email_raw: str, password: str) -> str:

@@ -555,6 +555,9 @@ async def test_profile_sessions_preferences_and_privacy_requests(database: str) 
     _, elsewhere = await accounts.log_in("maya@example.com", PASSWORD, HERE)
     with pytest.raises(BadInput, match="time zone"):
         await profile.update_profile(maya.id, display_name="Maya", time_zone="Mars/Olympus")
+    assert not (await profile.profile(maya.id)).time_zone_chosen  # UTC is only the default so far
+    await profile.update_profile(maya.id, display_name="Maya R.", time_zone="UTC")
+    assert (await profile.profile(maya.id)).time_zone_chosen  # now UTC is a choice
     await profile.update_profile(maya.id, display_name="Maya R.", time_zone="Asia/Jakarta")
     found = await profile.profile(maya.id)
     assert (found.display_name, found.time_zone, found.product_emails) == ("Maya R.", "Asia/Jakarta", False)
