@@ -6,6 +6,7 @@ from assetry import web
 from assetry.config import get_settings
 from assetry.jobs.worker import Worker
 from assetry.pages import (
+    account_deleted,
     auth,
     home,
     landing,
@@ -48,6 +49,12 @@ app.add_page(landing.landing, route="/", title="Assetry — make it, measure it"
 app.add_page(policies.privacy, route="/privacy", title="Privacy policy · Assetry", on_load=_public)
 app.add_page(policies.terms, route="/terms", title="Terms · Assetry", on_load=_public)
 app.add_page(support.support, route="/support", title="Support · Assetry", on_load=_public)
+app.add_page(
+    account_deleted.account_deleted,
+    route="/account-deleted",
+    title="Account deleted · Assetry",
+    on_load=_public,
+)
 app.add_page(
     auth.sign_up,
     route="/signup",

@@ -201,7 +201,7 @@ async def _seed(owner_url: str) -> dict:
     # guesses one row per table and picks nested loops a real database would never use).
     from assetry.config import driver_url
 
-    engine = sa.create_engine(driver_url(owner_url, asynchronous=False), isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(driver_url(owner_url), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
             connection.execute(sa.text("ANALYZE"))

@@ -29,6 +29,8 @@ class User(SQLModel, table=True):
     in_eu: bool = False
     # IANA zone the dashboards show days and hours in.
     time_zone: str = Field(default="UTC", max_length=64)
+    # Whether the person saved a zone; until then UTC is only the default (settings offers the browser's).
+    time_zone_chosen: bool = False
     # Product-update emails are opt-in; account and security emails always go out.
     product_emails: bool = False
     # "Don't tie my usage to me": usage events are then stored without the user's id.

@@ -538,15 +538,17 @@ class InstagramImitation:
         )
         wanted = "".join(f"<li>{html.escape(s)}</li>" for s in params.get("scope", "").split(","))
         body = f"""
-<p class="badge">Sandbox</p>
-<p>This is Assetry's local <strong>Sandbox</strong> imitation of Instagram. No real account is used.</p>
+<p><span class="badge">Sandbox</span> This is Assetry's local imitation of Instagram, not the real
+Instagram. No data leaves this computer and every account here is made up.</p>
 <form method="post" action="{html.escape(request.url.path)}">
   {hidden}
-  <label for="account">Continue as</label>
+  <h2><label for="account">Continue as</label></h2>
   <select id="account" name="account">{options}</select>
-  <p>The app asks to:</p><ul>{wanted}</ul>
-  <button id="deny" type="submit" name="decision" value="deny">Deny</button>
-  <button id="allow" type="submit" name="decision" value="allow">Allow</button>
+  <h2>The app is asking to</h2><ul class="scopes">{wanted}</ul>
+  <div class="buttons">
+    <button id="deny" type="submit" name="decision" value="deny">Deny</button>
+    <button id="allow" type="submit" name="decision" value="allow">Allow</button>
+  </div>
 </form>"""
         return HTMLResponse(_page("Sandbox Instagram: allow access?", body))
 
@@ -988,14 +990,22 @@ def _with_missing_fields(body: dict) -> dict:
 
 
 def _page(title: str, body: str) -> str:
+    """A sandbox page drawn like the TikTok sandbox's: a white card on grey, the platform's colours."""
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem; }}
-.badge {{ display: inline-block; background: #ffe08a; color: #5c4400; padding: .2rem .6rem;
-  border-radius: 1rem; font-weight: 600; }}
-select, button {{ font-size: 1rem; margin: .4rem .4rem .4rem 0; padding: .5rem 1rem; }}
-#allow {{ background: #0095f6; color: white; border: 0; border-radius: .5rem; }}
+body {{ font-family: system-ui, sans-serif; background: #f1f1f2; margin: 0; color: #262626; }}
+main {{ max-width: 28rem; margin: 2rem auto; background: #fff; border-radius: 12px; padding: 1.5rem; }}
+h1 {{ font-size: 1.5rem; }} h2 {{ font-size: 1.1rem; margin-top: 1.5rem; }}
+.badge {{ display: inline-block; color: #fff; border-radius: 4px; padding: .1rem .5rem; font-weight: 600;
+  background: linear-gradient(45deg, #f58529, #dd2a7b, #8134af); }}
+ul {{ padding-left: 1.2rem; }} li {{ margin: .4rem 0; font-family: ui-monospace, monospace; color: #555; }}
+select {{ width: 100%; font-size: 1rem; padding: .6rem; border: 1px solid #ccc; border-radius: 6px;
+  background: #fff; }}
+.buttons {{ display: flex; gap: 1rem; margin-top: 1.5rem; }}
+button {{ flex: 1; padding: .7rem; border-radius: 6px; font-size: 1rem; border: 1px solid #ccc;
+  background: #fff; }}
+#allow {{ background: #0095f6; color: #fff; border: none; }}
 </style></head>
-<body><h1>{html.escape(title)}</h1>{body}</body></html>"""
+<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""

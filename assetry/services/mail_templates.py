@@ -19,6 +19,11 @@ and gets `app_url` (the public URL) from the settings. Their own keys:
 - `support_reply` (an admin answered): `subject` (of the person's message), `reply` (text);
   optional `original` (their message, quoted below the answer).
 - `waitlist_invite` (a place opened up): `signup_url`.
+- `privacy_request_received` (a privacy request reached the team): `topic` (what it is
+  about), `request` (their text, quoted).
+- `export_requested` (a data export started): no other keys.
+- `export_ready` (the export's archive can be downloaded): `expires` (text: when the
+  link stops working, in the person's time zone).
 
 `password_reset` and `email_confirmation` carry one-time links: once delivered,
 the outbox keeps their subject but not their bodies.
@@ -170,6 +175,36 @@ def _waitlist_invite(c: dict[str, Any]) -> tuple[str, list[Block]]:
     ]
 
 
+def _privacy_request_received(c: dict[str, Any]) -> tuple[str, list[Block]]:
+    return "We received your privacy request", [
+        Para(
+            f'Your privacy request about "{c["topic"]}" reached our team. We answer by email within 30 days.'
+        ),
+        Para("You wrote:"),
+        Quote(str(c["request"])[:5000]),
+        Para("If you did not send this, reply to this email."),
+    ]
+
+
+def _export_requested(c: dict[str, Any]) -> tuple[str, list[Block]]:
+    return "We're preparing your Assetry data export", [
+        Para(
+            "You asked for a copy of everything we hold about you. We're putting it together now; "
+            "we email you again as soon as the archive can be downloaded."
+        ),
+        Link("Follow it on your settings page", f"{c['app_url']}/settings#export"),
+        Para("If you did not ask for this, change your password and reply to this email."),
+    ]
+
+
+def _export_ready(c: dict[str, Any]) -> tuple[str, list[Block]]:
+    return "Your Assetry data export is ready", [
+        Para("The archive with everything we hold about you is ready to download."),
+        Link("Download it from your settings page", f"{c['app_url']}/settings#export"),
+        Para(f"The download works until {c['expires']}; then the archive is deleted."),
+    ]
+
+
 TEMPLATES: dict[str, Template] = {
     t.name: t
     for t in (
@@ -180,6 +215,9 @@ TEMPLATES: dict[str, Template] = {
         Template("policy_changed", ("changes",), _policy_changed),
         Template("support_reply", ("subject", "reply"), _support_reply),
         Template("waitlist_invite", ("signup_url",), _waitlist_invite),
+        Template("privacy_request_received", ("topic", "request"), _privacy_request_received),
+        Template("export_requested", (), _export_requested),
+        Template("export_ready", ("expires",), _export_ready),
     )
 }
 

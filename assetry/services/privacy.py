@@ -76,7 +76,17 @@ from assetry.models import (
 from assetry.models.base import utcnow
 from assetry.models.jobs import FINISHED, QUEUED, RUNNING, SUCCEEDED
 from assetry.models.mail import QUEUED as MAIL_QUEUED
-from assetry.services import accounts, audit, connections, mail, media, ownership, usage
+from assetry.services import (
+    accounts,
+    audit,
+    connections,
+    local_time,
+    mail,
+    media,
+    ownership,
+    platforms,
+    usage,
+)
 from assetry.services.credentials import credentials
 
 log = logging.getLogger(__name__)
@@ -146,7 +156,20 @@ async def request_export(user_id: uuid.UUID) -> Job:
             session, EXPORT_KIND, {"user_id": str(user_id)}, user_id=user_id, dedupe_key=key
         )
         audit.record(session, actor_id=user_id, action="privacy.export_requested", target=str(job.id))
+        if job.attempts == 0 and job.status == QUEUED:  # a new export, not the other click's
+            await _notify_export(session, user, "export_requested", {})
     return job
+
+
+async def _notify_export(session, user: User, template: str, context: dict) -> None:
+    """Queue an email about the user's export in the caller's transaction."""
+    await mail.send(
+        session,
+        to=user.email,
+        template=template,
+        context={"name": user.display_name, **context},
+        user_id=user.id,
+    )
 
 
 async def latest_export(user_id: uuid.UUID, *, now: datetime | None = None) -> ExportStatus | None:
@@ -254,7 +277,14 @@ async def open_export(token: str, session_token: str) -> ExportDownload:
 
 @registry.task(EXPORT_KIND, lease_seconds=120, max_attempts=3, deadline_seconds=4 * 3600)
 async def _run_export(ctx: JobContext) -> dict:
-    return await build_export(uuid.UUID(ctx.payload["user_id"]), ctx.job.id, progress=ctx.progress)
+    user_id = uuid.UUID(ctx.payload["user_id"])
+    result = await build_export(user_id, ctx.job.id, progress=ctx.progress)
+    async with db.service_session() as session:
+        user = await session.get(User, user_id)
+        if user is not None and user.deleted_at is None:
+            expires = local_time.moment_in(datetime.fromisoformat(result["expires_at"]), user.time_zone)
+            await _notify_export(session, user, "export_ready", {"expires": expires})
+    return result
 
 
 async def build_export(user_id: uuid.UUID, job_id: uuid.UUID, *, progress: Progress | None = None) -> dict:
@@ -544,7 +574,10 @@ async def deletion_preview(user_id: uuid.UUID) -> list[str]:
         "You can no longer log in with this account.",
     ]
     if connected:
-        names = ", ".join(f"{a.platform.title()} @{a.username or a.display_name}" for a in connected)
+        names = ", ".join(
+            f"{platforms.label(a.platform)} " + (f"@{a.username}" if a.username else a.display_name)
+            for a in connected
+        )
         steps.append(f"Your connected accounts are disconnected and their access revoked: {names}.")
     steps += [
         f"{when.capitalize()}, everything else is erased for good: {generations} generations and {files} files, "
@@ -558,6 +591,15 @@ async def deletion_preview(user_id: uuid.UUID) -> list[str]:
         steps.append("Your sign-in at Supabase Auth is deleted too.")
     steps.append(f"We send a confirmation to {user.email}.")
     return steps
+
+
+def erased_by(due: datetime, zone: str) -> str:
+    """When a deleted account's data is gone, in words on the person's clock: "by December 6, 2026
+    (in 30 days)", or "right away" with no grace period (the purge job is queued at once)."""
+    days = get_settings().deletion_grace_days
+    if days == 0 or due <= utcnow():
+        return "right away"
+    return f"by {local_time.moment_in(due, zone)} (in {days} day{'s' if days != 1 else ''})"
 
 
 async def request_deletion(
@@ -616,8 +658,6 @@ async def request_deletion(
 
 async def _notify_deleted(session, user: User) -> None:
     """Queue the account-deletion confirmation email in the caller's transaction."""
-    from assetry.services import mail
-
     await mail.send(
         session,
         to=user.email,

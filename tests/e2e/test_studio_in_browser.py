@@ -88,7 +88,19 @@ def test_an_image_appears_in_latest_and_in_the_library_grid(page: Page) -> None:
     expect(grid_card.get_by_text("Image", exact=True)).to_be_visible()
     # The phone list is there but hidden on a desktop.
     expect(page.locator(".generation-row")).to_be_hidden()
+    # The cover shows whole, in its own shape, not cropped to the card's box.
+    cover = grid_card.get_by_role("img", name="A red fox asleep in fresh snow")
+    expect(cover).to_have_css("object-fit", "contain")
     keep_screenshot(page, "library")
+
+    # A search that finds nothing says so, keeps the count, and offers the way back.
+    page.get_by_label("Search prompts").fill("walrus")
+    expect(page.get_by_text("No results for “walrus”.")).to_be_visible()
+    expect(page.get_by_text("1 in your library")).to_be_visible()
+    expect(page.get_by_text("Nothing here yet.")).to_have_count(0)
+    page.get_by_role("button", name="Clear search and filters").click()
+    expect(page.get_by_text("Showing 1 of 1")).to_be_visible()
+    expect(grid_card).to_be_visible()
 
 
 def test_a_video_plays_for_the_chosen_length_and_downloads(page: Page) -> None:

@@ -377,3 +377,17 @@ async def test_audit_log_filters_and_names_targets(admin: User) -> None:
     assert refused == [(member.id, "UsersState.load")]
     async with db.service_session() as session:
         assert await session.scalar(select(sa.func.count()).select_from(AuditEntry)) == 3
+
+
+async def test_last_log_in_counts_the_sign_up_session_too(admin: User) -> None:
+    before = utcnow()
+    signed_up, _ = await accounts.sign_up(
+        accounts.SignUp(
+            email="new@example.com", password=PASSWORD, age_confirmed=True, accepted_policies=True
+        ),
+        accounts.Client(ip="203.0.113.9", user_agent="pytest"),
+    )  # signed in by signing up: no log-in form was sent
+    detail = await users.detail(admin.id, signed_up.id)
+    assert detail.last_login_at is not None and detail.last_login_at >= before
+    never = await make_user("maya@example.com")
+    assert (await users.detail(admin.id, never.id)).last_login_at is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
@@ -227,3 +229,32 @@ async def test_a_user_reads_only_their_own_messages(database: str) -> None:
         seen = sorted((await session.exec(select(OutboxMessage.to_address))).all())
     # The database refuses other users' rows even to a query without a filter.
     assert seen == ["maya@example.com"]
+
+
+async def test_privacy_requests_and_exports_are_acknowledged_by_email(
+    database: str, smtp_server: SmtpServer
+) -> None:
+    from assetry.services import privacy, profile
+
+    user, _ = await accounts.sign_up(signup(), HERE)
+    await profile.update_profile(user.id, display_name="Maya", time_zone="Asia/Tokyo")
+    await profile.send_privacy_request(user.id, "access", "Which <b>data</b> do you hold about me?")
+    await privacy.request_export(user.id)
+    worker = Worker()
+    while await worker.run_once():  # welcome, acknowledgements, the export, its "ready" email
+        pass
+    received = {r.subject: r for r in smtp_server.inbox}
+    request = received["We received your privacy request"]
+    assert request.rcpt_tos == ["maya@example.com"]
+    assert "Hi Maya," in request.body("plain")
+    assert "within 30 days" in request.body("plain")
+    assert "> Which <b>data</b> do you hold about me?" in request.body("plain")
+    assert "&lt;b&gt;data" in request.body("html")
+    started = received["We're preparing your Assetry data export"]
+    assert "http://localhost:3000/settings#export" in started.body("plain")
+    ready = received["Your Assetry data export is ready"].body("plain")
+    status = await privacy.latest_export(user.id)
+    tokyo = status.expires_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert f"works until {tokyo:%B} {tokyo.day}, {tokyo.year} at {tokyo:%H:%M} (Asia/Tokyo)" in ready
+    templates = {m.template for m in await outbox() if m.user_id == user.id}
+    assert {"privacy_request_received", "export_requested", "export_ready"} <= templates

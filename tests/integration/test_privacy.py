@@ -15,6 +15,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -31,6 +32,7 @@ from assetry.models import (
     ActiveDay,
     AuditEntry,
     AuthSession,
+    ConnectedAccount,
     DailyActiveCount,
     GenerationOutput,
     Job,
@@ -372,6 +374,32 @@ async def test_preview_says_what_will_happen(database: str) -> None:
     assert "maya@example.com" in text
 
 
+async def test_preview_names_platforms_properly_and_shows_only_real_handles_with_an_at(database: str) -> None:
+    maya, _ = await sign_up("maya@example.com")
+    async with db.service_session() as session:
+        session.add(ConnectedAccount(user_id=maya.id, platform="tiktok", platform_account_id="1",
+                                     display_name="Maya Fernandes"))  # fmt: skip
+        session.add(ConnectedAccount(user_id=maya.id, platform="instagram", platform_account_id="2",
+                                     username="maya.makes", display_name="Maya"))  # fmt: skip
+    text = " ".join(await privacy.deletion_preview(maya.id))
+    assert "TikTok Maya Fernandes" in text and "Instagram @maya.makes" in text
+    assert "@Maya Fernandes" not in text and "Tiktok" not in text
+
+
+def test_erased_by_says_when_on_the_persons_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    due = utcnow() + timedelta(days=30)
+    paris = due.astimezone(ZoneInfo("Europe/Paris"))
+    assert privacy.erased_by(due, "Europe/Paris") == (
+        f"by {paris:%B} {paris.day}, {paris.year} at {paris:%H:%M} (Europe/Paris) (in 30 days)"
+    )
+    monkeypatch.setenv("DELETION_GRACE_DAYS", "0")
+    get_settings.cache_clear()
+    try:
+        assert privacy.erased_by(utcnow(), "Europe/Paris") == "right away"
+    finally:
+        get_settings.cache_clear()
+
+
 async def test_deletion_queues_the_confirmation_email(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     maya, _ = await sign_up("maya@example.com")
     await privacy.request_deletion(maya.id, PASSWORD)
@@ -703,6 +731,9 @@ async def test_profile_sessions_preferences_and_privacy_requests(database: str) 
     _, elsewhere = await accounts.log_in("maya@example.com", PASSWORD, HERE)
     with pytest.raises(BadInput, match="time zone"):
         await profile.update_profile(maya.id, display_name="Maya", time_zone="Mars/Olympus")
+    assert not (await profile.profile(maya.id)).time_zone_chosen  # UTC is only the default so far
+    await profile.update_profile(maya.id, display_name="Maya R.", time_zone="UTC")
+    assert (await profile.profile(maya.id)).time_zone_chosen  # now UTC is a choice
     await profile.update_profile(maya.id, display_name="Maya R.", time_zone="Asia/Jakarta")
     found = await profile.profile(maya.id)
     assert (found.display_name, found.time_zone, found.product_emails) == ("Maya R.", "Asia/Jakarta", False)

@@ -35,8 +35,8 @@ FORM = {
     "body": "hello",
     "delete_password": PASSWORD,
 }
-# Handlers that touch no data: closing the delete panel and the /account redirect.
-NO_DATA = {"close_delete", "to_settings", "setvar"}
+# Handlers that touch no data: closing the delete panel, the /account redirect, the browser's zone.
+NO_DATA = {"close_delete", "to_settings", "setvar", "set_browser_zone"}
 
 
 async def snapshot() -> dict[str, list]:

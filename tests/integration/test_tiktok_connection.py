@@ -45,14 +45,14 @@ async def new_user(email: str = "maya@example.com") -> tuple[uuid.UUID, str]:
 
 
 async def consent(
-    imitation: TikTokImitation, authorize_url: str, *, decision: str = "allow"
+    imitation: TikTokImitation, authorize_url: str, *, decision: str = "allow", account: str = HANDLE
 ) -> dict[str, str]:
     """Click Allow (or Deny) on the sandbox consent page; returns the callback's query."""
     query = dict(parse_qsl(urlsplit(authorize_url).query))
     form = {
         **query,
         "requested": query["scope"],
-        "account": HANDLE,
+        "account": account,
         "decision": decision,
         "scope": "video.list",
     }

@@ -83,3 +83,20 @@ async def test_already_tracked_untrack_and_other_users(database: str, sandbox_ap
     assert await tracking.tracked(user_id) == []
     with pytest.raises(BadInput, match="Paste one or more"):
         await tracking.track(user_id, "   ")
+
+
+async def test_a_page_follows_a_new_link_until_its_numbers_come_or_patience_runs_out(
+    database: str, sandbox_apify: ApifyImitation
+) -> None:
+    user_id = await new_user()
+    results = await tracking.track(user_id, f"not a url at all\n{TIKTOK}")
+    assert [(r.input, r.accepted) for r in results] == [("not a url at all", False), (TIKTOK, True)]
+    [row] = await tracking.tracked(user_id)
+    now = datetime.now(UTC)
+    assert row.awaiting_first_numbers(now)
+    assert not row.awaiting_first_numbers(now + tracking.FIRST_FETCH_PATIENCE)
+    worker = Worker()
+    while await worker.run_once():
+        pass
+    [row] = await tracking.tracked(user_id)
+    assert row.status == "ok" and not row.awaiting_first_numbers(now)

@@ -10,7 +10,7 @@ import reflex as rx
 
 from assetry.errors import AssetryError, BadInput
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
-from assetry.services import privacy
+from assetry.services import platforms, privacy
 from assetry.services.admin import audit_log, users
 from assetry.services.admin.paging import Page, Window
 from assetry.state.admin import require_admin
@@ -152,7 +152,8 @@ class AdminUserState(rx.State):
         self.counts = [Fact(label, f"{n:,}") for label, n in detail.counts]
         self.accounts = [
             Fact(
-                f"{a.platform} @{a.username}" + (" (sandbox)" if a.sandbox else ""),
+                f"{platforms.label(a.platform)} {f'@{a.username}' if a.username else '(no handle)'}"
+                + (" (sandbox)" if a.sandbox else ""),
                 f"{a.status} · last synced {when(a.last_synced_at)}",
             )
             for a in detail.accounts

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from typing import ClassVar
 
 import reflex as rx
 
 from assetry.config import Mode, get_settings
 from assetry.errors import AssetryError
+from assetry.models.base import utcnow
 from assetry.pages.analytics.dashboard import number
 from assetry.services import platforms, tracking
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
+from assetry.state.watching import Progress, Watching
 
 
 @dataclasses.dataclass
@@ -36,12 +39,16 @@ class TrackedView:
     shares: str = ""
 
 
-class TrackedState(rx.State):
+class TrackedState(Watching, rx.State):
+    """Tracked links; while some are still being fetched, the watcher fills them in as they arrive."""
+
     results: list[LinkResultView] = []
     # Without an Apify token the numbers come from the mounted imitation: say so.
     sandbox: bool = False
     items: list[TrackedView] = []
     error: str = ""
+    _watch_seconds: ClassVar[float] = 2.0
+    _awaiting: bool = False
 
     @rx.event
     async def load(self):
@@ -49,7 +56,7 @@ class TrackedState(rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         await self._refresh(user.id)
-        return None
+        return self._watch_if_fetching()
 
     @rx.event
     async def track(self, form: dict):
@@ -64,7 +71,16 @@ class TrackedState(rx.State):
             return None
         self.results = [LinkResultView(r.input[:120], r.accepted, r.message) for r in found]
         await self._refresh(user.id)
-        return rx.set_value("links", "") if all(r.accepted for r in found) else None
+        clear = [rx.set_value("links", "")] if all(r.accepted for r in found) else []
+        return [*clear, *filter(None, [self._watch_if_fetching()])]
+
+    def _watch_if_fetching(self):
+        return TrackedState.watch if self._awaiting else None
+
+    async def _watch_step(self, user_id: uuid.UUID) -> Progress:
+        """Refresh the list until no new tracked link waits for its first numbers."""
+        await self._refresh(user_id)
+        return Progress(running=self._awaiting)
 
     @rx.event
     async def refresh(self):
@@ -84,6 +100,9 @@ class TrackedState(rx.State):
 
     async def _refresh(self, user_id: uuid.UUID) -> None:
         self.sandbox = get_settings().apify_mode is Mode.EMBEDDED
+        rows = await tracking.tracked(user_id)
+        now = utcnow()
+        self._awaiting = any(row.awaiting_first_numbers(now) for row in rows)
         self.items = [
             TrackedView(
                 id=str(r.id),
@@ -98,7 +117,7 @@ class TrackedState(rx.State):
                 comments=number(r.metrics["comments"]),
                 shares=number(r.metrics["shares"]),
             )
-            for r in await tracking.tracked(user_id)
+            for r in rows
         ]
 
 
@@ -173,7 +192,7 @@ def tracked_section() -> rx.Component:
                 width="100%",
             ),
             rx.text(
-                "Paste TikTok or Instagram post links (one per line). Their public numbers are refreshed "
+                "Paste TikTok or Instagram post links, one per line or separated by commas. Their public numbers are refreshed "
                 "on a schedule, fetched through Apify.",
                 size="1",
                 color_scheme="gray",
