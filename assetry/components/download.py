@@ -12,7 +12,8 @@ def download_button(*children: rx.Component | str | rx.Var, href: rx.Var[str] | 
     and the server's `Content-Disposition: attachment` names the file.
     """
     return rx.button(
-        rx.el.a(rx.icon("download", size=16), *children, href=href, download=True),
+        # `rx.el.a` is React Router's Link: without `reload_document` it would route the click.
+        rx.el.a(rx.icon("download", size=16), *children, href=href, download=True, reload_document=True),
         as_child=True,
         **props,
     )

@@ -22,6 +22,8 @@ def stacked_on_a_phone(headers: list[str]) -> dict:
     return {
         f"@media {PHONE_WIDTH}": {
             "& table, & tbody, & tr, & td": {"display": "block", "width": "100%"},
+            # Radix gives the table `height: 0` (right for a table box, it grows to its rows); a block would stay 0.
+            "& table": {"height": "auto"},
             "& thead": {"display": "none"},
             "& tr": {"padding": "var(--space-2) 0", "border_bottom": "1px solid var(--gray-a5)"},
             "& td": {

@@ -150,8 +150,9 @@ def path_is(path: str) -> re.Pattern[str]:
 
 
 # Everything on the page that is wider than the window or scrolls sideways inside it: the
-# document itself, a table in a scroll area, a badge cut off by its box. Text cut on purpose
-# with an ellipsis, and elements hidden from view, are not counted.
+# document itself, a table in a scroll area, a badge cut off by its box; and a box squeezed
+# to no height that hides what it holds. Text cut on purpose with an ellipsis, and elements
+# hidden from view, are not counted.
 _SIDEWAYS = """(width) => {
     const found = [];
     const name = (el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${
@@ -161,8 +162,12 @@ _SIDEWAYS = """(width) => {
     if (page.scrollWidth > width) found.push(`the page is ${page.scrollWidth}px wide`);
     for (const el of document.body.querySelectorAll('*')) {
         const box = el.getBoundingClientRect();
-        if (box.width < 2 || box.height < 2) continue;
         const style = getComputedStyle(el);
+        // A box squeezed to no height that clips what it holds (a table made a block, say).
+        if (box.width >= 2 && box.height < 2 && el.scrollHeight > 10 && style.overflowY !== 'visible') {
+            found.push(`${name(el)} hides ${el.scrollHeight}px of content in ${Math.round(box.height)}px`);
+        }
+        if (box.width < 2 || box.height < 2) continue;
         if (style.visibility === 'hidden' || style.position === 'fixed') continue;
         if (style.textOverflow === 'ellipsis') continue;
         if (['hidden', 'auto', 'scroll', 'clip'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1) {
@@ -176,7 +181,8 @@ _SIDEWAYS = """(width) => {
 
 
 def check_fits_the_width(page: Page) -> None:
-    """Nothing sticks out or scrolls sideways at the window's width (the page, a table, a badge)."""
+    """Nothing sticks out or scrolls sideways at the window's width (the page, a table, a badge),
+    and nothing made to fit is squeezed out of sight."""
     width = page.viewport_size["width"]
     # Not window.innerWidth: a phone browser zooms out to show a page that is too wide.
     sideways = page.evaluate(_SIDEWAYS, width)
