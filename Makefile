@@ -6,7 +6,7 @@ BUN_DIR := $(CURDIR)/tools/node_modules/.bin
 REFLEX := PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1 $(VENV)/bin/reflex
 PORT ?= 3000
 
-.PHONY: run dev test install install-test migrate lint bench clean
+.PHONY: run dev test install install-test migrate lint bench smoke clean
 
 run: install migrate  ## install everything, migrate, serve the production build on :3000
 	$(REFLEX) run --env prod --single-port --frontend-port $(PORT) --loglevel warning
@@ -42,6 +42,9 @@ lint:
 
 bench: install-test  ## benchmarks under bench/, figures printed as medians
 	PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1 $(PY) -m bench
+
+smoke: install  ## one cheap real call per configured provider (needs keys; not part of `make test`)
+	$(PY) -m assetry smoke
 
 clean:
 	rm -rf .web .states $(VENV) tools/node_modules data

@@ -1,4 +1,4 @@
-"""Operator commands: `python -m assetry migrate | create-admin EMAIL | doctor | rotate-keys`."""
+"""Operator commands: `python -m assetry migrate | create-admin EMAIL | doctor | rotate-keys | purge | smoke`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from alembic import command
 from assetry import db
 from assetry.config import ROOT, get_settings
 from assetry.models import User
-from assetry.services import audit
+from assetry.services import audit, catalog
 
 
 def migrate() -> int:
@@ -51,6 +51,33 @@ async def rotate_keys() -> int:
     return 0
 
 
+# How `purge` names what `privacy.purge_old_logs` counted (other kinds: their name, spaced).
+PURGED = {
+    "last_seen_at": "last-seen times cleared",
+    "login_attempts": "log-in attempts",
+    "auth_sessions": "ended sessions",
+    "oauth_states": "OAuth states",
+    "outbox": "emails",
+    "audit_log": "audit entries cleared",
+}
+
+
+async def purge() -> int:
+    """Run the account deletions that are due and the retention purges now; print the counts."""
+    from assetry.services import privacy
+
+    counts = {"accounts past their grace period": await privacy.purge_due_accounts()}
+    counts |= {
+        PURGED.get(name, name.replace("_", " ")): n for name, n in (await privacy.purge_old_logs()).items()
+    }
+    counts["finished jobs"] = await privacy.purge_finished_jobs()
+    counts["expired export archives"] = await privacy.delete_expired_exports()
+    width = max(map(len, counts))
+    for name, n in counts.items():
+        print(f"{name:<{width}}  {n}")
+    return 0
+
+
 async def doctor() -> int:
     """Print each subsystem's mode and whether it answers."""
     settings = get_settings()
@@ -67,6 +94,8 @@ async def doctor() -> int:
         ok, detail = await check(settings)
         failures += not ok
         print(f"{name:<10} {mode.value:<11} {'ok' if ok else 'FAIL':<5} {detail}")
+    for problem in catalog.problems(settings):
+        print(f"{'models':<10} {'configured':<11} {'WARN':<5} {problem}")
     return 1 if failures else 0
 
 
@@ -179,9 +208,17 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "rotate-keys", help="re-encrypt every stored platform token under the newest ENCRYPTION_KEYS key"
     )
+    commands.add_parser(
+        "purge", help="purge what the retention rules say is due now (accounts, logs, jobs, emails, exports)"
+    )
+    commands.add_parser("smoke", help="one cheap real call per configured provider (costs a few cents)")
     args = parser.parse_args(argv)
     if args.command == "migrate":
         return migrate()
+    if args.command == "smoke":
+        from assetry.services import smoke
+
+        return smoke.main(get_settings())
     return asyncio.run(_run_async(args))
 
 
@@ -191,6 +228,8 @@ async def _run_async(args: argparse.Namespace) -> int:
             return await create_admin(args.email)
         if args.command == "rotate-keys":
             return await rotate_keys()
+        if args.command == "purge":
+            return await purge()
         return await doctor()
     finally:
         await db.dispose_engines()

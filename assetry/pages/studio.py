@@ -41,6 +41,7 @@ class StudioState(Watching, rx.State):
     hashtags: bool = True
     learn_from_best: bool = False
     models: list[ModelOption] = []
+    aspects: list[str] = []
     durations: list[str] = []
     counts: list[str] = []
     offline_model: bool = True
@@ -166,10 +167,14 @@ class StudioState(Watching, rx.State):
             self.quote = ""
             return
         self.offline_model = choice.offline
-        self.durations = [str(d) for d in choice.durations]
+        offered = catalog.form_options(choice)  # only what the catalog allows for this model
+        self.aspects = list(offered.aspects)
+        if self.aspects and self.aspect_ratio not in self.aspects:
+            self.aspect_ratio = self.aspects[0]
+        self.durations = [str(d) for d in offered.durations]
         if self.durations and self.duration not in self.durations:
             self.duration = "5" if "5" in self.durations else self.durations[0]
-        self.counts = [str(n) for n in range(1, choice.max_count + 1)]
+        self.counts = [str(n) for n in offered.counts]
         if self.count not in self.counts:
             self.count = "1"
         if choice.kind == catalog.CAPTION and self.count == "1":
@@ -315,9 +320,9 @@ def _form() -> rx.Component:
                     _sent("aspect_ratio", StudioState.aspect_ratio),
                     rx.text("Aspect ratio", size="2", weight="medium"),
                     rx.segmented_control.root(
-                        rx.segmented_control.item("9:16", value="9:16"),
-                        rx.segmented_control.item("1:1", value="1:1"),
-                        rx.segmented_control.item("16:9", value="16:9"),
+                        rx.foreach(
+                            StudioState.aspects, lambda ratio: rx.segmented_control.item(ratio, value=ratio)
+                        ),
                         value=StudioState.aspect_ratio,
                         on_change=lambda v: StudioState.set_option("aspect_ratio", v),
                         width="100%",
@@ -362,8 +367,15 @@ def _form() -> rx.Component:
                                 on_change=lambda v: StudioState.set_option("learn_from_best", v),
                                 name="learn_from_best",
                             ),
-                            "Write like my best posts (uses the captions of your top connected posts as examples)",
+                            rx.cond(
+                                StudioState.offline_model,
+                                "Write like my best posts (uses the captions of your top connected posts "
+                                "as examples; the offline preview keeps them on this server)",
+                                "Write like my best posts (sends the captions of your top connected posts, "
+                                "with your prompt, to the provider of the model you picked, as examples)",
+                            ),
                             spacing="2",
+                            id="learn-from-best",
                         ),
                         as_="label",
                         size="2",

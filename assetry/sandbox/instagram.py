@@ -20,8 +20,9 @@ One Starlette app plays the three hosts the real flow talks to (PROVIDERS.md):
   be at least 24 hours old and unexpired), `GET /me`, `GET /{ig-user-id}/media`
   (newest first, `limit` ≤ 100, opaque `after`/`before` cursors, `paging.next` until
   the last page), `GET /{carousel-id}/children`, `GET /{ig-user-id}/stories` (live for
-  24 hours) and `GET /{media-id}/insights`. The token comes as `access_token` query
-  parameter or `Authorization: Bearer`. Errors are Graph's
+  24 hours) and `GET /{media-id}/insights`. The token comes as the `access_token` query
+  parameter, the only form Meta documents for graph.instagram.com (an `Authorization`
+  header alone is answered like a missing token). Errors are Graph's
   `{"error": {"message", "type": "OAuthException", "code", "error_subcode", "fbtrace_id"}}`:
   190 for a missing/unknown/expired/revoked token; 100 for retired metrics
   (`impressions`, `plays`, `video_views` fail the whole request), metrics a media
@@ -692,9 +693,6 @@ class InstagramImitation:
         return JSONResponse({"error": error}, status_code=self.faults.rate_limit_status, headers=headers)
 
     def _presented_token(self, request: Request) -> str:
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            return header[7:].strip()
         return request.query_params.get("access_token", "")
 
     def _check(self, presented: str) -> IssuedToken:
@@ -910,6 +908,7 @@ class InstagramImitation:
             else:
                 item["values"] = [{"value": numbers[name]}]
             item["title"] = name.replace("_", " ").capitalize()
+            item["description"] = f"The {name.replace('_', ' ')} of this media (sandbox)."
             item["id"] = f"{media.id}/insights/{name}/lifetime"
             data.append(item)
         return {"data": data}

@@ -15,8 +15,9 @@ What it reproduces, as TikTok does it (see PROVIDERS.md):
   refresh_token, refresh_expires_in, scope, token_type`. Codes are single-use and
   live 10 minutes; refresh tokens ROTATE (the old one stops working at once);
   errors are flat: `{"error": "invalid_grant", "error_description", "log_id"}`;
-- `POST /v2/oauth/revoke/` (form `client_key, client_secret, token`) → `{}`; it ends
-  the whole grant (every access token and the refresh token);
+- `POST /v2/oauth/revoke/` (form `client_key, client_secret, token`) → 200 with an
+  empty body, as TikTok documents it (`revoke_body="{}"` answers the `{}` its example
+  shows); it ends the whole grant (every access token and the refresh token);
 - `GET /v2/user/info/?fields=…`, `POST /v2/video/list/?fields=…` with
   `{"cursor": <ms>, "max_count": ≤ 20}` (newest first; private videos are skipped,
   so a page can hold fewer than `max_count` while `has_more` is true) and
@@ -374,6 +375,7 @@ class TikTokImitation:
         access_token_seconds: int = 86_400,
         refresh_token_seconds: int = 365 * 86_400,
         oauth_error_status: int = 400,
+        revoke_body: str = "",
         public_base: str | None = None,
     ) -> None:
         self.client_key = client_key
@@ -385,6 +387,7 @@ class TikTokImitation:
         self.access_token_seconds = access_token_seconds
         self.refresh_token_seconds = refresh_token_seconds
         self.oauth_error_status = oauth_error_status
+        self.revoke_body = revoke_body
         self.public_base = public_base
         self.faults = Faults()
         self.counters: Counter[str] = Counter()
@@ -488,6 +491,8 @@ class TikTokImitation:
                 )
             except OAuthProblem as problem:
                 return self._oauth_error(problem)
+            if isinstance(data, Response):
+                return data
             if oauth:
                 return JSONResponse(data)
             return JSONResponse({"data": data, "error": self._error("ok", "")})
@@ -685,7 +690,7 @@ No data leaves this computer and every account here is made up.</p>
             "token_type": "Bearer",
         }
 
-    async def _revoke(self, request: Request) -> dict[str, Any]:
+    async def _revoke(self, request: Request) -> Response:
         form = await self._client_form(request)
         token = form.get("token", "")
         access = self.access_tokens.get(token)
@@ -694,7 +699,7 @@ No data leaves this computer and every account here is made up.</p>
             raise OAuthProblem("invalid_request", "The token is invalid or has been revoked.")
         grant.revoked = True
         self.counters["revoke"] += 1
-        return {}
+        return Response(self.revoke_body, media_type="application/json")
 
     # ----- Display API -----------------------------------------------------------
     def _authorize(self, request: Request, scope: str) -> tuple[Grant, SandboxCreator]:

@@ -94,7 +94,8 @@ _ENTRIES = [
         ACTOR,
         "actor_id",
         reason="accountability record of changes to accounts; on deletion the actor is set to NULL "
-        "so no entry points at the person any more",
+        "and a target naming the person (id or email) becomes a random 'deleted account' reference, "
+        "so no entry points at the person any more; after 90 days only action and time stay",
     ),
     Ownership(
         "policy_versions",

@@ -60,3 +60,17 @@ def test_a_public_url_on_a_real_host_is_never_widened() -> None:
 def test_the_redirect_stays_on_the_app() -> None:
     # A path that a browser would read as another host goes to the home page instead.
     assert _moved("http://localhost:3000", "127.0.0.1:3000", "//evil.example/x") == "http://localhost:3000/"
+
+
+def test_csp_lets_the_page_reach_no_origin_but_our_own() -> None:
+    """No ad, analytics or other third-party host may load scripts, frames, images or set cookies."""
+    csp = _headers("https://assetry.cc")["content-security-policy"]
+    directives = {}
+    for part in csp.split(";"):
+        name, *sources = part.split()
+        directives[name] = set(sources)
+    own = {"'self'", "'none'", "'unsafe-inline'", "'unsafe-eval'", "data:", "blob:", "wss://assetry.cc"}
+    foreign = {name: sources - own for name, sources in directives.items() if sources - own}
+    assert foreign == {}
+    assert directives["default-src"] == {"'self'"}
+    assert directives["connect-src"] == {"'self'", "wss://assetry.cc"}
