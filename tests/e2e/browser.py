@@ -170,7 +170,10 @@ _SIDEWAYS = """(width) => {
         if (box.width < 2 || box.height < 2) continue;
         if (style.visibility === 'hidden' || style.position === 'fixed') continue;
         if (style.textOverflow === 'ellipsis') continue;
-        if (['hidden', 'auto', 'scroll', 'clip'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1) {
+        // Text fields scroll their own text: only their box counts.
+        const field = ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
+        const clips = ['hidden', 'auto', 'scroll', 'clip'].includes(style.overflowX);
+        if (clips && !field && el.scrollWidth > el.clientWidth + 1) {
             found.push(`${name(el)} holds ${el.scrollWidth}px in ${el.clientWidth}px`);
         } else if (box.right > width + 1 && !el.closest('[data-radix-popper-content-wrapper]')) {
             found.push(`${name(el)} reaches ${Math.round(box.right)}px`);
