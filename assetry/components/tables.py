@@ -27,6 +27,8 @@ def stacked_on_a_phone(headers: list[str]) -> dict:
             "& thead": {"display": "none"},
             "& tr": {"padding": "var(--space-2) 0", "border_bottom": "1px solid var(--gray-a5)"},
             "& td": {
+                # Radix sets a cell's height (a minimum for a table cell, a fixed height for a block).
+                "height": "auto",
                 "box_shadow": "none",
                 "padding": "var(--space-1) var(--space-3)",
                 "min_width": "0",
