@@ -107,7 +107,7 @@ def _finished(by_kind: dict[str, int]) -> str:
 
 def _views(gained: int | None) -> str:
     if not gained:
-        return "No new views on your posts yet."
+        return "No new views measured on your posts since then."
     return f"{gained:+,} views on your posts."
 
 
