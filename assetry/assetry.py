@@ -35,7 +35,10 @@ from assetry.state.policy_banner import PolicyBannerState
 from assetry.state.session import SessionState
 
 app = rx.App(
-    api_transformer=[web.routes(), web.with_security_headers],
+    api_transformer=[web.routes(), web.with_security_headers, web.at_the_public_origin],
+    # Top right: on a phone the in-progress rows sit below the form, where a toast at the
+    # bottom would cover the Cancel button of the row that was just started.
+    toaster=rx.toast.provider(position="top-right"),
     backend_exception_handler=on_backend_error,
     head_components=[
         rx.el.meta(name="description", content="Assetry: generate short-form video, see how it performs.")
@@ -80,7 +83,9 @@ app.add_page(
     title="Choose a new password · Assetry",
     on_load=password_reset.ResetState.check,
 )
-app.add_page(home.home, route="/home", title="Home · Assetry", on_load=_signed_in)
+app.add_page(
+    home.home_page, route="/home", title="Home · Assetry", on_load=[*_signed_in, home.HomeState.load]
+)
 app.add_page(
     settings.settings_page,
     route="/settings",

@@ -7,6 +7,7 @@ from datetime import date
 
 import reflex as rx
 
+from assetry.components.download import download_button
 from assetry.components.generations import (
     library_card,
     library_row,
@@ -413,11 +414,7 @@ def _caption(output: OutputView) -> rx.Component:
 def _file(output: OutputView) -> rx.Component:
     return rx.vstack(
         output_player(output, GenerationState.item.prompt),
-        rx.link(
-            rx.button(rx.icon("download", size=14), "Download", variant="soft", size="2"),
-            href=output.download_url,
-            is_external=False,
-        ),
+        download_button("Download", href=output.download_url, variant="soft", size="2"),
         width="100%",
     )
 

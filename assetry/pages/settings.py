@@ -6,6 +6,7 @@ import dataclasses
 
 import reflex as rx
 
+from assetry.components.download import download_button
 from assetry.components.forms import field, form_message, label_for, text_area
 from assetry.components.layout import app_page
 from assetry.components.styles import FORM_WIDTH, NATIVE_SELECT
@@ -645,12 +646,11 @@ def _export_section() -> rx.Component:
         rx.cond(
             SettingsState.export_url != "",
             rx.vstack(
-                rx.link(
-                    rx.button(
-                        rx.icon("download", size=16), "Download your export (", SettingsState.export_size, ")"
-                    ),
+                download_button(
+                    "Download your export (",
+                    SettingsState.export_size,
+                    ")",
                     href=SettingsState.export_url,
-                    is_external=True,
                     id="export-download",
                 ),
                 rx.text(

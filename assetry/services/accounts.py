@@ -81,7 +81,7 @@ async def sign_up(form: SignUp, client: Client) -> tuple[User, str | None]:
         stored = await backend.register(email, form.password)
         user = User(
             email=email,
-            display_name=display_name or email.split("@", 1)[0],
+            display_name=display_name,
             password_hash=stored.password_hash,
             auth_backend=backend.backend,
             external_id=stored.external_id,

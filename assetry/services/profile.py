@@ -97,7 +97,7 @@ async def profile(user_id: uuid.UUID) -> Profile:
 
 async def update_profile(user_id: uuid.UUID, *, display_name: str, time_zone: str) -> None:
     """Correct the display name and the time zone (an IANA name such as Asia/Jakarta)."""
-    name = clean_text(display_name, field="display name", max_length=80)
+    name = clean_text(display_name, field="display name", max_length=80, required=False)
     time_zone = time_zone.split(" — ", 1)[0].strip()  # a readable name pasted whole names its zone
     if time_zone not in TIME_ZONES:
         raise BadInput(

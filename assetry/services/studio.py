@@ -500,7 +500,7 @@ class InProgress:
     """A generation still queued or running, with its job's live progress."""
 
     generation: Generation
-    phase: str  # queued | in_queue | running
+    phase: str  # queued | in_queue | running | cancelling
     position: int | None
 
 
@@ -518,11 +518,18 @@ async def in_progress(user_id: uuid.UUID) -> list[InProgress]:
     return [
         InProgress(
             generation=generation,
-            phase=(job.progress.get("phase") if job else None) or generation.status,
+            phase=_phase(generation, job),
             position=job.progress.get("position") if job else None,
         )
         for generation, job in rows
     ]
+
+
+def _phase(generation: Generation, job: Job | None) -> str:
+    """Where a generation stands: asked to stop, or its job's own progress, or its status."""
+    if job is not None and job.cancel_requested:
+        return "cancelling"
+    return (job.progress.get("phase") if job else None) or generation.status
 
 
 async def with_outputs(user_id: uuid.UUID, generations: list[Generation]) -> list[tuple[Generation, list]]:

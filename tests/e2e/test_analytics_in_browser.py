@@ -17,7 +17,9 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.browser import (
     check_fits_the_width,
+    connect_sandbox_account,
     keep_screenshot,
+    open_sandbox_consent,
     path_is,
     phone_context,
     sign_up,
@@ -30,7 +32,6 @@ from tests.e2e.conftest import ACTION_TIMEOUT_MS
 pytestmark = pytest.mark.e2e
 
 SYNC_TIMEOUT_MS = 60_000
-PLATFORMS = {"tiktok": "TikTok", "instagram": "Instagram"}
 POST_PATH = re.compile(r"/analytics/post/[0-9a-f-]{36}/?$")
 CHART_HAS_POINTS = """() => {
     const plot = document.querySelector('.js-plotly-plot');
@@ -40,24 +41,6 @@ CHART_HAS_POINTS = """() => {
 
 def _outcome(platform: str, outcome: str) -> re.Pattern[str]:
     return re.compile(rf"/analytics/?\?oauth={outcome}&platform={platform}(#_)?$")
-
-
-def _consent(page: Page, platform: str) -> None:
-    """Press Connect and land on the sandbox's consent page."""
-    page.get_by_role("button", name=f"Connect {PLATFORMS[platform]}").click()
-    expect(page).to_have_url(re.compile(rf"/sandbox/{platform}/"))
-    expect(page.get_by_text("Sandbox").first).to_be_visible()
-
-
-def _connect(page: Page, platform: str, account: str) -> None:
-    """Connect a sandbox account from /analytics; returns on /analytics, live, after consent."""
-    _consent(page, platform)
-    if platform == "tiktok":
-        page.get_by_role("radio", name=account).check()
-    else:
-        page.get_by_label("Continue as").select_option(account)
-    until_live(page, lambda: page.locator("#allow").click(), what="the way back from the consent page")
-    expect(page).to_have_url(_outcome(platform, "connected"))
 
 
 def _card(page: Page, name: str) -> Locator:
@@ -94,7 +77,7 @@ def tiktok_creator(browser: Browser, browser_context_args: dict) -> dict:
         page = context.new_page()
         sign_up(page)
         visit(page, "/analytics")
-        _connect(page, "tiktok", "Jon Okafor")
+        connect_sandbox_account(page, "tiktok", "Jon Okafor")
         _dashboard_filled(page)
         assert not errors, f"The browser reported errors while connecting: {errors}"
         return context.storage_state()
@@ -125,7 +108,7 @@ def test_connect_tiktok_and_instagram_and_see_the_dashboard_fill_in(page: Page) 
     visit(page, "/analytics")
     _no_account_yet(page)
 
-    _connect(page, "tiktok", "Maya Fernandes")
+    connect_sandbox_account(page, "tiktok", "Maya Fernandes")
     card = _card(page, "Maya Fernandes")
     expect(card).to_contain_text("TikTok")
     expect(card.get_by_text("Sandbox", exact=True)).to_be_visible()
@@ -147,7 +130,7 @@ def test_connect_tiktok_and_instagram_and_see_the_dashboard_fill_in(page: Page) 
     expect(card.get_by_text("Syncing", exact=True)).to_have_count(0, timeout=SYNC_TIMEOUT_MS)
     expect(card.get_by_role("button", name="Sync now")).to_be_enabled()
 
-    _connect(page, "instagram", "sandbox_creator")
+    connect_sandbox_account(page, "instagram", "sandbox_creator")
     # A sync that already ended by the time the page is back says so at once.
     expect(
         page.get_by_text(
@@ -166,7 +149,7 @@ def test_connect_tiktok_and_instagram_and_see_the_dashboard_fill_in(page: Page) 
 def test_denying_consent_connects_nothing(page: Page) -> None:
     sign_up(page)
     visit(page, "/analytics")
-    _consent(page, "tiktok")
+    open_sandbox_consent(page, "tiktok")
     until_live(page, lambda: page.locator("#deny").click(), what="the way back from the consent page")
     expect(page).to_have_url(_outcome("tiktok", "denied"))
     expect(
@@ -294,7 +277,7 @@ def test_export_csv_downloads_the_dashboard(creator_page: Page) -> None:
 def test_disconnect_deleting_history(page: Page) -> None:
     sign_up(page)
     visit(page, "/analytics")
-    _connect(page, "tiktok", "Jon Okafor")
+    connect_sandbox_account(page, "tiktok", "Jon Okafor")
     _dashboard_filled(page)
     card = _card(page, "Jon Okafor")
     card.get_by_role("button", name="Disconnect").click()

@@ -23,6 +23,7 @@ from tests.e2e.browser import (
     check_fits_the_width,
     keep_screenshot,
     log_in,
+    make_an_image,
     new_email,
     path_is,
     phone_context,
@@ -183,12 +184,7 @@ def test_the_time_zone_picker_offers_the_browsers_zone_and_readable_names(new_co
 
 def _make_an_image(page: Page, prompt: str) -> bytes:
     """Generate an image in the studio (offline provider); returns the file the library shows."""
-    visit(page, "/studio")
-    page.get_by_role("radio", name="Image").click()
-    page.get_by_label("Prompt", exact=True).fill(prompt)
-    expect(page.get_by_text(f"{len(prompt)} / 2,000")).to_be_visible()
-    page.locator("#generate").click()
-    expect(toast(page, "Your image is ready.")).to_be_visible(timeout=JOB_TIMEOUT_MS)
+    make_an_image(page, prompt)
     visit(page, "/library")
     page.locator(".generation-card").filter(has_text=prompt).click()
     picture = page.get_by_role("img", name=prompt)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import http.client
 import os
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -60,6 +61,22 @@ def test_sign_up_log_out_log_in_and_change_password(page: Page) -> None:
     page.locator("form").get_by_role("button", name="Log in").click()
     expect(page).to_have_url(path_is("/home"))
     expect(page.get_by_role("heading", name="Welcome, Rina Putri")).to_be_visible()
+
+
+def test_the_app_opened_at_127_0_0_1_moves_to_localhost_and_log_in_works(
+    page: Page, base_url: str, browser_errors: list[str]
+) -> None:
+    """PUBLIC_URL says localhost; people also type 127.0.0.1 (the same server, another origin)."""
+    email = sign_up(page, name="Loopback Lee")
+    page.get_by_role("button", name="Log out", exact=True).click()
+    expect(page).to_have_url(path_is("/"))
+    alias = base_url.replace("://localhost:", "://127.0.0.1:")
+    assert alias != base_url
+    log_in(page, email, at=alias)
+    expect(page).to_have_url(re.compile(rf"^{re.escape(base_url)}/home/?$"))
+    expect(page.get_by_role("heading", name="Welcome, Loopback Lee")).to_be_visible()
+    # The websocket was never refused (a 403 is a console error; the fixture fails the test on any).
+    assert not browser_errors
 
 
 def test_change_password_refuses_a_wrong_current_password(page: Page) -> None:

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from assetry.components import charts
+from assetry.components.tables import stacked_on_a_phone
 from assetry.errors import BadInput
 from assetry.services import connections, dashboard, platforms
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
@@ -330,7 +331,6 @@ def _top_post_row(post: TopPostView) -> rx.Component:
                 underline="none",
                 color="inherit",
             ),
-            # On a phone the table scrolls sideways rather than squeezing titles to a word a line.
             min_width="14rem",
         ),
         rx.table.cell(post.gained, align="right"),
@@ -380,7 +380,17 @@ def _dashboard() -> rx.Component:
             rx.hstack(
                 rx.foreach(
                     DashboardState.followers,
-                    lambda f: rx.badge(f.account, ": ", f.followers, " ", f.change, variant="soft", size="2"),
+                    # Wraps: "…: followers not shared with apps (TikTok basic access)" is wider than a phone.
+                    lambda f: rx.badge(
+                        f.account,
+                        ": ",
+                        f.followers,
+                        " ",
+                        f.change,
+                        variant="soft",
+                        size="2",
+                        style={"display": "inline-block", "white_space": "normal", "max_width": "100%"},
+                    ),
                 ),
                 wrap="wrap",
             ),
@@ -445,6 +455,9 @@ def _dashboard() -> rx.Component:
                         rx.table.body(rx.foreach(DashboardState.top_posts, _top_post_row)),
                         width="100%",
                         size="1",
+                        style=stacked_on_a_phone(
+                            ["", "Views in period", "Views", "Likes", "Comments", "Shares"]
+                        ),
                     ),
                     overflow_x="auto",
                     width="100%",
