@@ -11,7 +11,7 @@ from assetry.components.layout import app_page
 from assetry.components.styles import FORM_WIDTH, NATIVE_SELECT
 from assetry.errors import BadInput, NotAllowed
 from assetry.services import accounts, privacy, profile
-from assetry.state.session import LOGIN_ROUTE, SessionState, session_token, signed_in_user
+from assetry.state.session import LOGIN_ROUTE, SessionState, empty_user_states, session_token, signed_in_user
 from assetry.state.watching import Progress, Watching
 
 EMAIL_OUTCOMES = {
@@ -308,8 +308,7 @@ class SettingsState(Watching, rx.State):
             self.delete_error = str(problem)
             return None
         # Every session of the account is revoked already; the dead cookie goes at the next log-in.
-        (await self.get_state(SessionState))._remember(None)
-        self.delete_open = False
+        await empty_user_states(self)
         return [
             rx.redirect("/"),
             rx.toast.info(

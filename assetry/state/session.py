@@ -8,6 +8,12 @@ Both are full-page navigations, so the websocket reconnects carrying the new coo
 
 Every handler that touches user data calls `signed_in_user(self)` and refuses when it
 returns None: hiding UI with `rx.cond` protects nothing.
+
+A tab's states hold the data of the session they were filled for, and of no other:
+`SessionBoundary` runs before every event (hydration included) and, when the session behind
+the handshake's cookie is not the one the tab was filled for (log-out, expiry, revocation, a
+disabled account, another user's log-in), empties every state class of the `assetry` package
+first. A new state class is covered by being defined in the package; nothing to opt into.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import json
 from urllib.parse import urlencode
 
 import reflex as rx
+from reflex.middleware import Middleware
+from reflex.state import BaseState
 from reflex.utils.exec import is_prod_mode
 from reflex_base.config import get_config
 from starlette.requests import cookie_parser
@@ -46,6 +54,8 @@ class SessionState(rx.State):
     user_email: str = ""
     user_name: str = ""
     is_admin: bool = False
+    # The session this tab's states were filled for (`accounts.session_key`), "" for none.
+    _filled_for: str = ""
 
     # Helpers start with "_": every public method of a state class is an event handler that any
     # browser can call with a payload of its choosing (a forged `User` included).
@@ -82,11 +92,18 @@ class SessionState(rx.State):
         self._remember(user)
         return rx.redirect(HOME_ROUTE) if user else None
 
+    async def _follow_session(self) -> None:
+        """Empty the tab's states when the session behind the cookie is not the one they were filled for."""
+        current = await accounts.session_key(self._token())
+        if current != self._filled_for:
+            await empty_user_states(self)
+            self._filled_for = current
+
     @rx.event
     async def log_out(self):
         """Revoke this browser's session on the server; /session/end clears the cookie."""
         await accounts.log_out(self._token())
-        self._remember(None)
+        await empty_user_states(self)
         return session_route("end", next="/")
 
     async def _start(self, token: str) -> rx.event.EventSpec:
@@ -112,6 +129,33 @@ class SessionState(rx.State):
             user_agent=client.user_agent,
             referrer=referrer if isinstance(referrer, str) else "",
         )
+
+
+def user_state_classes() -> list[type[BaseState]]:
+    """Every state class of the app's own (defined in the `assetry` package), parents before children."""
+    found, pending = [], [rx.State]
+    while pending:
+        cls = pending.pop(0)
+        children = sorted(cls.get_substates(), key=lambda sub: sub.get_full_name())
+        found += [sub for sub in children if sub.__module__.split(".")[0] == "assetry"]
+        pending += children
+    return found
+
+
+async def empty_user_states(state: rx.State) -> None:
+    """Reset every one of the tab's app states to its defaults: nothing of the last user stays.
+
+    The states are loaded first (a Redis-backed tab keeps those not yet needed in Redis).
+    """
+    for cls in user_state_classes():
+        (await state.get_state(cls)).reset()
+
+
+class SessionBoundary(Middleware):
+    """Before every event of a tab, empty its states if its session changed or ended (see the module doc)."""
+
+    async def preprocess(self, app: rx.App, state: BaseState, event: rx.event.Event) -> None:
+        await (await state.get_state(SessionState))._follow_session()
 
 
 async def signed_in_user(state: rx.State) -> User | None:
