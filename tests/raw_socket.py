@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,7 @@ from assetry.services.accounts import SESSION_COOKIE
 from tests.asgi_server import free_port
 
 NAMESPACE = "/_event"
+Until = Callable[[list[str]], bool]
 _asgi_app = None
 
 
@@ -82,10 +83,12 @@ class RawTab:
         self.socket: websockets.ClientConnection | None = None
         self.frames: list[str] = []  # every frame received on the current socket, as sent
 
-    async def connect(self, *, cookie: str = "", path: str = "/", boot: bool = True) -> list[str]:
+    async def connect(
+        self, *, cookie: str = "", path: str = "/", boot: bool = True, until: Until | None = None
+    ) -> list[str]:
         """Open the websocket (as a page of the app at `path` would, with hydrate in the CONNECT packet).
 
-        Returns the frames the server answered with until it fell quiet.
+        Returns the frames the server answered with until it fell quiet (see `read`).
         """
         await self.close()
         url = f"{self.base_url.replace('http', 'ws', 1)}{NAMESPACE}/?EIO=4&transport=websocket&token={self.token}"
@@ -98,31 +101,36 @@ class RawTab:
         assert str(opened).startswith("0"), opened
         auth = {"event": self._event("reflex___state____state.hydrate_and_load", {}, path)} if boot else {}
         await self.socket.send(f"40{NAMESPACE},{json.dumps(auth)}")
-        return await self.read()
+        return await self.read(until=until)
 
     def _event(self, name: str, payload: Any, path: str) -> dict:
         return {"name": name, "payload": payload, "router_data": {"pathname": path, "asPath": path}}
 
-    async def send(self, handler: EventHandler | str, payload: Any = None, *, path: str = "/") -> list[str]:
+    async def send(
+        self, handler: EventHandler | str, payload: Any = None, *, path: str = "/", until: Until | None = None
+    ) -> list[str]:
         """Send one event (a handler, or an event name as a probe would type it); returns the answer's frames."""
         name = handler if isinstance(handler, str) else format_event_handler(handler)
-        return await self.send_raw(
-            json.dumps(["event", self._event(name, {} if payload is None else payload, path)])
-        )
+        event = json.dumps(["event", self._event(name, {} if payload is None else payload, path)])
+        return await self.send_raw(event, until=until)
 
-    async def send_raw(self, socketio_event: str) -> list[str]:
+    async def send_raw(self, socketio_event: str, *, until: Until | None = None) -> list[str]:
         """Send a Socket.IO EVENT packet's JSON as one websocket frame; returns the answer's frames."""
         assert self.socket is not None, "connect first"
         await self.socket.send(f"42{NAMESPACE},{socketio_event}")
-        return await self.read()
+        return await self.read(until=until)
 
-    async def read(self, quiet_s: float = 0.6, first_s: float = 10.0) -> list[str]:
-        """Frames received until none came for `quiet_s` (the first may take `first_s`); pings answered."""
+    async def read(self, quiet_s: float = 1.5, wait_s: float = 15.0, until: Until | None = None) -> list[str]:
+        """Frames received until none came for `quiet_s`, answering Engine.IO pings on the way.
+
+        Until the first frame, and until `until(frames)` holds when given, it waits up to `wait_s`.
+        """
         assert self.socket is not None
         got: list[str] = []
         while True:
+            waiting = not got or (until is not None and not until(got))
             try:
-                frame = str(await asyncio.wait_for(self.socket.recv(), quiet_s if got else first_s))
+                frame = str(await asyncio.wait_for(self.socket.recv(), wait_s if waiting else quiet_s))
             except TimeoutError:
                 break
             if frame == "2":  # Engine.IO ping
@@ -213,12 +221,21 @@ async def record_policies() -> None:
             await policies.current_version(session, kind)
 
 
-async def filled_by_a(backend: str) -> tuple[RawTab, Creator]:
-    """A's tab after /settings and /analytics loaded: it holds A's email, name, pending email and note."""
-    a = await creator("Amber", "Amber-Lantern-71")
+async def filled_tab(backend: str, who: Creator) -> RawTab:
+    """A new tab of `who` after /settings and /analytics loaded: it holds their email, name, pending email, note."""
     tab = RawTab(backend)
-    frames = await tab.connect(cookie=a.token, path="/settings")
-    frames += await tab.send(NotesState.load, path="/analytics")
-    shown = {a.email, a.name, a.note, a.pending_email}
-    assert shown <= set(leaked(frames, a)), "A's own pages did not show A's data: the probe proves nothing"
-    return tab, a
+    frames = await tab.connect(
+        cookie=who.token, path="/settings", until=lambda got: who.pending_email in "".join(got)
+    )
+    frames += await tab.send(NotesState.load, path="/analytics", until=lambda got: who.note in "".join(got))
+    shown = {who.email, who.name, who.note, who.pending_email}
+    assert shown <= set(leaked(frames, who)), (
+        "their own pages did not show their data: the probe proves nothing"
+    )
+    return tab
+
+
+async def filled_by_a(backend: str) -> tuple[RawTab, Creator]:
+    """A's tab after /settings and /analytics loaded."""
+    a = await creator("Amber", "Amber-Lantern-71")
+    return await filled_tab(backend, a), a

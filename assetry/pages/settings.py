@@ -11,7 +11,14 @@ from assetry.components.layout import app_page
 from assetry.components.styles import FORM_WIDTH, NATIVE_SELECT
 from assetry.errors import BadInput, NotAllowed
 from assetry.services import accounts, privacy, profile
-from assetry.state.session import LOGIN_ROUTE, SessionState, empty_user_states, session_token, signed_in_user
+from assetry.state.session import (
+    LOGIN_ROUTE,
+    SessionState,
+    empty_tabs_of,
+    empty_user_states,
+    session_token,
+    signed_in_user,
+)
 from assetry.state.watching import Progress, Watching
 
 EMAIL_OUTCOMES = {
@@ -309,6 +316,7 @@ class SettingsState(Watching, rx.State):
             return None
         # Every session of the account is revoked already; the dead cookie goes at the next log-in.
         await empty_user_states(self)
+        await empty_tabs_of(user.id, but=self.router.session.client_token)
         return [
             rx.redirect("/"),
             rx.toast.info(

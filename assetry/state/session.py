@@ -19,13 +19,18 @@ first. A new state class is covered by being defined in the package; nothing to 
 from __future__ import annotations
 
 import json
+import uuid
 from urllib.parse import urlencode
 
 import reflex as rx
+from reflex.istate.manager.memory import StateManagerMemory
+from reflex.istate.manager.redis import StateManagerRedis
+from reflex.istate.manager.token import BaseStateToken
 from reflex.middleware import Middleware
 from reflex.state import BaseState
 from reflex.utils.exec import is_prod_mode
 from reflex_base.config import get_config
+from reflex_base.registry import RegistrationContext
 from starlette.requests import cookie_parser
 
 from assetry.config import get_settings
@@ -149,6 +154,42 @@ async def empty_user_states(state: rx.State) -> None:
     """
     for cls in user_state_classes():
         (await state.get_state(cls)).reset()
+
+
+async def _tabs_maybe_filled_for(user_id: uuid.UUID) -> list[str]:
+    """The tokens of tabs whose states may have been filled for this user (a superset)."""
+    manager = RegistrationContext.get().app.state_manager
+    if isinstance(manager, StateManagerMemory):
+        name = SessionState.get_name()
+        return [
+            token
+            for token, root in list(manager.states.items())
+            if (session := root.substates.get(name)) is not None
+            and session._filled_for.startswith(f"{user_id}/")
+        ]
+    if isinstance(manager, StateManagerRedis):
+        suffix = f"_{SessionState.get_full_name()}"
+        return [
+            key.decode()[: -len(suffix)]
+            async for key in manager.redis.scan_iter(match=f"*{suffix}")
+            if str(user_id).encode() in (await manager.redis.get(key) or b"")
+        ]
+    return []  # no other manager is configured (rxconfig.py)
+
+
+async def empty_tabs_of(user_id: uuid.UUID, *, but: str) -> None:
+    """Empty every tab filled for this user (a deleted account), wherever the state manager keeps it.
+
+    `but` is the calling tab's token: its state is locked by its own event, which empties it.
+    """
+    manager = RegistrationContext.get().app.state_manager
+    for token in await _tabs_maybe_filled_for(user_id):
+        if token == but:
+            continue
+        async with manager.modify_state(BaseStateToken(ident=token, cls=SessionState)) as root:
+            session = await root.get_state(SessionState)
+            if session._filled_for.startswith(f"{user_id}/"):
+                await empty_user_states(session)
 
 
 class SessionBoundary(Middleware):

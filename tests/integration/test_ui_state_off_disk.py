@@ -20,7 +20,7 @@ import assetry.assetry
 from assetry.config import ROOT, get_settings
 from assetry.pages.settings import SettingsState
 from assetry.state.session import SessionState
-from tests.raw_socket import Creator, filled_by_a, leaked, record_policies, serve_backend
+from tests.raw_socket import Creator, creator, filled_by_a, filled_tab, leaked, record_policies, serve_backend
 
 REDIS_URL = "redis://127.0.0.1:6379/1"
 SKIPPED = {".git", ".venv", "tools", "node_modules", "__pycache__", ".ruff_cache", ".pytest_cache"}
@@ -77,12 +77,19 @@ async def test_log_out_empties_the_tab_at_once(backend: str) -> None:
     assert leaked([await memory_state_of(tab.token)], a) == []
 
 
-async def test_deleting_the_account_empties_the_tab_at_once(backend: str) -> None:
+async def test_deleting_the_account_empties_every_tab_of_it_at_once(backend: str) -> None:
     tab, a = await filled_by_a(backend)
+    other_tab = await filled_tab(backend, a)  # another browser of A's, left open
+    b = await creator("Basil", "Basalt-Orchard-93")
+    b_tab = await filled_tab(backend, b)
+
     frames = await tab.send(SettingsState.delete_account, {"form": {"delete_password": "Amber-Lantern-71"}})
-    await tab.close()
+    for each in (tab, other_tab, b_tab):
+        await each.close()
     assert "Your account was deleted" in "".join(frames)
     assert leaked([await memory_state_of(tab.token)], a) == []
+    assert leaked([await memory_state_of(other_tab.token)], a) == []  # without it sending anything
+    assert b.note in await memory_state_of(b_tab.token)  # nobody else's tab is touched
 
 
 @pytest.fixture
@@ -133,3 +140,17 @@ async def test_with_redis_ui_state_expires_and_log_out_empties_it(redis_backend:
     await tab.send(SessionState.log_out, path="/settings")
     await tab.close()
     assert _redis_leaks(await _redis_values(tab.token), a) == []
+
+
+async def test_with_redis_deleting_the_account_empties_every_tab_of_it(redis_backend: str) -> None:
+    tab, a = await filled_by_a(redis_backend)
+    other_tab = await filled_tab(redis_backend, a)
+    b = await creator("Basil", "Basalt-Orchard-93")
+    b_tab = await filled_tab(redis_backend, b)
+
+    await tab.send(SettingsState.delete_account, {"form": {"delete_password": "Amber-Lantern-71"}})
+    for each in (tab, other_tab, b_tab):
+        await each.close()
+    assert _redis_leaks(await _redis_values(tab.token), a) == []
+    assert _redis_leaks(await _redis_values(other_tab.token), a) == []
+    assert _redis_leaks(await _redis_values(b_tab.token), b)  # B's tab still holds B's
