@@ -30,12 +30,13 @@ from assetry.pages.analytics import connections, notes, page, post, proposals, t
 from assetry.pages.analytics.dashboard import DashboardState
 from assetry.services import mail, policy_changes, privacy, sync, tracking  # noqa: F401 - registers their background tasks
 from assetry.services.admin import invitations  # noqa: F401 - registers the waitlist's bulk-invitation task
-from assetry.state.errors import on_backend_error
+from assetry.state.errors import ArgumentCheck, on_backend_error
+from assetry.state.frames import limit_event_frames
 from assetry.state.policy_banner import PolicyBannerState
-from assetry.state.session import SessionState
+from assetry.state.session import SessionBoundary, SessionState
 
 app = rx.App(
-    api_transformer=[web.routes(), web.with_security_headers, web.at_the_public_origin],
+    api_transformer=[web.routes(), web.with_security_headers, web.at_the_public_origin, limit_event_frames],
     # Top right: on a phone the in-progress rows sit below the form, where a toast at the
     # bottom would cover the Cancel button of the row that was just started.
     toaster=rx.toast.provider(position="top-right"),
@@ -44,6 +45,10 @@ app = rx.App(
         rx.el.meta(name="description", content="Assetry: generate short-form video, see how it performs.")
     ],
 )
+# Before every event of a tab: empty its states when its session changed or ended.
+app.add_middleware(SessionBoundary())
+# Arguments that don't fit their handler are refused as bad input before it runs.
+app.add_middleware(ArgumentCheck())
 
 _public = [SessionState.page_opened]
 _signed_in = [SessionState.require_login, SessionState.page_opened, PolicyBannerState.load]

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
 
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None
+    # The largest event a browser may send over the websocket (bytes); larger ones are refused
+    # with a message. At most Engine.IO's own frame limit (1 MB), above which it drops the socket.
+    event_max_bytes: int = Field(default=256 * 1024, ge=4096, le=1_000_000)
 
     # Email: kept in the outbox table (admins read it) unless SMTP_URL is set:
     # smtp://user:pass@host:587?starttls=1, or smtps://user:pass@host:465 for implicit TLS.

@@ -13,7 +13,14 @@ from assetry.components.styles import FORM_WIDTH, NATIVE_SELECT
 from assetry.errors import BadInput, NotAllowed
 from assetry.pages.account_deleted import DeletedAccountState
 from assetry.services import accounts, local_time, platforms, privacy, profile
-from assetry.state.session import LOGIN_ROUTE, SessionState, session_token, signed_in_user
+from assetry.state.session import (
+    LOGIN_ROUTE,
+    SessionState,
+    empty_tabs_of,
+    empty_user_states,
+    session_token,
+    signed_in_user,
+)
 from assetry.state.watching import Progress, Watching
 
 EMAIL_OUTCOMES = {
@@ -326,9 +333,9 @@ class SettingsState(Watching, rx.State):
             self.delete_error = str(problem)
             return None
         # Every session of the account is revoked already; the dead cookie goes at the next log-in.
-        (await self.get_state(SessionState))._remember(None)
-        self.delete_open = False
-        # Only this tab learns when the data is gone: the next page reads it from this tab's state.
+        await empty_user_states(self)
+        await empty_tabs_of(user.id, but=self.router.session.client_token)
+        # Only this tab learns when the data is gone (set after emptying it): the next page reads it.
         (await self.get_state(DeletedAccountState))._remember(
             email=user.email, erased_by=privacy.erased_by(due, user.time_zone)
         )

@@ -143,24 +143,40 @@ async def log_out(token: str) -> None:
         )
 
 
+def _is_live(token: str) -> list[sa.ColumnElement[bool]]:
+    """Conditions for the live session behind `token`: known, not expired or revoked, its user enabled."""
+    return [
+        AuthSession.user_id == User.id,
+        AuthSession.token_hash == security.token_digest(token),
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > utcnow(),
+        AuthSession.ticket_expires_at.is_(None),  # a ticket is not a session token
+        User.is_disabled.is_(False),
+    ]
+
+
 async def user_for_token(token: str) -> User | None:
     """The signed-in user behind a session token, or None if it is unknown, expired or revoked."""
     if not token or len(token) > 128:
         return None
     async with db.service_session() as session:
-        return (
+        return (await session.exec(select(User).join(AuthSession, sa.and_(*_is_live(token))))).first()
+
+
+async def session_key(token: str) -> str:
+    """Which live session a token stands for, as "<user id>/<session id>", or "" when none does.
+
+    Not secret: it names the session without being able to act as it.
+    """
+    if not token or len(token) > 128:
+        return ""
+    async with db.service_session() as session:
+        found = (
             await session.exec(
-                select(User)
-                .join(AuthSession, AuthSession.user_id == User.id)
-                .where(
-                    AuthSession.token_hash == security.token_digest(token),
-                    AuthSession.revoked_at.is_(None),
-                    AuthSession.expires_at > utcnow(),
-                    AuthSession.ticket_expires_at.is_(None),  # a ticket is not a session token
-                    User.is_disabled.is_(False),
-                )
+                select(AuthSession.user_id, AuthSession.id).join(User, sa.and_(*_is_live(token)))
             )
         ).first()
+    return f"{found[0]}/{found[1]}" if found else ""
 
 
 async def ticket_for(token: str) -> str:

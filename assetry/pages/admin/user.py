@@ -15,6 +15,7 @@ from assetry.services.admin import audit_log, users
 from assetry.services.admin.paging import Page, Window
 from assetry.state.admin import require_admin
 from assetry.state.admin_list import AdminListState
+from assetry.state.session import empty_tabs_of
 
 
 @dataclasses.dataclass
@@ -97,6 +98,7 @@ class AdminUserState(rx.State):
             if self.is_admin:
                 raise BadInput("Remove this user's admin role first (the last admin can't be removed).")
             await privacy.request_deletion(user_id, password, actor_id=admin_id)
+            await empty_tabs_of(user_id, but=self.router.session.client_token)
 
         return await self._act(
             "AdminUserState.delete_account",
