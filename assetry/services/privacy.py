@@ -52,6 +52,7 @@ from assetry.models import (
     AuthSession,
     ConnectedAccount,
     DailyActiveCount,
+    FormSubmission,
     Generation,
     GenerationOutput,
     Job,
@@ -71,6 +72,8 @@ log = logging.getLogger(__name__)
 EXPORT_KIND = "privacy.export"
 PURGE_KIND = "privacy.purge"
 RETENTION_DAYS = 90
+# The IPs of sign-up, waitlist and link-resend forms: only as long as the per-IP throttle looks back.
+FORM_SUBMISSIONS_KEPT = timedelta(days=1)
 EXPORT_DAYS = 7
 BATCH = 2000
 PROGRESS_EVERY_SECONDS = 0.5
@@ -727,7 +730,8 @@ async def purge_due_accounts(*, now: datetime | None = None) -> int:
 
 
 async def purge_old_logs(*, now: datetime | None = None) -> dict[str, int]:
-    """Delete usage events, log-in attempts, ended sessions and OAuth states older than 90 days.
+    """Delete usage events, log-in attempts, ended sessions and OAuth states older than 90 days
+    (and form submissions older than a day).
 
     The activity rollups go by whole UTC days: a day's rows, and a `last_seen_at` on it, are
     deleted as soon as any part of that day is older than 90 days.
@@ -740,6 +744,9 @@ async def purge_old_logs(*, now: datetime | None = None) -> dict[str, int]:
         "daily_active_users": sa.delete(DailyActiveCount).where(DailyActiveCount.day < kept_from.date()),
         "last_seen_at": sa.update(User).where(User.last_seen_at < kept_from).values(last_seen_at=None),
         "login_attempts": sa.delete(LoginAttempt).where(LoginAttempt.created_at < cutoff),
+        "form_submissions": sa.delete(FormSubmission).where(
+            FormSubmission.created_at < (now or utcnow()) - FORM_SUBMISSIONS_KEPT
+        ),
         "auth_sessions": sa.delete(AuthSession).where(
             sa.or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff)
         ),

@@ -309,8 +309,8 @@ async def test_a_running_job_is_asked_to_stop(admin: User) -> None:
 
 async def test_waitlist_search_pages_and_formula_safe_csv(admin: User) -> None:
     for i in range(5):
-        await contact.join_waitlist(f"fan{i}@example.com")
-    await contact.join_waitlist("=cmd@example.com")
+        await contact.join_waitlist(f"fan{i}@example.com", "")
+    await contact.join_waitlist("=cmd@example.com", "")
     first = await waitlist.listing(admin.id, "fan", window=Window(size=2))
     page = await waitlist.listing(admin.id, "fan", window=Window(after=first.last, size=2))
     assert page.total == 5 and [row.email for row in page.rows] == ["fan2@example.com", "fan3@example.com"]
@@ -341,7 +341,7 @@ async def test_reply_and_invite_go_through_the_mail_outbox(admin: User) -> None:
         email="a@example.com", subject="Export?", body="Where is it?"
     )
     await inbox.reply(admin.id, message.id, "It's under Account → Export.")
-    await contact.join_waitlist("fan@example.com")
+    await contact.join_waitlist("fan@example.com", "")
     entry = (await waitlist.listing(admin.id)).rows[0]
     await invitations.invite(admin.id, entry.id)
     with pytest.raises(BadInput, match="already invited"):

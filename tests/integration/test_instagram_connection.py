@@ -16,6 +16,7 @@ from assetry.jobs.worker import Worker
 from assetry.models import ConnectedAccount, MetricSnapshot, Post
 from assetry.sandbox.instagram import InstagramImitation
 from assetry.services import accounts, connections, dashboard, platforms
+from tests.account_setup import SignUp, create_account
 
 
 @pytest.fixture
@@ -24,9 +25,9 @@ def instagram() -> InstagramImitation:
 
 
 async def new_user() -> tuple[uuid.UUID, str]:
-    form = accounts.SignUp(email="ig@example.com", password="Correct-Horse-42", age_confirmed=True,
+    form = SignUp(email="ig@example.com", password="Correct-Horse-42", age_confirmed=True,
                            accepted_policies=True)  # fmt: skip
-    user, token = await accounts.sign_up(form, accounts.Client())
+    user, token = await create_account(form, accounts.Client())
     return user.id, token
 
 

@@ -42,6 +42,7 @@ from assetry.models.jobs import SUCCEEDED
 from assetry.services import accounts, media, ownership, privacy, profile, usage
 from assetry.services.accounts import SESSION_COOKIE
 from assetry.token_vault import vault
+from tests.account_setup import SignUp, create_account
 
 PASSWORD = "Correct-Horse-42"
 HERE = accounts.Client(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0")
@@ -57,8 +58,8 @@ class Person:
 
 
 async def sign_up(email: str) -> tuple[User, str]:
-    return await accounts.sign_up(
-        accounts.SignUp(email=email, password=PASSWORD, age_confirmed=True, accepted_policies=True), HERE
+    return await create_account(
+        SignUp(email=email, password=PASSWORD, age_confirmed=True, accepted_policies=True), HERE
     )
 
 

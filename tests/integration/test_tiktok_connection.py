@@ -23,6 +23,7 @@ from assetry.models.base import utcnow
 from assetry.sandbox.tiktok import TikTokImitation
 from assetry.services import accounts, connections, platforms, sync
 from assetry.token_vault import vault
+from tests.account_setup import SignUp, create_account
 
 HANDLE = "jon.cooks"
 
@@ -37,10 +38,8 @@ def tiktok() -> TikTokImitation:
 
 
 async def new_user(email: str = "maya@example.com") -> tuple[uuid.UUID, str]:
-    form = accounts.SignUp(
-        email=email, password="Correct-Horse-42", age_confirmed=True, accepted_policies=True
-    )
-    user, token = await accounts.sign_up(form, accounts.Client())
+    form = SignUp(email=email, password="Correct-Horse-42", age_confirmed=True, accepted_policies=True)
+    user, token = await create_account(form, accounts.Client())
     return user.id, token
 
 
