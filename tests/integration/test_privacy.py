@@ -29,6 +29,7 @@ from assetry.models import (
     ActiveDay,
     AuthSession,
     DailyActiveCount,
+    FormSubmission,
     GenerationOutput,
     Job,
     LoginAttempt,
@@ -462,6 +463,8 @@ async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
                 )
             )
         session.add(Job(kind="test.retention", deadline_at=old, created_at=old, dedupe_key="still-queued"))
+        # Form submissions are kept one day (the sign-ups above made two of today's).
+        session.add(FormSubmission(form="sign_up", ip="192.0.2.1", created_at=now - timedelta(hours=25)))
 
     logs = await privacy.purge_old_logs(now=now)
     assert logs == {
@@ -470,6 +473,7 @@ async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
         "daily_active_users": 1,
         "last_seen_at": 1,  # theo, seen only 91 days ago
         "login_attempts": 1,
+        "form_submissions": 1,
         "auth_sessions": 1,
         "oauth_states": 0,
     }
@@ -489,7 +493,10 @@ async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
                 sa.select(LoginAttempt.email).where(LoginAttempt.email != "maya@example.com")
             )
         ).all() == ["recent@example.com"]
-        assert sorted((await session.scalars(sa.select(Job.dedupe_key))).all()) == ["recent", "still-queued"]
+        kept_jobs = (
+            await session.scalars(sa.select(Job.dedupe_key).where(Job.kind == "test.retention"))
+        ).all()
+        assert sorted(kept_jobs) == ["recent", "still-queued"]
     # Idempotent: a second run deletes nothing more.
     assert sum((await privacy.purge_old_logs(now=now)).values()) == 0
     assert await privacy.purge_finished_jobs(now=now) == 0
