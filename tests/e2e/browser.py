@@ -113,7 +113,7 @@ def sign_up(page: Page, *, name: str = "", email: str | None = None, **form: boo
     """
     email = email or new_email()
     fill_sign_up(page, email=email, name=name, **form)
-    expect(page.get_by_role("status")).to_contain_text(SIGN_UP_SENT)
+    expect(page.get_by_role("status")).to_contain_text(f"{SIGN_UP_SENT} We sent a message to {email}")
     open_sign_up_link(page, email)
     expect(page).to_have_url(path_is("/home"))
     return email

@@ -130,7 +130,7 @@ def test_a_taken_address_gets_the_same_answer_and_its_owner_an_email(page: Page,
     for email in (taken, fresh):
         fill_sign_up(page, email=email, password="Other-Person-2026")
         status = page.get_by_role("status")
-        expect(status).to_contain_text(SIGN_UP_SENT)
+        expect(status).to_contain_text(f"{SIGN_UP_SENT} We sent a message to {email}")
         answers.append(status.inner_text().replace(email, "X"))
         expect(_alert(page)).to_have_count(0)
     assert answers[0] == answers[1]
