@@ -87,7 +87,9 @@ async def test_a_crash_after_submitting_resumes_polling_and_never_pays_twice(
     await asyncio.gather(crashed, return_exceptions=True)
     async with db.service_session() as session:
         await session.exec(
-            sa.update(Job).values(status="running", lease_until=utcnow() - timedelta(seconds=1))
+            sa.update(Job)
+            .where(Job.kind == studio.TASK)
+            .values(status="running", lease_until=utcnow() - timedelta(seconds=1))
         )
     await Worker(worker_id="restarted").run_once()
     done = await reload(started.id)
