@@ -24,7 +24,7 @@ TESTS = ROOT / "tests"
 PROMISES: dict[str, list[str]] = {
     "a hash of your password (never the password itself)": [
         "integration/test_accounts.py::test_sign_up_stores_hash_session_and_policy_acceptance",
-        "integration/test_supabase_auth.py::test_sign_up_keeps_no_hash_and_links_the_supabase_user",
+        "integration/test_supabase_auth.py::test_sign_up_waits_for_supabases_link_and_keeps_no_hash",
     ],
     "TikTok (Login Kit, scopes `user.info.basic` and `video.list`)": [
         "integration/test_tiktok.py::test_consent_page_is_labelled_and_lists_the_scopes",
