@@ -3,16 +3,18 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 BUN_DIR := $(CURDIR)/tools/node_modules/.bin
-REFLEX := PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1 $(VENV)/bin/reflex
+# `python -m assetry serve ARGS`: the embedded Postgres (unless DATABASE_URL is set), migrations,
+# then `reflex run ARGS`; Ctrl-C stops the app and then the database.
+SERVE := PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1 $(PY) -m assetry serve
 PORT ?= 3000
 
-.PHONY: run dev test install install-test migrate lint bench clean
+.PHONY: run dev test install install-test migrate lint bench smoke clean
 
-run: install migrate  ## install everything, migrate, serve the production build on :3000
-	$(REFLEX) run --env prod --single-port --frontend-port $(PORT) --loglevel warning
+run: install  ## install everything, start the database, migrate, serve the production build on :3000
+	$(SERVE) --env prod --single-port --frontend-port $(PORT) --loglevel warning
 
-dev: install migrate  ## hot reload on :3000 (backend :8000)
-	$(REFLEX) run --env dev --frontend-port $(PORT)
+dev: install  ## hot reload on :3000 (backend :8000)
+	$(SERVE) --env dev --frontend-port $(PORT)
 
 install: $(VENV)/.installed tools/node_modules/.installed
 
@@ -31,10 +33,19 @@ migrate: install
 install-test: install
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-test: install-test  ## the whole suite: unit, integration (SQLite and Postgres), e2e in Chromium
+# The browser tests (their own server and database) run in a second pytest beside unit and
+# integration tests, which run on 2 xdist workers (a database each); its output follows theirs.
+test: install-test  ## the whole suite: unit, integration (Postgres), e2e in Chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1 $(VENV)/bin/pytest
+	@mkdir -p test-results
+	@export PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1; \
+	$(VENV)/bin/pytest -m e2e > test-results/e2e.log 2>&1 & browser=$$!; \
+	$(VENV)/bin/pytest -m "not e2e" -n 2; others=$$?; \
+	wait $$browser; browsers=$$?; \
+	echo "===== end-to-end tests (ran beside the others; also in test-results/e2e.log) ====="; \
+	cat test-results/e2e.log; \
+	exit $$(( others != 0 || browsers != 0 ))
 
 lint:
 	$(VENV)/bin/ruff check --fix .
@@ -42,6 +53,9 @@ lint:
 
 bench: install-test  ## benchmarks under bench/, figures printed as medians
 	PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1 $(PY) -m bench
+
+smoke: install  ## one cheap real call per configured provider (needs keys; not part of `make test`)
+	$(PY) -m assetry smoke
 
 clean:
 	rm -rf .web .states $(VENV) tools/node_modules data

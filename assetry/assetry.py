@@ -5,7 +5,18 @@ import reflex as rx
 from assetry import web
 from assetry.config import get_settings
 from assetry.jobs.worker import Worker
-from assetry.pages import auth, home, landing, library, password_reset, policies, settings, studio, support
+from assetry.pages import (
+    auth,
+    home,
+    landing,
+    library,
+    password_reset,
+    policies,
+    posted,
+    settings,
+    studio,
+    support,
+)
 from assetry.pages.admin import audit as admin_audit
 from assetry.pages.admin import inbox as admin_inbox
 from assetry.pages.admin import jobs as admin_jobs
@@ -14,7 +25,7 @@ from assetry.pages.admin import overview as admin_overview
 from assetry.pages.admin import user as admin_user
 from assetry.pages.admin import users as admin_users
 from assetry.pages.admin import waitlist as admin_waitlist
-from assetry.pages.analytics import connections, notes, page, post, tracked
+from assetry.pages.analytics import connections, notes, page, post, proposals, tracked, what_works
 from assetry.pages.analytics.dashboard import DashboardState
 from assetry.services import mail, policy_changes, privacy, sign_up, sync, tracking  # noqa: F401 - registers their background tasks
 from assetry.services.admin import invitations  # noqa: F401 - registers the waitlist's bulk-invitation task
@@ -98,7 +109,7 @@ app.add_page(
     library.generation_page,
     route="/library/[generation_id]",
     title="Generation · Assetry",
-    on_load=[*_signed_in, library.GenerationState.load],
+    on_load=[*_signed_in, library.GenerationState.load, posted.PostedState.load],
 )
 app.add_page(
     page.analytics_page,
@@ -107,6 +118,7 @@ app.add_page(
     on_load=[
         *_signed_in,
         connections.ConnectionsState.load,
+        proposals.ProposalsState.load,
         DashboardState.load,
         notes.NotesState.load,
         tracked.TrackedState.load,
@@ -117,6 +129,12 @@ app.add_page(
     route="/analytics/post/[post_id]",
     title="Post · Assetry",
     on_load=[*_signed_in, post.PostState.load],
+)
+app.add_page(
+    what_works.what_works_page,
+    route="/analytics/what-works",
+    title="What works · Assetry",
+    on_load=[*_signed_in, what_works.WhatWorksState.load],
 )
 
 # The admin area: each page's load checks the admin role on the server (assetry/state/admin.py).

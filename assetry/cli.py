@@ -1,23 +1,53 @@
-"""Operator commands: `python -m assetry migrate | create-admin EMAIL | doctor | rotate-keys`."""
+"""Operator commands: `python -m assetry serve | migrate | create-admin EMAIL | doctor | rotate-keys
+| purge | smoke | backup FILE | restore FILE`.
+
+With no DATABASE_URL they run on the embedded Postgres: the app's server while it runs,
+otherwise one started for the length of the command (`smoke` needs no database).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
+import signal
 import sys
+from pathlib import Path
 from urllib.parse import urlparse
 
+import psycopg
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlmodel import select
 
 from alembic import command
-from assetry import db
+from assetry import db, local_postgres, rls, serve
 from assetry.config import ROOT, get_settings
-from assetry.models import User
-from assetry.services import audit
+from assetry.local_postgres import LocalDatabaseError
+from assetry.models import User, user_owned_tables
+from assetry.services import audit, catalog
+
+
+def backup(path: Path) -> int:
+    """Write the whole database to a file (pg_dump from the same wheel as the embedded server)."""
+    local_postgres.backup(get_settings().owner_database_url, path)
+    print(f"Backed up the database to {path} ({path.stat().st_size:,} bytes).")
+    print(f"Restore it with `python -m assetry restore {path}`.")
+    return 0
+
+
+def restore(path: Path) -> int:
+    """Replace the database with a backup; the roles its grants name are made first where missing."""
+    settings = get_settings()
+    url = settings.owner_database_url
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(rls.ROLES_AND_UID)
+        connection.execute(rls.app_role(settings.app_db_role, settings.app_db_password.get_secret_value()))
+    local_postgres.restore(url, path)
+    print(f"Restored the database from {path}.")
+    return 0
 
 
 def migrate() -> int:
@@ -51,6 +81,33 @@ async def rotate_keys() -> int:
     return 0
 
 
+# How `purge` names what `privacy.purge_old_logs` counted (other kinds: their name, spaced).
+PURGED = {
+    "last_seen_at": "last-seen times cleared",
+    "login_attempts": "log-in attempts",
+    "auth_sessions": "ended sessions",
+    "oauth_states": "OAuth states",
+    "outbox": "emails",
+    "audit_log": "audit entries cleared",
+}
+
+
+async def purge() -> int:
+    """Run the account deletions that are due and the retention purges now; print the counts."""
+    from assetry.services import privacy
+
+    counts = {"accounts past their grace period": await privacy.purge_due_accounts()}
+    counts |= {
+        PURGED.get(name, name.replace("_", " ")): n for name, n in (await privacy.purge_old_logs()).items()
+    }
+    counts["finished jobs"] = await privacy.purge_finished_jobs()
+    counts["expired export archives"] = await privacy.delete_expired_exports()
+    width = max(map(len, counts))
+    for name, n in counts.items():
+        print(f"{name:<{width}}  {n}")
+    return 0
+
+
 async def doctor() -> int:
     """Print each subsystem's mode and whether it answers."""
     settings = get_settings()
@@ -67,24 +124,50 @@ async def doctor() -> int:
         ok, detail = await check(settings)
         failures += not ok
         print(f"{name:<10} {mode.value:<11} {'ok' if ok else 'FAIL':<5} {detail}")
+    for problem in catalog.problems(settings):
+        print(f"{'models':<10} {'configured':<11} {'WARN':<5} {problem}")
     return 1 if failures else 0
 
 
 async def _check_database(settings) -> tuple[bool, str]:
+    """Which Postgres, its version, the migration, and row-level security on every user-owned table."""
+    local = settings.local_postgres()
+    if local:
+        where = f"in {local.folder}"
+        kind = "embedded Postgres"
+    else:
+        url = sa.engine.make_url(settings.owner_database_url)
+        where = f"at {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+        kind = "Postgres"
+    tables = user_owned_tables()
     try:
         async with db.service_session() as session:
-            version = await session.scalar(sa.text("SELECT version_num FROM alembic_version"))
-    except Exception as error:
-        return False, f"{type(error).__name__}: {error}".splitlines()[0]
-    where = (
-        "Postgres"
-        if settings.database_mode.value == "configured"
-        else f"SQLite {settings.owner_database_url[10:]}"
-    )
+            version = await session.scalar(sa.text("SHOW server_version"))
+            migration = await session.scalar(sa.text("SELECT version_num FROM alembic_version"))
+            secured = set(
+                (
+                    await session.exec(
+                        sa.text(
+                            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                            "WHERE n.nspname = 'public' AND c.relrowsecurity AND c.relname = ANY(:tables)"
+                        ).bindparams(tables=tables)
+                    )
+                ).scalars()
+            )
+    except (OSError, sa.exc.DBAPIError) as error:
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        return False, f"{kind} {where} is unreachable: {reason}"
+    server = f"{kind} {version.split()[0]} {where}"
     head = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_current_head()
-    if version != head:
-        return False, f"{where}, migration {version} but the code needs {head}: run `make migrate`"
-    return True, f"{where}, migration {version} (up to date)"
+    if migration != head:
+        return False, f"{server}, migration {migration} but the code needs {head}: run `make migrate`"
+    unsecured = sorted(set(tables) - secured)
+    if unsecured:
+        return False, f"{server}: row-level security is OFF on {', '.join(unsecured)}"
+    return True, (
+        f"{server}, migration {migration} (up to date), "
+        f"row-level security on in all {len(tables)} user-owned tables"
+    )
 
 
 async def _check_auth(settings) -> tuple[bool, str]:
@@ -172,6 +255,10 @@ async def _check_mail(settings) -> tuple[bool, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assetry", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "serve",
+        help="start the embedded database (unless DATABASE_URL is set), migrate, then `reflex run ARGS`",
+    )
     commands.add_parser("migrate", help="apply database migrations")
     admin = commands.add_parser("create-admin", help="give an existing account the admin role")
     admin.add_argument("email")
@@ -179,10 +266,47 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "rotate-keys", help="re-encrypt every stored platform token under the newest ENCRYPTION_KEYS key"
     )
-    args = parser.parse_args(argv)
-    if args.command == "migrate":
-        return migrate()
-    return asyncio.run(_run_async(args))
+    commands.add_parser(
+        "purge", help="purge what the retention rules say is due now (accounts, logs, jobs, emails, exports)"
+    )
+    commands.add_parser("smoke", help="one cheap real call per configured provider (costs a few cents)")
+    for name, text in (
+        ("backup", "write the whole database to FILE"),
+        ("restore", "replace the whole database with the backup in FILE (stop the app first)"),
+    ):
+        commands.add_parser(name, help=text).add_argument("file", type=Path)
+    args, reflex_args = parser.parse_known_args(argv)
+    if reflex_args and args.command != "serve":
+        parser.error(f"unrecognized arguments: {' '.join(reflex_args)}")
+    if args.command == "smoke":
+        from assetry.services import smoke
+
+        return smoke.main(get_settings())
+    # SIGTERM unwinds like Ctrl-C, so an embedded server this process started is stopped.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    local = get_settings().local_postgres()
+    try:
+        exclusive = args.command in ("serve", "restore")
+        with local.owned(exclusive=exclusive) if local else contextlib.nullcontext():
+            if args.command == "serve":
+                if local and (old := local.data_dir / "assetry.db").exists():
+                    print(f"Note: {old} is the SQLite database of an older Assetry; it is no longer read.")
+                migrate()
+                return serve.run_app(reflex_args)
+            if args.command == "migrate":
+                return migrate()
+            if args.command == "backup":
+                return backup(args.file)
+            if args.command == "restore":
+                return restore(args.file)
+            return asyncio.run(_run_async(args))
+    except LocalDatabaseError as error:
+        print(error, file=sys.stderr)
+        return 1
+
+
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signal.SIGTERM)
 
 
 async def _run_async(args: argparse.Namespace) -> int:
@@ -191,6 +315,8 @@ async def _run_async(args: argparse.Namespace) -> int:
             return await create_admin(args.email)
         if args.command == "rotate-keys":
             return await rotate_keys()
+        if args.command == "purge":
+            return await purge()
         return await doctor()
     finally:
         await db.dispose_engines()

@@ -1,7 +1,7 @@
 """One Settings object for every environment variable, and the mode of each subsystem.
 
-Every subsystem has an embedded default that needs no keys (SQLite, local
-accounts, outbox email, local media folder) and a configured mode that talks to
+Every subsystem has an embedded default that needs no keys (a Postgres server run from
+DATA_DIR, local accounts, outbox email, local media folder) and a configured mode that talks to
 the real service. The mode is derived here, in one place, from the settings.
 """
 
@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from assetry.local_postgres import LocalPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +39,7 @@ class Settings(BaseSettings):
     public_url: str = "http://localhost:3000"
     data_dir: Path = ROOT / "data"
 
-    # Database: SQLite file under data/ unless DATABASE_URL points at Postgres.
+    # Database: the embedded Postgres with its data in DATA_DIR unless DATABASE_URL points at a server.
     database_url: str | None = None
     # Postgres role the running app logs in as (never a superuser); created by migrations.
     app_db_role: str = "assetry_app"
@@ -47,6 +49,11 @@ class Settings(BaseSettings):
     supabase_url: str | None = None
     supabase_anon_key: SecretStr | None = None
     supabase_service_role_key: SecretStr | None = None
+
+    # Password hashing (argon2id, parallelism 4): argon2-cffi's recommended cost. Only the test
+    # suite lowers it (its hashes are thrown away); production keeps these.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=32)
 
     # Sessions and login throttling: wrong passwords one IP may try on one account, and on all
     # accounts, before each further try waits (1 minute, doubling, at most the window).
@@ -79,8 +86,9 @@ class Settings(BaseSettings):
     price_table: dict[str, float] = Field(default_factory=dict)
     # Jobs each backend process runs at once.
     job_concurrency: int = Field(default=4, ge=1)
-    # Days between a deletion request and the purge of the account's data (0: at once).
-    deletion_grace_days: int = Field(default=30, ge=0)
+    # Days between a deletion request and the purge of the account's data (0: at once). The
+    # policy promises deletion within 30 days, so more is refused at start-up.
+    deletion_grace_days: int = Field(default=30, ge=0, le=30)
 
     # TikTok Login Kit / Display API: sandbox (the mounted imitation) unless key and secret are set.
     tiktok_client_key: str | None = None
@@ -94,7 +102,7 @@ class Settings(BaseSettings):
     instagram_authorize_url: str = "https://www.instagram.com/oauth/authorize"
     instagram_api_url: str = "https://api.instagram.com"
     instagram_graph_url: str = "https://graph.instagram.com"
-    instagram_api_version: str = "v23.0"
+    instagram_api_version: str = "v25.0"
 
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None
@@ -110,11 +118,8 @@ class Settings(BaseSettings):
     fal_queue_url: str = "https://queue.fal.run"
     fal_image_model: str = "fal-ai/flux/schnell"
     fal_video_model: str = "fal-ai/veo3/fast"
-    # How the video model wants its duration: veo3 takes "8s", kling takes "5".
-    fal_video_duration_format: str = "{seconds}s"
+    # What each model accepts and costs is in the provider catalog (assetry/services/catalog.py).
     fal_timeout_s: float = Field(default=30.0, gt=0)
-    # What the configured video model accepts (veo3 fast: 8 s clips).
-    fal_video_durations: list[int] = Field(default_factory=lambda: [8])
 
     # Public-post tracking through Apify: the sandbox imitation unless APIFY_TOKEN is set.
     apify_token: SecretStr | None = None
@@ -124,11 +129,11 @@ class Settings(BaseSettings):
     apify_run_timeout_seconds: int = Field(default=300, ge=10)
 
     # Gemini (captions, images) and Anthropic (captions): a provider with no key is not configured.
-    # Model ids change often: these are defaults, not facts.
+    # Model ids change often: these are defaults; the provider catalog says which ids are current.
     gemini_api_key: SecretStr | None = None
     gemini_base_url: str = "https://generativelanguage.googleapis.com"
-    gemini_caption_model: str = "gemini-2.5-flash"
-    gemini_image_model: str = "gemini-2.5-flash-image"
+    gemini_caption_model: str = "gemini-3.5-flash-lite"
+    gemini_image_model: str = "gemini-3.1-flash-image"
     gemini_timeout_s: float = Field(default=120, gt=0)
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str = "https://api.anthropic.com"
@@ -136,6 +141,12 @@ class Settings(BaseSettings):
     anthropic_timeout_s: float = Field(default=60, gt=0)
     # Extra attempts the provider SDKs make on 429/5xx/timeouts before we report the error.
     llm_max_retries: int = Field(default=2, ge=0)
+
+    # Live smoke tests (`make smoke`): also make a video (costs money), and what to read `me` and a post with.
+    smoke_video: bool = False
+    smoke_tiktok_token: SecretStr | None = None
+    smoke_instagram_token: SecretStr | None = None
+    smoke_apify_url: str | None = None
 
     @field_validator(
         "database_url",
@@ -165,20 +176,20 @@ class Settings(BaseSettings):
         parsed = urlparse(self.public_url)
         return f"{parsed.scheme}://{parsed.netloc}"
 
+    def local_postgres(self) -> LocalPostgres | None:
+        """The embedded server, unless DATABASE_URL names another one."""
+        return None if self.database_url else LocalPostgres(self.data_dir)
+
     @property
     def owner_database_url(self) -> str:
         """The database URL migrations run with (the schema owner)."""
-        return self.database_url or f"sqlite:///{self.data_dir / 'assetry.db'}"
+        return self.database_url or LocalPostgres(self.data_dir).url()
 
     @property
     def app_database_url(self) -> str:
-        """The async URL the running app uses: on Postgres its own non-superuser role."""
-        url = make_url(driver_url(self.owner_database_url, asynchronous=True))
-        if url.get_backend_name() == "postgresql":
-            url = url.set(
-                username=self.app_db_role,
-                password=self.app_db_password.get_secret_value(),
-            )
+        """The async URL the running app uses: its own non-superuser role."""
+        url = make_url(driver_url(self.owner_database_url))
+        url = url.set(username=self.app_db_role, password=self.app_db_password.get_secret_value())
         return url.render_as_string(hide_password=False)
 
     @property
@@ -283,13 +294,11 @@ def _local_secret(path: Path, size: int) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def driver_url(url: str, *, asynchronous: bool) -> str:
-    """Name the driver SQLAlchemy should use: psycopg 3 for Postgres, aiosqlite for async SQLite."""
+def driver_url(url: str) -> str:
+    """Name the driver SQLAlchemy should use: psycopg 3 (sync and async alike)."""
     for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
-    if asynchronous and url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
     return url
 
 

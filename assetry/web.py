@@ -19,15 +19,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assetry.config import Mode, Settings, get_settings
 from assetry.errors import AssetryError, BadInput, NotAllowed
-from assetry.services import accounts, connections, media, platforms, privacy, profile
+from assetry.services import accounts, connections, media, platforms, privacy, profile, status
 from assetry.services.accounts import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
 
 
 async def health(_request: Request) -> JSONResponse:
-    """Liveness for load balancers and `make run`'s readiness wait."""
-    return JSONResponse({"status": "ok"})
+    """For load balancers and readiness waits: 200 while the database answers, 503 when it does not."""
+    if await status.database_answers():
+        return JSONResponse({"status": "ok", "database": "ok"})
+    return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
 
 
 async def media_file(request: Request) -> StreamingResponse | PlainTextResponse:

@@ -1,4 +1,4 @@
-"""Admin overview and user search at scale: median service time per call, Postgres or SQLite.
+"""Admin overview and user search at scale: median service time per call.
 
 Loads 100,000 users, 1,000,000 generations and 10,000,000 usage events (90 days, the
 retention window) into a scratch database, then times the service calls the admin pages
@@ -8,14 +8,12 @@ The tables are loaded at migration LOADED_AT (events only, as stored before the 
 rollups existed), with the big tables' secondary indexes dropped and built again afterwards,
 which is much faster than keeping them up to date row by row; then the remaining migrations
 run as they would in production (0008 fills the rollups from the events) and their time is
-reported. Postgres is loaded with `generate_series` in SQL; SQLite with rows made in Python
-and `executemany`, so there a smaller `--scale` is kinder. Results go to
-bench/results/admin-<backend>-<timestamp>.json.
+reported. The tables are loaded with `generate_series` in SQL. Results go to
+bench/results/admin-<timestamp>.json.
 
-Usage: python -m bench.admin [--backend postgres|sqlite] [--scale 1.0] [--runs 7] [--keep]
-Postgres: BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/bench_admin, dropped
-and created again unless --keep reuses it. SQLite: DATA_DIR/assetry.db (a new temporary
-DATA_DIR unless one is set). With --keep, the migrations not yet applied run first.
+Usage: python -m bench.admin [--scale 1.0] [--runs 7] [--keep]
+BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/bench_admin, dropped and
+created again unless --keep reuses it. With --keep, the migrations not yet applied run first.
 """
 
 from __future__ import annotations
@@ -24,16 +22,12 @@ import argparse
 import asyncio
 import json
 import os
-import random
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -137,84 +131,6 @@ STATUSES = ("succeeded", "succeeded", "succeeded", "failed", "cancelled")
 JOB_KINDS, JOB_STATUSES = ("studio.generate", "sync.account", "sync.due"), ("succeeded", "succeeded", "failed", "queued", "running")  # fmt: skip
 
 
-def _load_sqlite(path: str, scale: float) -> dict[str, float]:
-    """The same rows as `_load`, for SQLite: made in Python, inserted 200,000 a transaction."""
-    n, chance, now = _counts(scale), random.Random(1), datetime.now(UTC)
-    stamp = _sqlite_time(now)
-
-    def ago(days: int) -> str:
-        return _sqlite_time(now - timedelta(seconds=chance.random() * days * 86400))
-
-    ids = [uuid.uuid4().hex for _ in range(n["users"])]
-    steps = {
-        "users": (
-            "INSERT INTO users (id, email, display_name, auth_backend, is_admin, is_disabled, in_eu, time_zone,"
-            " age_confirmed_at, created_at) VALUES (?, ?, ?, 'local', ?, ?, ?, 'UTC', ?, ?)",
-            ((ids[i - 1], f"user{i}@example{i % 50}.com", f"User {i}", i == 1, i % 500 == 0, i % 3 == 0,
-              stamp, ago(730)) for i in range(1, n["users"] + 1)),
-        ),
-        "generations": (
-            "INSERT INTO generations (id, user_id, kind, prompt, options, provider, model, cost_usd, status,"
-            " error, created_at) VALUES (?, ?, ?, 'a prompt', '{}', ?, 'model', ?, ?, '', ?)",
-            ((uuid.uuid4().hex, ids[(i * 7919) % n["users"]], KINDS[i % 3], PROVIDERS[i % 4], (i % 7) * 0.05,
-              STATUSES[i % 5], ago(365)) for i in range(1, n["generations"] + 1)),
-        ),
-        "usage_events": (
-            "INSERT INTO usage_events (id, user_id, kind, name, ip, browser, device, os, referrer, detail,"
-            " created_at) VALUES (?, ?, 'page_view', '/home', '', 'Chrome 124', 'desktop', 'Linux', '', '', ?)",
-            ((uuid.uuid4().hex, None if i % 5 == 0 else ids[(i * 104729) % n["users"] % (1 + n["users"] // 3)],
-              ago(90)) for i in range(1, n["events"] + 1)),
-        ),
-        "waitlist": (
-            "INSERT INTO waitlist_entries (id, email, created_at, invited_at) VALUES (?, ?, ?, ?)",
-            ((uuid.uuid4().hex, f"fan{i}@example.org", ago(365), stamp if i % 4 == 0 else None)
-             for i in range(1, n["waitlist"] + 1)),
-        ),
-        "jobs": (
-            "INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_after, worker_id,"
-            " deadline_at, cancel_requested, progress, error, created_at)"
-            " VALUES (?, ?, '{}', ?, 1, 5, ?, '', ?, 0, '{}', ?, ?)",
-            ((uuid.uuid4().hex, JOB_KINDS[i % 3], JOB_STATUSES[i % 5], stamp, stamp,
-              "boom" if i % 5 == 2 else "", ago(90)) for i in range(1, n["jobs"] + 1)),
-        ),
-        "accounts": (
-            "INSERT INTO connected_accounts (id, user_id, platform, platform_account_id, display_name, username,"
-            " avatar_url, account_type, sandbox, status, status_message, scope, first_sync_done, created_at)"
-            " VALUES (?, ?, 'tiktok', ?, '', ?, '', '', 1, ?, '', '', 1, ?)",
-            ((uuid.uuid4().hex, ids[i - 1], f"acct{i}", f"creator{i}",
-              "needs_reconnect" if i % 20 == 0 else "active", stamp) for i in range(1, n["accounts"] + 1)),
-        ),
-    }  # fmt: skip
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA synchronous=OFF")
-    timings: dict[str, float] = {}
-    indexes = conn.execute(
-        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-        f" AND tbl_name IN {REINDEXED}"
-    ).fetchall()
-    for name, _ in indexes:
-        conn.execute(f'DROP INDEX "{name}"')
-    for name, (sql, rows) in steps.items():
-        started = time.perf_counter()
-        while batch := [row for _, row in zip(range(200_000), rows, strict=False)]:
-            with conn:
-                conn.executemany(sql, batch)
-        timings[name] = time.perf_counter() - started
-        print(f"  loaded {name:<14} {timings[name]:7.1f} s", file=sys.stderr, flush=True)
-    started = time.perf_counter()
-    with conn:
-        for _, definition in indexes:
-            conn.execute(definition)
-    conn.execute("ANALYZE")
-    conn.close()
-    timings["indexes"] = time.perf_counter() - started
-    return timings
-
-
-def _sqlite_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 @contextmanager
 def _secondary_indexes_dropped(conn, timings: dict[str, float]):
     """Drop the big tables' indexes other than their primary keys; build them again on the way out."""
@@ -305,39 +221,26 @@ async def _detail(admin_id):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="reuse an already loaded database")
     args = parser.parse_args()
 
-    postgres = args.backend == "postgres"
-    if postgres:
-        os.environ["DATABASE_URL"] = BASE_URL
-    else:
-        os.environ.pop("DATABASE_URL", None)
+    os.environ["DATABASE_URL"] = BASE_URL
     os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="bench-admin-"))
     from assetry.config import driver_url, get_settings
 
     get_settings.cache_clear()
-    url = driver_url(get_settings().owner_database_url, asynchronous=False)
+    url = driver_url(get_settings().owner_database_url)
     results: dict = {
-        "backend": args.backend,
         "commit": git_commit(),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if not args.keep:
-        if postgres:
-            _recreate(BASE_URL)
-        else:
-            get_settings().data_dir.mkdir(parents=True, exist_ok=True)
-            for suffix in ("", "-wal", "-shm"):
-                Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+        _recreate(BASE_URL)
         _migrate(LOADED_AT)
         print(f"Loading at scale {args.scale} …", file=sys.stderr)
-        results["load_s"] = (
-            _load(url, args.scale) if postgres else _load_sqlite(url.removeprefix("sqlite:///"), args.scale)
-        )
+        results["load_s"] = _load(url, args.scale)
     results["migrate_to_head_s"] = _migrate("head")
     print(f"  migrated to head  {results['migrate_to_head_s']:7.1f} s", file=sys.stderr, flush=True)
     calls = asyncio.run(_measure(args.runs))
@@ -346,11 +249,11 @@ def main() -> int:
     scale = ", ".join(
         f"{results['rows'][table]:,} {table}" for table in ("users", "generations", "usage_events")
     )
-    print(f"\nAdmin service calls on {args.backend} ({scale}), {args.runs} runs each [ms]")
+    print(f"\nAdmin service calls ({scale}), {args.runs} runs each [ms]")
     print(f"  {'':<44}{'median':>10}{'max':>10}")
     for label, samples in calls:
         print(f"  {label:<44}{statistics.median(samples):>10.1f}{max(samples):>10.1f}")
-    out = REPO / "bench" / "results" / f"admin-{args.backend}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out = REPO / "bench" / "results" / f"admin-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"Every run is in {out.relative_to(REPO)}")

@@ -1,42 +1,40 @@
 """Dashboard queries for one creator over 90 days, in a database holding everyone's history.
 
-Postgres: 1,000 creators × 1,000 posts × 10 metric snapshots = 10 million snapshots, in a
-database of its own (`bench_dashboard`, created here and dropped afterwards), bulk-loaded
-with generate_series. SQLite: 100 creators × 1,000 × 10 = 1 million, loaded with
-executemany in large transactions. Snapshots are stored in the order a sync writes them
+1,000 creators × 1,000 posts × 10 metric snapshots = 10 million snapshots, bulk-loaded with
+generate_series, on BENCH_POSTGRES_URL's server in a database of its own (`bench_dashboard`,
+created here and dropped afterwards) and on the embedded server in a temporary DATA_DIR. Snapshots are stored in the order a sync writes them
 (round after round across all creators), so one creator's rows are spread over the table.
 
 Measured, for one creator:
 - `services.dashboard.overview` as the dashboard calls it (queries + Python), median and p95,
   for each preset (7, 30 and 90 days); what follows is for the 90-day preset;
 - each SQL statement that call issues, replayed alone in the same transaction setup
-  (the RLS role and claims first), median and p95, rows returned; on Postgres also the
-  server's own execution time of each (EXPLAIN ANALYZE with TIMING OFF), without the client;
-- on Postgres, EXPLAIN (ANALYZE, BUFFERS) of the main statement (the slowest one replayed).
+  (the RLS role and claims first), median and p95, rows returned, and the server's own
+  execution time of each (EXPLAIN ANALYZE with TIMING OFF), without the client;
+- EXPLAIN (ANALYZE, BUFFERS) of the main statement (the slowest one replayed).
 
 Baseline for the ratios: the same creator's numbers in a database holding only that creator
 (1 creator × 1,000 × 10), so the ratio is what the other 999 creators' rows cost.
 
-`--keep` leaves the Postgres database in place and reuses it on the next run (to compare
+`--keep` leaves the server's database in place and reuses it on the next run (to compare
 code or index changes without reloading; drop them with `dropdb bench_dashboard` and
 `dropdb bench_dashboard_baseline`). The baseline lives in `bench_dashboard_baseline`.
-`--scale F` multiplies the number of creators (e.g. 0.1: 100 creators on Postgres, 10 on
-SQLite); the creator measured always has 1,000 posts × 10 snapshots.
+`--scale F` multiplies the number of creators (e.g. 0.1: 100 creators); the creator measured always has 1,000 posts × 10 snapshots.
 
-Run alone: `python -m bench.dashboard [--scale 1] [--runs 30] [--backends postgres sqlite]`.
+Run alone: `python -m bench.dashboard [--scale 1] [--runs 30] [--backends postgres embedded]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import math
 import re
-import sqlite3
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -44,8 +42,8 @@ from bench.harness import log, migrated_database, summary, temp_dir
 
 POSTS_PER_CREATOR = 1000
 SNAPSHOTS_PER_POST = 10
-CREATORS = {"postgres": 1000, "sqlite": 100}
-BACKENDS = ("postgres", "sqlite")
+CREATORS = {"postgres": 1000, "embedded": 1000}
+BACKENDS = ("postgres", "embedded")  # BENCH_POSTGRES_URL's server; the wheel's, in a temporary DATA_DIR
 POSTGRES_DB = "bench_dashboard"
 DEFAULT_RUNS = 30
 HISTORY_DAYS = 365  # posts are spread over the last year
@@ -65,7 +63,7 @@ def _pg_load(owner_url: str, creators: int, now: datetime) -> float:
     """Bulk-load everything with generate_series; returns seconds. Indexes are rebuilt afterwards."""
     from assetry.config import driver_url
 
-    engine = sa.create_engine(driver_url(owner_url, asynchronous=False), poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(driver_url(owner_url), poolclass=sa.pool.NullPool)
     started = time.perf_counter()
     ts = now.isoformat()
     with engine.begin() as conn:
@@ -148,111 +146,9 @@ def _pg_load(owner_url: str, creators: int, now: datetime) -> float:
     return time.perf_counter() - started
 
 
-def _sqlite_load(owner_url: str, creators: int, now: datetime) -> float:
-    """Load with executemany, 200,000 rows a transaction; indexes rebuilt afterwards."""
-    path = owner_url.removeprefix("sqlite:///")
-    started = time.perf_counter()
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=OFF")
-    indexes = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-        "AND tbl_name IN ('posts', 'metric_snapshots')"
-    ).fetchall()
-    for name, _ in indexes:
-        conn.execute(f'DROP INDEX "{name}"')
-    stamp = _sqlite_time(now)
-    user_ids = [_uid("u", u) for u in range(1, creators + 1)]
-    account_ids = [_uid("a", u) for u in range(1, creators + 1)]
-    with conn:
-        conn.executemany(
-            "INSERT INTO users (id, email, display_name, auth_backend, is_admin, is_disabled, in_eu, "
-            "time_zone, age_confirmed_at, created_at) VALUES (?, ?, ?, 'local', 0, 0, 0, 'UTC', ?, ?)",
-            [(user_ids[u - 1], f"creator{u}@bench.example", f"Creator {u}", stamp, stamp)
-             for u in range(1, creators + 1)],
-        )  # fmt: skip
-        conn.executemany(
-            "INSERT INTO connected_accounts (id, user_id, platform, platform_account_id, display_name, "
-            "username, avatar_url, account_type, sandbox, status, status_message, scope, followers, "
-            "posts_count, first_sync_done, last_synced_at, created_at) VALUES "
-            "(?, ?, 'tiktok', ?, ?, ?, '', '', 1, 'active', '', 'user.info.basic,video.list', ?, ?, 1, ?, ?)",
-            [(account_ids[u - 1], user_ids[u - 1], f"open-{u}", f"Creator {u}", f"creator{u}",
-              10000 + u, POSTS_PER_CREATOR, stamp, stamp) for u in range(1, creators + 1)],
-        )  # fmt: skip
-        conn.executemany(
-            "INSERT INTO account_snapshots (id, user_id, account_id, captured_at, followers, posts) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [(uuid.uuid4().hex, user_ids[u - 1], account_ids[u - 1],
-              _sqlite_time(now - timedelta(days=d)), 10000 + u * 10 - d, POSTS_PER_CREATOR)
-             for d in range(ACCOUNT_SNAPSHOT_DAYS) for u in range(1, creators + 1)],
-        )  # fmt: skip
-        conn.executemany(
-            "INSERT INTO notes (id, user_id, day, body, created_at) VALUES (?, ?, ?, ?, ?)",
-            [(uuid.uuid4().hex, user_ids[u - 1], (now - timedelta(days=4 * n)).date().isoformat(),
-              f"Note {n}", stamp) for n in range(1, NOTES_PER_CREATOR + 1) for u in range(1, creators + 1)],
-        )  # fmt: skip
-    step = HISTORY_DAYS * 86400 // POSTS_PER_CREATOR
-    ages = {(u, p): p * step + (u * 7919) % 3600 for u in range(1, creators + 1)
-            for p in range(1, POSTS_PER_CREATOR + 1)}  # fmt: skip
-    post_ids = {(u, p): _uid("p", f"{u}:{p}") for u, p in ages}
-    with conn:
-        conn.executemany(
-            "INSERT INTO posts (id, user_id, account_id, source, platform, platform_post_id, title, url, "
-            "cover_url, media_type, duration_s, author, posted_at, last_metrics_at, created_at) VALUES "
-            "(?, ?, ?, 'own', 'tiktok', ?, ?, ?, '', 'video', 30, '', ?, ?, ?)",
-            (
-                (post_ids[u, p], user_ids[u - 1], account_ids[u - 1], str(7000000000000000000 + u * 100000 + p),
-                 f"Video {p} of {u}", f"https://www.tiktok.com/@creator{u}/video/{p}",
-                 _sqlite_time(now - timedelta(seconds=age)), stamp, stamp)
-                for (u, p), age in ages.items()
-            ),
-        )  # fmt: skip
-
-    def snapshot_rows():
-        for k in range(1, SNAPSHOTS_PER_POST + 1):
-            for p in range(1, POSTS_PER_CREATOR + 1):
-                for u in range(1, creators + 1):
-                    age = ages[u, p]
-                    yield (
-                        uuid.uuid4().hex, user_ids[u - 1], post_ids[u, p],
-                        _sqlite_time(now - timedelta(seconds=age * (10 - k) // 10)),
-                        (1000 + (u * 31 + p * 17) % 9000) * k, (50 + (u + p) % 400) * k,
-                        (5 + p % 40) * k, (2 + u % 20) * k,
-                    )  # fmt: skip
-
-    rows = snapshot_rows()
-    while True:
-        batch = [row for _, row in zip(range(200_000), rows, strict=False)]
-        if not batch:
-            break
-        with conn:
-            conn.executemany(
-                "INSERT INTO metric_snapshots (id, user_id, post_id, captured_at, views, likes, comments, "
-                "shares, missing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}')",
-                batch,
-            )
-    with conn:
-        for _, definition in indexes:
-            conn.execute(definition)
-    conn.execute("ANALYZE")
-    conn.close()
-    return time.perf_counter() - started
-
-
-def _uid(kind: str, key: object) -> str:
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}{key}").hex
-
-
-def _sqlite_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _user_id(backend: str, creator: int) -> uuid.UUID:
-    if backend == "postgres":
-        import hashlib
-
-        return uuid.UUID(hashlib.md5(f"u{creator}".encode()).hexdigest())
-    return uuid.UUID(_uid("u", creator))
+def _user_id(creator: int) -> uuid.UUID:
+    """The id `_pg_load` gave creator number `creator` (md5 of "u<n>", computed in SQL)."""
+    return uuid.UUID(hashlib.md5(f"u{creator}".encode()).hexdigest())
 
 
 # ----- measuring ---------------------------------------------------------------------------------
@@ -269,11 +165,11 @@ def _label(statement: str) -> str:
     return " ⋈ ".join(dict.fromkeys(names)) or text[:40]
 
 
-async def _measure(backend: str, creator: int, runs: int) -> dict:
+async def _measure(creator: int, runs: int) -> dict:
     from assetry import db
     from assetry.services import dashboard
 
-    user_id = _user_id(backend, creator)
+    user_id = _user_id(creator)
     period = dashboard.period_for("90", today=_now().date(), zone="UTC")
     engine = db.engine()
     captured: list[tuple[str, object]] = []
@@ -315,29 +211,27 @@ async def _measure(backend: str, creator: int, runs: int) -> dict:
                     entry["ms"].append((time.perf_counter() - started) * 1000)
                 entry["rows"] = len(rows)
     main = max(statements, key=lambda e: summary(e["ms"])["median"])
-    plan = ""
-    if backend == "postgres":  # the server's own execution time of each query, without the client
-        for entry in statements:
-            entry["server_ms"] = []
-        for run in range(runs + 2):
-            async with engine.connect() as conn, conn.begin():
-                for entry in statements:
-                    if not entry["sql"].lstrip().upper().startswith(("SELECT", "WITH")):
-                        await conn.exec_driver_sql(entry["sql"], entry["params"])
-                        continue
-                    explain = "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + entry["sql"]
-                    found = (await conn.exec_driver_sql(explain, entry["params"])).scalar()
-                    found = json.loads(found) if isinstance(found, str) else found
-                    if run >= 2:
-                        entry["server_ms"].append(found[0]["Execution Time"])
-    if backend == "postgres":
+    # The server's own execution time of each query, without the client.
+    for entry in statements:
+        entry["server_ms"] = []
+    for run in range(runs + 2):
         async with engine.connect() as conn, conn.begin():
             for entry in statements:
-                if entry is main:
-                    break
-                await conn.exec_driver_sql(entry["sql"], entry["params"])
-            reply = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + main["sql"], main["params"])
-            plan = "\n".join(row[0] for row in reply.fetchall())
+                if not entry["sql"].lstrip().upper().startswith(("SELECT", "WITH")):
+                    await conn.exec_driver_sql(entry["sql"], entry["params"])
+                    continue
+                explain = "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + entry["sql"]
+                found = (await conn.exec_driver_sql(explain, entry["params"])).scalar()
+                found = json.loads(found) if isinstance(found, str) else found
+                if run >= 2:
+                    entry["server_ms"].append(found[0]["Execution Time"])
+    async with engine.connect() as conn, conn.begin():
+        for entry in statements:
+            if entry is main:
+                break
+            await conn.exec_driver_sql(entry["sql"], entry["params"])
+        reply = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + main["sql"], main["params"])
+        plan = "\n".join(row[0] for row in reply.fetchall())
     await db.dispose_engines()
     return {
         "overview_ms": {preset: summary(times) for preset, times in overview_ms.items()},
@@ -362,7 +256,7 @@ async def _measure(backend: str, creator: int, runs: int) -> dict:
 def _loaded_creators(owner_url: str) -> int:
     from assetry.config import driver_url
 
-    engine = sa.create_engine(driver_url(owner_url, asynchronous=False), poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(driver_url(owner_url), poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
             return conn.exec_driver_sql("SELECT count(*) FROM users").scalar()
@@ -376,7 +270,9 @@ def _one_database(backend: str, creators: int, runs: int, keep: bool = False) ->
     name = POSTGRES_DB if creators > 1 else f"{POSTGRES_DB}_baseline"
     with (
         temp_dir(f"dashboard-{backend}") as data_dir,
-        migrated_database(backend, data_dir, postgres_name=name, keep=keep) as owner_url,
+        migrated_database(
+            data_dir, postgres_name=None if backend == "embedded" else name, keep=keep
+        ) as owner_url,
     ):
         snapshots = creators * POSTS_PER_CREATOR * SNAPSHOTS_PER_POST
         if keep and _loaded_creators(owner_url) == creators:
@@ -384,11 +280,10 @@ def _one_database(backend: str, creators: int, runs: int, keep: bool = False) ->
             load_seconds = float("nan")
         else:
             log(f"dashboard, {backend}: loading {creators:,} creators, {snapshots:,} snapshots")
-            load = _pg_load if backend == "postgres" else _sqlite_load
-            load_seconds = load(owner_url, creators, now)
+            load_seconds = _pg_load(owner_url, creators, now)
             log(f"dashboard, {backend}: loaded in {load_seconds:.0f} s; measuring")
         creator = max(1, creators // 2)
-        measured = asyncio.run(_measure(backend, creator, runs))
+        measured = asyncio.run(_measure(creator, runs))
     return {"creators": creators, "snapshots": snapshots, "load_seconds": load_seconds, **measured}
 
 
@@ -417,9 +312,9 @@ def report(results: dict) -> list[str]:
             f"({r['creators']:,} creators × {POSTS_PER_CREATOR:,} posts × {SNAPSHOTS_PER_POST}), "
             f"loaded in {r['load_seconds']:.0f} s [ms]"
         )
-        server_columns = f"{'server median':>15}{'p95':>8}" if backend == "postgres" else ""
         lines.append(
-            f"  {'':<46}{'n':>3}{'median':>9}{'p95':>9}{'rows':>7}{'baseline':>10}{'ratio':>8}{server_columns}"
+            f"  {'':<46}{'n':>3}{'median':>9}{'p95':>9}{'rows':>7}{'baseline':>10}{'ratio':>8}"
+            f"{'server median':>15}{'p95':>8}"
         )
         base_rows = {s["label"]: s for s in base["statements"]} if base else {}
 
@@ -439,23 +334,20 @@ def report(results: dict) -> list[str]:
         for s in r["statements"]:
             label = ("SQL " + s["label"] + (" (main)" if s["main"] else ""))[:46]
             lines.append(row(label, s, f"{s['rows']:,}", base_rows.get(s["label"])))
-        verdict = ""
-        if backend == "postgres":
-            main = next(s for s in r["statements"] if s["main"])
-            verdict = (
-                f"; main statement in the server: median {main['server']['median']:.1f} ms, "
-                f"p95 {main['server']['p95']:.1f} ms (target: well under {TARGET_MS:.0f} ms)"
-            )
+        main = next(s for s in r["statements"] if s["main"])
+        verdict = (
+            f"; main statement in the server: median {main['server']['median']:.1f} ms, "
+            f"p95 {main['server']['p95']:.1f} ms (target: well under {TARGET_MS:.0f} ms)"
+        )
         lines.append(
             f"  all statements of one overview, medians summed: {r['sql_total_median_ms']:.1f} ms{verdict}"
         )
         if base:
             lines.append("  baseline: the same creator in a database holding only that creator")
-        if backend == "postgres":
-            lines.append(
-                "  median/p95: the statement replayed through the app's driver, rows fetched; server: "
-                "its Execution Time in EXPLAIN ANALYZE (TIMING OFF)"
-            )
+        lines.append(
+            "  median/p95: the statement replayed through the app's driver, rows fetched; server: "
+            "its Execution Time in EXPLAIN ANALYZE (TIMING OFF)"
+        )
         if r["explain"]:
             lines.append("  EXPLAIN (ANALYZE, BUFFERS) of the main statement:")
             lines.extend("    " + line for line in r["explain"].splitlines())

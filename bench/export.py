@@ -2,7 +2,7 @@
 
 A user with 10,000 generations (and their outputs), 1,000 posts with 100,000 metric
 snapshots, and 500 MB of media files (random bytes, so nothing compresses) is seeded
-into a fresh SQLite database (or the Postgres of `--database-url`), then exported
+into the embedded Postgres of a temporary DATA_DIR (or the server of `--database-url`), then exported
 by `privacy.build_export` in a fresh process that reports wall time, the peak of
 Python allocations (tracemalloc) and its peak RSS.
 
@@ -12,6 +12,7 @@ Usage: python -m bench.export [--media-mb 500] [--database-url postgresql://...]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -49,7 +50,7 @@ def seed(data_dir: Path, database_url: str | None, media_mb: int) -> str:
     from assetry.models.base import utcnow
     from assetry.services import media
 
-    engine = sa.create_engine(driver_url(get_settings().owner_database_url, asynchronous=False))
+    engine = sa.create_engine(driver_url(get_settings().owner_database_url))
     now = utcnow()
     user_id = uuid.uuid4()
     gens = [uuid.uuid4() for _ in range(GENERATIONS)]
@@ -199,14 +200,20 @@ def measure(data_dir: Path, database_url: str | None, user_id: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--media-mb", type=int, default=500)
-    parser.add_argument("--database-url", default=None, help="an empty Postgres database (default: SQLite)")
+    parser.add_argument(
+        "--database-url", default=None, help="an empty Postgres database (default: the embedded server)"
+    )
     parser.add_argument("--measure", nargs=2, metavar=("DATA_DIR", "USER_ID"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(Path(args.measure[0]), args.database_url, args.measure[1])))
         return
-    with tempfile.TemporaryDirectory(prefix="assetry-bench-export-") as folder:
-        data_dir = Path(folder)
+    from assetry.local_postgres import LocalPostgres
+
+    with contextlib.ExitStack() as stack:
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="assetry-bench-export-")))
+        if not args.database_url:  # the measuring process uses this server too
+            stack.enter_context(LocalPostgres(data_dir).owned(exclusive=True))
         started = time.perf_counter()
         user_id = seed(data_dir, args.database_url, args.media_mb)
         print(f"seeded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -217,7 +224,7 @@ def main() -> None:
         figures = json.loads(done.stdout.strip().splitlines()[-1])
     print(
         f"Export of {GENERATIONS:,} generations, {SNAPSHOTS:,} metric snapshots, {args.media_mb} MB of media "
-        f"({'Postgres' if args.database_url else 'SQLite'}):\n"
+        f"({'Postgres at --database-url' if args.database_url else 'embedded Postgres'}):\n"
         f"  wall time            {figures['wall_s']:>8.2f} s\n"
         f"  peak Python memory   {figures['python_peak_mb']:>8.1f} MB (tracemalloc)\n"
         f"  peak RSS             {figures['rss_peak_mb']:>8.1f} MB (process after imports: "

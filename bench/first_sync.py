@@ -1,4 +1,4 @@
-"""Full first sync of a TikTok account with 5,000 videos, on SQLite and on Postgres.
+"""Full first sync of a TikTok account with 5,000 videos, on the embedded Postgres and on a server.
 
 The account lives in the in-process sandbox imitation (`platforms.sandbox("tiktok")`,
 what sandbox mode uses), which answers instantly and has its rate limit off. Each run
@@ -11,7 +11,7 @@ profile and its account snapshot. Rows per second counts the rows the sync wrote
 Baseline: the TikTok client alone paging the same account in-process (no database;
 what `bench/tiktok_sync_client.py` measures), so the ratio is what storing costs on top.
 
-Run alone: `python -m bench.first_sync [--videos 5000] [--runs 3] [--backends sqlite postgres]
+Run alone: `python -m bench.first_sync [--videos 5000] [--runs 3] [--backends embedded postgres]
 [--profile FILE]` (`--profile` writes a cProfile of the first measured run per backend).
 """
 
@@ -37,7 +37,7 @@ from tests.account_setup import SignUp, create_account
 HANDLE = "bench.first.sync"
 DEFAULT_VIDEOS = 5000
 DEFAULT_RUNS = 3
-BACKENDS = ("sqlite", "postgres")
+BACKENDS = ("embedded", "postgres")  # the wheel's server in the DATA_DIR; BENCH_POSTGRES_URL's
 POSTGRES_DB = "bench_first_sync"
 
 
@@ -173,7 +173,7 @@ def measure(
         log(f"first sync on {backend}: {videos} videos, {runs} runs after a warm-up")
         with (
             temp_dir(f"first-sync-{backend}") as data_dir,
-            migrated_database(backend, data_dir, postgres_name=POSTGRES_DB),
+            migrated_database(data_dir, postgres_name=None if backend == "embedded" else POSTGRES_DB),
         ):
             profile = profile_to.with_suffix(f".{backend}.prof") if profile_to else None
             results[backend] = asyncio.run(_backend_runs(videos, runs, profile))

@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -182,9 +182,9 @@ def _group_gone(leader: subprocess.Popen, grace: float) -> bool:
     return False
 
 
-# Markers in `make run`'s output: make echoes the reflex command once install and migrate are done,
-# and Reflex prints "App running at" once compile and build are done, just before the backend boots.
-MIGRATED = "reflex run --env prod"
+# Markers in `make run`'s output: `serve` prints this once the database is up and migrated, and
+# Reflex prints "App running at" once compile and build are done, just before the backend boots.
+MIGRATED = "Database is up to date."
 BUILT = "App running at"
 
 
@@ -287,25 +287,28 @@ def postgres_database_exists(name: str) -> bool:
 
 
 @contextmanager
-def migrated_database(
-    backend: str, data_dir: Path, *, postgres_name: str, keep: bool = False
-) -> Iterator[str]:
+def migrated_database(data_dir: Path, *, postgres_name: str | None, keep: bool = False) -> Iterator[str]:
     """Point the app's settings at a fresh, migrated database; yields its owner URL.
 
-    SQLite: a file in `data_dir`. Postgres: the database `postgres_name`, created here
-    (dropped first if a crashed run left it) and dropped afterwards; with `keep`, an
-    existing one is reused (and migrated to head) and it is left in place afterwards.
+    `postgres_name`: that database on BENCH_POSTGRES_URL's server, created here (dropped first
+    if a crashed run left it) and dropped afterwards; with `keep`, an existing one is reused
+    (and migrated to head) and it is left in place afterwards. None: the embedded server of
+    `data_dir`, running for the block; its data stays for a `production_app` on that DATA_DIR.
     """
     from alembic.config import Config
 
     from alembic import command
     from assetry import db
     from assetry.config import ROOT, get_settings
+    from assetry.local_postgres import LocalPostgres
 
     saved = {key: os.environ.get(key) for key in ("DATA_DIR", "DATABASE_URL")}
     os.environ["DATA_DIR"] = str(data_dir)
     os.environ.pop("DATABASE_URL", None)
-    if backend == "postgres":
+    embedded = ExitStack()
+    if postgres_name is None:
+        embedded.enter_context(LocalPostgres(data_dir).owned(exclusive=True))
+    else:
         if not (keep and postgres_database_exists(postgres_name)):
             _postgres_admin(f'DROP DATABASE IF EXISTS "{postgres_name}" WITH (FORCE)')
             _postgres_admin(f'CREATE DATABASE "{postgres_name}"')
@@ -322,7 +325,8 @@ def migrated_database(
             else:
                 os.environ[key] = value
         get_settings.cache_clear()
-        if backend == "postgres" and not keep:
+        embedded.close()
+        if postgres_name is not None and not keep:
             _postgres_admin(f'DROP DATABASE IF EXISTS "{postgres_name}" WITH (FORCE)')
 
 
@@ -335,7 +339,7 @@ _NOT_COPIED = {
 
 def _copy_source(target: Path) -> None:
     def ignore(directory: str, names: list[str]) -> set[str]:
-        skipped = {n for n in names if n == "__pycache__" or n.endswith((".pyc", ".db"))}
+        skipped = {n for n in names if n == "__pycache__" or n.endswith(".pyc")}
         if Path(directory) == REPO:
             skipped |= _NOT_COPIED & set(names)
         return skipped
@@ -344,8 +348,8 @@ def _copy_source(target: Path) -> None:
 
 
 def production_app(work: Path, data_dir: Path, port: int, **settings: str) -> Server:
-    """The app as tests/e2e/conftest.py serves it: a copy of the source, `reflex run --env prod
-    --single-port`, the embedded defaults with its data in `data_dir` (already migrated), plus
+    """The app as tests/e2e/conftest.py serves it: a copy of the source, `python -m assetry serve
+    --env prod --single-port`, the embedded defaults with their data in `data_dir`, plus
     `settings` as environment variables. The copy keeps the build away from the checkout."""
     from assetry.config import Settings
 
@@ -356,7 +360,7 @@ def production_app(work: Path, data_dir: Path, port: int, **settings: str) -> Se
     env = {k: v for k, v in reflex_env().items() if k.upper() not in ours}
     env.update(DATA_DIR=str(data_dir), PUBLIC_URL=f"http://localhost:{port}", PYTHONDONTWRITEBYTECODE="1")
     env.update({key.upper(): value for key, value in settings.items()})
-    command = [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port"]
+    command = [str(VENV_BIN / "python"), "-m", "assetry", "serve", "--env", "prod", "--single-port"]
     command += ["--frontend-port", str(port), "--loglevel", "warning"]
     return Server("assetry (production build)", command, cwd=source, env=env, markers=[BUILT])
 

@@ -5,7 +5,7 @@ on 127.0.0.1, reached by the real anthropic SDK; it answers instantly, so what i
 is ours: the durable job, the worker's claim, saving outputs, and how the studio notices.
 A timing wrapper around the imitation records when its answer left (epoch seconds).
 
-Service level (SQLite, and Postgres in a database of its own): `services.studio.start`
+Service level (the embedded Postgres, and BENCH_POSTGRES_URL's server in a database of its own): `services.studio.start`
 (what the Generate button calls) with a `Worker` running in the same process at its real
 poll interval (0.5 s), as the app's lifespan task runs it.
 - Generate → claimed: the job's `started_at` (set by the claim) minus the moment
@@ -23,7 +23,7 @@ of the page's one-second refreshes), so here the imitation holds its answer unti
 shows "Running", then answers at once. Times are read from the page's clock (Date.now()) and
 the imitation's (time.time()), the same machine clock.
 
-Run alone: `python -m bench.job_overhead [--runs 20] [--backends sqlite postgres] [--no-browser]`.
+Run alone: `python -m bench.job_overhead [--runs 20] [--backends embedded postgres] [--no-browser]`.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from bench.harness import (
 from tests.account_setup import SignUp, create_account
 
 DEFAULT_RUNS = 20
-BACKENDS = ("sqlite", "postgres")
+BACKENDS = ("embedded", "postgres")
 POSTGRES_DB = "bench_job_overhead"
 POLL_S = 0.005
 VISIBLE_TIMEOUT_S = 30.0
@@ -244,7 +244,7 @@ def measure_service(runs: int = DEFAULT_RUNS, backends: tuple[str, ...] = BACKEN
             log(f"job overhead, service level, {backend}: {runs} generations")
             with (
                 temp_dir(f"jobs-{backend}") as data_dir,
-                migrated_database(backend, data_dir, postgres_name=POSTGRES_DB),
+                migrated_database(data_dir, postgres_name=None if backend == "embedded" else POSTGRES_DB),
             ):
                 results[backend] = asyncio.run(_service_runs(timed, runs))
     return results
@@ -305,7 +305,7 @@ def measure_browser(runs: int = DEFAULT_RUNS) -> dict:
     with serve_provider() as (base, timed), temp_dir("jobs-browser") as work:
         data_dir = work / "data"
         provider_env = _provider_env(base)
-        with _environment(provider_env), migrated_database("sqlite", data_dir, postgres_name=""):
+        with _environment(provider_env), migrated_database(data_dir, postgres_name=None):
             token = _seed_browser_user(data_dir)
         port = free_port()
         url = f"http://localhost:{port}"

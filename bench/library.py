@@ -1,6 +1,6 @@
 """The library page with 1,000 generations, in headless Chromium against the production build.
 
-A temporary DATA_DIR (SQLite) is migrated and seeded directly through the models and the
+A temporary DATA_DIR (its embedded Postgres) is migrated and seeded directly through the models and the
 media store: one creator with 1,000 image generations, each with one output, a small real
 PNG file (a 256×256 gradient, ~2 kB) in the local media store. The app is served as
 tests/e2e/conftest.py serves it. Each run opens /library in a fresh browser context with
@@ -187,7 +187,7 @@ def measure(runs: int = DEFAULT_RUNS, generations: int = DEFAULT_GENERATIONS) ->
     errors: set[str] = set()
     with temp_dir("library") as work:
         data_dir = work / "data"
-        with migrated_database("sqlite", data_dir, postgres_name=""):
+        with migrated_database(data_dir, postgres_name=None):
             log(f"library: seeding {generations:,} generations with PNG outputs")
             token, empty_token = asyncio.run(_seed(generations))
         port = free_port()

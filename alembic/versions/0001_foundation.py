@@ -206,11 +206,10 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_usage_events_user_id"), ["user_id"], unique=False
         )
-    if op.get_bind().dialect.name == "postgresql":
-        _secure_postgres()
+    _secure()
 
 
-def _secure_postgres() -> None:
+def _secure() -> None:
     settings = get_settings()
     op.execute(rls.ROLES_AND_UID)
     op.execute(

@@ -98,9 +98,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_generation_outputs_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_generation_outputs_generation_id'), ['generation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_generation_outputs_user_id'), ['user_id'], unique=False)
-    if op.get_bind().dialect.name == "postgresql":
-        for table in ("jobs", "generations", "generation_outputs"):
-            op.execute(rls.user_owned_table(table))
+    for table in ("jobs", "generations", "generation_outputs"):
+        op.execute(rls.user_owned_table(table))
 
 
 def downgrade() -> None:

@@ -171,12 +171,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tracked_urls_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tracked_urls_next_fetch_at'), ['next_fetch_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tracked_urls_user_id'), ['user_id'], unique=False)
-    if op.get_bind().dialect.name == "postgresql":
-        for table in (
-            "connected_accounts", "posts", "metric_snapshots", "account_snapshots",
-            "tracked_urls", "notes", "oauth_states",
-        ):  # fmt: skip
-            op.execute(rls.user_owned_table(table))
+    for table in (
+        "connected_accounts", "posts", "metric_snapshots", "account_snapshots",
+        "tracked_urls", "notes", "oauth_states",
+    ):  # fmt: skip
+        op.execute(rls.user_owned_table(table))
 
 
 def downgrade() -> None:

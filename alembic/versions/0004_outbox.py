@@ -77,9 +77,8 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_policy_notices_user_id"), ["user_id"], unique=False)
 
-    if op.get_bind().dialect.name == "postgresql":
-        for table in USER_OWNED:
-            op.execute(rls.user_owned_table(table))
+    for table in USER_OWNED:
+        op.execute(rls.user_owned_table(table))
 
 
 def downgrade() -> None:

@@ -23,7 +23,7 @@ INDEXES = [
     ("audit_log", "ix_audit_log_actor_created", ["actor_id", "created_at"]),
 ]
 # Email prefix search (`LIKE 'abc%'`) can use a btree only with pattern operators under a
-# non-C collation; SQLite's LIKE works without.
+# non-C collation.
 PATTERN_INDEXES = [
     ("users", "ix_users_email_pattern"),
     ("waitlist_entries", "ix_waitlist_entries_email_pattern"),
@@ -39,15 +39,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("replied_at", sa.DateTime(timezone=True), nullable=True))
     for table, name, columns in INDEXES:
         op.create_index(name, table, columns, unique=False)
-    if op.get_bind().dialect.name == "postgresql":
-        for table, name in PATTERN_INDEXES:
-            op.execute(f"CREATE INDEX {name} ON {table} (email varchar_pattern_ops)")
+    for table, name in PATTERN_INDEXES:
+        op.execute(f"CREATE INDEX {name} ON {table} (email varchar_pattern_ops)")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for _table, name in PATTERN_INDEXES:
-            op.execute(f"DROP INDEX IF EXISTS {name}")
+    for _table, name in PATTERN_INDEXES:
+        op.execute(f"DROP INDEX IF EXISTS {name}")
     for table, name, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     with op.batch_alter_table("support_messages", schema=None) as batch_op:

@@ -5,7 +5,7 @@ appended as syncs run, round after round across all creators, so one creator's r
 as many table pages as there are rows: with 10 million snapshots the query visited 10,000
 heap pages (113 ms median in the server; bench/dashboard.py). This index holds everything
 the query reads, keyed by creator, post and time, so Postgres answers it with an
-index-only scan of a few hundred pages and SQLite from the index alone.
+index-only scan of a few hundred pages.
 
 Revision ID: 0007
 Revises: 0006
@@ -26,10 +26,7 @@ READ = ["views", "likes", "comments", "shares", "saves", "reach", "interactions"
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.create_index(NAME, "metric_snapshots", KEY, postgresql_include=READ)
-    else:  # SQLite has no INCLUDE: the columns read go at the end of the key instead
-        op.create_index(NAME, "metric_snapshots", KEY + READ)
+    op.create_index(NAME, "metric_snapshots", KEY, postgresql_include=READ)
 
 
 def downgrade() -> None:

@@ -39,13 +39,9 @@ depends_on: str | Sequence[str] | None = None
 
 GENERATIONS_INDEX = "ix_generations_created_groups"
 GENERATIONS_KEY, GENERATIONS_READ = ["created_at"], ["kind", "provider", "status", "cost_usd"]
-# The UTC calendar day of an event, and a new row id, in each dialect's SQL.
-EVENT_DAY = {"postgresql": "(created_at AT TIME ZONE 'UTC')::date", "sqlite": "date(created_at)"}
-NEW_ID = {"postgresql": "gen_random_uuid()", "sqlite": "lower(hex(randomblob(16)))"}
 
 
 def upgrade() -> None:
-    dialect = op.get_bind().dialect.name
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f("ix_users_last_seen_at"), ["last_seen_at"], unique=False)
@@ -68,9 +64,9 @@ def upgrade() -> None:
     )
 
     op.execute(
-        f"INSERT INTO active_days (id, day, user_id) SELECT {NEW_ID[dialect]}, day, user_id FROM ("
-        f" SELECT DISTINCT {EVENT_DAY[dialect]} AS day, user_id FROM usage_events WHERE user_id IS NOT NULL"
-        ") AS used"
+        "INSERT INTO active_days (id, day, user_id) SELECT gen_random_uuid(), day, user_id FROM ("
+        " SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date AS day, user_id FROM usage_events"
+        " WHERE user_id IS NOT NULL) AS used"
     )
     op.execute(
         "INSERT INTO daily_active_users (day, users, last_seen) SELECT day, count(*), 0 FROM active_days GROUP BY day"
@@ -80,19 +76,15 @@ def upgrade() -> None:
         " SELECT user_id, max(created_at) AS latest FROM usage_events WHERE user_id IS NOT NULL GROUP BY user_id"
         ") AS seen WHERE users.id = seen.user_id"
     )
-    last_seen_day = EVENT_DAY[dialect].replace("created_at", "last_seen_at")
     op.execute(
         "UPDATE daily_active_users SET last_seen = seen.users FROM ("
-        f" SELECT {last_seen_day} AS day, count(*) AS users FROM users WHERE last_seen_at IS NOT NULL GROUP BY 1"
-        ") AS seen WHERE daily_active_users.day = seen.day"
+        " SELECT (last_seen_at AT TIME ZONE 'UTC')::date AS day, count(*) AS users FROM users"
+        " WHERE last_seen_at IS NOT NULL GROUP BY 1) AS seen WHERE daily_active_users.day = seen.day"
     )
 
-    if dialect == "postgresql":
-        op.execute(rls.user_owned_table("active_days"))
-        op.execute(rls.service_table("daily_active_users"))
-        op.create_index(GENERATIONS_INDEX, "generations", GENERATIONS_KEY, postgresql_include=GENERATIONS_READ)
-    else:  # SQLite has no INCLUDE: the columns read go at the end of the key instead
-        op.create_index(GENERATIONS_INDEX, "generations", GENERATIONS_KEY + GENERATIONS_READ)
+    op.execute(rls.user_owned_table("active_days"))
+    op.execute(rls.service_table("daily_active_users"))
+    op.create_index(GENERATIONS_INDEX, "generations", GENERATIONS_KEY, postgresql_include=GENERATIONS_READ)
 
 
 def downgrade() -> None:

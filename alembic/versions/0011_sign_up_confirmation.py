@@ -6,7 +6,7 @@ before count as confirmed when they were created. `form_submissions` keeps the I
 sign-up, waitlist and link-resend form sent, for a day, to throttle them per IP.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0013
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 from assetry import rls
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

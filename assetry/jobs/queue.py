@@ -82,9 +82,8 @@ async def claim(worker_id: str, kinds: list[str]) -> Job | None:
             )
             .order_by(Job.run_after)
             .limit(1)
+            .with_for_update(skip_locked=True)
         )
-        if session.bind.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
         claimed = (
             await session.exec(
                 sa.update(Job)

@@ -16,6 +16,7 @@ from assetry.models.analytics import (
 from assetry.models.contact import SupportMessage, WaitlistEntry
 from assetry.models.jobs import Job
 from assetry.models.mail import OutboxMessage, PasswordReset, PolicyNotice
+from assetry.models.outcomes import MatchProposal, MatchRejection, PostLink, VideoFingerprint
 from assetry.models.policy import PolicyAcceptance, PolicyVersion
 from assetry.models.studio import Generation, GenerationOutput
 
@@ -46,6 +47,8 @@ __all__ = [
     "GenerationOutput",
     "Job",
     "LoginAttempt",
+    "MatchProposal",
+    "MatchRejection",
     "MetricSnapshot",
     "Note",
     "OAuthState",
@@ -55,10 +58,12 @@ __all__ = [
     "PolicyNotice",
     "PolicyVersion",
     "Post",
+    "PostLink",
     "SupportMessage",
     "TrackedUrl",
     "UsageEvent",
     "User",
+    "VideoFingerprint",
     "WaitlistEntry",
     "metadata",
     "owner_column",

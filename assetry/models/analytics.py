@@ -82,8 +82,7 @@ class MetricSnapshot(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_metric_snapshots_post_captured", "post_id", "captured_at"),
         sa.Index("ix_metric_snapshots_user_captured", "user_id", "captured_at"),
-        # The dashboard reads a creator's snapshots from this index alone (migration 0007;
-        # on SQLite, which has no INCLUDE, the included columns end the key instead).
+        # The dashboard reads a creator's snapshots from this index alone (migration 0007).
         sa.Index(
             "ix_metric_snapshots_user_post_captured",
             "user_id",

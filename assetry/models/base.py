@@ -10,7 +10,7 @@ from sqlmodel import Field
 
 
 class UTCDateTime(sa.TypeDecorator):
-    """A timestamp stored as UTC and always read back timezone-aware (SQLite forgets zones)."""
+    """A timestamp stored as UTC and always read back in UTC (Postgres answers in the session's zone)."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
@@ -25,7 +25,7 @@ class UTCDateTime(sa.TypeDecorator):
     def process_result_value(self, value: datetime | None, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.astimezone(UTC)
 
 
 def utcnow() -> datetime:

@@ -16,6 +16,7 @@ from assetry.components.generations import (
 )
 from assetry.components.layout import app_page
 from assetry.errors import BadInput, NotAllowed
+from assetry.pages.posted import posted_section
 from assetry.services import studio
 from assetry.state.generations import STATUS_LABELS, GenerationView, OutputView, view
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
@@ -454,6 +455,7 @@ def generation_page() -> rx.Component:
                     wrap="wrap",
                     spacing="2",
                 ),
+                posted_section(),
                 spacing="4",
                 width="100%",
             ),

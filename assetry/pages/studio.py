@@ -12,12 +12,20 @@ from assetry.components.generations import library_card, offline_badge, status_b
 from assetry.components.layout import app_page
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.services import catalog, studio
+from assetry.services import catalog, studio, what_worked
 from assetry.state.generations import GenerationView, view
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 from assetry.state.watching import Progress, Watching
 
 RECENT = 6
+# What "Vary one thing" offers, by kind: (setting, button label, kind).
+VARIATIONS = (
+    ("aspect_ratio", "Aspect", "video"),
+    ("duration_s", "Duration", "video"),
+    ("aspect_ratio", "Aspect", "image"),
+    ("tone", "Tone", "caption"),
+    ("length", "Length", "caption"),
+)
 
 
 @dataclasses.dataclass
@@ -40,6 +48,7 @@ class StudioState(Watching, rx.State):
     hashtags: bool = True
     learn_from_best: bool = False
     models: list[ModelOption] = []
+    aspects: list[str] = []
     durations: list[str] = []
     counts: list[str] = []
     offline_model: bool = True
@@ -47,6 +56,8 @@ class StudioState(Watching, rx.State):
     error: str = ""
     active: list[GenerationView] = []
     recent: list[GenerationView] = []
+    # "Start from what worked": where the form's settings came from, and what a variation changed.
+    started_from: str = ""
     # One id per form content: a double click sends the same id and starts one job.
     _request_id: str = ""
 
@@ -118,6 +129,44 @@ class StudioState(Watching, rx.State):
             return rx.toast.info("Cancelled.")
         return rx.toast.info("Cancelling…")
 
+    @rx.event
+    async def start_from_what_worked(self):
+        """Fill the form with the settings of the linked generation whose posts did best."""
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        best = await what_worked.best_linked(user.id)
+        if best is None:
+            return rx.toast.info("Link a post to the generation it came from first (on the post's page).")
+        self._fill(best.request)
+        views = f"{best.typical_views:,.0f}"
+        self.started_from = (
+            f"From your best linked generation: {best.posts} post(s), typically {views} views."
+        )
+        return None
+
+    @rx.event
+    def vary(self, dimension: str):
+        """Change one named thing of the form's settings (so the comparison later means something)."""
+        try:
+            changed, said = what_worked.vary(get_settings(), self._request(), dimension)
+        except BadInput as problem:
+            return rx.toast.error(str(problem))
+        self._fill(changed)
+        self.started_from = said
+        return None
+
+    def _fill(self, request: studio.StudioRequest) -> None:
+        self.prompt, self.model_key = request.prompt, request.model_key
+        self.aspect_ratio, self.duration, self.count = (
+            request.aspect_ratio,
+            str(request.duration_s),
+            str(request.count),
+        )
+        self.tone, self.length, self.hashtags = request.tone, request.length, request.hashtags
+        self.learn_from_best = request.learn_from_best
+        self._choose_kind(request.kind)
+
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
         """Refresh the running and recent lists; a toast for each generation that ended."""
         before = {item.id for item in self.active}
@@ -145,10 +194,14 @@ class StudioState(Watching, rx.State):
             self.quote = ""
             return
         self.offline_model = choice.offline
-        self.durations = [str(d) for d in choice.durations]
+        offered = catalog.form_options(choice)  # only what the catalog allows for this model
+        self.aspects = list(offered.aspects)
+        if self.aspects and self.aspect_ratio not in self.aspects:
+            self.aspect_ratio = self.aspects[0]
+        self.durations = [str(d) for d in offered.durations]
         if self.durations and self.duration not in self.durations:
             self.duration = "5" if "5" in self.durations else self.durations[0]
-        self.counts = [str(n) for n in range(1, choice.max_count + 1)]
+        self.counts = [str(n) for n in offered.counts]
         if self.count not in self.counts:
             self.count = "1"
         if choice.kind == catalog.CAPTION and self.count == "1":
@@ -256,9 +309,9 @@ def _form() -> rx.Component:
                 rx.vstack(
                     rx.text("Aspect ratio", size="2", weight="medium"),
                     rx.segmented_control.root(
-                        rx.segmented_control.item("9:16", value="9:16"),
-                        rx.segmented_control.item("1:1", value="1:1"),
-                        rx.segmented_control.item("16:9", value="16:9"),
+                        rx.foreach(
+                            StudioState.aspects, lambda ratio: rx.segmented_control.item(ratio, value=ratio)
+                        ),
                         value=StudioState.aspect_ratio,
                         on_change=lambda v: StudioState.set_option("aspect_ratio", v),
                         width="100%",
@@ -301,8 +354,15 @@ def _form() -> rx.Component:
                                 checked=StudioState.learn_from_best,
                                 on_change=lambda v: StudioState.set_option("learn_from_best", v),
                             ),
-                            "Write like my best posts (uses the captions of your top connected posts as examples)",
+                            rx.cond(
+                                StudioState.offline_model,
+                                "Write like my best posts (uses the captions of your top connected posts "
+                                "as examples; the offline preview keeps them on this server)",
+                                "Write like my best posts (sends the captions of your top connected posts, "
+                                "with your prompt, to the provider of the model you picked, as examples)",
+                            ),
                             spacing="2",
+                            id="learn-from-best",
                         ),
                         as_="label",
                         size="2",
@@ -364,10 +424,48 @@ def _active_row(item: GenerationView) -> rx.Component:
     )
 
 
+def _started_from() -> rx.Component:
+    """Where the settings came from, and one-thing variations of them."""
+    return rx.callout(
+        rx.vstack(
+            rx.text(StudioState.started_from),
+            rx.hstack(
+                rx.text("Vary one thing:", size="2"),
+                *[
+                    rx.cond(
+                        StudioState.kind == kind,
+                        rx.button(label, size="1", variant="outline", on_click=StudioState.vary(name)),
+                    )
+                    for name, label, kind in VARIATIONS
+                ],
+                wrap="wrap",
+                align="center",
+                spacing="2",
+            ),
+            spacing="2",
+        ),
+        icon="trending-up",
+        width="100%",
+    )
+
+
 def studio_page() -> rx.Component:
     return app_page(
         rx.vstack(
-            rx.heading("Studio", size="7"),
+            rx.hstack(
+                rx.heading("Studio", size="7"),
+                rx.button(
+                    rx.icon("trending-up", size=16),
+                    "Start from what worked",
+                    variant="soft",
+                    on_click=StudioState.start_from_what_worked,
+                ),
+                justify="between",
+                align="center",
+                width="100%",
+                wrap="wrap",
+            ),
+            rx.cond(StudioState.started_from != "", _started_from()),
             rx.flex(
                 rx.box(_form(), width=["100%", "100%", "26rem"], min_width=["0", "0", "26rem"]),
                 rx.vstack(

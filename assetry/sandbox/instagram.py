@@ -20,8 +20,9 @@ One Starlette app plays the three hosts the real flow talks to (PROVIDERS.md):
   be at least 24 hours old and unexpired), `GET /me`, `GET /{ig-user-id}/media`
   (newest first, `limit` ≤ 100, opaque `after`/`before` cursors, `paging.next` until
   the last page), `GET /{carousel-id}/children`, `GET /{ig-user-id}/stories` (live for
-  24 hours) and `GET /{media-id}/insights`. The token comes as `access_token` query
-  parameter or `Authorization: Bearer`. Errors are Graph's
+  24 hours) and `GET /{media-id}/insights`. The token comes as the `access_token` query
+  parameter, the only form Meta documents for graph.instagram.com (an `Authorization`
+  header alone is answered like a missing token). Errors are Graph's
   `{"error": {"message", "type": "OAuthException", "code", "error_subcode", "fbtrace_id"}}`:
   190 for a missing/unknown/expired/revoked token; 100 for retired metrics
   (`impressions`, `plays`, `video_views` fail the whole request), metrics a media
@@ -400,6 +401,7 @@ class InstagramImitation:
                 for child in post.children:
                     self._media[child.id] = child
         self._deleted: set[str] = set()
+        self._covers: dict[str, bytes] = {}  # thumbnails of the videos published in the sandbox
         self.codes: dict[str, IssuedCode] = {}
         self.tokens: dict[str, IssuedToken] = {}
         self.app = Starlette(
@@ -408,6 +410,7 @@ class InstagramImitation:
                 Route("/oauth/authorize", self._consent_decision, methods=["POST"]),
                 Route("/oauth/access_token", self._code_exchange, methods=["POST"]),
                 Route("/sandbox-media/{kind:str}/{name:str}.svg", self._picture, methods=["GET"]),
+                Route("/sandbox-media/covers/{name:str}.jpeg", self._cover, methods=["GET"]),
                 Route("/{path:path}", self._graph, methods=["GET"]),
             ]
         )
@@ -443,6 +446,37 @@ class InstagramImitation:
         for token in self.tokens.values():
             if token.user_id == account.user_id:
                 token.revoked = True
+
+    def username_of(self, user_id: str) -> str | None:
+        """The account an app-scoped (or professional) id names, or None."""
+        account = self._by_user_id.get(user_id)
+        return account.username if account else None
+
+    def publish(self, username: str, *, caption: str, cover_jpeg: bytes) -> str:
+        """The account posts a reel now (the imitation's clock), its thumbnail `cover_jpeg`; returns its id."""
+        account = self.accounts[username]
+        media_id = str(max(int(m) for m in self._media) + 1)
+        rng = random.Random(f"instagram:published:{media_id}")
+        post = SandboxMedia(
+            id=media_id,
+            owner=username,
+            posted_at=self.clock(),
+            media_type="VIDEO",
+            product_type="REELS",
+            caption=caption,
+            peak_views=int(account.followers / 10 * rng.lognormvariate(0, 0.5) * 3) + 20,
+            tau_hours=rng.uniform(6, 48),
+        )
+        account.media.insert(0, post)
+        self._media[media_id] = post
+        self._covers[media_id] = cover_jpeg
+        return media_id
+
+    async def _cover(self, request: Request) -> Response:
+        cover = self._covers.get(request.path_params["name"])
+        if cover is None:
+            return Response("Not found", status_code=404)
+        return Response(cover, media_type="image/jpeg", headers={"cache-control": "max-age=3600"})
 
     def delete_media(self, media_id: str) -> None:
         """The owner deletes (or archives) a post."""
@@ -692,9 +726,6 @@ class InstagramImitation:
         return JSONResponse({"error": error}, status_code=self.faults.rate_limit_status, headers=headers)
 
     def _presented_token(self, request: Request) -> str:
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            return header[7:].strip()
         return request.query_params.get("access_token", "")
 
     def _check(self, presented: str) -> IssuedToken:
@@ -834,7 +865,10 @@ class InstagramImitation:
             "username": media.owner,
         }
         if media.media_type == "VIDEO":
-            everything["thumbnail_url"] = picture
+            published = media.id in self._covers
+            everything["thumbnail_url"] = (
+                f"{self.media_base}/sandbox-media/covers/{media.id}.jpeg" if published else picture
+            )
         if not media.hidden_likes:
             everything["like_count"] = numbers["likes"]
         if media.parent or media.product_type == "STORY":
@@ -910,6 +944,7 @@ class InstagramImitation:
             else:
                 item["values"] = [{"value": numbers[name]}]
             item["title"] = name.replace("_", " ").capitalize()
+            item["description"] = f"The {name.replace('_', ' ')} of this media (sandbox)."
             item["id"] = f"{media.id}/insights/{name}/lifetime"
             data.append(item)
         return {"data": data}

@@ -1,10 +1,11 @@
 """A stored instant's day, hour and weekday on the creator's clock, computed inside SQL.
 
-SQLite knows no time zones, so the zone's UTC offsets come from Python's own zone data:
-`clock_seconds` adds to an instant's seconds since 1970 the offset in force at that
-instant (a CASE over the zone's changes in the range asked for), which gives the seconds
-since 1970-01-01 00:00 on the creator's clock. Whole-number arithmetic on that is the
-same on SQLite and Postgres, and agrees with `instant.astimezone(zone)` to the second.
+The zone's UTC offsets come from Python's own zone data, not the database server's (a
+Supabase server and the embedded one may carry different tz releases): `clock_seconds`
+adds to an instant's seconds since 1970 the offset in force at that instant (a CASE over
+the zone's changes in the range asked for), which gives the seconds since 1970-01-01 00:00
+on the creator's clock. Whole-number arithmetic on that agrees with
+`instant.astimezone(zone)` to the second.
 """
 
 from __future__ import annotations
@@ -14,31 +15,15 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
 DAY, HOUR = 86400, 3600
 EPOCH = date(1970, 1, 1)
 THURSDAY = 3  # 1970-01-01, as date.weekday() counts
 
 
-class epoch_seconds(FunctionElement):
-    """Whole seconds since 1970-01-01 00:00 UTC of a stored timestamp."""
-
-    type = sa.BigInteger()
-    name = "epoch_seconds"
-    inherit_cache = True
-
-
-@compiles(epoch_seconds)
-def _epoch_seconds_postgres(element, compiler, **kw) -> str:
-    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
-
-
-@compiles(epoch_seconds, "sqlite")
-def _epoch_seconds_sqlite(element, compiler, **kw) -> str:
-    # Timestamps are stored as UTC text; strftime('%s') drops the fraction of a second.
-    return f"CAST(STRFTIME('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+def epoch_seconds(instant):
+    """SQL: whole seconds since 1970-01-01 00:00 UTC of a stored timestamp."""
+    return sa.cast(sa.func.floor(sa.extract("epoch", instant)), sa.BigInteger)
 
 
 def _offset(zone: ZoneInfo, moment: datetime) -> int:

@@ -75,6 +75,9 @@ class Template:
     build: Callable[[dict[str, Any]], tuple[str, list[Block]]]
     # Holds a one-time link: its bodies are blanked in the outbox once delivered.
     one_time_link: bool = False
+    # Confirms an account's deletion: once delivered, removed from the outbox if the account's
+    # purge already ran (the purge removes it when it was delivered before).
+    outlives_account: bool = False
 
 
 def _welcome(c: dict[str, Any]) -> tuple[str, list[Block]]:
@@ -202,7 +205,7 @@ TEMPLATES: dict[str, Template] = {
         Template("sign_up_attempt", (), _sign_up_attempt),
         Template("email_confirmation", ("new_email", "confirm_url"), _email_confirmation, True),
         Template("password_reset", ("reset_url",), _password_reset, True),
-        Template("account_deleted", ("purge_on",), _account_deleted),
+        Template("account_deleted", ("purge_on",), _account_deleted, outlives_account=True),
         Template("policy_changed", ("changes",), _policy_changed),
         Template("support_reply", ("subject", "reply"), _support_reply),
         Template("waitlist_invite", ("signup_url",), _waitlist_invite),

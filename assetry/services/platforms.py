@@ -105,6 +105,35 @@ def client(platform: str) -> Any:
     )
 
 
+COVER_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+async def cover_image(platform: str, url: str, limit: int) -> bytes:
+    """A post's cover image as the platform serves it (a sandbox's, in-process); ProviderError if it can't be had."""
+    public = get_settings().public_url.rstrip("/") + f"{SANDBOX_PREFIX}/{platform}/"
+    sandboxed = platform in PLATFORMS and is_sandbox(platform) and url.startswith(public)
+    if not url.startswith(("https://", "http://")):
+        raise ProviderError("The post has no cover image address.")
+    http = (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox(platform).app), timeout=COVER_TIMEOUT)
+        if sandboxed
+        else httpx.AsyncClient(timeout=COVER_TIMEOUT, follow_redirects=True)
+    )
+    target = "http://sandbox/" + url[len(public) :] if sandboxed else url
+    try:
+        async with http, http.stream("GET", target) as response:
+            if response.status_code != 200:
+                raise ProviderError(f"The cover image answered HTTP {response.status_code}.")
+            content = b""
+            async for chunk in response.aiter_bytes():
+                content += chunk
+                if len(content) > limit:
+                    raise ProviderError("The cover image is larger than expected.")
+            return content
+    except httpx.HTTPError as error:
+        raise ProviderError(f"The cover image could not be fetched ({type(error).__name__}).") from error
+
+
 def code_from_callback(platform: str, params: dict[str, str]) -> str:
     """The authorization code of a callback, or BadInput when the creator refused."""
     if platform == "tiktok":

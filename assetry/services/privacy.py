@@ -12,9 +12,17 @@ to the schema is exported and purged as soon as it has its entry there.
   revoked, log-in refused, provider tokens revoked), and a purge job removes every
   row and file of the user after `DELETION_GRACE_DAYS`. Each purge step is
   idempotent, so a purge that crashed half-way finishes when it runs again.
-- Retention: usage and technical logs and finished jobs older than 90 days, expired
-  export archives, and accounts past their grace period, purged on a schedule.
-  Purges log counts, never contents.
+  Rows that name the person without being theirs go too: emails to their address
+  (the deletion confirmation once it is no longer waiting to be sent; if it still is,
+  delivery removes it), jobs whose payload names them, support messages sent with
+  their address, their id in the addresses of pages admins viewed. Audit entries about
+  them stay, pointing at "deleted account <random reference>" instead of their id or
+  email; the purge job's own row keeps no id either.
+- Retention (90 days, the policy's window for logs): usage and technical logs,
+  finished jobs and emails in the outbox older than that are deleted; audit entries
+  older than that keep only what was done and when (actor, target and detail
+  cleared). Expired export archives and accounts past their grace period are purged
+  on a schedule too. Purges log counts, never contents.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import io
 import json
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -49,6 +58,7 @@ from assetry.jobs import queue, registry
 from assetry.jobs.worker import JobContext
 from assetry.models import (
     ActiveDay,
+    AuditEntry,
     AuthSession,
     ConnectedAccount,
     DailyActiveCount,
@@ -58,13 +68,16 @@ from assetry.models import (
     Job,
     LoginAttempt,
     OAuthState,
+    OutboxMessage,
+    SupportMessage,
     UsageEvent,
     User,
     metadata,
 )
 from assetry.models.base import utcnow
 from assetry.models.jobs import FINISHED, QUEUED, RUNNING, SUCCEEDED
-from assetry.services import accounts, audit, connections, media, ownership, usage
+from assetry.models.mail import QUEUED as MAIL_QUEUED
+from assetry.services import accounts, audit, connections, mail, media, ownership, usage
 from assetry.services.credentials import credentials
 
 log = logging.getLogger(__name__)
@@ -539,9 +552,10 @@ async def deletion_preview(user_id: uuid.UUID) -> list[str]:
     steps += [
         f"{when.capitalize()}, everything else is erased for good: {generations} generations and {files} files, "
         "posts and their metric history, tracked links, notes, support messages, exports, "
-        "usage and log-in records, and your account itself.",
-        "We keep no copy. An entry in our audit log that an account was deleted stays, without your name "
-        "or email.",
+        "usage and log-in records, the emails we sent you, and your account itself.",
+        "We keep no copy. The confirmation email below leaves our outbox then too, or as soon as it is "
+        "delivered if it is still on its way. Our audit log keeps its entries about your account (such as "
+        "that it was deleted), but they no longer name you: no name, email or account id.",
     ]
     if user.auth_backend == "supabase":
         steps.append("Your sign-in at Supabase Auth is deleted too.")
@@ -633,6 +647,8 @@ async def _disconnect_all(user_id: uuid.UUID, account_ids: list[uuid.UUID]) -> N
 
 @registry.task(PURGE_KIND, lease_seconds=300, max_attempts=10, deadline_seconds=6 * 3600)
 async def _run_purge(ctx: JobContext) -> dict:
+    if "user_id" not in ctx.payload:  # the purge ended and scrubbed its own row; this is a rerun
+        return {"purged": False, "reason": "already purged"}
     user_id = uuid.UUID(ctx.payload["user_id"])
     async with db.service_session() as session:
         user = await session.get(User, user_id)
@@ -692,15 +708,73 @@ async def purge_account(
         counts[entry.table] = removed
         if on_step:
             await on_step(entry.table, removed)
+    pseudonym = f"deleted account {secrets.token_hex(4)}"
+    for table, removed in (await _forget_mentions(user_id, user.email, pseudonym)).items():
+        counts[table] = counts.get(table, 0) + removed
     async with db.service_session() as session:
         audit.record(
             session,
             actor_id=None,
             action="account.purged",
-            target=str(user_id),
+            target=pseudonym,
             detail=f"{sum(counts.values())} rows in {sum(1 for n in counts.values() if n)} tables",
         )
     log.info("purged account %s: %d rows", user_id, sum(counts.values()))
+    return counts
+
+
+async def _forget_mentions(user_id: uuid.UUID, email: str, pseudonym: str) -> dict[str, int]:
+    """Rows that name the person without being theirs: removed, or pointed at `pseudonym`.
+
+    An email still waiting to be sent (the deletion confirmation) stays for its delivery,
+    which removes it (`services.mail`). The account's own purge job keeps its row, with
+    the id taken out of its payload and key.
+    """
+    email = email.lower()
+
+    def names(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
+        # In JSON the address is a whole quoted string: "maya@x.com" must not match "amaya@x.com".
+        text = sa.func.lower(sa.cast(column, sa.Text))
+        address = f'"{email}"' if isinstance(column.type, sa.JSON) else email
+        return sa.or_(text.contains(str(user_id), autoescape=True), text.contains(address, autoescape=True))
+
+    own_purge = f"{PURGE_KIND}:{user_id}"
+    viewed = (UsageEvent.name, UsageEvent.referrer, UsageEvent.detail)
+    statements = [
+        (
+            "audit_log",
+            sa.update(AuditEntry)
+            .where(sa.or_(AuditEntry.target == str(user_id), sa.func.lower(AuditEntry.target) == email))
+            .values(target=pseudonym),
+        ),
+        ("audit_log", sa.update(AuditEntry).where(names(AuditEntry.detail)).values(detail="")),
+        (
+            "outbox",
+            sa.delete(OutboxMessage).where(
+                sa.func.lower(OutboxMessage.to_address) == email, OutboxMessage.status != MAIL_QUEUED
+            ),
+        ),
+        ("support_messages", sa.delete(SupportMessage).where(sa.func.lower(SupportMessage.email) == email)),
+        # An admin's views of this user's page (/admin/users/<id>) keep the page, not the id.
+        (
+            "usage_events",
+            sa.update(UsageEvent)
+            .where(sa.or_(*(column.contains(str(user_id)) for column in viewed)))
+            .values({column: sa.func.replace(column, str(user_id), "deleted-account") for column in viewed}),
+        ),
+        (
+            "jobs",
+            sa.delete(Job).where(
+                sa.or_(Job.dedupe_key.is_(None), Job.dedupe_key != own_purge),
+                sa.or_(names(Job.payload), names(Job.result), names(Job.dedupe_key), names(Job.error)),
+            ),
+        ),
+        ("jobs", sa.update(Job).where(Job.dedupe_key == own_purge).values(payload={}, dedupe_key=None)),
+    ]
+    counts: dict[str, int] = {}
+    async with db.service_session() as session:
+        for table, statement in statements:
+            counts[table] = counts.get(table, 0) + (await session.exec(statement)).rowcount
     return counts
 
 
@@ -730,8 +804,10 @@ async def purge_due_accounts(*, now: datetime | None = None) -> int:
 
 
 async def purge_old_logs(*, now: datetime | None = None) -> dict[str, int]:
-    """Delete usage events, log-in attempts, ended sessions and OAuth states older than 90 days
-    (and form submissions older than a day).
+    """Delete usage, log-in, session, OAuth-state and email records older than 90 days; clear old audit entries.
+
+    An audit entry older than 90 days keeps what was done and when; who did it, to whom and
+    the detail are cleared. Form submissions (the IPs that throttle public forms) go after a day.
 
     The activity rollups go by whole UTC days: a day's rows, and a `last_seen_at` on it, are
     deleted as soon as any part of that day is older than 90 days.
@@ -756,7 +832,20 @@ async def purge_old_logs(*, now: datetime | None = None) -> dict[str, int]:
     async with db.service_session() as session:
         for name, statement in statements.items():
             counts[name] = (await session.exec(statement)).rowcount
-    log.info("retention: deleted %s", ", ".join(f"{n} {name}" for name, n in counts.items()))
+        counts["outbox"] = await mail.purge_delivered(session, before=cutoff)
+        counts["audit_log"] = (
+            await session.exec(
+                sa.update(AuditEntry)
+                .where(
+                    AuditEntry.created_at < cutoff,
+                    sa.or_(
+                        AuditEntry.actor_id.is_not(None), AuditEntry.target != "", AuditEntry.detail != ""
+                    ),
+                )
+                .values(actor_id=None, target="", detail="")
+            )
+        ).rowcount
+    log.info("retention: deleted or cleared %s", ", ".join(f"{n} {name}" for name, n in counts.items()))
     return counts
 
 

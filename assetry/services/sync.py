@@ -28,7 +28,7 @@ from assetry.jobs.worker import JobContext
 from assetry.models import AccountSnapshot, ConnectedAccount, Job, MetricSnapshot, Post
 from assetry.models.analytics import ACTIVE, METRICS, OWN
 from assetry.models.base import utcnow
-from assetry.services import connections, platforms
+from assetry.services import connections, platforms, post_matching
 
 SYNC_EVERY = timedelta(hours=1)
 # How often a post's numbers are refreshed, by its age.
@@ -66,6 +66,7 @@ async def sync_account(ctx: JobContext) -> dict:
         account = await session.get(ConnectedAccount, account_id)
     if account is None:
         return {"skipped": "disconnected"}
+    started = utcnow()
     try:
         token = await connections.access_token(account_id)
         adapter = platforms.adapter(account.platform)
@@ -87,6 +88,8 @@ async def sync_account(ctx: JobContext) -> dict:
             current.last_synced_at = now
             current.next_sync_at = now + SYNC_EVERY
             current.status_message = ""
+    if stored:  # new posts: which generations became them?
+        await post_matching.queue_after_sync(account_id, account.user_id, started)
     return {"posts": stored, "refreshed": refreshed}
 
 

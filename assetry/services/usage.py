@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from user_agents import parse as parse_user_agent
@@ -95,7 +95,6 @@ async def _mark_active(
             )
         return
     current = await _locked_last_seen(session, user_id)
-    upsert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     new_row = upsert(ActiveDay).values(id=uuid.uuid4(), day=day, user_id=user_id).on_conflict_do_nothing()
     first_today = (await session.exec(new_row.returning(ActiveDay.day))).first() is not None
     latest = current is None or current < at
@@ -144,11 +143,9 @@ async def forget_active_days(session: AsyncSession, user_id: uuid.UUID) -> int:
 async def _locked_last_seen(session: AsyncSession, user_id: uuid.UUID) -> datetime | None:
     """The user's last_seen_at, their row locked until the transaction ends.
 
-    Postgres: FOR NO KEY UPDATE (`key_share=True`), which does not wait for the key-share locks
-    that inserting rows pointing at the user take (two visits would deadlock on FOR UPDATE).
-    SQLite: the transaction's first write (flushed here) already holds the database's write lock.
+    FOR NO KEY UPDATE (`key_share=True`), which does not wait for the key-share locks that
+    inserting rows pointing at the user take (two visits would deadlock on FOR UPDATE).
     """
-    await session.flush()
     return await session.scalar(
         select(User.last_seen_at).where(User.id == user_id).with_for_update(key_share=True)
     )

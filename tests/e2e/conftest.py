@@ -1,8 +1,9 @@
 """The app served as in production, and a Chromium that fails the test on any console error.
 
-The server is `reflex run --env prod --single-port` on a free port, started once per test
-run from a copy of the source tree in a temporary folder, with the embedded defaults
-(SQLite in that folder) except for email: it sends through a real SMTP server on loopback
+The server is `python -m assetry serve --env prod --single-port` (as `make run`: the
+embedded Postgres, migrations, `reflex run`) on a free port, started once per test run from a
+copy of the source tree in a temporary folder, with the embedded defaults (their data in a
+temporary DATA_DIR) except for email: it sends through a real SMTP server on loopback
 that this test process runs (`mailbox`), so tests read mail as a user would get it. The copy keeps the build (`.web`, whose URLs carry the port) and
 Reflex's rewrites of `.gitignore` away from the checkout, so a developer's `make run` on
 :3000 and any number of test runs never share a port, a build or a database.
@@ -28,6 +29,7 @@ import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, expect
 
 from assetry.config import ROOT, Settings
+from tests.conftest import server_folder
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, read_mail_from
 from tests.smtp_server import SmtpServer
 
@@ -54,7 +56,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _copy_source(target: Path) -> None:
     def ignore(directory: str, names: list[str]) -> set[str]:
-        skipped = {n for n in names if n == "__pycache__" or n.endswith((".pyc", ".db"))}
+        skipped = {n for n in names if n == "__pycache__" or n.endswith(".pyc")}
         if Path(directory) == ROOT:
             skipped |= _NOT_COPIED & set(names)
         return skipped
@@ -95,13 +97,13 @@ def _answers(url: str) -> bool:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """Stop the server and the workers it started (its own process group)."""
+    """Stop the server: `serve` passes SIGTERM on to Reflex's workers, then stops the database."""
     if process.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
@@ -129,14 +131,16 @@ class AppServer:
 
 
 @pytest.fixture(scope="session")
-def server_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The server's DATA_DIR: its SQLite database (outbox, jobs, accounts) and files.
+def server_data_dir() -> Iterator[Path]:
+    """The server's DATA_DIR: its embedded Postgres (outbox, jobs, accounts) and files.
 
     With E2E_APP_URL, the running server's: the checkout's `data/` (its default).
     """
     if os.environ.get("E2E_APP_URL"):
-        return ROOT / "data"
-    return tmp_path_factory.mktemp("e2e-data")
+        yield ROOT / "data"
+        return
+    with server_folder() as folder:
+        yield folder
 
 
 @pytest.fixture(scope="session")
@@ -153,7 +157,7 @@ def mailbox() -> Iterator[SmtpServer]:
 def app_server(
     tmp_path_factory: pytest.TempPathFactory, server_data_dir: Path, mailbox: SmtpServer
 ) -> Iterator[AppServer]:
-    """Migrate a fresh SQLite database, build and serve the production app.
+    """Start a fresh embedded database, migrate it, build and serve the production app.
 
     E2E_APP_URL=http://localhost:PORT uses a server already running from this tree instead
     (a quicker loop while writing tests; a full run always builds its own). Operator commands
@@ -172,16 +176,12 @@ def app_server(
     port = _free_port()
     url = f"http://localhost:{port}"
     server = AppServer(url, _server_env(server_data_dir, url, mailbox.url), source)
-    migrated = server.command("migrate")
-    if migrated.returncode != 0:
-        pytest.fail(f"Migrating the e2e database failed:\n{migrated.stdout}{migrated.stderr}", pytrace=False)
     log_path = work / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
-                str(Path(sys.executable).with_name("reflex")),
-                *("run", "--env", "prod", "--single-port", "--frontend-port", str(port)),
-                *("--loglevel", "warning"),
+                *(sys.executable, "-m", "assetry", "serve"),
+                *("--env", "prod", "--single-port", "--frontend-port", str(port), "--loglevel", "warning"),
             ],
             cwd=source,
             env=server.env,

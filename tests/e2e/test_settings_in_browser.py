@@ -1,8 +1,8 @@
 """Settings in the browser: profile and email, the data export, deleting the account, a phone.
 
 The server sends its mail to `mailbox`, a real SMTP server in the test process: the tests
-read the links a creator gets by email there; the server's own SQLite database is read for
-what only the data can show (secrets that must not be in an export).
+read the links a creator gets by email there; the server's own database (the embedded
+Postgres in its DATA_DIR) is read for what only the data can show (secrets that must not be in an export).
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from __future__ import annotations
 import io
 import json
 import re
-import sqlite3
 import zipfile
 from pathlib import Path
 
+import psycopg
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from assetry.local_postgres import LocalPostgres
 from tests.e2e.browser import (
     STRONG_PASSWORD,
     check_fits_the_width,
@@ -40,12 +41,10 @@ JOB_TIMEOUT_MS = 45_000
 
 
 def _server_rows(data_dir: Path, query: str, *params: object) -> list[tuple]:
-    """Rows from the server's SQLite database, read-only."""
-    connection = sqlite3.connect(f"file:{data_dir / 'assetry.db'}?mode=ro", uri=True)
-    try:
+    """Rows from the server's embedded database, in a read-only transaction."""
+    with psycopg.connect(LocalPostgres(data_dir).url()) as connection:
+        connection.read_only = True
         return connection.execute(query, params).fetchall()
-    finally:
-        connection.close()
 
 
 def _log_out(page: Page) -> None:
@@ -171,7 +170,7 @@ def _make_an_image(page: Page, prompt: str) -> bytes:
 
 def _secrets_of(data_dir: Path, email: str, context: BrowserContext) -> list[bytes]:
     """What must never be in an export: the password hash, the session token and its digest."""
-    [(password_hash,)] = _server_rows(data_dir, "SELECT password_hash FROM users WHERE email = ?", email)
+    [(password_hash,)] = _server_rows(data_dir, "SELECT password_hash FROM users WHERE email = %s", email)
     token = next(c["value"] for c in context.cookies() if c["name"] == "assetry_session")
     token_hashes = [h for (h,) in _server_rows(data_dir, "SELECT token_hash FROM auth_sessions")]
     assert password_hash and token and token_hashes

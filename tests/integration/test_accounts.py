@@ -1,4 +1,4 @@
-"""Sign-up, log-in, sessions and passwords against the real database (SQLite and Postgres)."""
+"""Sign-up, log-in, sessions and passwords against the real database."""
 
 from __future__ import annotations
 

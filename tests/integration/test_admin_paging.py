@@ -1,4 +1,4 @@
-"""Keyset paging of every admin list, on SQLite and Postgres.
+"""Keyset paging of every admin list.
 
 Rows share timestamps on purpose (ties on the sort key): paging forward with Next and
 back with Previous must return each matching row exactly once, in the list's order,

@@ -1,4 +1,4 @@
-"""Admin services on SQLite and Postgres: search and pages, roles, disable, quota, jobs, waitlist, inbox, audit."""
+"""Admin services: search and pages, roles, disable, quota, jobs, waitlist, inbox, audit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Waitlist and support messages against the real database (SQLite and Postgres).
+"""Waitlist and support messages against the real database.
 
 The browser caps what can be typed (maxlength); these check the server refuses the rest.
 """

@@ -1,4 +1,4 @@
-"""Dashboard numbers from snapshots, on SQLite and Postgres: totals, change, series, reasons, history."""
+"""Dashboard numbers from snapshots: totals, change, series, reasons, history."""
 
 from __future__ import annotations
 

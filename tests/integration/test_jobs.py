@@ -1,4 +1,4 @@
-"""The durable job runner on SQLite and Postgres: leases, retries, dedupe, cancel, deadlines."""
+"""The durable job runner: leases, retries, dedupe, cancel, deadlines."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Notes on days and posts, on SQLite and Postgres."""
+"""Notes on days and posts."""
 
 from __future__ import annotations
 

@@ -1,14 +1,9 @@
-"""Row-level security: on Postgres the database itself keeps each user's rows to that user.
+"""Row-level security: the database itself keeps each user's rows to that user.
 
 Every table in `user_owned_tables()` is seeded with rows for two users, A and B, by a
 row factory built from the table metadata (tests/rows.py), so a new table is covered
 without editing this file. Then, inside `db.user_session(A)`, raw SQL that forgets
 its filter still sees, changes and deletes only A's rows, and cannot insert B's.
-
-SQLite, the embedded default, has no row-level security at all: there the services
-filter by user (and test_handler_guards.py shows the handlers do). So every RLS test
-here runs on Postgres only, by parametrising the `database` fixture to "postgres";
-only the seeding and the service session's view run on both backends.
 """
 
 from __future__ import annotations
@@ -20,12 +15,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from assetry import db
-from assetry.config import get_settings
+from assetry import cli, db
+from assetry.config import driver_url, get_settings
 from assetry.models import metadata, owner_column, user_owned_tables
 from tests.rows import make_row, row_values
 
-postgres_only = pytest.mark.parametrize("database", ["postgres"], indirect=True)
 TABLES = user_owned_tables()
 A_ROWS, B_ROWS = 2, 1  # different counts, so "A's rows" cannot pass for "all rows" by accident
 
@@ -86,7 +80,6 @@ async def test_service_session_sees_both_users_rows(owners: Owners, table: str) 
     assert owners.rows[table, owners.a] != owners.rows[table, owners.b] or table == "users"
 
 
-@postgres_only
 @pytest.mark.parametrize("table", TABLES)
 async def test_user_session_selects_only_own_rows(owners: Owners, table: str) -> None:
     async with db.user_session(owners.a) as session:
@@ -94,7 +87,6 @@ async def test_user_session_selects_only_own_rows(owners: Owners, table: str) ->
     assert seen == [owners.a] * owners.rows[table, owners.a]
 
 
-@postgres_only
 @pytest.mark.parametrize("table", TABLES)
 async def test_user_session_cannot_update_or_delete_others_rows(owners: Owners, table: str) -> None:
     column = owner_column(table)
@@ -110,7 +102,6 @@ async def test_user_session_cannot_update_or_delete_others_rows(owners: Owners, 
         assert (await _owners_seen(session, table)).count(owners.b) == owners.rows[table, owners.b]
 
 
-@postgres_only
 @pytest.mark.parametrize("table", TABLES)
 async def test_user_session_cannot_insert_rows_owned_by_someone_else(owners: Owners, table: str) -> None:
     # users: a new id that is not A's; other tables: a row owned by B.
@@ -134,7 +125,6 @@ async def test_user_session_cannot_insert_rows_owned_by_someone_else(owners: Own
         assert seen.count(owners.a) > owners.rows[table, owners.a]
 
 
-@postgres_only
 @pytest.mark.parametrize("table", TABLES)
 async def test_rls_is_on_with_one_policy_per_operation(owners: Owners, table: str) -> None:
     async with db.service_session() as session:
@@ -163,7 +153,6 @@ async def test_rls_is_on_with_one_policy_per_operation(owners: Owners, table: st
         assert owner_column(table) in policy["rule"]
 
 
-@postgres_only
 async def test_no_table_in_the_database_has_a_user_id_without_being_covered(database: str) -> None:
     async with db.service_session() as session:
         with_user_id = (
@@ -177,7 +166,6 @@ async def test_no_table_in_the_database_has_a_user_id_without_being_covered(data
         assert set(with_user_id) <= set(TABLES)
 
 
-@postgres_only
 async def test_app_login_role_is_not_a_superuser_and_reads_nothing_without_set_role(
     owners: Owners,
 ) -> None:
@@ -211,3 +199,23 @@ async def test_app_login_role_is_not_a_superuser_and_reads_nothing_without_set_r
             assert conn.scalar(sa.text("SELECT count(*) FROM users")) == 2
     finally:
         app.dispose()
+
+
+async def test_doctor_names_the_database_and_a_table_whose_rls_was_turned_off(database: str) -> None:
+    owner = sa.create_engine(driver_url(get_settings().owner_database_url), poolclass=sa.pool.NullPool)
+    ok, detail = await cli._check_database(get_settings())
+    assert ok, detail
+    assert detail.endswith(f"row-level security on in all {len(TABLES)} user-owned tables")
+    with owner.connect() as conn:
+        version = conn.scalar(sa.text("SHOW server_version")).split()[0]
+    assert f"Postgres {version} at " in detail
+    try:
+        with owner.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE notes DISABLE ROW LEVEL SECURITY"))
+        ok, detail = await cli._check_database(get_settings())
+        assert not ok
+        assert detail.endswith("row-level security is OFF on notes")
+    finally:
+        with owner.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE notes ENABLE ROW LEVEL SECURITY"))
+        owner.dispose()

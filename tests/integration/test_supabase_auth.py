@@ -1,7 +1,7 @@
 """Accounts on Supabase Auth: the real supabase-py client against the local imitation over HTTP.
 
 The imitation (assetry/sandbox/supabase_auth.py) runs under uvicorn on 127.0.0.1; the
-account service runs on SQLite and on Postgres (the `database` fixture).
+account service runs on the test database (the `database` fixture).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from assetry import cli, db
 from assetry.config import get_settings
 from assetry.errors import BadInput, EmailNotConfirmed, NotAllowed, ProviderError, RateLimited
 from assetry.integrations.supabase_auth import SupabaseAuth
+from assetry.jobs.worker import Worker
 from assetry.models import AuthSession, LoginAttempt, OutboxMessage, PolicyAcceptance, User
 from assetry.sandbox.supabase_auth import SupabaseAuthImitation
-from assetry.services import accounts, sign_up
+from assetry.services import accounts, privacy, sign_up
 from assetry.services.sign_up import SignUp
 from assetry.services.supabase_credentials import SupabaseCredentials
 from tests.account_setup import run_sign_up_jobs
@@ -290,6 +291,31 @@ async def test_deleting_the_account_deletes_the_supabase_user(on_supabase: Runni
     await backend.delete(user)  # already gone counts as done
     with pytest.raises(NotAllowed, match="don't match"):
         await accounts.log_in("maya@example.com", STRONG, HERE)
+
+
+async def test_the_purge_after_a_deletion_deletes_the_supabase_user(
+    on_supabase: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole path: delete in settings, the purge job runs, the auth user at Supabase is gone."""
+    monkeypatch.setenv("DELETION_GRACE_DAYS", "0")
+    get_settings.cache_clear()
+    user, _ = await supabase_account(on_supabase)
+    theo, _ = await supabase_account(on_supabase, signup("theo@example.com"))
+    assert len(on_supabase.auth.users) == 2
+
+    await privacy.request_deletion(user.id, STRONG)
+    assert len(on_supabase.auth.users) == 2  # closed at once; the purge job deletes
+    worker = Worker(worker_id="test-worker")
+    ran = []
+    while job := await worker.run_once():
+        ran.append(job.kind)
+
+    assert privacy.PURGE_KIND in ran
+    assert [u.email for u in on_supabase.auth.users.values()] == ["theo@example.com"]
+    assert on_supabase.auth.user_by_email("maya@example.com") is None
+    async with db.service_session() as session:
+        assert await session.get(User, user.id) is None
+        assert await session.get(User, theo.id) is not None
 
 
 async def test_deleting_without_the_service_role_key_says_what_is_missing(

@@ -22,7 +22,7 @@ from assetry.models import ConnectedAccount, Job, MetricSnapshot, Post
 from assetry.models.base import utcnow
 from assetry.sandbox.tiktok import TikTokImitation
 from assetry.services import accounts, connections, platforms, sync
-from assetry.token_vault import vault
+from assetry.token_vault import TokenVault, VaultError, vault
 from tests.account_setup import SignUp, create_account
 
 HANDLE = "jon.cooks"
@@ -99,6 +99,27 @@ async def test_connect_then_full_first_sync(database: str, tiktok: TikTokImitati
             dump = " ".join(str(row) for row in (await session.exec(sa.text(f"SELECT * FROM {table}"))).all())
             assert not any(token in dump for token in plain), table
     assert vault(get_settings()).open(account.access_token_enc) in tiktok.access_tokens
+
+
+async def test_tokens_at_rest_open_with_the_configured_key_and_no_other(
+    database: str, tiktok: TikTokImitation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = os.urandom(32)
+    monkeypatch.setenv("ENCRYPTION_KEYS", f"k-test:{base64.urlsafe_b64encode(key).decode()}")
+    get_settings.cache_clear()
+    user_id, session_token = await new_user()
+    connected = await connect(user_id, session_token, tiktok)
+    async with db.service_session() as session:
+        account = await session.get(ConnectedAccount, connected.account_id)
+    sealed = [account.access_token_enc, account.refresh_token_enc]
+    configured = TokenVault([("k-test", key)])
+    assert configured.open(sealed[0]) in tiktok.access_tokens
+    assert configured.open(sealed[1]) in tiktok.grants
+    for value in sealed:
+        with pytest.raises(VaultError):
+            TokenVault([("k-test", os.urandom(32))]).open(value)
+        with pytest.raises(VaultError):
+            TokenVault([("local", key), ("k2", os.urandom(32))]).open(value)
 
 
 async def test_state_is_single_use_and_bound_to_the_session(database: str, tiktok: TikTokImitation) -> None:

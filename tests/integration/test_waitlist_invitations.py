@@ -1,4 +1,4 @@
-"""Inviting everyone on the waitlist by a background job, on SQLite and Postgres (mail kept in the outbox)."""
+"""Inviting everyone on the waitlist by a background job (mail kept in the outbox)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
 from assetry.config import Mode, Settings
@@ -80,13 +81,41 @@ def test_app_database_url_logs_in_as_the_app_role_on_postgres(settings) -> None:
     assert make_url(configured.owner_database_url).username == "owner"
 
 
-def test_app_database_url_leaves_sqlite_alone_but_async(settings, tmp_path) -> None:
+def test_with_no_database_url_the_app_uses_the_embedded_postgres_in_data_dir(settings, tmp_path) -> None:
     embedded = settings()
-    assert embedded.owner_database_url == f"sqlite:///{tmp_path / 'assetry.db'}"
-    assert embedded.app_database_url == f"sqlite+aiosqlite:///{tmp_path / 'assetry.db'}"
+    assert embedded.local_postgres().folder == tmp_path / "postgres"
+    owner = make_url(embedded.owner_database_url)
+    assert (owner.username, owner.database, owner.query["host"]) == (
+        "postgres",
+        "assetry",
+        str(tmp_path / "postgres"),
+    )
+    app = make_url(embedded.app_database_url)
+    assert (app.drivername, app.username, app.database) == ("postgresql+psycopg", "assetry_app", "assetry")
+    assert app.query["host"] == str(tmp_path / "postgres")
+    assert settings(DATABASE_URL="postgres://owner@db.example.com/assetry").local_postgres() is None
+
+
+def test_a_data_dir_too_long_for_a_socket_path_puts_the_socket_in_a_short_folder(settings, tmp_path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    local = settings(DATA_DIR=str(deep)).local_postgres()
+    assert local.folder == deep / "postgres"
+    assert len(str(local.socket_dir / ".s.PGSQL.5432")) <= 100
+    assert local.socket_dir != settings(DATA_DIR=str(deep / "other")).local_postgres().socket_dir
 
 
 def test_https_public_url_turns_on_https(settings) -> None:
     assert settings(PUBLIC_URL="https://assetry.cc").https is True
     assert settings(PUBLIC_URL="http://localhost:3000").https is False
     assert settings(PUBLIC_URL="https://assetry.cc/app").origin == "https://assetry.cc"
+
+
+@pytest.mark.parametrize("days", ["0", "30"])
+def test_deletion_grace_days_up_to_the_policys_30_are_accepted(settings, days: str) -> None:
+    assert settings(DELETION_GRACE_DAYS=days).deletion_grace_days == int(days)
+
+
+@pytest.mark.parametrize("days", ["31", "365", "-1"])
+def test_deletion_grace_days_past_the_policys_30_are_refused(settings, days: str) -> None:
+    with pytest.raises(ValidationError, match="deletion_grace_days"):
+        settings(DELETION_GRACE_DAYS=days)

@@ -23,3 +23,17 @@ def test_csp_forbids_framing_and_plugins_and_allows_only_our_websocket() -> None
     assert "connect-src 'self' wss://assetry.cc" in csp
     assert headers["x-frame-options"] == "DENY"
     assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_csp_lets_the_page_reach_no_origin_but_our_own() -> None:
+    """No ad, analytics or other third-party host may load scripts, frames, images or set cookies."""
+    csp = _headers("https://assetry.cc")["content-security-policy"]
+    directives = {}
+    for part in csp.split(";"):
+        name, *sources = part.split()
+        directives[name] = set(sources)
+    own = {"'self'", "'none'", "'unsafe-inline'", "'unsafe-eval'", "data:", "blob:", "wss://assetry.cc"}
+    foreign = {name: sources - own for name, sources in directives.items() if sources - own}
+    assert foreign == {}
+    assert directives["default-src"] == {"'self'"}
+    assert directives["connect-src"] == {"'self'", "wss://assetry.cc"}

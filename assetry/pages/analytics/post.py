@@ -12,6 +12,7 @@ from assetry.components import charts
 from assetry.components.layout import app_page
 from assetry.models.analytics import METRICS
 from assetry.pages.analytics.dashboard import LABELS, number
+from assetry.pages.analytics.made_with import MadeWithState, made_with_section
 from assetry.pages.analytics.notes import NotesState, notes_section
 from assetry.services import dashboard, platforms
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
@@ -76,7 +77,7 @@ class PostState(rx.State):
         ]
         points = [(s.captured_at.isoformat(), s.views) for s in snapshots if s.views is not None]
         self.figure = charts.history(points, "Views")
-        return NotesState.load
+        return [NotesState.load, MadeWithState.load]
 
 
 def post_page() -> rx.Component:
@@ -151,6 +152,7 @@ def post_page() -> rx.Component:
                     ),
                     width="100%",
                 ),
+                made_with_section(),
                 notes_section(PostState.post_id),
                 spacing="4",
                 width="100%",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -51,20 +50,9 @@ def parse_id(text: str, what: str = "item") -> uuid.UUID:
         raise BadInput(f"That {what} doesn't exist.") from None
 
 
-def day_of(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
+def day_of(column: sa.ColumnElement) -> sa.ColumnElement:
     """The UTC calendar day of a timestamp column, in SQL."""
-    if dialect == "postgresql":
-        return sa.cast(sa.func.timezone("UTC", column), sa.Date)
-    return sa.func.date(column)
-
-
-def as_date(value: date | datetime | str) -> date:
-    """A day as SQLite (text) or Postgres (date) returns it."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
+    return sa.cast(sa.func.timezone("UTC", column), sa.Date)
 
 
 def csv_safe(text: str) -> str:

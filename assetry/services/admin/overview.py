@@ -24,7 +24,7 @@ from assetry.models import ConnectedAccount, DailyActiveCount, Generation, Job, 
 from assetry.models.analytics import NEEDS_RECONNECT
 from assetry.models.base import utcnow
 from assetry.models.jobs import FAILED, QUEUED, RUNNING
-from assetry.services.admin.common import acting_admin, as_date, day_of
+from assetry.services.admin.common import acting_admin, day_of
 
 PERIODS = {"7": 7, "30": 30, "90": 90}
 
@@ -82,14 +82,13 @@ async def overview(actor_id: uuid.UUID, days: int = 30, *, now: datetime | None 
     day_list = [first + timedelta(days=i) for i in range(days)]
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        dialect = session.bind.dialect.name
 
         async def per_day(model) -> dict[date, int]:
-            day = day_of(model.created_at, dialect)
+            day = day_of(model.created_at)
             found = await session.exec(
                 select(day, sa.func.count()).where(model.created_at >= start).group_by(day)
             )
-            return {as_date(d): n for d, n in found.all()}
+            return dict(found.all())
 
         async def count(model, *filters) -> int:
             return await session.scalar(select(sa.func.count()).select_from(model).where(*filters)) or 0
@@ -104,9 +103,9 @@ async def overview(actor_id: uuid.UUID, days: int = 30, *, now: datetime | None 
                 )
             )
         ).all()
-        active = {as_date(d): n for d, n, _ in daily}
+        active = {d: n for d, n, _ in daily}
         active_day, active_week, active_month = (
-            sum(seen for d, _, seen in daily if as_date(d) >= from_day) for from_day in since.values()
+            sum(seen for d, _, seen in daily if d >= from_day) for from_day in since.values()
         )
         groups = (
             await session.exec(

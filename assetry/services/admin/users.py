@@ -280,10 +280,13 @@ async def _target(session: AsyncSession, user_id: uuid.UUID) -> User:
 
 
 async def _enabled_admins(session: AsyncSession) -> int:
-    """Enabled admins, with their rows locked on Postgres so two admins can't demote each other at once."""
-    query = select(User.id).where(col(User.is_admin).is_(True), col(User.is_disabled).is_(False))
-    if session.bind.dialect.name == "postgresql":
-        query = query.order_by(User.id).with_for_update()
+    """Enabled admins, with their rows locked so two admins can't demote each other at once."""
+    query = (
+        select(User.id)
+        .where(col(User.is_admin).is_(True), col(User.is_disabled).is_(False))
+        .order_by(User.id)
+        .with_for_update()
+    )
     return len((await session.exec(query)).all())
 
 
