@@ -28,7 +28,7 @@ from assetry.pages.admin import users as admin_users
 from assetry.pages.admin import waitlist as admin_waitlist
 from assetry.pages.analytics import connections, notes, page, post, proposals, tracked, what_works
 from assetry.pages.analytics.dashboard import DashboardState
-from assetry.services import mail, policy_changes, privacy, sync, tracking  # noqa: F401 - registers their background tasks
+from assetry.services import mail, policy_changes, privacy, sign_up, sync, tracking  # noqa: F401 - registers their background tasks
 from assetry.services.admin import invitations  # noqa: F401 - registers the waitlist's bulk-invitation task
 from assetry.state.errors import ArgumentCheck, on_backend_error
 from assetry.state.frames import limit_event_frames
@@ -74,6 +74,13 @@ app.add_page(
     route="/login",
     title="Log in · Assetry",
     on_load=[SessionState.redirect_if_signed_in, SessionState.page_opened],
+)
+# No page view recorded here: the path holds the sign-up link's token.
+app.add_page(
+    auth.confirm_sign_up,
+    route="/signup/confirm/[token]",
+    title="Finish signing up · Assetry",
+    on_load=auth.ConfirmSignUpState.confirm,
 )
 app.add_page(
     password_reset.request_page,

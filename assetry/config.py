@@ -55,11 +55,14 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=32)
 
-    # Sessions and login throttling.
+    # Sessions and login throttling: wrong passwords one IP may try on one account, and on all
+    # accounts, before each further try waits (1 minute, doubling, at most the window).
     session_days: int = Field(default=14, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_ip_max_failures: int = Field(default=20, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    # Sign-up, waitlist and link-resend forms one IP may send per hour (each form counted apart).
+    form_ip_max_per_hour: int = Field(default=10, ge=1)
 
     # Token encryption keys, newest first: "kid:<32 bytes, urlsafe base64>,kid2:...".
     encryption_keys: SecretStr | None = None

@@ -30,6 +30,7 @@ from assetry.models.base import utcnow
 from assetry.pages.analytics.notes import NotesState
 from assetry.services import accounts, notes, policies, profile
 from assetry.services.accounts import SESSION_COOKIE
+from tests.account_setup import SignUp, create_account
 from tests.asgi_server import free_port
 
 NAMESPACE = "/_event"
@@ -192,8 +193,8 @@ class Creator:
 
 async def creator(first: str, password: str) -> Creator:
     email = f"{first.lower()}.quillfeather@example.com"
-    user, token = await accounts.sign_up(
-        accounts.SignUp(
+    user, token = await create_account(
+        SignUp(
             email=email,
             password=password,
             display_name=f"{first} Quillfeather",

@@ -2,7 +2,7 @@
 
 from sqlmodel import SQLModel
 
-from assetry.models.accounts import AuthSession, LoginAttempt, User
+from assetry.models.accounts import AuthSession, FormSubmission, LoginAttempt, User
 from assetry.models.activity import ActiveDay, AuditEntry, DailyActiveCount, UsageEvent
 from assetry.models.analytics import (
     AccountSnapshot,
@@ -42,6 +42,7 @@ __all__ = [
     "AuthSession",
     "ConnectedAccount",
     "DailyActiveCount",
+    "FormSubmission",
     "Generation",
     "GenerationOutput",
     "Job",

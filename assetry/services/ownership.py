@@ -70,6 +70,12 @@ _ENTRIES = [
         describes="log-in attempts made with your email address (kept 90 days to stop password guessing)",
     ),
     Ownership(
+        "form_submissions",
+        NOT_PERSONAL,
+        reason="the IP each sign-up, waitlist and link-resend form came from, with no address or "
+        "account: kept one day to throttle each IP",
+    ),
+    Ownership(
         "usage_events",
         OWNER,
         "user_id",

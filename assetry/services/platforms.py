@@ -41,17 +41,26 @@ def is_sandbox(platform: str) -> bool:
     return mode is Mode.EMBEDDED
 
 
+def redirect_uri(platform: str) -> str:
+    """The app's OAuth callback: the one redirect URI registered with the platform (matched exactly)."""
+    return f"{get_settings().public_url.rstrip('/')}/oauth/{platform}/callback"
+
+
 @functools.cache
 def sandbox(platform: str) -> Any:
-    """The in-process imitation of a platform (one per process), mounted under /sandbox/<platform>."""
+    """The in-process imitation of a platform (one per process), mounted under /sandbox/<platform>.
+
+    Like the real platform, it sends the browser back only to the app's registered callback:
+    any other `redirect_uri` gets its error page, so the mounted consent page redirects nowhere else.
+    """
     public = get_settings().public_url.rstrip("/") + f"{SANDBOX_PREFIX}/{platform}"
     if platform == "tiktok":
         from assetry.sandbox.tiktok import TikTokImitation
 
-        return TikTokImitation(public_base=public)
+        return TikTokImitation(public_base=public, redirect_uris=[redirect_uri(platform)])
     from assetry.sandbox.instagram import InstagramImitation
 
-    return InstagramImitation(public_base=public)
+    return InstagramImitation(public_base=public, redirect_uris=(redirect_uri(platform),))
 
 
 def _http(platform: str) -> httpx.AsyncClient:

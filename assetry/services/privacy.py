@@ -62,6 +62,7 @@ from assetry.models import (
     AuthSession,
     ConnectedAccount,
     DailyActiveCount,
+    FormSubmission,
     Generation,
     GenerationOutput,
     Job,
@@ -94,6 +95,8 @@ log = logging.getLogger(__name__)
 EXPORT_KIND = "privacy.export"
 PURGE_KIND = "privacy.purge"
 RETENTION_DAYS = 90
+# The IPs of sign-up, waitlist and link-resend forms: only as long as the per-IP throttle looks back.
+FORM_SUBMISSIONS_KEPT = timedelta(days=1)
 EXPORT_DAYS = 7
 BATCH = 2000
 PROGRESS_EVERY_SECONDS = 0.5
@@ -844,7 +847,7 @@ async def purge_old_logs(*, now: datetime | None = None) -> dict[str, int]:
     """Delete usage, log-in, session, OAuth-state and email records older than 90 days; clear old audit entries.
 
     An audit entry older than 90 days keeps what was done and when; who did it, to whom and
-    the detail are cleared.
+    the detail are cleared. Form submissions (the IPs that throttle public forms) go after a day.
 
     The activity rollups go by whole UTC days: a day's rows, and a `last_seen_at` on it, are
     deleted as soon as any part of that day is older than 90 days.
@@ -857,6 +860,9 @@ async def purge_old_logs(*, now: datetime | None = None) -> dict[str, int]:
         "daily_active_users": sa.delete(DailyActiveCount).where(DailyActiveCount.day < kept_from.date()),
         "last_seen_at": sa.update(User).where(User.last_seen_at < kept_from).values(last_seen_at=None),
         "login_attempts": sa.delete(LoginAttempt).where(LoginAttempt.created_at < cutoff),
+        "form_submissions": sa.delete(FormSubmission).where(
+            FormSubmission.created_at < (now or utcnow()) - FORM_SUBMISSIONS_KEPT
+        ),
         "auth_sessions": sa.delete(AuthSession).where(
             sa.or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff)
         ),

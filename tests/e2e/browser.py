@@ -11,6 +11,8 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Locator, Page, WebSocket, expect
 
+from tests.smtp_server import SmtpServer
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -27,6 +29,21 @@ HYDRATED = '"is_hydrated_rx_state_":true'
 # How long a job of the offline provider may take on a busy machine.
 JOB_TIMEOUT_MS = 45_000
 SANDBOX_PLATFORMS = {"tiktok": "TikTok", "instagram": "Instagram"}
+SIGN_UP_SENT = "Check your email to finish signing up."
+SIGN_UP_SUBJECT = "Finish signing up to Assetry"
+# The SMTP server the app under test sends its mail to (conftest's `mailbox` registers it).
+_MAILBOXES: list[SmtpServer] = []
+
+
+def read_mail_from(mailbox: SmtpServer) -> None:
+    """Where `sign_up` finds the emailed link: the e2e SMTP server."""
+    _MAILBOXES[:] = [mailbox]
+
+
+def emailed_link(mailbox: SmtpServer, to: str, subject: str, path: str) -> str:
+    """The link to `path` in the newest email with `subject` that reached `to`'s inbox."""
+    body = mailbox.last_mail_to(to, subject=subject).body()
+    return re.search(rf"https?://\S+{re.escape(path)}\S+", body).group(0)
 
 
 def visit(page: Page, path: str, *, timeout_s: float = 15) -> None:
@@ -92,12 +109,24 @@ def fill_sign_up(
     page.get_by_role("button", name="Create account").click()
 
 
-def sign_up(page: Page, *, name: str = "", email: str | None = None) -> str:
-    """Create an account through the form and land on /home; returns the email."""
+def sign_up(page: Page, *, name: str = "", email: str | None = None, **form: bool) -> str:
+    """Create an account as a creator does: the form, then the link it emails; lands on /home.
+
+    Returns the email. `form` takes `fill_sign_up`'s choices (e.g. `in_eu=True`).
+    """
     email = email or new_email()
-    fill_sign_up(page, email=email, name=name)
+    fill_sign_up(page, email=email, name=name, **form)
+    expect(page.get_by_role("status")).to_contain_text(f"{SIGN_UP_SENT} We sent a message to {email}")
+    open_sign_up_link(page, email)
     expect(page).to_have_url(path_is("/home"))
     return email
+
+
+def open_sign_up_link(page: Page, email: str) -> None:
+    """Open the newest sign-up link emailed to `email` (it confirms the account and signs in)."""
+    assert _MAILBOXES, "sign-up links arrive by email: the e2e `mailbox` fixture was not set up"
+    link = emailed_link(_MAILBOXES[0], email, SIGN_UP_SUBJECT, "/signup/confirm/")
+    page.goto(link)
 
 
 def log_in(page: Page, email: str, password: str = STRONG_PASSWORD, *, at: str = "") -> None:

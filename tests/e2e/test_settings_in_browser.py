@@ -21,6 +21,7 @@ from assetry.local_postgres import LocalPostgres
 from tests.e2e.browser import (
     STRONG_PASSWORD,
     check_fits_the_width,
+    emailed_link,
     keep_screenshot,
     log_in,
     make_an_image,
@@ -45,12 +46,6 @@ def _server_rows(data_dir: Path, query: str, *params: object) -> list[tuple]:
     with psycopg.connect(LocalPostgres(data_dir).url()) as connection:
         connection.read_only = True
         return connection.execute(query, params).fetchall()
-
-
-def _emailed_link(mailbox: SmtpServer, to: str, subject: str, path: str) -> str:
-    """The link to `path` in the newest email with `subject` that reached `to`'s inbox."""
-    body = mailbox.last_mail_to(to, subject=subject).body()
-    return re.search(rf"https?://\S+{re.escape(path)}\S+", body).group(0)
 
 
 def _log_out(page: Page) -> None:
@@ -97,7 +92,7 @@ def test_profile_changes_are_kept_and_a_confirmed_new_email_is_the_one_to_log_in
     # Until the link is opened, the old address is still the account's.
     expect(page.locator("#current-email")).to_have_text(old_email)
 
-    link = _emailed_link(mailbox, new_address, "Confirm your new email address", "/confirm-email/")
+    link = emailed_link(mailbox, new_address, "Confirm your new email address", "/confirm-email/")
     until_live(page, lambda: page.goto(link), what="the confirmation link")
     expect(page).to_have_url(re.compile(r"/settings/?\?email=confirmed$"))
     expect(page.get_by_text("Your new email address is confirmed and now signs you in.")).to_be_visible()

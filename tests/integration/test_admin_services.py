@@ -29,6 +29,7 @@ from assetry.models.base import utcnow
 from assetry.services import accounts, contact, studio, usage
 from assetry.services.admin import audit_log, inbox, invitations, jobs, overview, users, waitlist
 from assetry.services.admin.paging import Window
+from tests.account_setup import SignUp, create_account
 from tests.admin_people import PASSWORD, make_user, session_token
 
 
@@ -309,8 +310,8 @@ async def test_a_running_job_is_asked_to_stop(admin: User) -> None:
 
 async def test_waitlist_search_pages_and_formula_safe_csv(admin: User) -> None:
     for i in range(5):
-        await contact.join_waitlist(f"fan{i}@example.com")
-    await contact.join_waitlist("=cmd@example.com")
+        await contact.join_waitlist(f"fan{i}@example.com", "")
+    await contact.join_waitlist("=cmd@example.com", "")
     first = await waitlist.listing(admin.id, "fan", window=Window(size=2))
     page = await waitlist.listing(admin.id, "fan", window=Window(after=first.last, size=2))
     assert page.total == 5 and [row.email for row in page.rows] == ["fan2@example.com", "fan3@example.com"]
@@ -341,7 +342,7 @@ async def test_reply_and_invite_go_through_the_mail_outbox(admin: User) -> None:
         email="a@example.com", subject="Export?", body="Where is it?"
     )
     await inbox.reply(admin.id, message.id, "It's under Account → Export.")
-    await contact.join_waitlist("fan@example.com")
+    await contact.join_waitlist("fan@example.com", "")
     entry = (await waitlist.listing(admin.id)).rows[0]
     await invitations.invite(admin.id, entry.id)
     with pytest.raises(BadInput, match="already invited"):
@@ -381,12 +382,10 @@ async def test_audit_log_filters_and_names_targets(admin: User) -> None:
 
 async def test_last_log_in_counts_the_sign_up_session_too(admin: User) -> None:
     before = utcnow()
-    signed_up, _ = await accounts.sign_up(
-        accounts.SignUp(
-            email="new@example.com", password=PASSWORD, age_confirmed=True, accepted_policies=True
-        ),
+    signed_up, _ = await create_account(
+        SignUp(email="new@example.com", password=PASSWORD, age_confirmed=True, accepted_policies=True),
         accounts.Client(ip="203.0.113.9", user_agent="pytest"),
-    )  # signed in by signing up: no log-in form was sent
+    )  # signed in by opening the sign-up link: no log-in form was sent
     detail = await users.detail(admin.id, signed_up.id)
     assert detail.last_login_at is not None and detail.last_login_at >= before
     never = await make_user("maya@example.com")

@@ -129,7 +129,12 @@ def _password_hash_of(password: str) -> str:
 async def _person(email: str, password: str) -> Person:
     """A user with a live session and one row in every user-owned table."""
     async with db.service_session() as session:
-        user = User(email=email, password_hash=_password_hash_of(password), age_confirmed_at=utcnow())
+        user = User(
+            email=email,
+            password_hash=_password_hash_of(password),
+            age_confirmed_at=utcnow(),
+            email_confirmed_at=utcnow(),
+        )
         session.add(user)
         await session.flush()
         for table in user_owned_tables():

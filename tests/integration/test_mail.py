@@ -15,6 +15,7 @@ from assetry.models import Job, OutboxMessage, User
 from assetry.models.base import utcnow
 from assetry.services import accounts, mail, password_reset
 from assetry.services.admin import jobs as admin_jobs
+from tests.account_setup import SignUp, create_account
 from tests.admin_people import make_user
 from tests.smtp_server import SmtpServer
 
@@ -22,10 +23,8 @@ STRONG = "Correct-Horse-42"
 HERE = accounts.Client(ip="203.0.113.7", user_agent="pytest")
 
 
-def signup(email: str = "maya@example.com", name: str = "Maya") -> accounts.SignUp:
-    return accounts.SignUp(
-        email=email, password=STRONG, display_name=name, age_confirmed=True, accepted_policies=True
-    )
+def signup(email: str = "maya@example.com", name: str = "Maya") -> SignUp:
+    return SignUp(email=email, password=STRONG, display_name=name, age_confirmed=True, accepted_policies=True)
 
 
 async def send(**kwargs) -> OutboxMessage:
@@ -80,15 +79,15 @@ async def test_message_is_delivered_with_its_content(database: str, smtp_server:
 async def test_smtp_down_queues_retries_and_delivers_when_back(
     database: str, smtp_server: SmtpServer
 ) -> None:
-    user, _ = await accounts.sign_up(signup(), HERE)
+    user, _ = await create_account(signup(), HERE)
     smtp_server.stop()
     await password_reset.request_reset("maya@example.com")
     worker = Worker()
-    for _ in range(3):  # the welcome is tried, the reset request looked up, the reset tried
+    for _ in range(4):  # the sign-up link and the welcome are tried, the reset looked up and tried
         await worker.run_once()
 
     stored = await outbox()
-    assert [m.status for m in stored] == ["queued", "queued"]
+    assert [m.status for m in stored] == ["queued", "queued", "queued"]
     assert all(m.attempts == 1 and "unreachable" in m.last_error for m in stored)
     jobs = [await delivery_job(m) for m in stored]
     assert all(j.status == "queued" and j.run_after > utcnow() for j in jobs)
@@ -103,14 +102,15 @@ async def test_smtp_down_queues_retries_and_delivers_when_back(
     smtp_server.start()
     for job in jobs:
         await make_due(job)
-    await worker.run_once()
-    await worker.run_once()
+    while await worker.run_once():
+        pass
     assert sorted(r.subject for r in smtp_server.inbox) == [
+        "Finish signing up to Assetry",
         "Reset your Assetry password",
         "Welcome to Assetry",
     ]
     assert all(r.rcpt_tos == [user.email] for r in smtp_server.inbox)
-    assert [m.status for m in await outbox()] == ["sent", "sent"]
+    assert [m.status for m in await outbox()] == ["sent", "sent", "sent"]
 
 
 async def test_final_failure_is_recorded(database: str, smtp_server: SmtpServer) -> None:
@@ -161,13 +161,14 @@ async def test_a_refused_message_is_delivered_when_an_admin_retries_its_job(
 
 
 async def test_sign_up_sends_welcome_and_reset_link_arrives(database: str, smtp_server: SmtpServer) -> None:
-    await accounts.sign_up(signup(), HERE)
+    await create_account(signup(), HERE)
     await password_reset.request_reset("MAYA@example.com")
     worker = Worker()
-    while await worker.run_once():  # the welcome, the reset request's lookup, the reset email
+    while await worker.run_once():  # the sign-up link, the welcome, the reset request's lookup, the reset
         pass
-    welcome, reset = sorted(smtp_server.inbox, key=lambda r: r.subject, reverse=True)
-    assert welcome.subject == "Welcome to Assetry"
+    by_subject = {r.subject: r for r in smtp_server.inbox}
+    welcome, reset = by_subject["Welcome to Assetry"], by_subject["Reset your Assetry password"]
+    assert "/signup/confirm/" in by_subject["Finish signing up to Assetry"].body("plain")
     assert "http://localhost:3000/home" in welcome.body("plain")
 
     assert reset.subject == "Reset your Assetry password"
@@ -183,12 +184,15 @@ async def test_sign_up_sends_welcome_and_reset_link_arrives(database: str, smtp_
     stored = {m.template: m for m in await outbox()}
     assert token not in stored["password_reset"].body_text + stored["password_reset"].body_html
     assert stored["password_reset"].status == "sent"
+    assert "/signup/confirm/" not in stored["sign_up_confirmation"].body_text
+    assert stored["sign_up_confirmation"].body_html == ""
     assert "Welcome" in stored["welcome"].body_html  # ordinary messages keep their bodies
 
 
 async def test_embedded_mode_keeps_messages_in_the_outbox(database: str) -> None:
-    user, _ = await accounts.sign_up(signup(name="Ana <admin>"), HERE)
-    [kept] = await outbox()
+    user, _ = await create_account(signup(name="Ana <admin>"), HERE)
+    link, kept = await outbox()
+    assert (link.status, link.template, link.user_id) == ("kept", "sign_up_confirmation", user.id)
     assert (kept.status, kept.template, kept.user_id, kept.to_address) == (
         "kept",
         "welcome",
@@ -198,7 +202,8 @@ async def test_embedded_mode_keeps_messages_in_the_outbox(database: str) -> None
     assert "Hi Ana <admin>," in kept.body_text
     assert "Hi Ana &lt;admin&gt;," in kept.body_html
     async with db.service_session() as session:
-        assert await session.scalar(select(sa.func.count()).select_from(Job)) == 0
+        kinds = (await session.exec(select(Job.kind))).all()
+    assert kinds == ["sign_up.send_link"]  # and no delivery job
     assert await Worker().run_once() is None
 
 
@@ -215,7 +220,7 @@ async def test_bad_address_or_template_stores_nothing(database: str) -> None:
 
 
 async def test_users_messages_go_with_the_account(database: str) -> None:
-    user, _ = await accounts.sign_up(signup(), HERE)
+    user, _ = await create_account(signup(), HERE)
     await send(to="someone@example.com", template="welcome", context={})  # nobody's
     async with db.service_session() as session:
         await session.exec(sa.delete(User).where(User.id == user.id))
@@ -223,10 +228,10 @@ async def test_users_messages_go_with_the_account(database: str) -> None:
 
 
 async def test_a_user_reads_only_their_own_messages(database: str) -> None:
-    maya, _ = await accounts.sign_up(signup(), HERE)
-    await accounts.sign_up(signup("ana@example.com", "Ana"), HERE)
+    maya, _ = await create_account(signup(), HERE)
+    await create_account(signup("ana@example.com", "Ana"), HERE)
     async with db.user_session(maya.id) as session:
-        seen = sorted((await session.exec(select(OutboxMessage.to_address))).all())
+        seen = sorted(set((await session.exec(select(OutboxMessage.to_address))).all()))
     # The database refuses other users' rows even to a query without a filter.
     assert seen == ["maya@example.com"]
 
@@ -236,7 +241,7 @@ async def test_privacy_requests_and_exports_are_acknowledged_by_email(
 ) -> None:
     from assetry.services import privacy, profile
 
-    user, _ = await accounts.sign_up(signup(), HERE)
+    user, _ = await create_account(signup(), HERE)
     await profile.update_profile(user.id, display_name="Maya", time_zone="Asia/Tokyo")
     await profile.send_privacy_request(user.id, "access", "Which <b>data</b> do you hold about me?")
     await privacy.request_export(user.id)

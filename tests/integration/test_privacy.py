@@ -34,6 +34,7 @@ from assetry.models import (
     AuthSession,
     ConnectedAccount,
     DailyActiveCount,
+    FormSubmission,
     GenerationOutput,
     Job,
     LoginAttempt,
@@ -58,6 +59,7 @@ from assetry.services import (
 )
 from assetry.services.accounts import SESSION_COOKIE
 from assetry.token_vault import vault
+from tests.account_setup import SignUp, create_account
 
 PASSWORD = "Correct-Horse-42"
 HERE = accounts.Client(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0")
@@ -73,8 +75,8 @@ class Person:
 
 
 async def sign_up(email: str) -> tuple[User, str]:
-    return await accounts.sign_up(
-        accounts.SignUp(email=email, password=PASSWORD, age_confirmed=True, accepted_policies=True), HERE
+    return await create_account(
+        SignUp(email=email, password=PASSWORD, age_confirmed=True, accepted_policies=True), HERE
     )
 
 
@@ -588,6 +590,8 @@ async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
             )
         session.add(Job(kind="test.retention", deadline_at=old, created_at=old, dedupe_key="still-queued"))
         await _old_and_recent_mail_and_audit(session, old, recent, actor=user.id)
+        # Form submissions are kept one day (the sign-ups above made two of today's).
+        session.add(FormSubmission(form="sign_up", ip="192.0.2.1", created_at=now - timedelta(hours=25)))
 
     logs = await privacy.purge_old_logs(now=now)
     assert logs == {
@@ -596,6 +600,7 @@ async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
         "daily_active_users": 1,
         "last_seen_at": 1,  # theo, seen only 91 days ago
         "login_attempts": 1,
+        "form_submissions": 1,
         "auth_sessions": 1,
         "oauth_states": 0,
         "outbox": 2,  # the old sent and the old failed one; the one still being retried stays
@@ -618,7 +623,10 @@ async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
                 sa.select(LoginAttempt.email).where(LoginAttempt.email != "maya@example.com")
             )
         ).all() == ["recent@example.com"]
-        assert sorted((await session.scalars(sa.select(Job.dedupe_key))).all()) == ["recent", "still-queued"]
+        kept_jobs = (
+            await session.scalars(sa.select(Job.dedupe_key).where(Job.kind == "test.retention"))
+        ).all()
+        assert sorted(kept_jobs) == ["recent", "still-queued"]
     # Idempotent: a second run deletes nothing more.
     assert sum((await privacy.purge_old_logs(now=now)).values()) == 0
     assert await privacy.purge_finished_jobs(now=now) == 0

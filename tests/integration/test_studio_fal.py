@@ -15,6 +15,7 @@ from assetry.models import Generation, GenerationOutput, Job
 from assetry.models.base import utcnow
 from assetry.sandbox.fal import DEFAULT_KEY, FalImitation
 from assetry.services import accounts, studio
+from tests.account_setup import SignUp, create_account
 from tests.integration.servers import Served
 
 
@@ -30,9 +31,9 @@ def fal(served: Served, monkeypatch: pytest.MonkeyPatch) -> FalImitation:
 
 
 async def new_user() -> object:
-    form = accounts.SignUp(email="fal@example.com", password="Correct-Horse-42", age_confirmed=True,
+    form = SignUp(email="fal@example.com", password="Correct-Horse-42", age_confirmed=True,
                            accepted_policies=True)  # fmt: skip
-    user, _ = await accounts.sign_up(form, accounts.Client())
+    user, _ = await create_account(form, accounts.Client())
     return user.id
 
 
@@ -86,7 +87,9 @@ async def test_a_crash_after_submitting_resumes_polling_and_never_pays_twice(
     await asyncio.gather(crashed, return_exceptions=True)
     async with db.service_session() as session:
         await session.exec(
-            sa.update(Job).values(status="running", lease_until=utcnow() - timedelta(seconds=1))
+            sa.update(Job)
+            .where(Job.kind == studio.TASK)
+            .values(status="running", lease_until=utcnow() - timedelta(seconds=1))
         )
     await Worker(worker_id="restarted").run_once()
     done = await reload(started.id)

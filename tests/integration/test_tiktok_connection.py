@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from assetry import db
+from assetry import db, web
 from assetry.config import get_settings
 from assetry.errors import NotAllowed
 from assetry.jobs.worker import Worker
@@ -23,6 +23,7 @@ from assetry.models.base import utcnow
 from assetry.sandbox.tiktok import TikTokImitation
 from assetry.services import accounts, connections, platforms, sync
 from assetry.token_vault import TokenVault, VaultError, vault
+from tests.account_setup import SignUp, create_account
 
 HANDLE = "jon.cooks"
 
@@ -37,10 +38,8 @@ def tiktok() -> TikTokImitation:
 
 
 async def new_user(email: str = "maya@example.com") -> tuple[uuid.UUID, str]:
-    form = accounts.SignUp(
-        email=email, password="Correct-Horse-42", age_confirmed=True, accepted_policies=True
-    )
-    user, token = await accounts.sign_up(form, accounts.Client())
+    form = SignUp(email=email, password="Correct-Horse-42", age_confirmed=True, accepted_policies=True)
+    user, token = await create_account(form, accounts.Client())
     return user.id, token
 
 
@@ -144,6 +143,34 @@ async def test_a_denied_consent_connects_nothing(database: str, tiktok: TikTokIm
     with pytest.raises(connections.ConsentDenied):
         await connections.complete("tiktok", await consent(tiktok, url, decision="deny"), session_token)
     assert await count(ConnectedAccount) == 0
+
+
+async def test_the_mounted_consent_page_sends_the_browser_only_to_the_apps_callback(
+    database: str, tiktok: TikTokImitation
+) -> None:
+    """An authorize link with a foreign redirect_uri must not make the app's origin an open redirect."""
+    user_id, session_token = await new_user()
+    url = await connections.begin(user_id, session_token, "tiktok")
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["redirect_uri"] == f"{get_settings().public_url.rstrip('/')}/oauth/tiktok/callback"
+    foreign = query | {"redirect_uri": "https://evil.example/oauth/tiktok/callback"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=web.routes()), base_url="http://app"
+    ) as browser:
+        page = await browser.get("/sandbox/tiktok/v2/auth/authorize/", params=foreign)
+        decision = await browser.post(
+            "/sandbox/tiktok/v2/auth/authorize/",
+            data=foreign | {"requested": query["scope"], "account": HANDLE, "decision": "allow"},
+        )
+        registered = await browser.get("/sandbox/tiktok/v2/auth/authorize/", params=query)
+    for refused in (page, decision):
+        assert refused.status_code == 400
+        assert "location" not in refused.headers
+        assert "redirect_uri: not registered for this app." in refused.text
+    assert registered.status_code == 200 and "Sandbox" in registered.text
+    # The registered callback still completes the connection.
+    connected = await connections.complete("tiktok", await consent(tiktok, url), session_token)
+    assert connected.account_id
 
 
 async def test_parallel_refreshes_make_one_exchange_and_keep_the_rotated_token(

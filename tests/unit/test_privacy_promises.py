@@ -25,7 +25,7 @@ TESTS = ROOT / "tests"
 PROMISES: dict[str, list[str]] = {
     "a hash of your password (never the password itself)": [
         "integration/test_accounts.py::test_sign_up_stores_hash_session_and_policy_acceptance",
-        "integration/test_supabase_auth.py::test_sign_up_keeps_no_hash_and_links_the_supabase_user",
+        "integration/test_supabase_auth.py::test_sign_up_waits_for_supabases_link_and_keeps_no_hash",
         "unit/test_security.py::test_hash_is_argon2id_salted_and_verifies",
     ],
     "TikTok (Login Kit, scopes `user.info.basic` and `video.list`)": [
