@@ -11,6 +11,7 @@ from assetry.components.layout import app_page
 from assetry.components.styles import FORM_WIDTH, NATIVE_SELECT
 from assetry.errors import BadInput, NotAllowed
 from assetry.services import accounts, privacy, profile
+from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, SessionState, session_token, signed_in_user
 from assetry.state.watching import Progress, Watching
 
@@ -54,7 +55,7 @@ class ConnectedRow:
     status: str = ""
 
 
-class SettingsState(Watching, rx.State):
+class SettingsState(PageLocal, Watching, rx.State):
     """Everything on the settings page; every handler resolves the user on the server first."""
 
     display_name: str = ""

@@ -12,6 +12,7 @@ from assetry.errors import AssetryError
 from assetry.pages.admin.common import admin_page, form_message, table
 from assetry.services.admin import overview
 from assetry.state.admin import require_admin
+from assetry.state.page_local import PageLocal
 
 
 @dataclasses.dataclass
@@ -30,7 +31,7 @@ class Figure:
     hint: str = ""
 
 
-class AdminOverviewState(rx.State):
+class AdminOverviewState(PageLocal, rx.State):
     """The overview's period and its figures."""
 
     period: str = "30"

@@ -12,6 +12,7 @@ from assetry.components import charts
 from assetry.errors import BadInput
 from assetry.models.base import utcnow
 from assetry.services import connections, dashboard, platforms
+from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
 LABELS = {
@@ -81,7 +82,7 @@ def _total_view(total: dashboard.Total) -> TotalView:
     return TotalView(total.metric, LABELS[total.metric], f"{total.value:,}", change, color, "")
 
 
-class DashboardState(rx.State):
+class DashboardState(PageLocal, rx.State):
     """The dashboard's filters and what they show."""
 
     preset: str = "30"

@@ -14,6 +14,7 @@ from assetry.models.analytics import METRICS
 from assetry.pages.analytics.dashboard import LABELS, number
 from assetry.pages.analytics.notes import NotesState, notes_section
 from assetry.services import dashboard, platforms
+from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
 
@@ -31,7 +32,7 @@ class MetricView:
     why: str = ""
 
 
-class PostState(rx.State):
+class PostState(PageLocal, rx.State):
     found: bool = True
     post_id: str = ""
     title: str = ""
