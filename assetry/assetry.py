@@ -28,6 +28,7 @@ app = rx.App(
     head_components=[
         rx.el.meta(name="description", content="Assetry: generate short-form video, see how it performs.")
     ],
+    stylesheets=["/text_links.css"],
 )
 
 _public = [SessionState.page_opened]
