@@ -8,9 +8,13 @@ import plotly.graph_objects as go
 
 ACCENT = "#6e56cf"
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+# Each chart's height in pixels: the figure's layout and the box that holds its place (components/plot.py).
+SERIES_HEIGHT = 320
+HISTORY_HEIGHT = 280
+HEATMAP_HEIGHT = 260
 
 
-def _base(fig: go.Figure, height: int = 320) -> go.Figure:
+def _base(fig: go.Figure, height: int = SERIES_HEIGHT) -> go.Figure:
     fig.update_layout(
         height=height,
         margin={"l": 40, "r": 12, "t": 16, "b": 36},
@@ -69,7 +73,7 @@ def history(points: list[tuple[str, int]], label: str) -> go.Figure:
         fig.update_xaxes(
             range=[(moment - timedelta(hours=12)).isoformat(), (moment + timedelta(hours=12)).isoformat()]
         )
-    return _base(fig, height=280)
+    return _base(fig, height=HISTORY_HEIGHT)
 
 
 def heatmap(cells: list[list[int | None]]) -> go.Figure:
@@ -82,4 +86,4 @@ def heatmap(cells: list[list[int | None]]) -> go.Figure:
         )
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed", rangemode="normal")
-    return _base(fig, height=260)
+    return _base(fig, height=HEATMAP_HEIGHT)

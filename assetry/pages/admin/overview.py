@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from assetry.components import admin_charts
+from assetry.components.plot import plot
 from assetry.errors import AssetryError
 from assetry.pages.admin.common import admin_page, form_message, table
 from assetry.services.admin import overview
@@ -117,13 +118,11 @@ def _figure(item: Figure) -> rx.Component:
     )
 
 
-def _chart(title: str, figure) -> rx.Component:
+def _chart(title: str, figure, height: int = admin_charts.DAILY_HEIGHT) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.text(title, weight="medium"),
-            rx.plotly.cartesian(
-                data=figure, config={"displayModeBar": False, "responsive": True}, width="100%"
-            ),
+            plot(figure, height=height),
             width="100%",
         ),
         width="100%",
@@ -174,7 +173,11 @@ def overview_page() -> rx.Component:
             _chart("Active users a day", state.active_chart),
             rx.cond(
                 state.groups.length() > 0,
-                _chart("Generations by kind and provider", state.generations_chart),
+                _chart(
+                    "Generations by kind and provider",
+                    state.generations_chart,
+                    admin_charts.GENERATIONS_HEIGHT,
+                ),
                 rx.card(
                     rx.vstack(
                         rx.text("Generations by kind and provider", weight="medium"),

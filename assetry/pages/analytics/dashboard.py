@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from assetry.components import charts
+from assetry.components.plot import plot_if
 from assetry.errors import BadInput
 from assetry.models.base import utcnow
 from assetry.services import connections, dashboard, platforms
@@ -366,15 +367,11 @@ def dashboard_section() -> rx.Component:
                     ),
                     width="100%",
                 ),
-                rx.cond(
+                plot_if(
                     DashboardState.has_data,
-                    rx.plotly.cartesian(
-                        data=DashboardState.series_figure,
-                        use_resize_handler=True,
-                        config={"displayModeBar": False, "responsive": True},
-                        width="100%",
-                    ),
-                    rx.text(
+                    DashboardState.series_figure,
+                    height=charts.SERIES_HEIGHT,
+                    otherwise=rx.text(
                         "No numbers yet. They appear after the first sync of a connected account.",
                         color_scheme="gray",
                         size="2",
@@ -420,15 +417,7 @@ def dashboard_section() -> rx.Component:
                     size="1",
                     color_scheme="gray",
                 ),
-                rx.cond(
-                    DashboardState.has_data,
-                    rx.plotly.cartesian(
-                        data=DashboardState.heatmap_figure,
-                        use_resize_handler=True,
-                        config={"displayModeBar": False, "responsive": True},
-                        width="100%",
-                    ),
-                ),
+                plot_if(DashboardState.has_data, DashboardState.heatmap_figure, height=charts.HEATMAP_HEIGHT),
                 width="100%",
             ),
             width="100%",

@@ -10,6 +10,7 @@ import reflex as rx
 
 from assetry.components import charts
 from assetry.components.layout import app_page
+from assetry.components.plot import plot
 from assetry.models.analytics import METRICS
 from assetry.pages.analytics.dashboard import LABELS, number
 from assetry.pages.analytics.notes import NotesState, notes_section
@@ -142,12 +143,7 @@ def post_page() -> rx.Component:
                             spacing="3",
                             width="100%",
                         ),
-                        rx.plotly.cartesian(
-                            data=PostState.figure,
-                            use_resize_handler=True,
-                            config={"displayModeBar": False, "responsive": True},
-                            width="100%",
-                        ),
+                        plot(PostState.figure, height=charts.HISTORY_HEIGHT),
                         width="100%",
                     ),
                     width="100%",
