@@ -44,6 +44,7 @@ app = rx.App(
     head_components=[
         rx.el.meta(name="description", content="Assetry: generate short-form video, see how it performs.")
     ],
+    stylesheets=["/text_links.css"],
 )
 # Before every event of a tab: empty its states when its session changed or ended.
 app.add_middleware(SessionBoundary())

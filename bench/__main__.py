@@ -1,6 +1,6 @@
 """`make bench`: every benchmark under bench/; medians, p95 and ratios to a baseline.
 
-Cold start, page load and first install (baseline: a blank Reflex app); the offline
+Cold start, page load, the websocket hydrate and first install (baseline: a blank Reflex app); the offline
 provider's renders; the TikTok client paging 5,000 videos; the studio's job overhead; the
 library page with 1,000 generations; dashboard queries over 10 million snapshots; a full
 first sync of 5,000 videos; recognising 1,000 new posts among 10,000 generations and What
@@ -26,6 +26,7 @@ from bench import (
     cold_start,
     dashboard,
     first_sync,
+    hydrate,
     install,
     job_overhead,
     library,
@@ -39,6 +40,7 @@ from bench.harness import REPO, git_commit, log
 SECTIONS = (
     "cold_start",
     "page_load",
+    "hydrate",
     "install",
     "offline_render",
     "tiktok_sync_client",
@@ -50,6 +52,7 @@ SECTIONS = (
 )
 # Sections whose module prints its own lines of the table.
 REPORTS = {
+    "hydrate": hydrate.report,
     "offline_render": offline_render.report,
     "tiktok_sync_client": tiktok_sync_client.report,
     "job_overhead": job_overhead.report,
@@ -143,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     runners = {
         "cold_start": lambda: cold_start.measure(args.runs),
         "page_load": lambda: page_load.measure(args.page_runs),
+        "hydrate": lambda: hydrate.measure(args.page_runs),
         "install": lambda: install.measure(args.install_runs),
         "offline_render": lambda: offline_render.measure(),
         "tiktok_sync_client": lambda: tiktok_sync_client.measure(),

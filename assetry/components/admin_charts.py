@@ -15,6 +15,9 @@ STATUS_COLORS = {
     "running": "#0090ff",
     "queued": "#f5d90a",
 }
+# Heights in pixels of the daily charts and of the generations chart (figure and place kept for it).
+DAILY_HEIGHT = 260
+GENERATIONS_HEIGHT = 280
 
 
 def daily(days: list[date], values: list[int], label: str, *, bars: bool = True) -> go.Figure:
@@ -33,7 +36,7 @@ def daily(days: list[date], values: list[int], label: str, *, bars: bool = True)
             hovertemplate=hover,
         )
     )
-    return _counts(_base(go.Figure(trace), height=260), max(values, default=0))
+    return _counts(_base(go.Figure(trace), height=DAILY_HEIGHT), max(values, default=0))
 
 
 def _counts(fig: go.Figure, largest: int) -> go.Figure:
@@ -57,7 +60,7 @@ def generations(groups: list[tuple[str, str, int]]) -> go.Figure:
                 hovertemplate="%{x}: %{y:,} " + status + "<extra></extra>",
             )
         )
-    fig = _base(fig, height=280)
+    fig = _base(fig, height=GENERATIONS_HEIGHT)
     fig.update_layout(barmode="stack", showlegend=True, hovermode="closest", legend={"orientation": "h"})
     per_label: dict[str, int] = {}
     for label, _, n in groups:

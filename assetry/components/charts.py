@@ -8,9 +8,13 @@ import plotly.graph_objects as go
 
 ACCENT = "#6e56cf"
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+# Each chart's height in pixels: the figure's layout and the box that holds its place (components/plot.py).
+SERIES_HEIGHT = 320
+HISTORY_HEIGHT = 280
+HEATMAP_HEIGHT = 300
 
 
-def _base(fig: go.Figure, height: int = 320) -> go.Figure:
+def _base(fig: go.Figure, height: int = SERIES_HEIGHT) -> go.Figure:
     fig.update_layout(
         height=height,
         margin={"l": 40, "r": 12, "t": 16, "b": 36},
@@ -106,7 +110,7 @@ def history(points: list[tuple[str, int]], label: str, *, since: datetime, until
         font={"size": 11, "color": "#8b8d98"},
     )  # fmt: skip
     fig.update_xaxes(tickformat="%b %-d, %H:%M", range=[since.isoformat(), until.isoformat()])
-    return _base(fig, height=280)
+    return _base(fig, height=HISTORY_HEIGHT)
 
 
 def heatmap(cells: list[list[int | None]]) -> go.Figure:
@@ -133,7 +137,7 @@ def heatmap(cells: list[list[int | None]]) -> go.Figure:
     fig = go.Figure([empty, values])
     fig.update_yaxes(autorange="reversed", rangemode="normal", showgrid=False)
     fig.update_xaxes(showgrid=False, title={"text": "hour published", "font": {"size": 11}})
-    fig = _base(fig, height=300)
+    fig = _base(fig, height=HEATMAP_HEIGHT)
     fig.update_layout(hovermode="closest")
     return fig
 

@@ -55,6 +55,7 @@ def footer() -> rx.Component:
         width="100%",
         padding_y="1.5rem",
         border_top=f"1px solid {rx.color('gray', 5)}",
+        role="contentinfo",
     )
 
 
@@ -79,8 +80,9 @@ def public_page(*children: rx.Component) -> rx.Component:
             spacing="3",
             width="100%",
             padding_y="1rem",
+            role="banner",
         ),
-        rx.box(*children, width="100%", padding_y="1rem"),
+        rx.el.main(*children, width="100%", padding_y="1rem"),
         footer(),
         max_width=CONTENT_WIDTH,
         margin_x="auto",
@@ -148,6 +150,7 @@ def _sidebar() -> rx.Component:
         padding="1.25rem 1rem",
         border_right=f"1px solid {rx.color('gray', 5)}",
         display=["none", "none", "flex"],
+        role="banner",
     )
 
 
@@ -176,6 +179,7 @@ def _phone_bar() -> rx.Component:
         background=rx.color("gray", 1),
         z_index="10",
         display=["flex", "flex", "none"],
+        role="banner",
     )
 
 
@@ -214,16 +218,18 @@ def app_page(*children: rx.Component) -> rx.Component:
         _sidebar(),
         rx.box(
             _phone_bar(),
-            rx.cond(
-                SessionState.signed_in,
-                rx.box(
-                    policy_banner(),
-                    *children,
-                    padding=["1rem", "1.5rem", "2rem"],
-                    max_width=CONTENT_WIDTH,
-                    width="100%",
+            rx.el.main(
+                rx.cond(
+                    SessionState.signed_in,
+                    rx.box(
+                        policy_banner(),
+                        *children,
+                        padding=["1rem", "1.5rem", "2rem"],
+                        max_width=CONTENT_WIDTH,
+                        width="100%",
+                    ),
+                    rx.center(rx.spinner(size="3"), padding="4rem"),
                 ),
-                rx.center(rx.spinner(size="3"), padding="4rem"),
             ),
             width="100%",
             min_width="0",

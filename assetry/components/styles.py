@@ -17,3 +17,13 @@ NATIVE_SELECT = {
     "color": "var(--gray-12)",
     "font_size": "var(--font-size-3)",
 }
+
+# Read by screen readers, not drawn (the usual "visually hidden" pattern).
+VISUALLY_HIDDEN = {
+    "position": "absolute",
+    "width": "1px",
+    "height": "1px",
+    "overflow": "hidden",
+    "clip_path": "inset(50%)",
+    "white_space": "nowrap",
+}

@@ -112,8 +112,14 @@ class LogInState(rx.State):
 
 
 def _checkbox(name: str, label: rx.Component | str, **props) -> rx.Component:
+    # Radix draws the box as a <button>: its name comes from the label's text, named by id.
     return rx.text(
-        rx.hstack(rx.checkbox(name=name, id=name, **props), label, spacing="2", align="start"),
+        rx.hstack(
+            rx.checkbox(name=name, id=name, custom_attrs={"aria-labelledby": f"{name}_label"}, **props),
+            rx.box(label, id=f"{name}_label"),
+            spacing="2",
+            align="start",
+        ),
         as_="label",
         size="2",
     )

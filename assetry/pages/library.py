@@ -20,6 +20,7 @@ from assetry.errors import BadInput, NotAllowed
 from assetry.pages.posted import posted_section
 from assetry.services import studio
 from assetry.state.generations import STATUS_LABELS, GenerationView, OutputView, view
+from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 from assetry.state.watching import Progress, Watching
 
@@ -36,7 +37,7 @@ def _parse_day(text: str) -> date | None:
         raise BadInput("Dates look like 2026-11-29.") from None
 
 
-class LibraryState(rx.State):
+class LibraryState(PageLocal, rx.State):
     """Filters and the loaded pages of the library.
 
     The cards sit on shelves: `SHELVES` list vars of `PAGES_PER_SHELF` pages each (the
@@ -153,7 +154,7 @@ for _number in range(SHELVES):
     LibraryState.add_var(_shelf(_number), list[GenerationView], [])
 
 
-class GenerationState(Watching, rx.State):
+class GenerationState(PageLocal, Watching, rx.State):
     """One generation's page: view, download, edit captions, re-run, vary, delete."""
 
     item: GenerationView = GenerationView()

@@ -13,6 +13,7 @@ from assetry.components.styles import FORM_WIDTH, NATIVE_SELECT
 from assetry.errors import BadInput, NotAllowed
 from assetry.pages.account_deleted import DeletedAccountState
 from assetry.services import accounts, local_time, platforms, privacy, profile
+from assetry.state.page_local import PageLocal
 from assetry.state.session import (
     LOGIN_ROUTE,
     SessionState,
@@ -63,7 +64,7 @@ class ConnectedRow:
     status: str = ""
 
 
-class SettingsState(Watching, rx.State):
+class SettingsState(PageLocal, Watching, rx.State):
     """Everything on the settings page; every handler resolves the user on the server first."""
 
     display_name: str = ""

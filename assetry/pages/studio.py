@@ -15,6 +15,7 @@ from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
 from assetry.services import catalog, studio, what_worked
 from assetry.state.generations import GenerationView, view
+from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 from assetry.state.watching import Progress, Watching
 
@@ -35,7 +36,7 @@ class ModelOption:
     label: str = ""
 
 
-class StudioState(Watching, rx.State):
+class StudioState(PageLocal, Watching, rx.State):
     """The studio form, the live list of running generations, and the latest results."""
 
     kind: str = "video"

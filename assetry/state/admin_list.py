@@ -16,9 +16,10 @@ import reflex as rx
 from assetry.errors import AssetryError
 from assetry.services.admin.paging import Cursor, Page, Window
 from assetry.state.admin import require_admin
+from assetry.state.page_local import PageLocal
 
 
-class AdminListState(rx.State, mixin=True):
+class AdminListState(PageLocal, mixin=True):
     """One page of an admin list: its place in the list and the Next / Previous buttons."""
 
     page_size: ClassVar[int] = 50

@@ -46,6 +46,10 @@ def emailed_link(mailbox: SmtpServer, to: str, subject: str, path: str) -> str:
     return re.search(rf"https?://\S+{re.escape(path)}\S+", body).group(0)
 
 
+# axe-core, installed into tools/ by `make install` (tools/package.json).
+AXE = Path(__file__).resolve().parents[2] / "tools" / "node_modules" / "axe-core" / "axe.min.js"
+
+
 def visit(page: Page, path: str, *, timeout_s: float = 15) -> None:
     """Load `path` and wait until the app is live: websocket up, on_load handlers done.
 
@@ -241,3 +245,18 @@ def wait_until(check, *, timeout_s: float, every_s: float = 0.25, what: str = "t
     while not check():
         assert time.monotonic() < deadline, f"Waited {timeout_s:.0f} s for {what}"
         time.sleep(every_s)
+
+
+def accessibility_violations(page: Page) -> list[str]:
+    """What axe-core finds wrong on the page as it is now (all its default rules), one line a rule.
+
+    The page's context must be made with `bypass_csp=True`: the content security policy
+    rightly refuses the script tag that brings axe in.
+    """
+    if not page.evaluate("() => 'axe' in window"):
+        page.add_script_tag(path=AXE)
+    return page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(
+            (v) => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`
+        )"""
+    )

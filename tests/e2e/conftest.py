@@ -26,17 +26,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, expect
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, expect
 
 from assetry.config import ROOT, Settings
 from tests.conftest import server_folder
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, read_mail_from
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, read_mail_from, sign_up, until_live, visit
 from tests.smtp_server import SmtpServer
 
 BUILD_TIMEOUT_S = 300
 # The app answers in milliseconds; a click that waits longer than this is stuck.
 ACTION_TIMEOUT_MS = 10_000
 EXPECT_TIMEOUT_MS = 10_000
+# A first sync of a sandbox account fills the dashboard within this.
+SYNC_TIMEOUT_MS = 60_000
 MAIL_FROM = "Assetry <hello@assetry.test>"
 
 # Top-level entries of the checkout the server does not need (or must not see: `.env`).
@@ -202,6 +204,26 @@ def app_server(
         _stop(process)
         # The build's node_modules is ~200 MB; pytest keeps the last three runs' folders.
         shutil.rmtree(source / ".web", ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def synced_admin(app_server: AppServer, browser: Browser, browser_context_args: dict) -> tuple[str, dict]:
+    """An admin who is also a creator with the sandbox's Jon Okafor connected and synced: email, storage."""
+    context = browser.new_context(**browser_context_args)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        email = sign_up(page, name="Ayu Lestari")
+        visit(page, "/analytics")
+        page.get_by_role("button", name="Connect TikTok").click()
+        page.get_by_role("radio", name="Jon Okafor").check()
+        until_live(page, lambda: page.locator("#allow").click(), what="the way back from the consent page")
+        expect(page.locator(".total-card").first).not_to_contain_text("—", timeout=SYNC_TIMEOUT_MS)
+        made = app_server.command("create-admin", email)
+        assert made.returncode == 0, made.stdout + made.stderr
+        return email, context.storage_state()
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,6 +8,7 @@ import reflex as rx
 
 from assetry.components.forms import form_message
 from assetry.components.layout import app_page
+from assetry.components.styles import VISUALLY_HIDDEN
 from assetry.components.tables import stacked_on_a_phone
 from assetry.state.session import SessionState
 
@@ -91,7 +92,15 @@ def table(headers: list[str], rows: rx.Var, render_row) -> rx.Component:
     """
     return rx.box(
         rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            # A column of buttons has no heading on screen; a screen reader still hears one.
+            rx.table.header(
+                rx.table.row(
+                    *[
+                        rx.table.column_header_cell(h or rx.el.span("Actions", style=VISUALLY_HIDDEN))
+                        for h in headers
+                    ]
+                )
+            ),
             rx.table.body(rx.foreach(rows, render_row)),
             variant="surface",
             size="1",
@@ -100,8 +109,11 @@ def table(headers: list[str], rows: rx.Var, render_row) -> rx.Component:
             style={
                 "& td .rt-Text": {"white_space": "normal", "min_width": "12rem"},
                 **stacked_on_a_phone(headers),
+                # The box around scrolls instead of Radix's own viewport, which a keyboard cannot reach.
+                "& .rt-ScrollAreaViewport": {"overflow": "visible !important"},
             },
         ),
         overflow_x="auto",
         width="100%",
+        tab_index=0,  # a table wider than the screen scrolls with the arrow keys too
     )

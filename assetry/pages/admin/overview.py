@@ -8,10 +8,12 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from assetry.components import admin_charts
+from assetry.components.plot import plot
 from assetry.errors import AssetryError
 from assetry.pages.admin.common import admin_page, form_message, table
 from assetry.services.admin import overview
 from assetry.state.admin import require_admin
+from assetry.state.page_local import PageLocal
 
 
 @dataclasses.dataclass
@@ -30,7 +32,7 @@ class Figure:
     hint: str = ""
 
 
-class AdminOverviewState(rx.State):
+class AdminOverviewState(PageLocal, rx.State):
     """The overview's period and its figures."""
 
     period: str = "30"
@@ -116,13 +118,11 @@ def _figure(item: Figure) -> rx.Component:
     )
 
 
-def _chart(title: str, figure) -> rx.Component:
+def _chart(title: str, figure, height: int = admin_charts.DAILY_HEIGHT) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.text(title, weight="medium"),
-            rx.plotly.cartesian(
-                data=figure, config={"displayModeBar": False, "responsive": True}, width="100%"
-            ),
+            plot(figure, height=height),
             width="100%",
         ),
         width="100%",
@@ -173,7 +173,11 @@ def overview_page() -> rx.Component:
             _chart("Active users a day", state.active_chart),
             rx.cond(
                 state.groups.length() > 0,
-                _chart("Generations by kind and provider", state.generations_chart),
+                _chart(
+                    "Generations by kind and provider",
+                    state.generations_chart,
+                    admin_charts.GENERATIONS_HEIGHT,
+                ),
                 rx.card(
                     rx.vstack(
                         rx.text("Generations by kind and provider", weight="medium"),

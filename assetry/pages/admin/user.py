@@ -15,6 +15,7 @@ from assetry.services.admin import audit_log, users
 from assetry.services.admin.paging import Page, Window
 from assetry.state.admin import require_admin
 from assetry.state.admin_list import AdminListState
+from assetry.state.page_local import PageLocal
 from assetry.state.session import empty_tabs_of
 
 
@@ -32,7 +33,7 @@ class TrailView:
     detail: str = ""
 
 
-class AdminUserState(rx.State):
+class AdminUserState(PageLocal, rx.State):
     """The user shown on /admin/users/[user_id] and the actions on them."""
 
     found: bool = True

@@ -65,8 +65,16 @@ def _row(user: UserView) -> rx.Component:
         rx.table.cell(rx.link(user.email, href="/admin/users/" + user.id)),
         rx.table.cell(user.name),
         rx.table.cell(user.joined),
-        rx.table.cell(rx.cond(user.role != "", rx.badge(user.role, color_scheme="purple"), "")),
-        rx.table.cell(rx.badge(user.status, color_scheme=rx.cond(user.status == "disabled", "red", "green"))),
+        rx.table.cell(
+            rx.cond(user.role != "", rx.badge(user.role, color_scheme="purple", high_contrast=True), "")
+        ),
+        rx.table.cell(
+            rx.badge(
+                user.status,
+                color_scheme=rx.cond(user.status == "disabled", "red", "green"),
+                high_contrast=True,
+            )
+        ),
     )
 
 

@@ -9,9 +9,11 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from assetry.components import charts
+from assetry.components.plot import plot_if
 from assetry.components.tables import stacked_on_a_phone
 from assetry.errors import BadInput
 from assetry.services import connections, dashboard, platforms
+from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
 LABELS = {
@@ -82,7 +84,7 @@ def _total_view(total: dashboard.Total) -> TotalView:
     return TotalView(total.metric, LABELS[total.metric], f"{total.value:,}", change, color, "")
 
 
-class DashboardState(rx.State):
+class DashboardState(PageLocal, rx.State):
     """The dashboard's filters and what they show."""
 
     preset: str = "30"
@@ -417,15 +419,11 @@ def _dashboard() -> rx.Component:
                     width="100%",
                     align="center",
                 ),
-                rx.cond(
+                plot_if(
                     DashboardState.has_data,
-                    rx.plotly.cartesian(
-                        data=DashboardState.series_figure,
-                        use_resize_handler=True,
-                        config={"displayModeBar": False, "responsive": True},
-                        width="100%",
-                    ),
-                    rx.text(
+                    DashboardState.series_figure,
+                    height=charts.SERIES_HEIGHT,
+                    otherwise=rx.text(
                         "No numbers yet. They appear after the first sync of a connected account.",
                         color_scheme="gray",
                         size="2",
@@ -492,19 +490,13 @@ def _dashboard() -> rx.Component:
                     size="1",
                     color_scheme="gray",
                 ),
-                rx.cond(
-                    DashboardState.has_data,
-                    rx.box(
-                        rx.plotly.cartesian(
-                            data=DashboardState.heatmap_figure,
-                            use_resize_handler=True,
-                            config={"displayModeBar": False, "responsive": True},
-                            width="100%",
-                        ),
-                        # Squares a phone wide are too narrow for their numbers: the colour bar and a tap tell.
-                        style={"@media (max-width: 48em)": {"& .heatmap-label": {"display": "none"}}},
-                        width="100%",
+                rx.box(
+                    plot_if(
+                        DashboardState.has_data, DashboardState.heatmap_figure, height=charts.HEATMAP_HEIGHT
                     ),
+                    # Squares a phone wide are too narrow for their numbers: the colour bar and a tap tell.
+                    style={"@media (max-width: 48em)": {"& .heatmap-label": {"display": "none"}}},
+                    width="100%",
                 ),
                 width="100%",
             ),

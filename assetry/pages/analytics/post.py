@@ -10,12 +10,14 @@ import reflex as rx
 
 from assetry.components import charts
 from assetry.components.layout import app_page
+from assetry.components.plot import plot
 from assetry.models.analytics import METRICS
 from assetry.models.base import utcnow
 from assetry.pages.analytics.dashboard import LABELS, number
 from assetry.pages.analytics.made_with import MadeWithState, made_with_section
 from assetry.pages.analytics.notes import NotesState, notes_section
 from assetry.services import dashboard, platforms
+from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
 
@@ -33,7 +35,7 @@ class MetricView:
     why: str = ""
 
 
-class PostState(rx.State):
+class PostState(PageLocal, rx.State):
     found: bool = True
     post_id: str = ""
     title: str = ""
@@ -143,12 +145,7 @@ def post_page() -> rx.Component:
                             spacing="3",
                             width="100%",
                         ),
-                        rx.plotly.cartesian(
-                            data=PostState.figure,
-                            use_resize_handler=True,
-                            config={"displayModeBar": False, "responsive": True},
-                            width="100%",
-                        ),
+                        plot(PostState.figure, height=charts.HISTORY_HEIGHT),
                         width="100%",
                     ),
                     width="100%",

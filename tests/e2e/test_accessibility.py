@@ -1,0 +1,74 @@
+"""axe-core on every page: public, a creator's with real data, the admin area; light and dark, desktop and phone.
+
+One test per window size and colour scheme walks the pages and fails on any violation
+axe-core reports (every rule it runs by default). The signed-in pages belong to
+`synced_admin` (conftest.py): the sandbox TikTok connected and synced, and the admin role.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.e2e.browser import (
+    DESKTOP,
+    PHONE,
+    accessibility_violations,
+    visit,
+)
+from tests.e2e.conftest import SYNC_TIMEOUT_MS
+
+pytestmark = pytest.mark.e2e
+
+PUBLIC = ("/", "/privacy", "/terms", "/support", "/signup", "/login", "/reset")
+SIGNED_IN = ("/home", "/studio", "/library", "/settings")
+ADMIN = (
+    "/admin",
+    "/admin/users",
+    "/admin/jobs",
+    "/admin/waitlist",
+    "/admin/inbox",
+    "/admin/outbox",
+    "/admin/audit",
+)
+CHART_DRAWN = "() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0"
+
+
+def _check(page: Page, path: str, found: dict[str, list[str]]) -> None:
+    if violations := accessibility_violations(page):
+        found[path] = violations
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_no_page_has_an_accessibility_violation(
+    new_context, synced_admin: tuple[str, dict], size: str, scheme: str
+) -> None:
+    email, storage = synced_admin
+    window = (
+        {"viewport": PHONE, "is_mobile": True, "has_touch": True}
+        if size == "phone"
+        else {"viewport": DESKTOP}
+    )
+    found: dict[str, list[str]] = {}
+    visitor = new_context(**window, color_scheme=scheme, bypass_csp=True).new_page()
+    for path in PUBLIC:
+        visit(visitor, path)
+        _check(visitor, path, found)
+    page = new_context(**window, color_scheme=scheme, bypass_csp=True, storage_state=storage).new_page()
+    for path in (*SIGNED_IN, *ADMIN):
+        visit(page, path)
+        _check(page, path, found)
+    visit(page, "/analytics")
+    page.wait_for_function(CHART_DRAWN, timeout=SYNC_TIMEOUT_MS)
+    _check(page, "/analytics", found)
+    # Opened as full loads: `visit` returns once their on_load handlers have filled them.
+    visit(
+        page, page.locator("table").first.locator("tbody tr").first.get_by_role("link").get_attribute("href")
+    )
+    page.wait_for_function(CHART_DRAWN)
+    _check(page, "/analytics/post/[post_id]", found)
+    visit(page, "/admin/users")
+    visit(page, page.get_by_role("link", name=email).get_attribute("href"))
+    _check(page, "/admin/users/[user_id]", found)
+    assert found == {}, "\n".join(f"{path}: {line}" for path, lines in found.items() for line in lines)
