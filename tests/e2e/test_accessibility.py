@@ -14,6 +14,7 @@ from tests.e2e.browser import (
     DESKTOP,
     PHONE,
     accessibility_violations,
+    keep_screenshot,
     visit,
 )
 from tests.e2e.conftest import SYNC_TIMEOUT_MS
@@ -37,6 +38,11 @@ CHART_DRAWN = "() => document.querySelectorAll('.js-plotly-plot .main-svg').leng
 def _check(page: Page, path: str, found: dict[str, list[str]]) -> None:
     if violations := accessibility_violations(page):
         found[path] = violations
+    dark = page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+    scheme = "dark" if dark else "light"
+    keep_screenshot(
+        page, f"{scheme}-{path.strip('/').replace('/', '-').replace('[', '').replace(']', '') or 'landing'}"
+    )
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
