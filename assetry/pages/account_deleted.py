@@ -1,7 +1,8 @@
 """The page right after an account is deleted: it confirms the deletion and says when the data is gone.
 
 Only the browser tab that deleted the account sees the details: they live in its own state,
-set by the deletion itself. Opened any other way, the page says only what it is for.
+set by the deletion itself. Opened any other way, the page says only what it is for. The state
+holds when the data is gone, never who it was (the tab's UI state outlives the account's rows).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from assetry.components.layout import public_page
 class DeletedAccountState(rx.State):
     """What this tab's deletion said: filled by the settings page as it deletes the account."""
 
-    email: str = ""
     erased_by: str = ""  # "by December 6, 2026 (in 30 days)", "right away"
 
-    def _remember(self, *, email: str, erased_by: str) -> None:
-        self.email, self.erased_by = email, erased_by
+    def _remember(self, *, erased_by: str) -> None:
+        self.erased_by = erased_by
 
 
 def account_deleted() -> rx.Component:
@@ -26,7 +26,7 @@ def account_deleted() -> rx.Component:
         rx.vstack(
             rx.heading("Account deleted", size="7"),
             rx.cond(
-                DeletedAccountState.email != "",
+                DeletedAccountState.erased_by != "",
                 rx.vstack(
                     rx.callout(
                         "Your Assetry account is deleted and you are logged out on every browser.",
@@ -41,9 +41,8 @@ def account_deleted() -> rx.Component:
                         ". Your connected TikTok and Instagram access was revoked.",
                     ),
                     rx.text(
-                        "We emailed a confirmation to ",
-                        rx.text.strong(DeletedAccountState.email),
-                        ". If you did not mean to do this, reply to that email at once.",
+                        "We emailed a confirmation to the account's address. If you did not mean "
+                        "to do this, reply to that email at once.",
                     ),
                     spacing="3",
                     width="100%",

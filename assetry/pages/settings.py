@@ -338,7 +338,7 @@ class SettingsState(PageLocal, Watching, rx.State):
         await empty_tabs_of(user.id, but=self.router.session.client_token)
         # Only this tab learns when the data is gone (set after emptying it): the next page reads it.
         (await self.get_state(DeletedAccountState))._remember(
-            email=user.email, erased_by=privacy.erased_by(due, user.time_zone)
+            erased_by=privacy.erased_by(due, user.time_zone)
         )
         return rx.redirect("/account-deleted")
 

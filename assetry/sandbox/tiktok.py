@@ -495,10 +495,13 @@ class TikTokImitation:
         return sorted(found, key=lambda p: p.create_time, reverse=True)
 
     def public_videos(self, handle: str) -> list[str]:
-        """Ids of the creator's listed (non-private) videos at `now`, newest first."""
+        """Ids of the creator's listed (non-private) videos at `now`, newest first: the synthetic
+        ones and those published in the sandbox (an id starts with its creation time)."""
         creator = self.creators[handle]
-        count = creator.count_at(self.now.timestamp())
-        return [creator.video_id(k) for k in range(count - 1, -1, -1) if not creator.is_private(k)]
+        now = self.now.timestamp()
+        synthetic = [creator.video_id(k) for k in range(creator.count_at(now)) if not creator.is_private(k)]
+        published = [p.id for p in self._published_between(handle, 0, now)]
+        return sorted(synthetic + published, key=int, reverse=True)
 
     def revoke_user(self, open_id: str) -> None:
         """The user removed the app in TikTok's settings: every token of theirs stops working."""

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.browser import (
     check_fits_the_width,
+    connect_sandbox_account,
     keep_screenshot,
     phone_context,
     sign_up,
@@ -22,7 +23,7 @@ from tests.e2e.browser import (
     visit,
     wait_until,
 )
-from tests.e2e.test_analytics_in_browser import SYNC_TIMEOUT_MS, _card, _connect, _dashboard_filled
+from tests.e2e.test_analytics_in_browser import SYNC_TIMEOUT_MS, _card, _dashboard_filled
 from tests.e2e.test_studio_in_browser import GENERATION_PATH, JOB_TIMEOUT_MS, _generate, _latest
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +42,7 @@ def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(new_cont
     page = new_context().new_page()
     sign_up(page)
     visit(page, "/analytics")
-    _connect(page, "tiktok", "Jon Okafor")
+    connect_sandbox_account(page, "tiktok", "Jon Okafor")
     _dashboard_filled(page)
 
     visit(page, "/studio")
