@@ -12,6 +12,7 @@ from assetry.components.layout import app_page
 from assetry.services.home import for_creator
 from assetry.services.platforms import PLATFORMS
 from assetry.state.generations import KIND_LABELS
+from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, session_token, signed_in_user
 
 PLURALS = {
@@ -28,7 +29,7 @@ class ResultLink:
     prompt: str = ""
 
 
-class HomeState(rx.State):
+class HomeState(PageLocal, rx.State):
     """The figures of the home page, read from the services on each visit."""
 
     greeting: str = "Welcome"

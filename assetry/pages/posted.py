@@ -9,6 +9,7 @@ import reflex as rx
 
 from assetry.errors import AssetryError
 from assetry.services import platforms, post_links, sandbox_posting, studio
+from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
 
@@ -31,7 +32,7 @@ def _view(post: post_links.PostChoice, generation_id: uuid.UUID | None = None) -
     )
 
 
-class PostedState(rx.State):
+class PostedState(PageLocal, rx.State):
     """The posts a generation is linked to, and the pick list of the creator's posts."""
 
     posts: list[PostedView] = []

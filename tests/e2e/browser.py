@@ -126,6 +126,12 @@ def sign_up(page: Page, *, name: str = "", email: str | None = None, **form: boo
     return email
 
 
+def wait_for_sign_up_mail(email: str) -> None:
+    """Until the sign-up email reached `email`'s inbox: the account exists once it was sent."""
+    assert _MAILBOXES, "sign-up links arrive by email: the e2e `mailbox` fixture was not set up"
+    _MAILBOXES[0].last_mail_to(email, subject=SIGN_UP_SUBJECT)
+
+
 def open_sign_up_link(page: Page, email: str) -> None:
     """Open the newest sign-up link emailed to `email` (it confirms the account and signs in)."""
     assert _MAILBOXES, "sign-up links arrive by email: the e2e `mailbox` fixture was not set up"

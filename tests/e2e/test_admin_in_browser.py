@@ -19,13 +19,16 @@ from assetry.services.accounts import SESSION_COOKIE
 from tests.e2e.browser import (
     check_fits_the_width,
     choose,
+    fill_sign_up,
     keep_screenshot,
     log_in,
     new_email,
+    open_sign_up_link,
     path_is,
     phone_context,
     sign_up,
     visit,
+    wait_for_sign_up_mail,
     wait_until,
 )
 from tests.e2e.conftest import AppServer
@@ -287,8 +290,11 @@ def test_a_failed_mail_delivery_is_retried_from_the_jobs_page(
     new_context: Callable[..., BrowserContext], admin_email: str, mailbox: SmtpServer
 ) -> None:
     bounced = new_email("bounced")
-    mailbox.refused.add(bounced)
-    sign_up(new_context().new_page(), email=bounced)  # its welcome email is refused for good
+    creator = new_context().new_page()
+    fill_sign_up(creator, email=bounced)
+    wait_for_sign_up_mail(bounced)
+    mailbox.refused.add(bounced)  # from now on: the welcome email is refused for good
+    open_sign_up_link(creator, bounced)
 
     page = _as_admin(new_context(), admin_email)
     refusal = f"The mail server refused the address {bounced}"

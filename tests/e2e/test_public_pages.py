@@ -9,8 +9,8 @@ from tests.e2e.browser import new_email, visit
 
 pytestmark = pytest.mark.e2e
 
-ON_THE_LIST = "You're on the list. We'll write when your spot opens."
-ALREADY_ON_THE_LIST = "You're already on the list — no need to sign up twice. We'll be in touch."
+# The same answer whether or not the address was on the list: it tells no one who is.
+ON_THE_LIST = "Thanks! If you weren't on the list already, you are now. We'll write when your spot opens."
 THANKS = "Thanks — your message reached us. We usually answer within two working days."
 
 
@@ -19,16 +19,16 @@ def _join_waitlist(page: Page, email: str) -> None:
     page.get_by_role("button", name="Join the waitlist").click()
 
 
-def test_waitlist_confirms_once_and_kindly_refuses_a_repeat(page: Page) -> None:
+def test_waitlist_answers_a_repeat_as_it_answers_a_new_address(page: Page) -> None:
     email = new_email("waitlist")
     visit(page, "/")
     _join_waitlist(page, email)
     expect(page.get_by_role("status")).to_have_text(ON_THE_LIST)
 
-    # The same address again, in other letter case: nothing new, and a kind word.
+    # The same address again, in other letter case: the same answer, no error.
     visit(page, "/")
     _join_waitlist(page, email.upper())
-    expect(page.get_by_role("status")).to_have_text(ALREADY_ON_THE_LIST)
+    expect(page.get_by_role("status")).to_have_text(ON_THE_LIST)
     expect(page.get_by_role("alert")).to_have_count(0)
 
 

@@ -22,6 +22,7 @@ from tests.e2e.browser import (
     path_is,
     sign_up,
     visit,
+    wait_for_sign_up_mail,
 )
 from tests.smtp_server import SmtpServer
 
@@ -165,6 +166,7 @@ def test_an_unconfirmed_account_is_asked_to_open_its_link_and_can_get_it_again(p
     email = new_email("waiting")
     fill_sign_up(page, email=email, name="Waiting")
     expect(page.get_by_role("status")).to_contain_text(SIGN_UP_SENT)
+    wait_for_sign_up_mail(email)  # the mail is read, not the link opened
     log_in(page, email)
     expect(_alert(page)).to_contain_text("Confirm your email first — we sent you a link")
     expect(page).to_have_url(path_is("/login"))

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import reflex as rx
 
+from assetry.components.tables import stacked_on_a_phone
 from assetry.config import Mode, get_settings
 from assetry.errors import AssetryError
 from assetry.models.base import utcnow
@@ -235,6 +236,7 @@ def tracked_section() -> rx.Component:
                         rx.table.body(rx.foreach(TrackedState.items, _row)),
                         size="1",
                         width="100%",
+                        style=stacked_on_a_phone(["", "Views", "Likes", "Comments", "Shares", ""]),
                     ),
                     overflow_x="auto",
                     width="100%",

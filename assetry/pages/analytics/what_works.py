@@ -9,6 +9,7 @@ import reflex as rx
 from assetry.components.layout import app_page
 from assetry.services import what_works
 from assetry.services.what_works import MIN_POSTS, Estimate, Figures
+from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
 VERDICTS = {
@@ -81,7 +82,7 @@ def _group(figures: Figures) -> GroupView:
     )
 
 
-class WhatWorksState(rx.State):
+class WhatWorksState(PageLocal, rx.State):
     linked: GroupView = GroupView()
     baseline: GroupView = GroupView()
     dimensions: list[DimensionView] = []
