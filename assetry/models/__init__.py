@@ -14,9 +14,9 @@ from assetry.models.analytics import (
     TrackedUrl,
 )
 from assetry.models.contact import SupportMessage, WaitlistEntry
-from assetry.models.jobs import Job
 from assetry.models.mail import OutboxMessage, PasswordReset, PolicyNotice
 from assetry.models.policy import PolicyAcceptance, PolicyVersion
+from assetry.models.runs import DataExport, InvitationRound, SyncRun
 from assetry.models.studio import Generation, GenerationOutput
 
 metadata = SQLModel.metadata
@@ -41,9 +41,10 @@ __all__ = [
     "AuthSession",
     "ConnectedAccount",
     "DailyActiveCount",
+    "DataExport",
     "Generation",
     "GenerationOutput",
-    "Job",
+    "InvitationRound",
     "LoginAttempt",
     "MetricSnapshot",
     "Note",
@@ -55,6 +56,7 @@ __all__ = [
     "PolicyVersion",
     "Post",
     "SupportMessage",
+    "SyncRun",
     "TrackedUrl",
     "UsageEvent",
     "User",

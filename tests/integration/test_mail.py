@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from assetry.jobs.worker import Worker
 from sqlmodel import select
 
 from assetry import db
 from assetry.errors import BadInput
-from assetry.jobs.worker import Worker
 from assetry.models import Job, OutboxMessage, User
 from assetry.models.base import utcnow
 from assetry.services import accounts, mail, password_reset

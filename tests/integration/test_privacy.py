@@ -24,13 +24,13 @@ from starlette.routing import Route
 from assetry import db, security, web
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.jobs.worker import Worker
+from assetry.jobs import engine
 from assetry.models import (
     ActiveDay,
     AuthSession,
     DailyActiveCount,
+    DataExport,
     GenerationOutput,
-    Job,
     LoginAttempt,
     SupportMessage,
     UsageEvent,
@@ -38,10 +38,11 @@ from assetry.models import (
     metadata,
 )
 from assetry.models.base import utcnow
-from assetry.models.jobs import SUCCEEDED
+from assetry.models.runs import SUCCEEDED
 from assetry.services import accounts, media, ownership, privacy, profile, usage
 from assetry.services.accounts import SESSION_COOKIE
 from assetry.token_vault import vault
+from tests.jobs import engine_jobs, queued_job, run_jobs
 
 PASSWORD = "Correct-Horse-42"
 HERE = accounts.Client(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0")
@@ -100,7 +101,8 @@ async def seed(person: Person) -> None:
         },
         "oauth_states": {"code_verifier": f"{marker}-verifier-{uuid.uuid4().hex}"},
         "generation_outputs": {"content_type": "image/png", "position": 0, "text": f"{marker} caption"},
-        "jobs": {"status": SUCCEEDED, "payload": {"secret": f"{marker}-payload"}},
+        "sync_runs": {"status": SUCCEEDED, "cursor": f"{marker}-cursor"},
+        "data_exports": {"status": SUCCEEDED},
     }
     made: dict[str, uuid.UUID] = {}
 
@@ -180,13 +182,6 @@ async def counts(user: User) -> dict[str, int]:
     return found
 
 
-async def run_jobs() -> list[Job]:
-    ran, worker = [], Worker(worker_id="test-worker")
-    while job := await worker.run_once():
-        ran.append(job)
-    return ran
-
-
 async def reload(model, key):
     async with db.service_session() as session:
         return await session.get(model, key)
@@ -219,9 +214,8 @@ async def test_deletion_removes_every_row_and_file_of_the_user_and_nothing_else(
         await accounts.log_in("maya@example.com", PASSWORD, HERE)
     assert (await counts(maya.user))["connected_accounts"] == 0
 
-    ran = await run_jobs()
-    assert [job.kind for job in ran] == [privacy.PURGE_KIND]
-    assert (await reload(Job, ran[0].id)).status == SUCCEEDED
+    await run_jobs()
+    assert [(job.task_name, job.status) for job in await engine_jobs()] == [(privacy.PURGE_KIND, "succeeded")]
 
     after = await counts(maya.user)
     assert after == dict.fromkeys(after, 0)
@@ -272,15 +266,15 @@ async def test_wrong_password_deletes_nothing(pair: tuple[Person, Person]) -> No
     stored = await reload(User, maya.user.id)
     assert stored.deleted_at is None and not stored.is_disabled
     assert (await accounts.user_for_token(maya.token)).id == maya.user.id
-    async with db.service_session() as session:
-        assert not (await session.scalars(sa.select(Job).where(Job.kind == privacy.PURGE_KIND))).all()
+    assert await engine_jobs(privacy.PURGE_KIND) == []
 
 
 async def test_grace_period_keeps_data_until_due_then_purges(database: str) -> None:
     maya, _ = await sign_up("maya@example.com")
     due = await privacy.request_deletion(maya.id, PASSWORD)
     assert due - utcnow() > timedelta(days=29, hours=23)
-    assert await run_jobs() == []  # the purge job waits for its due date
+    await run_jobs()
+    assert [job.status for job in await engine_jobs(privacy.PURGE_KIND)] == ["todo"]  # waits for its due date
     assert await privacy.purge_due_accounts(now=utcnow() + timedelta(days=29)) == 0
     assert await reload(User, maya.id) is not None
     assert await privacy.purge_due_accounts(now=utcnow() + timedelta(days=31)) == 1
@@ -315,12 +309,12 @@ def _zip_text(archive: bytes) -> dict[str, bytes]:
         return {name: zf.read(name) for name in zf.namelist()}
 
 
-async def _export_bytes(user_id: uuid.UUID) -> tuple[Job, bytes]:
-    job = await privacy.request_export(user_id)
+async def _export_bytes(user_id: uuid.UUID) -> tuple[DataExport, bytes]:
+    export = await privacy.request_export(user_id)
     await run_jobs()
-    job = await reload(Job, job.id)
-    assert job.status == SUCCEEDED, job.error
-    return job, privacy.archive_path(user_id, job.id).read_bytes()
+    export = await reload(DataExport, export.id)
+    assert export.status == SUCCEEDED, export.error
+    return export, privacy.archive_path(user_id, export.id).read_bytes()
 
 
 async def test_export_contains_every_kind_of_record_and_no_secret(pair: tuple[Person, Person]) -> None:
@@ -346,7 +340,7 @@ async def test_export_contains_every_kind_of_record_and_no_secret(pair: tuple[Pe
         assert secret.encode() not in everything, f"a secret leaked: {secret[:12]}…"
     assert theo.marker.encode() not in everything and b"theo@example.com" not in everything
     assert maya.marker.encode() in everything
-    assert (await reload(Job, job.id)).result["files"] == 1
+    assert (await reload(DataExport, job.id)).size_bytes == len(archive)
 
 
 async def test_export_of_a_user_with_no_data(database: str) -> None:
@@ -371,13 +365,9 @@ async def test_export_requested_twice_is_one_job_then_a_new_one_after_it_ends(da
     )
     again = await privacy.request_export(user.id)
     assert again.id != first.id
+    assert len(await engine_jobs(privacy.EXPORT_KIND)) == 2
     async with db.service_session() as session:
-        assert (
-            await session.scalar(
-                sa.select(sa.func.count()).select_from(Job).where(Job.kind == privacy.EXPORT_KIND)
-            )
-            == 2
-        )
+        assert await session.scalar(sa.select(sa.func.count()).select_from(DataExport)) == 2
 
 
 @pytest.fixture
@@ -450,17 +440,6 @@ async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
                     user_id=user.id, token_hash=label.ljust(64, "0"), created_at=when, expires_at=when
                 )
             )
-            session.add(
-                Job(
-                    kind="test.retention",
-                    status=SUCCEEDED,
-                    deadline_at=when,
-                    created_at=when,
-                    finished_at=when,
-                    dedupe_key=label,
-                )
-            )
-        session.add(Job(kind="test.retention", deadline_at=old, created_at=old, dedupe_key="still-queued"))
 
     logs = await privacy.purge_old_logs(now=now)
     assert logs == {
@@ -472,7 +451,6 @@ async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
         "auth_sessions": 1,
         "oauth_states": 0,
     }
-    assert await privacy.purge_finished_jobs(now=now) == 1
     async with db.service_session() as session:
         assert (await session.scalars(sa.select(UsageEvent.name))).all() == ["/recent"]
         assert (await session.exec(sa.select(ActiveDay.day, ActiveDay.user_id))).all() == [
@@ -488,10 +466,31 @@ async def test_retention_purges_91_days_and_keeps_89(database: str) -> None:
                 sa.select(LoginAttempt.email).where(LoginAttempt.email != "maya@example.com")
             )
         ).all() == ["recent@example.com"]
-        assert sorted((await session.scalars(sa.select(Job.dedupe_key))).all()) == ["recent", "still-queued"]
     # Idempotent: a second run deletes nothing more.
     assert sum((await privacy.purge_old_logs(now=now)).values()) == 0
-    assert await privacy.purge_finished_jobs(now=now) == 0
+
+
+async def test_jobs_that_ended_91_days_ago_are_deleted_and_89_kept(database: str) -> None:
+    ended = {
+        label: await queued_job(privacy.EXPORT_KIND, {"export_id": label}, status="succeeded")
+        for label in ("old", "recent")
+    }
+    waiting = await queued_job(privacy.EXPORT_KIND, {"export_id": "waiting"})
+    async with db.service_session() as session:
+        for label, days in (("old", 91), ("recent", 89)):
+            await session.exec(
+                sa.text(
+                    "UPDATE procrastinate_events SET at = now() - make_interval(days => :days) WHERE job_id = :id"
+                ),
+                params={"days": days, "id": ended[label]},
+            )
+        await session.exec(sa.text("UPDATE procrastinate_events SET at = now() - interval '1 year' WHERE job_id = :id"),
+                           params={"id": waiting})  # fmt: skip
+    app = engine.build_app()
+    async with app.open_async():
+        await engine.delete_ended_jobs(app)
+    left = {job.id for job in await engine_jobs(privacy.EXPORT_KIND)}
+    assert left == {ended["recent"], waiting}
 
 
 # ----- settings services ------------------------------------------------------------------

@@ -14,10 +14,10 @@ from sqlmodel import select
 from assetry import db
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.jobs.worker import Worker
-from assetry.models import Generation, GenerationOutput, Job
+from assetry.models import Generation, GenerationOutput
 from assetry.services import accounts, media, studio
 from assetry.web import routes
+from tests.jobs import engine_jobs, run_jobs
 
 PNG, MP4 = b"\x89PNG\r\n\x1a\n", b"ftyp"
 
@@ -36,9 +36,7 @@ def image(prompt: str = "neon city at night", **changes) -> studio.StudioRequest
 
 
 async def run_all() -> None:
-    worker = Worker()
-    while await worker.run_once():
-        pass
+    await run_jobs()
 
 
 async def outputs(generation_id: uuid.UUID) -> list[GenerationOutput]:
@@ -118,7 +116,7 @@ async def test_two_clicks_with_the_same_request_id_make_one_generation(database:
     assert first.id == second.id
     async with db.service_session() as session:
         assert await session.scalar(select(sa.func.count()).select_from(Generation)) == 1
-        assert await session.scalar(select(sa.func.count()).select_from(Job)) == 1
+    assert len(await engine_jobs(studio.TASK)) == 1
 
 
 @pytest.mark.parametrize(

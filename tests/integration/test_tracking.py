@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from assetry.jobs.worker import Worker
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from assetry import db
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.jobs.worker import Worker
 from assetry.models import User
 from assetry.sandbox.apify import DELETED_SHORTCODE, PRIVATE_VIDEO_ID, ApifyImitation
 from assetry.services import tracking
