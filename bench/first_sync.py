@@ -84,6 +84,7 @@ async def _count(model, *where) -> int:
 
 async def _one_sync(imitation, profiler: cProfile.Profile | None = None) -> dict:
     from assetry.jobs.worker import Worker
+
     from assetry.models import AccountSnapshot, Job, MetricSnapshot, Post
     from assetry.services import sync  # noqa: F401 - registers the sync task
 

@@ -168,11 +168,12 @@ async def _visible(user_id: uuid.UUID, generation_id: uuid.UUID) -> bool:
 
 
 async def _service_runs(timed: TimedProvider, runs: int) -> dict:
+    from assetry.jobs.worker import Worker
+
     from assetry import db
     from assetry.config import get_settings
     from assetry.integrations.anthropic import AnthropicProvider
     from assetry.integrations.generation import CaptionRequest
-    from assetry.jobs.worker import Worker
     from assetry.models import Job
     from assetry.services import studio
 

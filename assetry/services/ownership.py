@@ -102,6 +102,11 @@ _ENTRIES = [
         reason="the published versions of the privacy policy and terms; the same for everyone",
     ),
     Ownership(
+        "invitation_rounds",
+        NOT_PERSONAL,
+        reason="an admin's round of waitlist invitations: the search typed, how many were sent",
+    ),
+    Ownership(
         "policy_acceptances",
         OWNER,
         "user_id",

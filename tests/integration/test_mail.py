@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from assetry.jobs.worker import Worker
 from sqlmodel import select
 
 from assetry import db
 from assetry.errors import BadInput
-from assetry.models import Job, OutboxMessage, User
+from assetry.models import OutboxMessage, User
 from assetry.models.base import utcnow
 from assetry.services import accounts, mail, password_reset
 from assetry.services.admin import jobs as admin_jobs
 from tests.admin_people import make_user
+from tests.jobs import engine_jobs, run_jobs
 from tests.smtp_server import SmtpServer
 
 STRONG = "Correct-Horse-42"
@@ -36,14 +36,15 @@ async def outbox() -> list[OutboxMessage]:
         return list((await session.exec(select(OutboxMessage).order_by(OutboxMessage.created_at))).all())
 
 
-async def delivery_job(message: OutboxMessage) -> Job:
-    async with db.service_session() as session:
-        return (await session.exec(select(Job).where(Job.dedupe_key == f"mail.deliver:{message.id}"))).one()
+async def delivery_job(message: OutboxMessage) -> sa.Row:
+    [job] = [job for job in await engine_jobs(mail.DELIVER) if job.args["message_id"] == str(message.id)]
+    return job
 
 
-async def make_due(job: Job) -> None:
+async def make_due(job: sa.Row) -> None:
     async with db.service_session() as session:
-        await session.exec(sa.update(Job).where(Job.id == job.id).values(run_after=utcnow()))
+        await session.exec(sa.text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = :id"),
+                           params={"id": job.id})  # fmt: skip
 
 
 async def test_message_is_delivered_with_its_content(database: str, smtp_server: SmtpServer) -> None:
@@ -57,7 +58,7 @@ async def test_message_is_delivered_with_its_content(database: str, smtp_server:
         },
     )
     assert message.status == "queued"
-    await Worker().run_once()
+    await run_jobs()
 
     [received] = smtp_server.inbox
     assert received.rcpt_tos == ["Maya@example.com"]
@@ -81,28 +82,24 @@ async def test_smtp_down_queues_retries_and_delivers_when_back(
     user, _ = await accounts.sign_up(signup(), HERE)
     smtp_server.stop()
     await password_reset.request_reset("maya@example.com")
-    worker = Worker()
-    for _ in range(3):  # the welcome is tried, the reset request looked up, the reset tried
-        await worker.run_once()
+    await run_jobs()  # the welcome is tried, the reset request looked up, the reset tried
 
     stored = await outbox()
     assert [m.status for m in stored] == ["queued", "queued"]
     assert all(m.attempts == 1 and "unreachable" in m.last_error for m in stored)
     jobs = [await delivery_job(m) for m in stored]
-    assert all(j.status == "queued" and j.run_after > utcnow() for j in jobs)
-    assert await worker.run_once() is None  # nothing due: it waits for the pause
+    assert all(j.status == "todo" and j.scheduled_at > utcnow() for j in jobs)  # waiting for the pause
 
     # Still down at the next attempt: still queued, a longer pause.
     await make_due(jobs[0])
-    await worker.run_once()
+    await run_jobs()
     again = await delivery_job(stored[0])
-    assert again.status == "queued" and again.attempts == 2
+    assert again.status == "todo" and again.attempts == 2
 
     smtp_server.start()
     for job in jobs:
         await make_due(job)
-    await worker.run_once()
-    await worker.run_once()
+    await run_jobs()
     assert sorted(r.subject for r in smtp_server.inbox) == [
         "Reset your Assetry password",
         "Welcome to Assetry",
@@ -114,10 +111,9 @@ async def test_smtp_down_queues_retries_and_delivers_when_back(
 async def test_final_failure_is_recorded(database: str, smtp_server: SmtpServer) -> None:
     message = await send(to="maya@example.com", template="welcome", context={})
     smtp_server.stop()
-    worker = Worker()
     for _ in range(mail.MAX_ATTEMPTS):
         await make_due(await delivery_job(message))
-        await worker.run_once()
+        await run_jobs()
     job = await delivery_job(message)
     assert (job.status, job.attempts) == ("failed", mail.MAX_ATTEMPTS)
     [stored] = await outbox()
@@ -129,7 +125,7 @@ async def test_final_failure_is_recorded(database: str, smtp_server: SmtpServer)
 async def test_refused_address_fails_at_once(database: str, smtp_server: SmtpServer) -> None:
     smtp_server.refused.add("gone@example.com")
     await send(to="gone@example.com", template="welcome", context={})
-    await Worker().run_once()
+    await run_jobs()
     [stored] = await outbox()
     assert stored.status == "failed"
     assert stored.attempts == 1
@@ -143,13 +139,13 @@ async def test_a_refused_message_is_delivered_when_an_admin_retries_its_job(
     admin = await make_user("ops@example.com", admin=True)
     smtp_server.refused.add("back@example.com")
     message = await send(to="back@example.com", template="welcome", context={})
-    await Worker().run_once()
+    await run_jobs()
     [stored] = await outbox()
     assert stored.status == "failed"
 
     smtp_server.refused.clear()  # the mailbox exists again
     await admin_jobs.retry(admin.id, (await delivery_job(message)).id)
-    await Worker().run_once()
+    await run_jobs()
 
     [received] = smtp_server.inbox
     assert received.rcpt_tos == ["back@example.com"]
@@ -161,9 +157,7 @@ async def test_a_refused_message_is_delivered_when_an_admin_retries_its_job(
 async def test_sign_up_sends_welcome_and_reset_link_arrives(database: str, smtp_server: SmtpServer) -> None:
     await accounts.sign_up(signup(), HERE)
     await password_reset.request_reset("MAYA@example.com")
-    worker = Worker()
-    while await worker.run_once():  # the welcome, the reset request's lookup, the reset email
-        pass
+    await run_jobs()  # the welcome, the reset request's lookup, the reset email
     welcome, reset = sorted(smtp_server.inbox, key=lambda r: r.subject, reverse=True)
     assert welcome.subject == "Welcome to Assetry"
     assert "http://localhost:3000/home" in welcome.body("plain")
@@ -195,9 +189,7 @@ async def test_embedded_mode_keeps_messages_in_the_outbox(database: str) -> None
     )
     assert "Hi Ana <admin>," in kept.body_text
     assert "Hi Ana &lt;admin&gt;," in kept.body_html
-    async with db.service_session() as session:
-        assert await session.scalar(select(sa.func.count()).select_from(Job)) == 0
-    assert await Worker().run_once() is None
+    assert await engine_jobs() == []
 
 
 async def test_bad_address_or_template_stores_nothing(database: str) -> None:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from assetry.jobs.worker import Worker
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -18,6 +17,7 @@ from assetry.models import User
 from assetry.sandbox.apify import DELETED_SHORTCODE, PRIVATE_VIDEO_ID, ApifyImitation
 from assetry.services import tracking
 from tests.asgi_server import serve
+from tests.jobs import run_jobs
 
 TIKTOK = "https://www.tiktok.com/@maya/video/7301234567890123456"
 INSTAGRAM = "https://www.instagram.com/reel/CxYz123AbC/?igsh=tracking"
@@ -59,9 +59,7 @@ async def test_pasted_links_are_checked_one_by_one_and_fetched(
     assert "profile" in results[2].message.lower()
     assert results[5].message  # listed twice
     assert results[1].url == "https://www.instagram.com/p/CxYz123AbC/"
-    worker = Worker()
-    while await worker.run_once():
-        pass
+    await run_jobs()
     rows = {row.url: row for row in await tracking.tracked(user_id)}
     assert rows[TIKTOK].status == "ok" and rows[TIKTOK].metrics["views"] > 0
     assert rows["https://www.instagram.com/p/CxYz123AbC/"].metrics["likes"] is not None
