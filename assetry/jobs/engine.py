@@ -79,10 +79,10 @@ def conninfo() -> str:
     return make_conninfo(url.render_as_string(hide_password=False), options="-c role=service_role")
 
 
-def build_app() -> App:
-    """A procrastinate app with every task of the manifest (and the stalled-job sweep)."""
+def build_app(tasks: Iterable[manifest.Spec] = manifest.TASKS) -> App:
+    """A procrastinate app with these tasks (the manifest's) and the engine's own upkeep."""
     app = App(connector=PsycopgConnector(conninfo=conninfo(), min_size=1))
-    for spec in manifest.TASKS:
+    for spec in tasks:
         _register(app, spec)
     for spec in _BUILT_IN:
         _register(app, spec)
