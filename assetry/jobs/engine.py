@@ -25,8 +25,6 @@ from procrastinate import exceptions as engine_errors
 from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Job, Status
 from procrastinate.retry import BaseRetryStrategy
-from psycopg.conninfo import make_conninfo
-from sqlalchemy.engine import make_url
 
 from assetry import db
 from assetry.config import get_settings
@@ -72,16 +70,9 @@ class _Backoff(BaseRetryStrategy):
         return RetryDecision(retry_in={"seconds": delay})
 
 
-def conninfo() -> str:
-    """The app role's URL in the plain form psycopg takes; its sessions act as `service_role`
-    (the app role itself holds no privileges, it can only switch to the two roles)."""
-    url = make_url(get_settings().app_database_url).set(drivername="postgresql")
-    return make_conninfo(url.render_as_string(hide_password=False), options="-c role=service_role")
-
-
 def build_app(tasks: Iterable[manifest.Spec] = manifest.TASKS) -> App:
     """A procrastinate app with these tasks (the manifest's) and the engine's own upkeep."""
-    app = App(connector=PsycopgConnector(conninfo=conninfo(), min_size=1))
+    app = App(connector=PsycopgConnector(conninfo=db.psycopg_conninfo(), min_size=1))
     for spec in tasks:
         _register(app, spec)
     for spec in _BUILT_IN:

@@ -30,7 +30,7 @@ from assetry.models import ConnectedAccount, OAuthState, Post, SyncRun
 from assetry.models.analytics import ACTIVE, NEEDS_RECONNECT
 from assetry.models.base import utcnow
 from assetry.models.runs import QUEUED, RUNNING
-from assetry.services import audit, platforms
+from assetry.services import audit, changes, platforms
 from assetry.token_vault import vault
 
 
@@ -248,6 +248,7 @@ async def queue_sync(session: AsyncSession, user_id: uuid.UUID, account_id: uuid
     if await queue.enqueue(session, SYNC_TASK, payload, user_id=user_id, dedupe_key=key, lock=key) is None:
         return False
     session.add(SyncRun(user_id=user_id, account_id=account_id))
+    await changes.notify(session, user_id, changes.SYNC)
     return True
 
 

@@ -63,7 +63,7 @@ from assetry.models import (
 )
 from assetry.models.base import utcnow
 from assetry.models.runs import ACTIVE, RUNNING, SUCCEEDED
-from assetry.services import accounts, audit, connections, media, ownership, usage
+from assetry.services import accounts, audit, changes, connections, media, ownership, usage
 from assetry.services.credentials import credentials
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,7 @@ async def request_export(user_id: uuid.UUID) -> DataExport:
         await session.flush()
         await queue.enqueue(session, EXPORT_KIND, {"export_id": str(export.id)}, user_id=user_id)
         audit.record(session, actor_id=user_id, action="privacy.export_requested", target=str(export.id))
+        await changes.notify(session, user_id, changes.EXPORT)
     return export
 
 
@@ -248,7 +249,14 @@ async def export_ended(payload: dict, status: str, message: str) -> None:
 
 async def _set_export(export_id: uuid.UUID, **values) -> None:
     async with db.service_session() as session:
-        await session.exec(sa.update(DataExport).where(DataExport.id == export_id).values(**values))
+        changed = await session.exec(
+            sa.update(DataExport)
+            .where(DataExport.id == export_id)
+            .values(**values)
+            .returning(DataExport.user_id)
+        )
+        for user_id in changed.scalars().all():
+            await changes.notify(session, user_id, changes.EXPORT)
 
 
 async def build_export(user_id: uuid.UUID, export_id: uuid.UUID, *, progress: Progress | None = None) -> dict:

@@ -27,7 +27,7 @@ from assetry.jobs.task import Context, Fail
 from assetry.models import Generation, GenerationOutput, User
 from assetry.models.base import utcnow
 from assetry.models.runs import ACTIVE, CANCELLED, CANCELLING, QUEUED, RUNNING, SUCCEEDED
-from assetry.services import catalog, dashboard, media, providers
+from assetry.services import catalog, changes, dashboard, media, providers
 from assetry.services.validation import clean_text
 
 TASK = "studio.generate"
@@ -118,6 +118,7 @@ async def start(
         generation.job_id = await queue.enqueue(
             session, TASK, {"generation_id": str(generation.id)}, user_id=user_id
         )
+        await changes.notify(session, user_id, changes.GENERATION)
     return generation
 
 
@@ -166,6 +167,7 @@ async def cancel(user_id: uuid.UUID, generation_id: uuid.UUID) -> Generation:
             _end(generation, CANCELLED, "Cancelled.")
         else:
             generation.status = CANCELLING
+        await changes.notify(session, user_id, changes.GENERATION)
     return generation
 
 
@@ -300,6 +302,7 @@ async def job_ended(payload: dict, status: str, message: str) -> None:
         if generation is None or generation.status not in ACTIVE:
             return
         _end(generation, status, message)
+        await changes.notify(session, generation.user_id, changes.GENERATION)
         request_id, provider_name, model = (
             generation.provider_request_id,
             generation.provider,
@@ -321,6 +324,7 @@ async def run_generation(ctx: Context) -> dict:
             generation.status = RUNNING
         generation.phase = "running"
         generation.started_at = generation.started_at or utcnow()
+        await changes.notify(session, generation.user_id, changes.GENERATION)
     await ctx.checkpoint()
     produced = await _produce(ctx, generation)
     await ctx.checkpoint()
@@ -394,7 +398,7 @@ async def _through_queue(ctx: Context, provider, generation: Generation, request
         if status.state == "COMPLETED":
             break
         phase = "in_queue" if status.state == "IN_QUEUE" else "running"
-        await _progress(generation.id, phase, status.position)
+        await _progress(generation, phase, status.position)
         await ctx.checkpoint()
         await asyncio.sleep(POLL_SECONDS)
     output = await provider.result(generation.model, request_id)
@@ -437,15 +441,17 @@ async def _save_outputs(generation: Generation, produced: list[MediaFile | str])
         current = await session.get(Generation, generation.id)
         if current is not None:
             _end(current, SUCCEEDED, "")
+            await changes.notify(session, generation.user_id, changes.GENERATION)
 
 
-async def _progress(generation_id: uuid.UUID, phase: str, position: int | None) -> None:
+async def _progress(generation: Generation, phase: str, position: int | None) -> None:
     async with db.service_session() as session:
         await session.exec(
             sa.update(Generation)
-            .where(Generation.id == generation_id)
+            .where(Generation.id == generation.id)
             .values(phase=phase, queue_position=position)
         )
+        await changes.notify(session, generation.user_id, changes.GENERATION)
 
 
 def _end(generation: Generation, status: str, message: str) -> None:

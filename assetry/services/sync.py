@@ -28,7 +28,7 @@ from assetry.models import AccountSnapshot, ConnectedAccount, MetricSnapshot, Po
 from assetry.models.analytics import ACTIVE, METRICS, OWN
 from assetry.models.base import utcnow
 from assetry.models.runs import FAILED, QUEUED, RUNNING, SUCCEEDED
-from assetry.services import connections, platforms
+from assetry.services import changes, connections, platforms
 
 SCHEDULE = "analytics.schedule_syncs"
 SYNC_EVERY = timedelta(hours=1)
@@ -106,16 +106,20 @@ async def _start_run(account: ConnectedAccount) -> SyncRun:
             run = SyncRun(user_id=account.user_id, account_id=account.id)
             session.add(run)
         run.status = RUNNING
+        await changes.notify(session, account.user_id, changes.SYNC)
     return run
 
 
 async def _end_run(account_id: uuid.UUID, status: str, error: str, **values) -> None:
     async with db.service_session() as session:
-        await session.exec(
+        ended = await session.exec(
             sa.update(SyncRun)
             .where(SyncRun.account_id == account_id, SyncRun.status == RUNNING)
             .values(status=status, error=error[:2000], finished_at=utcnow(), **values)
+            .returning(SyncRun.user_id)
         )
+        for user_id in set(ended.scalars().all()):
+            await changes.notify(session, user_id, changes.SYNC)
 
 
 async def schedule_syncs(ctx: Context) -> dict:
@@ -157,6 +161,7 @@ async def _full_history(ctx: Context, run: SyncRun, account: ConnectedAccount, a
 async def _progress(run: SyncRun, cursor: str | None, posts: int) -> None:
     async with db.service_session() as session:
         await session.exec(sa.update(SyncRun).where(SyncRun.id == run.id).values(cursor=cursor, posts=posts))
+        await changes.notify(session, run.user_id, changes.SYNC)
 
 
 async def _new_posts(account: ConnectedAccount, adapter, token: str) -> int:

@@ -24,6 +24,7 @@ from assetry.jobs.task import Context
 from assetry.models import MetricSnapshot, Post, TrackedUrl
 from assetry.models.analytics import METRICS, TRACKED
 from assetry.models.base import utcnow
+from assetry.services import changes
 from assetry.services.sync import refresh_interval
 
 REFRESH_DUE = "tracking.refresh_due"
@@ -103,6 +104,7 @@ async def track(user_id: uuid.UUID, pasted: str) -> list[LinkResult]:
                 user_id=user_id,
                 dedupe_key=f"track:{user_id}:{added[0]}",
             )
+            await changes.notify(session, user_id, changes.TRACKED)
     return results
 
 
@@ -232,6 +234,7 @@ async def fetch(ctx: Context) -> dict:
                     **{m: data.metrics.get(m) for m in METRICS},
                 )
             )
+        await changes.notify(session, user_id, changes.TRACKED)
     return {"fetched": len(rows)}
 
 

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import uuid
 from datetime import datetime
-from typing import ClassVar
 
 import reflex as rx
 
@@ -73,7 +72,6 @@ class ConnectionsState(Watching, rx.State):
     outcome: str = ""
     outcome_color: str = "green"
     revoke_hint: str = ""
-    _watch_seconds: ClassVar[float] = 2.0
 
     @rx.event
     async def load(self):

@@ -12,6 +12,7 @@ from assetry.errors import AssetryError
 from assetry.pages.analytics.dashboard import number
 from assetry.services import platforms, tracking
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
+from assetry.state.watching import Progress, Watching
 
 
 @dataclasses.dataclass
@@ -36,7 +37,7 @@ class TrackedView:
     shares: str = ""
 
 
-class TrackedState(rx.State):
+class TrackedState(Watching, rx.State):
     results: list[LinkResultView] = []
     # Without an Apify token the numbers come from the mounted imitation: say so.
     sandbox: bool = False
@@ -49,7 +50,7 @@ class TrackedState(rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         await self._refresh(user.id)
-        return None
+        return TrackedState.watch if self._fetching() else None
 
     @rx.event
     async def track(self, form: dict):
@@ -64,7 +65,8 @@ class TrackedState(rx.State):
             return None
         self.results = [LinkResultView(r.input[:120], r.accepted, r.message) for r in found]
         await self._refresh(user.id)
-        return rx.set_value("links", "") if all(r.accepted for r in found) else None
+        follow = [TrackedState.watch] if self._fetching() else []
+        return [rx.set_value("links", ""), *follow] if all(r.accepted for r in found) else follow
 
     @rx.event
     async def refresh(self):
@@ -81,6 +83,14 @@ class TrackedState(rx.State):
             return rx.toast.error(str(problem))
         await self._refresh(user.id)
         return rx.toast.success("No longer tracked.")
+
+    async def _watch_step(self, user_id: uuid.UUID) -> Progress:
+        """A fetch pushed its numbers (or its error): show them; watch on while one is fetching."""
+        await self._refresh(user_id)
+        return Progress(running=self._fetching())
+
+    def _fetching(self) -> bool:
+        return any(item.status == "pending" for item in self.items)
 
     async def _refresh(self, user_id: uuid.UUID) -> None:
         self.sandbox = get_settings().apify_mode is Mode.EMBEDDED
