@@ -35,16 +35,16 @@ install-test: install
 
 # The browser tests (their own server and database) run in a second pytest beside unit and
 # integration tests, which run on 2 xdist workers (a database each); its output follows theirs.
+# (Its log is not under test-results/: pytest-playwright empties that folder when it starts.)
 test: install-test  ## the whole suite: unit, integration (Postgres), e2e in Chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	@mkdir -p test-results
-	@export PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1; \
-	$(VENV)/bin/pytest -m e2e > test-results/e2e.log 2>&1 & browser=$$!; \
+	@export PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1; log=$$(mktemp -t assetry-e2e-XXXXXX.log); \
+	$(VENV)/bin/pytest -m e2e > $$log 2>&1 & browser=$$!; \
 	$(VENV)/bin/pytest -m "not e2e" -n 2; others=$$?; \
 	wait $$browser; browsers=$$?; \
-	echo "===== end-to-end tests (ran beside the others; also in test-results/e2e.log) ====="; \
-	cat test-results/e2e.log; \
+	echo "===== end-to-end tests (ran beside the others; log: $$log) ====="; \
+	cat $$log; \
 	exit $$(( others != 0 || browsers != 0 ))
 
 lint:
