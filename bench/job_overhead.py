@@ -19,9 +19,8 @@ imitation: the ratio is Generate → visible over that call, what the job machin
 
 Browser (the production build served as tests/e2e/conftest.py serves it, headless Chromium):
 click Generate on /studio → the "Running" badge shown; provider done → the result card shown.
-With an instant provider the page would never show "Running" (the job ends between two
-of the page's one-second refreshes), so here the imitation holds its answer until the page
-shows "Running", then answers at once. Times are read from the page's clock (Date.now()) and
+With an instant provider the job could end before the page renders "Running", so here the
+imitation holds its answer until the page shows "Running", then answers at once. Times are read from the page's clock (Date.now()) and
 the imitation's (time.time()), the same machine clock.
 
 Run alone: `python -m bench.job_overhead [--runs 20] [--backends embedded postgres] [--no-browser]`.
@@ -380,7 +379,7 @@ def report(results: dict) -> list[str]:
     lines = []
     if service := results.get("service"):
         lines.append(
-            "\nJob overhead, service level: studio.start + Worker (poll 0.5 s), instant Anthropic imitation [ms]"
+            "\nJob overhead, service level: studio.start + procrastinate worker (NOTIFY pickup), pushed changes, instant Anthropic imitation [ms]"
         )
         lines.append(f"  {'':<48}{'n':>3}{'median':>9}{'p95':>9}{'baseline':>10}{'ratio':>8}")
         for backend, r in service.items():
@@ -398,7 +397,9 @@ def report(results: dict) -> list[str]:
                 lines.append(line)
         lines.append("  baseline: one direct AnthropicProvider.captions call against the same imitation")
     if browser := results.get("browser"):
-        lines.append("\nJob overhead in Chromium (production build, studio page refreshes every 1 s) [ms]")
+        lines.append(
+            "\nJob overhead in Chromium (production build, studio page woken by pushed changes) [ms]"
+        )
         lines.append(f"  {'':<48}{'n':>3}{'median':>9}{'p95':>9}")
         for key, label in (
             ("click_to_running", 'click Generate → "Running" shown'),
