@@ -40,6 +40,13 @@ def upgrade() -> None:
     op.execute("GRANT INSERT, SELECT, UPDATE ON procrastinate_jobs, procrastinate_events TO authenticated;")
     op.execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO service_role, authenticated;")
 
+    # Work queued in the old table does not move over: its generations say so and can be re-run.
+    # (Deletions still happen: the hourly `retention.accounts` purges every account that is due.)
+    op.execute(
+        "UPDATE generations SET status = 'failed', finished_at = now(), "
+        "error = 'Stopped by an update of Assetry before it ran. Please start it again.' "
+        "WHERE status IN ('queued', 'running')"
+    )
     op.drop_constraint("generations_job_id_fkey", "generations", type_="foreignkey")
     op.drop_column("generations", "job_id")
     op.add_column("generations", sa.Column("job_id", sa.BigInteger(), nullable=True))
