@@ -8,7 +8,7 @@ BUN_DIR := $(CURDIR)/tools/node_modules/.bin
 SERVE := PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1 $(PY) -m assetry serve
 PORT ?= 3000
 
-.PHONY: run dev test install install-test migrate lint bench clean
+.PHONY: run dev test install install-test migrate lint bench smoke clean
 
 run: install  ## install everything, start the database, migrate, serve the production build on :3000
 	$(SERVE) --env prod --single-port --frontend-port $(PORT) --loglevel warning
@@ -53,6 +53,9 @@ lint:
 
 bench: install-test  ## benchmarks under bench/, figures printed as medians
 	PATH="$(BUN_DIR):$$PATH" REFLEX_USE_SYSTEM_BUN=1 $(PY) -m bench
+
+smoke: install  ## one cheap real call per configured provider (needs keys; not part of `make test`)
+	$(PY) -m assetry smoke
 
 clean:
 	rm -rf .web .states $(VENV) tools/node_modules data

@@ -5,6 +5,7 @@ import reflex as rx
 from assetry.config import get_settings
 
 settings = get_settings()
+UI_STATE_SECONDS = 3600
 
 config = rx.Config(
     app_name="assetry",
@@ -19,6 +20,12 @@ config = rx.Config(
     show_built_with_reflex=False,
     cors_allowed_origins=[settings.origin],
     redis_url=settings.redis_url,
+    # UI state holds user data (emails, notes, prompts): never on disk. In the process's memory
+    # when there is one backend worker, in Redis (several workers) with every tab's keys
+    # expiring an hour after its last event; a log-out, a changed session or a deleted
+    # account empties it sooner (assetry/state/session.py).
+    state_manager_mode="redis" if settings.redis_url else "memory",
+    redis_token_expiration=UI_STATE_SECONDS,
     # The app never uses Reflex's own db helpers: assetry.db owns the engines.
     db_url=None,
 )

@@ -5,7 +5,19 @@ import reflex as rx
 from assetry import web
 from assetry.config import get_settings
 from assetry.jobs import engine
-from assetry.pages import auth, home, landing, library, password_reset, policies, settings, studio, support
+from assetry.pages import (
+    account_deleted,
+    auth,
+    home,
+    landing,
+    library,
+    password_reset,
+    policies,
+    posted,
+    settings,
+    studio,
+    support,
+)
 from assetry.pages.admin import audit as admin_audit
 from assetry.pages.admin import inbox as admin_inbox
 from assetry.pages.admin import jobs as admin_jobs
@@ -14,21 +26,29 @@ from assetry.pages.admin import overview as admin_overview
 from assetry.pages.admin import user as admin_user
 from assetry.pages.admin import users as admin_users
 from assetry.pages.admin import waitlist as admin_waitlist
-from assetry.pages.analytics import connections, notes, page, post, tracked
+from assetry.pages.analytics import connections, notes, page, post, proposals, tracked, what_works
 from assetry.pages.analytics.dashboard import DashboardState
-from assetry.services import mail, policy_changes, privacy, sync, tracking  # noqa: F401 - registers their background tasks
+from assetry.services import mail, policy_changes, privacy, sign_up, sync, tracking  # noqa: F401 - registers their background tasks
 from assetry.services.admin import invitations  # noqa: F401 - registers the waitlist's bulk-invitation task
-from assetry.state.errors import on_backend_error
+from assetry.state.errors import ArgumentCheck, on_backend_error
+from assetry.state.frames import limit_event_frames
 from assetry.state.policy_banner import PolicyBannerState
-from assetry.state.session import SessionState
+from assetry.state.session import SessionBoundary, SessionState
 
 app = rx.App(
-    api_transformer=[web.routes(), web.with_security_headers],
+    api_transformer=[web.routes(), web.with_security_headers, web.at_the_public_origin, limit_event_frames],
+    # Top right: on a phone the in-progress rows sit below the form, where a toast at the
+    # bottom would cover the Cancel button of the row that was just started.
+    toaster=rx.toast.provider(position="top-right"),
     backend_exception_handler=on_backend_error,
     head_components=[
         rx.el.meta(name="description", content="Assetry: generate short-form video, see how it performs.")
     ],
 )
+# Before every event of a tab: empty its states when its session changed or ended.
+app.add_middleware(SessionBoundary())
+# Arguments that don't fit their handler are refused as bad input before it runs.
+app.add_middleware(ArgumentCheck())
 
 _public = [SessionState.page_opened]
 _signed_in = [SessionState.require_login, SessionState.page_opened, PolicyBannerState.load]
@@ -37,6 +57,12 @@ app.add_page(landing.landing, route="/", title="Assetry — make it, measure it"
 app.add_page(policies.privacy, route="/privacy", title="Privacy policy · Assetry", on_load=_public)
 app.add_page(policies.terms, route="/terms", title="Terms · Assetry", on_load=_public)
 app.add_page(support.support, route="/support", title="Support · Assetry", on_load=_public)
+app.add_page(
+    account_deleted.account_deleted,
+    route="/account-deleted",
+    title="Account deleted · Assetry",
+    on_load=_public,
+)
 app.add_page(
     auth.sign_up,
     route="/signup",
@@ -48,6 +74,13 @@ app.add_page(
     route="/login",
     title="Log in · Assetry",
     on_load=[SessionState.redirect_if_signed_in, SessionState.page_opened],
+)
+# No page view recorded here: the path holds the sign-up link's token.
+app.add_page(
+    auth.confirm_sign_up,
+    route="/signup/confirm/[token]",
+    title="Finish signing up · Assetry",
+    on_load=auth.ConfirmSignUpState.confirm,
 )
 app.add_page(
     password_reset.request_page,
@@ -62,7 +95,9 @@ app.add_page(
     title="Choose a new password · Assetry",
     on_load=password_reset.ResetState.check,
 )
-app.add_page(home.home, route="/home", title="Home · Assetry", on_load=_signed_in)
+app.add_page(
+    home.home_page, route="/home", title="Home · Assetry", on_load=[*_signed_in, home.HomeState.load]
+)
 app.add_page(
     settings.settings_page,
     route="/settings",
@@ -91,7 +126,7 @@ app.add_page(
     library.generation_page,
     route="/library/[generation_id]",
     title="Generation · Assetry",
-    on_load=[*_signed_in, library.GenerationState.load],
+    on_load=[*_signed_in, library.GenerationState.load, posted.PostedState.load],
 )
 app.add_page(
     page.analytics_page,
@@ -100,6 +135,7 @@ app.add_page(
     on_load=[
         *_signed_in,
         connections.ConnectionsState.load,
+        proposals.ProposalsState.load,
         DashboardState.load,
         notes.NotesState.load,
         tracked.TrackedState.load,
@@ -110,6 +146,12 @@ app.add_page(
     route="/analytics/post/[post_id]",
     title="Post · Assetry",
     on_load=[*_signed_in, post.PostState.load],
+)
+app.add_page(
+    what_works.what_works_page,
+    route="/analytics/what-works",
+    title="What works · Assetry",
+    on_load=[*_signed_in, what_works.WhatWorksState.load],
 )
 
 # The admin area: each page's load checks the admin role on the server (assetry/state/admin.py).

@@ -1,8 +1,8 @@
 """Operator commands: `python -m assetry serve | migrate | create-admin EMAIL | doctor | rotate-keys
-| backup FILE | restore FILE`.
+| purge | smoke | backup FILE | restore FILE`.
 
 With no DATABASE_URL they run on the embedded Postgres: the app's server while it runs,
-otherwise one started for the length of the command.
+otherwise one started for the length of the command (`smoke` needs no database).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from assetry.config import ROOT, get_settings
 from assetry.jobs import engine
 from assetry.local_postgres import LocalDatabaseError
 from assetry.models import User, user_owned_tables
-from assetry.services import audit
+from assetry.services import audit, catalog
 
 
 def backup(path: Path) -> int:
@@ -82,6 +82,33 @@ async def rotate_keys() -> int:
     return 0
 
 
+# How `purge` names what `privacy.purge_old_logs` counted (other kinds: their name, spaced).
+PURGED = {
+    "last_seen_at": "last-seen times cleared",
+    "login_attempts": "log-in attempts",
+    "auth_sessions": "ended sessions",
+    "oauth_states": "OAuth states",
+    "outbox": "emails",
+    "audit_log": "audit entries cleared",
+}
+
+
+async def purge() -> int:
+    """Run the account deletions that are due and the retention purges now; print the counts."""
+    from assetry.services import privacy
+
+    counts = {"accounts past their grace period": await privacy.purge_due_accounts()}
+    counts |= {
+        PURGED.get(name, name.replace("_", " ")): n for name, n in (await privacy.purge_old_logs()).items()
+    }
+    counts["finished jobs"] = await privacy.purge_finished_jobs()
+    counts["expired export archives"] = await privacy.delete_expired_exports()
+    width = max(map(len, counts))
+    for name, n in counts.items():
+        print(f"{name:<{width}}  {n}")
+    return 0
+
+
 async def doctor() -> int:
     """Print each subsystem's mode and whether it answers."""
     settings = get_settings()
@@ -98,6 +125,8 @@ async def doctor() -> int:
         ok, detail = await check(settings)
         failures += not ok
         print(f"{name:<10} {mode.value:<11} {'ok' if ok else 'FAIL':<5} {detail}")
+    for problem in catalog.problems(settings):
+        print(f"{'models':<10} {'configured':<11} {'WARN':<5} {problem}")
     return 1 if failures else 0
 
 
@@ -241,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "rotate-keys", help="re-encrypt every stored platform token under the newest ENCRYPTION_KEYS key"
     )
+    commands.add_parser(
+        "purge", help="purge what the retention rules say is due now (accounts, logs, jobs, emails, exports)"
+    )
+    commands.add_parser("smoke", help="one cheap real call per configured provider (costs a few cents)")
     for name, text in (
         ("backup", "write the whole database to FILE"),
         ("restore", "replace the whole database with the backup in FILE (stop the app first)"),
@@ -249,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     args, reflex_args = parser.parse_known_args(argv)
     if reflex_args and args.command != "serve":
         parser.error(f"unrecognized arguments: {' '.join(reflex_args)}")
+    if args.command == "smoke":
+        from assetry.services import smoke
+
+        return smoke.main(get_settings())
     # SIGTERM unwinds like Ctrl-C, so an embedded server this process started is stopped.
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     local = get_settings().local_postgres()
@@ -286,6 +323,8 @@ async def _run_async(args: argparse.Namespace) -> int:
             queues = [name.strip() for name in args.queues.split(",") if name.strip()]
             await engine.run_worker(queues=queues or None, concurrency=args.concurrency)
             return 0
+        if args.command == "purge":
+            return await purge()
         return await doctor()
     finally:
         await db.dispose_engines()

@@ -55,11 +55,14 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=32)
 
-    # Sessions and login throttling.
+    # Sessions and login throttling: wrong passwords one IP may try on one account, and on all
+    # accounts, before each further try waits (1 minute, doubling, at most the window).
     session_days: int = Field(default=14, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_ip_max_failures: int = Field(default=20, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    # Sign-up, waitlist and link-resend forms one IP may send per hour (each form counted apart).
+    form_ip_max_per_hour: int = Field(default=10, ge=1)
 
     # Token encryption keys, newest first: "kid:<32 bytes, urlsafe base64>,kid2:...".
     encryption_keys: SecretStr | None = None
@@ -85,8 +88,9 @@ class Settings(BaseSettings):
     job_concurrency: int = Field(default=4, ge=1)
     # Run the job worker inside the web process (one command runs everything); off to scale out.
     job_worker_in_app: bool = True
-    # Days between a deletion request and the purge of the account's data (0: at once).
-    deletion_grace_days: int = Field(default=30, ge=0)
+    # Days between a deletion request and the purge of the account's data (0: at once). The
+    # policy promises deletion within 30 days, so more is refused at start-up.
+    deletion_grace_days: int = Field(default=30, ge=0, le=30)
 
     # TikTok Login Kit / Display API: sandbox (the mounted imitation) unless key and secret are set.
     tiktok_client_key: str | None = None
@@ -100,10 +104,13 @@ class Settings(BaseSettings):
     instagram_authorize_url: str = "https://www.instagram.com/oauth/authorize"
     instagram_api_url: str = "https://api.instagram.com"
     instagram_graph_url: str = "https://graph.instagram.com"
-    instagram_api_version: str = "v23.0"
+    instagram_api_version: str = "v25.0"
 
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None
+    # The largest event a browser may send over the websocket (bytes); larger ones are refused
+    # with a message. At most Engine.IO's own frame limit (1 MB), above which it drops the socket.
+    event_max_bytes: int = Field(default=256 * 1024, ge=4096, le=1_000_000)
 
     # Email: kept in the outbox table (admins read it) unless SMTP_URL is set:
     # smtp://user:pass@host:587?starttls=1, or smtps://user:pass@host:465 for implicit TLS.
@@ -116,11 +123,8 @@ class Settings(BaseSettings):
     fal_queue_url: str = "https://queue.fal.run"
     fal_image_model: str = "fal-ai/flux/schnell"
     fal_video_model: str = "fal-ai/veo3/fast"
-    # How the video model wants its duration: veo3 takes "8s", kling takes "5".
-    fal_video_duration_format: str = "{seconds}s"
+    # What each model accepts and costs is in the provider catalog (assetry/services/catalog.py).
     fal_timeout_s: float = Field(default=30.0, gt=0)
-    # What the configured video model accepts (veo3 fast: 8 s clips).
-    fal_video_durations: list[int] = Field(default_factory=lambda: [8])
 
     # Public-post tracking through Apify: the sandbox imitation unless APIFY_TOKEN is set.
     apify_token: SecretStr | None = None
@@ -130,11 +134,11 @@ class Settings(BaseSettings):
     apify_run_timeout_seconds: int = Field(default=300, ge=10)
 
     # Gemini (captions, images) and Anthropic (captions): a provider with no key is not configured.
-    # Model ids change often: these are defaults, not facts.
+    # Model ids change often: these are defaults; the provider catalog says which ids are current.
     gemini_api_key: SecretStr | None = None
     gemini_base_url: str = "https://generativelanguage.googleapis.com"
-    gemini_caption_model: str = "gemini-2.5-flash"
-    gemini_image_model: str = "gemini-2.5-flash-image"
+    gemini_caption_model: str = "gemini-3.5-flash-lite"
+    gemini_image_model: str = "gemini-3.1-flash-image"
     gemini_timeout_s: float = Field(default=120, gt=0)
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str = "https://api.anthropic.com"
@@ -142,6 +146,12 @@ class Settings(BaseSettings):
     anthropic_timeout_s: float = Field(default=60, gt=0)
     # Extra attempts the provider SDKs make on 429/5xx/timeouts before we report the error.
     llm_max_retries: int = Field(default=2, ge=0)
+
+    # Live smoke tests (`make smoke`): also make a video (costs money), and what to read `me` and a post with.
+    smoke_video: bool = False
+    smoke_tiktok_token: SecretStr | None = None
+    smoke_instagram_token: SecretStr | None = None
+    smoke_apify_url: str | None = None
 
     @field_validator(
         "database_url",

@@ -33,3 +33,10 @@ class AuthExpired(AssetryError):
 
 class ProviderError(AssetryError):
     """An external system failed or answered something we cannot use."""
+
+
+class EmailNotConfirmed(NotAllowed):
+    """The password is right, but the account waits for the link emailed at sign-up."""
+
+    def __init__(self) -> None:
+        super().__init__("Confirm your email first — we sent you a link. Open it, then log in.")

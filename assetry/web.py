@@ -213,6 +213,55 @@ def security_headers(settings: Settings) -> dict[str, str]:
     return headers
 
 
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def loopback_alias_redirect(settings: Settings, scheme: str, host: str, path_and_query: str) -> str | None:
+    """Where to send a request that reached a loopback alias of a loopback PUBLIC_URL, else None.
+
+    With PUBLIC_URL=http://localhost:3000, people also type http://127.0.0.1:3000. That is the
+    same server, but another origin: the websocket handshake is refused (only PUBLIC_URL's
+    origin may connect), cookies are kept per host name, and the log-in and OAuth routes send
+    the browser to PUBLIC_URL. So the request goes to PUBLIC_URL's origin, same path.
+    Only the loopback names, with PUBLIC_URL's scheme and port, and only when PUBLIC_URL is
+    itself a loopback address: any other host is left alone (and refused by the checks).
+    """
+    public = urlsplit(settings.public_url)
+    asked = urlsplit(f"{scheme}://{host}")
+    try:
+        asked_port, public_port = asked.port, public.port
+    except ValueError:
+        return None
+    default_port = {"http": 80, "https": 443}
+    if public.hostname not in LOOPBACK_NAMES or asked.hostname not in LOOPBACK_NAMES:
+        return None
+    if asked.hostname == public.hostname or scheme != public.scheme:
+        return None
+    if (asked_port or default_port.get(scheme)) != (public_port or default_port.get(public.scheme)):
+        return None
+    return settings.origin + local_path(path_and_query, "/")
+
+
+def at_the_public_origin(app: ASGIApp) -> ASGIApp:
+    """ASGI middleware: pages opened at a loopback alias of PUBLIC_URL move to PUBLIC_URL (see above)."""
+    settings = get_settings()
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            query = scope.get("query_string", b"").decode("latin-1")
+            path = scope.get("path", "/") + (f"?{query}" if query else "")
+            target = loopback_alias_redirect(
+                settings, scope.get("scheme", "http"), headers.get(b"host", b"").decode("latin-1"), path
+            )
+            if target is not None:
+                await RedirectResponse(target, status_code=307)(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return wrapped
+
+
 def with_security_headers(app: ASGIApp) -> ASGIApp:
     """ASGI middleware adding `security_headers` to every HTTP response."""
     extra = [(k.encode(), v.encode()) for k, v in security_headers(get_settings()).items()]

@@ -3,7 +3,8 @@
 Cold start, page load and first install (baseline: a blank Reflex app); the offline
 provider's renders; the TikTok client paging 5,000 videos; the studio's job overhead; the
 library page with 1,000 generations; dashboard queries over 10 million snapshots; a full
-first sync of 5,000 videos. Each module runs alone too: `python -m bench.<name> --help`.
+first sync of 5,000 videos; recognising 1,000 new posts among 10,000 generations and What
+works over 10,000 linked posts. Each module runs alone too: `python -m bench.<name> --help`.
 
 The full results (every run) go to bench/results/<timestamp>.json.
 Usage: python -m bench [--only SECTION ...] [--runs N] [--page-runs N] [--install-runs N]
@@ -30,6 +31,7 @@ from bench import (
     library,
     offline_render,
     page_load,
+    post_links,
     tiktok_sync_client,
 )
 from bench.harness import REPO, git_commit, log
@@ -44,6 +46,7 @@ SECTIONS = (
     "library",
     "dashboard",
     "first_sync",
+    "post_links",
 )
 # Sections whose module prints its own lines of the table.
 REPORTS = {
@@ -53,6 +56,7 @@ REPORTS = {
     "library": library.report,
     "dashboard": dashboard.report,
     "first_sync": first_sync.report,
+    "post_links": post_links.report,
 }
 LABEL_WIDTH = 50
 
@@ -146,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         "library": lambda: library.measure(args.library_runs),
         "dashboard": lambda: dashboard.measure(args.scale, args.query_runs),
         "first_sync": lambda: first_sync.measure(runs=args.sync_runs),
+        "post_links": lambda: post_links.measure(),
     }
     for section in SECTIONS:
         if section not in args.only:

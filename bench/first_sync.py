@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from bench.harness import log, migrated_database, summary, temp_dir
+from tests.account_setup import SignUp, create_account
 
 HANDLE = "bench.first.sync"
 DEFAULT_VIDEOS = 5000
@@ -55,13 +56,13 @@ async def _connect(imitation) -> tuple[uuid.UUID, uuid.UUID]:
     """A new creator connects the account (consent: Allow); returns (user id, account id)."""
     from assetry.services import accounts, connections
 
-    form = accounts.SignUp(
+    form = SignUp(
         email=f"sync-{secrets.token_hex(5)}@example.com",
         password=secrets.token_urlsafe(18),
         age_confirmed=True,
         accepted_policies=True,
     )
-    user, session_token = await accounts.sign_up(form, accounts.Client(ip="127.0.0.1", user_agent="bench"))
+    user, session_token = await create_account(form, accounts.Client(ip="127.0.0.1", user_agent="bench"))
     authorize = await connections.begin(user.id, session_token, "tiktok")
     query = dict(parse_qsl(urlsplit(authorize).query))
     decision = {**query, "requested": query["scope"], "account": HANDLE, "decision": "allow"}

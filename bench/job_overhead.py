@@ -48,6 +48,7 @@ from bench.harness import (
     summary,
     temp_dir,
 )
+from tests.account_setup import SignUp, create_account
 
 DEFAULT_RUNS = 20
 BACKENDS = ("embedded", "postgres")
@@ -132,14 +133,14 @@ def _provider_env(base: str) -> dict[str, str]:
 async def _new_user(name: str = "Bench Creator") -> tuple[uuid.UUID, str]:
     from assetry.services import accounts
 
-    form = accounts.SignUp(
+    form = SignUp(
         email=f"jobs-{secrets.token_hex(5)}@example.com",
         password=secrets.token_urlsafe(18),
         display_name=name,
         age_confirmed=True,
         accepted_policies=True,
     )
-    user, token = await accounts.sign_up(form, accounts.Client(ip="127.0.0.1", user_agent="bench"))
+    user, token = await create_account(form, accounts.Client(ip="127.0.0.1", user_agent="bench"))
     return user.id, token
 
 

@@ -36,6 +36,7 @@ from bench.harness import (
     summary,
     temp_dir,
 )
+from tests.account_setup import SignUp, create_account
 
 DEFAULT_RUNS = 5
 DEFAULT_GENERATIONS = 1000
@@ -97,14 +98,14 @@ async def _seed(generations: int) -> tuple[str, str]:
     from assetry.services import accounts, media
 
     async def creator(name: str):
-        form = accounts.SignUp(
+        form = SignUp(
             email=f"library-{secrets.token_hex(5)}@example.com",
             password=secrets.token_urlsafe(18),
             display_name=name,
             age_confirmed=True,
             accepted_policies=True,
         )
-        return await accounts.sign_up(form, accounts.Client(ip="127.0.0.1", user_agent="bench"))
+        return await create_account(form, accounts.Client(ip="127.0.0.1", user_agent="bench"))
 
     try:
         (user, token), (_, empty_token) = await creator("Bench Library"), await creator("Bench Empty")

@@ -38,6 +38,7 @@ from bench.harness import (
     summary,
     temp_dir,
 )
+from tests.account_setup import SignUp, create_account
 
 DEFAULT_RUNS = 5
 DISPLAY_NAME = "Bench Creator"
@@ -108,14 +109,14 @@ def sign_up_user(data_dir: Path) -> str:
 
     async def create() -> str:
         try:
-            form = accounts.SignUp(
+            form = SignUp(
                 email=f"bench-{secrets.token_hex(4)}@example.com",
                 password=secrets.token_urlsafe(24),
                 display_name=DISPLAY_NAME,
                 age_confirmed=True,
                 accepted_policies=True,
             )
-            _user, token = await accounts.sign_up(form, accounts.Client(ip="127.0.0.1", user_agent="bench"))
+            _user, token = await create_account(form, accounts.Client(ip="127.0.0.1", user_agent="bench"))
             return token
         finally:
             await db.dispose_engines()

@@ -30,6 +30,7 @@ async def make_user(
             is_admin=admin,
             is_disabled=disabled,
             age_confirmed_at=utcnow(),
+            email_confirmed_at=created_at or utcnow(),
             created_at=created_at or utcnow(),
         )
         session.add(user)

@@ -7,11 +7,35 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from assetry import db
-from assetry.jobs import engine, queue
+from assetry.jobs import engine, manifest, queue
+
+ONLY = "tests.only"  # the queue `run_jobs(tasks=...)` moves the chosen jobs to
 
 
-async def run_jobs(*, queues: Iterable[str] | None = None, concurrency: int = 1) -> None:
-    """Run every due job, and those they queue, until none is left (periodic schedules off)."""
+async def run_jobs(
+    *, queues: Iterable[str] | None = None, concurrency: int = 1, tasks: Iterable[str] | None = None
+) -> None:
+    """Run every due job, and those they queue, until none is left (periodic schedules off).
+
+    With `tasks`: only the jobs of those tasks waiting now, not what they queue (their jobs
+    are moved to a queue of their own for the run, then put back)."""
+    if tasks is not None:
+        tasks = list(tasks)
+        async with db.service_session() as session:
+            picked = (
+                (
+                    await session.exec(
+                        sa.text(
+                            "UPDATE procrastinate_jobs SET queue_name = :only WHERE status = 'todo' "
+                            "AND task_name = ANY(:tasks) RETURNING id"
+                        ),
+                        params={"only": ONLY, "tasks": tasks},
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        queues = [ONLY]
     app = engine.build_app()
     app.periodic_registry.periodic_tasks.clear()
     async with app.open_async():
@@ -22,12 +46,22 @@ async def run_jobs(*, queues: Iterable[str] | None = None, concurrency: int = 1)
             install_signal_handlers=False,
             listen_notify=False,
         )
+    if tasks is not None and picked:
+        async with db.service_session() as session:
+            for name in tasks:  # back on the task's own queue
+                await session.exec(
+                    sa.text(
+                        "UPDATE procrastinate_jobs SET queue_name = :queue WHERE id = ANY(:ids) AND task_name = :task"
+                    ),
+                    params={"queue": manifest.spec(name).queue, "ids": list(picked), "task": name},
+                )
 
 
 async def engine_jobs(task_name: str | None = None) -> list[sa.Row]:
     """procrastinate's job rows (id, task_name, status, attempts, args, scheduled_at), oldest first."""
     query = (
-        "SELECT id, task_name, status::text AS status, attempts, args, scheduled_at, lock, queue_name, priority "
+        "SELECT id, task_name, status::text AS status, attempts, args, scheduled_at, lock, queueing_lock, "
+        "queue_name, priority "
         "FROM procrastinate_jobs WHERE (CAST(:task AS text) IS NULL OR task_name = :task) ORDER BY id"
     )
     async with db.service_session() as session:

@@ -15,7 +15,7 @@ from procrastinate.schema import SchemaManager
 from assetry import rls
 
 revision: str = "0014"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

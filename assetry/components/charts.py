@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import plotly.graph_objects as go
 
@@ -25,12 +25,23 @@ def _base(fig: go.Figure, height: int = 320) -> go.Figure:
     return fig
 
 
-def time_series(points: list[tuple[date, int]], label: str, notes: list[tuple[date, str]]) -> go.Figure:
-    """A metric per day, with the creator's notes as markers on their days."""
+def time_series(
+    points: list[tuple[date, int]],
+    label: str,
+    notes: list[tuple[date, str]],
+    partial_day: date | None = None,
+) -> go.Figure:
+    """A metric per day, with the creator's notes as markers on their days.
+
+    A day still under way (`partial_day`, today) is drawn apart: a dashed segment to a
+    hollow marker labelled "so far", so a low count that is only half a day never reads
+    as a collapse.
+    """
+    complete = [(d, v) for d, v in points if d != partial_day]
     fig = go.Figure(
         go.Scatter(
-            x=[d.isoformat() for d, _ in points],
-            y=[v for _, v in points],
+            x=[d.isoformat() for d, _ in complete],
+            y=[v for _, v in complete],
             mode="lines+markers",
             line={"color": ACCENT, "width": 2},
             marker={"size": 5},
@@ -38,6 +49,25 @@ def time_series(points: list[tuple[date, int]], label: str, notes: list[tuple[da
             hovertemplate="%{y:,}<extra>" + label + "</extra>",
         )
     )
+    partial = [(d, v) for d, v in points if d == partial_day]
+    if partial:
+        day, value = partial[0]
+        joined = complete[-1:] + partial
+        fig.add_trace(
+            go.Scatter(
+                x=[d.isoformat() for d, _ in joined],
+                y=[v for _, v in joined],
+                mode="lines+markers",
+                line={"color": ACCENT, "width": 2, "dash": "dash"},
+                marker={"size": [0] * (len(joined) - 1) + [8], "symbol": "circle-open"},
+                name=label + " (today so far)",
+                hovertemplate="%{y:,} so far today<extra></extra>",
+            )
+        )
+        fig.add_annotation(
+            x=day.isoformat(), y=value, text="so far", showarrow=False, yshift=14,
+            font={"size": 11, "color": "#8b8d98"},
+        )  # fmt: skip
     days = [d for d, _ in points]
     for day, text in notes:
         # A label in the later half of the range reads leftwards, so it stays inside the plot.
@@ -54,32 +84,68 @@ def time_series(points: list[tuple[date, int]], label: str, notes: list[tuple[da
     return _base(fig)
 
 
-def history(points: list[tuple[str, int]], label: str) -> go.Figure:
-    """One post's metric at each snapshot."""
+def history(points: list[tuple[str, int]], label: str, *, since: datetime, until: datetime) -> go.Figure:
+    """One post's metric at each snapshot, on an axis from `since` (publication) to `until` (now):
+    only the past. Publication is marked (no views yet then); nothing is drawn between it and
+    the first snapshot, which is all that was captured."""
     fig = go.Figure(
         go.Scatter(
-            x=[t for t, _ in points], y=[v for _, v in points], mode="lines+markers",
-            line={"color": ACCENT, "width": 2, "shape": "hv"}, name=label,
+            x=[since.isoformat()], y=[0], mode="markers", name="published", hoverinfo="skip",
+            marker={"size": 8, "symbol": "circle-open", "color": "#8b8d98"},
         )
     )  # fmt: skip
-    fig.update_xaxes(tickformat="%b %-d, %H:%M")
-    if len(points) == 1:
-        # One snapshot: a day either side, not an axis of milliseconds.
-        moment = datetime.fromisoformat(points[0][0])
-        fig.update_xaxes(
-            range=[(moment - timedelta(hours=12)).isoformat(), (moment + timedelta(hours=12)).isoformat()]
+    fig.add_trace(
+        go.Scatter(
+            x=[t for t, _ in points], y=[v for _, v in points], mode="lines+markers",
+            line={"color": ACCENT, "width": 2, "shape": "hv"}, marker={"size": 7}, name=label,
+            hovertemplate="%{y:,} " + label.lower() + "<extra>%{x|%b %-d, %H:%M}</extra>",
         )
+    )  # fmt: skip
+    fig.add_annotation(
+        x=since.isoformat(), y=0, text="published", showarrow=False, xanchor="left", yanchor="bottom",
+        font={"size": 11, "color": "#8b8d98"},
+    )  # fmt: skip
+    fig.update_xaxes(tickformat="%b %-d, %H:%M", range=[since.isoformat(), until.isoformat()])
     return _base(fig, height=280)
 
 
 def heatmap(cells: list[list[int | None]]) -> go.Figure:
-    """Median views of posts published at each weekday and hour (creator's time zone)."""
-    fig = go.Figure(
-        go.Heatmap(
-            z=cells, x=[f"{h:02d}" for h in range(24)], y=WEEKDAYS, colorscale="Purples",
-            hoverongaps=False, hovertemplate="%{y} %{x}:00 — median %{z:,} views<extra></extra>",
-            showscale=False, xgap=2, ygap=2,
-        )
+    """Median views of posts published at each weekday and hour (creator's time zone).
+
+    Slots with no post are a faint grey layer under the data, not holes; the colour scale
+    is opaque, light to dark accent, so each square's number reads on a light and a dark page;
+    a colour bar says what the colours mean. (Pages hide the numbers where squares are too
+    narrow for them: their `heatmap-label` texts.)
+    """
+    hours = [f"{h:02d}" for h in range(24)]
+    empty = go.Heatmap(
+        z=[[0] * 24 for _ in WEEKDAYS], x=hours, y=WEEKDAYS, showscale=False, hoverinfo="skip",
+        colorscale=[[0, "rgba(139,141,152,0.12)"], [1, "rgba(139,141,152,0.12)"]], xgap=2, ygap=2,
     )  # fmt: skip
-    fig.update_yaxes(autorange="reversed", rangemode="normal")
-    return _base(fig, height=260)
+    values = go.Heatmap(
+        z=cells, x=hours, y=WEEKDAYS, hoverongaps=False, xgap=2, ygap=2,
+        # Opaque, light to dark: the numbers in the squares take a readable colour on both themes.
+        colorscale=[[0, "#e4defc"], [1, "#5b45b8"]],
+        text=[[_short(v) for v in row] for row in cells], texttemplate="%{text}",
+        textfont={"size": 9}, hovertemplate="%{y} %{x}:00 — median %{z:,} views<extra></extra>",
+        colorbar={"title": {"text": "median views", "side": "right"}, "thickness": 10, "len": 0.9},
+    )  # fmt: skip
+    fig = go.Figure([empty, values])
+    fig.update_yaxes(autorange="reversed", rangemode="normal", showgrid=False)
+    fig.update_xaxes(showgrid=False, title={"text": "hour published", "font": {"size": 11}})
+    fig = _base(fig, height=300)
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def _short(views: int | None) -> str:
+    """A cell's number in a few characters: 950, 12k, 1.2M."""
+    if views is None:
+        return ""
+    if views >= 1_000_000:
+        return f"{views / 1_000_000:.1f}M"
+    if views >= 10_000:
+        return f"{views // 1000}k"
+    if views >= 1000:
+        return f"{views / 1000:.1f}k"
+    return str(views)

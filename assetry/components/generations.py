@@ -32,8 +32,9 @@ def cover(item: GenerationView, height: str = "12rem") -> rx.Component:
             item.cover_kind,
             (
                 "image",
+                # "contain": a 9:16 cover shows whole, in its own shape, not cropped to the box.
                 rx.image(
-                    src=item.cover_url, alt=item.prompt, width="100%", height="100%", object_fit="cover"
+                    src=item.cover_url, alt=item.prompt, width="100%", height="100%", object_fit="contain"
                 ),
             ),
             (
@@ -46,7 +47,7 @@ def cover(item: GenerationView, height: str = "12rem") -> rx.Component:
                     auto_play=True,
                     width="100%",
                     height="100%",
-                    style={"objectFit": "cover"},
+                    style={"objectFit": "contain"},
                     aria_label=item.prompt,
                 ),
             ),

@@ -2,8 +2,8 @@
 
 Two parts:
 
-- URL parsing (pure): `parse_post_urls(text)` takes whatever a creator pasted (many
-  lines, commas, spaces) and says, per link, whether it is a TikTok or Instagram post
+- URL parsing (pure): `parse_post_urls(text)` takes whatever a creator pasted (one
+  link a line, or separated by commas) and says, per entry, whether it is a TikTok or Instagram post
   and its normalised address, or why it is refused. Nothing here touches the network.
 - `ApifyTracker`: runs `clockworks/tiktok-scraper` (`postURLs`) and
   `apify/instagram-scraper` (`directUrls`, `resultsType: "posts"`) through
@@ -185,17 +185,18 @@ def _instagram_link(text: str, path: str) -> PostLink:
 
 
 def parse_post_urls(text: str) -> list[PostLink]:
-    """Every link in a pasted text (lines, commas, spaces), each accepted or refused with a message.
+    """Every entry of a pasted text, each accepted or refused with a message.
 
-    A post listed twice (in any of its address forms) is accepted once; past
-    `MAX_URLS_PER_PASTE` accepted links the rest are refused with `TOO_MANY`.
+    Entries are split on newlines, commas and semicolons, never on spaces inside one: "not a
+    url at all" is one bad entry with one message. A line of several links separated by
+    spaces (every piece looks like an address) still counts as several entries. A post
+    listed twice (in any of its address forms) is accepted once; past `MAX_URLS_PER_PASTE`
+    accepted links the rest are refused with `TOO_MANY`.
     """
     links: list[PostLink] = []
     seen: set[str] = set()
     accepted = 0
-    for piece in re.split(r"[\s,;]+", text):
-        if not piece.strip(_WRAPPING + ".,;"):
-            continue
+    for piece in _entries(text):
         link = parse_post_url(piece)
         if link.ok:
             if link.key in seen:
@@ -207,6 +208,27 @@ def parse_post_urls(text: str) -> list[PostLink]:
                 accepted += 1
         links.append(link)
     return links
+
+
+def _entries(text: str) -> list[str]:
+    """The pasted entries: lines and comma/semicolon-separated parts, trimmed, empty ones dropped."""
+    entries = []
+    for part in re.split(r"[\r\n,;]+", text):
+        entry = part.strip()
+        if not entry.strip(_WRAPPING + ".,;"):
+            continue
+        words = entry.split()
+        if len(words) > 1 and all(_looks_like_address(word) for word in words):
+            entries += words
+        else:
+            entries.append(entry)
+    return entries
+
+
+def _looks_like_address(word: str) -> bool:
+    """Whether a space-separated piece is written like a web address (a scheme, or a host and a path)."""
+    word = word.strip(_WRAPPING)
+    return "://" in word or word.lower().startswith("www.") or ("." in word and "/" in word)
 
 
 # ----- fetching ---------------------------------------------------------------

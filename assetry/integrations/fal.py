@@ -140,6 +140,8 @@ class FalProvider:
             "aspect_ratio": request.aspect_ratio,
             "duration": self._video_duration_format.format(seconds=request.duration_s),
         }
+        if request.audio is not None:
+            arguments["generate_audio"] = request.audio
         if request.seed is not None:
             arguments["seed"] = request.seed
         return await self._submit(request.model, arguments)

@@ -34,6 +34,8 @@ class VideoRequest:
     aspect_ratio: AspectRatio = "9:16"
     duration_s: int = 5
     seed: int | None = None
+    # Sound on or off for models that have the switch (priced differently); None sends nothing.
+    audio: bool | None = None
 
 
 @dataclass(frozen=True)

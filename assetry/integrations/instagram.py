@@ -144,7 +144,7 @@ class InstagramClient:
         client_id: str,
         client_secret: str,
         http: httpx.AsyncClient,
-        api_version: str = "v23.0",
+        api_version: str = "v25.0",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.authorize_endpoint = authorize_url
@@ -329,8 +329,8 @@ class InstagramClient:
         response = await self._send(
             "GET",
             f"{self.graph_url}/{self.api_version}/{path}",
-            params=params,
-            headers={"Authorization": f"Bearer {access_token}"},
+            # Meta documents graph.instagram.com calls with the token as the `access_token` query parameter.
+            params={**params, "access_token": access_token},
         )
         return self._read(response, insights=path.endswith("/insights"))
 

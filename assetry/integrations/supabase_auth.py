@@ -11,8 +11,8 @@ Exceptions (everything supabase-py, httpx or pydantic raise is mapped to one of 
 - `BadInput`: the user can fix it: a password Supabase finds too weak (with its
   reasons), too long, or the same as the current one; an email Supabase refuses;
   `EmailTaken` (a `BadInput`) when the email is already registered.
-- `NotAllowed`: the email is not confirmed yet (the message says to confirm it),
-  sign-ups are closed, the user is banned.
+- `NotAllowed`: sign-ups are closed, the user is banned; `EmailNotConfirmed` (a
+  `NotAllowed`) when the password is right but the email is not confirmed yet.
 - `RateLimited`: Supabase's rate limit answered 429.
 - `ProviderError`: Supabase failed (5xx), timed out, is unreachable, refused our API
   key, or answered something we cannot read.
@@ -37,12 +37,11 @@ from supabase_auth.errors import (
     AuthWeakPasswordError,
 )
 
-from assetry.errors import AssetryError, BadInput, NotAllowed, ProviderError, RateLimited
+from assetry.errors import AssetryError, BadInput, EmailNotConfirmed, NotAllowed, ProviderError, RateLimited
 
 log = logging.getLogger(__name__)
 
 EMAIL_TAKEN = "An account with this email already exists. Log in instead, or reset your password."
-CONFIRM_EMAIL_FIRST = "Please confirm your email address first: open the link we sent you, then log in again."
 _UNAVAILABLE = "The sign-in service is not answering right now. Please try again in a minute."
 
 
@@ -101,6 +100,11 @@ class SupabaseAuth:
                 raise ProviderError("Supabase Auth answered a sign-in without a session.")
             await _sign_out_quietly(client)
             return reply.user.id
+
+    async def resend_confirmation(self, email: str) -> None:
+        """Ask Supabase to email its sign-up confirmation link again (it answers alike for any address)."""
+        async with self._client() as client, _translated("confirmation resend"):
+            await client.auth.resend({"type": "signup", "email": email})
 
     async def change_password(self, email: str, current: str, new: str) -> None:
         """Sign in with the current password, then set the new one (other sessions end)."""
@@ -196,7 +200,7 @@ def _api_error(action: str, error: AuthApiError) -> AssetryError:
     if code == "same_password":
         return BadInput("The new password is the same as the current one.")
     if code == "email_not_confirmed":
-        return NotAllowed(CONFIRM_EMAIL_FIRST)
+        return EmailNotConfirmed()
     if code in {"validation_failed", "email_address_invalid"}:
         return BadInput(f"{error.message.rstrip('.')}. Please change it and try again.")
     if code in {"signup_disabled", "email_provider_disabled"}:

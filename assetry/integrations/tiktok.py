@@ -193,6 +193,8 @@ class TikTokClient:
     async def _oauth(self, path: str, body: str, *, spent: str) -> dict[str, Any]:
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-cache"}
         response = await self._send("POST", path, content=body, headers=headers)
+        if response.status_code == 200 and not response.content.strip():
+            return {}  # a revoke succeeds with an empty body (TikTok's docs; their example shows `{}`)
         reply = _json(response)
         error = reply.get("error") if isinstance(reply, dict) else None
         if isinstance(error, dict):  # the API envelope (e.g. a rate limit in front of the OAuth service)

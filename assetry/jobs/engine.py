@@ -29,8 +29,9 @@ from procrastinate.retry import BaseRetryStrategy
 from assetry import db
 from assetry.config import get_settings
 from assetry.errors import AuthExpired, BadInput, NotAllowed, ProviderError, RateLimited
-from assetry.jobs import manifest
+from assetry.jobs import manifest, queue
 from assetry.jobs.task import Cancelled, Context, Fail, Retry
+from assetry.services import privacy
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ TOO_LONG = "This took longer than allowed and was stopped. Try again, or pick a 
 # A worker that sent no heartbeat for this long is dead (kill -9): its jobs run again.
 STALLED_AFTER_SECONDS = 30.0
 RETRY_STALLED, DELETE_ENDED = "jobs.retry_stalled", "retention.jobs"
-ENDED_JOBS_KEPT_DAYS = 90
 
 dropped_for_deleted_users = 0  # jobs this process dropped because their user is gone
 
@@ -110,34 +110,38 @@ async def execute(spec: manifest.Spec, context: JobContext | None, payload: dict
         async with asyncio.timeout(spec.timeout_seconds):
             return await spec.run(ctx)
     except Cancelled:
-        await _ended(spec, payload, CANCELLED, "Cancelled.")
+        await _ended(spec, payload, CANCELLED, "Cancelled.", ctx.job_id)
         raise engine_errors.JobAborted from None
     except asyncio.CancelledError:
         if context is not None and context.abort_reason() == AbortReason.USER_REQUEST:
-            await asyncio.shield(_ended(spec, payload, CANCELLED, "Cancelled."))
+            await asyncio.shield(_ended(spec, payload, CANCELLED, "Cancelled.", ctx.job_id))
         raise
     except PERMANENT as error:
-        await _ended(spec, payload, FAILED, str(error))
+        await _ended(spec, payload, FAILED, str(error), ctx.job_id)
         raise
     except TRANSIENT as error:
         if ctx.attempt >= spec.max_attempts:
-            await _ended(spec, payload, FAILED, str(error))
+            await _ended(spec, payload, FAILED, str(error), ctx.job_id)
         raise
     except TimeoutError:
-        await _ended(spec, payload, FAILED, TOO_LONG)
+        await _ended(spec, payload, FAILED, TOO_LONG, ctx.job_id)
         raise Fail(TOO_LONG) from None
     except Exception:
         reference = uuid.uuid4().hex[:8]
         log.exception("job %s (%s) crashed; reference %s", ctx.job_id, spec.name, reference)
-        await _ended(spec, payload, FAILED, unexpected_error_message(reference))
+        await _ended(spec, payload, FAILED, unexpected_error_message(reference), ctx.job_id)
         raise
 
 
-async def _ended(spec: manifest.Spec, payload: dict[str, Any], status: str, message: str) -> None:
-    if spec.on_end is None:
-        return
+async def _ended(
+    spec: manifest.Spec, payload: dict[str, Any], status: str, message: str, job_id: int
+) -> None:
     try:
-        await spec.on_end(payload, status, message)
+        if spec.forget_args and job_id:  # what it was given must not outlive the job
+            async with db.service_session() as session:
+                await queue.forget_payload(session, job_id)
+        if spec.on_end is not None:
+            await spec.on_end(payload, status, message)
     except Exception:
         log.exception("the end hook of a %s job failed", spec.name)
 
@@ -162,7 +166,11 @@ async def retry_stalled(app: App, *, seconds_since_heartbeat: float = STALLED_AF
         if job.attempts + 1 >= spec.max_attempts:
             await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
             await _ended(
-                spec, dict(job.task_kwargs), FAILED, "The worker running this stopped; no attempts left."
+                spec,
+                dict(job.task_kwargs),
+                FAILED,
+                "The worker running this stopped; no attempts left.",
+                job.id,
             )
             failed += 1
         else:
@@ -173,16 +181,9 @@ async def retry_stalled(app: App, *, seconds_since_heartbeat: float = STALLED_AF
     return {"retried": retried, "failed": failed}
 
 
-async def _delete_ended(ctx: Context) -> dict:
-    await delete_ended_jobs(ctx.engine.app)
-    return {}
-
-
-async def delete_ended_jobs(app: App) -> None:
+async def _delete_ended(_ctx: Context) -> dict:
     """Jobs that ended more than 90 days ago are deleted (the retention the policy promises)."""
-    await app.job_manager.delete_old_jobs(
-        nb_hours=ENDED_JOBS_KEPT_DAYS * 24, include_failed=True, include_cancelled=True, include_aborted=True
-    )
+    return {"deleted": await privacy.purge_finished_jobs()}
 
 
 _BUILT_IN = (

@@ -18,10 +18,13 @@ from typing import Any
 from assetry.jobs.task import Context
 from assetry.services import (
     connections,
+    growth,
     mail,
     password_reset,
     policy_changes,
+    post_matching,
     privacy,
+    sign_up,
     studio,
     sync,
     tracking,
@@ -47,6 +50,7 @@ class Spec:
     timeout_seconds: float = 3600
     on_end: EndHook | None = None
     cron: str | None = None  # periodic: deferred by the workers on this schedule, once across them
+    forget_args: bool = False  # a job that ends without success keeps no arguments (addresses, hashes)
 
     @property
     def priority(self) -> int:
@@ -58,9 +62,13 @@ TASKS: tuple[Spec, ...] = (
     Spec(studio.TASK, studio.run_generation, INTERACTIVE, 5, 20 * 60, studio.job_ended),
     Spec(privacy.EXPORT_KIND, privacy.run_export, INTERACTIVE, 3, 4 * HOURS, privacy.export_ended),
     Spec(mail.DELIVER, mail.deliver, INTERACTIVE, mail.MAX_ATTEMPTS, 2 * 24 * HOURS, mail.delivery_ended),
-    Spec(password_reset.SEND_LINK, password_reset.send_link, INTERACTIVE, 3, HOURS),
+    Spec(password_reset.SEND_LINK, password_reset.send_link, INTERACTIVE, 3, HOURS, forget_args=True),
+    Spec(sign_up.SEND_LINK, sign_up.run_send_link, INTERACTIVE, 3, HOURS, forget_args=True),
+    Spec(sign_up.RESEND_LINK, sign_up.run_resend_link, INTERACTIVE, 3, HOURS, forget_args=True),
     Spec(tracking.FETCH_TASK, tracking.fetch, INTERACTIVE, 5, HOURS),
     Spec(connections.SYNC_TASK, sync.sync_account, BULK, 8, 3 * HOURS, sync.sync_ended),
+    Spec(growth.CAPTURE_TASK, sync.capture_growth, BULK, 3, HOURS),
+    Spec(post_matching.TASK, post_matching.match_new_posts, BULK, 3, HOURS),
     Spec(sync.SCHEDULE, sync.schedule_syncs, BULK, 2, 600, cron="*/5 * * * *"),
     Spec(tracking.REFRESH_DUE, tracking.refresh_due, BULK, 2, 600, cron="*/10 * * * *"),
     Spec(invitations.INVITE_ALL, invitations.send_invitations, BULK, 5, 6 * HOURS, invitations.ended),
@@ -69,6 +77,7 @@ TASKS: tuple[Spec, ...] = (
     Spec("retention.logs", privacy.retention_logs, BULK, 3, HOURS, cron="5 */6 * * *"),
     Spec("retention.exports", privacy.retention_exports, BULK, 3, HOURS, cron="35 * * * *"),
     Spec("retention.accounts", privacy.retention_accounts, BULK, 3, 6 * HOURS, cron="45 * * * *"),
+    Spec(sign_up.PURGE_UNCONFIRMED, sign_up.run_purge_unconfirmed, BULK, 3, HOURS, cron="55 * * * *"),
 )
 _BY_NAME = {spec.name: spec for spec in TASKS}
 

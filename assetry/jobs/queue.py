@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -74,3 +74,37 @@ async def forget_payload(session: AsyncSession, job_id: int) -> None:
     await session.exec(
         sa.text("UPDATE procrastinate_jobs SET args = '{}'::jsonb WHERE id = :id"), params={"id": job_id}
     )
+
+
+async def forget_person(session: AsyncSession, user_id: uuid.UUID, email: str) -> int:
+    """Jobs whose arguments or keys name a purged person (their id or address): deleted with
+    their events, or, for a job running now (the purge itself), emptied. Returns how many."""
+    needles = {"id": str(user_id), "email": f'"{email.lower()}"'}
+    names = (
+        "(strpos(lower(args::text), :id) > 0 OR strpos(lower(args::text), :email) > 0"
+        " OR strpos(coalesce(queueing_lock, ''), :id) > 0 OR strpos(coalesce(lock, ''), :id) > 0)"
+    )
+    deleted = await session.exec(
+        sa.text(f"DELETE FROM procrastinate_jobs WHERE status <> 'doing' AND {names}"), params=needles
+    )
+    emptied = await session.exec(
+        sa.text(
+            "UPDATE procrastinate_jobs SET args = '{}'::jsonb, queueing_lock = NULL"
+            f" WHERE status = 'doing' AND {names}"
+        ),
+        params=needles,
+    )
+    return deleted.rowcount + emptied.rowcount
+
+
+async def delete_ended(session: AsyncSession, *, before: datetime) -> int:
+    """Delete jobs that ended (succeeded, failed, cancelled, aborted) before `before`, with their events."""
+    result = await session.exec(
+        sa.text(
+            "DELETE FROM procrastinate_jobs j"
+            " WHERE j.status IN ('succeeded', 'failed', 'cancelled', 'aborted')"
+            " AND (SELECT max(e.at) FROM procrastinate_events e WHERE e.job_id = j.id) < :before"
+        ),
+        params={"before": before},
+    )
+    return result.rowcount

@@ -2,7 +2,7 @@
 
 from sqlmodel import SQLModel
 
-from assetry.models.accounts import AuthSession, LoginAttempt, User
+from assetry.models.accounts import AuthSession, FormSubmission, LoginAttempt, User
 from assetry.models.activity import ActiveDay, AuditEntry, DailyActiveCount, UsageEvent
 from assetry.models.analytics import (
     AccountSnapshot,
@@ -15,6 +15,7 @@ from assetry.models.analytics import (
 )
 from assetry.models.contact import SupportMessage, WaitlistEntry
 from assetry.models.mail import OutboxMessage, PasswordReset, PolicyNotice
+from assetry.models.outcomes import MatchProposal, MatchRejection, PostLink, VideoFingerprint
 from assetry.models.policy import PolicyAcceptance, PolicyVersion
 from assetry.models.runs import DataExport, InvitationRound, SyncRun
 from assetry.models.studio import Generation, GenerationOutput
@@ -42,10 +43,13 @@ __all__ = [
     "ConnectedAccount",
     "DailyActiveCount",
     "DataExport",
+    "FormSubmission",
     "Generation",
     "GenerationOutput",
     "InvitationRound",
     "LoginAttempt",
+    "MatchProposal",
+    "MatchRejection",
     "MetricSnapshot",
     "Note",
     "OAuthState",
@@ -55,11 +59,13 @@ __all__ = [
     "PolicyNotice",
     "PolicyVersion",
     "Post",
+    "PostLink",
     "SupportMessage",
     "SyncRun",
     "TrackedUrl",
     "UsageEvent",
     "User",
+    "VideoFingerprint",
     "WaitlistEntry",
     "metadata",
     "owner_column",

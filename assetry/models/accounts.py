@@ -1,4 +1,4 @@
-"""Accounts: users, their server-side sessions, and login attempts."""
+"""Accounts: users, their server-side sessions, log-in attempts and public form submissions."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ class User(SQLModel, table=True):
     in_eu: bool = False
     # IANA zone the dashboards show days and hours in.
     time_zone: str = Field(default="UTC", max_length=64)
+    # Whether the person saved a zone; until then UTC is only the default (settings offers the browser's).
+    time_zone_chosen: bool = False
     # Product-update emails are opt-in; account and security emails always go out.
     product_emails: bool = False
     # "Don't tie my usage to me": usage events are then stored without the user's id.
@@ -36,6 +38,9 @@ class User(SQLModel, table=True):
     # The latest usage tied to the account, kept within `services.usage.SEEN_EVERY` (and at least
     # to the day); cleared once it is older than the 90 days usage is kept.
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # None while a new account waits for the link emailed at sign-up (its token's SHA-256 is
+    # then in `email_token_hash`); such an account cannot log in and is purged after a few days.
+    email_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # An email change waits here until the new address confirms it (single-use link).
     pending_email: str | None = Field(default=None, max_length=254)
     email_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
@@ -76,4 +81,15 @@ class LoginAttempt(SQLModel, table=True):
     email: str = Field(max_length=254, index=True)
     ip: str = Field(default="", max_length=64, index=True)
     succeeded: bool = False
+    created_at: datetime = created_field()
+
+
+class FormSubmission(SQLModel, table=True):
+    """A sign-up, waitlist or link-resend form sent from an IP, kept a day to throttle each IP."""
+
+    __tablename__ = "form_submissions"
+
+    id: uuid.UUID = id_field()
+    form: str = Field(max_length=16)
+    ip: str = Field(default="", max_length=64, index=True)
     created_at: datetime = created_field()

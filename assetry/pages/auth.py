@@ -1,4 +1,4 @@
-"""Sign up and log in."""
+"""Sign up (confirmed by an emailed link, /signup/confirm/[token]) and log in."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import reflex as rx
 from assetry.components.forms import field, form_message
 from assetry.components.layout import public_page
 from assetry.components.styles import FORM_WIDTH
-from assetry.errors import BadInput, NotAllowed
+from assetry.errors import BadInput, EmailNotConfirmed, NotAllowed
 from assetry.services import accounts
+from assetry.services import sign_up as signing_up
 from assetry.state.session import SessionState
 
 
@@ -33,8 +34,8 @@ class SignUpState(rx.State):
         self.error = self.notice = ""
         session = await self.get_state(SessionState)
         try:
-            user, token = await accounts.sign_up(
-                accounts.SignUp(
+            self.notice = await signing_up.sign_up(
+                signing_up.SignUp(
                     email=str(form.get("email", "")),
                     password=str(form.get("password", "")),
                     display_name=str(form.get("display_name", "")),
@@ -47,29 +48,67 @@ class SignUpState(rx.State):
         except (BadInput, NotAllowed) as problem:
             self.error = str(problem)
             return None
-        if token is None:  # the auth backend wants the email confirmed before the first log-in
-            self.notice = accounts.CONFIRM_EMAIL_SENT.format(email=user.email)
+        return rx.set_value("password", "")
+
+
+class ConfirmSignUpState(rx.State):
+    """Opening the link emailed at sign-up: confirms the account and signs this browser in."""
+
+    error: str = ""
+
+    @rx.event
+    async def confirm(self):
+        """on_load: spend the link (the token stays on the server side), then start the session."""
+        self.error = ""
+        session = await self.get_state(SessionState)
+        token = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            session_token = await signing_up.confirm(token, session._client())
+        except NotAllowed as problem:
+            self.error = str(problem)
             return None
-        return await session._start(token)
+        return await session._start(session_token)
 
 
 class LogInState(rx.State):
     """The log-in form."""
 
     error: str = ""
+    notice: str = ""
+    # The password was right but the account waits for its sign-up link: offer to send it again.
+    can_resend: bool = False
+    _waiting_email: str = ""
 
     @rx.event
     async def log_in(self, form: dict):
-        self.error = ""
+        self.error = self.notice = ""
+        self.can_resend, self._waiting_email = False, ""
         session = await self.get_state(SessionState)
         try:
             _, token = await accounts.log_in(
                 str(form.get("email", "")), str(form.get("password", "")), session._client()
             )
+        except EmailNotConfirmed as waiting:
+            self.error, self.can_resend = str(waiting), True
+            self._waiting_email = str(form.get("email", ""))
+            return rx.set_value("password", "")
         except (BadInput, NotAllowed) as problem:
             self.error = str(problem)
             return rx.set_value("password", "")
         return await session._start(token)
+
+    @rx.event
+    async def resend_link(self):
+        """Send the sign-up link again, to the address whose password was just right."""
+        if not self._waiting_email:
+            return
+        session = await self.get_state(SessionState)
+        try:
+            self.notice = await signing_up.resend_link(self._waiting_email, session._client())
+        except (BadInput, NotAllowed) as problem:
+            self.error = str(problem)
+            return
+        self.error, self.can_resend, self._waiting_email = "", False, ""
 
 
 def _checkbox(name: str, label: rx.Component | str, **props) -> rx.Component:
@@ -147,7 +186,17 @@ def log_in() -> rx.Component:
                         auto_complete="current-password",
                         required=True,
                     ),
-                    form_message(LogInState.error),
+                    form_message(LogInState.error, LogInState.notice),
+                    rx.cond(
+                        LogInState.can_resend,
+                        rx.button(
+                            "Send the link again",
+                            type="button",
+                            variant="soft",
+                            width="100%",
+                            on_click=LogInState.resend_link,
+                        ),
+                    ),
                     rx.button("Log in", type="submit", size="3", width="100%"),
                     rx.hstack(
                         rx.text("New here? ", rx.link("Create an account", href="/signup"), size="2"),
@@ -161,6 +210,33 @@ def log_in() -> rx.Component:
                 ),
                 on_submit=LogInState.log_in,
                 width="100%",
+            ),
+            spacing="5",
+            max_width=FORM_WIDTH,
+            width="100%",
+            margin_x="auto",
+            padding_y="2rem",
+        )
+    )
+
+
+def confirm_sign_up() -> rx.Component:
+    return public_page(
+        rx.vstack(
+            rx.heading("Finish signing up", size="8"),
+            rx.cond(
+                ConfirmSignUpState.error != "",
+                rx.vstack(
+                    form_message(ConfirmSignUpState.error),
+                    rx.hstack(
+                        rx.link("Sign up", href="/signup", size="2"),
+                        rx.link("Log in", href="/login", size="2"),
+                        spacing="4",
+                    ),
+                    spacing="4",
+                    width="100%",
+                ),
+                rx.center(rx.spinner(size="3"), padding="2rem"),
             ),
             spacing="5",
             max_width=FORM_WIDTH,

@@ -6,8 +6,9 @@ import reflex as rx
 
 from assetry.components.forms import form_message
 from assetry.components.layout import public_page
-from assetry.errors import BadInput
+from assetry.errors import BadInput, NotAllowed
 from assetry.services import contact
+from assetry.state.session import SessionState
 
 
 class WaitlistState(rx.State):
@@ -20,16 +21,11 @@ class WaitlistState(rx.State):
     @rx.event
     async def join(self, form: dict):
         self.error = self.notice = ""
+        session = await self.get_state(SessionState)
         try:
-            added = await contact.join_waitlist(str(form.get("email", "")))
-        except BadInput as problem:
+            self.notice = await contact.join_waitlist(str(form.get("email", "")), session._client().ip)
+        except (BadInput, NotAllowed) as problem:
             self.error = str(problem)
-            return
-        self.notice = (
-            "You're on the list. We'll write when your spot opens."
-            if added
-            else "You're already on the list — no need to sign up twice. We'll be in touch."
-        )
 
 
 def _feature(icon: str, title: str, text: str) -> rx.Component:

@@ -7,6 +7,7 @@ from datetime import date
 
 import reflex as rx
 
+from assetry.components.download import download_button
 from assetry.components.generations import (
     library_card,
     library_row,
@@ -16,6 +17,7 @@ from assetry.components.generations import (
 )
 from assetry.components.layout import app_page
 from assetry.errors import BadInput, NotAllowed
+from assetry.pages.posted import posted_section
 from assetry.services import studio
 from assetry.state.generations import STATUS_LABELS, GenerationView, OutputView, view
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
@@ -50,16 +52,30 @@ class LibraryState(rx.State):
     until: str = ""
     shown: int = 0
     total: int = 0
+    # Everything in the library, whatever the filters: a search with no match still says how much is there.
+    everything: int = 0
     more: bool = False
     error: str = ""
     _pages: int = 0
     _after: studio.LibraryCursor | None = None
 
+    def _filtering(self) -> bool:
+        return bool(self.search.strip() or self.since or self.until or self.kind != ALL or self.status != ALL)
+
     @rx.var
     def summary(self) -> str:
         if self.total == 0:
-            return ""
+            return f"{self.everything:,} in your library" if self.everything else ""
+        if self.search.strip() or self.since or self.until or self.kind != ALL or self.status != ALL:
+            return f"Showing {self.shown:,} of {self.total:,} matching ({self.everything:,} in your library)"
         return f"Showing {self.shown:,} of {self.total:,}"
+
+    @rx.var
+    def no_results(self) -> str:
+        """What the empty list says when filters hide everything."""
+        if self.search.strip():
+            return f"No results for “{self.search.strip()}”."
+        return "Nothing matches these filters."
 
     @rx.event
     async def load(self):
@@ -107,6 +123,10 @@ class LibraryState(rx.State):
             limit=PAGE_SIZE,
             after=self._after,
         )
+        if reset:
+            self.everything = (
+                self.total if not self._filtering() else (await studio.library(user.id, limit=1))[1]
+            )
         if page:
             views = [view(g, outputs) for g, outputs in await studio.with_outputs(user.id, page)]
             shelf = _shelf(min(self._pages // PAGES_PER_SHELF, SHELVES - 1))
@@ -305,11 +325,24 @@ def library_page() -> rx.Component:
                     ),
                 ),
                 rx.center(
-                    rx.vstack(
-                        rx.icon("images", size=32, color=rx.color("gray", 8)),
-                        rx.text("Nothing here yet.", color_scheme="gray"),
-                        rx.link("Make something in the studio", href="/studio"),
-                        align="center",
+                    rx.cond(
+                        LibraryState.everything > 0,
+                        rx.vstack(
+                            rx.icon("search-x", size=32, color=rx.color("gray", 8)),
+                            rx.text(LibraryState.no_results, color_scheme="gray", id="no-results"),
+                            rx.button(
+                                "Clear search and filters",
+                                variant="soft",
+                                on_click=LibraryState.clear_filters,
+                            ),
+                            align="center",
+                        ),
+                        rx.vstack(
+                            rx.icon("images", size=32, color=rx.color("gray", 8)),
+                            rx.text("Nothing here yet.", color_scheme="gray"),
+                            rx.link("Make something in the studio", href="/studio"),
+                            align="center",
+                        ),
                     ),
                     padding="3rem",
                     width="100%",
@@ -381,11 +414,7 @@ def _caption(output: OutputView) -> rx.Component:
 def _file(output: OutputView) -> rx.Component:
     return rx.vstack(
         output_player(output, GenerationState.item.prompt),
-        rx.link(
-            rx.button(rx.icon("download", size=14), "Download", variant="soft", size="2"),
-            href=output.download_url,
-            is_external=False,
-        ),
+        download_button("Download", href=output.download_url, variant="soft", size="2"),
         width="100%",
     )
 
@@ -454,6 +483,7 @@ def generation_page() -> rx.Component:
                     wrap="wrap",
                     spacing="2",
                 ),
+                posted_section(),
                 spacing="4",
                 width="100%",
             ),

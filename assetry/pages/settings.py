@@ -6,12 +6,21 @@ import dataclasses
 
 import reflex as rx
 
+from assetry.components.download import download_button
 from assetry.components.forms import field, form_message, label_for, text_area
 from assetry.components.layout import app_page
 from assetry.components.styles import FORM_WIDTH, NATIVE_SELECT
 from assetry.errors import BadInput, NotAllowed
-from assetry.services import accounts, privacy, profile
-from assetry.state.session import LOGIN_ROUTE, SessionState, session_token, signed_in_user
+from assetry.pages.account_deleted import DeletedAccountState
+from assetry.services import accounts, local_time, platforms, privacy, profile
+from assetry.state.session import (
+    LOGIN_ROUTE,
+    SessionState,
+    empty_tabs_of,
+    empty_user_states,
+    session_token,
+    signed_in_user,
+)
 from assetry.state.watching import Progress, Watching
 
 EMAIL_OUTCOMES = {
@@ -59,6 +68,9 @@ class SettingsState(Watching, rx.State):
 
     display_name: str = ""
     time_zone: str = "UTC"
+    # The browser's own zone, offered in the picker while the person has not chosen one.
+    browser_zone: str = ""
+    _zone_chosen: bool = False
     email: str = ""
     pending_email: str = ""
     supabase_sign_in: bool = False
@@ -106,11 +118,22 @@ class SettingsState(Watching, rx.State):
         )
         self.email_banner, self.email_banner_color = text, color
         await self._refresh(user.id)
-        return SettingsState.watch if self.export_status in ("queued", "running") else None
+        ask_zone = rx.call_script(
+            "Intl.DateTimeFormat().resolvedOptions().timeZone", callback=SettingsState.set_browser_zone
+        )
+        return [ask_zone, *([SettingsState.watch] if self.export_status in ("queued", "running") else [])]
+
+    @rx.event
+    def set_browser_zone(self, zone: str):
+        """Preselect the browser's zone when the account has none but the default."""
+        zone = str(zone or "")
+        unset = not self._zone_chosen and zone not in ("UTC", "Etc/UTC")
+        self.browser_zone = zone if unset and zone in profile.TIME_ZONES else ""
 
     async def _refresh(self, user_id) -> None:
         found = await profile.profile(user_id)
         self.display_name, self.time_zone, self.email = found.display_name, found.time_zone, found.email
+        self._zone_chosen = found.time_zone_chosen
         self.pending_email, self.supabase_sign_in = found.pending_email, found.auth_backend == "supabase"
         self.product_emails, self.usage_opt_out = found.product_emails, found.usage_opt_out
         current = await session_token(self)
@@ -125,7 +148,7 @@ class SettingsState(Watching, rx.State):
             for row in await profile.active_sessions(user_id, current)
         ]
         self.connected = [
-            ConnectedRow(platform=platform.title(), name=name, status=status.replace("_", " "))
+            ConnectedRow(platform=platforms.label(platform), name=name, status=status.replace("_", " "))
             for platform, name, status in await profile.connected_summary(user_id)
         ]
         await self._refresh_export(user_id)
@@ -141,7 +164,9 @@ class SettingsState(Watching, rx.State):
             latest.phase,
         )
         self.export_url, self.export_error = latest.download_url, latest.error
-        self.export_expires = f"{latest.expires_at:%B %-d, %Y %H:%M} UTC" if latest.expires_at else ""
+        self.export_expires = (
+            local_time.moment_in(latest.expires_at, self.time_zone) if latest.expires_at else ""
+        )
         self.export_size = f"{latest.size_bytes / 1_000_000:.1f} MB"
 
     @rx.event
@@ -303,19 +328,18 @@ class SettingsState(Watching, rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         try:
-            await privacy.request_deletion(user.id, str(form.get("delete_password", "")))
+            due = await privacy.request_deletion(user.id, str(form.get("delete_password", "")))
         except (BadInput, NotAllowed) as problem:
             self.delete_error = str(problem)
             return None
         # Every session of the account is revoked already; the dead cookie goes at the next log-in.
-        (await self.get_state(SessionState))._remember(None)
-        self.delete_open = False
-        return [
-            rx.redirect("/"),
-            rx.toast.info(
-                f"Your account was deleted and you are logged out. We emailed a confirmation to {user.email}."
-            ),
-        ]
+        await empty_user_states(self)
+        await empty_tabs_of(user.id, but=self.router.session.client_token)
+        # Only this tab learns when the data is gone (set after emptying it): the next page reads it.
+        (await self.get_state(DeletedAccountState))._remember(
+            email=user.email, erased_by=privacy.erased_by(due, user.time_zone)
+        )
+        return rx.redirect("/account-deleted")
 
     @rx.event
     def to_settings(self):
@@ -343,20 +367,7 @@ def _profile_section() -> rx.Component:
                     default_value=SettingsState.display_name,
                     key=SettingsState.display_name,
                 ),
-                rx.vstack(
-                    label_for("time_zone", "Time zone"),
-                    rx.el.select(
-                        *[rx.el.option(zone, value=zone) for zone in profile.TIME_ZONES],
-                        name="time_zone",
-                        id="time_zone",
-                        default_value=SettingsState.time_zone,
-                        key=SettingsState.time_zone,
-                        style=NATIVE_SELECT,
-                    ),
-                    rx.text("Dashboards show days and hours in this zone.", size="1", color_scheme="gray"),
-                    spacing="1",
-                    width="100%",
-                ),
+                _time_zone_picker(),
                 form_message(SettingsState.profile_error, SettingsState.profile_notice),
                 rx.button("Save profile", type="submit"),
                 spacing="3",
@@ -366,6 +377,45 @@ def _profile_section() -> rx.Component:
             on_submit=SettingsState.save_profile,
         ),
         id="profile",
+    )
+
+
+def _time_zone_picker() -> rx.Component:
+    """A text box that searches the zones as you type (a city, a country's zone, an offset)."""
+    chosen = rx.cond(SettingsState.browser_zone != "", SettingsState.browser_zone, SettingsState.time_zone)
+    return rx.vstack(
+        label_for("time_zone", "Time zone"),
+        rx.el.input(
+            name="time_zone",
+            id="time_zone",
+            list="time-zones",
+            default_value=chosen,
+            key=chosen,
+            auto_complete="off",
+            placeholder="Type a city, e.g. Paris",
+            style=NATIVE_SELECT,
+        ),
+        rx.el.datalist(
+            *[rx.el.option(label, value=zone) for zone, label in profile.time_zone_choices()],
+            id="time-zones",
+        ),
+        rx.cond(
+            SettingsState.browser_zone != "",
+            rx.text(
+                "Filled in from your browser (",
+                SettingsState.browser_zone,
+                "). Save to use it; your account shows UTC until then.",
+                size="1",
+                color_scheme="amber",
+            ),
+        ),
+        rx.text(
+            "Dashboards, best times to post and dates show in this zone. Type to search the list.",
+            size="1",
+            color_scheme="gray",
+        ),
+        spacing="1",
+        width="100%",
     )
 
 
@@ -603,12 +653,11 @@ def _export_section() -> rx.Component:
         rx.cond(
             SettingsState.export_url != "",
             rx.vstack(
-                rx.link(
-                    rx.button(
-                        rx.icon("download", size=16), "Download your export (", SettingsState.export_size, ")"
-                    ),
+                download_button(
+                    "Download your export (",
+                    SettingsState.export_size,
+                    ")",
                     href=SettingsState.export_url,
-                    is_external=True,
                     id="export-download",
                 ),
                 rx.text(

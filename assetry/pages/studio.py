@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import uuid
 
 import reflex as rx
@@ -12,12 +13,20 @@ from assetry.components.generations import library_card, offline_badge, status_b
 from assetry.components.layout import app_page
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.services import catalog, studio
+from assetry.services import catalog, studio, what_worked
 from assetry.state.generations import GenerationView, view
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 from assetry.state.watching import Progress, Watching
 
 RECENT = 6
+# What "Vary one thing" offers, by kind: (setting, button label, kind).
+VARIATIONS = (
+    ("aspect_ratio", "Aspect", "video"),
+    ("duration_s", "Duration", "video"),
+    ("aspect_ratio", "Aspect", "image"),
+    ("tone", "Tone", "caption"),
+    ("length", "Length", "caption"),
+)
 
 
 @dataclasses.dataclass
@@ -40,6 +49,7 @@ class StudioState(Watching, rx.State):
     hashtags: bool = True
     learn_from_best: bool = False
     models: list[ModelOption] = []
+    aspects: list[str] = []
     durations: list[str] = []
     counts: list[str] = []
     offline_model: bool = True
@@ -47,7 +57,14 @@ class StudioState(Watching, rx.State):
     error: str = ""
     active: list[GenerationView] = []
     recent: list[GenerationView] = []
-    # One id per form content: a double click sends the same id and starts one job.
+    # "Start from what worked": where the form's settings came from, and what a variation changed.
+    started_from: str = ""
+    # Bumped on each visit: the prompt box is remounted with the prompt this tab kept.
+    opened: int = 0
+    # What the last Generate sent, and the generation it started: sending the same form
+    # again while that one runs (a double click) reuses its request id and starts nothing new.
+    _last_sent: str = ""
+    _last_started: str = ""
     _request_id: str = ""
 
     @rx.var
@@ -60,6 +77,7 @@ class StudioState(Watching, rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         self._choose_kind(self.kind)
+        self.opened += 1
         await self._refresh(user.id)
         return StudioState.watch
 
@@ -70,7 +88,8 @@ class StudioState(Watching, rx.State):
 
     @rx.event
     def set_prompt(self, text: str):
-        self.prompt = text
+        """While typing: the length counter and the quote (Generate reads the box itself)."""
+        self.prompt = text if isinstance(text, str) else ""
         self._changed()
 
     @rx.event
@@ -85,16 +104,20 @@ class StudioState(Watching, rx.State):
             self._changed()
 
     @rx.event
-    async def generate(self):
+    async def generate(self, form: dict):
+        """Start exactly what the form holds when Generate is pressed (never a value typed earlier)."""
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         try:
-            generation = await studio.start(user.id, self._request(), client_request_id=self._request_id)
+            request = _request_from(form)
+            self.prompt = request.prompt
+            generation = await studio.start(user.id, request, client_request_id=self._request_id_for(request))
         except (BadInput, NotAllowed) as problem:
             self.error = str(problem)
             return None
         already = any(item.id == str(generation.id) for item in self.active)
+        self._last_started = str(generation.id)
         await self._refresh(user.id)
         if already:
             return rx.toast.info("That one is already on its way — see it under In progress.")
@@ -116,7 +139,47 @@ class StudioState(Watching, rx.State):
         if all(item.id != generation_id for item in self.active):
             # It had not started yet, so it ended at once; the watcher will not see it end.
             return rx.toast.info("Cancelled.")
-        return rx.toast.info("Cancelling…")
+        # The row says "Cancelling…" until the worker stops; the watcher then says "Cancelled."
+        return StudioState.watch
+
+    @rx.event
+    async def start_from_what_worked(self):
+        """Fill the form with the settings of the linked generation whose posts did best."""
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        best = await what_worked.best_linked(user.id)
+        if best is None:
+            return rx.toast.info("Link a post to the generation it came from first (on the post's page).")
+        self._fill(best.request)
+        views = f"{best.typical_views:,.0f}"
+        self.started_from = (
+            f"From your best linked generation: {best.posts} post(s), typically {views} views."
+        )
+        return None
+
+    @rx.event
+    def vary(self, dimension: str):
+        """Change one named thing of the form's settings (so the comparison later means something)."""
+        try:
+            changed, said = what_worked.vary(get_settings(), self._request(), dimension)
+        except BadInput as problem:
+            return rx.toast.error(str(problem))
+        self._fill(changed)
+        self.started_from = said
+        return None
+
+    def _fill(self, request: studio.StudioRequest) -> None:
+        self.prompt, self.model_key = request.prompt, request.model_key
+        self.opened += 1  # the prompt box is not bound: remount it with the new prompt
+        self.aspect_ratio, self.duration, self.count = (
+            request.aspect_ratio,
+            str(request.duration_s),
+            str(request.count),
+        )
+        self.tone, self.length, self.hashtags = request.tone, request.length, request.hashtags
+        self.learn_from_best = request.learn_from_best
+        self._choose_kind(request.kind)
 
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
         """Refresh the running and recent lists; a toast for each generation that ended."""
@@ -135,9 +198,17 @@ class StudioState(Watching, rx.State):
             self.model_key = found[0].key if found else ""
         self._changed()
 
+    def _request_id_for(self, request: studio.StudioRequest) -> str:
+        """The same id for the same form sent again while its generation runs; else a new one."""
+        sent = hashlib.sha256(repr(request).encode()).hexdigest()
+        running = {item.id for item in self.active}
+        if sent != self._last_sent or self._last_started not in running:
+            self._request_id = uuid.uuid4().hex
+        self._last_sent = sent
+        return self._request_id
+
     def _changed(self) -> None:
-        """Any edit: new request id, fresh options for the model, fresh quote."""
-        self._request_id = uuid.uuid4().hex
+        """Any edit: fresh options for the model, fresh quote."""
         self.error = ""
         settings = get_settings()
         choice = next((c for c in catalog.choices(settings) if c.key == self.model_key), None)
@@ -145,10 +216,14 @@ class StudioState(Watching, rx.State):
             self.quote = ""
             return
         self.offline_model = choice.offline
-        self.durations = [str(d) for d in choice.durations]
+        offered = catalog.form_options(choice)  # only what the catalog allows for this model
+        self.aspects = list(offered.aspects)
+        if self.aspects and self.aspect_ratio not in self.aspects:
+            self.aspect_ratio = self.aspects[0]
+        self.durations = [str(d) for d in offered.durations]
         if self.durations and self.duration not in self.durations:
             self.duration = "5" if "5" in self.durations else self.durations[0]
-        self.counts = [str(n) for n in range(1, choice.max_count + 1)]
+        self.counts = [str(n) for n in offered.counts]
         if self.count not in self.counts:
             self.count = "1"
         if choice.kind == catalog.CAPTION and self.count == "1":
@@ -164,6 +239,7 @@ class StudioState(Watching, rx.State):
         self.quote = f"Costs {price} · usually takes {usually}"
 
     def _request(self) -> studio.StudioRequest:
+        """The form as this state last heard it (for the quote; Generate reads the form itself)."""
         return studio.StudioRequest(
             kind=self.kind,
             prompt=self.prompt,
@@ -185,6 +261,36 @@ class StudioState(Watching, rx.State):
         self.recent = [view(g, outputs) for g, outputs in await studio.with_outputs(user_id, done)]
 
 
+def _request_from(form: dict) -> studio.StudioRequest:
+    """The studio request in a submitted form; `studio.start` checks every value against the model."""
+
+    def text(name: str) -> str:
+        value = form.get(name, "")
+        return value if isinstance(value, str) else ""
+
+    try:
+        duration, count = int(text("duration") or 5), int(text("count") or 1)
+    except ValueError:
+        raise BadInput("Pick the length and the number from the lists.") from None
+    return studio.StudioRequest(
+        kind=text("kind"),
+        prompt=text("prompt"),
+        model_key=text("model_key"),
+        aspect_ratio=text("aspect_ratio"),
+        duration_s=duration,
+        count=count,
+        tone=text("tone"),
+        length=text("length"),
+        hashtags=text("hashtags") == "on",
+        learn_from_best=text("learn_from_best") == "on",
+    )
+
+
+def _sent(name: str, value: rx.Var) -> rx.Component:
+    """What a control shows, as a field of the form (segmented controls and selects are no form fields)."""
+    return rx.el.input(type="hidden", name=name, value=value)
+
+
 def _toast_for(item: GenerationView) -> rx.event.EventSpec:
     if item.status == "succeeded":
         are = "are" if item.kind == catalog.CAPTION else "is"
@@ -203,6 +309,7 @@ def _choice_group(label: str, name: str, items: list[str] | rx.Var, value: rx.Va
             rx.select.content(rx.foreach(items, lambda item: rx.select.item(item, value=item))),
             value=value,
             on_change=lambda v: StudioState.set_option(name, v),
+            name=name,
         ),
         spacing="1",
         width="100%",
@@ -211,7 +318,8 @@ def _choice_group(label: str, name: str, items: list[str] | rx.Var, value: rx.Va
 
 def _form() -> rx.Component:
     return rx.card(
-        rx.vstack(
+        rx.form(
+            _sent("kind", StudioState.kind),
             rx.segmented_control.root(
                 rx.segmented_control.item("Video", value="video"),
                 rx.segmented_control.item("Image", value="image"),
@@ -223,9 +331,12 @@ def _form() -> rx.Component:
             ),
             rx.vstack(
                 label_for("prompt", "Prompt"),
+                # Not bound to the state: the box holds what Generate sends, the state only counts it.
                 rx.text_area(
                     id="prompt",
-                    value=StudioState.prompt,
+                    name="prompt",
+                    key=StudioState.opened,
+                    default_value=StudioState.prompt,
                     on_change=StudioState.set_prompt.debounce(250),
                     placeholder="A barista pouring latte art in slow motion, warm morning light",
                     rows="5",
@@ -247,6 +358,7 @@ def _form() -> rx.Component:
                     ),
                     value=StudioState.model_key,
                     on_change=lambda v: StudioState.set_option("model_key", v),
+                    name="model_key",
                 ),
                 spacing="1",
                 width="100%",
@@ -254,11 +366,12 @@ def _form() -> rx.Component:
             rx.cond(
                 StudioState.kind != "caption",
                 rx.vstack(
+                    _sent("aspect_ratio", StudioState.aspect_ratio),
                     rx.text("Aspect ratio", size="2", weight="medium"),
                     rx.segmented_control.root(
-                        rx.segmented_control.item("9:16", value="9:16"),
-                        rx.segmented_control.item("1:1", value="1:1"),
-                        rx.segmented_control.item("16:9", value="16:9"),
+                        rx.foreach(
+                            StudioState.aspects, lambda ratio: rx.segmented_control.item(ratio, value=ratio)
+                        ),
                         value=StudioState.aspect_ratio,
                         on_change=lambda v: StudioState.set_option("aspect_ratio", v),
                         width="100%",
@@ -288,6 +401,7 @@ def _form() -> rx.Component:
                             rx.checkbox(
                                 checked=StudioState.hashtags,
                                 on_change=lambda v: StudioState.set_option("hashtags", v),
+                                name="hashtags",
                             ),
                             "Add hashtags",
                             spacing="2",
@@ -300,9 +414,17 @@ def _form() -> rx.Component:
                             rx.checkbox(
                                 checked=StudioState.learn_from_best,
                                 on_change=lambda v: StudioState.set_option("learn_from_best", v),
+                                name="learn_from_best",
                             ),
-                            "Write like my best posts (uses the captions of your top connected posts as examples)",
+                            rx.cond(
+                                StudioState.offline_model,
+                                "Write like my best posts (uses the captions of your top connected posts "
+                                "as examples; the offline preview keeps them on this server)",
+                                "Write like my best posts (sends the captions of your top connected posts, "
+                                "with your prompt, to the provider of the model you picked, as examples)",
+                            ),
                             spacing="2",
+                            id="learn-from-best",
                         ),
                         as_="label",
                         size="2",
@@ -326,12 +448,15 @@ def _form() -> rx.Component:
             rx.button(
                 rx.icon("sparkles", size=16),
                 "Generate",
-                on_click=StudioState.generate,
+                type="submit",
                 size="3",
                 width="100%",
                 id="generate",
             ),
-            spacing="4",
+            on_submit=StudioState.generate,
+            display="flex",
+            flex_direction="column",
+            gap="var(--space-4)",
             width="100%",
         ),
         width="100%",
@@ -355,8 +480,11 @@ def _active_row(item: GenerationView) -> rx.Component:
             min_width="0",
             flex="1",
         ),
-        rx.button(
-            "Cancel", variant="soft", color_scheme="gray", size="1", on_click=StudioState.cancel(item.id)
+        rx.cond(
+            ~item.cancelling,
+            rx.button(
+                "Cancel", variant="soft", color_scheme="gray", size="1", on_click=StudioState.cancel(item.id)
+            ),
         ),
         align="center",
         width="100%",
@@ -364,10 +492,48 @@ def _active_row(item: GenerationView) -> rx.Component:
     )
 
 
+def _started_from() -> rx.Component:
+    """Where the settings came from, and one-thing variations of them."""
+    return rx.callout(
+        rx.vstack(
+            rx.text(StudioState.started_from),
+            rx.hstack(
+                rx.text("Vary one thing:", size="2"),
+                *[
+                    rx.cond(
+                        StudioState.kind == kind,
+                        rx.button(label, size="1", variant="outline", on_click=StudioState.vary(name)),
+                    )
+                    for name, label, kind in VARIATIONS
+                ],
+                wrap="wrap",
+                align="center",
+                spacing="2",
+            ),
+            spacing="2",
+        ),
+        icon="trending-up",
+        width="100%",
+    )
+
+
 def studio_page() -> rx.Component:
     return app_page(
         rx.vstack(
-            rx.heading("Studio", size="7"),
+            rx.hstack(
+                rx.heading("Studio", size="7"),
+                rx.button(
+                    rx.icon("trending-up", size=16),
+                    "Start from what worked",
+                    variant="soft",
+                    on_click=StudioState.start_from_what_worked,
+                ),
+                justify="between",
+                align="center",
+                width="100%",
+                wrap="wrap",
+            ),
+            rx.cond(StudioState.started_from != "", _started_from()),
             rx.flex(
                 rx.box(_form(), width=["100%", "100%", "26rem"], min_width=["0", "0", "26rem"]),
                 rx.vstack(
@@ -376,7 +542,7 @@ def studio_page() -> rx.Component:
                         StudioState.active.length() > 0,
                         rx.vstack(rx.foreach(StudioState.active, _active_row), spacing="3", width="100%"),
                         rx.text(
-                            "Nothing running. Start something on the left.", color_scheme="gray", size="2"
+                            "Nothing running. What you start appears here.", color_scheme="gray", size="2"
                         ),
                     ),
                     rx.hstack(

@@ -1,7 +1,10 @@
 """A local imitation of Anthropic's Messages API, as the anthropic SDK speaks to it.
 
 `POST /v1/messages` with the key in `X-Api-Key` (older SDKs) or
-`Authorization: Bearer` (SDK 2.x), and the `anthropic-version` header. The reply
+`Authorization: Bearer` (SDK 2.x), and the `anthropic-version` header. Only Claude
+models in the provider catalog (`assetry.services.catalog`) that are not past their
+retirement date exist: any other id answers 404 `not_found_error` (`model: <id>`),
+as the API does for a retired model. The reply
 is deterministic text derived from the prompt: a list of the size the prompt
 asks for ("exactly N"), as JSON when the prompt shows a JSON shape like
 `{"captions": [...]}`, else as a numbered list; it is cut at `max_tokens`
@@ -34,6 +37,7 @@ from assetry.sandbox.llm import (
     slow_down,
     write_list,
 )
+from assetry.services import catalog
 
 SANDBOX_KEY = "sandbox-anthropic-key"
 
@@ -112,7 +116,7 @@ def create_app(api_key: str = SANDBOX_KEY) -> Starlette:
             return anthropic_error(400, "max_tokens: Field required")
         if not isinstance(turns, list) or not turns:
             return anthropic_error(400, "messages: at least one message is required")
-        if not isinstance(model, str) or not model.startswith("claude-"):
+        if not isinstance(model, str) or catalog.usable("anthropic", model) is None:
             return anthropic_error(404, f"model: {model}")
         if faults.malformed:
             return Response(

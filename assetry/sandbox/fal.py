@@ -13,9 +13,14 @@
   videos `{"video": {"url", "content_type", "file_size"}, "seed"}`; the files are
   real PNGs (Pillow) and H.264 MP4s (PyAV) served by this app under `/files/`.
 - `PUT …/cancel`: 202 `CANCELLATION_REQUESTED`, or 400 `ALREADY_COMPLETED`.
-- 401 for a wrong key; 422 with FastAPI-style `detail` for bad input, and for a
-  prompt containing `[refuse]` (standing in for fal's content checker); images
-  for a prompt containing `[nsfw]` come back flagged in `has_nsfw_concepts`.
+- Only models in the provider catalog (`assetry.services.catalog`) that are not
+  past their retirement exist: any other app answers 404 `Application '…' not found`.
+  Each model takes what its catalog entry allows and nothing else: 422 with
+  FastAPI-style `detail` (`literal_error` for an aspect ratio or duration it does not
+  have, `less_than_equal` for too many images), as fal's schema validation answers.
+- 401 for a wrong key; 422 for a prompt containing `[refuse]` (standing in for
+  fal's content checker); images for a prompt containing `[nsfw]` come back
+  flagged in `has_nsfw_concepts`.
 
 Faults are switched on `FalImitation.faults` (see `FalFaults`). Everything the
 app received is in `calls`, and every request it queued in `submissions`, so a
@@ -39,6 +44,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from assetry.services import catalog
+
 DEFAULT_KEY = "sandbox-fal-key"
 NAMED_SIZES = {
     "square_hd": (1024, 1024),
@@ -50,6 +57,8 @@ NAMED_SIZES = {
 }
 # Real clips are 720p or more; the imitation's are tiny, with the right shape and length.
 VIDEO_FRAME = {"9:16": (72, 128), "16:9": (128, 72), "1:1": (96, 96)}
+# What fal defaults to when a field is left out (veo3 fast: 16:9, 8s).
+VIDEO_DEFAULTS = {"aspect_ratio": "16:9", "duration": "8s"}
 VIDEO_FPS = 4
 
 
@@ -94,7 +103,6 @@ class FalImitation:
         key: str = DEFAULT_KEY,
         polls_in_queue: int = 1,
         polls_in_progress: int = 1,
-        video_markers: tuple[str, ...] = ("video", "veo", "kling"),
         files_url: str | None = None,
     ) -> None:
         """`files_url` is where result files are said to be (fal's CDN is on another host);
@@ -103,7 +111,6 @@ class FalImitation:
         self.key = key
         self.polls_in_queue = polls_in_queue
         self.polls_in_progress = polls_in_progress
-        self.video_markers = video_markers
         self.faults = FalFaults()
         self.jobs: dict[str, _Job] = {}
         self.submissions: list[tuple[str, dict[str, Any]]] = []
@@ -141,14 +148,15 @@ class FalImitation:
             return refused
         app = request.path_params["app"].strip("/")
         parts = app.split("/")
-        if len(parts) < 2 or not all(parts):
+        model = catalog.usable("fal", app)
+        if len(parts) < 2 or not all(parts) or model is None:
             return _error(404, f"Application '{app}' not found")
         try:
             body = await request.json()
         except ValueError:
             return _error(422, [{"loc": ["body"], "msg": "Invalid JSON", "type": "value_error.jsondecode"}])
-        video = any(marker in app for marker in self.video_markers)
-        problems = _check_input(body, video=video)
+        video = model.kind == catalog.VIDEO
+        problems = _check_input(body, model)
         if problems:
             return _error(422, problems)
         job = _Job(
@@ -317,8 +325,8 @@ class FalImitation:
     def _render(self, job: _Job, base_url: str) -> dict[str, Any]:
         """Make the request's files and its output JSON."""
         if job.video:
-            width, height = VIDEO_FRAME.get(job.input.get("aspect_ratio", "16:9"), VIDEO_FRAME["16:9"])
-            seconds = int(re.sub(r"\D", "", str(job.input.get("duration", "5"))) or 5)
+            width, height = VIDEO_FRAME[job.input.get("aspect_ratio", VIDEO_DEFAULTS["aspect_ratio"])]
+            seconds = int(re.sub(r"\D", "", str(job.input.get("duration", VIDEO_DEFAULTS["duration"]))))
             content = _mp4(width, height, seconds, job.seed)
             name = f"{job.request_id}.mp4"
             self.files[name] = (content, "video/mp4")
@@ -377,29 +385,42 @@ def _error(status: int, detail: Any) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
-def _check_input(body: Any, *, video: bool) -> list[dict[str, Any]]:
-    """FastAPI-style validation errors for the fields the imitation knows."""
+def _check_input(body: Any, model: catalog.ModelChoice) -> list[dict[str, Any]]:
+    """FastAPI-style validation errors for what the model's catalog entry does not allow."""
     if not isinstance(body, dict):
         return [{"loc": ["body"], "msg": "Input should be an object", "type": "dict_type"}]
     problems = []
 
-    def problem(name: str, msg: str, kind: str = "value_error") -> None:
-        problems.append({"loc": ["body", name], "msg": msg, "type": kind})
+    def problem(name: str, msg: str, kind: str = "value_error", **ctx: Any) -> None:
+        found = {"loc": ["body", name], "msg": msg, "type": kind}
+        if name in body:
+            found["input"] = body[name]
+        if ctx:
+            found["ctx"] = ctx
+        problems.append(found)
+
+    def literal(name: str, allowed: list[str]) -> None:
+        expected = " or ".join(", ".join(f"'{a}'" for a in allowed).rsplit(", ", 1))
+        problem(name, f"Input should be {expected}", "literal_error", expected=expected)
 
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         problem("prompt", "Field required", "missing")
     elif "[refuse]" in prompt:
         problem("prompt", "The prompt was flagged by the content checker.", "content_policy_violation")
-    if video:
-        if body.get("aspect_ratio", "16:9") not in VIDEO_FRAME:
-            problem("aspect_ratio", "Input should be '16:9', '9:16' or '1:1'", "literal_error")
-        if not re.fullmatch(r"\d{1,2}s?", str(body.get("duration", "5"))):
-            problem("duration", "Input should be a duration like '8s'", "literal_error")
+    if model.kind == catalog.VIDEO:
+        if body.get("aspect_ratio", VIDEO_DEFAULTS["aspect_ratio"]) not in model.aspects:
+            literal("aspect_ratio", list(model.aspects))
+        lengths = [model.duration_format.format(seconds=s) for s in model.durations]
+        if str(body.get("duration", VIDEO_DEFAULTS["duration"])) not in lengths:
+            literal("duration", lengths)
+        if "generate_audio" in body and not isinstance(body["generate_audio"], bool):
+            problem("generate_audio", "Input should be a valid boolean", "bool_type")
     else:
         count = body.get("num_images", 1)
-        if not isinstance(count, int) or not 1 <= count <= 4:
-            problem("num_images", "Input should be between 1 and 4", "less_than_equal")
+        if not isinstance(count, int) or not 1 <= count <= model.max_count:
+            problem("num_images", f"Input should be less than or equal to {model.max_count}", "less_than_equal",
+                    le=model.max_count)  # fmt: skip
         try:
             _image_size(body.get("image_size"))
         except ValueError:

@@ -1,10 +1,13 @@
 """A local imitation of the Gemini API's `generateContent`, as google-genai speaks to it.
 
 `POST /v1beta/models/{model}:generateContent` (and `/v1/…`) with the key in `x-goog-api-key`
-(or `?key=`). Text models answer with deterministic text derived from the prompt:
+(or `?key=`). Only Gemini models in the provider catalog (`assetry.services.catalog`) that
+are not past their shutdown date exist: any other id answers 404 NOT_FOUND as Google does
+for a shut-down model; an image model asked for an aspect ratio its entry does not allow,
+or a caption model asked for images, answers 400 INVALID_ARGUMENT. Text models answer with deterministic text derived from the prompt:
 a list of the size the prompt asks for ("exactly N"), as JSON when the request
-sets `responseMimeType: application/json`, else as a numbered list. Models whose
-id contains "image" draw a real PNG (Pillow) and return it as `inlineData`.
+sets `responseMimeType: application/json`, else as a numbered list. Image models
+draw a real PNG (Pillow) and return it as `inlineData`.
 
 Errors use Google's shape `{"error": {"code", "message", "status", "details"}}`.
 Faults (see `assetry.sandbox.llm.Faults`): `status` (429 carries `RetryInfo` and a
@@ -37,6 +40,7 @@ from assetry.sandbox.llm import (
     slow_down,
     write_list,
 )
+from assetry.services import catalog
 
 SANDBOX_KEY = "sandbox-gemini-key"
 # What Gemini's image models return for each aspect ratio.
@@ -149,7 +153,8 @@ def create_app(api_key: str = SANDBOX_KEY) -> Starlette:
         model, _, method = request.path_params["target"].partition(":")
         if method != "generateContent":
             return google_error(404, f"Method {method or '(none)'} is not found on models/{model}.")
-        if not model.startswith("gemini-"):
+        entry = catalog.usable("gemini", model)
+        if entry is None:
             return google_error(
                 404,
                 f"models/{model} is not found for API version {request.url.path.split('/')[1]}, "
@@ -177,9 +182,14 @@ def create_app(api_key: str = SANDBOX_KEY) -> Starlette:
             return google_error(400, "* GenerateContentRequest.contents: contents is not specified")
 
         wants_image = "IMAGE" in [m.upper() for m in config.get("responseModalities") or []]
-        if wants_image and "image" not in model:
+        if wants_image and entry.kind != catalog.IMAGE:
             return google_error(
                 400, "The requested combination of response modalities (IMAGE) is not supported by the model."
+            )
+        ratio = (config.get("imageConfig") or {}).get("aspectRatio")
+        if wants_image and ratio is not None and ratio not in entry.aspects:
+            return google_error(
+                400, f"Unsupported aspect ratio: {ratio}. Supported: {', '.join(entry.aspects)}."
             )
         common = {"modelVersion": model, "responseId": uuid.uuid4().hex[:22]}
         if faults.empty:

@@ -20,8 +20,9 @@ One Starlette app plays the three hosts the real flow talks to (PROVIDERS.md):
   be at least 24 hours old and unexpired), `GET /me`, `GET /{ig-user-id}/media`
   (newest first, `limit` ≤ 100, opaque `after`/`before` cursors, `paging.next` until
   the last page), `GET /{carousel-id}/children`, `GET /{ig-user-id}/stories` (live for
-  24 hours) and `GET /{media-id}/insights`. The token comes as `access_token` query
-  parameter or `Authorization: Bearer`. Errors are Graph's
+  24 hours) and `GET /{media-id}/insights`. The token comes as the `access_token` query
+  parameter, the only form Meta documents for graph.instagram.com (an `Authorization`
+  header alone is answered like a missing token). Errors are Graph's
   `{"error": {"message", "type": "OAuthException", "code", "error_subcode", "fbtrace_id"}}`:
   190 for a missing/unknown/expired/revoked token; 100 for retired metrics
   (`impressions`, `plays`, `video_views` fail the whole request), metrics a media
@@ -400,6 +401,7 @@ class InstagramImitation:
                 for child in post.children:
                     self._media[child.id] = child
         self._deleted: set[str] = set()
+        self._covers: dict[str, bytes] = {}  # thumbnails of the videos published in the sandbox
         self.codes: dict[str, IssuedCode] = {}
         self.tokens: dict[str, IssuedToken] = {}
         self.app = Starlette(
@@ -408,6 +410,7 @@ class InstagramImitation:
                 Route("/oauth/authorize", self._consent_decision, methods=["POST"]),
                 Route("/oauth/access_token", self._code_exchange, methods=["POST"]),
                 Route("/sandbox-media/{kind:str}/{name:str}.svg", self._picture, methods=["GET"]),
+                Route("/sandbox-media/covers/{name:str}.jpeg", self._cover, methods=["GET"]),
                 Route("/{path:path}", self._graph, methods=["GET"]),
             ]
         )
@@ -443,6 +446,37 @@ class InstagramImitation:
         for token in self.tokens.values():
             if token.user_id == account.user_id:
                 token.revoked = True
+
+    def username_of(self, user_id: str) -> str | None:
+        """The account an app-scoped (or professional) id names, or None."""
+        account = self._by_user_id.get(user_id)
+        return account.username if account else None
+
+    def publish(self, username: str, *, caption: str, cover_jpeg: bytes) -> str:
+        """The account posts a reel now (the imitation's clock), its thumbnail `cover_jpeg`; returns its id."""
+        account = self.accounts[username]
+        media_id = str(max(int(m) for m in self._media) + 1)
+        rng = random.Random(f"instagram:published:{media_id}")
+        post = SandboxMedia(
+            id=media_id,
+            owner=username,
+            posted_at=self.clock(),
+            media_type="VIDEO",
+            product_type="REELS",
+            caption=caption,
+            peak_views=int(account.followers / 10 * rng.lognormvariate(0, 0.5) * 3) + 20,
+            tau_hours=rng.uniform(6, 48),
+        )
+        account.media.insert(0, post)
+        self._media[media_id] = post
+        self._covers[media_id] = cover_jpeg
+        return media_id
+
+    async def _cover(self, request: Request) -> Response:
+        cover = self._covers.get(request.path_params["name"])
+        if cover is None:
+            return Response("Not found", status_code=404)
+        return Response(cover, media_type="image/jpeg", headers={"cache-control": "max-age=3600"})
 
     def delete_media(self, media_id: str) -> None:
         """The owner deletes (or archives) a post."""
@@ -504,15 +538,17 @@ class InstagramImitation:
         )
         wanted = "".join(f"<li>{html.escape(s)}</li>" for s in params.get("scope", "").split(","))
         body = f"""
-<p class="badge">Sandbox</p>
-<p>This is Assetry's local <strong>Sandbox</strong> imitation of Instagram. No real account is used.</p>
+<p><span class="badge">Sandbox</span> This is Assetry's local imitation of Instagram, not the real
+Instagram. No data leaves this computer and every account here is made up.</p>
 <form method="post" action="{html.escape(request.url.path)}">
   {hidden}
-  <label for="account">Continue as</label>
+  <h2><label for="account">Continue as</label></h2>
   <select id="account" name="account">{options}</select>
-  <p>The app asks to:</p><ul>{wanted}</ul>
-  <button id="deny" type="submit" name="decision" value="deny">Deny</button>
-  <button id="allow" type="submit" name="decision" value="allow">Allow</button>
+  <h2>The app is asking to</h2><ul class="scopes">{wanted}</ul>
+  <div class="buttons">
+    <button id="deny" type="submit" name="decision" value="deny">Deny</button>
+    <button id="allow" type="submit" name="decision" value="allow">Allow</button>
+  </div>
 </form>"""
         return HTMLResponse(_page("Sandbox Instagram: allow access?", body))
 
@@ -692,9 +728,6 @@ class InstagramImitation:
         return JSONResponse({"error": error}, status_code=self.faults.rate_limit_status, headers=headers)
 
     def _presented_token(self, request: Request) -> str:
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            return header[7:].strip()
         return request.query_params.get("access_token", "")
 
     def _check(self, presented: str) -> IssuedToken:
@@ -834,7 +867,10 @@ class InstagramImitation:
             "username": media.owner,
         }
         if media.media_type == "VIDEO":
-            everything["thumbnail_url"] = picture
+            published = media.id in self._covers
+            everything["thumbnail_url"] = (
+                f"{self.media_base}/sandbox-media/covers/{media.id}.jpeg" if published else picture
+            )
         if not media.hidden_likes:
             everything["like_count"] = numbers["likes"]
         if media.parent or media.product_type == "STORY":
@@ -910,6 +946,7 @@ class InstagramImitation:
             else:
                 item["values"] = [{"value": numbers[name]}]
             item["title"] = name.replace("_", " ").capitalize()
+            item["description"] = f"The {name.replace('_', ' ')} of this media (sandbox)."
             item["id"] = f"{media.id}/insights/{name}/lifetime"
             data.append(item)
         return {"data": data}
@@ -953,14 +990,22 @@ def _with_missing_fields(body: dict) -> dict:
 
 
 def _page(title: str, body: str) -> str:
+    """A sandbox page drawn like the TikTok sandbox's: a white card on grey, the platform's colours."""
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem; }}
-.badge {{ display: inline-block; background: #ffe08a; color: #5c4400; padding: .2rem .6rem;
-  border-radius: 1rem; font-weight: 600; }}
-select, button {{ font-size: 1rem; margin: .4rem .4rem .4rem 0; padding: .5rem 1rem; }}
-#allow {{ background: #0095f6; color: white; border: 0; border-radius: .5rem; }}
+body {{ font-family: system-ui, sans-serif; background: #f1f1f2; margin: 0; color: #262626; }}
+main {{ max-width: 28rem; margin: 2rem auto; background: #fff; border-radius: 12px; padding: 1.5rem; }}
+h1 {{ font-size: 1.5rem; }} h2 {{ font-size: 1.1rem; margin-top: 1.5rem; }}
+.badge {{ display: inline-block; color: #fff; border-radius: 4px; padding: .1rem .5rem; font-weight: 600;
+  background: linear-gradient(45deg, #f58529, #dd2a7b, #8134af); }}
+ul {{ padding-left: 1.2rem; }} li {{ margin: .4rem 0; font-family: ui-monospace, monospace; color: #555; }}
+select {{ width: 100%; font-size: 1rem; padding: .6rem; border: 1px solid #ccc; border-radius: 6px;
+  background: #fff; }}
+.buttons {{ display: flex; gap: 1rem; margin-top: 1.5rem; }}
+button {{ flex: 1; padding: .7rem; border-radius: 6px; font-size: 1rem; border: 1px solid #ccc;
+  background: #fff; }}
+#allow {{ background: #0095f6; color: #fff; border: none; }}
 </style></head>
-<body><h1>{html.escape(title)}</h1>{body}</body></html>"""
+<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""

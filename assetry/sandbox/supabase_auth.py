@@ -7,7 +7,8 @@ What it reproduces, as the real service does it (see PROVIDERS.md):
   `{"message": "No API key found in request" | "Invalid API key", "hint": ...}`;
 - `GET /health`; `POST /signup` (a session when sign-ups are auto-confirmed, the
   user alone while the email confirmation is pending, an obfuscated user for a
-  confirmed email when confirmations are on); `POST /token?grant_type=password`
+  confirmed email when confirmations are on); `POST /resend` (type `signup`: the
+  confirmation mail again for an unconfirmed user, `{}` for any address); `POST /token?grant_type=password`
   and `?grant_type=refresh_token` (refresh tokens rotate; reusing a spent one
   outside the reuse interval revokes the whole session); `GET /user`,
   `PUT /user` (password change: strength rules, same-password refusal, other
@@ -188,6 +189,7 @@ class SupabaseAuthImitation:
         return [
             Route("/health", self._health, methods=["GET"]),
             Route("/signup", self._signup, methods=["POST"]),
+            Route("/resend", self._resend, methods=["POST"]),
             Route("/token", self._token, methods=["POST"]),
             Route("/user", self._get_user, methods=["GET"]),
             Route("/user", self._update_user, methods=["PUT"]),
@@ -245,6 +247,20 @@ class SupabaseAuthImitation:
             return JSONResponse(self._issue_session(request, user))
         user.confirmation_sent_at = now
         return JSONResponse(self._user_json(user))
+
+    async def _resend(self, request: Request) -> Response:
+        """Send the sign-up confirmation mail again: only to an unconfirmed user, with the same answer for any."""
+        body = await _json_body(request)
+        if body.get("type") != "signup":
+            raise AuthProblem(
+                400,
+                "validation_failed",
+                "Missing one of these types: signup, email_change, sms, phone_change",
+            )
+        user = self.user_by_email(str(body.get("email") or ""))
+        if user is not None and user.email_confirmed_at is None:
+            user.confirmation_sent_at = _now()
+        return JSONResponse({})
 
     async def _token(self, request: Request) -> Response:
         grant_type = request.query_params.get("grant_type", "")

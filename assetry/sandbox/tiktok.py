@@ -15,8 +15,9 @@ What it reproduces, as TikTok does it (see PROVIDERS.md):
   refresh_token, refresh_expires_in, scope, token_type`. Codes are single-use and
   live 10 minutes; refresh tokens ROTATE (the old one stops working at once);
   errors are flat: `{"error": "invalid_grant", "error_description", "log_id"}`;
-- `POST /v2/oauth/revoke/` (form `client_key, client_secret, token`) → `{}`; it ends
-  the whole grant (every access token and the refresh token);
+- `POST /v2/oauth/revoke/` (form `client_key, client_secret, token`) → 200 with an
+  empty body, as TikTok documents it (`revoke_body="{}"` answers the `{}` its example
+  shows); it ends the whole grant (every access token and the refresh token);
 - `GET /v2/user/info/?fields=…`, `POST /v2/video/list/?fields=…` with
   `{"cursor": <ms>, "max_count": ≤ 20}` (newest first; private videos are skipped,
   so a page can hold fewer than `max_count` while `has_more` is true) and
@@ -45,6 +46,8 @@ a delay; `only` limits it to one endpoint, `after`/`times` to some requests),
 `oauth_error_status` (HTTP status of OAuth errors: 400, or 200 as some TikTok
 versions answer), `rate_limit_per_minute`, `access_token_seconds`,
 `refresh_token_seconds`, `redirect_uris` (None accepts any http(s) URI).
+`publish(handle, ...)` posts a video now (sandbox mode's "Post this in the sandbox": a generated
+video's cover frame and caption), listed and measured like the others.
 `revoke_user(open_id)` is the user removing the app in TikTok's settings
 (tokens die mid-sync). To inspect: `counters` (successful `authorization_code`
 and `refresh_token` grants, `revoke`), `requests` (method and path of every API
@@ -266,16 +269,49 @@ class SandboxCreator:
     def video(self, k: int, now: float) -> dict[str, Any]:
         """Post `k` as TikTok would describe it at `now` (media URLs added by the imitation)."""
         fixed, (lifetime, like_rate, comment_ratio, share_rate) = _post_traits(self, k)
-        hours = max(now - fixed["create_time"], 0) / 3600
-        # Most views come in the first day, a long tail over the following weeks.
-        grown = 0.75 * (1 - math.exp(-hours / 20)) + 0.25 * (1 - math.exp(-hours / 240))
-        views = int(lifetime * grown)
-        return fixed | {
-            "view_count": views,
-            "like_count": int(views * like_rate),
-            "comment_count": int(views * like_rate * comment_ratio),
-            "share_count": int(views * share_rate),
+        return fixed | _counts_at(now - fixed["create_time"], lifetime, like_rate, comment_ratio, share_rate)
+
+
+def _counts_at(
+    age_s: float, lifetime: float, like_rate: float, comment_ratio: float, share_rate: float
+) -> dict:
+    """A post's counts `age_s` seconds after it went out: most views in the first day, then a long tail."""
+    hours = max(age_s, 0) / 3600
+    grown = 0.75 * (1 - math.exp(-hours / 20)) + 0.25 * (1 - math.exp(-hours / 240))
+    views = int(lifetime * grown)
+    return {
+        "view_count": views,
+        "like_count": int(views * like_rate),
+        "comment_count": int(views * like_rate * comment_ratio),
+        "share_count": int(views * share_rate),
+    }
+
+
+@dataclass(frozen=True)
+class PublishedVideo:
+    """A post the creator "published" in the sandbox (a generated video's cover frame and caption)."""
+
+    id: str
+    handle: str
+    description: str
+    cover: bytes
+    create_time: int
+    duration: int
+    width: int
+    height: int
+    rates: tuple[float, float, float, float]
+
+    def video(self, now: float) -> dict[str, Any]:
+        fixed = {
+            "id": self.id,
+            "title": self.description[:150],
+            "video_description": self.description,
+            "create_time": self.create_time,
+            "duration": self.duration,
+            "width": self.width,
+            "height": self.height,
         }
+        return fixed | _counts_at(now - self.create_time, *self.rates)
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -374,6 +410,7 @@ class TikTokImitation:
         access_token_seconds: int = 86_400,
         refresh_token_seconds: int = 365 * 86_400,
         oauth_error_status: int = 400,
+        revoke_body: str = "",
         public_base: str | None = None,
     ) -> None:
         self.client_key = client_key
@@ -385,6 +422,7 @@ class TikTokImitation:
         self.access_token_seconds = access_token_seconds
         self.refresh_token_seconds = refresh_token_seconds
         self.oauth_error_status = oauth_error_status
+        self.revoke_body = revoke_body
         self.public_base = public_base
         self.faults = Faults()
         self.counters: Counter[str] = Counter()
@@ -396,6 +434,7 @@ class TikTokImitation:
         self._frozen = now
         self._windows: dict[str, deque[float]] = {}
         self._media_key = secrets.token_bytes(32)
+        self.published: dict[str, PublishedVideo] = {}
         self.app = Starlette(routes=self._routes())
 
     # ----- what tests and sandbox mode use directly ---------------------------
@@ -424,6 +463,36 @@ class TikTokImitation:
 
     def open_id(self, handle: str) -> str:
         return self.creators[handle].open_id(self.client_key)
+
+    def handle_of(self, open_id: str) -> str | None:
+        """The creator this app knows by `open_id`, or None."""
+        return next((h for h, c in self.creators.items() if c.open_id(self.client_key) == open_id), None)
+
+    def publish(
+        self, handle: str, *, description: str, cover_jpeg: bytes, duration_s: int, width: int, height: int
+    ) -> str:
+        """The creator posts a video now (the imitation's clock): it is listed, measured and its cover
+        served like any other. Returns its id."""
+        creator = self.creators[handle]
+        created = int(self.now.timestamp())
+        serial = _digest(handle, "published", created, len(self.published)) & 0xFFFFFFFF
+        video_id = str((created << 32) | serial)
+        rng = random.Random(video_id)
+        lifetime = creator.audience * math.exp(rng.gauss(0, 0.5))
+        rates = (lifetime, rng.uniform(0.04, 0.12), rng.uniform(0.02, 0.06), rng.uniform(0.002, 0.01))
+        self.published[video_id] = PublishedVideo(
+            video_id, handle, description, cover_jpeg, created, max(1, duration_s), width, height, rates
+        )
+        return video_id
+
+    def cover_url(self, video_id: str) -> str:
+        """Where the cover of a video is served now (signed, expiring like the others)."""
+        return self._media_url(self.public_base or "http://sandbox", "cover", video_id)
+
+    def _published_between(self, handle: str, low: float, high: float) -> list[PublishedVideo]:
+        """The creator's published videos created in [low, high], newest first."""
+        found = [p for p in self.published.values() if p.handle == handle and low <= p.create_time <= high]
+        return sorted(found, key=lambda p: p.create_time, reverse=True)
 
     def public_videos(self, handle: str) -> list[str]:
         """Ids of the creator's listed (non-private) videos at `now`, newest first."""
@@ -488,6 +557,8 @@ class TikTokImitation:
                 )
             except OAuthProblem as problem:
                 return self._oauth_error(problem)
+            if isinstance(data, Response):
+                return data
             if oauth:
                 return JSONResponse(data)
             return JSONResponse({"data": data, "error": self._error("ok", "")})
@@ -685,7 +756,7 @@ No data leaves this computer and every account here is made up.</p>
             "token_type": "Bearer",
         }
 
-    async def _revoke(self, request: Request) -> dict[str, Any]:
+    async def _revoke(self, request: Request) -> Response:
         form = await self._client_form(request)
         token = form.get("token", "")
         access = self.access_tokens.get(token)
@@ -694,7 +765,7 @@ No data leaves this computer and every account here is made up.</p>
             raise OAuthProblem("invalid_request", "The token is invalid or has been revoked.")
         grant.revoked = True
         self.counters["revoke"] += 1
-        return {}
+        return Response(self.revoke_body, media_type="application/json")
 
     # ----- Display API -----------------------------------------------------------
     def _authorize(self, request: Request, scope: str) -> tuple[Grant, SandboxCreator]:
@@ -748,8 +819,16 @@ No data leaves this computer and every account here is made up.</p>
         listed = [k for k in slots if not creator.is_private(k)]
         base = self._base(request)
         videos = [self._video(base, creator, k, fields, i) for i, k in enumerate(listed)]
+        # Videos published in the sandbox join the page whose time span holds them.
+        high = now if cursor is None else cursor / 1000 - 0.001
+        low = creator.slot_time(slots[-1]) if slots and slots[-1] > 0 else 0
+        extra = [
+            self._published_video(base, p, fields) for p in self._published_between(creator.handle, low, high)
+        ]
+        if extra:
+            videos = sorted(videos + extra, key=lambda v: int(v["id"]) >> 32, reverse=True)
         if not slots:
-            return {"videos": [], "cursor": cursor or 0, "has_more": False}
+            return {"videos": videos, "cursor": cursor or 0, "has_more": False}
         oldest = slots[-1]
         next_cursor = creator.slot_time(oldest) * 1000
         if self.faults.duplicates and self.faults.applies_to(request.url.path):
@@ -769,6 +848,10 @@ No data leaves this computer and every account here is made up.</p>
         now = self.now.timestamp()
         videos = []
         for i, video_id in enumerate(dict.fromkeys(ids)):
+            published = self.published.get(video_id)
+            if published is not None and published.handle == creator.handle:
+                videos.append(self._published_video(self._base(request), published, fields))
+                continue
             k = creator.slot_of(video_id)
             if k is not None and k < creator.count_at(now) and not creator.is_private(k):
                 videos.append(self._video(self._base(request), creator, k, fields, i))
@@ -781,6 +864,13 @@ No data leaves this computer and every account here is made up.</p>
         video["embed_link"] = f"{base}/@{creator.handle}/video/{video['id']}?embed=1"
         dropped = set(self.faults.missing_fields) if i % 2 == 0 else set()
         return {f: video[f] for f in fields if f not in dropped}
+
+    def _published_video(self, base: str, published: PublishedVideo, fields: list[str]) -> dict:
+        video = published.video(self.now.timestamp())
+        video["cover_image_url"] = self._media_url(base, "cover", published.id)
+        video["share_url"] = f"{base}/@{published.handle}/video/{published.id}"
+        video["embed_link"] = f"{base}/@{published.handle}/video/{published.id}?embed=1"
+        return {f: video[f] for f in fields if f in video}
 
     # ----- media -------------------------------------------------------------
     def _signature(self, kind: str, ident: str, expires: int) -> str:
@@ -811,14 +901,20 @@ No data leaves this computer and every account here is made up.</p>
         if kind not in ("cover", "avatar") or not valid or expires <= self.now.timestamp():
             return Response("Access Denied", status_code=403, media_type="text/plain")
         headers = {"Cache-Control": "private, max-age=3600"}
-        return Response(_image(kind, ident), media_type="image/jpeg", headers=headers)
+        published = self.published.get(ident) if kind == "cover" else None
+        content = published.cover if published is not None else _image(kind, ident)
+        return Response(content, media_type="image/jpeg", headers=headers)
 
     async def _video_page(self, request: Request) -> Response:
         creator = self.creators.get(request.path_params["handle"])
+        published = self.published.get(request.path_params["video_id"])
         k = creator.slot_of(request.path_params["video_id"]) if creator else None
-        if creator is None or k is None or k >= creator.count_at(self.now.timestamp()):
+        if creator is not None and published is not None and published.handle == creator.handle:
+            video = published.video(self.now.timestamp())
+        elif creator is None or k is None or k >= creator.count_at(self.now.timestamp()):
             return HTMLResponse(_error_page("This video is not available."), status_code=404)
-        video = creator.video(k, self.now.timestamp())
+        else:
+            video = creator.video(k, self.now.timestamp())
         body = (
             f'<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Sandbox video</title></head>'
             f"<body><p><strong>Sandbox</strong> video by @{html.escape(creator.handle)} (made up, not on TikTok)</p>"

@@ -1,17 +1,24 @@
-"""Sign-up, log-in, sessions and passwords.
+"""Log-in, sessions and passwords (sign-up, by emailed link, is `services.sign_up`).
 
 Credentials are checked by the configured backend (`services.credentials`): argon2id
 hashes in our own database, or Supabase Auth. Either way the browser gets one of our
 own server-side sessions: a random token whose SHA-256 is stored with an expiry, so
 logging out (or a deleted account) revokes it at once.
+
+Wrong passwords are throttled per (account, IP) and per IP, never per account alone, so
+nobody can lock an owner out by failing on purpose: after `LOGIN_MAX_FAILURES` wrong
+passwords from one IP on one account (or `LOGIN_IP_MAX_FAILURES` from one IP on any
+accounts), each further try from that IP waits, 1 minute at first, doubling with each
+failure, at most `LOGIN_WINDOW_MINUTES`. The owner logging in from elsewhere is not slowed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import select
@@ -19,12 +26,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assetry import db, security
 from assetry.config import get_settings
-from assetry.errors import BadInput, NotAllowed
+from assetry.errors import BadInput, EmailNotConfirmed, NotAllowed
 from assetry.models import AuthSession, LoginAttempt, User
 from assetry.models.base import utcnow
-from assetry.services import audit, mail, policies
+from assetry.services import audit, mail
 from assetry.services.credentials import credentials
-from assetry.services.validation import clean_email, clean_text, password_problem
+from assetry.services.validation import password_problem
 
 # The browser cookie holding the session token: HttpOnly, set and cleared only by the
 # /session routes of `assetry.web`; handlers read it from the websocket handshake.
@@ -32,7 +39,10 @@ SESSION_COOKIE = "assetry_session"
 # How long the browser has to swap a log-in's ticket for its cookie (one full-page navigation).
 TICKET_SECONDS = 60
 WRONG_CREDENTIALS = "That email and password don't match an account."
-CONFIRM_EMAIL_SENT = "Almost there: we sent a confirmation link to {email}. Open it, then log in."
+# The first wait once an IP has used its allowance of wrong passwords; it doubles with each more.
+FIRST_WAIT = timedelta(minutes=1)
+# How long a wrong password counts (per account and IP: until a log-in from there succeeds).
+FAILURES_REMEMBERED = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -43,65 +53,11 @@ class Client:
     user_agent: str = ""
 
 
-@dataclass(frozen=True)
-class SignUp:
-    """What the sign-up form collects."""
-
-    email: str
-    password: str
-    display_name: str = ""
-    age_confirmed: bool = False
-    in_eu: bool = False
-    accepted_policies: bool = False
-
-
-async def sign_up(form: SignUp, client: Client) -> tuple[User, str | None]:
-    """Create an account and sign it in; returns the user and a new session token.
-
-    The token is None when the auth backend wants the email confirmed first (Supabase
-    with confirmations on): the account exists, and log-in works once it is confirmed.
-    Show `CONFIRM_EMAIL_SENT`.
-    """
-    email = clean_email(form.email)
-    display_name = clean_text(form.display_name, field="display name", max_length=80, required=False)
-    if problem := password_problem(form.password, email):
-        raise BadInput(f"Choose a stronger password. {problem}")
-    if not form.age_confirmed:
-        minimum = 16 if form.in_eu else 13
-        raise BadInput(f"Please confirm you are at least {minimum} years old.")
-    if not form.accepted_policies:
-        raise BadInput("Please accept the privacy policy and the terms to create an account.")
-
-    async with db.service_session() as session:
-        if await _user_by_email(session, email):
-            raise BadInput(
-                "An account with this email already exists. Log in instead, or reset your password."
-            )
-        backend = credentials()
-        stored = await backend.register(email, form.password)
-        user = User(
-            email=email,
-            display_name=display_name or email.split("@", 1)[0],
-            password_hash=stored.password_hash,
-            auth_backend=backend.backend,
-            external_id=stored.external_id,
-            in_eu=form.in_eu,
-            age_confirmed_at=utcnow(),
-        )
-        session.add(user)
-        await session.flush()
-        versions = [await policies.current_version(session, kind) for kind in policies.KINDS]
-        await policies.record_acceptance(session, user_id=user.id, versions=versions)
-        audit.record(session, actor_id=user.id, action="account.created", target=str(user.id))
-        await mail.send(
-            session, to=email, template="welcome", context={"name": user.display_name}, user_id=user.id
-        )
-        token = None if stored.confirmation_pending else _open_session(session, user.id, client)
-    return user, token
-
-
 async def log_in(email_raw: str, password: str, client: Client) -> tuple[User, str]:
-    """Check credentials (throttled per account and per IP); returns the user and a session token."""
+    """Check credentials (throttled per account and IP, and per IP); returns the user and a session token.
+
+    Raises EmailNotConfirmed when the password is right but the account waits for its sign-up link.
+    """
     email = (email_raw or "").strip().lower()[:254]
     if not email or not password:
         raise BadInput("Enter your email and password.")
@@ -110,21 +66,35 @@ async def log_in(email_raw: str, password: str, client: Client) -> tuple[User, s
     async with db.service_session() as session:
         await _check_throttle(session, email, client.ip)
         user = await _user_by_email(session, email)
-        refusal = None
+        refusal: NotAllowed | None = None
         # A deleted account answers like an address that never had one.
         if not (await credentials().verify(user, password) and user) or user.deleted_at is not None:
-            refusal = WRONG_CREDENTIALS
+            refusal = NotAllowed(WRONG_CREDENTIALS)
         elif user.is_disabled:
-            refusal = "This account is disabled. Contact support if you think that is a mistake."
+            refusal = NotAllowed("This account is disabled. Contact support if you think that is a mistake.")
+        elif user.email_confirmed_at is None:
+            if user.auth_backend == "local":
+                refusal = EmailNotConfirmed()
+            else:  # Supabase accepted the password, so its own link was opened
+                user.email_confirmed_at = utcnow()
+                await welcome(session, user)
         # The attempt is recorded even when refused: that is what the throttle counts.
         session.add(LoginAttempt(email=email, ip=client.ip[:64], succeeded=refusal is None))
         if refusal is None:
             if user.password_hash and security.needs_rehash(user.password_hash):
                 user.password_hash = await asyncio.to_thread(security.hash_password, password)
-            token = _open_session(session, user.id, client)
+            token = open_session(session, user.id, client)
     if refusal:
-        raise NotAllowed(refusal)
+        raise refusal
     return user, token
+
+
+async def welcome(session: AsyncSession, user: User) -> None:
+    """A new account's address is confirmed: record it and send the welcome email."""
+    audit.record(session, actor_id=user.id, action="account.created", target=str(user.id))
+    await mail.send(
+        session, to=user.email, template="welcome", context={"name": user.display_name}, user_id=user.id
+    )
 
 
 async def log_out(token: str) -> None:
@@ -143,24 +113,40 @@ async def log_out(token: str) -> None:
         )
 
 
+def _is_live(token: str) -> list[sa.ColumnElement[bool]]:
+    """Conditions for the live session behind `token`: known, not expired or revoked, its user enabled."""
+    return [
+        AuthSession.user_id == User.id,
+        AuthSession.token_hash == security.token_digest(token),
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > utcnow(),
+        AuthSession.ticket_expires_at.is_(None),  # a ticket is not a session token
+        User.is_disabled.is_(False),
+    ]
+
+
 async def user_for_token(token: str) -> User | None:
     """The signed-in user behind a session token, or None if it is unknown, expired or revoked."""
     if not token or len(token) > 128:
         return None
     async with db.service_session() as session:
-        return (
+        return (await session.exec(select(User).join(AuthSession, sa.and_(*_is_live(token))))).first()
+
+
+async def session_key(token: str) -> str:
+    """Which live session a token stands for, as "<user id>/<session id>", or "" when none does.
+
+    Not secret: it names the session without being able to act as it.
+    """
+    if not token or len(token) > 128:
+        return ""
+    async with db.service_session() as session:
+        found = (
             await session.exec(
-                select(User)
-                .join(AuthSession, AuthSession.user_id == User.id)
-                .where(
-                    AuthSession.token_hash == security.token_digest(token),
-                    AuthSession.revoked_at.is_(None),
-                    AuthSession.expires_at > utcnow(),
-                    AuthSession.ticket_expires_at.is_(None),  # a ticket is not a session token
-                    User.is_disabled.is_(False),
-                )
+                select(AuthSession.user_id, AuthSession.id).join(User, sa.and_(*_is_live(token)))
             )
         ).first()
+    return f"{found[0]}/{found[1]}" if found else ""
 
 
 async def ticket_for(token: str) -> str:
@@ -234,7 +220,8 @@ async def change_password(user_id: uuid.UUID, current: str, new: str, *, keep_to
         audit.record(session, actor_id=user_id, action="account.password_changed", target=str(user_id))
 
 
-def _open_session(session: AsyncSession, user_id: uuid.UUID, client: Client) -> str:
+def open_session(session: AsyncSession, user_id: uuid.UUID, client: Client) -> str:
+    """Add a server-side session for this user in the caller's transaction; returns its token."""
     token = security.new_session_token()
     session.add(
         AuthSession(
@@ -253,32 +240,54 @@ async def _user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def _check_throttle(session: AsyncSession, email: str, ip: str) -> None:
+    """Refuse a try while this IP must wait after too many wrong passwords (on this account, or on any)."""
     settings = get_settings()
-    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    now = utcnow()
+    since = now - FAILURES_REMEMBERED
+    same_place = (LoginAttempt.email == email, LoginAttempt.ip == ip[:64])
     last_success = await session.scalar(
-        select(sa.func.max(LoginAttempt.created_at)).where(
-            LoginAttempt.email == email, LoginAttempt.succeeded.is_(True)
-        )
+        select(sa.func.max(LoginAttempt.created_at)).where(*same_place, LoginAttempt.succeeded.is_(True))
     )
-    window_start = max(since, last_success) if last_success else since
-    failures = await session.scalar(
-        select(sa.func.count())
-        .select_from(LoginAttempt)
-        .where(
-            LoginAttempt.email == email,
-            LoginAttempt.succeeded.is_(False),
-            LoginAttempt.created_at > window_start,
+    waits = [
+        _wait_left(
+            await _failures(session, max(since, last_success) if last_success else since, *same_place),
+            settings.login_max_failures,
+            now,
         )
-    )
-    ip_failures = 0
+    ]
     if ip:
-        ip_failures = await session.scalar(
-            select(sa.func.count())
-            .select_from(LoginAttempt)
-            .where(LoginAttempt.ip == ip, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at > since)
+        waits.append(
+            _wait_left(
+                await _failures(session, since, LoginAttempt.ip == ip[:64]),
+                settings.login_ip_max_failures,
+                now,
+            )
         )
-    if failures >= settings.login_max_failures or ip_failures >= settings.login_ip_max_failures:
+    if (wait := max(waits)) > timedelta(0):
+        minutes = math.ceil(wait.total_seconds() / 60)
         raise NotAllowed(
-            f"Too many failed attempts. Wait {settings.login_window_minutes} minutes and try again, "
+            f"Too many failed attempts. Wait {minutes} minute{'s' if minutes > 1 else ''} and try again, "
             "or reset your password."
         )
+
+
+async def _failures(session: AsyncSession, since: datetime, *where) -> tuple[int, datetime | None]:
+    """How many wrong passwords match `where` since `since`, and when the latest was."""
+    count, latest = (
+        await session.exec(
+            select(sa.func.count(), sa.func.max(LoginAttempt.created_at)).where(
+                *where, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at > since
+            )
+        )
+    ).one()
+    return count, latest
+
+
+def _wait_left(failures: tuple[int, datetime | None], allowance: int, now: datetime) -> timedelta:
+    """How much longer to wait: none within the allowance, then 1 minute doubling per failure, capped."""
+    count, latest = failures
+    if count < allowance or latest is None:
+        return timedelta(0)
+    cap = timedelta(minutes=get_settings().login_window_minutes)
+    wait = min(FIRST_WAIT * 2 ** min(count - allowance, 16), cap)
+    return max(latest + wait - now, timedelta(0))

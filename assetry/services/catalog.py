@@ -1,49 +1,73 @@
-"""What the studio can make with this configuration: models, their options, price and speed.
+"""The provider catalog: every model Assetry knows, what it accepts, what it costs, when it retires.
 
-Only configured providers appear. The offline provider is always there: it renders
-real files on this machine and everything it makes is labelled "Offline preview".
-Prices are USD per unit (image, second of video, caption request) and can be
-overridden per model id with PRICE_TABLE.
+This is the one place these facts live. The studio form offers only what an entry allows
+(`form_options`), `studio.check` validates against it, the cost shown before generating
+and the cost recorded on each generation come from its prices, `doctor` and `make smoke`
+read it, and the sandbox imitations of fal.ai, Gemini and Anthropic refuse any model id
+or option it does not allow, with the provider's own error shape. So a stale entry fails
+a test instead of a creator's request.
+
+Each price and limit names the page it was read on and the date (`Source`); a fact that
+could not be confirmed on the provider's own page says so (`confirmed=False`, with a
+note). Prices are USD per unit (image, second of video, caption request) and can be
+overridden per model id with PRICE_TABLE. A configured model id the catalog does not
+know, or one past its retirement date, is not offered in the studio (doctor says why).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 
 from assetry.config import Settings
 from assetry.errors import BadInput
 
-# USD per unit from the providers' public price lists (Nov 2026); PRICE_TABLE overrides them.
-DEFAULT_PRICES = {
-    "fal-ai/flux/schnell": 0.003,
-    "fal-ai/veo3/fast": 0.40,
-    "gemini-2.5-flash": 0.001,
-    "gemini-2.5-flash-image": 0.039,
-    "claude-haiku-4-5": 0.002,
-}
 IMAGE, VIDEO, CAPTION = "image", "video", "caption"
 KINDS = (VIDEO, IMAGE, CAPTION)
+# Every aspect ratio the studio knows how to ask for; a model allows a subset.
 ASPECTS = ("9:16", "1:1", "16:9")
 TONES = ("friendly", "bold", "funny", "informative")
 LENGTHS = ("short", "medium", "long")
+READ_ON = date(2026, 12, 6)  # when the sources below were read
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a fact was read, and when; `confirmed=False` when the provider's own page did not show it."""
+
+    url: str
+    read_on: date = READ_ON
+    confirmed: bool = True
+    note: str = ""
+
+
+LOCAL = Source(url="assetry/integrations/offline.py", note="rendered on this machine, free")
 
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """A model a creator can pick for one kind of output."""
+    """One model: what it makes, what it accepts, its price and speed, and its retirement."""
 
-    provider: str
+    provider: str  # offline | fal | gemini | anthropic
     model: str
     kind: str
     label: str
     unit: str  # image | second | request
     price_usd: float
-    typical_seconds: int
-    aspects: tuple[str, ...] = ASPECTS
+    typical_seconds: int  # per unit of `unit` for videos (seconds of waiting per second of clip)
+    source: Source
+    aspects: tuple[str, ...] = ()
     durations: tuple[int, ...] = ()
-    max_count: int = 4
+    max_count: int = 1
+    # How the provider wants a video's length: veo3 takes "8s".
+    duration_format: str = "{seconds}s"
+    # None: the model has no sound switch. False: it has one and we ask for no sound (the price above).
+    audio: bool | None = None
+    audio_price_usd: float | None = None
+    retires_on: date | None = None
+    retirement_source: Source | None = None
+    replacement: str = ""
     offline: bool = False
-    extra: dict = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -54,58 +78,199 @@ class ModelChoice:
         units = duration_s if self.unit == "second" else count if self.unit == "image" else 1
         return round(self.price_usd * units, 4)
 
+    def retired(self, today: date | None = None) -> bool:
+        """Whether the provider has shut this model down (requests to it fail)."""
+        return self.retires_on is not None and self.retires_on <= (today or _today())
 
-def choices(settings: Settings) -> list[ModelChoice]:
-    """Every model available with this configuration, offline first."""
-    found = [
-        ModelChoice(
-            provider="offline", model="preview-image", kind=IMAGE,
-            label="Offline preview image", unit="image", price_usd=0.0, typical_seconds=1, offline=True,
+
+@dataclass(frozen=True)
+class FormOptions:
+    """What the studio form offers for one model: nothing the model refuses."""
+
+    aspects: tuple[str, ...]
+    durations: tuple[int, ...]
+    counts: tuple[int, ...]
+
+
+_GEMINI_DEPRECATIONS = "https://ai.google.dev/gemini-api/docs/deprecations"
+_FAL_VEO3_FAST = "https://fal.ai/models/fal-ai/veo3/fast/llms.txt"
+_HAIKU_3_RETIRED = Source(
+    "https://24-ai.news/en/vijest/2026-04-21/anthropic-claude-haiku-3-retirement", confirmed=False,
+    note="retired April 20, 2026 per news reports of Anthropic's release notes (one says April 19)",
+)  # fmt: skip
+_HAIKU_35_RETIRED = Source(
+    "https://github.com/coder/coder/pull/22304", confirmed=False,
+    note="retirement date quoted by a third party; Anthropic's deprecations table could not be read",
+)  # fmt: skip
+
+MODELS: tuple[ModelChoice, ...] = (
+    ModelChoice(
+        provider="offline", model="preview-image", kind=IMAGE, label="Offline preview image",
+        unit="image", price_usd=0.0, typical_seconds=1, source=LOCAL, aspects=ASPECTS, max_count=4,
+        offline=True,
+    ),
+    ModelChoice(
+        provider="offline", model="preview-video", kind=VIDEO, label="Offline preview video",
+        unit="second", price_usd=0.0, typical_seconds=1, source=LOCAL, aspects=ASPECTS,
+        durations=(3, 5, 8), offline=True,
+    ),
+    ModelChoice(
+        provider="offline", model="preview-captions", kind=CAPTION, label="Offline preview captions",
+        unit="request", price_usd=0.0, typical_seconds=1, source=LOCAL, max_count=5, offline=True,
+    ),
+    ModelChoice(
+        provider="fal", model="fal-ai/flux/schnell", kind=IMAGE, label="fal.ai · FLUX.1 [schnell]",
+        unit="image", price_usd=0.003, typical_seconds=5, aspects=ASPECTS, max_count=4,
+        source=Source(
+            url="https://fal.ai/models/fal-ai/flux-1/schnell/llms.txt", confirmed=False,
+            note="$0.003 per megapixel, read on fal's page for the same model under fal-ai/flux-1/schnell; "
+            "the fal-ai/flux/schnell page itself was not readable. Our sizes are at most 1024x1024 (1 MP). "
+            "num_images 1-4 and free width/height come from fal's API reference "
+            "(fal.ai/docs/model-api-reference/image-generation-api/flux-schnell), not seen in full.",
         ),
-        ModelChoice(
-            provider="offline", model="preview-video", kind=VIDEO,
-            label="Offline preview video", unit="second", price_usd=0.0, typical_seconds=1,
-            durations=(3, 5, 8), offline=True,
+    ),
+    ModelChoice(
+        provider="fal", model="fal-ai/veo3/fast", kind=VIDEO, label="fal.ai · Veo 3 Fast",
+        unit="second", price_usd=0.10, typical_seconds=12, aspects=("9:16", "16:9"), durations=(4, 6, 8),
+        duration_format="{seconds}s", audio=False, audio_price_usd=0.15,
+        source=Source(
+            url=_FAL_VEO3_FAST,
+            note="$0.10 per second audio off, $0.15 audio on; aspect_ratio 16:9 or 9:16; duration 4s, 6s "
+            "or 8s. The audio switch (generate_audio) was cut from the page text we could read; it is "
+            "named so for the same model on Cloudflare's Veo 3 Fast page.",
         ),
-        ModelChoice(
-            provider="offline", model="preview-captions", kind=CAPTION,
-            label="Offline preview captions", unit="request", price_usd=0.0, typical_seconds=1,
-            max_count=5, offline=True,
+    ),
+    ModelChoice(
+        provider="gemini", model="gemini-3.5-flash-lite", kind=CAPTION,
+        label="Google Gemini · 3.5 Flash-Lite", unit="request", price_usd=0.003, typical_seconds=4,
+        max_count=5,
+        source=Source(
+            url="https://ai.google.dev/gemini-api/docs/whats-new-gemini-3.6",
+            note="$0.30 per 1M input and $2.50 per 1M output tokens; per request estimated for about 1,000 "
+            "tokens in and 1,000 out (thinking included). GA, released July 21, 2026, no shutdown date "
+            f"announced ({_GEMINI_DEPRECATIONS}).",
         ),
-    ]  # fmt: skip
+    ),
+    ModelChoice(
+        provider="gemini", model="gemini-3.1-flash-image", kind=IMAGE,
+        label="Google Gemini · 3.1 Flash Image", unit="image", price_usd=0.067, typical_seconds=8,
+        aspects=ASPECTS, max_count=4,
+        source=Source(
+            url="https://ai.google.dev/gemini-api/docs/pricing", confirmed=False,
+            note="Google's pricing page was not readable here; $0.067 per 1K image ($60 per 1M image-output "
+            "tokens, 1,120 tokens an image) is what several API resellers quote from it. The model id "
+            f"(GA May 28, 2026, no shutdown date announced) is from {_GEMINI_DEPRECATIONS}.",
+        ),
+    ),
+    ModelChoice(
+        provider="anthropic", model="claude-haiku-4-5", kind=CAPTION, label="Anthropic · Claude Haiku 4.5",
+        unit="request", price_usd=0.006, typical_seconds=4, max_count=5,
+        source=Source(
+            url="https://platform.claude.com/docs/en/about-claude/models/overview", confirmed=False,
+            note="Alias of claude-haiku-4-5-20251001 (models overview, read through a mirror). $1 per 1M "
+            "input and $5 per 1M output tokens (third-party listings; the overview's price row was cut); "
+            "per request estimated for about 1,000 tokens each way. Its status on the deprecations page "
+            "(platform.claude.com/docs/en/about-claude/model-deprecations) could not be read.",
+        ),
+    ),
+    # Shut down: kept so doctor can name the replacement and the imitations answer as the providers do.
+    ModelChoice(
+        provider="gemini", model="gemini-2.5-flash", kind=CAPTION, label="Google Gemini · 2.5 Flash",
+        unit="request", price_usd=0.0, typical_seconds=4, max_count=5, source=Source(_GEMINI_DEPRECATIONS),
+        retires_on=date(2026, 6, 17), retirement_source=Source(_GEMINI_DEPRECATIONS),
+        replacement="gemini-3.5-flash-lite",
+    ),
+    ModelChoice(
+        provider="gemini", model="gemini-2.5-flash-image", kind=IMAGE, label="Google Gemini · 2.5 Flash Image",
+        unit="image", price_usd=0.0, typical_seconds=8, aspects=ASPECTS, max_count=4,
+        source=Source(_GEMINI_DEPRECATIONS), retires_on=date(2026, 10, 2),
+        retirement_source=Source(_GEMINI_DEPRECATIONS), replacement="gemini-3.1-flash-image",
+    ),
+    ModelChoice(
+        provider="gemini", model="gemini-3.1-flash-image-preview", kind=IMAGE,
+        label="Google Gemini · 3.1 Flash Image (preview)", unit="image", price_usd=0.0, typical_seconds=8,
+        aspects=ASPECTS, max_count=4, source=Source(_GEMINI_DEPRECATIONS), retires_on=date(2026, 6, 25),
+        retirement_source=Source(_GEMINI_DEPRECATIONS), replacement="gemini-3.1-flash-image",
+    ),
+    ModelChoice(
+        provider="gemini", model="gemini-3-pro-image-preview", kind=IMAGE,
+        label="Google Gemini · 3 Pro Image (preview)", unit="image", price_usd=0.0, typical_seconds=8,
+        aspects=ASPECTS, max_count=4, source=Source(_GEMINI_DEPRECATIONS), retires_on=date(2026, 6, 25),
+        retirement_source=Source(_GEMINI_DEPRECATIONS), replacement="gemini-3-pro-image",
+    ),
+    ModelChoice(
+        provider="gemini", model="gemini-2.0-flash", kind=CAPTION, label="Google Gemini · 2.0 Flash",
+        unit="request", price_usd=0.0, typical_seconds=4, max_count=5,
+        source=Source("https://firebase.google.com/docs/ai-logic/prompt-design"), retires_on=date(2026, 6, 1),
+        retirement_source=Source("https://firebase.google.com/docs/ai-logic/prompt-design"),
+        replacement="gemini-3.1-flash-lite",
+    ),
+    ModelChoice(
+        provider="anthropic", model="claude-3-5-haiku-20241022", kind=CAPTION, label="Anthropic · Claude Haiku 3.5",
+        unit="request", price_usd=0.0, typical_seconds=4, max_count=5,
+        source=_HAIKU_35_RETIRED, retires_on=date(2026, 2, 19), retirement_source=_HAIKU_35_RETIRED,
+        replacement="claude-haiku-4-5",
+    ),
+    ModelChoice(
+        provider="anthropic", model="claude-3-haiku-20240307", kind=CAPTION, label="Anthropic · Claude Haiku 3",
+        unit="request", price_usd=0.0, typical_seconds=4, max_count=5, source=_HAIKU_3_RETIRED,
+        retires_on=date(2026, 4, 20), retirement_source=_HAIKU_3_RETIRED, replacement="claude-haiku-4-5",
+    ),
+)  # fmt: skip
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def known(provider: str, model: str) -> ModelChoice | None:
+    """The catalog entry for one provider's model id, retired or not."""
+    return next((m for m in MODELS if m.provider == provider and m.model == model), None)
+
+
+def usable(provider: str, model: str, today: date | None = None) -> ModelChoice | None:
+    """The entry if the provider still serves this model."""
+    found = known(provider, model)
+    return found if found is not None and not found.retired(today) else None
+
+
+def configured_models(settings: Settings) -> list[tuple[str, str, str]]:
+    """(provider, setting name, model id) for every model the configuration asks for."""
+    found = []
     if settings.fal_key:
-        found += [
-            ModelChoice(
-                provider="fal", model=settings.fal_image_model, kind=IMAGE, label=f"fal.ai · {settings.fal_image_model}",
-                unit="image", price_usd=DEFAULT_PRICES.get(settings.fal_image_model, 0.0), typical_seconds=5,
-            ),
-            ModelChoice(
-                provider="fal", model=settings.fal_video_model, kind=VIDEO, label=f"fal.ai · {settings.fal_video_model}",
-                unit="second", price_usd=DEFAULT_PRICES.get(settings.fal_video_model, 0.0), typical_seconds=12,
-                durations=tuple(settings.fal_video_durations), max_count=1,
-            ),
-        ]  # fmt: skip
+        found += [("fal", "FAL_IMAGE_MODEL", settings.fal_image_model)]
+        found += [("fal", "FAL_VIDEO_MODEL", settings.fal_video_model)]
     if settings.gemini_api_key:
-        found += [
-            ModelChoice(
-                provider="gemini", model=settings.gemini_caption_model, kind=CAPTION,
-                label=f"Google Gemini · {settings.gemini_caption_model}", unit="request",
-                price_usd=DEFAULT_PRICES.get(settings.gemini_caption_model, 0.0), typical_seconds=4, max_count=5,
-            ),
-            ModelChoice(
-                provider="gemini", model=settings.gemini_image_model, kind=IMAGE,
-                label=f"Google Gemini · {settings.gemini_image_model}", unit="image",
-                price_usd=DEFAULT_PRICES.get(settings.gemini_image_model, 0.0), typical_seconds=8,
-            ),
-        ]  # fmt: skip
+        found += [("gemini", "GEMINI_CAPTION_MODEL", settings.gemini_caption_model)]
+        found += [("gemini", "GEMINI_IMAGE_MODEL", settings.gemini_image_model)]
     if settings.anthropic_api_key:
-        found.append(
-            ModelChoice(
-                provider="anthropic", model=settings.anthropic_caption_model, kind=CAPTION,
-                label=f"Anthropic · {settings.anthropic_caption_model}", unit="request",
-                price_usd=DEFAULT_PRICES.get(settings.anthropic_caption_model, 0.0), typical_seconds=4, max_count=5,
+        found += [("anthropic", "ANTHROPIC_CAPTION_MODEL", settings.anthropic_caption_model)]
+    return found
+
+
+def problems(settings: Settings, today: date | None = None) -> list[str]:
+    """What is wrong with the configured model ids: unknown to the catalog, or shut down."""
+    found = []
+    for provider, name, model in configured_models(settings):
+        entry = known(provider, model)
+        if entry is None:
+            found.append(f"{name}={model} is not in the provider catalog, so the studio does not offer it.")
+        elif entry.retired(today):
+            instead = f"; use {entry.replacement}" if entry.replacement else ""
+            found.append(
+                f"{name}={model} was shut down on {entry.retires_on.isoformat()} "
+                f"({entry.retirement_source.url if entry.retirement_source else 'provider notice'}){instead}."
             )
-        )  # fmt: skip
+    return found
+
+
+def choices(settings: Settings, today: date | None = None) -> list[ModelChoice]:
+    """Every model available with this configuration, offline first (unknown or retired ids left out)."""
+    found = [m for m in MODELS if m.offline]
+    for provider, _, model in configured_models(settings):
+        entry = usable(provider, model, today)
+        if entry is not None and entry not in found:
+            found.append(entry)
     return [_priced(choice, settings) for choice in found]
 
 
@@ -115,6 +280,24 @@ def find(settings: Settings, key: str, kind: str) -> ModelChoice:
         if choice.key == key and choice.kind == kind:
             return choice
     raise BadInput("That model isn't available here. Pick one from the list.")
+
+
+def form_options(choice: ModelChoice) -> FormOptions:
+    """The aspect ratios, lengths and counts the studio form offers for a model."""
+    return FormOptions(
+        aspects=tuple(a for a in ASPECTS if a in choice.aspects),
+        durations=choice.durations,
+        counts=tuple(range(1, choice.max_count + 1)) if choice.kind != VIDEO else (1,),
+    )
+
+
+def cheapest_clip(provider: str, today: date | None = None) -> tuple[ModelChoice, int] | None:
+    """The provider's cheapest video model in use and its shortest length (for smoke tests)."""
+    videos = [m for m in MODELS if m.provider == provider and m.kind == VIDEO and not m.retired(today)]
+    if not videos:
+        return None
+    best = min(videos, key=lambda m: m.price_usd * min(m.durations))
+    return best, min(best.durations)
 
 
 def _priced(choice: ModelChoice, settings: Settings) -> ModelChoice:

@@ -48,10 +48,6 @@ SYNC_TASK = "analytics.sync_account"
 BAD_STATE = "This connection link is not valid any more (it was used, expired, or started in another browser). Start again from the analytics page."
 
 
-def redirect_uri(platform: str) -> str:
-    return f"{get_settings().public_url.rstrip('/')}/oauth/{platform}/callback"
-
-
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
@@ -77,7 +73,7 @@ async def begin(
                 expires_at=utcnow() + STATE_TTL,
             )
         )
-    return client.authorize_url(state, redirect_uri(platform))
+    return client.authorize_url(state, platforms.redirect_uri(platform))
 
 
 @dataclass(frozen=True)
@@ -117,7 +113,7 @@ async def complete(platform: str, params: dict[str, str], session_token: str) ->
         code = platforms.code_from_callback(platform, params)
     except BadInput as refused:
         raise ConsentDenied(str(refused)) from None
-    tokens = await client.exchange_code(code, redirect_uri(platform))
+    tokens = await client.exchange_code(code, platforms.redirect_uri(platform))
     profile = await platforms.profile(platform, tokens)
     sealer = vault(get_settings())
     async with db.user_session(user_id) as session:

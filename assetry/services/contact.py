@@ -5,25 +5,31 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
 from assetry import db
 from assetry.models import SupportMessage, WaitlistEntry
+from assetry.services import form_limits
 from assetry.services.validation import clean_email, clean_text
 
+WAITLIST_ANSWER = "Thanks! If you weren't on the list already, you are now. We'll write when your spot opens."
 
-async def join_waitlist(email_raw: str) -> bool:
-    """Add an email to the waitlist; False when it was already on it (nothing changes)."""
+
+async def join_waitlist(email_raw: str, ip: str) -> str:
+    """Put an email on the waitlist (once); returns the answer to show, the same whether it was on it or not.
+
+    Each IP may send `FORM_IP_MAX_PER_HOUR` of these an hour (NotAllowed past it).
+    """
     email = clean_email(email_raw)
     async with db.service_session() as session:
-        if (await session.exec(select(WaitlistEntry.id).where(WaitlistEntry.email == email))).first():
-            return False
+        await form_limits.count_submission(session, form_limits.WAITLIST, ip)
+        # One INSERT for every address (refused by the unique index when it is on the list already),
+        # so the time taken tells nothing either.
         try:
             async with session.begin_nested():
                 session.add(WaitlistEntry(email=email))
-        except IntegrityError:  # the same address, sent twice at the same moment
-            return False
-    return True
+        except IntegrityError:
+            pass
+    return WAITLIST_ANSWER
 
 
 async def send_support_message(

@@ -17,15 +17,10 @@ from assetry.models import User
 
 @dataclass(frozen=True)
 class StoredCredential:
-    """What our users table keeps for a credential: a hash (local) or the backend's user id.
-
-    `confirmation_pending`: the backend created the user but will refuse log-ins until
-    the email address is confirmed (Supabase with confirmations on).
-    """
+    """What our users table keeps for a credential: a hash (local) or the backend's user id."""
 
     password_hash: str | None = None
     external_id: str | None = None
-    confirmation_pending: bool = False
 
 
 class Credentials(Protocol):

@@ -27,8 +27,10 @@ from assetry import db
 from assetry.errors import BadInput
 from assetry.models import MetricSnapshot, Note, Post
 from assetry.models.analytics import METRICS, OWN
+from assetry.models.base import utcnow
 from assetry.services import dashboard_figures as figures
-from assetry.services import local_time
+from assetry.services import growth, local_time
+from assetry.services.admin.common import csv_safe
 
 PRESETS = {"7": 7, "30": 30, "90": 90}
 MAX_DAYS = 366
@@ -41,6 +43,9 @@ NOT_OFFERED = {
         "interactions": "TikTok's API doesn't report interactions",
     }
 }
+# A slot is named the best time to post only with this many posts published in it.
+BEST_SLOT_MIN_POSTS = 2
+WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 MILESTONES = (("1 h", timedelta(hours=1)), ("6 h", timedelta(hours=6)), ("24 h", timedelta(days=1)),
               ("7 d", timedelta(days=7)), ("30 d", timedelta(days=30)))  # fmt: skip
 
@@ -108,6 +113,31 @@ class PostRow:
     missing: dict[str, str]
 
 
+@dataclass(frozen=True)
+class BestSlot:
+    """The weekday and hour (creator's clock) whose posts have the highest median views."""
+
+    weekday: int  # Monday = 0
+    hour: int
+    median_views: int
+    posts: int
+    typical_views: int  # the median of all the creator's posts
+    change_pct: int | None  # the slot's median against the typical post's, in percent
+
+    def sentence(self) -> str:
+        """The slot in words: "Thursdays 19:00–20:00, +38 % views vs your typical post"."""
+        slot = f"{WEEKDAYS[self.weekday]} {self.hour:02d}:00–{(self.hour + 1) % 24:02d}:00"
+        if self.change_pct is None:
+            return slot
+        return f"{slot}, {self.change_pct:+d} % views vs your typical post"
+
+    def detail(self) -> str:
+        return (
+            f"Median {self.median_views:,} views over the {self.posts} posts published then; "
+            f"your typical post (the median of all of them) has {self.typical_views:,}."
+        )
+
+
 @dataclass
 class Overview:
     period: Period
@@ -119,6 +149,9 @@ class Overview:
     top_posts: list[PostRow]
     heatmap: list[list[int | None]]  # [weekday][hour] median views of posts published then
     notes: list[Note]
+    best_slot: BestSlot | None = None
+    # Today on the creator's clock when the period ends today: its numbers are still coming in.
+    partial_day: date | None = None
     posts_in_period: int = 0
     has_data: bool = False
     reasons: dict[str, str] = field(default_factory=dict)
@@ -131,9 +164,7 @@ async def overview(
     tz = _zone(period.zone)
     start, end = period.bounds()
     since = period.previous().bounds()[0]
-    own_posts = [Post.user_id == user_id, Post.source == OWN]
-    if account_ids is not None:
-        own_posts.append(col(Post.account_id).in_(account_ids))
+    own_posts = _own_posts(user_id, account_ids)
     seen = figures.snapshots(user_id, own_posts, end)
     async with db.user_session(user_id) as session:
         first_post, last_post, posts_in_period = (
@@ -191,10 +222,36 @@ async def overview(
         top_posts=[_post_row(posts[row.post_id], row) for row in top],
         heatmap=_heatmap(cells),
         notes=list(notes),
+        best_slot=best_slot(cells),
+        partial_day=period.end if period.end >= today_in(period.zone) else None,
         posts_in_period=posts_in_period,
         has_data=bool(top),
         reasons=reasons,
     )
+
+
+def _own_posts(user_id: uuid.UUID, account_ids: list[uuid.UUID] | None) -> list:
+    """The filter of the creator's own posts (of some accounts only, if given)."""
+    own_posts = [Post.user_id == user_id, Post.source == OWN]
+    if account_ids is not None:
+        own_posts.append(col(Post.account_id).in_(account_ids))
+    return own_posts
+
+
+async def every_post(
+    user_id: uuid.UUID, period: Period, *, account_ids: list[uuid.UUID] | None = None
+) -> list[PostRow]:
+    """Every own post with numbers as of the period's end, most views gained in it first (for the CSV)."""
+    start, end = period.bounds()
+    own_posts = _own_posts(user_id, account_ids)
+    seen = figures.snapshots(user_id, own_posts, end)
+    async with db.user_session(user_id) as session:
+        rows = (await session.exec(figures.every_post(seen, start, end))).all()
+        posts = {}
+        if rows:
+            details = figures.post_details([row.post_id for row in rows], end)
+            posts = {post.id: post for post in (await session.exec(details)).all()}
+    return [_post_row(posts[row.post_id], row) for row in rows]
 
 
 def _days(first: date, count: int) -> list[date]:
@@ -224,8 +281,28 @@ def _post_row(post, figures_of) -> PostRow:
 
 
 def _heatmap(cells) -> list[list[int | None]]:
-    medians = {(weekday, hour): int(middle / count) for weekday, hour, middle, count in cells}
+    medians = {(weekday, hour): int(middle / count) for weekday, hour, middle, count, *_ in cells}
     return [[medians.get((d, h)) for h in range(24)] for d in range(7)]
+
+
+def best_slot(cells) -> BestSlot | None:
+    """The heatmap cell with the highest median views among those with at least
+    `BEST_SLOT_MIN_POSTS` posts (ties: more posts, then the earlier slot), or None."""
+    candidates = [
+        (int(middle / count), posts, weekday, hour, typical)
+        for weekday, hour, middle, count, posts, typical in cells
+        if posts >= BEST_SLOT_MIN_POSTS
+    ]
+    if not candidates:
+        return None
+    median, posts, weekday, hour, typical = min(candidates, key=lambda c: (-c[0], -c[1], c[2], c[3]))
+    change = round((median / typical - 1) * 100) if typical else None
+    return BestSlot(weekday, hour, median, posts, round(typical), change)
+
+
+def today_in(zone: str) -> date:
+    """Today's date on the clock of a time zone (UTC when the name is unknown)."""
+    return utcnow().astimezone(_zone(zone)).date()
 
 
 def _reasons(said, unseen: list[str]) -> dict[str, str]:
@@ -273,7 +350,7 @@ async def post_history(user_id: uuid.UUID, post_id: uuid.UUID) -> PostHistory | 
     milestones = []
     for label, offset in MILESTONES:
         target = post.posted_at + offset
-        tolerance = max(offset / 4, timedelta(minutes=30))
+        tolerance = growth.tolerance(offset)
         near = [s for s in snapshots if abs(s.captured_at - target) <= tolerance and s.views is not None]
         if near:
             best = min(near, key=lambda s: abs(s.captured_at - target))
@@ -328,25 +405,58 @@ async def best_captions(user_id: uuid.UUID, limit: int = 5) -> list[str]:
     return list(titles)
 
 
-def to_csv(result: Overview) -> str:
-    """The dashboard's data as CSV: one row per day with each metric, then the top posts."""
+NOT_IN_PERIOD = "no snapshot in this period"
+NOT_REPORTED = "not reported by the platform"
+
+
+def to_csv(result: Overview, posts: list[PostRow]) -> str:
+    """The dashboard's data as CSV: one row per day, then one row per post.
+
+    A number nobody reported is an empty cell, never a 0, and the row's last column says
+    why ("saves: TikTok's API doesn't report saves").
+    """
     out = io.StringIO()
     writer = csv.writer(out)
-    metrics = [m for m in METRICS if m in result.series]
-    writer.writerow(["date", *metrics])
+    writer.writerow(["date", *METRICS, "why empty"])
     days = [day for day, _ in next(iter(result.series.values()), [])]
+    unseen = [m for m in METRICS if m not in result.series]
+    why_days = _why([(m, result.totals[m].missing or NO_DATA) for m in unseen])
     for index, day in enumerate(days):
-        writer.writerow([day.isoformat(), *(result.series[m][index][1] for m in metrics)])
+        values = [result.series[m][index][1] if m in result.series else "" for m in METRICS]
+        writer.writerow([day.isoformat(), *values, why_days])
     writer.writerow([])
-    writer.writerow(["post", "platform", "published", "url", *(f"{m} now" for m in METRICS)])
-    for post in result.top_posts:
+    writer.writerow(
+        [
+            "post",
+            "platform",
+            "published",
+            "url",
+            "views in period",
+            *(f"{m} now" for m in METRICS),
+            "why empty",
+        ]
+    )
+    for post in posts:
+        gained = post.gained.get("views")
+        empty = [] if gained is not None else [("views in period", NOT_IN_PERIOD)]
+        empty += [
+            (f"{m} now", why_missing(post.platform, post.missing, m))
+            for m in METRICS
+            if post.metrics.get(m) is None
+        ]
         writer.writerow([
-            _csv_safe(post.title), post.platform, post.posted_at.isoformat(), post.url,
+            csv_safe(post.title), post.platform, post.posted_at.isoformat(), csv_safe(post.url),
+            "" if gained is None else gained,
             *("" if post.metrics.get(m) is None else post.metrics[m] for m in METRICS),
+            csv_safe(_why(empty)),
         ])  # fmt: skip
     return out.getvalue()
 
 
-def _csv_safe(text: str) -> str:
-    """Keep spreadsheet apps from running a cell as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def why_missing(platform: str, missing: dict[str, str] | None, metric: str) -> str:
+    """Why a post has no number for a metric: what its last snapshot said, or what its platform never gives."""
+    return (missing or {}).get(metric) or NOT_OFFERED.get(platform, {}).get(metric) or NOT_REPORTED
+
+
+def _why(empty: list[tuple[str, str]]) -> str:
+    return "; ".join(f"{column}: {reason}" for column, reason in empty)

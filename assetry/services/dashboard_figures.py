@@ -109,6 +109,15 @@ def days_and_top_posts(seen: sa.CTE, zone: ZoneInfo, since: datetime, start: dat
     )
 
 
+def every_post(seen: sa.CTE, start: datetime, end: datetime) -> sa.Select:
+    """Every post with snapshots, most views gained in the period first: `post_id`, `views_now`
+    and what it gained of each metric (a column per metric, NULL when nothing counted then)."""
+    figures = per_post(seen, start, end)
+    return select(
+        figures.c.post_id, figures.c.views_now, *(figures.c[f"{m}_gained"].label(m) for m in METRICS)
+    ).order_by(*_most_gained_first(figures))
+
+
 def per_post(seen: sa.CTE, start: datetime, end: datetime) -> sa.Subquery:
     """Per post: its latest views (`views_now`), and per metric what it gained between start
     and end (`<metric>_gained`, NULL when nothing counted then) and how many snapshots have it."""
@@ -162,7 +171,8 @@ def _most_gained_first(figures: sa.Subquery) -> tuple:
 
 def heatmap(user_id: uuid.UUID, own_posts: list, zone: ZoneInfo, published: tuple[datetime, datetime], end):
     """Per (weekday, hour) of publication on the creator's clock, the median of the posts' latest
-    views, as (weekday, hour, sum of the middle one or two, how many were summed)."""
+    views, as (weekday, hour, sum of the middle one or two, how many were summed, posts in the
+    cell, the median of every post's latest views)."""
     views = MetricSnapshot.views
     latest = (
         select(MetricSnapshot.post_id, sa.func.max(MetricSnapshot.captured_at).label("captured_at"))
@@ -201,11 +211,30 @@ def heatmap(user_id: uuid.UUID, own_posts: list, zone: ZoneInfo, published: tupl
         sa.func.count().over(partition_by=cell).label("n"),
     ).subquery()
     middle = (ranked.c.rank == (ranked.c.n + 1) // 2) | (ranked.c.rank == (ranked.c.n + 2) // 2)
+    every_post = _median(cells.c.views, cells)
     return (
-        select(ranked.c.weekday, ranked.c.hour, _sum(ranked.c.views), sa.func.count())
+        select(
+            ranked.c.weekday,
+            ranked.c.hour,
+            _sum(ranked.c.views),
+            sa.func.count(),
+            sa.func.max(ranked.c.n),
+            every_post,
+        )
         .where(middle)
         .group_by(ranked.c.weekday, ranked.c.hour)
     )
+
+
+def _median(column, source) -> sa.ScalarSelect:
+    """SQL: the median of a column over all rows of `source` (the mean of the middle one or two)."""
+    ranked = select(
+        column.label("value"),
+        sa.func.row_number().over(order_by=column).label("rank"),
+        sa.func.count().over().label("n"),
+    ).subquery()
+    middle = (ranked.c.rank == (ranked.c.n + 1) // 2) | (ranked.c.rank == (ranked.c.n + 2) // 2)
+    return select(sa.func.sum(ranked.c.value) * 1.0 / sa.func.count()).where(middle).scalar_subquery()
 
 
 def reasons_said(user_id: uuid.UUID, own_posts: list, end: datetime) -> sa.Select:

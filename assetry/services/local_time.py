@@ -26,6 +26,16 @@ def epoch_seconds(instant):
     return sa.cast(sa.func.floor(sa.extract("epoch", instant)), sa.BigInteger)
 
 
+def moment_in(moment: datetime, zone_name: str) -> str:
+    """An instant as a person reads it on their clock: "December 13, 2026 at 14:05 (Europe/Paris)"."""
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ValueError, KeyError):
+        zone, zone_name = ZoneInfo("UTC"), "UTC"
+    local = moment.astimezone(zone)
+    return f"{local:%B} {local.day}, {local.year} at {local:%H:%M} ({zone_name})"
+
+
 def _offset(zone: ZoneInfo, moment: datetime) -> int:
     return int(moment.astimezone(zone).utcoffset().total_seconds())
 

@@ -12,6 +12,11 @@ change it reports is committed. Then:
 - Embedded (no `SMTP_URL`): the message is marked `kept` and stays in the outbox,
   where admins read it.
 
+Retention: a message leaves the outbox 90 days after it was written, once it is no
+longer waiting (`purge_delivered`, run by the retention schedule), or earlier with its
+account: the account purge deletes the messages to its address, and the deletion
+confirmation, when still waiting then, is removed as soon as it is delivered.
+
 Delivery is at least once: a worker that crashes between the server's "250 OK"
 and recording it resends, with the same Message-ID so mail clients drop the copy.
 """
@@ -35,7 +40,7 @@ from assetry.errors import BadInput, ProviderError
 from assetry.integrations.mailer import Mailer, OutgoingMail
 from assetry.jobs import queue
 from assetry.jobs.task import Context, Retry
-from assetry.models import OutboxMessage
+from assetry.models import OutboxMessage, User
 from assetry.models.base import utcnow
 from assetry.models.mail import FAILED, KEPT, QUEUED, SENT
 from assetry.services import mail_templates
@@ -152,8 +157,9 @@ async def deliver(ctx: Context) -> dict:
             html=message.body_html,
             message_id=f"<{message.id}@{_mail_domain(sender.sender)}>",
         )
-        one_time = mail_templates.TEMPLATES.get(message.template)
-        blank_after = bool(one_time and one_time.one_time_link)
+        template = mail_templates.TEMPLATES.get(message.template)
+        blank_after = bool(template and template.one_time_link)
+        forget_after = bool(template and template.outlives_account)
     try:
         await sender.send(outgoing)
     except (ProviderError, BadInput) as error:
@@ -171,8 +177,16 @@ async def deliver(ctx: Context) -> dict:
     if blank_after:
         values |= {"body_text": REMOVED_BODY, "body_html": ""}
     async with db.service_session() as session:
+        if forget_after and not await _has_account(session, outgoing.to):
+            await session.exec(sa.delete(OutboxMessage).where(OutboxMessage.id == message_id))
+            return {"status": SENT, "attempts": attempt, "removed": True}
         await session.exec(sa.update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
     return {"status": SENT, "attempts": attempt}
+
+
+async def _has_account(session: AsyncSession, address: str) -> bool:
+    found = await session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == address.lower()))
+    return found is not None
 
 
 def _clean_address(raw: str) -> str:

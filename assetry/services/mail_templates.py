@@ -7,7 +7,9 @@ thing and every value from the context is escaped in the HTML.
 Every template accepts `name` (the person's display name; "there" when empty)
 and gets `app_url` (the public URL) from the settings. Their own keys:
 
-- `welcome` (on sign-up): no other keys.
+- `welcome` (when a new account's address is confirmed): no other keys.
+- `sign_up_confirmation` (finish signing up): `confirm_url`; optional `expires_hours` (default 24).
+- `sign_up_attempt` (someone signed up with an address that has an account): no other keys.
 - `email_confirmation` (confirm a new address; sent TO the new address):
   `new_email`, `confirm_url`; optional `expires_hours` (default 24).
 - `password_reset` (local accounts): `reset_url`; optional `expires_minutes` (default 60).
@@ -19,8 +21,13 @@ and gets `app_url` (the public URL) from the settings. Their own keys:
 - `support_reply` (an admin answered): `subject` (of the person's message), `reply` (text);
   optional `original` (their message, quoted below the answer).
 - `waitlist_invite` (a place opened up): `signup_url`.
+- `privacy_request_received` (a privacy request reached the team): `topic` (what it is
+  about), `request` (their text, quoted).
+- `export_requested` (a data export started): no other keys.
+- `export_ready` (the export's archive can be downloaded): `expires` (text: when the
+  link stops working, in the person's time zone).
 
-`password_reset` and `email_confirmation` carry one-time links: once delivered,
+`sign_up_confirmation`, `password_reset` and `email_confirmation` carry one-time links: once delivered,
 the outbox keeps their subject but not their bodies.
 """
 
@@ -73,6 +80,9 @@ class Template:
     build: Callable[[dict[str, Any]], tuple[str, list[Block]]]
     # Holds a one-time link: its bodies are blanked in the outbox once delivered.
     one_time_link: bool = False
+    # Confirms an account's deletion: once delivered, removed from the outbox if the account's
+    # purge already ran (the purge removes it when it was delivered before).
+    outlives_account: bool = False
 
 
 def _welcome(c: dict[str, Any]) -> tuple[str, list[Block]]:
@@ -83,6 +93,31 @@ def _welcome(c: dict[str, Any]) -> tuple[str, list[Block]]:
         ),
         Link("Open Assetry", f"{c['app_url']}/home"),
         Para("You can export or delete everything we hold about you at any time from your account page."),
+    ]
+
+
+def _sign_up_confirmation(c: dict[str, Any]) -> tuple[str, list[Block]]:
+    hours = int(c.get("expires_hours", 24))
+    return "Finish signing up to Assetry", [
+        Para("Someone (hopefully you) created an Assetry account with this email address."),
+        Link("Confirm and open Assetry", c["confirm_url"]),
+        Para(
+            f"The link works once and expires in {hours} hours. If you did not sign up, ignore this "
+            "email: the account is never opened, and it is deleted within a week."
+        ),
+    ]
+
+
+def _sign_up_attempt(c: dict[str, Any]) -> tuple[str, list[Block]]:
+    return "Someone tried to sign up with your email", [
+        Para(
+            "Someone (maybe you) just tried to create an Assetry account with this email address. "
+            "You already have one, so nothing changed."
+        ),
+        Link("Log in", f"{c['app_url']}/login"),
+        Para("Forgot your password? Choose a new one:"),
+        Link("Reset your password", f"{c['app_url']}/reset"),
+        Para("If it wasn't you, you can ignore this email: your account and password stay as they are."),
     ]
 
 
@@ -167,16 +202,51 @@ def _waitlist_invite(c: dict[str, Any]) -> tuple[str, list[Block]]:
     ]
 
 
+def _privacy_request_received(c: dict[str, Any]) -> tuple[str, list[Block]]:
+    return "We received your privacy request", [
+        Para(
+            f'Your privacy request about "{c["topic"]}" reached our team. We answer by email within 30 days.'
+        ),
+        Para("You wrote:"),
+        Quote(str(c["request"])[:5000]),
+        Para("If you did not send this, reply to this email."),
+    ]
+
+
+def _export_requested(c: dict[str, Any]) -> tuple[str, list[Block]]:
+    return "We're preparing your Assetry data export", [
+        Para(
+            "You asked for a copy of everything we hold about you. We're putting it together now; "
+            "we email you again as soon as the archive can be downloaded."
+        ),
+        Link("Follow it on your settings page", f"{c['app_url']}/settings#export"),
+        Para("If you did not ask for this, change your password and reply to this email."),
+    ]
+
+
+def _export_ready(c: dict[str, Any]) -> tuple[str, list[Block]]:
+    return "Your Assetry data export is ready", [
+        Para("The archive with everything we hold about you is ready to download."),
+        Link("Download it from your settings page", f"{c['app_url']}/settings#export"),
+        Para(f"The download works until {c['expires']}; then the archive is deleted."),
+    ]
+
+
 TEMPLATES: dict[str, Template] = {
     t.name: t
     for t in (
         Template("welcome", (), _welcome),
+        Template("sign_up_confirmation", ("confirm_url",), _sign_up_confirmation, True),
+        Template("sign_up_attempt", (), _sign_up_attempt),
         Template("email_confirmation", ("new_email", "confirm_url"), _email_confirmation, True),
         Template("password_reset", ("reset_url",), _password_reset, True),
-        Template("account_deleted", ("purge_on",), _account_deleted),
+        Template("account_deleted", ("purge_on",), _account_deleted, outlives_account=True),
         Template("policy_changed", ("changes",), _policy_changed),
         Template("support_reply", ("subject", "reply"), _support_reply),
         Template("waitlist_invite", ("signup_url",), _waitlist_invite),
+        Template("privacy_request_received", ("topic", "request"), _privacy_request_received),
+        Template("export_requested", (), _export_requested),
+        Template("export_ready", ("expires",), _export_ready),
     )
 }
 

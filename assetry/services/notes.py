@@ -29,6 +29,9 @@ def _day(raw: str | date) -> date:
 
 
 async def add(user_id: uuid.UUID, *, day: str | date, body: str, post_id: uuid.UUID | None = None) -> Note:
+    """Add a note on a day (and a post); an empty note or no day is refused with what to do."""
+    if not (body or "").strip():
+        raise BadInput("Write what happened before adding the note (for example: new hook, collab).")
     text = clean_text(body, field="note", max_length=MAX_BODY)
     async with db.user_session(user_id) as session:
         if post_id is not None:

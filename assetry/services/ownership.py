@@ -70,6 +70,12 @@ _ENTRIES = [
         describes="log-in attempts made with your email address (kept 90 days to stop password guessing)",
     ),
     Ownership(
+        "form_submissions",
+        NOT_PERSONAL,
+        reason="the IP each sign-up, waitlist and link-resend form came from, with no address or "
+        "account: kept one day to throttle each IP",
+    ),
+    Ownership(
         "usage_events",
         OWNER,
         "user_id",
@@ -94,7 +100,8 @@ _ENTRIES = [
         ACTOR,
         "actor_id",
         reason="accountability record of changes to accounts; on deletion the actor is set to NULL "
-        "so no entry points at the person any more",
+        "and a target naming the person (id or email) becomes a random 'deleted account' reference, "
+        "so no entry points at the person any more; after 90 days only action and time stay",
     ),
     Ownership(
         "policy_versions",
@@ -206,6 +213,35 @@ _ENTRIES = [
         "user_id",
         export_as="notes",
         describes="your notes on days and posts",
+    ),
+    Ownership(
+        "post_links",
+        OWNER,
+        "user_id",
+        export_as="post_links",
+        describes="which of your posts you (or a match you confirmed) linked to the generation it was made from",
+    ),
+    Ownership(
+        "match_proposals",
+        OWNER,
+        "user_id",
+        export_as="match_proposals",
+        describes="generations we proposed as the source of a new post, with the evidence, awaiting your answer",
+    ),
+    Ownership(
+        "match_rejections",
+        OWNER,
+        "user_id",
+        export_as="match_rejections",
+        describes="proposed post and generation pairs you said were not a match (never proposed again)",
+    ),
+    Ownership(
+        "video_fingerprints",
+        OWNER,
+        "user_id",
+        export_as="video_fingerprints",
+        describes="perceptual fingerprints of frames of your generated videos, computed on our servers "
+        "to recognise your posts",
     ),
     # The email outbox (the mail service's table): exported and purged when it exists.
     Ownership(

@@ -41,17 +41,26 @@ def is_sandbox(platform: str) -> bool:
     return mode is Mode.EMBEDDED
 
 
+def redirect_uri(platform: str) -> str:
+    """The app's OAuth callback: the one redirect URI registered with the platform (matched exactly)."""
+    return f"{get_settings().public_url.rstrip('/')}/oauth/{platform}/callback"
+
+
 @functools.cache
 def sandbox(platform: str) -> Any:
-    """The in-process imitation of a platform (one per process), mounted under /sandbox/<platform>."""
+    """The in-process imitation of a platform (one per process), mounted under /sandbox/<platform>.
+
+    Like the real platform, it sends the browser back only to the app's registered callback:
+    any other `redirect_uri` gets its error page, so the mounted consent page redirects nowhere else.
+    """
     public = get_settings().public_url.rstrip("/") + f"{SANDBOX_PREFIX}/{platform}"
     if platform == "tiktok":
         from assetry.sandbox.tiktok import TikTokImitation
 
-        return TikTokImitation(public_base=public)
+        return TikTokImitation(public_base=public, redirect_uris=[redirect_uri(platform)])
     from assetry.sandbox.instagram import InstagramImitation
 
-    return InstagramImitation(public_base=public)
+    return InstagramImitation(public_base=public, redirect_uris=(redirect_uri(platform),))
 
 
 def _http(platform: str) -> httpx.AsyncClient:
@@ -94,6 +103,35 @@ def client(platform: str) -> Any:
         else settings.instagram_client_secret.get_secret_value(),
         api_version=settings.instagram_api_version,
     )
+
+
+COVER_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+async def cover_image(platform: str, url: str, limit: int) -> bytes:
+    """A post's cover image as the platform serves it (a sandbox's, in-process); ProviderError if it can't be had."""
+    public = get_settings().public_url.rstrip("/") + f"{SANDBOX_PREFIX}/{platform}/"
+    sandboxed = platform in PLATFORMS and is_sandbox(platform) and url.startswith(public)
+    if not url.startswith(("https://", "http://")):
+        raise ProviderError("The post has no cover image address.")
+    http = (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox(platform).app), timeout=COVER_TIMEOUT)
+        if sandboxed
+        else httpx.AsyncClient(timeout=COVER_TIMEOUT, follow_redirects=True)
+    )
+    target = "http://sandbox/" + url[len(public) :] if sandboxed else url
+    try:
+        async with http, http.stream("GET", target) as response:
+            if response.status_code != 200:
+                raise ProviderError(f"The cover image answered HTTP {response.status_code}.")
+            content = b""
+            async for chunk in response.aiter_bytes():
+                content += chunk
+                if len(content) > limit:
+                    raise ProviderError("The cover image is larger than expected.")
+            return content
+    except httpx.HTTPError as error:
+        raise ProviderError(f"The cover image could not be fetched ({type(error).__name__}).") from error
 
 
 def code_from_callback(platform: str, params: dict[str, str]) -> str:

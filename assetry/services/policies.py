@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlparse
 
 import sqlalchemy as sa
 from sqlmodel import select
@@ -95,8 +96,9 @@ async def unaccepted(session: AsyncSession, *, user_id: uuid.UUID) -> list[str]:
 def processors_in_use(settings: Settings) -> list[str]:
     """The processors this installation is configured to send data to (empty when embedded).
 
-    Each line is derived from the setting that turns the processor on, so the privacy
-    page stays true when the configuration changes.
+    Each line is derived from the setting that turns the processor on, and names the host
+    where the setting alone says it (Supabase only when the host is Supabase's), so the
+    privacy page stays true when the configuration changes.
     """
 
     def configured(value) -> bool:
@@ -104,23 +106,47 @@ def processors_in_use(settings: Settings) -> list[str]:
             return False
         return bool(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
 
+    best_posts = 'and, when you turn on "Write like my best posts", the captions of your top posts'
     in_use = []
     if settings.database_mode is Mode.CONFIGURED:
-        in_use.append("Supabase (Postgres database): your account data and content")
+        in_use.append(
+            f"{_host_name(settings.database_url, 'Postgres database')}: your account data and content"
+        )
     if settings.auth_mode is Mode.CONFIGURED:
         in_use.append("Supabase Auth: your email address and password, for signing in")
+    if settings.media_mode is Mode.CONFIGURED:
+        in_use.append(
+            f"{_host_name(settings.media_s3_endpoint, 'S3 storage', supabase='Supabase Storage')}: "
+            "the images and videos you generate"
+        )
+    if settings.state_mode is Mode.CONFIGURED:
+        in_use.append(
+            f"{_host_name(settings.redis_url, 'Redis')}: what your open pages show (your data among it), "
+            "while you use them"
+        )
     if configured(settings.fal_key):
         in_use.append("fal.ai: your prompts and settings for images and videos, and the files it makes")
     if configured(settings.gemini_api_key):
-        in_use.append("Google Gemini: your prompts (and examples of your posts) for captions and images")
+        in_use.append(f"Google Gemini: your prompts for captions and images, {best_posts}")
     if configured(settings.anthropic_api_key):
-        in_use.append("Anthropic: your prompts (and examples of your posts) for captions")
+        in_use.append(f"Anthropic: your prompts for captions, {best_posts}")
     if settings.apify_mode is Mode.CONFIGURED:
         in_use.append("Apify: the links of public posts you track, to fetch their numbers")
     if settings.tiktok_mode is Mode.CONFIGURED:
         in_use.append("TikTok: your sign-in consent, then your profile, videos and their numbers")
-    if configured(getattr(settings, "instagram_client_id", None)):
+    if settings.instagram_mode is Mode.CONFIGURED:
         in_use.append("Meta (Instagram): your sign-in consent, then your profile, posts and their insights")
-    if configured(getattr(settings, "smtp_url", None)):
+    if settings.mail_mode is Mode.CONFIGURED:
         in_use.append("Email delivery (SMTP): your email address and the messages we send you")
     return in_use
+
+
+SUPABASE_HOSTS = (".supabase.co", ".supabase.com")  # projects, and their connection poolers
+
+
+def _host_name(url: str | None, what: str, *, supabase: str = "") -> str:
+    """'Supabase (what)' for a Supabase host, else 'what at <host>' (never credentials)."""
+    host = (urlparse(url or "").hostname or "").lower()
+    if host.endswith(SUPABASE_HOSTS):
+        return supabase or f"Supabase ({what})"
+    return f"{what} at {host}" if host else what

@@ -12,9 +12,17 @@ to the schema is exported and purged as soon as it has its entry there.
   revoked, log-in refused, provider tokens revoked), and a purge job removes every
   row and file of the user after `DELETION_GRACE_DAYS`. Each purge step is
   idempotent, so a purge that crashed half-way finishes when it runs again.
-- Retention: usage and technical logs and finished jobs older than 90 days, expired
-  export archives, and accounts past their grace period, purged on a schedule.
-  Purges log counts, never contents.
+  Rows that name the person without being theirs go too: emails to their address
+  (the deletion confirmation once it is no longer waiting to be sent; if it still is,
+  delivery removes it), jobs whose payload names them, support messages sent with
+  their address, their id in the addresses of pages admins viewed. Audit entries about
+  them stay, pointing at "deleted account <random reference>" instead of their id or
+  email; the purge job's own row keeps no id either.
+- Retention (90 days, the policy's window for logs): usage and technical logs,
+  finished jobs and emails in the outbox older than that are deleted; audit entries
+  older than that keep only what was done and when (actor, target and detail
+  cleared). Expired export archives and accounts past their grace period are purged
+  on a schedule too. Purges log counts, never contents.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import io
 import json
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -49,21 +58,37 @@ from assetry.jobs import queue
 from assetry.jobs.task import Context, Fail, Retry
 from assetry.models import (
     ActiveDay,
+    AuditEntry,
     AuthSession,
     ConnectedAccount,
     DailyActiveCount,
     DataExport,
+    FormSubmission,
     Generation,
     GenerationOutput,
     LoginAttempt,
     OAuthState,
+    OutboxMessage,
+    SupportMessage,
     UsageEvent,
     User,
     metadata,
 )
 from assetry.models.base import utcnow
+from assetry.models.mail import QUEUED as MAIL_QUEUED
 from assetry.models.runs import ACTIVE, RUNNING, SUCCEEDED
-from assetry.services import accounts, audit, changes, connections, media, ownership, usage
+from assetry.services import (
+    accounts,
+    audit,
+    changes,
+    connections,
+    local_time,
+    mail,
+    media,
+    ownership,
+    platforms,
+    usage,
+)
 from assetry.services.credentials import credentials
 
 log = logging.getLogger(__name__)
@@ -71,6 +96,8 @@ log = logging.getLogger(__name__)
 EXPORT_KIND = "privacy.export"
 PURGE_KIND = "privacy.purge"
 RETENTION_DAYS = 90
+# The IPs of sign-up, waitlist and link-resend forms: only as long as the per-IP throttle looks back.
+FORM_SUBMISSIONS_KEPT = timedelta(days=1)
 EXPORT_DAYS = 7
 BATCH = 2000
 PROGRESS_EVERY_SECONDS = 0.5
@@ -122,8 +149,20 @@ async def request_export(user_id: uuid.UUID) -> DataExport:
         await session.flush()
         await queue.enqueue(session, EXPORT_KIND, {"export_id": str(export.id)}, user_id=user_id)
         audit.record(session, actor_id=user_id, action="privacy.export_requested", target=str(export.id))
+        await _notify_export(session, user, "export_requested", {})
         await changes.notify(session, user_id, changes.EXPORT)
     return export
+
+
+async def _notify_export(session, user: User, template: str, context: dict) -> None:
+    """Queue an email about the user's export in the caller's transaction."""
+    await mail.send(
+        session,
+        to=user.email,
+        template=template,
+        context={"name": user.display_name, **context},
+        user_id=user.id,
+    )
 
 
 async def latest_export(user_id: uuid.UUID, *, now: datetime | None = None) -> ExportStatus | None:
@@ -227,14 +266,19 @@ async def open_export(token: str, session_token: str) -> ExportDownload:
 
 
 async def run_export(ctx: Context) -> dict:
-    export_id = uuid.UUID(ctx.payload["export_id"])
+    export_id, user_id = uuid.UUID(ctx.payload["export_id"]), uuid.UUID(ctx.payload["user_id"])
     await _set_export(export_id, status=RUNNING)
 
     async def progress(percent: int, phase: str) -> None:
         await _set_export(export_id, percent=percent, phase=phase)
 
-    result = await build_export(uuid.UUID(ctx.payload["user_id"]), export_id, progress=progress)
+    result = await build_export(user_id, export_id, progress=progress)
     expires_at = datetime.fromisoformat(result["expires_at"])
+    async with db.service_session() as session:
+        user = await session.get(User, user_id)
+        if user is not None and user.deleted_at is None:
+            expires = local_time.moment_in(expires_at, user.time_zone)
+            await _notify_export(session, user, "export_ready", {"expires": expires})
     await _set_export(export_id, status=SUCCEEDED, size_bytes=result["size"], expires_at=expires_at,
                       finished_at=utcnow())  # fmt: skip
     return result
@@ -548,19 +592,32 @@ async def deletion_preview(user_id: uuid.UUID) -> list[str]:
         "You can no longer log in with this account.",
     ]
     if connected:
-        names = ", ".join(f"{a.platform.title()} @{a.username or a.display_name}" for a in connected)
+        names = ", ".join(
+            f"{platforms.label(a.platform)} " + (f"@{a.username}" if a.username else a.display_name)
+            for a in connected
+        )
         steps.append(f"Your connected accounts are disconnected and their access revoked: {names}.")
     steps += [
         f"{when.capitalize()}, everything else is erased for good: {generations} generations and {files} files, "
         "posts and their metric history, tracked links, notes, support messages, exports, "
-        "usage and log-in records, and your account itself.",
-        "We keep no copy. An entry in our audit log that an account was deleted stays, without your name "
-        "or email.",
+        "usage and log-in records, the emails we sent you, and your account itself.",
+        "We keep no copy. The confirmation email below leaves our outbox then too, or as soon as it is "
+        "delivered if it is still on its way. Our audit log keeps its entries about your account (such as "
+        "that it was deleted), but they no longer name you: no name, email or account id.",
     ]
     if user.auth_backend == "supabase":
         steps.append("Your sign-in at Supabase Auth is deleted too.")
     steps.append(f"We send a confirmation to {user.email}.")
     return steps
+
+
+def erased_by(due: datetime, zone: str) -> str:
+    """When a deleted account's data is gone, in words on the person's clock: "by December 6, 2026
+    (in 30 days)", or "right away" with no grace period (the purge job is queued at once)."""
+    days = get_settings().deletion_grace_days
+    if days == 0 or due <= utcnow():
+        return "right away"
+    return f"by {local_time.moment_in(due, zone)} (in {days} day{'s' if days != 1 else ''})"
 
 
 async def request_deletion(
@@ -619,8 +676,6 @@ async def request_deletion(
 
 async def _notify_deleted(session, user: User) -> None:
     """Queue the account-deletion confirmation email in the caller's transaction."""
-    from assetry.services import mail
-
     await mail.send(
         session,
         to=user.email,
@@ -646,6 +701,8 @@ async def _disconnect_all(user_id: uuid.UUID, account_ids: list[uuid.UUID]) -> N
 
 
 async def run_purge(ctx: Context) -> dict:
+    if "user_id" not in ctx.payload:  # the purge ended and scrubbed its own job's arguments; a rerun
+        return {"purged": False, "reason": "already purged"}
     user_id = uuid.UUID(ctx.payload["user_id"])
     async with db.service_session() as session:
         user = await session.get(User, user_id)
@@ -705,15 +762,65 @@ async def purge_account(
         counts[entry.table] = removed
         if on_step:
             await on_step(entry.table, removed)
+    pseudonym = f"deleted account {secrets.token_hex(4)}"
+    for table, removed in (await _forget_mentions(user_id, user.email, pseudonym)).items():
+        counts[table] = counts.get(table, 0) + removed
     async with db.service_session() as session:
         audit.record(
             session,
             actor_id=None,
             action="account.purged",
-            target=str(user_id),
+            target=pseudonym,
             detail=f"{sum(counts.values())} rows in {sum(1 for n in counts.values() if n)} tables",
         )
     log.info("purged account %s: %d rows", user_id, sum(counts.values()))
+    return counts
+
+
+async def _forget_mentions(user_id: uuid.UUID, email: str, pseudonym: str) -> dict[str, int]:
+    """Rows that name the person without being theirs: removed, or pointed at `pseudonym`.
+
+    An email still waiting to be sent (the deletion confirmation) stays for its delivery,
+    which removes it (`services.mail`). Jobs naming the person are deleted with their
+    events; the running purge job itself keeps its row, with its arguments and key emptied.
+    """
+    email = email.lower()
+
+    def names(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
+        # In JSON the address is a whole quoted string: "maya@x.com" must not match "amaya@x.com".
+        text = sa.func.lower(sa.cast(column, sa.Text))
+        address = f'"{email}"' if isinstance(column.type, sa.JSON) else email
+        return sa.or_(text.contains(str(user_id), autoescape=True), text.contains(address, autoescape=True))
+
+    viewed = (UsageEvent.name, UsageEvent.referrer, UsageEvent.detail)
+    statements = [
+        (
+            "audit_log",
+            sa.update(AuditEntry)
+            .where(sa.or_(AuditEntry.target == str(user_id), sa.func.lower(AuditEntry.target) == email))
+            .values(target=pseudonym),
+        ),
+        ("audit_log", sa.update(AuditEntry).where(names(AuditEntry.detail)).values(detail="")),
+        (
+            "outbox",
+            sa.delete(OutboxMessage).where(
+                sa.func.lower(OutboxMessage.to_address) == email, OutboxMessage.status != MAIL_QUEUED
+            ),
+        ),
+        ("support_messages", sa.delete(SupportMessage).where(sa.func.lower(SupportMessage.email) == email)),
+        # An admin's views of this user's page (/admin/users/<id>) keep the page, not the id.
+        (
+            "usage_events",
+            sa.update(UsageEvent)
+            .where(sa.or_(*(column.contains(str(user_id)) for column in viewed)))
+            .values({column: sa.func.replace(column, str(user_id), "deleted-account") for column in viewed}),
+        ),
+    ]
+    counts: dict[str, int] = {}
+    async with db.service_session() as session:
+        for table, statement in statements:
+            counts[table] = counts.get(table, 0) + (await session.exec(statement)).rowcount
+        counts["procrastinate_jobs"] = await queue.forget_person(session, user_id, email)
     return counts
 
 
@@ -743,7 +850,10 @@ async def purge_due_accounts(*, now: datetime | None = None) -> int:
 
 
 async def purge_old_logs(*, now: datetime | None = None) -> dict[str, int]:
-    """Delete usage events, log-in attempts, ended sessions and OAuth states older than 90 days.
+    """Delete usage, log-in, session, OAuth-state and email records older than 90 days; clear old audit entries.
+
+    An audit entry older than 90 days keeps what was done and when; who did it, to whom and
+    the detail are cleared. Form submissions (the IPs that throttle public forms) go after a day.
 
     The activity rollups go by whole UTC days: a day's rows, and a `last_seen_at` on it, are
     deleted as soon as any part of that day is older than 90 days.
@@ -756,6 +866,9 @@ async def purge_old_logs(*, now: datetime | None = None) -> dict[str, int]:
         "daily_active_users": sa.delete(DailyActiveCount).where(DailyActiveCount.day < kept_from.date()),
         "last_seen_at": sa.update(User).where(User.last_seen_at < kept_from).values(last_seen_at=None),
         "login_attempts": sa.delete(LoginAttempt).where(LoginAttempt.created_at < cutoff),
+        "form_submissions": sa.delete(FormSubmission).where(
+            FormSubmission.created_at < (now or utcnow()) - FORM_SUBMISSIONS_KEPT
+        ),
         "auth_sessions": sa.delete(AuthSession).where(
             sa.or_(AuthSession.expires_at < cutoff, AuthSession.revoked_at < cutoff)
         ),
@@ -765,7 +878,20 @@ async def purge_old_logs(*, now: datetime | None = None) -> dict[str, int]:
     async with db.service_session() as session:
         for name, statement in statements.items():
             counts[name] = (await session.exec(statement)).rowcount
-    log.info("retention: deleted %s", ", ".join(f"{n} {name}" for name, n in counts.items()))
+        counts["outbox"] = await mail.purge_delivered(session, before=cutoff)
+        counts["audit_log"] = (
+            await session.exec(
+                sa.update(AuditEntry)
+                .where(
+                    AuditEntry.created_at < cutoff,
+                    sa.or_(
+                        AuditEntry.actor_id.is_not(None), AuditEntry.target != "", AuditEntry.detail != ""
+                    ),
+                )
+                .values(actor_id=None, target="", detail="")
+            )
+        ).rowcount
+    log.info("retention: deleted or cleared %s", ", ".join(f"{n} {name}" for name, n in counts.items()))
     return counts
 
 
@@ -787,6 +913,14 @@ async def delete_expired_exports(*, now: datetime | None = None) -> int:
             export.archive_deleted = True
     log.info("retention: deleted %d expired export archives", len(exports))
     return len(exports)
+
+
+async def purge_finished_jobs(*, now: datetime | None = None) -> int:
+    """Delete jobs that ended more than 90 days ago (with their events); returns how many."""
+    async with db.service_session() as session:
+        deleted = await queue.delete_ended(session, before=(now or utcnow()) - timedelta(days=RETENTION_DAYS))
+    log.info("retention: deleted %d ended jobs", deleted)
+    return deleted
 
 
 async def retention_logs(_ctx: Context) -> dict:

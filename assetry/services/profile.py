@@ -30,6 +30,26 @@ log = logging.getLogger(__name__)
 
 EMAIL_LINK_HOURS = 24
 TIME_ZONES = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+# Old aliases and fixed offsets stay accepted, but the picker offers the places people live in.
+_OFFERED_AREAS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
+                  "Europe", "Indian", "Pacific")  # fmt: skip
+
+
+def time_zone_choices(now: datetime | None = None) -> list[tuple[str, str]]:
+    """The zones the picker offers, as (IANA id, readable name): "Europe/Paris — Paris (UTC+01:00)",
+    with the offset in force `now`; UTC first."""
+    now = now or utcnow()
+    choices = [("UTC", "UTC — Coordinated Universal Time (UTC+00:00)")]
+    for zone in TIME_ZONES:
+        if zone.split("/", 1)[0] not in _OFFERED_AREAS or "/" not in zone:
+            continue
+        offset = int(now.astimezone(zoneinfo.ZoneInfo(zone)).utcoffset().total_seconds() // 60)
+        sign, offset = ("+" if offset >= 0 else "-"), abs(offset)
+        place = zone.rsplit("/", 1)[1].replace("_", " ")
+        choices.append((zone, f"{zone} — {place} (UTC{sign}{offset // 60:02d}:{offset % 60:02d})"))
+    return choices
+
+
 PRIVACY_REQUESTS = {
     "access": "Access: tell me what data you hold about me",
     "correction": "Correction: something you hold about me is wrong",
@@ -44,6 +64,7 @@ class Profile:
     email: str
     display_name: str
     time_zone: str
+    time_zone_chosen: bool
     pending_email: str
     product_emails: bool
     usage_opt_out: bool
@@ -66,6 +87,7 @@ async def profile(user_id: uuid.UUID) -> Profile:
         email=user.email,
         display_name=user.display_name,
         time_zone=user.time_zone,
+        time_zone_chosen=user.time_zone_chosen or user.time_zone != "UTC",
         pending_email=user.pending_email or "",
         product_emails=user.product_emails,
         usage_opt_out=user.usage_opt_out,
@@ -75,12 +97,16 @@ async def profile(user_id: uuid.UUID) -> Profile:
 
 async def update_profile(user_id: uuid.UUID, *, display_name: str, time_zone: str) -> None:
     """Correct the display name and the time zone (an IANA name such as Asia/Jakarta)."""
-    name = clean_text(display_name, field="display name", max_length=80)
+    name = clean_text(display_name, field="display name", max_length=80, required=False)
+    time_zone = time_zone.split(" — ", 1)[0].strip()  # a readable name pasted whole names its zone
     if time_zone not in TIME_ZONES:
-        raise BadInput("Pick a time zone from the list.")
+        raise BadInput(
+            f"“{time_zone[:64]}” is not a time zone we know: type a city (for example Paris) "
+            "and pick it from the list."
+        )
     async with db.user_session(user_id) as session:
         user = await _user(session, user_id)
-        user.display_name, user.time_zone = name, time_zone
+        user.display_name, user.time_zone, user.time_zone_chosen = name, time_zone, True
 
 
 async def request_email_change(user_id: uuid.UUID, new_email_raw: str, password: str) -> str:
@@ -239,7 +265,7 @@ async def send_privacy_request(user_id: uuid.UUID, kind: str, body: str) -> Supp
         raise BadInput("Choose what your request is about.")
     async with db.user_session(user_id) as session:
         user = await _user(session, user_id)
-    return await contact.send_support_message(
+    message = await contact.send_support_message(
         email=user.email,
         name=user.display_name,
         subject=f"Privacy request: {PRIVACY_REQUESTS[kind]}",
@@ -247,6 +273,17 @@ async def send_privacy_request(user_id: uuid.UUID, kind: str, body: str) -> Supp
         user_id=user_id,
         kind=kind,
     )
+    from assetry.services import mail
+
+    async with db.service_session() as session:
+        await mail.send(
+            session,
+            to=user.email,
+            template="privacy_request_received",
+            context={"name": user.display_name, "topic": PRIVACY_REQUESTS[kind], "request": message.body},
+            user_id=user_id,
+        )
+    return message
 
 
 async def _user(session, user_id: uuid.UUID) -> User:

@@ -6,6 +6,7 @@ from typing import Any
 
 from assetry.config import get_settings
 from assetry.errors import BadInput
+from assetry.services import catalog
 
 QUEUED_PROVIDERS = {"fal"}
 
@@ -24,7 +25,7 @@ def for_generation(name: str) -> Any:
             key=settings.fal_key.get_secret_value(),
             queue_url=settings.fal_queue_url,
             timeout_s=settings.fal_timeout_s,
-            video_duration_format=settings.fal_video_duration_format,
+            video_duration_format=_duration_format(settings.fal_video_model),
         )
     if name == "gemini" and settings.gemini_api_key:
         from assetry.integrations.gemini import GeminiProvider
@@ -53,3 +54,9 @@ async def cancel_remote(name: str, model: str, request_id: str) -> None:
         return
     async with for_generation(name) as provider:
         await provider.cancel(model, request_id)
+
+
+def _duration_format(model: str) -> str:
+    """How the configured fal video model wants its length written (the catalog says; veo3: "8s")."""
+    entry = catalog.known("fal", model)
+    return entry.duration_format if entry is not None else "{seconds}s"

@@ -373,6 +373,7 @@ async def _produce_with(ctx: Context, provider, generation: Generation) -> list[
             aspect_ratio=options.get("aspect_ratio", "9:16"),
             duration_s=options.get("duration_s", 5),
             seed=generation.seed,
+            audio=_audio(generation),
         )
     if generation.provider in providers.QUEUED_PROVIDERS:
         return await _through_queue(ctx, provider, generation, request)
@@ -457,6 +458,12 @@ async def _progress(generation: Generation, phase: str, position: int | None) ->
 def _end(generation: Generation, status: str, message: str) -> None:
     generation.status, generation.error, generation.finished_at = status, message[:2000], utcnow()
     generation.phase, generation.queue_position = "", None
+
+
+def _audio(generation: Generation) -> bool | None:
+    """Whether to ask the video model for sound: the catalog's choice (priced so), None if it has no switch."""
+    entry = catalog.known(generation.provider, generation.model)
+    return entry.audio if entry is not None else None
 
 
 def _options(request: StudioRequest) -> dict:

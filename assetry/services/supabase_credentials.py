@@ -34,21 +34,20 @@ class SupabaseCredentials:
         )
 
     async def register(self, email: str, password: str) -> StoredCredential:
-        """Create the Supabase user; `confirmation_pending` when it must confirm its email first."""
+        """Sign the address up at Supabase, which emails its own confirmation link.
+
+        An address Supabase already knows gets no id (and, when confirmed, a look-alike answer
+        from Supabase): the same single call either way, so the time taken tells nothing.
+        """
         try:
             created = await self._auth.sign_up(email, password)
         except EmailTaken:
-            # Supabase knows the email but our database does not (a sign-up whose local
-            # half failed, or a project shared with another app). The right password
-            # proves it is theirs: link it. Anyone else gets "already exists".
-            existing_id = await self._auth.sign_in(email, password)
-            if existing_id is None:
-                raise
-            log.info("Linked an existing Supabase user to a new local account")
-            return StoredCredential(external_id=existing_id)
-        return StoredCredential(
-            external_id=created.user_id, confirmation_pending=created.confirmation_pending
-        )
+            return StoredCredential()
+        return StoredCredential(external_id=created.user_id)
+
+    async def resend_confirmation(self, email: str) -> None:
+        """Supabase's sign-up confirmation email, again."""
+        await self._auth.resend_confirmation(email)
 
     async def verify(self, user: User | None, password: str) -> bool:
         """Whether Supabase accepts this password for this user (False for unknown users)."""

@@ -28,7 +28,7 @@ from assetry.models import AccountSnapshot, ConnectedAccount, MetricSnapshot, Po
 from assetry.models.analytics import ACTIVE, METRICS, OWN
 from assetry.models.base import utcnow
 from assetry.models.runs import FAILED, QUEUED, RUNNING, SUCCEEDED
-from assetry.services import changes, connections, platforms
+from assetry.services import changes, connections, growth, platforms, post_matching
 
 SCHEDULE = "analytics.schedule_syncs"
 SYNC_EVERY = timedelta(hours=1)
@@ -65,6 +65,7 @@ async def sync_account(ctx: Context) -> dict:
         account = await session.get(ConnectedAccount, account_id)
     if account is None:
         return {"skipped": "disconnected"}
+    started = utcnow()
     run = await _start_run(account)
     try:
         token = await connections.access_token(account_id)
@@ -88,6 +89,8 @@ async def sync_account(ctx: Context) -> dict:
             current.next_sync_at = now + SYNC_EVERY
             current.status_message = ""
     await _end_run(account_id, SUCCEEDED, "", posts=stored)
+    if stored:  # new posts: which generations became them?
+        await post_matching.queue_after_sync(account_id, account.user_id, started)
     return {"posts": stored, "refreshed": refreshed}
 
 
@@ -273,7 +276,36 @@ async def save_posts(account: ConnectedAccount, posts: list[PostData], captured_
             await session.exec(sa.insert(Post.__table__), params=new_posts)
         if snapshots:
             await session.exec(sa.insert(MetricSnapshot.__table__), params=snapshots)
+        for post in new_posts:  # young posts get their growth curve captured on time
+            await growth.schedule_next(
+                session,
+                user_id=account.user_id,
+                post_id=post["id"],
+                posted_at=post["posted_at"],
+                after=captured_at,
+            )
     return len(new_posts)
+
+
+async def capture_growth(ctx: Context) -> dict:
+    """Take one post's numbers now (a milestone of its growth curve) and queue the next capture."""
+    post_id = uuid.UUID(ctx.payload["post_id"])
+    async with db.service_session() as session:
+        post = await session.get(Post, post_id)
+        account = await session.get(ConnectedAccount, post.account_id) if post and post.account_id else None
+    if post is None or account is None or account.status != ACTIVE:
+        return {"skipped": "post or account gone"}
+    token = await connections.access_token(account.id)
+    now = utcnow()
+    fresh = await platforms.adapter(account.platform).refresh(token, [_as_post_data(post)])
+    await save_posts(account, fresh, now)
+    # The next milestone after this one, even if the job ran a little before its moment.
+    after = max(now, datetime.fromisoformat(ctx.payload["at"]))
+    async with db.service_session() as session:
+        following = await growth.schedule_next(
+            session, user_id=post.user_id, post_id=post.id, posted_at=post.posted_at, after=after
+        )
+    return {"captured": len(fresh), "next": following.isoformat() if following else None}
 
 
 async def _save_profile(account: ConnectedAccount, profile) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -31,6 +31,9 @@ REFRESH_DUE = "tracking.refresh_due"
 FETCH_TASK = "tracking.fetch"
 MAX_TRACKED = 200
 OK, ERROR, PENDING = "ok", "error", "pending"
+# How long a page keeps following a new link for its first numbers (a fetch that failed for
+# good leaves the link pending; the page's refresh button still shows what came later).
+FIRST_FETCH_PATIENCE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,11 @@ class TrackedRow:
     metrics: dict[str, int | None]
     missing: dict[str, str]
     last_fetched_at: object
+    created_at: datetime
+
+    def awaiting_first_numbers(self, now: datetime) -> bool:
+        """Whether the link is new and its first numbers may still arrive any moment."""
+        return self.status == PENDING and now - self.created_at < FIRST_FETCH_PATIENCE
 
 
 async def tracked(user_id: uuid.UUID) -> list[TrackedRow]:
@@ -171,6 +179,7 @@ async def tracked(user_id: uuid.UUID) -> list[TrackedRow]:
                 metrics={m: getattr(snapshot, m) if snapshot else None for m in METRICS},
                 missing=dict(snapshot.missing or {}) if snapshot else {},
                 last_fetched_at=row.last_fetched_at,
+                created_at=row.created_at,
             )
         )
     return result

@@ -53,6 +53,7 @@ class GenerationView:
     details: str = ""
     offline: bool = False
     active: bool = False
+    cancelling: bool = False
     cover_url: str = ""
     cover_kind: str = ""
     first_caption: str = ""
@@ -70,20 +71,22 @@ def view(
     output_views = [_output_view(generation.kind, output) for output in outputs]
     files = [o for o in output_views if o.url]
     captions = [o for o in output_views if o.kind == "caption"]
+    cancelling = phase == "cancelling" and generation.status in ("queued", "running")
     return GenerationView(
         id=str(generation.id),
         kind=generation.kind,
         kind_label=KIND_LABELS.get(generation.kind, generation.kind),
         prompt=generation.prompt,
         status=generation.status,
-        status_label=STATUS_LABELS.get(generation.status, generation.status),
-        status_color=STATUS_COLORS.get(generation.status, "gray"),
-        progress=_progress(generation, phase, position),
+        status_label="Cancelling…" if cancelling else STATUS_LABELS.get(generation.status, generation.status),
+        status_color=STATUS_COLORS.get("cancelled" if cancelling else generation.status, "gray"),
+        progress="" if cancelling else _progress(generation, phase, position),
         error=generation.error,
         created=f"{generation.created_at:%b %-d, %Y %H:%M} UTC",
         details=_details(generation),
         offline=generation.provider == "offline",
         active=generation.status in ("queued", "running"),
+        cancelling=cancelling,
         cover_url=files[0].url if files else "",
         cover_kind=files[0].kind if files else "",
         first_caption=captions[0].text if captions else "",

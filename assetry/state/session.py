@@ -8,16 +8,29 @@ Both are full-page navigations, so the websocket reconnects carrying the new coo
 
 Every handler that touches user data calls `signed_in_user(self)` and refuses when it
 returns None: hiding UI with `rx.cond` protects nothing.
+
+A tab's states hold the data of the session they were filled for, and of no other:
+`SessionBoundary` runs before every event (hydration included) and, when the session behind
+the handshake's cookie is not the one the tab was filled for (log-out, expiry, revocation, a
+disabled account, another user's log-in), empties every state class of the `assetry` package
+first. A new state class is covered by being defined in the package; nothing to opt into.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from urllib.parse import urlencode
 
 import reflex as rx
+from reflex.istate.manager.memory import StateManagerMemory
+from reflex.istate.manager.redis import StateManagerRedis
+from reflex.istate.manager.token import BaseStateToken
+from reflex.middleware import Middleware
+from reflex.state import BaseState
 from reflex.utils.exec import is_prod_mode
 from reflex_base.config import get_config
+from reflex_base.registry import RegistrationContext
 from starlette.requests import cookie_parser
 
 from assetry.config import get_settings
@@ -46,6 +59,8 @@ class SessionState(rx.State):
     user_email: str = ""
     user_name: str = ""
     is_admin: bool = False
+    # The session this tab's states were filled for (`accounts.session_key`), "" for none.
+    _filled_for: str = ""
 
     # Helpers start with "_": every public method of a state class is an event handler that any
     # browser can call with a payload of its choosing (a forged `User` included).
@@ -82,11 +97,18 @@ class SessionState(rx.State):
         self._remember(user)
         return rx.redirect(HOME_ROUTE) if user else None
 
+    async def _follow_session(self) -> None:
+        """Empty the tab's states when the session behind the cookie is not the one they were filled for."""
+        current = await accounts.session_key(self._token())
+        if current != self._filled_for:
+            await empty_user_states(self)
+            self._filled_for = current
+
     @rx.event
     async def log_out(self):
         """Revoke this browser's session on the server; /session/end clears the cookie."""
         await accounts.log_out(self._token())
-        self._remember(None)
+        await empty_user_states(self)
         return session_route("end", next="/")
 
     async def _start(self, token: str) -> rx.event.EventSpec:
@@ -112,6 +134,69 @@ class SessionState(rx.State):
             user_agent=client.user_agent,
             referrer=referrer if isinstance(referrer, str) else "",
         )
+
+
+def user_state_classes() -> list[type[BaseState]]:
+    """Every state class of the app's own (defined in the `assetry` package), parents before children."""
+    found, pending = [], [rx.State]
+    while pending:
+        cls = pending.pop(0)
+        children = sorted(cls.get_substates(), key=lambda sub: sub.get_full_name())
+        found += [sub for sub in children if sub.__module__.split(".")[0] == "assetry"]
+        pending += children
+    return found
+
+
+async def empty_user_states(state: rx.State) -> None:
+    """Reset every one of the tab's app states to its defaults: nothing of the last user stays.
+
+    The states are loaded first (a Redis-backed tab keeps those not yet needed in Redis).
+    """
+    for cls in user_state_classes():
+        (await state.get_state(cls)).reset()
+
+
+async def _tabs_maybe_filled_for(user_id: uuid.UUID) -> list[str]:
+    """The tokens of tabs whose states may have been filled for this user (a superset)."""
+    manager = RegistrationContext.get().app.state_manager
+    if isinstance(manager, StateManagerMemory):
+        name = SessionState.get_name()
+        return [
+            token
+            for token, root in list(manager.states.items())
+            if (session := root.substates.get(name)) is not None
+            and session._filled_for.startswith(f"{user_id}/")
+        ]
+    if isinstance(manager, StateManagerRedis):
+        suffix = f"_{SessionState.get_full_name()}"
+        return [
+            key.decode()[: -len(suffix)]
+            async for key in manager.redis.scan_iter(match=f"*{suffix}")
+            if str(user_id).encode() in (await manager.redis.get(key) or b"")
+        ]
+    return []  # no other manager is configured (rxconfig.py)
+
+
+async def empty_tabs_of(user_id: uuid.UUID, *, but: str) -> None:
+    """Empty every tab filled for this user (a deleted account), wherever the state manager keeps it.
+
+    `but` is the calling tab's token: its state is locked by its own event, which empties it.
+    """
+    manager = RegistrationContext.get().app.state_manager
+    for token in await _tabs_maybe_filled_for(user_id):
+        if token == but:
+            continue
+        async with manager.modify_state(BaseStateToken(ident=token, cls=SessionState)) as root:
+            session = await root.get_state(SessionState)
+            if session._filled_for.startswith(f"{user_id}/"):
+                await empty_user_states(session)
+
+
+class SessionBoundary(Middleware):
+    """Before every event of a tab, empty its states if its session changed or ended (see the module doc)."""
+
+    async def preprocess(self, app: rx.App, state: BaseState, event: rx.event.Event) -> None:
+        await (await state.get_state(SessionState))._follow_session()
 
 
 async def signed_in_user(state: rx.State) -> User | None:

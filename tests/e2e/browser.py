@@ -11,6 +11,8 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Locator, Page, WebSocket, expect
 
+from tests.smtp_server import SmtpServer
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -24,6 +26,24 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 STRONG_PASSWORD = "Quiet-Harbor-2026"
 HYDRATED = '"is_hydrated_rx_state_":true'
+# How long a job of the offline provider may take on a busy machine.
+JOB_TIMEOUT_MS = 45_000
+SANDBOX_PLATFORMS = {"tiktok": "TikTok", "instagram": "Instagram"}
+SIGN_UP_SENT = "Check your email to finish signing up."
+SIGN_UP_SUBJECT = "Finish signing up to Assetry"
+# The SMTP server the app under test sends its mail to (conftest's `mailbox` registers it).
+_MAILBOXES: list[SmtpServer] = []
+
+
+def read_mail_from(mailbox: SmtpServer) -> None:
+    """Where `sign_up` finds the emailed link: the e2e SMTP server."""
+    _MAILBOXES[:] = [mailbox]
+
+
+def emailed_link(mailbox: SmtpServer, to: str, subject: str, path: str) -> str:
+    """The link to `path` in the newest email with `subject` that reached `to`'s inbox."""
+    body = mailbox.last_mail_to(to, subject=subject).body()
+    return re.search(rf"https?://\S+{re.escape(path)}\S+", body).group(0)
 
 
 def visit(page: Page, path: str, *, timeout_s: float = 15) -> None:
@@ -89,21 +109,61 @@ def fill_sign_up(
     page.get_by_role("button", name="Create account").click()
 
 
-def sign_up(page: Page, *, name: str = "", email: str | None = None) -> str:
-    """Create an account through the form and land on /home; returns the email."""
+def sign_up(page: Page, *, name: str = "", email: str | None = None, **form: bool) -> str:
+    """Create an account as a creator does: the form, then the link it emails; lands on /home.
+
+    Returns the email. `form` takes `fill_sign_up`'s choices (e.g. `in_eu=True`).
+    """
     email = email or new_email()
-    fill_sign_up(page, email=email, name=name)
+    fill_sign_up(page, email=email, name=name, **form)
+    expect(page.get_by_role("status")).to_contain_text(f"{SIGN_UP_SENT} We sent a message to {email}")
+    open_sign_up_link(page, email)
     expect(page).to_have_url(path_is("/home"))
     return email
 
 
-def log_in(page: Page, email: str, password: str = STRONG_PASSWORD) -> None:
-    """Send the log-in form (the caller checks where it lands)."""
-    visit(page, "/login")
+def open_sign_up_link(page: Page, email: str) -> None:
+    """Open the newest sign-up link emailed to `email` (it confirms the account and signs in)."""
+    assert _MAILBOXES, "sign-up links arrive by email: the e2e `mailbox` fixture was not set up"
+    link = emailed_link(_MAILBOXES[0], email, SIGN_UP_SUBJECT, "/signup/confirm/")
+    page.goto(link)
+
+
+def log_in(page: Page, email: str, password: str = STRONG_PASSWORD, *, at: str = "") -> None:
+    """Send the log-in form (the caller checks where it lands); `at`: another address of the app."""
+    visit(page, f"{at}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     # The header has a "Log in" button too; the form's own is the one to press.
     page.locator("form").get_by_role("button", name="Log in").click()
+
+
+def make_an_image(page: Page, prompt: str) -> None:
+    """Generate an image in the studio (offline provider) and wait until it is ready."""
+    visit(page, "/studio")
+    page.get_by_role("radio", name="Image").click()
+    expect(page.get_by_role("combobox", name="Model")).to_have_text(re.compile("Image", re.I))
+    page.get_by_label("Prompt", exact=True).fill(prompt)
+    page.locator("#generate").click()
+    expect(toast(page, "Your image is ready.")).to_be_visible(timeout=JOB_TIMEOUT_MS)
+
+
+def open_sandbox_consent(page: Page, platform: str) -> None:
+    """On /analytics, press Connect and land on the sandbox's consent page."""
+    page.get_by_role("button", name=f"Connect {SANDBOX_PLATFORMS[platform]}").click()
+    expect(page).to_have_url(re.compile(rf"/sandbox/{platform}/"))
+    expect(page.get_by_text("Sandbox").first).to_be_visible()
+
+
+def connect_sandbox_account(page: Page, platform: str, account: str) -> None:
+    """Connect a sandbox account from /analytics; returns on /analytics, live, after consent."""
+    open_sandbox_consent(page, platform)
+    if platform == "tiktok":
+        page.get_by_role("radio", name=account).check()
+    else:
+        page.get_by_label("Continue as").select_option(account)
+    until_live(page, lambda: page.locator("#allow").click(), what="the way back from the consent page")
+    expect(page).to_have_url(re.compile(rf"/analytics/?\?oauth=connected&platform={platform}(#_)?$"))
 
 
 def choose(page: Page, label: str, option: str) -> None:
@@ -118,10 +178,47 @@ def path_is(path: str) -> re.Pattern[str]:
     return re.compile(rf"^https?://[^/]+{re.escape(path.rstrip('/'))}/?(\?.*)?$")
 
 
+# Everything on the page that is wider than the window or scrolls sideways inside it: the
+# document itself, a table in a scroll area, a badge cut off by its box; and a box squeezed
+# to no height that hides what it holds. Text cut on purpose with an ellipsis, and elements
+# hidden from view, are not counted.
+_SIDEWAYS = """(width) => {
+    const found = [];
+    const name = (el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${
+        typeof el.className === 'string' && el.className ? '.' + el.className.trim().split(/\\s+/).slice(0, 3).join('.') : ''
+    } "${(el.innerText || el.getAttribute('aria-label') || '').trim().slice(0, 60)}"`;
+    const page = document.documentElement;
+    if (page.scrollWidth > width) found.push(`the page is ${page.scrollWidth}px wide`);
+    for (const el of document.body.querySelectorAll('*')) {
+        const box = el.getBoundingClientRect();
+        const style = getComputedStyle(el);
+        // A box squeezed to no height that clips what it holds (a table made a block, say).
+        if (box.width >= 2 && box.height < 2 && el.scrollHeight > 10 && style.overflowY !== 'visible') {
+            found.push(`${name(el)} hides ${el.scrollHeight}px of content in ${Math.round(box.height)}px`);
+        }
+        if (box.width < 2 || box.height < 2) continue;
+        if (style.visibility === 'hidden' || style.position === 'fixed') continue;
+        if (style.textOverflow === 'ellipsis') continue;
+        // Text fields scroll their own text: only their box counts.
+        const field = ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
+        const clips = ['hidden', 'auto', 'scroll', 'clip'].includes(style.overflowX);
+        if (clips && !field && el.scrollWidth > el.clientWidth + 1) {
+            found.push(`${name(el)} holds ${el.scrollWidth}px in ${el.clientWidth}px`);
+        } else if (box.right > width + 1 && !el.closest('[data-radix-popper-content-wrapper]')) {
+            found.push(`${name(el)} reaches ${Math.round(box.right)}px`);
+        }
+    }
+    return found;
+}"""
+
+
 def check_fits_the_width(page: Page) -> None:
-    """Nothing sticks out sideways: the page never scrolls horizontally."""
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{page.url} is {overflow}px wider than the {page.viewport_size['width']}px window"
+    """Nothing sticks out or scrolls sideways at the window's width (the page, a table, a badge),
+    and nothing made to fit is squeezed out of sight."""
+    width = page.viewport_size["width"]
+    # Not window.innerWidth: a phone browser zooms out to show a page that is too wide.
+    sideways = page.evaluate(_SIDEWAYS, width)
+    assert not sideways, f"{page.url} does not fit {width}px:\n" + "\n".join(sideways[:15])
 
 
 def keep_screenshot(page: Page, name: str) -> None:

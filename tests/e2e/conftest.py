@@ -30,7 +30,7 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, expect
 
 from assetry.config import ROOT, Settings
 from tests.conftest import server_folder
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, read_mail_from
 from tests.smtp_server import SmtpServer
 
 BUILD_TIMEOUT_S = 300
@@ -79,6 +79,8 @@ def _server_env(data_dir: Path, public_url: str, smtp_url: str) -> dict[str, str
         PUBLIC_URL=public_url,
         SMTP_URL=smtp_url,
         MAIL_FROM=MAIL_FROM,
+        # Every test signs up from 127.0.0.1.
+        FORM_IP_MAX_PER_HOUR="10000",
         PATH=f"{ROOT / 'tools' / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}",
         REFLEX_USE_SYSTEM_BUN="1",
         PYTHONDONTWRITEBYTECODE="1",
@@ -146,6 +148,7 @@ def mailbox() -> Iterator[SmtpServer]:
     """The SMTP server the app under test sends every email to; `last_mail_to` reads it."""
     server = SmtpServer()
     server.start()
+    read_mail_from(server)  # `browser.sign_up` opens the emailed link from here
     yield server
     server.stop()
 

@@ -17,21 +17,21 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.browser import (
     check_fits_the_width,
+    connect_sandbox_account,
     keep_screenshot,
+    open_sandbox_consent,
     path_is,
     phone_context,
     sign_up,
     toast,
     until_live,
     visit,
-    wait_until,
 )
 from tests.e2e.conftest import ACTION_TIMEOUT_MS
 
 pytestmark = pytest.mark.e2e
 
 SYNC_TIMEOUT_MS = 60_000
-PLATFORMS = {"tiktok": "TikTok", "instagram": "Instagram"}
 POST_PATH = re.compile(r"/analytics/post/[0-9a-f-]{36}/?$")
 CHART_HAS_POINTS = """() => {
     const plot = document.querySelector('.js-plotly-plot');
@@ -41,24 +41,6 @@ CHART_HAS_POINTS = """() => {
 
 def _outcome(platform: str, outcome: str) -> re.Pattern[str]:
     return re.compile(rf"/analytics/?\?oauth={outcome}&platform={platform}(#_)?$")
-
-
-def _consent(page: Page, platform: str) -> None:
-    """Press Connect and land on the sandbox's consent page."""
-    page.get_by_role("button", name=f"Connect {PLATFORMS[platform]}").click()
-    expect(page).to_have_url(re.compile(rf"/sandbox/{platform}/"))
-    expect(page.get_by_text("Sandbox").first).to_be_visible()
-
-
-def _connect(page: Page, platform: str, account: str) -> None:
-    """Connect a sandbox account from /analytics; returns on /analytics, live, after consent."""
-    _consent(page, platform)
-    if platform == "tiktok":
-        page.get_by_role("radio", name=account).check()
-    else:
-        page.get_by_label("Continue as").select_option(account)
-    until_live(page, lambda: page.locator("#allow").click(), what="the way back from the consent page")
-    expect(page).to_have_url(_outcome(platform, "connected"))
 
 
 def _card(page: Page, name: str) -> Locator:
@@ -95,7 +77,7 @@ def tiktok_creator(browser: Browser, browser_context_args: dict) -> dict:
         page = context.new_page()
         sign_up(page)
         visit(page, "/analytics")
-        _connect(page, "tiktok", "Jon Okafor")
+        connect_sandbox_account(page, "tiktok", "Jon Okafor")
         _dashboard_filled(page)
         assert not errors, f"The browser reported errors while connecting: {errors}"
         return context.storage_state()
@@ -111,34 +93,50 @@ def creator_page(new_context, tiktok_creator: dict) -> Page:
     return page
 
 
+def _no_account_yet(page: Page) -> None:
+    """One panel that says what to do, instead of a dashboard of dashes."""
+    panel = page.locator("#connect-panel")
+    expect(panel).to_contain_text("Connect an account to see your numbers")
+    expect(panel.get_by_role("button", name="Try the sandbox demo")).to_be_visible()
+    expect(page.locator(".total-card")).to_have_count(0)
+    expect(page.get_by_text("—", exact=True)).to_have_count(0)
+    expect(page.locator(".connected-account")).to_have_count(0)
+
+
 def test_connect_tiktok_and_instagram_and_see_the_dashboard_fill_in(page: Page) -> None:
     sign_up(page)
     visit(page, "/analytics")
-    expect(page.get_by_text("No numbers yet. They appear after the first sync")).to_be_visible()
-    expect(_total(page, "Views")).to_contain_text("—")
-    expect(page.locator(".connected-account")).to_have_count(0)
+    _no_account_yet(page)
 
-    _connect(page, "tiktok", "Maya Fernandes")
-    expect(
-        page.get_by_text("Connected. Your first sync is running; numbers appear as it goes.")
-    ).to_be_visible()
+    connect_sandbox_account(page, "tiktok", "Maya Fernandes")
     card = _card(page, "Maya Fernandes")
     expect(card).to_contain_text("TikTok")
     expect(card.get_by_text("Sandbox", exact=True)).to_be_visible()
+    expect(page.locator("#connect-panel")).to_have_count(0)
     _dashboard_filled(page)
-    expect(card).to_contain_text(re.compile(r"Last sync \d+ min ago"))
+    # The banner follows the sync ("running" while it runs, if the page is back before it ends):
+    # once it ends, it says so, without a reload.
+    expect(page.get_by_text("Your first sync is running")).to_have_count(0, timeout=SYNC_TIMEOUT_MS)
+    expect(page.get_by_text("Connected, and the first sync is done: your numbers are below.")).to_be_visible()
+    expect(card).to_contain_text(re.compile(r"Last sync \d+ min ago · next in \d+ min"))
     expect(page.locator("table").first.locator("tbody tr")).not_to_have_count(0)
     keep_screenshot(page, "analytics")
 
     # A sync on demand shows its badge while it runs.
     card.get_by_role("button", name="Sync now").click()
     expect(card.get_by_text("Syncing", exact=True)).to_be_visible()
+    expect(card).not_to_contain_text("next")  # never "next 0 min ago" while it runs
     expect(card.get_by_role("button", name="Sync now")).to_be_disabled()
     expect(card.get_by_text("Syncing", exact=True)).to_have_count(0, timeout=SYNC_TIMEOUT_MS)
     expect(card.get_by_role("button", name="Sync now")).to_be_enabled()
 
-    _connect(page, "instagram", "sandbox_creator")
-    expect(page.get_by_text("Connected. Your first sync is running")).to_be_visible()
+    connect_sandbox_account(page, "instagram", "sandbox_creator")
+    # A sync that already ended by the time the page is back says so at once.
+    expect(
+        page.get_by_text(
+            re.compile(r"^Connected(\. Your first sync is running|, and the first sync is done)")
+        )
+    ).to_be_visible()
     expect(page.locator(".connected-account")).to_have_count(2)
     instagram = page.locator(".connected-account").filter(has_text="Instagram")
     expect(instagram).to_contain_text("sandbox_creator")
@@ -151,14 +149,13 @@ def test_connect_tiktok_and_instagram_and_see_the_dashboard_fill_in(page: Page) 
 def test_denying_consent_connects_nothing(page: Page) -> None:
     sign_up(page)
     visit(page, "/analytics")
-    _consent(page, "tiktok")
+    open_sandbox_consent(page, "tiktok")
     until_live(page, lambda: page.locator("#deny").click(), what="the way back from the consent page")
     expect(page).to_have_url(_outcome("tiktok", "denied"))
     expect(
         page.get_by_text("You didn't allow access on the consent screen, so nothing was connected.")
     ).to_be_visible()
-    expect(page.locator(".connected-account")).to_have_count(0)
-    expect(page.get_by_text("No numbers yet.")).to_be_visible()
+    _no_account_yet(page)
 
 
 def test_the_range_changes_the_period(creator_page: Page) -> None:
@@ -175,8 +172,24 @@ def test_the_range_changes_the_period(creator_page: Page) -> None:
     page.get_by_role("radio", name="7 days").click()
     expect(label).to_have_text(_period_label(7))
     page.wait_for_function(CHART_HAS_POINTS)
-    points = page.evaluate("document.querySelector('.js-plotly-plot').data[0].x.length")
-    assert points == 7
+    # Six whole days as a line; today, still under way, as a dashed segment from yesterday.
+    whole, today = page.evaluate(
+        "(() => { const d = document.querySelector('.js-plotly-plot').data; return [d[0], d[1]]; })()"
+    )
+    assert len(whole["x"]) == 6
+    assert today["line"]["dash"] == "dash"
+    assert today["x"][-1].startswith(datetime.now(UTC).date().isoformat())
+
+
+def test_best_time_to_post_names_the_slot(creator_page: Page) -> None:
+    best = creator_page.locator("#best-slot")
+    days = "Mondays|Tuesdays|Wednesdays|Thursdays|Fridays|Saturdays|Sundays"
+    expect(best).to_have_text(
+        re.compile(rf"^({days}) \d\d:00–\d\d:00, [+-]\d+ % views vs your typical post$")
+    )
+    expect(
+        creator_page.get_by_text(re.compile(r"^Median [\d,]+ views over the \d+ posts published then"))
+    ).to_be_visible()
 
 
 def _first_number(text: str) -> int:
@@ -192,7 +205,15 @@ def test_a_top_post_opens_its_page(creator_page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
     expect(page.get_by_role("heading", name="Views after posting", level=2)).to_be_visible()
     expect(page.get_by_text("TikTok · published")).to_be_visible()
-    page.wait_for_function(CHART_HAS_POINTS)
+    # The first trace marks publication; the second holds the snapshots.
+    page.wait_for_function(
+        "() => { const p = document.querySelector('.js-plotly-plot');"
+        " return Boolean(p && p.data && p.data.length > 1 && p.data[1].x.length > 0); }"
+    )
+    # Only the past: the axis runs from publication to now, never into the future.
+    end = page.evaluate("document.querySelector('.js-plotly-plot').layout.xaxis.range[1]")
+    shown = datetime.fromisoformat(end[:19].replace(" ", "T")).replace(tzinfo=UTC)  # Plotly drops the zone
+    assert abs(shown - datetime.now(UTC)) < timedelta(minutes=5)
     keep_screenshot(page, "post")
     page.get_by_role("link", name="← Analytics").click()
     expect(page).to_have_url(path_is("/analytics"))
@@ -201,6 +222,8 @@ def test_a_top_post_opens_its_page(creator_page: Page) -> None:
 def test_a_note_for_today_shows_on_the_chart(creator_page: Page) -> None:
     page = creator_page
     note = "Tried a question hook"
+    page.get_by_role("button", name="Add note").click()  # nothing typed: say so
+    expect(page.get_by_role("alert")).to_contain_text("Write what happened before adding the note")
     page.get_by_label("Day").fill(datetime.now(UTC).date().isoformat())
     page.get_by_label("Note", exact=True).fill(note)
     page.get_by_role("button", name="Add note").click()
@@ -213,7 +236,7 @@ def test_a_note_for_today_shows_on_the_chart(creator_page: Page) -> None:
         }""",
         arg=note,
     )
-    expect(page.locator(".js-plotly-plot .annotation-text").first).to_contain_text(note)
+    expect(page.locator(".js-plotly-plot .annotation-text").filter(has_text=note).first).to_be_visible()
 
 
 def test_tracking_links_answers_per_link_and_fills_in(creator_page: Page) -> None:
@@ -228,14 +251,8 @@ def test_tracking_links_answers_per_link_and_fills_in(creator_page: Page) -> Non
     expect(answers.nth(1)).to_contain_text("Only TikTok and Instagram posts can be tracked.")
     row = page.locator(".tracked-row").filter(has_text="TikTok")
     expect(row).to_have_count(1)
-
-    def fetched() -> bool:
-        if "Fetching…" not in row.inner_text():
-            return True
-        page.get_by_role("button", name="Refresh list").click()
-        return False
-
-    wait_until(fetched, timeout_s=SYNC_TIMEOUT_MS / 1000, every_s=1, what="the tracked post's numbers")
+    # No reload, no refresh button: the row fills in by itself once the numbers arrive.
+    expect(row).not_to_contain_text("Fetching…", timeout=SYNC_TIMEOUT_MS)
     expect(row).to_contain_text("@jon.cooks")
     expect(row.locator("td").nth(1)).to_have_text(re.compile(r"^\d[\d,]*$"))
 
@@ -247,14 +264,20 @@ def test_export_csv_downloads_the_dashboard(creator_page: Page) -> None:
     download = started.value
     assert download.suggested_filename.endswith(".csv")
     lines = Path(download.path()).read_text().splitlines()
-    assert lines[0].startswith("date,views")
-    assert len([line for line in lines if re.match(r"\d{4}-\d{2}-\d{2},", line)]) == 30
+    assert lines[0] == "date,views,likes,comments,shares,saves,reach,interactions,why empty"
+    days = [line for line in lines if re.match(r"\d{4}-\d{2}-\d{2},", line)]
+    assert len(days) == 30
+    # TikTok reports no saves: an empty cell and the reason, never a 0.
+    assert all(line.split(",")[5] == "" and "TikTok's API doesn't report saves" in line for line in days)
+    posts = lines[lines.index("") + 1 :]
+    assert posts[0].startswith("post,platform,published,url,views in period,views now")
+    assert len(posts) > 11  # every post, not only the top ten
 
 
 def test_disconnect_deleting_history(page: Page) -> None:
     sign_up(page)
     visit(page, "/analytics")
-    _connect(page, "tiktok", "Jon Okafor")
+    connect_sandbox_account(page, "tiktok", "Jon Okafor")
     _dashboard_filled(page)
     card = _card(page, "Jon Okafor")
     card.get_by_role("button", name="Disconnect").click()
@@ -265,11 +288,9 @@ def test_disconnect_deleting_history(page: Page) -> None:
         toast(page, "Disconnected: tokens deleted and access was revoked with the platform.")
     ).to_be_visible()
     expect(toast(page, "Its synced history was deleted.")).to_be_visible()
-    expect(page.locator(".connected-account")).to_have_count(0)
-    expect(page.get_by_text("No numbers yet.")).to_be_visible()
+    _no_account_yet(page)
     visit(page, "/analytics")
-    expect(page.locator(".connected-account")).to_have_count(0)
-    expect(_total(page, "Views")).to_contain_text("—")
+    _no_account_yet(page)
 
 
 def test_analytics_on_a_phone(new_context, tiktok_creator: dict) -> None:

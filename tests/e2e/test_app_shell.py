@@ -16,10 +16,10 @@ from tests.e2e.browser import (
     DESKTOP,
     PHONE,
     check_fits_the_width,
-    fill_sign_up,
     new_email,
     path_is,
     phone_context,
+    sign_up,
     visit,
 )
 
@@ -30,8 +30,7 @@ DARK = re.compile(r"(^|\s)dark(\s|$)")
 
 def test_phone_menu_navigates_and_logs_out(new_context) -> None:
     page = phone_context(new_context).new_page()
-    fill_sign_up(page, email=new_email("phone"), name="Ayu")
-    expect(page).to_have_url(path_is("/home"))
+    sign_up(page, email=new_email("phone"), name="Ayu")
     expect(page.get_by_role("heading", name="Welcome, Ayu")).to_be_visible()
     # The desktop sidebar is hidden on a phone; the menu button replaces it.
     expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
@@ -101,8 +100,7 @@ def test_every_page_fits_and_renders(new_context, size: str, scheme: str) -> Non
     visit(page, "/signup")
     expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
     look("signup")
-    fill_sign_up(page, email=new_email(f"{size}-{scheme}"), name="Made Wira")
-    expect(page).to_have_url(path_is("/home"))
+    sign_up(page, email=new_email(f"{size}-{scheme}"), name="Made Wira")
     expect(page.get_by_role("heading", name="Welcome, Made Wira")).to_be_visible()
     look("home")
     visit(page, "/settings")

@@ -21,8 +21,10 @@ from assetry.local_postgres import LocalPostgres
 from tests.e2e.browser import (
     STRONG_PASSWORD,
     check_fits_the_width,
+    emailed_link,
     keep_screenshot,
     log_in,
+    make_an_image,
     new_email,
     path_is,
     phone_context,
@@ -46,12 +48,6 @@ def _server_rows(data_dir: Path, query: str, *params: object) -> list[tuple]:
         return connection.execute(query, params).fetchall()
 
 
-def _emailed_link(mailbox: SmtpServer, to: str, subject: str, path: str) -> str:
-    """The link to `path` in the newest email with `subject` that reached `to`'s inbox."""
-    body = mailbox.last_mail_to(to, subject=subject).body()
-    return re.search(rf"https?://\S+{re.escape(path)}\S+", body).group(0)
-
-
 def _log_out(page: Page) -> None:
     page.get_by_role("button", name="Log out", exact=True).click()
     expect(page).to_have_url(path_is("/"))
@@ -73,7 +69,7 @@ def test_profile_changes_are_kept_and_a_confirmed_new_email_is_the_one_to_log_in
     visit(page, "/settings")
     profile = _section(page, "profile")
     profile.get_by_label("Display name").fill("Ayu Makes Videos")
-    profile.get_by_label("Time zone").select_option("Asia/Jakarta")
+    profile.get_by_label("Time zone").fill("Asia/Jakarta")
     profile.get_by_role("button", name="Save profile").click()
     expect(profile.get_by_role("status")).to_have_text("Saved.")
     keep_screenshot(page, "settings")
@@ -96,7 +92,7 @@ def test_profile_changes_are_kept_and_a_confirmed_new_email_is_the_one_to_log_in
     # Until the link is opened, the old address is still the account's.
     expect(page.locator("#current-email")).to_have_text(old_email)
 
-    link = _emailed_link(mailbox, new_address, "Confirm your new email address", "/confirm-email/")
+    link = emailed_link(mailbox, new_address, "Confirm your new email address", "/confirm-email/")
     until_live(page, lambda: page.goto(link), what="the confirmation link")
     expect(page).to_have_url(re.compile(r"/settings/?\?email=confirmed$"))
     expect(page.get_by_text("Your new email address is confirmed and now signs you in.")).to_be_visible()
@@ -124,7 +120,7 @@ def test_bad_profile_and_email_input_gets_a_message_and_loses_nothing(page: Page
     name_box.evaluate("input => input.removeAttribute('maxlength')")
     too_long = "D" * 81
     name_box.fill(too_long)
-    profile.get_by_label("Time zone").select_option("Europe/Berlin")
+    profile.get_by_label("Time zone").fill("Europe/Berlin")
     profile.get_by_role("button", name="Save profile").click()
     expect(profile.get_by_role("alert")).to_have_text(
         "The display name is 81 characters; the limit is 80. Shorten it and send again."
@@ -155,17 +151,35 @@ def test_bad_profile_and_email_input_gets_a_message_and_loses_nothing(page: Page
     expect(page.get_by_text("Waiting for confirmation")).to_have_count(0)
 
 
+def test_the_time_zone_picker_offers_the_browsers_zone_and_readable_names(new_context) -> None:
+    page = new_context(timezone_id="Europe/Paris").new_page()
+    sign_up(page)
+    visit(page, "/settings")
+    profile = _section(page, "profile")
+    zone = profile.get_by_label("Time zone")
+    expect(zone).to_have_value("Europe/Paris")  # from the browser, the account still has UTC
+    expect(profile.get_by_text("Filled in from your browser (Europe/Paris)")).to_be_visible()
+    labels = page.locator("#time-zones option")
+    assert labels.count() < 500
+    kolkata = page.locator('#time-zones option[value="Asia/Kolkata"]').text_content()
+    assert kolkata == "Asia/Kolkata — Kolkata (UTC+05:30)"
+    zone.fill("Mars/Olympus")
+    profile.get_by_role("button", name="Save profile").click()
+    expect(profile.get_by_role("alert")).to_contain_text("“Mars/Olympus” is not a time zone we know")
+    zone.fill("Europe/Paris")
+    profile.get_by_role("button", name="Save profile").click()
+    expect(profile.get_by_role("status")).to_have_text("Saved.")
+    visit(page, "/settings")
+    expect(zone).to_have_value("Europe/Paris")
+    expect(profile.get_by_text("Filled in from your browser")).to_have_count(0)
+
+
 # ----- export -------------------------------------------------------------------------------
 
 
 def _make_an_image(page: Page, prompt: str) -> bytes:
     """Generate an image in the studio (offline provider); returns the file the library shows."""
-    visit(page, "/studio")
-    page.get_by_role("radio", name="Image").click()
-    page.get_by_label("Prompt", exact=True).fill(prompt)
-    expect(page.get_by_text(f"{len(prompt)} / 2,000")).to_be_visible()
-    page.locator("#generate").click()
-    expect(toast(page, "Your image is ready.")).to_be_visible(timeout=JOB_TIMEOUT_MS)
+    make_an_image(page, prompt)
     visit(page, "/library")
     page.locator(".generation-card").filter(has_text=prompt).click()
     picture = page.get_by_role("img", name=prompt)
@@ -203,7 +217,7 @@ def test_the_export_holds_the_creators_data_and_only_they_can_download_it(
     expect(export.get_by_role("button", name="Start a new export")).to_be_disabled()
     expect(toast(page, "Your export is ready to download.")).to_be_visible(timeout=JOB_TIMEOUT_MS)
     expect(export.locator("#export-progress")).to_have_count(0)
-    expect(export.get_by_text("The link works until")).to_be_visible()
+    expect(export.get_by_text("The link works until")).to_contain_text("(UTC), then the archive is deleted")
 
     with page.expect_download() as started:
         export.locator("#export-download").click()
@@ -279,11 +293,20 @@ def test_deleting_the_account_needs_the_password_and_ends_every_session(
     delete.get_by_role("button", name="Delete account…").click()
     delete.get_by_label("Enter your password to confirm").fill(STRONG_PASSWORD)
     delete.get_by_role("button", name="Delete my account").click()
-    expect(page).to_have_url(path_is("/"))
-    expect(
-        toast(page, f"Your account was deleted and you are logged out. We emailed a confirmation to {email}.")
-    ).to_be_visible()
+    # The page right after says it is done and when the data is gone, to this browser only.
+    expect(page).to_have_url(path_is("/account-deleted"))
+    expect(page.get_by_role("status")).to_have_text(
+        "Your Assetry account is deleted and you are logged out on every browser."
+    )
+    expect(page.locator("#erased-by")).to_have_text(
+        re.compile(r"^by \w+ \d+, \d{4} at \d\d:\d\d \(UTC\) \(in 30 days\)$")
+    )
+    expect(page.get_by_text(f"We emailed a confirmation to {email}.")).to_be_visible()
+    keep_screenshot(page, "account-deleted")
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    visit(other_browser, "/account-deleted")  # anyone else learns nothing
+    expect(other_browser.get_by_text("This page confirms an account deletion to the browser")).to_be_visible()
+    expect(other_browser.locator("#erased-by")).to_have_count(0)
 
     # The session this browser had, put back, opens nothing; nor does the other browser's.
     context.add_cookies([session_cookie])

@@ -8,6 +8,7 @@ so waits for a result are long (`JOB_TIMEOUT_MS`) and always wait for something 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.e2e
 
 JOB_TIMEOUT_MS = 45_000
 KINDS = {"video": "Video", "image": "Image", "caption": "Captions"}
-GENERATION_PATH = re.compile(r"/library/[0-9a-f-]{36}/?$")
+GENERATION_PATH = re.compile(r"/library/([0-9a-f-]{36})/?$")
 
 
 def _fill_form(page: Page, kind: str, prompt: str, *, seconds: int | None = None) -> None:
@@ -57,6 +58,23 @@ def _running(page: Page, prompt: str) -> Locator:
     return page.locator(".in-progress").filter(has_text=prompt)
 
 
+def _download(page: Page, data_dir: Path) -> bytes:
+    """Press Download on a generation's page: the browser saves the stored file (and stays on the page)."""
+    shown = page.url
+    generation_id = GENERATION_PATH.search(shown).group(1)
+    [stored] = (data_dir / "media").glob(f"*/{generation_id}/0.*")
+    with page.expect_download() as started:
+        page.get_by_role("link", name="Download").click()
+    download = started.value
+    assert download.failure() is None
+    saved = Path(download.path()).read_bytes()
+    assert saved == stored.read_bytes()
+    assert download.suggested_filename.endswith(stored.suffix)
+    expect(page).to_have_url(shown)
+    expect(page.get_by_text("404")).to_have_count(0)
+    return saved
+
+
 def _open_from_library(page: Page, prompt: str) -> None:
     visit(page, "/library")
     page.locator(".generation-card").filter(has_text=prompt).click()
@@ -64,7 +82,9 @@ def _open_from_library(page: Page, prompt: str) -> None:
     expect(page.get_by_role("heading", name=prompt, level=1)).to_be_visible()
 
 
-def test_an_image_appears_in_latest_and_in_the_library_grid(page: Page) -> None:
+def test_an_image_appears_in_latest_and_in_the_library_grid_and_downloads(
+    page: Page, server_data_dir: Path
+) -> None:
     sign_up(page)
     visit(page, "/studio")
     expect(page.get_by_text("Your results will appear here.")).to_be_visible()
@@ -88,10 +108,25 @@ def test_an_image_appears_in_latest_and_in_the_library_grid(page: Page) -> None:
     expect(grid_card.get_by_text("Image", exact=True)).to_be_visible()
     # The phone list is there but hidden on a desktop.
     expect(page.locator(".generation-row")).to_be_hidden()
+    # The cover shows whole, in its own shape, not cropped to the card's box.
+    cover = grid_card.get_by_role("img", name="A red fox asleep in fresh snow")
+    expect(cover).to_have_css("object-fit", "contain")
     keep_screenshot(page, "library")
 
+    # A search that finds nothing says so, keeps the count, and offers the way back.
+    page.get_by_label("Search prompts").fill("walrus")
+    expect(page.get_by_text("No results for “walrus”.")).to_be_visible()
+    expect(page.get_by_text("1 in your library")).to_be_visible()
+    expect(page.get_by_text("Nothing here yet.")).to_have_count(0)
+    page.get_by_role("button", name="Clear search and filters").click()
+    expect(page.get_by_text("Showing 1 of 1")).to_be_visible()
+    expect(grid_card).to_be_visible()
 
-def test_a_video_plays_for_the_chosen_length_and_downloads(page: Page) -> None:
+    _open_from_library(page, "A red fox asleep in fresh snow")
+    assert _download(page, server_data_dir)[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG file"
+
+
+def test_a_video_plays_for_the_chosen_length_and_downloads(page: Page, server_data_dir: Path) -> None:
     prompt = "Slow waves at sunset over a quiet beach"
     sign_up(page)
     visit(page, "/studio")
@@ -113,12 +148,8 @@ def test_a_video_plays_for_the_chosen_length_and_downloads(page: Page) -> None:
     assert video.evaluate("v => !v.paused && !v.error")
     keep_screenshot(page, "generation-video")
 
-    download = page.get_by_role("link", name="Download").get_attribute("href")
-    reply = page.request.get(download)
-    assert reply.status == 200
-    assert reply.headers["content-type"] == "video/mp4"
-    assert reply.headers["content-disposition"].startswith("attachment")
-    assert reply.body()[4:8] == b"ftyp", "not an MP4 file"
+    saved = _download(page, server_data_dir)
+    assert saved[4:8] == b"ftyp", "not an MP4 file"
 
 
 def test_captions_copy_and_an_edited_caption_is_kept(page: Page, context) -> None:
@@ -173,22 +204,33 @@ def test_a_job_carries_on_through_a_reload(page: Page) -> None:
     expect(_latest(page, prompt)).to_contain_text("Done")
 
 
-def test_a_running_job_can_be_cancelled(page: Page) -> None:
+def test_a_running_job_can_be_cancelled_on_a_phone(new_context) -> None:
+    page = phone_context(new_context).new_page()
     prompt = "A long drone shot over rice terraces"
     sign_up(page)
     visit(page, "/studio")
     _generate(page, "video", prompt, seconds=8)
     row = _running(page, prompt)
+    cancel = row.get_by_role("button", name="Cancel")
+    # The "Started" toast is up now: it must not lie over the new row's Cancel button.
+    started = toast(page, "Started. You can keep working").bounding_box()
+    button = cancel.bounding_box()
+    assert started and button
+    assert (
+        started["y"] + started["height"] <= button["y"] or button["y"] + button["height"] <= started["y"]
+    ), f"the toast {started} covers the Cancel button {button}"
     # Running, not merely queued: the worker has to stop it.
     expect(row).to_contain_text(re.compile(r"Running · \d+ s"), timeout=JOB_TIMEOUT_MS)
-    row.get_by_role("button", name="Cancel").click()
-    expect(toast(page, "Cancelling…")).to_be_visible()
+    cancel.click()
+    # At once, on the row itself (the worker stops the render a moment later).
+    expect(row).to_contain_text("Cancelling…", timeout=3_000)
+    expect(row.get_by_role("button", name="Cancel")).to_have_count(0)
     expect(toast(page, "Cancelled.")).to_be_visible(timeout=JOB_TIMEOUT_MS)
     expect(row).to_have_count(0)
     expect(_latest(page, prompt)).to_contain_text("Cancelled")
 
     visit(page, "/library")
-    card = page.locator(".generation-card").filter(has_text=prompt)
+    card = page.locator(".generation-row").filter(has_text=prompt)
     expect(card).to_contain_text("Cancelled")
     card.click()
     expect(page).to_have_url(GENERATION_PATH)
@@ -257,7 +299,7 @@ def test_an_empty_prompt_is_refused_with_a_message(page: Page) -> None:
     page.get_by_role("radio", name="Image").click()
     page.locator("#generate").click()
     expect(page.get_by_role("alert")).to_have_text("Please fill in the prompt.")
-    expect(page.get_by_text("Nothing running. Start something on the left.")).to_be_visible()
+    expect(page.get_by_text("Nothing running. What you start appears here.")).to_be_visible()
     # Typing clears the message; nothing was started.
     page.locator("#prompt").fill("x")
     expect(page.get_by_role("alert")).to_have_count(0)
@@ -290,3 +332,48 @@ def test_on_a_phone_the_studio_works_and_the_library_is_a_list(new_context) -> N
     expect(page.get_by_role("img", name=prompt)).to_be_visible()
     check_fits_the_width(page)
     keep_screenshot(page, "generation-image")
+
+
+def _type_and_generate(page: Page, prompt: str) -> None:
+    """Type a prompt and press Generate at once, as fast as a person who pastes and clicks."""
+    page.get_by_label("Prompt", exact=True).fill(prompt)
+    page.locator("#generate").click()
+
+
+def test_generate_starts_exactly_the_prompt_in_the_box(page: Page) -> None:
+    first, second = "Pause 0ms test prompt about coffee", "A second prompt, typed right after: tea"
+    sign_up(page)
+    visit(page, "/studio")
+    page.get_by_role("radio", name="Image").click()
+    expect(page.get_by_role("combobox", name="Model")).to_have_text(re.compile("Image", re.I))
+    _type_and_generate(page, first)
+    expect(page.locator(".in-progress, .generation-card").filter(has_text=first).first).to_be_visible()
+    _type_and_generate(page, second)
+    expect(toast(page, "Your image is ready.").first).to_be_visible(timeout=JOB_TIMEOUT_MS)
+    expect(page.locator(".generation-card").filter(has_text=second)).to_have_count(1, timeout=JOB_TIMEOUT_MS)
+
+    visit(page, "/library")
+    expect(page.get_by_text("Showing 2 of 2")).to_be_visible()
+    prompts = page.locator(".generation-card .rt-Text.rt-r-weight-medium").all_inner_texts()
+    assert sorted(prompts) == sorted([first, second])
+
+
+def test_two_tabs_each_start_their_own_prompt(context) -> None:
+    prompts = ["Tab one: a kite over the dunes", "Tab two: a canoe on a glassy lake"]
+    first, second = context.new_page(), context.new_page()
+    sign_up(first)
+    tabs = [first, second]
+    for tab in tabs:
+        visit(tab, "/studio")
+        tab.get_by_role("radio", name="Image").click()
+        expect(tab.get_by_role("combobox", name="Model")).to_have_text(re.compile("Image", re.I))
+    for tab, prompt in zip(tabs, prompts, strict=True):
+        tab.get_by_label("Prompt", exact=True).fill(prompt)
+    for tab in tabs:
+        tab.locator("#generate").click()
+    for tab, prompt in zip(tabs, prompts, strict=True):
+        expect(tab.locator(".in-progress, .generation-card").filter(has_text=prompt).first).to_be_visible()
+    visit(first, "/library")
+    expect(first.get_by_text("Showing 2 of 2")).to_be_visible()
+    shown = first.locator(".generation-card .rt-Text.rt-r-weight-medium").all_inner_texts()
+    assert sorted(shown) == sorted(prompts)

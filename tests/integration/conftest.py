@@ -6,7 +6,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import trustme
@@ -15,6 +15,7 @@ import uvicorn
 from assetry.config import get_settings
 from assetry.sandbox.fal import FalImitation
 from tests.integration.servers import Served
+from tests.raw_socket import record_policies, serve_backend
 from tests.smtp_server import SmtpServer
 
 
@@ -69,3 +70,11 @@ def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
     yield server
     server.stop()
     get_settings.cache_clear()
+
+
+@pytest.fixture
+async def backend(database: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> AsyncIterator[str]:
+    """The app's backend served for real on a free port, job worker included (`tests.raw_socket`)."""
+    await record_policies()
+    async with serve_backend(monkeypatch, str(tmp_path)) as url:
+        yield url

@@ -27,6 +27,7 @@ from assetry.models.base import utcnow
 from assetry.services import accounts, connections, contact, studio, usage
 from assetry.services.admin import audit_log, inbox, invitations, jobs, overview, users, waitlist
 from assetry.services.admin.paging import Window
+from tests.account_setup import SignUp, create_account
 from tests.admin_people import PASSWORD, make_user, session_token
 from tests.jobs import engine_jobs, queued_job
 
@@ -304,8 +305,8 @@ async def test_a_running_job_is_asked_to_stop(admin: User) -> None:
 
 async def test_waitlist_search_pages_and_formula_safe_csv(admin: User) -> None:
     for i in range(5):
-        await contact.join_waitlist(f"fan{i}@example.com")
-    await contact.join_waitlist("=cmd@example.com")
+        await contact.join_waitlist(f"fan{i}@example.com", "")
+    await contact.join_waitlist("=cmd@example.com", "")
     first = await waitlist.listing(admin.id, "fan", window=Window(size=2))
     page = await waitlist.listing(admin.id, "fan", window=Window(after=first.last, size=2))
     assert page.total == 5 and [row.email for row in page.rows] == ["fan2@example.com", "fan3@example.com"]
@@ -336,7 +337,7 @@ async def test_reply_and_invite_go_through_the_mail_outbox(admin: User) -> None:
         email="a@example.com", subject="Export?", body="Where is it?"
     )
     await inbox.reply(admin.id, message.id, "It's under Account → Export.")
-    await contact.join_waitlist("fan@example.com")
+    await contact.join_waitlist("fan@example.com", "")
     entry = (await waitlist.listing(admin.id)).rows[0]
     await invitations.invite(admin.id, entry.id)
     with pytest.raises(BadInput, match="already invited"):
@@ -372,3 +373,15 @@ async def test_audit_log_filters_and_names_targets(admin: User) -> None:
     assert refused == [(member.id, "UsersState.load")]
     async with db.service_session() as session:
         assert await session.scalar(select(sa.func.count()).select_from(AuditEntry)) == 3
+
+
+async def test_last_log_in_counts_the_sign_up_session_too(admin: User) -> None:
+    before = utcnow()
+    signed_up, _ = await create_account(
+        SignUp(email="new@example.com", password=PASSWORD, age_confirmed=True, accepted_policies=True),
+        accounts.Client(ip="203.0.113.9", user_agent="pytest"),
+    )  # signed in by opening the sign-up link: no log-in form was sent
+    detail = await users.detail(admin.id, signed_up.id)
+    assert detail.last_login_at is not None and detail.last_login_at >= before
+    never = await make_user("maya@example.com")
+    assert (await users.detail(admin.id, never.id)).last_login_at is None

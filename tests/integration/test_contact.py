@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from assetry import db
-from assetry.errors import BadInput
+from assetry.config import get_settings
+from assetry.errors import BadInput, NotAllowed
 from assetry.models import SupportMessage, WaitlistEntry
 from assetry.services import contact
 
@@ -20,17 +21,32 @@ async def _count(model) -> int:
         return await session.scalar(select(sa.func.count()).select_from(model))
 
 
-async def test_waitlist_keeps_one_entry_per_address(database: str) -> None:
-    assert await contact.join_waitlist(" Dewi@Example.com ") is True
-    assert await contact.join_waitlist("dewi@example.com") is False
+async def test_waitlist_keeps_one_entry_per_address_and_answers_alike(database: str) -> None:
+    first = await contact.join_waitlist(" Dewi@Example.com ", "203.0.113.7")
+    again = await contact.join_waitlist("dewi@example.com", "203.0.113.7")
+    # Whether the address was on the list already is nobody's business.
+    assert first == again == contact.WAITLIST_ANSWER
     async with db.service_session() as session:
         emails = (await session.exec(select(WaitlistEntry.email))).all()
     assert emails == ["dewi@example.com"]
 
 
+async def test_waitlist_is_throttled_per_ip(database: str, monkeypatch) -> None:
+    monkeypatch.setenv("FORM_IP_MAX_PER_HOUR", "3")
+    get_settings.cache_clear()
+    for n in range(3):
+        await contact.join_waitlist(f"fan{n}@example.com", "203.0.113.7")
+    with pytest.raises(NotAllowed, match="Too many requests from your network"):
+        await contact.join_waitlist("fan3@example.com", "203.0.113.7")
+    await contact.join_waitlist("fan3@example.com", "198.51.100.1")
+    async with db.service_session() as session:
+        emails = (await session.exec(select(WaitlistEntry.email).order_by(WaitlistEntry.email))).all()
+    assert emails == ["fan0@example.com", "fan1@example.com", "fan2@example.com", "fan3@example.com"]
+
+
 async def test_waitlist_refuses_a_malformed_address(database: str) -> None:
     with pytest.raises(BadInput, match="doesn't look right"):
-        await contact.join_waitlist("someone@localhost")
+        await contact.join_waitlist("someone@localhost", "")
     assert await _count(WaitlistEntry) == 0
 
 

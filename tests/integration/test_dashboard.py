@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -169,8 +171,123 @@ async def test_csv_export_has_the_days_and_posts_and_defuses_formulas(database: 
     async with db.service_session() as session:
         post = await session.get(Post, ids["old"])
         post.title = "=HYPERLINK(evil)"
-    result = await dashboard.overview(user_id, Period(date(2026, 11, 23), TODAY))
-    lines = dashboard.to_csv(result).splitlines()
-    assert lines[0] == "date,views,likes"
-    assert "2026-11-27,600,30" in lines
+    period = Period(date(2026, 11, 23), TODAY)
+    result = await dashboard.overview(user_id, period)
+    lines = dashboard.to_csv(result, await dashboard.every_post(user_id, period)).splitlines()
+    assert lines[0].startswith("date,views,likes,comments")
+    assert any(line.startswith("2026-11-27,600,30,") for line in lines)
     assert any(line.startswith("'=HYPERLINK(evil),tiktok,") for line in lines)
+
+
+async def seed_slots() -> uuid.UUID:
+    """Posts published at known weekdays and hours (UTC), each with its latest views."""
+    user_id = uuid.uuid4()
+    published = [
+        (datetime(2026, 11, 26, 19, 30, tzinfo=UTC), 1000),  # Thursday 19:xx
+        (datetime(2026, 11, 19, 19, 10, tzinfo=UTC), 1400),  # Thursday 19:xx
+        (datetime(2026, 11, 12, 19, 50, tzinfo=UTC), 1800),  # Thursday 19:xx
+        (datetime(2026, 11, 23, 8, 0, tzinfo=UTC), 900),  # Monday 08:xx
+        (datetime(2026, 11, 16, 8, 30, tzinfo=UTC), 700),  # Monday 08:xx
+        (datetime(2026, 11, 21, 12, 0, tzinfo=UTC), 5000),  # Saturday 12:xx, alone in its slot
+        (datetime(2026, 11, 24, 10, 0, tzinfo=UTC), 600),  # Tuesday 10:xx, alone in its slot
+    ]
+    async with db.service_session() as session:
+        session.add(User(id=user_id, email=f"{user_id}@example.com", age_confirmed_at=at(1)))
+        account = ConnectedAccount(user_id=user_id, platform="tiktok", platform_account_id="open-2")
+        session.add(account)
+        await session.flush()
+        for n, (moment, views) in enumerate(published):
+            post = Post(
+                user_id=user_id, account_id=account.id, platform="tiktok",
+                platform_post_id=f"p{n}", title=f"Post {n}", posted_at=moment,
+            )  # fmt: skip
+            session.add(post)
+            await session.flush()
+            # An earlier, smaller snapshot: only the latest counts.
+            for captured, value in ((moment + timedelta(hours=1), views // 10), (at(28), views)):
+                session.add(
+                    MetricSnapshot(user_id=user_id, post_id=post.id, captured_at=captured, views=value)
+                )
+    return user_id
+
+
+async def test_the_best_slot_is_named_from_the_creators_posts_in_their_time_zone(database: str) -> None:
+    user_id = await seed_slots()
+    result = await dashboard.overview(user_id, Period(date(2026, 11, 1), TODAY))
+    # Slots with 2+ posts: Thursday 19:00 (1000, 1400, 1800: median 1400) and Monday 08:00
+    # (700, 900: median 800). Saturday's 5,000 is one post only. Every post's median:
+    # 600 700 900 [1000] 1400 1800 5000 → 1000. 1400 vs 1000 → +40 %.
+    best = result.best_slot
+    assert (best.weekday, best.hour, best.median_views, best.posts, best.typical_views) == (
+        3,
+        19,
+        1400,
+        3,
+        1000,
+    )
+    assert best.change_pct == 40
+    assert best.sentence() == "Thursdays 19:00–20:00, +40 % views vs your typical post"
+    assert "Median 1,400 views over the 3 posts published then" in best.detail()
+    assert result.heatmap[3][19] == 1400 and result.heatmap[0][8] == 800 and result.heatmap[5][12] == 5000
+    # In Paris (UTC+1 in November) the same posts went out an hour later on the clock.
+    paris = await dashboard.overview(user_id, Period(date(2026, 11, 1), TODAY, "Europe/Paris"))
+    assert paris.best_slot.sentence() == "Thursdays 20:00–21:00, +40 % views vs your typical post"
+
+
+async def test_no_best_slot_without_two_posts_in_one_slot(database: str) -> None:
+    user_id, _ = await seed()  # two posts, in different slots
+    result = await dashboard.overview(user_id, Period(date(2026, 11, 1), TODAY))
+    assert result.has_data and result.best_slot is None
+
+
+async def test_today_is_marked_partial_only_when_the_period_ends_today(database: str) -> None:
+    user_id, _ = await seed()
+    today = dashboard.today_in("Pacific/Kiritimati")  # UTC+14: often a day ahead of UTC
+    live = await dashboard.overview(user_id, Period(today - timedelta(days=6), today, "Pacific/Kiritimati"))
+    assert live.partial_day == today
+    past = await dashboard.overview(user_id, Period(date(2026, 11, 1), TODAY))
+    assert past.partial_day is None
+
+
+async def test_csv_rows_per_post_leave_unreported_numbers_empty_and_say_why(database: str) -> None:
+    user_id, _ = await seed()
+    period = Period(date(2026, 11, 23), TODAY)
+    result = await dashboard.overview(user_id, period)
+    rows = list(
+        csv.reader(io.StringIO(dashboard.to_csv(result, await dashboard.every_post(user_id, period))))
+    )
+    header = rows[0]
+    assert header == [
+        "date",
+        "views",
+        "likes",
+        "comments",
+        "shares",
+        "saves",
+        "reach",
+        "interactions",
+        "why empty",
+    ]
+    by_day = {row[0]: row for row in rows[1:8]}
+    assert by_day["2026-11-27"][:3] == ["2026-11-27", "600", "30"]
+    assert by_day["2026-11-27"][5] == ""  # saves: never reported, so empty, not 0
+    assert "saves: not reported for this kind of post" in by_day["2026-11-27"][-1]
+    assert "reach: TikTok's API doesn't report reach" in by_day["2026-11-27"][-1]
+    posts_at = rows.index([]) + 1
+    assert rows[posts_at][:5] == ["post", "platform", "published", "url", "views in period"]
+    posts = {row[0]: dict(zip(rows[posts_at], row, strict=True)) for row in rows[posts_at + 1 :]}
+    assert set(posts) == {"New one", "Old hit"}
+    new = posts["New one"]
+    assert (new["views in period"], new["views now"], new["likes now"]) == ("1200", "1200", "30")
+    assert (new["saves now"], new["reach now"], new["comments now"]) == ("", "", "")
+    assert new["why empty"] == (
+        "comments now: not reported by the platform; shares now: not reported by the platform; "
+        "saves now: not reported for this kind of post; reach now: TikTok's API doesn't report reach; "
+        "interactions now: TikTok's API doesn't report interactions"
+    )
+    # A period with nothing observed for a post: its growth is unknown, not 0.
+    early = Period(date(2026, 11, 11), date(2026, 11, 15))
+    quiet = await dashboard.every_post(user_id, early)
+    text = dashboard.to_csv(await dashboard.overview(user_id, early), quiet)
+    old_row = next(row for row in csv.reader(io.StringIO(text)) if row and row[0] == "Old hit")
+    assert old_row[4] == "" and "views in period: no snapshot in this period" in old_row[-1]

@@ -95,13 +95,16 @@ async def test_images_are_generated_and_downloaded(fal: FalProvider, imitation: 
 async def test_a_video_is_generated_and_downloaded(fal: FalProvider, imitation: FalImitation) -> None:
     request_id = await fal.submit_video(
         VideoRequest(
-            prompt="sunrise over a city, drone shot", model=VIDEO_MODEL, aspect_ratio="9:16", duration_s=6
+            prompt="sunrise over a city, drone shot",
+            model=VIDEO_MODEL,
+            aspect_ratio="9:16",
+            duration_s=6,
+            audio=False,
         )
     )
 
-    assert imitation.submissions == [
-        (VIDEO_MODEL, {"prompt": "sunrise over a city, drone shot", "aspect_ratio": "9:16", "duration": "6s"})
-    ]
+    sent = {"prompt": "sunrise over a city, drone shot", "aspect_ratio": "9:16", "duration": "6s"}
+    assert imitation.submissions == [(VIDEO_MODEL, sent | {"generate_audio": False})]
     await poll_until_done(fal, VIDEO_MODEL, request_id)
     output = await fal.result(VIDEO_MODEL, request_id)
     assert len(output.urls) == 1
@@ -114,14 +117,14 @@ async def test_a_video_is_generated_and_downloaded(fal: FalProvider, imitation: 
     assert video.content[4:8] == b"ftyp"
 
 
-async def test_the_duration_format_follows_the_model(served: Served, imitation: FalImitation) -> None:
+async def test_the_duration_is_written_as_the_model_wants_it(served: Served, imitation: FalImitation) -> None:
+    """veo3 fast takes "6s"; written as a bare "6" fal refuses it with its own validation message."""
     async with FalProvider(
         key=DEFAULT_KEY, queue_url=served.url, verify=served.trust, video_duration_format="{seconds}"
-    ) as kling:
-        await kling.submit_video(
-            VideoRequest(prompt="a paper boat", model="fal-ai/kling-video/v2.1/standard/text-to-video")
-        )
-    assert imitation.submissions[0][1]["duration"] == "5"
+    ) as bare:
+        with pytest.raises(BadInput, match="Input should be '4s', '6s' or '8s'"):
+            await bare.submit_video(VideoRequest(prompt="a paper boat", model=VIDEO_MODEL, duration_s=6))
+    assert imitation.submissions == []
 
 
 # ----- resuming and cancelling ----------------------------------------------------
@@ -131,7 +134,9 @@ async def test_a_restart_resumes_with_the_stored_request_id_without_submitting_a
     served: Served, imitation: FalImitation
 ) -> None:
     async with provider(served) as before_restart:
-        request_id = await before_restart.submit_video(VideoRequest(prompt="waves", model=VIDEO_MODEL))
+        request_id = await before_restart.submit_video(
+            VideoRequest(prompt="waves", model=VIDEO_MODEL, duration_s=4)
+        )
         assert (await before_restart.status(VIDEO_MODEL, request_id)).state == "IN_QUEUE"
 
     async with provider(served) as after_restart:
@@ -145,7 +150,7 @@ async def test_a_restart_resumes_with_the_stored_request_id_without_submitting_a
 
 
 async def test_cancel_drops_a_queued_request(fal: FalProvider, imitation: FalImitation) -> None:
-    request_id = await fal.submit_video(VideoRequest(prompt="a long take", model=VIDEO_MODEL))
+    request_id = await fal.submit_video(VideoRequest(prompt="a long take", model=VIDEO_MODEL, duration_s=8))
 
     assert await fal.cancel(VIDEO_MODEL, request_id) is True
     with pytest.raises(ProviderError, match="could not finish this generation: Request was cancelled"):
@@ -289,7 +294,7 @@ async def test_a_slow_submit_times_out_and_is_never_sent_twice(
 
     async with provider(served, timeout_s=0.5) as fal:
         with pytest.raises(ProviderError) as failed:
-            await fal.submit_video(VideoRequest(prompt="waves", model=VIDEO_MODEL))
+            await fal.submit_video(VideoRequest(prompt="waves", model=VIDEO_MODEL, duration_s=4))
 
     assert str(failed.value) == (
         "fal.ai did not answer within 0.5 s. The request was not sent again (it may still run on fal.ai)."
@@ -368,7 +373,7 @@ async def test_a_malformed_reply_while_following_is_a_provider_error(
 
 async def test_a_job_that_fails_at_fal_is_a_provider_error(fal: FalProvider, imitation: FalImitation) -> None:
     imitation.faults.fail_jobs = True
-    request_id = await fal.submit_video(VideoRequest(prompt="waves", model=VIDEO_MODEL))
+    request_id = await fal.submit_video(VideoRequest(prompt="waves", model=VIDEO_MODEL, duration_s=4))
 
     with pytest.raises(ProviderError) as failed:
         await poll_until_done(fal, VIDEO_MODEL, request_id)
@@ -381,7 +386,7 @@ async def test_a_job_that_never_completes_never_reports_a_result(
     fal: FalProvider, imitation: FalImitation
 ) -> None:
     imitation.faults.never_complete = True
-    request_id = await fal.submit_video(VideoRequest(prompt="waves", model=VIDEO_MODEL))
+    request_id = await fal.submit_video(VideoRequest(prompt="waves", model=VIDEO_MODEL, duration_s=4))
 
     states = [(await fal.status(VIDEO_MODEL, request_id)).state for _ in range(12)]
     assert states == ["IN_QUEUE"] + ["IN_PROGRESS"] * 11
@@ -419,7 +424,7 @@ async def test_a_file_over_the_limit_is_refused_from_its_length(
 async def test_a_file_over_the_limit_without_a_length_is_cut_off(
     fal: FalProvider, imitation: FalImitation
 ) -> None:
-    request_id = await fal.submit_video(VideoRequest(prompt="waves", model=VIDEO_MODEL))
+    request_id = await fal.submit_video(VideoRequest(prompt="waves", model=VIDEO_MODEL, duration_s=4))
     await poll_until_done(fal, VIDEO_MODEL, request_id)
     url = (await fal.result(VIDEO_MODEL, request_id)).urls[0]
     imitation.faults.oversized_bytes = 5_000_000

@@ -17,8 +17,8 @@ from assetry.sandbox.gemini import SANDBOX_KEY, create_app
 from assetry.sandbox.llm import Faults
 from tests.asgi_server import free_port, serve
 
-TEXT_MODEL = "gemini-2.5-flash"
-IMAGE_MODEL = "gemini-2.5-flash-image"
+TEXT_MODEL = "gemini-3.5-flash-lite"
+IMAGE_MODEL = "gemini-3.1-flash-image"
 IDEA = "My 5am gym routine"
 
 

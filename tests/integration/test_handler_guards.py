@@ -46,7 +46,7 @@ VISITOR_HANDLERS = {
     "LogInState.log_in": "checks the credentials the visitor typed",
     "WaitlistState.join": "adds the typed email to the waitlist",
     "SupportState.send": "stores a support message; the sender is resolved from the session",
-    "StudioState.set_prompt": "keeps the prompt box's text in the page; generate checks the session",
+    "StudioState.set_prompt": "counts the prompt box's text for the quote; generate checks the session",
     "GenerationState.edit": "remembers which caption the page edits; save_caption checks session and owner",
     "ResetRequestState.request": "emails a reset link to the typed address's account; same answer for any address",
     "ResetState.check": "on_load of /reset/[token]; the single-use token in the link is the credential",
@@ -129,7 +129,12 @@ def _password_hash_of(password: str) -> str:
 async def _person(email: str, password: str) -> Person:
     """A user with a live session and one row in every user-owned table."""
     async with db.service_session() as session:
-        user = User(email=email, password_hash=_password_hash_of(password), age_confirmed_at=utcnow())
+        user = User(
+            email=email,
+            password_hash=_password_hash_of(password),
+            age_confirmed_at=utcnow(),
+            email_confirmed_at=utcnow(),
+        )
         session.add(user)
         await session.flush()
         for table in user_owned_tables():

@@ -25,6 +25,7 @@ from assetry.config import ROOT, get_settings
 from assetry.local_postgres import AlreadyRunning, LocalDatabaseError, LocalPostgres
 from assetry.models import User
 from assetry.services import accounts, status
+from tests.account_setup import SignUp, create_account
 from tests.conftest import server_folder
 
 PASSWORD = "Correct-Horse-42"
@@ -51,8 +52,8 @@ def embedded(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalPos
 
 
 async def _sign_up(email: str) -> None:
-    signup = accounts.SignUp(email=email, password=PASSWORD, age_confirmed=True, accepted_policies=True)
-    await accounts.sign_up(signup, HERE)
+    signup = SignUp(email=email, password=PASSWORD, age_confirmed=True, accepted_policies=True)
+    await create_account(signup, HERE)
 
 
 async def _emails() -> list[str]:

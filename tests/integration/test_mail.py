@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
@@ -12,6 +14,7 @@ from assetry.models import OutboxMessage, User
 from assetry.models.base import utcnow
 from assetry.services import accounts, mail, password_reset
 from assetry.services.admin import jobs as admin_jobs
+from tests.account_setup import SignUp, create_account
 from tests.admin_people import make_user
 from tests.jobs import engine_jobs, run_jobs
 from tests.smtp_server import SmtpServer
@@ -20,10 +23,8 @@ STRONG = "Correct-Horse-42"
 HERE = accounts.Client(ip="203.0.113.7", user_agent="pytest")
 
 
-def signup(email: str = "maya@example.com", name: str = "Maya") -> accounts.SignUp:
-    return accounts.SignUp(
-        email=email, password=STRONG, display_name=name, age_confirmed=True, accepted_policies=True
-    )
+def signup(email: str = "maya@example.com", name: str = "Maya") -> SignUp:
+    return SignUp(email=email, password=STRONG, display_name=name, age_confirmed=True, accepted_policies=True)
 
 
 async def send(**kwargs) -> OutboxMessage:
@@ -79,13 +80,13 @@ async def test_message_is_delivered_with_its_content(database: str, smtp_server:
 async def test_smtp_down_queues_retries_and_delivers_when_back(
     database: str, smtp_server: SmtpServer
 ) -> None:
-    user, _ = await accounts.sign_up(signup(), HERE)
+    user, _ = await create_account(signup(), HERE)
     smtp_server.stop()
     await password_reset.request_reset("maya@example.com")
-    await run_jobs()  # the welcome is tried, the reset request looked up, the reset tried
+    await run_jobs()  # the sign-up link and the welcome are tried, the reset looked up and tried
 
     stored = await outbox()
-    assert [m.status for m in stored] == ["queued", "queued"]
+    assert [m.status for m in stored] == ["queued", "queued", "queued"]
     assert all(m.attempts == 1 and "unreachable" in m.last_error for m in stored)
     jobs = [await delivery_job(m) for m in stored]
     assert all(j.status == "todo" and j.scheduled_at > utcnow() for j in jobs)  # waiting for the pause
@@ -101,11 +102,12 @@ async def test_smtp_down_queues_retries_and_delivers_when_back(
         await make_due(job)
     await run_jobs()
     assert sorted(r.subject for r in smtp_server.inbox) == [
+        "Finish signing up to Assetry",
         "Reset your Assetry password",
         "Welcome to Assetry",
     ]
     assert all(r.rcpt_tos == [user.email] for r in smtp_server.inbox)
-    assert [m.status for m in await outbox()] == ["sent", "sent"]
+    assert [m.status for m in await outbox()] == ["sent", "sent", "sent"]
 
 
 async def test_final_failure_is_recorded(database: str, smtp_server: SmtpServer) -> None:
@@ -155,11 +157,12 @@ async def test_a_refused_message_is_delivered_when_an_admin_retries_its_job(
 
 
 async def test_sign_up_sends_welcome_and_reset_link_arrives(database: str, smtp_server: SmtpServer) -> None:
-    await accounts.sign_up(signup(), HERE)
+    await create_account(signup(), HERE)
     await password_reset.request_reset("MAYA@example.com")
-    await run_jobs()  # the welcome, the reset request's lookup, the reset email
-    welcome, reset = sorted(smtp_server.inbox, key=lambda r: r.subject, reverse=True)
-    assert welcome.subject == "Welcome to Assetry"
+    await run_jobs()  # the sign-up link, the welcome, the reset request's lookup, the reset
+    by_subject = {r.subject: r for r in smtp_server.inbox}
+    welcome, reset = by_subject["Welcome to Assetry"], by_subject["Reset your Assetry password"]
+    assert "/signup/confirm/" in by_subject["Finish signing up to Assetry"].body("plain")
     assert "http://localhost:3000/home" in welcome.body("plain")
 
     assert reset.subject == "Reset your Assetry password"
@@ -175,12 +178,15 @@ async def test_sign_up_sends_welcome_and_reset_link_arrives(database: str, smtp_
     stored = {m.template: m for m in await outbox()}
     assert token not in stored["password_reset"].body_text + stored["password_reset"].body_html
     assert stored["password_reset"].status == "sent"
+    assert "/signup/confirm/" not in stored["sign_up_confirmation"].body_text
+    assert stored["sign_up_confirmation"].body_html == ""
     assert "Welcome" in stored["welcome"].body_html  # ordinary messages keep their bodies
 
 
 async def test_embedded_mode_keeps_messages_in_the_outbox(database: str) -> None:
-    user, _ = await accounts.sign_up(signup(name="Ana <admin>"), HERE)
-    [kept] = await outbox()
+    user, _ = await create_account(signup(name="Ana <admin>"), HERE)
+    link, kept = await outbox()
+    assert (link.status, link.template, link.user_id) == ("kept", "sign_up_confirmation", user.id)
     assert (kept.status, kept.template, kept.user_id, kept.to_address) == (
         "kept",
         "welcome",
@@ -189,7 +195,10 @@ async def test_embedded_mode_keeps_messages_in_the_outbox(database: str) -> None
     )
     assert "Hi Ana <admin>," in kept.body_text
     assert "Hi Ana &lt;admin&gt;," in kept.body_html
-    assert await engine_jobs() == []
+    # The sign-up job ran (its arguments emptied); no delivery job was queued.
+    assert [(job.task_name, job.status, job.args) for job in await engine_jobs()] == [
+        ("sign_up.send_link", "succeeded", {})
+    ]
 
 
 async def test_bad_address_or_template_stores_nothing(database: str) -> None:
@@ -205,7 +214,7 @@ async def test_bad_address_or_template_stores_nothing(database: str) -> None:
 
 
 async def test_users_messages_go_with_the_account(database: str) -> None:
-    user, _ = await accounts.sign_up(signup(), HERE)
+    user, _ = await create_account(signup(), HERE)
     await send(to="someone@example.com", template="welcome", context={})  # nobody's
     async with db.service_session() as session:
         await session.exec(sa.delete(User).where(User.id == user.id))
@@ -213,9 +222,36 @@ async def test_users_messages_go_with_the_account(database: str) -> None:
 
 
 async def test_a_user_reads_only_their_own_messages(database: str) -> None:
-    maya, _ = await accounts.sign_up(signup(), HERE)
-    await accounts.sign_up(signup("ana@example.com", "Ana"), HERE)
+    maya, _ = await create_account(signup(), HERE)
+    await create_account(signup("ana@example.com", "Ana"), HERE)
     async with db.user_session(maya.id) as session:
-        seen = sorted((await session.exec(select(OutboxMessage.to_address))).all())
+        seen = sorted(set((await session.exec(select(OutboxMessage.to_address))).all()))
     # The database refuses other users' rows even to a query without a filter.
     assert seen == ["maya@example.com"]
+
+
+async def test_privacy_requests_and_exports_are_acknowledged_by_email(
+    database: str, smtp_server: SmtpServer
+) -> None:
+    from assetry.services import privacy, profile
+
+    user, _ = await create_account(signup(), HERE)
+    await profile.update_profile(user.id, display_name="Maya", time_zone="Asia/Tokyo")
+    await profile.send_privacy_request(user.id, "access", "Which <b>data</b> do you hold about me?")
+    await privacy.request_export(user.id)
+    await run_jobs()  # welcome, acknowledgements, the export, its "ready" email
+    received = {r.subject: r for r in smtp_server.inbox}
+    request = received["We received your privacy request"]
+    assert request.rcpt_tos == ["maya@example.com"]
+    assert "Hi Maya," in request.body("plain")
+    assert "within 30 days" in request.body("plain")
+    assert "> Which <b>data</b> do you hold about me?" in request.body("plain")
+    assert "&lt;b&gt;data" in request.body("html")
+    started = received["We're preparing your Assetry data export"]
+    assert "http://localhost:3000/settings#export" in started.body("plain")
+    ready = received["Your Assetry data export is ready"].body("plain")
+    status = await privacy.latest_export(user.id)
+    tokyo = status.expires_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert f"works until {tokyo:%B} {tokyo.day}, {tokyo.year} at {tokyo:%H:%M} (Asia/Tokyo)" in ready
+    templates = {m.template for m in await outbox() if m.user_id == user.id}
+    assert {"privacy_request_received", "export_requested", "export_ready"} <= templates

@@ -13,6 +13,7 @@ from moto.server import ThreadedMotoServer
 from assetry.config import get_settings
 from assetry.services import accounts, media, studio
 from assetry.web import routes
+from tests.account_setup import SignUp, create_account
 from tests.asgi_server import free_port
 from tests.jobs import run_jobs
 
@@ -41,9 +42,9 @@ def s3_media(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 async def test_generated_files_live_in_the_bucket_and_are_served_signed(database: str, s3_media: str) -> None:
-    form = accounts.SignUp(email="s3@example.com", password="Correct-Horse-42", age_confirmed=True,
+    form = SignUp(email="s3@example.com", password="Correct-Horse-42", age_confirmed=True,
                            accepted_policies=True)  # fmt: skip
-    user, token = await accounts.sign_up(form, accounts.Client())
+    user, token = await create_account(form, accounts.Client())
     request = studio.StudioRequest(kind="image", prompt="a bucket of paint", model_key="offline:preview-image",
                                    aspect_ratio="1:1")  # fmt: skip
     started = await studio.start(user.id, request, client_request_id=str(uuid.uuid4()))

@@ -57,8 +57,12 @@ async def test_a_note_outlives_its_deleted_post(database: str) -> None:
 async def test_bad_notes_are_refused(database: str) -> None:
     user_id, _ = await user_with_post()
     other_id, _ = await user_with_post()
-    with pytest.raises(BadInput, match="fill in the note"):
+    with pytest.raises(BadInput, match="Write what happened before adding the note"):
         await notes.add(user_id, day="2026-11-21", body="   ")
+    with pytest.raises(BadInput, match="Write what happened"):  # the empty form: no day, no text
+        await notes.add(user_id, day="", body="")
+    with pytest.raises(BadInput, match="Pick the day"):
+        await notes.add(user_id, day="", body="A new hook")
     with pytest.raises(BadInput, match="limit is 2,000"):
         await notes.add(user_id, day="2026-11-21", body="x" * 2001)
     with pytest.raises(BadInput, match="Pick the day"):

@@ -15,6 +15,7 @@ from assetry.errors import BadInput, NotAllowed
 from assetry.models import OutboxMessage, PasswordReset, User, metadata
 from assetry.models.base import utcnow
 from assetry.services import accounts, password_reset
+from tests.account_setup import SignUp, create_account
 from tests.jobs import engine_jobs, run_jobs
 
 STRONG = "Correct-Horse-42"
@@ -23,8 +24,8 @@ HERE = accounts.Client(ip="203.0.113.7", user_agent="pytest")
 
 
 async def sign_up(email: str = "maya@example.com"):
-    return await accounts.sign_up(
-        accounts.SignUp(email=email, password=STRONG, age_confirmed=True, accepted_policies=True), HERE
+    return await create_account(
+        SignUp(email=email, password=STRONG, age_confirmed=True, accepted_policies=True), HERE
     )
 
 

@@ -14,6 +14,7 @@ from assetry import db
 from assetry.jobs import queue
 from assetry.models import OutboxMessage, PolicyAcceptance, User
 from assetry.services import accounts, policies, policy_changes
+from tests.account_setup import SignUp, create_account
 from tests.jobs import engine_jobs, run_jobs
 
 HERE = accounts.Client(ip="203.0.113.7", user_agent="pytest")
@@ -44,8 +45,8 @@ def policy_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Po
 
 
 async def sign_up(email: str, name: str = "") -> User:
-    user, _ = await accounts.sign_up(
-        accounts.SignUp(
+    user, _ = await create_account(
+        SignUp(
             email=email,
             password="Correct-Horse-42",
             display_name=name,

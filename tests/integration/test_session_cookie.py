@@ -20,10 +20,11 @@ from assetry import db, web
 from assetry.config import get_settings
 from assetry.models import AuthSession
 from assetry.models.base import utcnow
-from assetry.pages.auth import LogInState, SignUpState
+from assetry.pages.auth import ConfirmSignUpState, LogInState, SignUpState
 from assetry.security import token_digest
 from assetry.services import accounts
 from assetry.state.session import LOGIN_ROUTE, SessionState
+from tests.account_setup import SignUp, create_account, run_sign_up_jobs, sign_up_link
 from tests.browserless import Tab
 
 PASSWORD = "Correct-Horse-42"
@@ -51,8 +52,8 @@ def cookie_attributes(reply: httpx.Response) -> dict[str, str]:
 
 
 async def new_ticket() -> str:
-    _, token = await accounts.sign_up(
-        accounts.SignUp(email=EMAIL, password=PASSWORD, age_confirmed=True, accepted_policies=True),
+    _, token = await create_account(
+        SignUp(email=EMAIL, password=PASSWORD, age_confirmed=True, accepted_policies=True),
         accounts.Client(),
     )
     return await accounts.ticket_for(token)
@@ -66,8 +67,8 @@ async def stored_hashes() -> list[str]:
 async def test_log_in_ends_with_an_http_only_cookie_the_handlers_read_from_the_handshake(
     database: str,
 ) -> None:
-    await accounts.sign_up(
-        accounts.SignUp(email=EMAIL, password=PASSWORD, age_confirmed=True, accepted_policies=True),
+    await create_account(
+        SignUp(email=EMAIL, password=PASSWORD, age_confirmed=True, accepted_policies=True),
         accounts.Client(),
     )
     async with Tab(path="/login") as tab:
@@ -95,12 +96,24 @@ async def test_log_in_ends_with_an_http_only_cookie_the_handlers_read_from_the_h
     assert "session_token" not in SessionState.base_vars
 
 
-async def test_sign_up_signs_the_new_account_in_the_same_way(database: str) -> None:
+async def test_the_sign_up_link_signs_the_new_account_in_the_same_way(database: str) -> None:
     form = {"email": EMAIL, "password": PASSWORD, "age_confirmed": "on", "accept_policies": "on"}
     async with Tab(path="/signup") as tab:
         outcome = await tab.call(SignUpState.sign_up, form=form)
+        notice = (await tab.state(SignUpState)).notice
+    assert outcome.page_loads == []  # nobody is signed in before the emailed link is opened
+    assert notice.startswith("Check your email to finish signing up.")
+    await run_sign_up_jobs()
+    token = await sign_up_link(EMAIL)
+    async with Tab(path=f"/signup/confirm/{token}") as tab:
+        outcome = await tab.call(ConfirmSignUpState.confirm)
     assert [urlsplit(url).path for url in outcome.page_loads] == ["/session/start"]
     assert (await accounts.user_for_token(tab.cookie)).email == EMAIL
+    # The link is spent: opened again, it says so and signs nobody in.
+    async with Tab(path=f"/signup/confirm/{token}") as again:
+        outcome = await again.call(ConfirmSignUpState.confirm)
+        error = (await again.state(ConfirmSignUpState)).error
+    assert outcome.page_loads == [] and "not valid" in error
 
 
 async def test_a_ticket_works_once(database: str) -> None:

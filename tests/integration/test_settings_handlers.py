@@ -21,6 +21,7 @@ from assetry.models import metadata
 from assetry.pages.settings import SettingsState
 from assetry.services import accounts
 from assetry.state.session import LOGIN_ROUTE
+from tests.account_setup import SignUp, create_account
 
 PASSWORD = "Correct-Horse-42"
 FORM = {
@@ -35,8 +36,8 @@ FORM = {
     "body": "hello",
     "delete_password": PASSWORD,
 }
-# Handlers that touch no data: closing the delete panel and the /account redirect.
-NO_DATA = {"close_delete", "to_settings", "setvar"}
+# Handlers that touch no data: closing the delete panel, the /account redirect, the browser's zone.
+NO_DATA = {"close_delete", "to_settings", "setvar", "set_browser_zone"}
 
 
 async def snapshot() -> dict[str, list]:
@@ -83,10 +84,8 @@ async def call(handler_name: str, cookie: str):
 @pytest.mark.parametrize("cookie", ["none", "tampered", "logged-out"])
 @pytest.mark.parametrize("name", sorted(set(SettingsState.event_handlers) - NO_DATA))
 async def test_settings_handler_refuses_a_signed_out_browser(database: str, name: str, cookie: str) -> None:
-    _, token = await accounts.sign_up(
-        accounts.SignUp(
-            email="maya@example.com", password=PASSWORD, age_confirmed=True, accepted_policies=True
-        ),
+    _, token = await create_account(
+        SignUp(email="maya@example.com", password=PASSWORD, age_confirmed=True, accepted_policies=True),
         accounts.Client(),
     )
     if cookie == "logged-out":

@@ -17,16 +17,15 @@ from assetry.errors import BadInput, NotAllowed
 from assetry.models import Generation, GenerationOutput
 from assetry.services import accounts, media, studio
 from assetry.web import routes
+from tests.account_setup import SignUp, create_account
 from tests.jobs import engine_jobs, run_jobs
 
 PNG, MP4 = b"\x89PNG\r\n\x1a\n", b"ftyp"
 
 
 async def new_user(email: str) -> tuple[uuid.UUID, str]:
-    form = accounts.SignUp(
-        email=email, password="Correct-Horse-42", age_confirmed=True, accepted_policies=True
-    )
-    user, token = await accounts.sign_up(form, accounts.Client())
+    form = SignUp(email=email, password="Correct-Horse-42", age_confirmed=True, accepted_policies=True)
+    user, token = await create_account(form, accounts.Client())
     return user.id, token
 
 

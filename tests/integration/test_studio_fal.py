@@ -16,6 +16,7 @@ from assetry.jobs import engine
 from assetry.models import Generation, GenerationOutput
 from assetry.sandbox.fal import DEFAULT_KEY, FalImitation
 from assetry.services import accounts, studio
+from tests.account_setup import SignUp, create_account
 from tests.integration.servers import Served
 from tests.jobs import engine_jobs, make_due, run_jobs
 
@@ -32,9 +33,9 @@ def fal(served: Served, monkeypatch: pytest.MonkeyPatch) -> FalImitation:
 
 
 async def new_user() -> object:
-    form = accounts.SignUp(email="fal@example.com", password="Correct-Horse-42", age_confirmed=True,
+    form = SignUp(email="fal@example.com", password="Correct-Horse-42", age_confirmed=True,
                            accepted_policies=True)  # fmt: skip
-    user, _ = await accounts.sign_up(form, accounts.Client())
+    user, _ = await create_account(form, accounts.Client())
     return user.id
 
 

@@ -22,12 +22,15 @@ from supabase import AsyncClientOptions, acreate_client
 
 from assetry import cli, db
 from assetry.config import get_settings
-from assetry.errors import BadInput, NotAllowed, ProviderError, RateLimited
-from assetry.integrations.supabase_auth import CONFIRM_EMAIL_FIRST, SupabaseAuth
-from assetry.models import AuthSession, LoginAttempt, PolicyAcceptance, User
+from assetry.errors import BadInput, EmailNotConfirmed, NotAllowed, ProviderError, RateLimited
+from assetry.integrations.supabase_auth import SupabaseAuth
+from assetry.models import AuthSession, LoginAttempt, OutboxMessage, PolicyAcceptance, User
 from assetry.sandbox.supabase_auth import SupabaseAuthImitation
-from assetry.services import accounts
+from assetry.services import accounts, privacy, sign_up
+from assetry.services.sign_up import SignUp
 from assetry.services.supabase_credentials import SupabaseCredentials
+from tests.account_setup import run_sign_up_jobs
+from tests.jobs import engine_jobs, run_jobs
 
 STRONG = "Correct-Horse-42"
 HERE = accounts.Client(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0")
@@ -70,12 +73,22 @@ def on_supabase(database: str, supabase: Running, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", supabase.auth.service_role_key)
     get_settings.cache_clear()
     assert get_settings().auth_mode.value == "configured"
+    supabase.auth.autoconfirm = False  # email confirmations on, as Supabase projects start
     return supabase
 
 
-def signup(email: str = "maya@example.com", **overrides) -> accounts.SignUp:
+def signup(email: str = "maya@example.com", **overrides) -> SignUp:
     fields = {"email": email, "password": STRONG, "age_confirmed": True, "accepted_policies": True}
-    return accounts.SignUp(**(fields | overrides))
+    return SignUp(**(fields | overrides))
+
+
+async def supabase_account(running: Running, form: SignUp | None = None) -> tuple[User, str]:
+    """Sign up, open Supabase's link (the imitation stands in for the click), log in."""
+    form = form or signup()
+    await sign_up.sign_up(form, HERE)
+    await run_sign_up_jobs()
+    running.auth.confirm_email(form.email.strip().lower())
+    return await accounts.log_in(form.email, form.password, HERE)
 
 
 async def count(model) -> int:
@@ -91,22 +104,41 @@ async def stored_user(email: str) -> User | None:
 # ----- the account service on Supabase Auth (both databases) ------------------------
 
 
-async def test_sign_up_keeps_no_hash_and_links_the_supabase_user(on_supabase: Running) -> None:
-    user, token = await accounts.sign_up(signup("  Maya@Example.COM "), HERE)
+async def test_sign_up_waits_for_supabases_link_and_keeps_no_hash(on_supabase: Running) -> None:
+    answer = await sign_up.sign_up(signup("  Maya@Example.COM "), HERE)
+    assert answer.startswith("Check your email to finish signing up.")
     remote = on_supabase.auth.user_by_email("maya@example.com")
-    assert remote is not None and remote.email_confirmed_at is not None
+    assert remote is not None and remote.email_confirmed_at is None  # Supabase sent its link
+    await run_sign_up_jobs()
     row = await stored_user("maya@example.com")
-    assert row.password_hash is None
-    assert row.external_id == remote.id
-    assert row.auth_backend == "supabase"
-    assert (await accounts.user_for_token(token)).id == user.id
+    assert (row.password_hash, row.external_id, row.auth_backend) == (None, remote.id, "supabase")
+    assert row.email_confirmed_at is None
     assert await count(PolicyAcceptance) == 2
+    assert await count(AuthSession) == 0
+    # Until the link is opened the right password says so; a wrong one is just wrong.
+    with pytest.raises(EmailNotConfirmed, match="Confirm your email first — we sent you a link"):
+        await accounts.log_in("maya@example.com", STRONG, HERE)
+    with pytest.raises(NotAllowed, match="don't match"):
+        await accounts.log_in("maya@example.com", "Wrong-Password-1", HERE)
+    assert await count(AuthSession) == 0
+    assert await sign_up.resend_link("maya@example.com", HERE) == sign_up.RESENT.format(
+        email="maya@example.com"
+    )
+    assert ("POST", "/auth/v1/resend") in on_supabase.auth.requests
+
+    on_supabase.auth.confirm_email("maya@example.com")
+    user, token = await accounts.log_in("maya@example.com", STRONG, HERE)
+    assert (await accounts.user_for_token(token)).id == user.id == row.id
+    assert (await stored_user("maya@example.com")).email_confirmed_at is not None
+    async with db.service_session() as session:
+        subjects = (await session.exec(select(OutboxMessage.subject))).all()
+    assert subjects == ["Welcome to Assetry"]  # the link itself came from Supabase
     # Supabase checked the password; its own session was ended, ours is the only one.
     assert on_supabase.auth.sessions == {}
 
 
 async def test_log_in_log_out_and_change_password(on_supabase: Running) -> None:
-    user, here = await accounts.sign_up(signup(), HERE)
+    user, here = await supabase_account(on_supabase)
     logged_in, there = await accounts.log_in("maya@example.com", STRONG, HERE)
     assert logged_in.id == user.id
     await accounts.change_password(user.id, STRONG, "Another-Strong-9", keep_token=here)
@@ -122,42 +154,55 @@ async def test_log_in_log_out_and_change_password(on_supabase: Running) -> None:
 
 
 async def test_change_password_with_a_wrong_current_password_changes_nothing(on_supabase: Running) -> None:
-    user, here = await accounts.sign_up(signup(), HERE)
+    user, here = await supabase_account(on_supabase)
     with pytest.raises(BadInput, match="current password is not right"):
         await accounts.change_password(user.id, "Not-The-One-1", "Another-Strong-9", keep_token=here)
     assert (await accounts.log_in("maya@example.com", STRONG, HERE))[0].id == user.id
 
 
 async def test_wrong_password_and_unknown_email_get_the_same_message(on_supabase: Running) -> None:
-    await accounts.sign_up(signup(), HERE)
+    await supabase_account(on_supabase)
     with pytest.raises(NotAllowed) as wrong:
         await accounts.log_in("maya@example.com", "Wrong-Password-1", HERE)
     with pytest.raises(NotAllowed) as unknown:
         await accounts.log_in("nobody@example.com", "Wrong-Password-1", HERE)
     assert str(wrong.value) == str(unknown.value) == accounts.WRONG_CREDENTIALS
     async with db.service_session() as session:
-        attempts = (await session.exec(select(LoginAttempt.succeeded))).all()
-    assert attempts == [False, False]
+        attempts = (
+            await session.exec(select(LoginAttempt.succeeded).order_by(LoginAttempt.created_at))
+        ).all()
+    assert attempts == [True, False, False]
 
 
-async def test_duplicate_email_is_refused_and_stores_nothing(on_supabase: Running) -> None:
-    await accounts.sign_up(signup(), HERE)
-    with pytest.raises(BadInput, match="already exists"):
-        await accounts.sign_up(signup("MAYA@example.com"), HERE)
-    assert await count(User) == 1
-    assert len(on_supabase.auth.users) == 1
+async def test_a_known_address_gets_the_same_answer_and_its_owner_an_email(on_supabase: Running) -> None:
+    await supabase_account(on_supabase)
+    new = await sign_up.sign_up(signup("nobody@example.com"), HERE)
+    # Supabase answers a confirmed address with a look-alike user, not an error.
+    known = await sign_up.sign_up(signup("MAYA@example.com", password="Someone-Else-7"), HERE)
+    assert known.replace("maya", "X") == new.replace("nobody", "X")
+    await run_sign_up_jobs()
+    assert await count(User) == 2
+    assert len(on_supabase.auth.users) == 2
+    async with db.service_session() as session:
+        mails = (await session.exec(select(OutboxMessage.to_address, OutboxMessage.subject))).all()
+    assert ("maya@example.com", "Someone tried to sign up with your email") in mails
+    assert [m for m in mails if m[0] == "nobody@example.com"] == []  # Supabase sends that link
+    await accounts.log_in("maya@example.com", STRONG, HERE)
 
 
-async def test_email_known_only_to_supabase_is_linked_with_the_right_password(on_supabase: Running) -> None:
-    # A sign-up whose local half was lost: Supabase has the user, our database does not.
+async def test_an_address_known_only_to_supabase_gets_the_same_answer_and_no_account(
+    on_supabase: Running,
+) -> None:
+    # A project shared with another app: Supabase has the user (confirmed), our database does not.
+    on_supabase.auth.autoconfirm = True
     await SupabaseAuth(on_supabase.url, on_supabase.auth.anon_key).sign_up("maya@example.com", STRONG)
-    remote_id = on_supabase.auth.user_by_email("maya@example.com").id
-    with pytest.raises(BadInput, match="already exists"):
-        await accounts.sign_up(signup(password="Someone-Else-7"), HERE)
+    on_supabase.auth.autoconfirm = False
+    answer = await sign_up.sign_up(signup(password="Someone-Else-7"), HERE)
+    assert answer.startswith("Check your email to finish signing up.")
+    await run_sign_up_jobs()
     assert await count(User) == 0
-    user, token = await accounts.sign_up(signup(), HERE)
-    assert user.external_id == remote_id
-    assert await accounts.user_for_token(token) is not None
+    with pytest.raises(NotAllowed, match="don't match"):
+        await accounts.log_in("maya@example.com", STRONG, HERE)
 
 
 @pytest.mark.parametrize(
@@ -175,49 +220,18 @@ async def test_passwords_supabase_rejects_get_its_reason_and_store_nothing(
     for name, value in rules.items():
         setattr(on_supabase.auth, name, value)
     with pytest.raises(BadInput, match=message) as refused:
-        await accounts.sign_up(signup(password=password), HERE)
+        await sign_up.sign_up(signup(password=password), HERE)
     assert "Supabase" not in str(refused.value)
     assert await count(User) == 0
     assert on_supabase.auth.users == {}
 
 
 async def test_new_password_supabase_rejects_leaves_the_old_one_working(on_supabase: Running) -> None:
-    user, here = await accounts.sign_up(signup(), HERE)
+    user, here = await supabase_account(on_supabase)
     on_supabase.auth.pwned_passwords = frozenset({"Leaked-Password-1"})
     with pytest.raises(BadInput, match="known to be weak"):
         await accounts.change_password(user.id, STRONG, "Leaked-Password-1", keep_token=here)
     assert (await accounts.log_in("maya@example.com", STRONG, HERE))[0].id == user.id
-
-
-async def test_confirmation_pending_creates_the_account_but_log_in_waits(on_supabase: Running) -> None:
-    on_supabase.auth.autoconfirm = False
-    user, token = await accounts.sign_up(signup(), HERE)
-    assert token is None
-    assert accounts.CONFIRM_EMAIL_SENT.format(email=user.email).startswith("Almost there")
-    remote = on_supabase.auth.user_by_email("maya@example.com")
-    assert remote.email_confirmed_at is None
-    assert (await stored_user("maya@example.com")).external_id == remote.id
-    assert await count(AuthSession) == 0
-    with pytest.raises(NotAllowed) as refused:
-        await accounts.log_in("maya@example.com", STRONG, HERE)
-    assert str(refused.value) == CONFIRM_EMAIL_FIRST
-    assert await count(AuthSession) == 0
-    # A wrong password is still just a wrong password.
-    with pytest.raises(NotAllowed, match="don't match"):
-        await accounts.log_in("maya@example.com", "Wrong-Password-1", HERE)
-    on_supabase.auth.confirm_email("maya@example.com")
-    logged_in, fresh = await accounts.log_in("maya@example.com", STRONG, HERE)
-    assert logged_in.id == user.id
-    assert await accounts.user_for_token(fresh) is not None
-
-
-async def test_confirmed_email_with_confirmations_on_is_refused(on_supabase: Running) -> None:
-    await SupabaseAuth(on_supabase.url, on_supabase.auth.anon_key).sign_up("maya@example.com", STRONG)
-    on_supabase.auth.autoconfirm = False
-    # Supabase answers with a look-alike user here, not an error.
-    with pytest.raises(BadInput, match="already exists"):
-        await accounts.sign_up(signup(password="Someone-Else-7"), HERE)
-    assert await count(User) == 0
 
 
 @pytest.mark.parametrize(
@@ -231,7 +245,8 @@ async def test_provider_failure_on_sign_up_is_clear_and_stores_nothing(
     for name, value in fault.items():
         setattr(on_supabase.auth.faults, name, value)
     with pytest.raises(ProviderError, match="try again in a minute"):
-        await accounts.sign_up(signup(), HERE)
+        await sign_up.sign_up(signup(), HERE)
+    await run_sign_up_jobs()
     assert await count(User) == 0
     assert await count(PolicyAcceptance) == 0
 
@@ -244,32 +259,32 @@ async def test_provider_failure_on_sign_up_is_clear_and_stores_nothing(
 async def test_provider_failure_on_log_in_is_clear_and_stores_nothing(
     on_supabase: Running, fault: dict
 ) -> None:
-    await accounts.sign_up(signup(), HERE)
+    await supabase_account(on_supabase)
     for name, value in fault.items():
         setattr(on_supabase.auth.faults, name, value)
     on_supabase.auth.faults.only = "/token"
     with pytest.raises(ProviderError, match="try again in a minute"):
         await accounts.log_in("maya@example.com", STRONG, HERE)
-    assert await count(AuthSession) == 1  # only the one sign-up opened
-    assert await count(LoginAttempt) == 0  # a provider failure is not a failed guess
+    assert await count(AuthSession) == 1  # only the first log-in's
+    assert await count(LoginAttempt) == 1  # a provider failure is not a failed guess
 
 
 async def test_rate_limit_and_unreachable_provider(on_supabase: Running, monkeypatch) -> None:
     on_supabase.auth.faults.status = 429
     with pytest.raises(RateLimited, match="Wait a minute"):
-        await accounts.sign_up(signup(), HERE)
+        await sign_up.sign_up(signup(), HERE)
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
     monkeypatch.setenv("SUPABASE_URL", nowhere)
     get_settings.cache_clear()
     with pytest.raises(ProviderError, match="not answering"):
-        await accounts.sign_up(signup(), HERE)
+        await sign_up.sign_up(signup(), HERE)
     assert await count(User) == 0
 
 
 async def test_deleting_the_account_deletes_the_supabase_user(on_supabase: Running) -> None:
-    user, _ = await accounts.sign_up(signup(), HERE)
+    user, _ = await supabase_account(on_supabase)
     backend = SupabaseCredentials(get_settings())
     await backend.delete(user)
     assert on_supabase.auth.users == {}
@@ -278,10 +293,32 @@ async def test_deleting_the_account_deletes_the_supabase_user(on_supabase: Runni
         await accounts.log_in("maya@example.com", STRONG, HERE)
 
 
+async def test_the_purge_after_a_deletion_deletes_the_supabase_user(
+    on_supabase: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole path: delete in settings, the purge job runs, the auth user at Supabase is gone."""
+    monkeypatch.setenv("DELETION_GRACE_DAYS", "0")
+    get_settings.cache_clear()
+    user, _ = await supabase_account(on_supabase)
+    theo, _ = await supabase_account(on_supabase, signup("theo@example.com"))
+    assert len(on_supabase.auth.users) == 2
+
+    await privacy.request_deletion(user.id, STRONG)
+    assert len(on_supabase.auth.users) == 2  # closed at once; the purge job deletes
+    await run_jobs()
+
+    assert [job.status for job in await engine_jobs(privacy.PURGE_KIND)] == ["succeeded"]
+    assert [u.email for u in on_supabase.auth.users.values()] == ["theo@example.com"]
+    assert on_supabase.auth.user_by_email("maya@example.com") is None
+    async with db.service_session() as session:
+        assert await session.get(User, user.id) is None
+        assert await session.get(User, theo.id) is not None
+
+
 async def test_deleting_without_the_service_role_key_says_what_is_missing(
     on_supabase: Running, monkeypatch
 ) -> None:
-    user, _ = await accounts.sign_up(signup(), HERE)
+    user, _ = await supabase_account(on_supabase)
     monkeypatch.delenv("SUPABASE_SERVICE_ROLE_KEY")
     get_settings.cache_clear()
     with pytest.raises(ProviderError, match="SUPABASE_SERVICE_ROLE_KEY"):

@@ -14,14 +14,15 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from assetry import db
+from assetry import db, web
 from assetry.config import get_settings
 from assetry.errors import NotAllowed
 from assetry.models import ConnectedAccount, MetricSnapshot, Post, SyncRun
 from assetry.models.base import utcnow
 from assetry.sandbox.tiktok import TikTokImitation
 from assetry.services import accounts, connections, platforms, sync
-from assetry.token_vault import vault
+from assetry.token_vault import TokenVault, VaultError, vault
+from tests.account_setup import SignUp, create_account
 from tests.jobs import engine_jobs, run_jobs
 
 HANDLE = "jon.cooks"
@@ -37,22 +38,20 @@ def tiktok() -> TikTokImitation:
 
 
 async def new_user(email: str = "maya@example.com") -> tuple[uuid.UUID, str]:
-    form = accounts.SignUp(
-        email=email, password="Correct-Horse-42", age_confirmed=True, accepted_policies=True
-    )
-    user, token = await accounts.sign_up(form, accounts.Client())
+    form = SignUp(email=email, password="Correct-Horse-42", age_confirmed=True, accepted_policies=True)
+    user, token = await create_account(form, accounts.Client())
     return user.id, token
 
 
 async def consent(
-    imitation: TikTokImitation, authorize_url: str, *, decision: str = "allow"
+    imitation: TikTokImitation, authorize_url: str, *, decision: str = "allow", account: str = HANDLE
 ) -> dict[str, str]:
     """Click Allow (or Deny) on the sandbox consent page; returns the callback's query."""
     query = dict(parse_qsl(urlsplit(authorize_url).query))
     form = {
         **query,
         "requested": query["scope"],
-        "account": HANDLE,
+        "account": account,
         "decision": decision,
         "scope": "video.list",
     }
@@ -96,6 +95,27 @@ async def test_connect_then_full_first_sync(database: str, tiktok: TikTokImitati
     assert vault(get_settings()).open(account.access_token_enc) in tiktok.access_tokens
 
 
+async def test_tokens_at_rest_open_with_the_configured_key_and_no_other(
+    database: str, tiktok: TikTokImitation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = os.urandom(32)
+    monkeypatch.setenv("ENCRYPTION_KEYS", f"k-test:{base64.urlsafe_b64encode(key).decode()}")
+    get_settings.cache_clear()
+    user_id, session_token = await new_user()
+    connected = await connect(user_id, session_token, tiktok)
+    async with db.service_session() as session:
+        account = await session.get(ConnectedAccount, connected.account_id)
+    sealed = [account.access_token_enc, account.refresh_token_enc]
+    configured = TokenVault([("k-test", key)])
+    assert configured.open(sealed[0]) in tiktok.access_tokens
+    assert configured.open(sealed[1]) in tiktok.grants
+    for value in sealed:
+        with pytest.raises(VaultError):
+            TokenVault([("k-test", os.urandom(32))]).open(value)
+        with pytest.raises(VaultError):
+            TokenVault([("local", key), ("k2", os.urandom(32))]).open(value)
+
+
 async def test_state_is_single_use_and_bound_to_the_session(database: str, tiktok: TikTokImitation) -> None:
     user_id, session_token = await new_user()
     url = await connections.begin(user_id, session_token, "tiktok")
@@ -117,6 +137,34 @@ async def test_a_denied_consent_connects_nothing(database: str, tiktok: TikTokIm
     with pytest.raises(connections.ConsentDenied):
         await connections.complete("tiktok", await consent(tiktok, url, decision="deny"), session_token)
     assert await count(ConnectedAccount) == 0
+
+
+async def test_the_mounted_consent_page_sends_the_browser_only_to_the_apps_callback(
+    database: str, tiktok: TikTokImitation
+) -> None:
+    """An authorize link with a foreign redirect_uri must not make the app's origin an open redirect."""
+    user_id, session_token = await new_user()
+    url = await connections.begin(user_id, session_token, "tiktok")
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["redirect_uri"] == f"{get_settings().public_url.rstrip('/')}/oauth/tiktok/callback"
+    foreign = query | {"redirect_uri": "https://evil.example/oauth/tiktok/callback"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=web.routes()), base_url="http://app"
+    ) as browser:
+        page = await browser.get("/sandbox/tiktok/v2/auth/authorize/", params=foreign)
+        decision = await browser.post(
+            "/sandbox/tiktok/v2/auth/authorize/",
+            data=foreign | {"requested": query["scope"], "account": HANDLE, "decision": "allow"},
+        )
+        registered = await browser.get("/sandbox/tiktok/v2/auth/authorize/", params=query)
+    for refused in (page, decision):
+        assert refused.status_code == 400
+        assert "location" not in refused.headers
+        assert "redirect_uri: not registered for this app." in refused.text
+    assert registered.status_code == 200 and "Sandbox" in registered.text
+    # The registered callback still completes the connection.
+    connected = await connections.complete("tiktok", await consent(tiktok, url), session_token)
+    assert connected.account_id
 
 
 async def test_parallel_refreshes_make_one_exchange_and_keep_the_rotated_token(

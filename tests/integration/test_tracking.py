@@ -104,3 +104,18 @@ async def test_an_open_page_shows_the_fetched_numbers_without_a_reload(
         [item] = (await tab.state(TrackedState)).items
         await tab.close()
     assert item.status == "ok" and item.views not in ("", "—")
+
+
+async def test_a_page_follows_a_new_link_until_its_numbers_come_or_patience_runs_out(
+    database: str, sandbox_apify: ApifyImitation
+) -> None:
+    user_id = await new_user()
+    results = await tracking.track(user_id, f"not a url at all\n{TIKTOK}")
+    assert [(r.input, r.accepted) for r in results] == [("not a url at all", False), (TIKTOK, True)]
+    [row] = await tracking.tracked(user_id)
+    now = datetime.now(UTC)
+    assert row.awaiting_first_numbers(now)
+    assert not row.awaiting_first_numbers(now + tracking.FIRST_FETCH_PATIENCE)
+    await run_jobs()
+    [row] = await tracking.tracked(user_id)
+    assert row.status == "ok" and not row.awaiting_first_numbers(now)

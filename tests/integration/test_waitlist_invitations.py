@@ -64,7 +64,7 @@ async def test_everyone_waiting_is_invited_once_in_the_background(admin: User) -
         assert page.invitations == f"Sending invitations to everyone waiting: 0 of {WAITING - 1:,} sent."
         assert len(await _invitations_sent()) == 1
 
-        await contact.join_waitlist("late@example.com")  # joined after the click: not in this round
+        await contact.join_waitlist("late@example.com", "")  # joined after the click: not in this round
         with pytest.raises(BadInput, match="being sent already"):
             await invitations.invite_all(admin.id)
         await run_jobs()

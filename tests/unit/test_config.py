@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
 from assetry.config import Mode, Settings
@@ -107,3 +108,14 @@ def test_https_public_url_turns_on_https(settings) -> None:
     assert settings(PUBLIC_URL="https://assetry.cc").https is True
     assert settings(PUBLIC_URL="http://localhost:3000").https is False
     assert settings(PUBLIC_URL="https://assetry.cc/app").origin == "https://assetry.cc"
+
+
+@pytest.mark.parametrize("days", ["0", "30"])
+def test_deletion_grace_days_up_to_the_policys_30_are_accepted(settings, days: str) -> None:
+    assert settings(DELETION_GRACE_DAYS=days).deletion_grace_days == int(days)
+
+
+@pytest.mark.parametrize("days", ["31", "365", "-1"])
+def test_deletion_grace_days_past_the_policys_30_are_refused(settings, days: str) -> None:
+    with pytest.raises(ValidationError, match="deletion_grace_days"):
+        settings(DELETION_GRACE_DAYS=days)

@@ -1,7 +1,8 @@
 """Every promise of the privacy policy, and the tests that hold the product to it.
 
 The policy the app serves (assetry/policies/privacy.md) is the product's contract. Each
-entry below quotes a promise word for word and names the tests that prove it. This module
+entry below quotes a promise word for word and names the tests that fail when the code
+breaks it (a comment says which break, where it was not obvious). This module
 fails when the policy's wording changes under a quote (re-read the promise, re-check its
 tests) or when a named test is renamed or removed (the promise would silently lose its
 proof). What is left out on purpose: the legal-disclosure and jurisdiction paragraphs,
@@ -24,7 +25,8 @@ TESTS = ROOT / "tests"
 PROMISES: dict[str, list[str]] = {
     "a hash of your password (never the password itself)": [
         "integration/test_accounts.py::test_sign_up_stores_hash_session_and_policy_acceptance",
-        "integration/test_supabase_auth.py::test_sign_up_keeps_no_hash_and_links_the_supabase_user",
+        "integration/test_supabase_auth.py::test_sign_up_waits_for_supabases_link_and_keeps_no_hash",
+        "unit/test_security.py::test_hash_is_argon2id_salted_and_verifies",
     ],
     "TikTok (Login Kit, scopes `user.info.basic` and `video.list`)": [
         "integration/test_tiktok.py::test_consent_page_is_labelled_and_lists_the_scopes",
@@ -40,6 +42,9 @@ PROMISES: dict[str, list[str]] = {
     ],
     "Cookies: one session cookie to keep you signed in, and your preferences. No third-party advertising cookies.": [
         "e2e/test_sign_up_and_log_in.py::test_only_our_own_session_cookie_and_no_third_party_requests",
+        "integration/test_session_cookie.py::test_the_cookie_is_http_only_lax_and_not_secure_over_http",
+        # Fails when the CSP lets any foreign host (an ad network's) load anything.
+        "unit/test_web.py::test_csp_lets_the_page_reach_no_origin_but_our_own",
     ],
     "product updates you opted into": [
         "integration/test_privacy.py::test_profile_sessions_preferences_and_privacy_requests",
@@ -50,12 +55,24 @@ PROMISES: dict[str, list[str]] = {
     ],
     "A processor this installation is not configured to use receives nothing": [
         "unit/services/test_policies.py::test_no_processor_on_embedded_defaults_and_supabase_when_configured",
+        "unit/services/test_processors.py::test_embedded_installation_uses_no_processor",
+        "unit/services/test_processors.py::test_each_configured_processor_is_listed_alone",
+        "unit/services/test_processors.py::test_everything_configured_lists_every_processor",
+        "unit/services/test_processors.py::test_instagram_with_an_app_id_alone_is_still_the_sandbox_and_not_listed",
+        "unit/services/test_processors.py::test_caption_providers_say_they_receive_the_best_posts_captions",
     ],
     "deleted within 30 days after you delete your account": [
         "integration/test_privacy.py::test_deletion_removes_every_row_and_file_of_the_user_and_nothing_else",
         "integration/test_privacy.py::test_grace_period_keeps_data_until_due_then_purges",
         "integration/test_privacy.py::test_a_purge_that_crashes_half_way_finishes_when_run_again",
+        # Fails when any table or the outbox still holds the person's email, name or id after the purge.
+        "integration/test_privacy.py::test_after_the_purge_no_table_names_the_person",
         "integration/test_supabase_auth.py::test_deleting_the_account_deletes_the_supabase_user",
+        # Fails when the purge forgets the Supabase Auth user.
+        "integration/test_supabase_auth.py::test_the_purge_after_a_deletion_deletes_the_supabase_user",
+        "integration/test_purge_command.py::test_purge_removes_what_is_due_then_finds_nothing_the_second_time",
+        # Fails when DELETION_GRACE_DAYS accepts more than 30.
+        "unit/test_config.py::test_deletion_grace_days_past_the_policys_30_are_refused",
     ],
     "until you disconnect the platform; then we delete them and revoke them with the provider where the provider allows it": [
         "integration/test_tiktok_connection.py::test_disconnect_deletes_and_revokes_tokens_and_respects_the_history_choice",
@@ -63,19 +80,27 @@ PROMISES: dict[str, list[str]] = {
     ],
     "Logs and usage data: at most 90 days, then purged automatically.": [
         "integration/test_privacy.py::test_retention_purges_91_days_and_keeps_89",
+        # Fails when the retention.logs schedule is gone.
+        "integration/test_privacy.py::test_the_retention_schedule_purges_through_the_job_runner",
         "integration/test_active_users.py::test_retention_and_account_deletion_keep_the_counts_true",
+        "integration/test_purge_command.py::test_purge_removes_what_is_due_then_finds_nothing_the_second_time",
     ],
     "HTTPS everywhere": [
         "unit/test_web.py::test_hsts_only_when_served_over_https",
+        "integration/test_session_cookie.py::test_the_cookie_is_secure_under_https",
     ],
     "tokens encrypted at rest": [
         "unit/test_token_vault.py::test_sealed_tokens_are_not_readable_and_open_again",
+        # Fails when tokens are sealed with any key but the configured one (a key in the source).
+        "integration/test_tiktok_connection.py::test_tokens_at_rest_open_with_the_configured_key_and_no_other",
         "integration/test_tiktok_connection.py::test_connect_then_full_first_sync",
         "integration/test_tiktok_connection.py::test_rotate_keys_reseals_every_token",
     ],
     "row-level security in the database so each account can only read its own rows": [
         "integration/test_row_level_security.py::test_user_session_selects_only_own_rows",
         "integration/test_row_level_security.py::test_user_session_cannot_update_or_delete_others_rows",
+        "integration/test_row_level_security.py::test_user_session_cannot_insert_rows_owned_by_someone_else",
+        "integration/test_row_level_security.py::test_rls_is_on_with_one_policy_per_operation",
         "integration/test_row_level_security.py::test_no_table_in_the_database_has_a_user_id_without_being_covered",
     ],
     "scoped service credentials and least privilege in the backend": [

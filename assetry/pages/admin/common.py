@@ -8,6 +8,7 @@ import reflex as rx
 
 from assetry.components.forms import form_message
 from assetry.components.layout import app_page
+from assetry.components.tables import stacked_on_a_phone
 from assetry.state.session import SessionState
 
 __all__ = ["admin_page", "form_message", "pager", "table", "when"]
@@ -83,10 +84,10 @@ def pager(state) -> rx.Component:
 
 
 def table(headers: list[str], rows: rx.Var, render_row) -> rx.Component:
-    """A table of one page of rows, scrolling sideways on a narrow screen.
+    """A table of one page of rows; on a phone each row is a block of labelled lines.
 
-    Short values (times, counts, statuses) keep to one line, so a phone shows short rows
-    rather than dates broken in three; text (links, errors, details) wraps.
+    On a wider screen short values (times, counts, statuses) keep to one line and text
+    (links, errors, details) wraps.
     """
     return rx.box(
         rx.table.root(
@@ -96,7 +97,10 @@ def table(headers: list[str], rows: rx.Var, render_row) -> rx.Component:
             size="1",
             width="100%",
             white_space="nowrap",
-            style={"& td .rt-Text": {"white_space": "normal", "min_width": "12rem"}},
+            style={
+                "& td .rt-Text": {"white_space": "normal", "min_width": "12rem"},
+                **stacked_on_a_phone(headers),
+            },
         ),
         overflow_x="auto",
         width="100%",

@@ -128,22 +128,50 @@ def _row(job: JobView) -> rx.Component:
     )
 
 
+def _filter(label: str, id: str, items: list, value, on_change) -> rx.Component:
+    """A drop-down filter with its visible label; "all" reads "Any status" / "Any kind"."""
+    return rx.hstack(
+        rx.el.label(label, html_for=id, style={"fontSize": "var(--font-size-2)"}),
+        rx.select.root(
+            rx.select.trigger(id=id, aria_label=label),
+            rx.select.content(*items),
+            value=value,
+            on_change=on_change,
+        ),
+        spacing="2",
+        align="center",
+    )
+
+
 def jobs_page() -> rx.Component:
     state = AdminJobsState
     return admin_page(
         "Jobs",
         rx.hstack(
-            rx.select(
-                [ALL, *jobs.STATUSES],
-                value=state.status,
-                on_change=state.set_status,
-                custom_attrs={"aria-label": "Status"},
+            _filter(
+                "Status",
+                "job-status",
+                [
+                    rx.select.item("Any status", value=ALL),
+                    *[rx.select.item(s, value=s) for s in jobs.STATUSES],
+                ],
+                state.status,
+                state.set_status,
             ),
-            rx.select(
-                state.kinds, value=state.kind, on_change=state.set_kind, custom_attrs={"aria-label": "Kind"}
+            _filter(
+                "Kind",
+                "job-kind",
+                [
+                    rx.foreach(
+                        state.kinds, lambda k: rx.select.item(rx.cond(k == ALL, "Any kind", k), value=k)
+                    )
+                ],
+                state.kind,
+                state.set_kind,
             ),
-            spacing="3",
+            spacing="4",
             wrap="wrap",
+            align="center",
         ),
         form_message(state.error, state.notice),
         table(["Kind", "Status", "Attempts", "User", "Queue", "Queued", ""], state.rows, _row),

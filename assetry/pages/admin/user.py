@@ -10,11 +10,12 @@ import reflex as rx
 
 from assetry.errors import AssetryError, BadInput
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
-from assetry.services import privacy
+from assetry.services import platforms, privacy
 from assetry.services.admin import audit_log, users
 from assetry.services.admin.paging import Page, Window
 from assetry.state.admin import require_admin
 from assetry.state.admin_list import AdminListState
+from assetry.state.session import empty_tabs_of
 
 
 @dataclasses.dataclass
@@ -97,6 +98,7 @@ class AdminUserState(rx.State):
             if self.is_admin:
                 raise BadInput("Remove this user's admin role first (the last admin can't be removed).")
             await privacy.request_deletion(user_id, password, actor_id=admin_id)
+            await empty_tabs_of(user_id, but=self.router.session.client_token)
 
         return await self._act(
             "AdminUserState.delete_account",
@@ -152,7 +154,8 @@ class AdminUserState(rx.State):
         self.counts = [Fact(label, f"{n:,}") for label, n in detail.counts]
         self.accounts = [
             Fact(
-                f"{a.platform} @{a.username}" + (" (sandbox)" if a.sandbox else ""),
+                f"{platforms.label(a.platform)} {f'@{a.username}' if a.username else '(no handle)'}"
+                + (" (sandbox)" if a.sandbox else ""),
                 f"{a.status} · last synced {when(a.last_synced_at)}",
             )
             for a in detail.accounts

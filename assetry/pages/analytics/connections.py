@@ -9,6 +9,7 @@ from datetime import datetime
 
 import reflex as rx
 
+from assetry.config import Mode, get_settings
 from assetry.errors import AssetryError
 from assetry.models.analytics import NEEDS_RECONNECT
 from assetry.models.base import utcnow
@@ -19,6 +20,8 @@ from assetry.state.watching import Progress, Watching
 OUTCOMES = {
     "connected": ("green", "Connected. Your first sync is running; numbers appear as it goes."),
     "reconnected": ("green", "Reconnected. Syncing again."),
+    # What the two above become once the sync they announce has ended.
+    "synced": ("green", "Connected, and the first sync is done: your numbers are below."),
     "denied": ("orange", "You didn't allow access on the consent screen, so nothing was connected."),
     "expired": ("red", "That connection link expired or was already used. Start again with Connect."),
     "mismatch": (
@@ -45,6 +48,7 @@ class AccountView:
     status_message: str = ""
     syncing: bool = False
     last_sync: str = ""
+    # "next …" while no sync runs; empty during one (the Syncing badge says it).
     next_sync: str = ""
     token_expiry: str = ""
     followers: str = ""
@@ -72,6 +76,8 @@ class ConnectionsState(Watching, rx.State):
     outcome: str = ""
     outcome_color: str = "green"
     revoke_hint: str = ""
+    # In sandbox mode the Connect buttons open demo consent pages with made-up creators.
+    sandbox: bool = False
 
     @rx.event
     async def load(self):
@@ -79,10 +85,14 @@ class ConnectionsState(Watching, rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         query = self.router.url.query_parameters
-        color, text = OUTCOMES.get(str(query.get("oauth", "")), ("green", ""))
-        self.outcome, self.outcome_color = text, color
+        outcome = str(query.get("oauth", ""))
         await self._refresh(user.id)
-        return ConnectionsState.watch if any(a.syncing for a in self.accounts) else None
+        running = any(a.syncing for a in self.accounts)
+        if outcome in ("connected", "reconnected") and not running:
+            outcome = "synced"  # came back after the sync ended (a reload, a second tab)
+        color, text = OUTCOMES.get(outcome, ("green", ""))
+        self.outcome, self.outcome_color = text, color
+        return ConnectionsState.watch if running else None
 
     @rx.event
     async def connect(self, platform: str, account_id: str = ""):
@@ -136,13 +146,18 @@ class ConnectionsState(Watching, rx.State):
         return [rx.toast.success(f"Disconnected: tokens deleted and {how}. {kept}"), _reload_dashboard()]
 
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
-        """Refresh the account list, and the dashboard with it, while a sync runs."""
+        """Refresh the account list, and the dashboard with it, while a sync runs; when it
+        ends, the banner that announced it says it is done."""
         await self._refresh(user_id)
-        return Progress(running=any(a.syncing for a in self.accounts), tell=[_reload_dashboard()])
+        running = any(a.syncing for a in self.accounts)
+        if not running and self.outcome in (OUTCOMES["connected"][1], OUTCOMES["reconnected"][1]):
+            self.outcome_color, self.outcome = OUTCOMES["synced"]
+        return Progress(running=running, tell=[_reload_dashboard()])
 
     async def _refresh(self, user_id: uuid.UUID) -> None:
         found = await connections.accounts_of(user_id)
         syncing = await connections.syncing(user_id)
+        self.sandbox = get_settings().tiktok_mode is Mode.EMBEDDED
         self.accounts = [
             AccountView(
                 id=str(a.id),
@@ -155,7 +170,7 @@ class ConnectionsState(Watching, rx.State):
                 status_message=a.status_message,
                 syncing=a.id in syncing,
                 last_sync=_when(a.last_synced_at, "not yet"),
-                next_sync=_when(a.next_sync_at, "not scheduled"),
+                next_sync="" if a.id in syncing else _when(a.next_sync_at, "not scheduled"),
                 token_expiry=_when(a.token_expires_at, "unknown"),
                 followers="" if a.followers is None else f"{a.followers:,} followers",
             )
@@ -186,8 +201,7 @@ def _account_card(account: AccountView) -> rx.Component:
                 rx.text(
                     "Last sync ",
                     account.last_sync,
-                    " · next ",
-                    account.next_sync,
+                    rx.cond(account.next_sync != "", " · next " + account.next_sync, ""),
                     " · token expires ",
                     account.token_expiry,
                     rx.cond(account.followers != "", " · " + account.followers, ""),
@@ -280,21 +294,68 @@ def connections_section() -> rx.Component:
             ),
         ),
         rx.foreach(ConnectionsState.accounts, _account_card),
-        rx.hstack(
-            rx.button(
-                rx.icon("music-2", size=16),
-                "Connect TikTok",
-                on_click=ConnectionsState.connect("tiktok", ""),
-                id="connect-tiktok",
-            ),
-            rx.button(
-                rx.icon("camera", size=16),
-                "Connect Instagram",
-                on_click=ConnectionsState.connect("instagram", ""),
-                id="connect-instagram",
-            ),
-            wrap="wrap",
-        ),
+        rx.cond(ConnectionsState.accounts.length() > 0, _connect_buttons(), _connect_panel()),
         spacing="3",
         width="100%",
+    )
+
+
+def _connect_buttons() -> rx.Component:
+    return rx.hstack(
+        rx.button(
+            rx.icon("music-2", size=16),
+            "Connect TikTok",
+            on_click=ConnectionsState.connect("tiktok", ""),
+            id="connect-tiktok",
+        ),
+        rx.button(
+            rx.icon("camera", size=16),
+            "Connect Instagram",
+            on_click=ConnectionsState.connect("instagram", ""),
+            id="connect-instagram",
+        ),
+        wrap="wrap",
+    )
+
+
+def _connect_panel() -> rx.Component:
+    """What a creator with no account connected sees instead of an empty dashboard."""
+    return rx.card(
+        rx.vstack(
+            rx.icon("chart-line", size=28, color=rx.color("accent", 9)),
+            rx.heading("Connect an account to see your numbers", size="5", as_="h2"),
+            rx.text(
+                "Connect TikTok or Instagram and Assetry reads your posts and their numbers: totals and "
+                "change, a chart over time, your top posts and the best time to post. Nothing is posted "
+                "for you, and you can disconnect at any time.",
+                size="2",
+                color_scheme="gray",
+            ),
+            _connect_buttons(),
+            rx.cond(
+                ConnectionsState.sandbox,
+                rx.hstack(
+                    rx.button(
+                        rx.icon("flask-conical", size=16),
+                        "Try the sandbox demo",
+                        variant="outline",
+                        on_click=ConnectionsState.connect("tiktok", ""),
+                        id="sandbox-demo",
+                    ),
+                    rx.text(
+                        "This server runs in sandbox mode: connecting opens a demo consent page with "
+                        "made-up creators and months of posts.",
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                    align="center",
+                    wrap="wrap",
+                ),
+            ),
+            spacing="3",
+            align="start",
+            width="100%",
+        ),
+        width="100%",
+        id="connect-panel",
     )

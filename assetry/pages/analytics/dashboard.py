@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from assetry.components import charts
+from assetry.components.tables import stacked_on_a_phone
 from assetry.errors import BadInput
-from assetry.models.base import utcnow
 from assetry.services import connections, dashboard, platforms
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
@@ -24,6 +24,7 @@ LABELS = {
     "interactions": "Interactions",
 }
 ALL = "all"
+LABELS_VAR = rx.Var.create(LABELS)
 
 
 @dataclasses.dataclass
@@ -97,9 +98,13 @@ class DashboardState(rx.State):
     top_posts: list[TopPostView] = []
     series_figure: go.Figure = go.Figure()
     heatmap_figure: go.Figure = go.Figure()
+    best_slot: str = ""
+    best_slot_detail: str = ""
     metrics_available: list[str] = []
     account_options: list[AccountOption] = []
     has_data: bool = False
+    # No account connected and no history kept: the page shows the connect panel instead.
+    empty: bool = False
     error: str = ""
 
     @rx.event
@@ -138,22 +143,29 @@ class DashboardState(rx.State):
             return rx.redirect(LOGIN_ROUTE)
         try:
             result = await self._overview(user)
+            posts = await dashboard.every_post(user.id, result.period, account_ids=self._account_ids())
         except BadInput as problem:
             return rx.toast.error(str(problem))
         name = f"assetry-analytics-{result.period.start}-{result.period.end}.csv"
-        return rx.download(data=dashboard.to_csv(result), filename=name)
+        return rx.download(data=dashboard.to_csv(result, posts), filename=name)
 
     async def _overview(self, user) -> dashboard.Overview:
         period = dashboard.period_for(
-            self.preset, today=utcnow().date(), zone=user.time_zone, start=self.start, end=self.end
+            self.preset,
+            today=dashboard.today_in(user.time_zone),
+            zone=user.time_zone,
+            start=self.start,
+            end=self.end,
         )
-        accounts = None
-        if self.account != ALL:
-            try:
-                accounts = [uuid.UUID(self.account)]
-            except ValueError:
-                raise BadInput("Pick an account from the list.") from None
-        return await dashboard.overview(user.id, period, account_ids=accounts)
+        return await dashboard.overview(user.id, period, account_ids=self._account_ids())
+
+    def _account_ids(self) -> list[uuid.UUID] | None:
+        if self.account == ALL:
+            return None
+        try:
+            return [uuid.UUID(self.account)]
+        except ValueError:
+            raise BadInput("Pick an account from the list.") from None
 
     async def _refresh(self):
         user = await signed_in_user(self)
@@ -174,6 +186,7 @@ class DashboardState(rx.State):
         period = result.period
         self.period_label = f"{period.start:%b %-d} – {period.end:%b %-d, %Y} ({period.zone})"
         self.has_data = result.has_data
+        self.empty = not self.account_options and not result.has_data
         self.totals = [_total_view(result.totals[m]) for m in LABELS if m != "interactions"]
         self.metrics_available = [m for m in LABELS if m in result.series]
         if self.metric not in result.series and self.metrics_available:
@@ -210,9 +223,12 @@ class DashboardState(rx.State):
         ]
         notes = [(n.day, n.body) for n in result.notes]
         self.series_figure = charts.time_series(
-            result.series.get(self.metric, []), LABELS[self.metric], notes
+            result.series.get(self.metric, []), LABELS[self.metric], notes, result.partial_day
         )
         self.heatmap_figure = charts.heatmap(result.heatmap)
+        best = result.best_slot
+        self.best_slot = "" if best is None else best.sentence()
+        self.best_slot_detail = "" if best is None else best.detail()
         return None
 
 
@@ -233,42 +249,57 @@ def _total_card(total: TotalView) -> rx.Component:
 
 
 def _range_picker() -> rx.Component:
-    return rx.flex(
-        rx.segmented_control.root(
-            rx.segmented_control.item("7 days", value="7"),
-            rx.segmented_control.item("30 days", value="30"),
-            rx.segmented_control.item("90 days", value="90"),
-            rx.segmented_control.item("Custom", value="custom"),
-            value=DashboardState.preset,
-            on_change=DashboardState.set_preset,
+    return rx.vstack(
+        rx.flex(
+            rx.segmented_control.root(
+                rx.segmented_control.item("7 days", value="7"),
+                rx.segmented_control.item("30 days", value="30"),
+                rx.segmented_control.item("90 days", value="90"),
+                rx.segmented_control.item("Custom", value="custom"),
+                value=DashboardState.preset,
+                on_change=DashboardState.set_preset,
+            ),
+            rx.select.root(
+                rx.select.trigger(aria_label="Account"),
+                rx.select.content(
+                    rx.select.item("All accounts", value=ALL),
+                    rx.foreach(DashboardState.account_options, lambda a: rx.select.item(a.label, value=a.id)),
+                ),
+                value=DashboardState.account,
+                on_change=DashboardState.set_account,
+            ),
+            rx.text(DashboardState.period_label, size="1", color_scheme="gray"),
+            spacing="3",
+            wrap="wrap",
+            align="center",
         ),
+        # The custom range gets a row of its own under the toolbar instead of wrapping it.
         rx.cond(
             DashboardState.preset == "custom",
             rx.form(
-                rx.hstack(
-                    rx.input(
-                        type="date", name="start", aria_label="From", default_value=DashboardState.start
-                    ),
-                    rx.input(type="date", name="end", aria_label="To", default_value=DashboardState.end),
+                rx.flex(
+                    _labelled("From", rx.input(type="date", name="start", id="range-start",
+                                               default_value=DashboardState.start)),
+                    _labelled("To", rx.input(type="date", name="end", id="range-end",
+                                             default_value=DashboardState.end)),
                     rx.button("Show", type="submit", variant="soft"),
-                    align="center",
+                    spacing="3",
+                    wrap="wrap",
+                    align="end",
                 ),
                 on_submit=DashboardState.set_custom,
             ),
         ),
-        rx.select.root(
-            rx.select.trigger(aria_label="Account"),
-            rx.select.content(
-                rx.select.item("All accounts", value=ALL),
-                rx.foreach(DashboardState.account_options, lambda a: rx.select.item(a.label, value=a.id)),
-            ),
-            value=DashboardState.account,
-            on_change=DashboardState.set_account,
-        ),
-        rx.text(DashboardState.period_label, size="1", color_scheme="gray"),
         spacing="3",
-        wrap="wrap",
-        align="center",
+    )  # fmt: skip
+
+
+def _labelled(label: str, control: rx.Component) -> rx.Component:
+    """A form control with its visible label above it."""
+    return rx.vstack(
+        rx.el.label(label, html_for=control.id, style={"fontSize": "var(--font-size-1)"}),
+        control,
+        spacing="1",
     )
 
 
@@ -300,7 +331,6 @@ def _top_post_row(post: TopPostView) -> rx.Component:
                 underline="none",
                 color="inherit",
             ),
-            # On a phone the table scrolls sideways rather than squeezing titles to a word a line.
             min_width="14rem",
         ),
         rx.table.cell(post.gained, align="right"),
@@ -312,7 +342,12 @@ def _top_post_row(post: TopPostView) -> rx.Component:
 
 
 def dashboard_section() -> rx.Component:
-    """The dashboard part of the analytics page (connections and trackers sit around it)."""
+    """The dashboard part of the analytics page (connections and trackers sit around it);
+    nothing while there is nothing to show (the connections' panel says what to do)."""
+    return rx.cond(DashboardState.empty, rx.fragment(), _dashboard())
+
+
+def _dashboard() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             _range_picker(),
@@ -345,7 +380,17 @@ def dashboard_section() -> rx.Component:
             rx.hstack(
                 rx.foreach(
                     DashboardState.followers,
-                    lambda f: rx.badge(f.account, ": ", f.followers, " ", f.change, variant="soft", size="2"),
+                    # Wraps: "…: followers not shared with apps (TikTok basic access)" is wider than a phone.
+                    lambda f: rx.badge(
+                        f.account,
+                        ": ",
+                        f.followers,
+                        " ",
+                        f.change,
+                        variant="soft",
+                        size="2",
+                        style={"display": "inline-block", "white_space": "normal", "max_width": "100%"},
+                    ),
                 ),
                 wrap="wrap",
             ),
@@ -355,15 +400,22 @@ def dashboard_section() -> rx.Component:
                 rx.hstack(
                     rx.heading("Over time", size="4", as_="h2"),
                     rx.spacer(),
+                    rx.el.label(
+                        "Metric", html_for="over-time-metric", style={"fontSize": "var(--font-size-2)"}
+                    ),
                     rx.select.root(
-                        rx.select.trigger(aria_label="Metric"),
+                        rx.select.trigger(aria_label="Metric", id="over-time-metric"),
                         rx.select.content(
-                            rx.foreach(DashboardState.metrics_available, lambda m: rx.select.item(m, value=m))
+                            rx.foreach(
+                                DashboardState.metrics_available,
+                                lambda m: rx.select.item(LABELS_VAR[m], value=m),
+                            )
                         ),
                         value=DashboardState.metric,
                         on_change=DashboardState.set_metric,
                     ),
                     width="100%",
+                    align="center",
                 ),
                 rx.cond(
                     DashboardState.has_data,
@@ -403,6 +455,9 @@ def dashboard_section() -> rx.Component:
                         rx.table.body(rx.foreach(DashboardState.top_posts, _top_post_row)),
                         width="100%",
                         size="1",
+                        style=stacked_on_a_phone(
+                            ["", "Views in period", "Views", "Likes", "Comments", "Shares"]
+                        ),
                     ),
                     overflow_x="auto",
                     width="100%",
@@ -414,17 +469,40 @@ def dashboard_section() -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.heading("Best time to post", size="4", as_="h2"),
+                rx.cond(
+                    DashboardState.best_slot != "",
+                    rx.vstack(
+                        rx.text(DashboardState.best_slot, size="4", weight="bold", id="best-slot"),
+                        rx.text(DashboardState.best_slot_detail, size="1", color_scheme="gray"),
+                        spacing="1",
+                    ),
+                    rx.cond(
+                        DashboardState.has_data,
+                        rx.text(
+                            f"Not enough posts yet to name a best time: a slot needs at least "
+                            f"{dashboard.BEST_SLOT_MIN_POSTS} posts published in it.",
+                            size="2",
+                            color_scheme="gray",
+                        ),
+                    ),
+                ),
                 rx.text(
-                    "Median views of your posts by the weekday and hour you published them (your time zone).",
+                    "Each square: the median views of your posts published on that weekday and hour "
+                    "(your time zone); grey squares had no post. On a phone, tap a square for its number.",
                     size="1",
                     color_scheme="gray",
                 ),
                 rx.cond(
                     DashboardState.has_data,
-                    rx.plotly.cartesian(
-                        data=DashboardState.heatmap_figure,
-                        use_resize_handler=True,
-                        config={"displayModeBar": False, "responsive": True},
+                    rx.box(
+                        rx.plotly.cartesian(
+                            data=DashboardState.heatmap_figure,
+                            use_resize_handler=True,
+                            config={"displayModeBar": False, "responsive": True},
+                            width="100%",
+                        ),
+                        # Squares a phone wide are too narrow for their numbers: the colour bar and a tap tell.
+                        style={"@media (max-width: 48em)": {"& .heatmap-label": {"display": "none"}}},
                         width="100%",
                     ),
                 ),

@@ -37,7 +37,8 @@ class NotesState(rx.State):
 
     @rx.event
     async def add(self, form: dict):
-        return await self._change(
+        """Add a note; on a problem the form keeps what was typed and the message says what to fix."""
+        added = await self._change(
             lambda user_id: notes.add(
                 user_id,
                 day=str(form.get("day", "")),
@@ -46,6 +47,9 @@ class NotesState(rx.State):
             ),
             "Note added.",
         )
+        if self.error:
+            return added
+        return [rx.set_value("note-body", ""), *added] if isinstance(added, list) else added
 
     @rx.event
     def edit(self, note_id: str):
@@ -149,9 +153,11 @@ def notes_section(post_id: rx.Var[str] | str = "") -> rx.Component:
             rx.text("Notes appear on the chart on their day.", size="1", color_scheme="gray"),
             rx.form(
                 rx.flex(
-                    rx.input(type="date", name="day", aria_label="Day", required=True),
+                    # No `required`: the browser's own bubble is easy to miss; the service says what's missing.
+                    rx.input(type="date", name="day", id="note-day", aria_label="Day"),
                     rx.input(
                         name="body",
+                        id="note-body",
                         placeholder="What happened? (new hook, collab, trend…)",
                         max_length=2000,
                         aria_label="Note",
@@ -165,7 +171,6 @@ def notes_section(post_id: rx.Var[str] | str = "") -> rx.Component:
                     width="100%",
                 ),
                 on_submit=NotesState.add,
-                reset_on_submit=True,
                 width="100%",
             ),
             rx.cond(NotesState.error != "", rx.callout(NotesState.error, color_scheme="red", role="alert")),

@@ -11,7 +11,9 @@ import reflex as rx
 from assetry.components import charts
 from assetry.components.layout import app_page
 from assetry.models.analytics import METRICS
+from assetry.models.base import utcnow
 from assetry.pages.analytics.dashboard import LABELS, number
+from assetry.pages.analytics.made_with import MadeWithState, made_with_section
 from assetry.pages.analytics.notes import NotesState, notes_section
 from assetry.services import dashboard, platforms
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
@@ -70,13 +72,13 @@ class PostState(rx.State):
                 number(getattr(last, m) if last else None),
                 ""
                 if last is None or getattr(last, m) is not None
-                else (last.missing or {}).get(m, "not given"),
+                else dashboard.why_missing(post.platform, last.missing, m),
             )
             for m in METRICS
         ]
         points = [(s.captured_at.isoformat(), s.views) for s in snapshots if s.views is not None]
-        self.figure = charts.history(points, "Views")
-        return NotesState.load
+        self.figure = charts.history(points, "Views", since=post.posted_at, until=utcnow())
+        return [NotesState.load, MadeWithState.load]
 
 
 def post_page() -> rx.Component:
@@ -151,6 +153,7 @@ def post_page() -> rx.Component:
                     ),
                     width="100%",
                 ),
+                made_with_section(),
                 notes_section(PostState.post_id),
                 spacing="4",
                 width="100%",

@@ -9,6 +9,7 @@ import reflex as rx
 
 from assetry.config import Mode, get_settings
 from assetry.errors import AssetryError
+from assetry.models.base import utcnow
 from assetry.pages.analytics.dashboard import number
 from assetry.services import platforms, tracking
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
@@ -38,11 +39,14 @@ class TrackedView:
 
 
 class TrackedState(Watching, rx.State):
+    """Tracked links; while some are still being fetched, the watcher fills them in as they arrive."""
+
     results: list[LinkResultView] = []
     # Without an Apify token the numbers come from the mounted imitation: say so.
     sandbox: bool = False
     items: list[TrackedView] = []
     error: str = ""
+    _awaiting: bool = False
 
     @rx.event
     async def load(self):
@@ -50,7 +54,7 @@ class TrackedState(Watching, rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         await self._refresh(user.id)
-        return TrackedState.watch if self._fetching() else None
+        return self._watch_if_fetching()
 
     @rx.event
     async def track(self, form: dict):
@@ -65,8 +69,16 @@ class TrackedState(Watching, rx.State):
             return None
         self.results = [LinkResultView(r.input[:120], r.accepted, r.message) for r in found]
         await self._refresh(user.id)
-        follow = [TrackedState.watch] if self._fetching() else []
-        return [rx.set_value("links", ""), *follow] if all(r.accepted for r in found) else follow
+        clear = [rx.set_value("links", "")] if all(r.accepted for r in found) else []
+        return [*clear, *filter(None, [self._watch_if_fetching()])]
+
+    def _watch_if_fetching(self):
+        return TrackedState.watch if self._awaiting else None
+
+    async def _watch_step(self, user_id: uuid.UUID) -> Progress:
+        """A fetch pushed its numbers (or its error): show them; watch on while a new link waits for its first."""
+        await self._refresh(user_id)
+        return Progress(running=self._awaiting)
 
     @rx.event
     async def refresh(self):
@@ -84,16 +96,11 @@ class TrackedState(Watching, rx.State):
         await self._refresh(user.id)
         return rx.toast.success("No longer tracked.")
 
-    async def _watch_step(self, user_id: uuid.UUID) -> Progress:
-        """A fetch pushed its numbers (or its error): show them; watch on while one is fetching."""
-        await self._refresh(user_id)
-        return Progress(running=self._fetching())
-
-    def _fetching(self) -> bool:
-        return any(item.status == "pending" for item in self.items)
-
     async def _refresh(self, user_id: uuid.UUID) -> None:
         self.sandbox = get_settings().apify_mode is Mode.EMBEDDED
+        rows = await tracking.tracked(user_id)
+        now = utcnow()
+        self._awaiting = any(row.awaiting_first_numbers(now) for row in rows)
         self.items = [
             TrackedView(
                 id=str(r.id),
@@ -108,7 +115,7 @@ class TrackedState(Watching, rx.State):
                 comments=number(r.metrics["comments"]),
                 shares=number(r.metrics["shares"]),
             )
-            for r in await tracking.tracked(user_id)
+            for r in rows
         ]
 
 
@@ -183,7 +190,7 @@ def tracked_section() -> rx.Component:
                 width="100%",
             ),
             rx.text(
-                "Paste TikTok or Instagram post links (one per line). Their public numbers are refreshed "
+                "Paste TikTok or Instagram post links, one per line or separated by commas. Their public numbers are refreshed "
                 "on a schedule, fetched through Apify.",
                 size="1",
                 color_scheme="gray",

@@ -138,10 +138,26 @@ async def detail(actor_id: uuid.UUID, user_id: uuid.UUID) -> UserDetail | None:
             return None
         now = utcnow()
         today = datetime.combine(now.date(), time.min, UTC)
-        last_login = await session.scalar(
-            select(sa.func.max(LoginAttempt.created_at)).where(
-                LoginAttempt.email == user.email, col(LoginAttempt.succeeded).is_(True)
-            )
+        # Every way in (sign-up, log-in, password reset, Supabase) opens a session; log-in attempts
+        # alone miss sign-ups and are kept only 90 days.
+        last_login = max(
+            (
+                moment
+                for moment in (
+                    await session.scalar(
+                        select(sa.func.max(AuthSession.created_at)).where(
+                            AuthSession.user_id == user_id, col(AuthSession.ticket_expires_at).is_(None)
+                        )
+                    ),
+                    await session.scalar(
+                        select(sa.func.max(LoginAttempt.created_at)).where(
+                            LoginAttempt.email == user.email, col(LoginAttempt.succeeded).is_(True)
+                        )
+                    ),
+                )
+                if moment is not None
+            ),
+            default=None,
         )
         live = await _count(
             session,

@@ -239,3 +239,21 @@ def test_a_broken_tiktok_item_is_refused_not_guessed(broken: dict) -> None:
     item = {"id": VIDEO, "createTime": 1714563296, "playCount": 1, "diggCount": 1, "commentCount": 1}
     with pytest.raises((KeyError, ValueError, TypeError)):
         tiktok_post(item | broken)
+
+
+def test_words_are_one_entry_with_one_message_and_links_split_only_on_lines_and_commas() -> None:
+    pasted = f"not a url at all\nhttps://www.tiktok.com/@maya/video/{VIDEO}, hello world"
+    links = parse_post_urls(pasted)
+    assert [(link.input, link.url, link.message) for link in links] == [
+        ("not a url at all", None, MALFORMED),
+        (f"https://www.tiktok.com/@maya/video/{VIDEO}", f"https://www.tiktok.com/@maya/video/{VIDEO}", ""),
+        ("hello world", None, MALFORMED),
+    ]
+
+
+def test_a_line_of_addresses_separated_by_spaces_is_still_one_entry_each() -> None:
+    links = parse_post_urls(f"www.tiktok.com/@maya/video/{VIDEO}  instagram.com/p/C4aBcDeFgHi")
+    assert [link.url for link in links] == [
+        f"https://www.tiktok.com/@maya/video/{VIDEO}",
+        "https://www.instagram.com/p/C4aBcDeFgHi/",
+    ]

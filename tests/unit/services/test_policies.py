@@ -51,7 +51,7 @@ def test_no_processor_on_embedded_defaults_and_supabase_when_configured() -> Non
     assert policies.processors_in_use(Settings(_env_file=None, database_url=None, supabase_url=None)) == []
     configured = Settings(
         _env_file=None,
-        database_url="postgresql://owner@db.example.com/assetry",
+        database_url="postgresql://owner@db.abcdefgh.supabase.co/postgres",
         supabase_url="http://127.0.0.1:54321",
         supabase_anon_key="anon",
     )

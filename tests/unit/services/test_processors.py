@@ -17,6 +17,12 @@ EMBEDDED = {
     "apify_token": None,
     "tiktok_client_key": None,
     "tiktok_client_secret": None,
+    "instagram_client_id": None,
+    "instagram_client_secret": None,
+    "media_s3_endpoint": None,
+    "media_s3_access_key": None,
+    "redis_url": None,
+    "smtp_url": None,
 }
 
 
@@ -31,7 +37,27 @@ def test_embedded_installation_uses_no_processor() -> None:
 @pytest.mark.parametrize(
     ("overrides", "named"),
     [
-        ({"database_url": "postgresql://owner@db.example.com/assetry"}, "Supabase (Postgres database)"),
+        (
+            {"database_url": "postgresql://postgres:pw@db.abcdefgh.supabase.co:5432/postgres"},
+            "Supabase (Postgres database)",
+        ),
+        (
+            {"database_url": "postgresql://postgres.abcdefgh:pw@aws-0-eu-west-1.pooler.supabase.com:6543/db"},
+            "Supabase (Postgres database)",
+        ),
+        (
+            {"database_url": "postgresql://owner:pw@db.example.com/assetry"},
+            "Postgres database at db.example.com",
+        ),
+        (
+            {"media_s3_endpoint": "https://abcdefgh.supabase.co/storage/v1/s3", "media_s3_access_key": "k"},
+            "Supabase Storage",
+        ),
+        (
+            {"media_s3_endpoint": "https://s3.eu-central-1.amazonaws.com", "media_s3_access_key": "k"},
+            "S3 storage at s3.eu-central-1.amazonaws.com",
+        ),
+        ({"redis_url": "redis://:secret@cache.example.com:6379/0"}, "Redis at cache.example.com"),
         ({"supabase_url": "http://127.0.0.1:54321", "supabase_anon_key": "anon"}, "Supabase Auth"),
         ({"fal_key": "key-id:secret"}, "fal.ai"),
         ({"gemini_api_key": "AIza-test"}, "Google Gemini"),
@@ -55,7 +81,13 @@ def test_blank_keys_and_half_configured_providers_are_not_listed() -> None:
 
 def test_everything_configured_lists_every_processor() -> None:
     full = settings(
-        database_url="postgresql://owner@db.example.com/assetry",
+        database_url="postgresql://owner@db.abcdefgh.supabase.co/postgres",
+        media_s3_endpoint="https://abcdefgh.supabase.co/storage/v1/s3",
+        media_s3_access_key="k",
+        redis_url="redis://cache.example.com:6379",
+        instagram_client_id="i",
+        instagram_client_secret="is",
+        smtp_url="smtp://mail.example.com:587",
         supabase_url="http://127.0.0.1:54321",
         supabase_anon_key="anon",
         fal_key="k",
@@ -69,23 +101,47 @@ def test_everything_configured_lists_every_processor() -> None:
     assert names == [
         "Supabase (Postgres database)",
         "Supabase Auth",
+        "Supabase Storage",
+        "Redis at cache.example.com",
         "fal.ai",
         "Google Gemini",
         "Anthropic",
         "Apify",
         "TikTok",
+        "Meta (Instagram)",
+        "Email delivery (SMTP)",
     ]
 
 
 @pytest.mark.parametrize(
-    ("field", "value", "named"),
+    ("field", "named"),
     [
-        ("instagram_client_id", "123", "Meta (Instagram)"),
-        ("smtp_url", "smtp://mail.example.com:587", "Email delivery (SMTP)"),
+        ({"instagram_client_id": "123", "instagram_client_secret": "s"}, "Meta (Instagram)"),
+        ({"smtp_url": "smtp://mail.example.com:587"}, "Email delivery (SMTP)"),
     ],
 )
-def test_instagram_and_smtp_once_their_settings_exist(field: str, value: str, named: str) -> None:
-    if field not in Settings.model_fields:
-        pytest.skip(f"{field.upper()} is not a setting on this branch yet")
-    in_use = policies.processors_in_use(settings(**{field: value}))
+def test_instagram_and_smtp_once_their_settings_exist(field: dict, named: str) -> None:
+    in_use = policies.processors_in_use(settings(**field))
     assert [line.split(":")[0] for line in in_use] == [named]
+
+
+def test_instagram_with_an_app_id_alone_is_still_the_sandbox_and_not_listed() -> None:
+    assert policies.processors_in_use(settings(instagram_client_id="123")) == []
+
+
+def test_no_credentials_of_a_host_are_shown() -> None:
+    in_use = " ".join(
+        policies.processors_in_use(
+            settings(
+                database_url="postgresql://owner:db-password@db.example.com/assetry",
+                redis_url="redis://:redis-password@cache.example.com:6379/0",
+            )
+        )
+    )
+    assert "password" not in in_use and "owner" not in in_use
+
+
+def test_caption_providers_say_they_receive_the_best_posts_captions() -> None:
+    for key in ("gemini_api_key", "anthropic_api_key"):
+        (line,) = policies.processors_in_use(settings(**{key: "k"}))
+        assert "Write like my best posts" in line and "captions of your top posts" in line

@@ -72,3 +72,21 @@ def test_password_problem(password: str, email: str, problem: str | None) -> Non
     else:
         assert found is not None
         assert problem in found
+
+
+def test_time_zones_are_offered_with_readable_names_and_their_offset() -> None:
+    from datetime import UTC, datetime
+
+    from assetry.services.profile import time_zone_choices
+
+    choices = dict(time_zone_choices(datetime(2026, 1, 15, tzinfo=UTC)))
+    assert choices["Europe/Paris"] == "Europe/Paris — Paris (UTC+01:00)"
+    assert (
+        choices["America/Argentina/Buenos_Aires"]
+        == "America/Argentina/Buenos_Aires — Buenos Aires (UTC-03:00)"
+    )
+    assert choices["Asia/Kolkata"] == "Asia/Kolkata — Kolkata (UTC+05:30)"
+    assert next(iter(choices)) == "UTC"
+    # Old aliases and fixed offsets are not offered (they stay accepted when already saved).
+    assert "US/Eastern" not in choices and "Etc/GMT+5" not in choices and "EST5EDT" not in choices
+    assert len(choices) < 500
