@@ -265,6 +265,23 @@ async def mentions(needles: list[str]) -> list[str]:
                     sa.select(text).where(sa.or_(*(text.contains(n, autoescape=True) for n in needles)))
                 )
                 found += [f"{table.name}.{column.name}: {value[:80]}" for value in hits.all()]
+        # The job engine's tables are not in our models: read their text and JSON columns by name.
+        engine_columns = await session.exec(
+            sa.text(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
+                "AND table_name LIKE 'procrastinate%' AND data_type IN ('text', 'character varying', 'jsonb', 'uuid')"
+            )
+        )
+        for table, column in engine_columns.all():
+            text = f"lower({column}::text)"
+            hits = await session.scalars(
+                sa.text(
+                    f"SELECT {text} FROM {table} WHERE "
+                    + " OR ".join(f"strpos({text}, :n{i}) > 0" for i in range(len(needles)))
+                ),
+                params={f"n{i}": n for i, n in enumerate(needles)},
+            )
+            found += [f"{table}.{column}: {value[:80]}" for value in hits.all()]
     return found
 
 
