@@ -12,15 +12,14 @@ from assetry import db
 from assetry.jobs import engine, manifest, queue
 from assetry.jobs.task import Context
 from assetry.models import ConnectedAccount, Generation, SyncRun
-from assetry.services import accounts, connections, studio, tracking
+from assetry.services import connections, studio, tracking
+from tests.account_setup import SignUp, create_account
 from tests.jobs import engine_jobs, run_jobs
 
 
 async def new_user(email: str = "maya@example.com") -> uuid.UUID:
-    form = accounts.SignUp(
-        email=email, password="Correct-Horse-42", age_confirmed=True, accepted_policies=True
-    )
-    user, _ = await accounts.sign_up(form, accounts.Client())
+    form = SignUp(email=email, password="Correct-Horse-42", age_confirmed=True, accepted_policies=True)
+    user, _ = await create_account(form)
     return user.id
 
 
