@@ -4,7 +4,7 @@ import reflex as rx
 
 from assetry import web
 from assetry.config import get_settings
-from assetry.jobs.worker import Worker
+from assetry.jobs import engine
 from assetry.pages import (
     account_deleted,
     auth,
@@ -176,8 +176,10 @@ for render, route, title, load in [
 
 
 async def run_jobs() -> None:
-    """This process's job worker; the tasks registered by the imported services run here."""
-    await Worker(concurrency=get_settings().job_concurrency).run()
+    """The embedded job worker (JOB_WORKER_IN_APP): the manifest's tasks run in this process.
+    Off, this process only serves pages and queues jobs; `python -m assetry worker` runs them."""
+    if get_settings().job_worker_in_app:
+        await engine.run_worker()
 
 
 app.register_lifespan_task(run_jobs)

@@ -25,6 +25,7 @@ from sqlmodel import select
 from alembic import command
 from assetry import db, local_postgres, rls, serve
 from assetry.config import ROOT, get_settings
+from assetry.jobs import engine
 from assetry.local_postgres import LocalDatabaseError
 from assetry.models import User, user_owned_tables
 from assetry.services import audit, catalog
@@ -263,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     admin = commands.add_parser("create-admin", help="give an existing account the admin role")
     admin.add_argument("email")
     commands.add_parser("doctor", help="show each subsystem's mode and whether it answers")
+    worker = commands.add_parser("worker", help="run background jobs (procrastinate) until stopped")
+    worker.add_argument("--queues", default="", help="comma-separated queues to serve (default: all)")
+    worker.add_argument("--concurrency", type=int, default=None, help="jobs run at once (JOB_CONCURRENCY)")
     commands.add_parser(
         "rotate-keys", help="re-encrypt every stored platform token under the newest ENCRYPTION_KEYS key"
     )
@@ -315,6 +319,10 @@ async def _run_async(args: argparse.Namespace) -> int:
             return await create_admin(args.email)
         if args.command == "rotate-keys":
             return await rotate_keys()
+        if args.command == "worker":
+            queues = [name.strip() for name in args.queues.split(",") if name.strip()]
+            await engine.run_worker(queues=queues or None, concurrency=args.concurrency)
+            return 0
         if args.command == "purge":
             return await purge()
         return await doctor()

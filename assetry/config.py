@@ -84,8 +84,10 @@ class Settings(BaseSettings):
     prompt_max_chars: int = Field(default=2000, ge=1)
     max_media_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     price_table: dict[str, float] = Field(default_factory=dict)
-    # Jobs each backend process runs at once.
+    # Jobs each worker (embedded or `python -m assetry worker`) runs at once.
     job_concurrency: int = Field(default=4, ge=1)
+    # Run the job worker inside the web process (one command runs everything); off to scale out.
+    job_worker_in_app: bool = True
     # Days between a deletion request and the purge of the account's data (0: at once). The
     # policy promises deletion within 30 days, so more is refused at start-up.
     deletion_grace_days: int = Field(default=30, ge=0, le=30)

@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
+from psycopg.conninfo import make_conninfo
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,6 +36,13 @@ def engine() -> AsyncEngine:
     if url not in _engines:
         _engines[url] = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     return _engines[url]
+
+
+def psycopg_conninfo() -> str:
+    """The app's own login for a plain psycopg connection (the job engine's pool, the change
+    listener); its sessions act as `service_role`, since the login role holds no privileges."""
+    url = make_url(get_settings().app_database_url).set(drivername="postgresql")
+    return make_conninfo(url.render_as_string(hide_password=False), options="-c role=service_role")
 
 
 async def dispose_engines() -> None:

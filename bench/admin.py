@@ -97,11 +97,10 @@ def _load(url: str, scale: float) -> dict[str, float]:
                    CASE WHEN i % 4 = 0 THEN now() END
             FROM generate_series(1, {n["waitlist"]}) AS i""",
         "jobs": f"""
-            INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, run_after, worker_id, deadline_at,
-                              cancel_requested, progress, error, created_at)
-            SELECT gen_random_uuid(), (ARRAY['studio.generate','sync.account','sync.due'])[1 + i % 3], '{{}}',
-                   (ARRAY['succeeded','succeeded','failed','queued','running'])[1 + i % 5], 1, 5, now(), '', now(),
-                   false, '{{}}', CASE WHEN i % 5 = 2 THEN 'boom' ELSE '' END, now() - random() * interval '90 days'
+            INSERT INTO procrastinate_jobs (queue_name, task_name, status, args, attempts)
+            SELECT 'interactive', (ARRAY['studio.generate','analytics.sync_account','mail.deliver'])[1 + i % 3],
+                   (ARRAY['succeeded','succeeded','failed','todo','doing'])[1 + i % 5]::procrastinate_job_status,
+                   '{{}}', 1
             FROM generate_series(1, {n["jobs"]}) AS i""",
         "accounts": f"""
             INSERT INTO connected_accounts (id, user_id, platform, platform_account_id, display_name, username,

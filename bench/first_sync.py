@@ -84,27 +84,26 @@ async def _count(model, *where) -> int:
 
 
 async def _one_sync(imitation, profiler: cProfile.Profile | None = None) -> dict:
-    from assetry.jobs.worker import Worker
-    from assetry.models import AccountSnapshot, Job, MetricSnapshot, Post
-    from assetry.services import sync  # noqa: F401 - registers the sync task
+    from assetry.jobs import engine
+    from assetry.models import AccountSnapshot, MetricSnapshot, Post, SyncRun
 
     user_id, account_id = await _connect(imitation)
-    worker = Worker()
+    app = engine.build_app()
+    app.periodic_registry.periodic_tasks.clear()
     if profiler:
         profiler.enable()
     started = time.perf_counter()
-    jobs = 0
-    while await worker.run_once():
-        jobs += 1
+    async with app.open_async():  # run the queued sync (and what it queues) until none is left
+        await app.run_worker_async(wait=False, install_signal_handlers=False, listen_notify=False)
     seconds = time.perf_counter() - started
     if profiler:
         profiler.disable()
     from assetry import db
 
     async with db.service_session() as session:
-        job = (await session.exec(select(Job).where(Job.user_id == user_id))).one()
-    if job.status != "succeeded":
-        raise RuntimeError(f"the sync job ended {job.status}: {job.error}")
+        run = (await session.exec(select(SyncRun).where(SyncRun.user_id == user_id))).one()
+    if run.status != "succeeded":
+        raise RuntimeError(f"the sync ended {run.status}: {run.error}")
     posts = await _count(Post, Post.account_id == account_id)
     snapshots = await _count(MetricSnapshot, MetricSnapshot.user_id == user_id)
     profiles = await _count(AccountSnapshot, AccountSnapshot.user_id == user_id)

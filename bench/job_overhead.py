@@ -6,21 +6,21 @@ is ours: the durable job, the worker's claim, saving outputs, and how the studio
 A timing wrapper around the imitation records when its answer left (epoch seconds).
 
 Service level (the embedded Postgres, and BENCH_POSTGRES_URL's server in a database of its own): `services.studio.start`
-(what the Generate button calls) with a `Worker` running in the same process at its real
-poll interval (0.5 s), as the app's lifespan task runs it.
-- Generate → claimed: the job's `started_at` (set by the claim) minus the moment
-  `studio.start` was called; Generate → running: the generation's `started_at`.
-- provider done → visible: from the imitation's answer until `studio.in_progress` no longer
-  lists the generation and `studio.library` shows it succeeded (what the studio page reads),
-  polled every 5 ms.
+(what the Generate button calls) with the procrastinate worker running in the same process
+(`jobs.engine.run_worker`, as the app's lifespan task runs it; it is woken by NOTIFY).
+- Generate → claimed: the job's "started" event in procrastinate's events table minus the
+  moment `studio.start` was called; Generate → running: the generation's `started_at`.
+- provider done → visible: from the imitation's answer until the page's watcher would show it:
+  a subscription to the user's changes (`services.changes`, one LISTEN connection) is woken,
+  then `studio.in_progress` no longer lists the generation and `studio.library` shows it
+  succeeded (what the studio page reads on each wake).
 Baseline: one direct call of the provider (`AnthropicProvider.captions`) against the same
 imitation: the ratio is Generate → visible over that call, what the job machinery costs.
 
 Browser (the production build served as tests/e2e/conftest.py serves it, headless Chromium):
 click Generate on /studio → the "Running" badge shown; provider done → the result card shown.
-With an instant provider the page would never show "Running" (the job ends between two
-of the page's one-second refreshes), so here the imitation holds its answer until the page
-shows "Running", then answers at once. Times are read from the page's clock (Date.now()) and
+With an instant provider the job could end before the page renders "Running", so here the
+imitation holds its answer until the page shows "Running", then answers at once. Times are read from the page's clock (Date.now()) and
 the imitation's (time.time()), the same machine clock.
 
 Run alone: `python -m bench.job_overhead [--runs 20] [--backends embedded postgres] [--no-browser]`.
@@ -53,7 +53,6 @@ from tests.account_setup import SignUp, create_account
 DEFAULT_RUNS = 20
 BACKENDS = ("embedded", "postgres")
 POSTGRES_DB = "bench_job_overhead"
-POLL_S = 0.005
 VISIBLE_TIMEOUT_S = 30.0
 
 
@@ -169,18 +168,20 @@ async def _visible(user_id: uuid.UUID, generation_id: uuid.UUID) -> bool:
 
 
 async def _service_runs(timed: TimedProvider, runs: int) -> dict:
+    import sqlalchemy as sa
+
     from assetry import db
     from assetry.config import get_settings
     from assetry.integrations.anthropic import AnthropicProvider
     from assetry.integrations.generation import CaptionRequest
-    from assetry.jobs.worker import Worker
-    from assetry.models import Job
-    from assetry.services import studio
+    from assetry.jobs import engine
+    from assetry.services import changes, studio
 
     settings = get_settings()
     user_id, _ = await _new_user()
-    stop = asyncio.Event()
-    worker = asyncio.create_task(Worker(concurrency=settings.job_concurrency).run(stop))
+    worker = asyncio.create_task(engine.run_worker())
+    subscribed = changes.listener().subscribe(user_id)
+    subscription = await subscribed.__aenter__()
     measured = {"claimed": [], "running": [], "done_to_visible": [], "total": []}
     try:
         for run in range(-1, runs):  # run -1 is a warm-up
@@ -198,17 +199,21 @@ async def _service_runs(timed: TimedProvider, runs: int) -> dict:
                     raise TimeoutError("the provider was never called")
                 await asyncio.sleep(0.001)
             done = timed.answered[answered]
-            while not await _visible(user_id, generation.id):
-                if time.monotonic() > deadline:
+            while not await _visible(user_id, generation.id):  # read again on each pushed change
+                if not await subscription.wait(deadline - time.monotonic()):
                     raise TimeoutError("the result never became visible")
-                await asyncio.sleep(POLL_S)
             seen = time.time()
             if run < 0:
                 continue
             current = await studio.get(user_id, generation.id)
             async with db.service_session() as session:
-                job = await session.get(Job, current.job_id)
-            measured["claimed"].append((job.started_at.timestamp() - clicked) * 1000)
+                claimed_at = await session.scalar(
+                    sa.text(
+                        "SELECT min(at) FROM procrastinate_events WHERE job_id = :id AND type = 'started'"
+                    ),
+                    params={"id": current.job_id},
+                )
+            measured["claimed"].append((claimed_at.timestamp() - clicked) * 1000)
             measured["running"].append((current.started_at.timestamp() - clicked) * 1000)
             measured["done_to_visible"].append((seen - done) * 1000)
             measured["total"].append((seen - clicked) * 1000)
@@ -231,8 +236,9 @@ async def _service_runs(timed: TimedProvider, runs: int) -> dict:
         if hasattr(provider, "aclose"):
             await provider.aclose()
     finally:
-        stop.set()
-        await worker
+        await subscribed.__aexit__(None, None, None)
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
         await db.dispose_engines()
     return {key: summary(values) for key, values in measured.items()} | {"baseline_direct": summary(direct)}
 
@@ -374,7 +380,7 @@ def report(results: dict) -> list[str]:
     lines = []
     if service := results.get("service"):
         lines.append(
-            "\nJob overhead, service level: studio.start + Worker (poll 0.5 s), instant Anthropic imitation [ms]"
+            "\nJob overhead, service level: studio.start + procrastinate worker (NOTIFY pickup), pushed changes, instant Anthropic imitation [ms]"
         )
         lines.append(f"  {'':<48}{'n':>3}{'median':>9}{'p95':>9}{'baseline':>10}{'ratio':>8}")
         for backend, r in service.items():
@@ -392,7 +398,9 @@ def report(results: dict) -> list[str]:
                 lines.append(line)
         lines.append("  baseline: one direct AnthropicProvider.captions call against the same imitation")
     if browser := results.get("browser"):
-        lines.append("\nJob overhead in Chromium (production build, studio page refreshes every 1 s) [ms]")
+        lines.append(
+            "\nJob overhead in Chromium (production build, studio page woken by pushed changes) [ms]"
+        )
         lines.append(f"  {'':<48}{'n':>3}{'median':>9}{'p95':>9}")
         for key, label in (
             ("click_to_running", 'click Generate → "Running" shown'),

@@ -11,21 +11,18 @@ import re
 from sqlmodel import select
 
 from assetry import db
-from assetry.jobs import queue
-from assetry.jobs.worker import Worker
 from assetry.models import OutboxMessage, User
 from assetry.services import accounts, sign_up
 from assetry.services.sign_up import SignUp
 from assetry.services.validation import clean_email
+from tests.jobs import run_jobs
 
 __all__ = ["SignUp", "create_account", "run_sign_up_jobs", "sign_up_link"]
 
 
 async def run_sign_up_jobs() -> None:
     """Let a worker run the queued sign-up and link-resend jobs, and only those."""
-    worker = Worker()
-    while job := await queue.claim(worker.worker_id, [sign_up.SEND_LINK, sign_up.RESEND_LINK]):
-        await worker.execute(job)
+    await run_jobs(tasks=[sign_up.SEND_LINK, sign_up.RESEND_LINK])
 
 
 async def sign_up_link(email: str) -> str:

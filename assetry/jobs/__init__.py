@@ -1,14 +1,14 @@
-"""Durable background jobs.
+"""Background jobs on procrastinate (Postgres-native queues, priorities, locks, periodic tasks).
 
-A job is a row (`models.jobs.Job`). Any backend worker claims due jobs under a
-lease (`FOR UPDATE SKIP LOCKED`), keeps
-extending the lease while it works, and a crashed worker's job is claimed again
-when its lease runs out. Tasks are registered by name and must be idempotent: a
-task may run again after a crash, so it records what it has done (e.g. the
-provider's request id) before waiting on anything.
+- `manifest`: every task, its queue, attempts and end hook, listed once; web and worker
+  both build the procrastinate app from it (importing a service registers nothing).
+- `queue`: `enqueue` (in the caller's transaction) and `cancel`.
+- `task`: what a task function sees (`Context`) and the errors that steer retries.
+- `engine`: the procrastinate app, the wrapper that runs a task and records how it ended,
+  and the worker (`python -m assetry worker`, or inside the web process).
 
-`queue` is the storage of jobs, `registry` maps kinds to task functions,
-`worker` is the loop a Reflex lifespan task runs. A distributed engine
-(procrastinate on Postgres) can replace `worker` while `queue.enqueue` stays the
-single entry point.
+Tasks are idempotent: one may run again after a crash, so it records what it has done
+(a provider's request id) on its domain row before waiting on anything. Domain rows
+(a generation, an export, a sync run) own status and progress; nothing reads the
+engine's tables but the admin jobs page.
 """

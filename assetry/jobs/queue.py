@@ -1,24 +1,27 @@
-"""Storage of jobs: enqueue, claim under a lease, heartbeat, finish, retry, cancel."""
+"""Putting work on procrastinate's queues and taking it off, inside the caller's transaction.
+
+`enqueue` calls procrastinate's own defer function through the caller's session, so a
+row and its job are committed together or not at all (a crash between two commits
+would leave a generation queued with no job to run it).
+"""
 
 from __future__ import annotations
 
-import random
+import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from assetry import db
-from assetry.jobs import registry
 from assetry.models.base import utcnow
-from assetry.models.jobs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, SUCCEEDED, Job
 
-BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_MAX_SECONDS = 300.0
+_DEFER = sa.text(
+    "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, :priority, :lock, "
+    ":queueing_lock, CAST(:args AS jsonb), :scheduled_at)::procrastinate_job_to_defer_v1]))"
+)
 
 
 async def enqueue(
@@ -29,153 +32,79 @@ async def enqueue(
     user_id: uuid.UUID | None = None,
     dedupe_key: str | None = None,
     delay_seconds: float = 0,
-) -> Job:
-    """Add a job in the caller's transaction; with a dedupe key, return the existing job instead."""
-    task = registry.spec(kind)
-    if dedupe_key:
-        existing = (await session.exec(select(Job).where(Job.dedupe_key == dedupe_key))).first()
-        if existing:
-            return existing
-    now = utcnow()
-    job = Job(
-        user_id=user_id,
-        kind=kind,
-        payload=payload,
-        max_attempts=task.max_attempts,
-        run_after=now + timedelta(seconds=delay_seconds),
-        deadline_at=now + timedelta(seconds=delay_seconds + task.deadline_seconds),
-        dedupe_key=dedupe_key,
-    )
+    lock: str | None = None,
+) -> int | None:
+    """Queue the task `kind` with `payload` in the caller's transaction; returns the job's id.
+
+    `dedupe_key`: while a job with the same key waits, no second one is queued (None is
+    returned). `lock`: jobs with the same lock never run at the same time. A `user_id` is
+    passed to the task in its payload, so a job of a deleted user is dropped."""
+    from assetry.jobs.manifest import spec  # the manifest imports the services that call this
+
+    task = spec(kind)
+    args = payload | ({"user_id": str(user_id)} if user_id else {})
+    scheduled_at = utcnow() + timedelta(seconds=delay_seconds) if delay_seconds else None
+    values = {
+        "queue": task.queue,
+        "task": kind,
+        "priority": task.priority,
+        "lock": lock,
+        "queueing_lock": dedupe_key,
+        "args": json.dumps(args),
+        "scheduled_at": scheduled_at,
+    }
     try:
         async with session.begin_nested():
-            session.add(job)
-    except IntegrityError:  # the same key, enqueued at the same moment by another request
-        return (await session.exec(select(Job).where(Job.dedupe_key == dedupe_key))).one()
-    return job
+            return (await session.exec(_DEFER, params=values)).scalar_one()
+    except IntegrityError:  # a job with this key is already waiting
+        return None
 
 
-async def enqueue_periodic(now_epoch: float) -> int:
-    """Enqueue each periodic task once per period; workers racing here create one job per period."""
-    created = 0
-    for task in registry.periodic():
-        bucket = int(now_epoch // task.every_seconds)
-        async with db.service_session() as session:
-            job = await enqueue(
-                session, task.kind, {"period": bucket}, dedupe_key=f"every:{task.kind}:{bucket}"
-            )
-            created += job.attempts == 0 and job.status == QUEUED
-    return created
+async def cancel(session: AsyncSession, job_id: int) -> bool:
+    """Cancel a waiting job now (True), or ask a running one to stop (False: it confirms later)."""
+    await session.exec(sa.text("SELECT procrastinate_cancel_job_v1(:id, true, false)"), params={"id": job_id})
+    status = await session.scalar(
+        sa.text("SELECT status::text FROM procrastinate_jobs WHERE id = :id"), params={"id": job_id}
+    )
+    return status == "cancelled"
 
 
-async def claim(worker_id: str, kinds: list[str]) -> Job | None:
-    """Take the next due job (or one whose worker's lease ran out), or None."""
-    now = utcnow()
-    async with db.service_session() as session:
-        due = (
-            select(Job.id)
-            .where(
-                Job.kind.in_(kinds),
-                sa.or_(
-                    sa.and_(Job.status == QUEUED, Job.run_after <= now),
-                    sa.and_(Job.status == RUNNING, Job.lease_until < now),
-                ),
-            )
-            .order_by(Job.run_after)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        claimed = (
-            await session.exec(
-                sa.update(Job)
-                .where(Job.id == due.scalar_subquery())
-                .values(
-                    status=RUNNING,
-                    attempts=Job.attempts + 1,
-                    worker_id=worker_id,
-                    lease_until=now + timedelta(seconds=60),
-                    started_at=sa.func.coalesce(Job.started_at, now),
-                )
-                .returning(Job.id)
-            )
-        ).first()
-        if claimed is None:
-            return None
-        job = await session.get(Job, claimed[0])
-        lease = registry.spec(job.kind).lease_seconds
-        job.lease_until = now + timedelta(seconds=lease)
-        return job
+async def forget_payload(session: AsyncSession, job_id: int) -> None:
+    """Empty a job's stored arguments (an address that must not be kept once read)."""
+    await session.exec(
+        sa.text("UPDATE procrastinate_jobs SET args = '{}'::jsonb WHERE id = :id"), params={"id": job_id}
+    )
 
 
-async def heartbeat(job_id: uuid.UUID, worker_id: str, lease_seconds: int) -> bool:
-    """Extend the lease; False when the job is no longer ours (re-claimed, cancelled)."""
-    async with db.service_session() as session:
-        result = await session.exec(
-            sa.update(Job)
-            .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == RUNNING)
-            .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
-        )
-        return result.rowcount == 1
+async def forget_person(session: AsyncSession, user_id: uuid.UUID, email: str) -> int:
+    """Jobs whose arguments or keys name a purged person (their id or address): deleted with
+    their events, or, for a job running now (the purge itself), emptied. Returns how many."""
+    needles = {"id": str(user_id), "email": f'"{email.lower()}"'}
+    names = (
+        "(strpos(lower(args::text), :id) > 0 OR strpos(lower(args::text), :email) > 0"
+        " OR strpos(coalesce(queueing_lock, ''), :id) > 0 OR strpos(coalesce(lock, ''), :id) > 0)"
+    )
+    deleted = await session.exec(
+        sa.text(f"DELETE FROM procrastinate_jobs WHERE status <> 'doing' AND {names}"), params=needles
+    )
+    emptied = await session.exec(
+        sa.text(
+            "UPDATE procrastinate_jobs SET args = '{}'::jsonb, queueing_lock = NULL"
+            f" WHERE status = 'doing' AND {names}"
+        ),
+        params=needles,
+    )
+    return deleted.rowcount + emptied.rowcount
 
 
-async def set_progress(job_id: uuid.UUID, progress: dict[str, Any]) -> None:
-    async with db.service_session() as session:
-        await session.exec(sa.update(Job).where(Job.id == job_id).values(progress=progress))
-
-
-async def cancel_requested(job_id: uuid.UUID) -> bool:
-    async with db.service_session() as session:
-        return bool(await session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
-
-
-async def finish(job_id: uuid.UUID, worker_id: str, result: dict | None) -> None:
-    await _end(job_id, worker_id, status=SUCCEEDED, result=result)
-
-
-async def fail(job_id: uuid.UUID, worker_id: str, message: str) -> None:
-    await _end(job_id, worker_id, status=FAILED, error=message[:2000])
-
-
-async def mark_cancelled(job_id: uuid.UUID, worker_id: str) -> None:
-    await _end(job_id, worker_id, status=CANCELLED, error="Cancelled.")
-
-
-async def retry_later(job: Job, worker_id: str, message: str, delay: float | None = None) -> bool:
-    """Put the job back with exponential backoff and jitter; False when attempts are used up."""
-    if job.attempts >= job.max_attempts:
-        await fail(job.id, worker_id, message)
-        return False
-    if delay is None:
-        delay = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (job.attempts - 1))
-        delay *= random.uniform(0.5, 1.5)
-    async with db.service_session() as session:
-        await session.exec(
-            sa.update(Job)
-            .where(Job.id == job.id, Job.worker_id == worker_id, Job.status == RUNNING)
-            .values(
-                status=QUEUED,
-                lease_until=None,
-                run_after=utcnow() + timedelta(seconds=delay),
-                error=message[:2000],
-            )
-        )
-    return True
-
-
-async def request_cancel(session: AsyncSession, job_id: uuid.UUID) -> Job | None:
-    """Ask a job to stop: a queued job ends at once, a running one at its next checkpoint."""
-    job = await session.get(Job, job_id)
-    if job is None or job.status in FINISHED:
-        return job
-    job.cancel_requested = True
-    if job.status == QUEUED:
-        job.status, job.error, job.finished_at = CANCELLED, "Cancelled.", utcnow()
-    return job
-
-
-async def _end(job_id: uuid.UUID, worker_id: str, **values: Any) -> None:
-    async with db.service_session() as session:
-        await session.exec(
-            sa.update(Job)
-            .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == RUNNING)
-            .values(lease_until=None, finished_at=utcnow(), **values)
-        )
+async def delete_ended(session: AsyncSession, *, before: datetime) -> int:
+    """Delete jobs that ended (succeeded, failed, cancelled, aborted) before `before`, with their events."""
+    result = await session.exec(
+        sa.text(
+            "DELETE FROM procrastinate_jobs j"
+            " WHERE j.status IN ('succeeded', 'failed', 'cancelled', 'aborted')"
+            " AND (SELECT max(e.at) FROM procrastinate_events e WHERE e.job_id = j.id) < :before"
+        ),
+        params={"before": before},
+    )
+    return result.rowcount

@@ -14,10 +14,10 @@ from assetry.models.analytics import (
     TrackedUrl,
 )
 from assetry.models.contact import SupportMessage, WaitlistEntry
-from assetry.models.jobs import Job
 from assetry.models.mail import OutboxMessage, PasswordReset, PolicyNotice
 from assetry.models.outcomes import MatchProposal, MatchRejection, PostLink, VideoFingerprint
 from assetry.models.policy import PolicyAcceptance, PolicyVersion
+from assetry.models.runs import DataExport, InvitationRound, SyncRun
 from assetry.models.studio import Generation, GenerationOutput
 
 metadata = SQLModel.metadata
@@ -42,10 +42,11 @@ __all__ = [
     "AuthSession",
     "ConnectedAccount",
     "DailyActiveCount",
+    "DataExport",
     "FormSubmission",
     "Generation",
     "GenerationOutput",
-    "Job",
+    "InvitationRound",
     "LoginAttempt",
     "MatchProposal",
     "MatchRejection",
@@ -60,6 +61,7 @@ __all__ = [
     "Post",
     "PostLink",
     "SupportMessage",
+    "SyncRun",
     "TrackedUrl",
     "UsageEvent",
     "User",

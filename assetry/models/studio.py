@@ -16,7 +16,10 @@ class Generation(SQLModel, table=True):
     """One prompt sent to one provider, with everything needed to relate it to results later."""
 
     __tablename__ = "generations"
-    __table_args__ = (sa.Index("ix_generations_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_generations_user_created", "user_id", "created_at"),
+        sa.UniqueConstraint("user_id", "client_request_id", name="uq_generations_client_request"),
+    )
 
     id: uuid.UUID = id_field()
     user_id: uuid.UUID = owner_field()
@@ -27,11 +30,17 @@ class Generation(SQLModel, table=True):
     model: str = Field(max_length=128)
     seed: int | None = Field(default=None, sa_type=sa.BigInteger)
     cost_usd: float = 0.0
-    status: str = Field(default="queued", max_length=16, index=True)
+    status: str = Field(default="queued", max_length=16, index=True)  # see models.runs
+    # Where a queued or running generation is: queued | in_queue (at the provider) | running.
+    phase: str = Field(default="", max_length=16)
+    queue_position: int | None = None
     # The provider's id for a queued request: a restart resumes it instead of paying twice.
     provider_request_id: str | None = Field(default=None, max_length=128)
     error: str = Field(default="", max_length=2000)
-    job_id: uuid.UUID | None = Field(default=None, foreign_key="jobs.id", ondelete="SET NULL")
+    # The job engine's id of the job running it (procrastinate's), to cancel it.
+    job_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    # The browser's id for the click that started it: a second click finds this one.
+    client_request_id: str | None = Field(default=None, max_length=128)
     # The generation this one re-runs or varies, if any.
     parent_id: uuid.UUID | None = Field(default=None, foreign_key="generations.id", ondelete="SET NULL")
     created_at: datetime = created_field()

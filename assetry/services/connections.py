@@ -19,16 +19,18 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assetry import db
 from assetry.config import get_settings
 from assetry.errors import AuthExpired, BadInput, NotAllowed
 from assetry.integrations.social import Profile, TokenSet
 from assetry.jobs import queue
-from assetry.models import ConnectedAccount, Job, OAuthState, Post
+from assetry.models import ConnectedAccount, OAuthState, Post, SyncRun
 from assetry.models.analytics import ACTIVE, NEEDS_RECONNECT
 from assetry.models.base import utcnow
-from assetry.services import audit, platforms
+from assetry.models.runs import QUEUED, RUNNING
+from assetry.services import audit, changes, platforms
 from assetry.token_vault import vault
 
 
@@ -48,11 +50,6 @@ BAD_STATE = "This connection link is not valid any more (it was used, expired, o
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _register_sync_task() -> None:
-    """The sync task lives in services.sync, which imports this module; load it before enqueueing."""
-    from assetry.services import sync  # noqa: F401
 
 
 async def begin(
@@ -146,14 +143,7 @@ async def complete(platform: str, params: dict[str, str], session_token: str) ->
         account.status, account.status_message = ACTIVE, ""
         account.next_sync_at = now
         await session.flush()
-        _register_sync_task()
-        await queue.enqueue(
-            session,
-            SYNC_TASK,
-            {"account_id": str(account.id)},
-            user_id=user_id,
-            dedupe_key=f"sync:{account.id}:connect:{now.timestamp():.0f}",
-        )
+        await queue_sync(session, user_id, account.id)
         result = Connected(account.id, account.display_name or account.username, reconnected)
     async with db.service_session() as session:
         audit.record(session, actor_id=user_id, action=f"{platform}.connected", target=str(result.account_id))
@@ -236,14 +226,26 @@ async def accounts_of(user_id: uuid.UUID) -> list[ConnectedAccount]:
 async def syncing(user_id: uuid.UUID) -> set[uuid.UUID]:
     """The user's accounts with a sync queued or running."""
     async with db.user_session(user_id) as session:
-        jobs = (
-            await session.exec(
-                select(Job).where(
-                    Job.user_id == user_id, Job.kind == SYNC_TASK, col(Job.status).in_(("queued", "running"))
-                )
+        running = await session.exec(
+            select(SyncRun.account_id).where(
+                SyncRun.user_id == user_id, col(SyncRun.status).in_((QUEUED, RUNNING))
             )
-        ).all()
-    return {uuid.UUID(job.payload["account_id"]) for job in jobs}
+        )
+        return set(running.all())
+
+
+async def queue_sync(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID) -> bool:
+    """Queue a sync of one account in the caller's transaction; False when one is already waiting.
+
+    At most one sync of an account waits at a time, and the engine's lock on the account
+    keeps two from ever running at once (a manual and a scheduled one included)."""
+    key = f"sync:{account_id}"
+    payload = {"account_id": str(account_id)}
+    if await queue.enqueue(session, SYNC_TASK, payload, user_id=user_id, dedupe_key=key, lock=key) is None:
+        return False
+    session.add(SyncRun(user_id=user_id, account_id=account_id))
+    await changes.notify(session, user_id, changes.SYNC)
+    return True
 
 
 async def sync_now(user_id: uuid.UUID, account_id: uuid.UUID) -> None:
@@ -254,15 +256,7 @@ async def sync_now(user_id: uuid.UUID, account_id: uuid.UUID) -> None:
             raise NotAllowed("That account isn't connected to your Assetry account.")
         if account.status == NEEDS_RECONNECT:
             raise BadInput("Reconnect this account first; the platform no longer accepts its access.")
-        minute = int(utcnow().timestamp() // 60)
-        _register_sync_task()
-        await queue.enqueue(
-            session,
-            SYNC_TASK,
-            {"account_id": str(account_id)},
-            user_id=user_id,
-            dedupe_key=f"sync:{account_id}:manual:{minute}",
-        )
+        await queue_sync(session, user_id, account_id)
 
 
 def newest_key_id() -> str:

@@ -44,8 +44,6 @@ async def schedule_next(
     moment = next_capture(posted_at, after)
     if moment is None:
         return None
-    from assetry.services import sync  # noqa: F401  (registers the capture task)
-
     await queue.enqueue(
         session,
         CAPTURE_TASK,

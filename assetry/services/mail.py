@@ -38,9 +38,9 @@ from assetry import db
 from assetry.config import Mode, Settings, get_settings
 from assetry.errors import BadInput, ProviderError
 from assetry.integrations.mailer import Mailer, OutgoingMail
-from assetry.jobs import queue, registry
-from assetry.jobs.worker import JobContext
-from assetry.models import Job, OutboxMessage, User
+from assetry.jobs import queue
+from assetry.jobs.task import Context, Retry
+from assetry.models import OutboxMessage, User
 from assetry.models.base import utcnow
 from assetry.models.mail import FAILED, KEPT, QUEUED, SENT
 from assetry.services import mail_templates
@@ -95,12 +95,9 @@ async def send_again(session: AsyncSession, message: OutboxMessage) -> None:
     if message.status != FAILED:
         raise BadInput(f"Only a message that failed can be sent again; this one is {message.status}.")
     message.status = QUEUED
-    # A fresh job: the one that gave up keeps its key (and its record of how it ended).
+    # A fresh job: the one that gave up keeps its record of how it ended.
     await queue.enqueue(
-        session,
-        DELIVER,
-        {"message_id": str(message.id)},
-        dedupe_key=f"{DELIVER}:{message.id}:again:{message.attempts}",
+        session, DELIVER, {"message_id": str(message.id)}, dedupe_key=f"{DELIVER}:{message.id}"
     )
 
 
@@ -124,9 +121,9 @@ async def purge_delivered(session: AsyncSession, *, before: datetime) -> int:
     return result.rowcount
 
 
-async def _delivery_ended(job: Job, status: str, message: str) -> None:
+async def delivery_ended(payload: dict, status: str, message: str) -> None:
     """The job gave up (refused address, attempts used up): say so on the message."""
-    message_id = uuid.UUID(job.payload["message_id"])
+    message_id = uuid.UUID(payload["message_id"])
     async with db.service_session() as session:
         await session.exec(
             sa.update(OutboxMessage)
@@ -136,14 +133,7 @@ async def _delivery_ended(job: Job, status: str, message: str) -> None:
     log.warning("mail %s not delivered: %s", message_id, message)
 
 
-@registry.task(
-    DELIVER,
-    lease_seconds=120,
-    max_attempts=MAX_ATTEMPTS,
-    deadline_seconds=2 * 86400,
-    on_end=_delivery_ended,
-)
-async def deliver(ctx: JobContext) -> dict:
+async def deliver(ctx: Context) -> dict:
     """Hand one outbox message to the SMTP server (idempotent: a sent message is not resent)."""
     message_id = uuid.UUID(ctx.payload["message_id"])
     async with db.service_session() as session:
@@ -182,7 +172,7 @@ async def deliver(ctx: JobContext) -> dict:
         if isinstance(error, BadInput):
             raise
         delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
-        raise registry.Retry(str(error), delay=delay) from None
+        raise Retry(str(error), delay=delay) from None
     values: dict[str, Any] = {"status": SENT, "sent_at": utcnow(), "last_error": ""}
     if blank_after:
         values |= {"body_text": REMOVED_BODY, "body_html": ""}

@@ -109,6 +109,11 @@ _ENTRIES = [
         reason="the published versions of the privacy policy and terms; the same for everyone",
     ),
     Ownership(
+        "invitation_rounds",
+        NOT_PERSONAL,
+        reason="an admin's round of waitlist invitations: the search typed, how many were sent",
+    ),
+    Ownership(
         "policy_acceptances",
         OWNER,
         "user_id",
@@ -130,12 +135,19 @@ _ENTRIES = [
         describes="messages and privacy requests you sent us while signed in",
     ),
     Ownership(
-        "jobs",
+        "data_exports",
         OWNER,
         "user_id",
-        secret=("payload", "worker_id", "dedupe_key"),
-        export_as="background_jobs",
-        describes="background work done for you (generations, syncs, exports): kind, status, times, errors",
+        export_as="data_exports",
+        describes="the copies of your data you asked for: when, status, size",
+    ),
+    Ownership(
+        "sync_runs",
+        OWNER,
+        "user_id",
+        secret=("cursor",),
+        export_as="sync_runs",
+        describes="each sync of your connected accounts: when, status, posts stored, errors",
     ),
     Ownership(
         "generations",

@@ -23,9 +23,9 @@ from sqlmodel import select
 from assetry import db, security
 from assetry.config import Mode, get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.jobs import queue, registry
-from assetry.jobs.worker import JobContext
-from assetry.models import AuthSession, Job, PasswordReset, User
+from assetry.jobs import queue
+from assetry.jobs.task import Context
+from assetry.models import AuthSession, PasswordReset, User
 from assetry.models.base import utcnow
 from assetry.services import audit, mail
 from assetry.services.validation import clean_email, password_problem
@@ -74,14 +74,13 @@ async def request_reset(email_raw: str) -> str:
     return REQUEST_ANSWER.format(email=email)
 
 
-@registry.task(SEND_LINK, lease_seconds=60, max_attempts=3, deadline_seconds=3600)
-async def _send_link(ctx: JobContext) -> dict:
+async def send_link(ctx: Context) -> dict:
     """Email a reset link when the address has a local account, and forget the address either way."""
     email = ctx.payload.get("email", "")
     token = security.new_session_token()
     async with db.service_session() as session:
         # Finished jobs are kept for a while; the address of someone who may have no account is not.
-        await session.exec(sa.update(Job).where(Job.id == ctx.job.id).values(payload={}))
+        await queue.forget_payload(session, ctx.job_id)
         user = (await session.exec(select(User).where(User.email == email))).first() if email else None
         if user is None or user.is_disabled or user.auth_backend != "local":
             return {}

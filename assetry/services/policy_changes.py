@@ -22,8 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from assetry import db
 from assetry.config import get_settings
 from assetry.errors import BadInput
-from assetry.jobs import registry
-from assetry.jobs.worker import JobContext
+from assetry.jobs.task import Context
 from assetry.models import PolicyAcceptance, PolicyNotice, PolicyVersion, User
 from assetry.services import audit, mail, policies
 
@@ -109,8 +108,7 @@ async def notify_changes(*, page_size: int = PAGE_SIZE) -> int:
     return emailed
 
 
-@registry.task(NOTIFY, every_seconds=3600, lease_seconds=300, max_attempts=3, deadline_seconds=3600)
-async def notify(ctx: JobContext) -> dict:
+async def notify(ctx: Context) -> dict:
     """The hourly run of `notify_changes`."""
     return {"emailed": await notify_changes()}
 

@@ -35,8 +35,8 @@ from sqlmodel import col, select
 
 from assetry import db
 from assetry.errors import NotAllowed, ProviderError
-from assetry.jobs import queue, registry
-from assetry.jobs.worker import JobContext
+from assetry.jobs import queue
+from assetry.jobs.task import Context
 from assetry.models import Generation, GenerationOutput, MatchProposal, MatchRejection, Post, PostLink
 from assetry.models.analytics import OWN
 from assetry.models.base import utcnow
@@ -395,8 +395,7 @@ async def queue_after_sync(account_id: uuid.UUID, user_id: uuid.UUID, since: dat
         )
 
 
-@registry.task(TASK, lease_seconds=120, max_attempts=3, deadline_seconds=3600)
-async def match_new_posts(ctx: JobContext) -> dict:
+async def match_new_posts(ctx: Context) -> dict:
     """The posts a sync brought in since `since`, matched against the creator's generations."""
     account_id = uuid.UUID(ctx.payload["account_id"])
     since = datetime.fromisoformat(ctx.payload["since"])

@@ -49,23 +49,23 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from assetry import db
 from assetry.config import get_settings, signing_secret
 from assetry.errors import BadInput, NotAllowed
-from assetry.jobs import queue, registry
-from assetry.jobs.worker import JobContext
+from assetry.jobs import queue
+from assetry.jobs.task import Context, Fail, Retry
 from assetry.models import (
     ActiveDay,
     AuditEntry,
     AuthSession,
     ConnectedAccount,
     DailyActiveCount,
+    DataExport,
     FormSubmission,
     Generation,
     GenerationOutput,
-    Job,
     LoginAttempt,
     OAuthState,
     OutboxMessage,
@@ -75,11 +75,12 @@ from assetry.models import (
     metadata,
 )
 from assetry.models.base import utcnow
-from assetry.models.jobs import FINISHED, QUEUED, RUNNING, SUCCEEDED
 from assetry.models.mail import QUEUED as MAIL_QUEUED
+from assetry.models.runs import ACTIVE, RUNNING, SUCCEEDED
 from assetry.services import (
     accounts,
     audit,
+    changes,
     connections,
     local_time,
     mail,
@@ -130,7 +131,7 @@ class ExportStatus:
     download_url: str
 
 
-async def request_export(user_id: uuid.UUID) -> Job:
+async def request_export(user_id: uuid.UUID) -> DataExport:
     """Start an export, or return the one already queued or running (one at a time per user)."""
     async with db.service_session() as session:
         user = await db.locked(session, User, user_id)  # two clicks at once: the second waits here
@@ -138,30 +139,19 @@ async def request_export(user_id: uuid.UUID) -> Job:
             raise NotAllowed("Please log in again.")
         active = (
             await session.exec(
-                select(Job).where(
-                    Job.user_id == user_id, Job.kind == EXPORT_KIND, Job.status.in_((QUEUED, RUNNING))
-                )
+                select(DataExport).where(DataExport.user_id == user_id, col(DataExport.status).in_(ACTIVE))
             )
         ).first()
         if active:
             return active
-        # Two clicks at once see the same last finished export, so they share one key, one job.
-        last = (
-            await session.exec(
-                select(Job.id)
-                .where(Job.user_id == user_id, Job.kind == EXPORT_KIND)
-                .order_by(Job.created_at.desc())
-                .limit(1)
-            )
-        ).first()
-        key = f"{EXPORT_KIND}:{user_id}:{last or 'first'}"
-        job = await queue.enqueue(
-            session, EXPORT_KIND, {"user_id": str(user_id)}, user_id=user_id, dedupe_key=key
-        )
-        audit.record(session, actor_id=user_id, action="privacy.export_requested", target=str(job.id))
-        if job.attempts == 0 and job.status == QUEUED:  # a new export, not the other click's
-            await _notify_export(session, user, "export_requested", {})
-    return job
+        export = DataExport(user_id=user_id)
+        session.add(export)
+        await session.flush()
+        await queue.enqueue(session, EXPORT_KIND, {"export_id": str(export.id)}, user_id=user_id)
+        audit.record(session, actor_id=user_id, action="privacy.export_requested", target=str(export.id))
+        await _notify_export(session, user, "export_requested", {})
+        await changes.notify(session, user_id, changes.EXPORT)
+    return export
 
 
 async def _notify_export(session, user: User, template: str, context: dict) -> None:
@@ -179,32 +169,30 @@ async def latest_export(user_id: uuid.UUID, *, now: datetime | None = None) -> E
     """The user's most recent export, with a download link while its archive is there."""
     now = now or utcnow()
     async with db.user_session(user_id) as session:
-        job = (
+        export = (
             await session.exec(
-                select(Job)
-                .where(Job.user_id == user_id, Job.kind == EXPORT_KIND)
-                .order_by(Job.created_at.desc())
+                select(DataExport)
+                .where(DataExport.user_id == user_id)
+                .order_by(col(DataExport.created_at).desc())
                 .limit(1)
             )
         ).first()
-    if job is None:
+    if export is None:
         return None
-    result = job.result or {}
-    expires_at = datetime.fromisoformat(result["expires_at"]) if result.get("expires_at") else None
-    status, url = job.status, ""
-    if job.status == SUCCEEDED:
-        if result.get("deleted") or expires_at is None or expires_at <= now:
+    expires_at = export.expires_at
+    status, url = export.status, ""
+    if export.status == SUCCEEDED:
+        if export.archive_deleted or expires_at is None or expires_at <= now:
             status = "expired"
         else:
-            url = export_link(job.id, user_id, expires_at)
-    progress = job.progress or {}
+            url = export_link(export.id, user_id, expires_at)
     return ExportStatus(
-        job_id=job.id,
+        job_id=export.id,
         status=status,
-        percent=100 if job.status == SUCCEEDED else int(progress.get("percent", 0)),
-        phase=str(progress.get("phase", "")),
-        error=job.error if job.status not in (QUEUED, RUNNING, SUCCEEDED) else "",
-        size_bytes=int(result.get("size", 0)),
+        percent=100 if export.status == SUCCEEDED else export.percent,
+        phase=export.phase,
+        error=export.error if export.status not in (*ACTIVE, SUCCEEDED) else "",
+        size_bytes=export.size_bytes,
         expires_at=expires_at,
         download_url=url,
     )
@@ -259,44 +247,69 @@ async def open_export(token: str, session_token: str) -> ExportDownload:
     if user is None or user.id != owner:
         raise NotAllowed("Log in to the account this export belongs to.")
     async with db.user_session(user.id) as session:
-        job = await session.get(Job, job_id)
-    result = (job.result or {}) if job else {}
+        export = await session.get(DataExport, job_id)
     if (
-        job is None
-        or job.user_id != user.id
-        or job.kind != EXPORT_KIND
-        or job.status != SUCCEEDED
-        or result.get("deleted")
-        or datetime.fromisoformat(result["expires_at"]) <= utcnow()
+        export is None
+        or export.user_id != user.id
+        or export.status != SUCCEEDED
+        or export.archive_deleted
+        or export.expires_at is None
+        or export.expires_at <= utcnow()
     ):
         raise FileNotFoundError(EXPORT_GONE)
-    path = archive_path(user.id, job.id)
+    path = archive_path(user.id, export.id)
     size = await asyncio.to_thread(lambda: path.stat().st_size if path.exists() else None)
     if size is None:
         raise FileNotFoundError(EXPORT_GONE)
-    stamp = job.finished_at or job.created_at
+    stamp = export.finished_at or export.created_at
     return ExportDownload(path=path, size=size, filename=f"assetry-export-{stamp:%Y-%m-%d}.zip")
 
 
-@registry.task(EXPORT_KIND, lease_seconds=120, max_attempts=3, deadline_seconds=4 * 3600)
-async def _run_export(ctx: JobContext) -> dict:
-    user_id = uuid.UUID(ctx.payload["user_id"])
-    result = await build_export(user_id, ctx.job.id, progress=ctx.progress)
+async def run_export(ctx: Context) -> dict:
+    export_id, user_id = uuid.UUID(ctx.payload["export_id"]), uuid.UUID(ctx.payload["user_id"])
+    await _set_export(export_id, status=RUNNING)
+
+    async def progress(percent: int, phase: str) -> None:
+        await _set_export(export_id, percent=percent, phase=phase)
+
+    result = await build_export(user_id, export_id, progress=progress)
+    expires_at = datetime.fromisoformat(result["expires_at"])
     async with db.service_session() as session:
         user = await session.get(User, user_id)
         if user is not None and user.deleted_at is None:
-            expires = local_time.moment_in(datetime.fromisoformat(result["expires_at"]), user.time_zone)
+            expires = local_time.moment_in(expires_at, user.time_zone)
             await _notify_export(session, user, "export_ready", {"expires": expires})
+    await _set_export(export_id, status=SUCCEEDED, size_bytes=result["size"], expires_at=expires_at,
+                      finished_at=utcnow())  # fmt: skip
     return result
 
 
-async def build_export(user_id: uuid.UUID, job_id: uuid.UUID, *, progress: Progress | None = None) -> dict:
-    """Write the user's export ZIP (idempotent: a rerun rewrites it); returns the job's result."""
+async def export_ended(payload: dict, status: str, message: str) -> None:
+    """The export's job failed or was stopped: the settings page says so."""
+    await _set_export(
+        uuid.UUID(payload["export_id"]), status=status, error=message[:2000], finished_at=utcnow()
+    )
+
+
+async def _set_export(export_id: uuid.UUID, **values) -> None:
+    async with db.service_session() as session:
+        changed = await session.exec(
+            sa.update(DataExport)
+            .where(DataExport.id == export_id)
+            .values(**values)
+            .returning(DataExport.user_id)
+        )
+        for user_id in changed.scalars().all():
+            await changes.notify(session, user_id, changes.EXPORT)
+
+
+async def build_export(user_id: uuid.UUID, export_id: uuid.UUID, *, progress: Progress | None = None) -> dict:
+    """Write the user's export ZIP (idempotent: a rerun rewrites it); returns what it wrote."""
     async with db.service_session() as session:
         user = await session.get(User, user_id)
     if user is None:
-        raise registry.Fail("This account no longer exists.")
-    final = archive_path(user_id, job_id)
+        raise Fail("This account no longer exists.")
+    final = archive_path(user_id, export_id)
     partial = final.with_suffix(".part")
     await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
     writer = _ExportWriter(user, partial, progress)
@@ -308,7 +321,9 @@ async def build_export(user_id: uuid.UUID, job_id: uuid.UUID, *, progress: Progr
     await asyncio.to_thread(os.replace, partial, final)
     size = await asyncio.to_thread(lambda: final.stat().st_size)
     expires_at = utcnow() + timedelta(days=EXPORT_DAYS)
-    log.info("export %s written: %d records, %d files, %d bytes", job_id, writer.records, writer.files, size)
+    log.info(
+        "export %s written: %d records, %d files, %d bytes", export_id, writer.records, writer.files, size
+    )
     return {
         "size": size,
         "records": writer.records,
@@ -685,9 +700,8 @@ async def _disconnect_all(user_id: uuid.UUID, account_ids: list[uuid.UUID]) -> N
             log.exception("revoking connected account %s of user %s failed", account_id, user_id)
 
 
-@registry.task(PURGE_KIND, lease_seconds=300, max_attempts=10, deadline_seconds=6 * 3600)
-async def _run_purge(ctx: JobContext) -> dict:
-    if "user_id" not in ctx.payload:  # the purge ended and scrubbed its own row; this is a rerun
+async def run_purge(ctx: Context) -> dict:
+    if "user_id" not in ctx.payload:  # the purge ended and scrubbed its own job's arguments; a rerun
         return {"purged": False, "reason": "already purged"}
     user_id = uuid.UUID(ctx.payload["user_id"])
     async with db.service_session() as session:
@@ -695,13 +709,13 @@ async def _run_purge(ctx: JobContext) -> dict:
     if user is None:
         return {"purged": False, "reason": "already purged"}
     if user.deletion_due_at is None:
-        raise registry.Fail("This account is not being deleted.")
+        raise Fail("This account is not being deleted.")
     wait = (user.deletion_due_at - utcnow()).total_seconds()
     if wait > 0:
-        raise registry.Retry("not due yet", delay=wait)
+        raise Retry("not due yet", delay=wait)
 
     async def step(table: str, count: int) -> None:
-        await ctx.progress(phase=f"purged {table}", rows=count)
+        log.info("purge of %s: %d rows of %s deleted", user_id, count, table)
 
     return {"purged": True, "rows": await purge_account(user_id, on_step=step)}
 
@@ -767,8 +781,8 @@ async def _forget_mentions(user_id: uuid.UUID, email: str, pseudonym: str) -> di
     """Rows that name the person without being theirs: removed, or pointed at `pseudonym`.
 
     An email still waiting to be sent (the deletion confirmation) stays for its delivery,
-    which removes it (`services.mail`). The account's own purge job keeps its row, with
-    the id taken out of its payload and key.
+    which removes it (`services.mail`). Jobs naming the person are deleted with their
+    events; the running purge job itself keeps its row, with its arguments and key emptied.
     """
     email = email.lower()
 
@@ -778,7 +792,6 @@ async def _forget_mentions(user_id: uuid.UUID, email: str, pseudonym: str) -> di
         address = f'"{email}"' if isinstance(column.type, sa.JSON) else email
         return sa.or_(text.contains(str(user_id), autoescape=True), text.contains(address, autoescape=True))
 
-    own_purge = f"{PURGE_KIND}:{user_id}"
     viewed = (UsageEvent.name, UsageEvent.referrer, UsageEvent.detail)
     statements = [
         (
@@ -802,19 +815,12 @@ async def _forget_mentions(user_id: uuid.UUID, email: str, pseudonym: str) -> di
             .where(sa.or_(*(column.contains(str(user_id)) for column in viewed)))
             .values({column: sa.func.replace(column, str(user_id), "deleted-account") for column in viewed}),
         ),
-        (
-            "jobs",
-            sa.delete(Job).where(
-                sa.or_(Job.dedupe_key.is_(None), Job.dedupe_key != own_purge),
-                sa.or_(names(Job.payload), names(Job.result), names(Job.dedupe_key), names(Job.error)),
-            ),
-        ),
-        ("jobs", sa.update(Job).where(Job.dedupe_key == own_purge).values(payload={}, dedupe_key=None)),
     ]
     counts: dict[str, int] = {}
     async with db.service_session() as session:
         for table, statement in statements:
             counts[table] = counts.get(table, 0) + (await session.exec(statement)).rowcount
+        counts["procrastinate_jobs"] = await queue.forget_person(session, user_id, email)
     return counts
 
 
@@ -889,57 +895,41 @@ async def purge_old_logs(*, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-async def purge_finished_jobs(*, now: datetime | None = None) -> int:
-    """Delete jobs that ended more than 90 days ago."""
-    cutoff = (now or utcnow()) - timedelta(days=RETENTION_DAYS)
-    async with db.service_session() as session:
-        count = (
-            await session.exec(sa.delete(Job).where(Job.status.in_(FINISHED), Job.finished_at < cutoff))
-        ).rowcount
-    log.info("retention: deleted %d finished jobs", count)
-    return count
-
-
 async def delete_expired_exports(*, now: datetime | None = None) -> int:
     """Delete export archives whose 7 days are over; returns how many."""
     now = now or utcnow()
     async with db.service_session() as session:
-        jobs = (
+        exports = (
             await session.exec(
-                select(Job).where(
-                    Job.kind == EXPORT_KIND,
-                    Job.status == SUCCEEDED,
-                    Job.finished_at < now - timedelta(days=EXPORT_DAYS) + timedelta(hours=1),
+                select(DataExport).where(
+                    DataExport.status == SUCCEEDED,
+                    col(DataExport.archive_deleted).is_(False),
+                    col(DataExport.expires_at) <= now,
                 )
             )
         ).all()
-        deleted = 0
-        for job in jobs:
-            result = dict(job.result or {})
-            if result.get("deleted") or datetime.fromisoformat(result["expires_at"]) > now:
-                continue
-            await asyncio.to_thread(archive_path(job.user_id, job.id).unlink, missing_ok=True)
-            job.result = {**result, "deleted": True}
-            deleted += 1
-    log.info("retention: deleted %d expired export archives", deleted)
+        for export in exports:
+            await asyncio.to_thread(archive_path(export.user_id, export.id).unlink, missing_ok=True)
+            export.archive_deleted = True
+    log.info("retention: deleted %d expired export archives", len(exports))
+    return len(exports)
+
+
+async def purge_finished_jobs(*, now: datetime | None = None) -> int:
+    """Delete jobs that ended more than 90 days ago (with their events); returns how many."""
+    async with db.service_session() as session:
+        deleted = await queue.delete_ended(session, before=(now or utcnow()) - timedelta(days=RETENTION_DAYS))
+    log.info("retention: deleted %d ended jobs", deleted)
     return deleted
 
 
-@registry.task("retention.logs", every_seconds=6 * 3600, max_attempts=3)
-async def _retention_logs(_ctx: JobContext) -> dict:
+async def retention_logs(_ctx: Context) -> dict:
     return await purge_old_logs()
 
 
-@registry.task("retention.jobs", every_seconds=6 * 3600, max_attempts=3)
-async def _retention_jobs(_ctx: JobContext) -> dict:
-    return {"jobs": await purge_finished_jobs()}
-
-
-@registry.task("retention.exports", every_seconds=3600, max_attempts=3)
-async def _retention_exports(_ctx: JobContext) -> dict:
+async def retention_exports(_ctx: Context) -> dict:
     return {"archives": await delete_expired_exports()}
 
 
-@registry.task("retention.accounts", every_seconds=3600, max_attempts=3, deadline_seconds=6 * 3600)
-async def _retention_accounts(_ctx: JobContext) -> dict:
+async def retention_accounts(_ctx: Context) -> dict:
     return {"accounts": await purge_due_accounts()}

@@ -35,9 +35,9 @@ from sqlmodel import select
 from assetry import db, security
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.jobs import queue, registry
-from assetry.jobs.worker import JobContext
-from assetry.models import Job, User
+from assetry.jobs import queue
+from assetry.jobs.task import Context
+from assetry.models import User
 from assetry.models.base import utcnow
 from assetry.services import accounts, audit, form_limits, mail, policies, privacy
 from assetry.services.credentials import credentials
@@ -102,19 +102,13 @@ async def sign_up(form: SignUp, client: accounts.Client) -> str:
     return ANSWER.format(email=email)
 
 
-async def _forget_payload(job: Job, _status: str = "", _message: str = "") -> None:
-    """Finished jobs are kept a while; the address and password hash they were given are not."""
-    async with db.service_session() as session:
-        await session.exec(sa.update(Job).where(Job.id == job.id).values(payload={}))
-
-
-@registry.task(SEND_LINK, lease_seconds=60, max_attempts=3, deadline_seconds=3600, on_end=_forget_payload)
-async def _send_link(ctx: JobContext) -> dict:
+async def run_send_link(ctx: Context) -> dict:
     """Create the unconfirmed account and email its link, or tell a known address's owner."""
     request = dict(ctx.payload)
     email = request.get("email", "")
     async with db.service_session() as session:
-        await session.exec(sa.update(Job).where(Job.id == ctx.job.id).values(payload={}))
+        # Ended jobs are kept a while; the address and password hash they were given are not.
+        await queue.forget_payload(session, ctx.job_id)
         user = (await session.exec(select(User).where(User.email == email))).first() if email else None
         if user is not None and user.email_confirmed_at is not None:
             if user.deleted_at is None and not user.is_disabled:
@@ -233,11 +227,11 @@ async def resend_link(email_raw: str, client: accounts.Client) -> str:
     return RESENT.format(email=email)
 
 
-@registry.task(RESEND_LINK, lease_seconds=60, max_attempts=3, deadline_seconds=3600, on_end=_forget_payload)
-async def _resend_link(ctx: JobContext) -> dict:
+async def run_resend_link(ctx: Context) -> dict:
     email = ctx.payload.get("email", "")
     async with db.service_session() as session:
-        await session.exec(sa.update(Job).where(Job.id == ctx.job.id).values(payload={}))
+        # Ended jobs are kept a while; the address and password hash they were given are not.
+        await queue.forget_payload(session, ctx.job_id)
         user = (await session.exec(select(User).where(User.email == email))).first() if email else None
         if user and user.email_confirmed_at is None and user.auth_backend == "local" and not user.deleted_at:
             await _send_confirmation(session, user)
@@ -270,6 +264,5 @@ async def purge_unconfirmed() -> int:
     return len(due)
 
 
-@registry.task(PURGE_UNCONFIRMED, every_seconds=3600, max_attempts=3)
-async def _purge_unconfirmed(_ctx: JobContext) -> dict:
+async def run_purge_unconfirmed(_ctx: Context) -> dict:
     return {"accounts": await purge_unconfirmed()}

@@ -22,16 +22,14 @@ from assetry import db
 from assetry.config import Settings, get_settings
 from assetry.errors import BadInput, NotAllowed
 from assetry.integrations.generation import CaptionRequest, ImageRequest, MediaFile, VideoRequest
-from assetry.jobs import queue, registry
-from assetry.jobs.worker import JobContext
-from assetry.models import Generation, GenerationOutput, Job, User
+from assetry.jobs import queue
+from assetry.jobs.task import Context, Fail
+from assetry.models import Generation, GenerationOutput, User
 from assetry.models.base import utcnow
-from assetry.models.jobs import CANCELLED
-from assetry.services import catalog, dashboard, media, providers
+from assetry.models.runs import ACTIVE, CANCELLED, CANCELLING, QUEUED, RUNNING, SUCCEEDED
+from assetry.services import catalog, changes, dashboard, media, providers
 from assetry.services.validation import clean_text
 
-QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
-ACTIVE = (QUEUED, RUNNING)
 TASK = "studio.generate"
 POLL_SECONDS = 2.0
 
@@ -95,9 +93,9 @@ async def start(
     """Record the generation and queue its job; the same client request id gives the same generation."""
     settings = get_settings()
     quote = check(settings, request)
-    dedupe_key = f"gen:{user_id}:{client_request_id}"[:128]
+    client_request_id = client_request_id[:128]
     async with db.user_session(user_id) as session:
-        if existing := await _by_dedupe_key(session, dedupe_key):
+        if existing := await _by_client_request(session, user_id, client_request_id):
             return existing
         await _check_limits(session, settings, user_id)
         generation = Generation(
@@ -110,16 +108,17 @@ async def start(
             seed=request.seed if request.seed is not None else random.randrange(2**31),
             cost_usd=quote.cost_usd,
             parent_id=parent_id,
+            client_request_id=client_request_id,
         )
-        session.add(generation)
-        await session.flush()
-        job = await queue.enqueue(
-            session, TASK, {"generation_id": str(generation.id)}, user_id=user_id, dedupe_key=dedupe_key
+        try:
+            async with session.begin_nested():
+                session.add(generation)
+        except sa.exc.IntegrityError:  # lost a double-click race: the other click's generation
+            return await _by_client_request(session, user_id, client_request_id)
+        generation.job_id = await queue.enqueue(
+            session, TASK, {"generation_id": str(generation.id)}, user_id=user_id
         )
-        if job.payload.get("generation_id") != str(generation.id):  # lost a double-click race
-            await session.delete(generation)
-            return await session.get(Generation, uuid.UUID(job.payload["generation_id"]))
-        generation.job_id = job.id
+        await changes.notify(session, user_id, changes.GENERATION)
     return generation
 
 
@@ -157,15 +156,19 @@ async def variation(user_id: uuid.UUID, generation_id: uuid.UUID, *, client_requ
     return await start(user_id, changed, client_request_id=client_request_id, parent_id=original.id)
 
 
-async def cancel(user_id: uuid.UUID, generation_id: uuid.UUID) -> None:
-    """Stop a queued or running generation."""
+async def cancel(user_id: uuid.UUID, generation_id: uuid.UUID) -> Generation:
+    """Stop a queued or running generation: a queued one is cancelled at once, a running one
+    is "cancelling" until its worker stops it (and the provider, where it can)."""
     async with db.user_session(user_id) as session:
         generation = await _owned(session, user_id, generation_id)
-        if generation.status not in ACTIVE or generation.job_id is None:
+        if generation.status not in (QUEUED, RUNNING) or generation.job_id is None:
             raise BadInput("This generation has already finished.")
-        job = await queue.request_cancel(session, generation.job_id)
-        if job is not None and job.status == CANCELLED:
+        if await queue.cancel(session, generation.job_id):
             _end(generation, CANCELLED, "Cancelled.")
+        else:
+            generation.status = CANCELLING
+        await changes.notify(session, user_id, changes.GENERATION)
+    return generation
 
 
 async def get(user_id: uuid.UUID, generation_id: uuid.UUID) -> Generation:
@@ -271,7 +274,7 @@ async def delete(user_id: uuid.UUID, generation_id: uuid.UUID) -> None:
     async with db.user_session(user_id) as session:
         generation = await _owned(session, user_id, generation_id)
         if generation.status in ACTIVE and generation.job_id:
-            await queue.request_cancel(session, generation.job_id)
+            await queue.cancel(session, generation.job_id)
         outputs = (
             await session.exec(
                 select(GenerationOutput).where(GenerationOutput.generation_id == generation_id)
@@ -291,14 +294,15 @@ async def active_count(user_id: uuid.UUID) -> int:
 # ----- the job -------------------------------------------------------------------------------
 
 
-async def _on_end(job: Job, status: str, message: str) -> None:
+async def job_ended(payload: dict, status: str, message: str) -> None:
     """A generation's job failed or was cancelled: say so on the generation, stop the provider."""
-    generation_id = uuid.UUID(job.payload["generation_id"])
+    generation_id = uuid.UUID(payload["generation_id"])
     async with db.service_session() as session:
         generation = await session.get(Generation, generation_id)
         if generation is None or generation.status not in ACTIVE:
             return
         _end(generation, status, message)
+        await changes.notify(session, generation.user_id, changes.GENERATION)
         request_id, provider_name, model = (
             generation.provider_request_id,
             generation.provider,
@@ -308,18 +312,19 @@ async def _on_end(job: Job, status: str, message: str) -> None:
         await providers.cancel_remote(provider_name, model, request_id)
 
 
-@registry.task(TASK, lease_seconds=60, max_attempts=5, deadline_seconds=20 * 60, on_end=_on_end)
-async def run_generation(ctx: JobContext) -> dict:
+async def run_generation(ctx: Context) -> dict:
     generation_id = uuid.UUID(ctx.payload["generation_id"])
     async with db.service_session() as session:
         generation = await session.get(Generation, generation_id)
         if generation is None:  # deleted while queued
             return {"skipped": "deleted"}
-        if generation.status == SUCCEEDED:  # a retry after the work was already saved
+        if generation.status in (SUCCEEDED, CANCELLED):  # a rerun after the work was saved or stopped
             return {"outputs": "kept"}
-        generation.status = RUNNING
+        if generation.status != CANCELLING:
+            generation.status = RUNNING
+        generation.phase = "running"
         generation.started_at = generation.started_at or utcnow()
-    await ctx.progress(phase="running")
+        await changes.notify(session, generation.user_id, changes.GENERATION)
     await ctx.checkpoint()
     produced = await _produce(ctx, generation)
     await ctx.checkpoint()
@@ -327,7 +332,7 @@ async def run_generation(ctx: JobContext) -> dict:
     return {"outputs": len(produced)}
 
 
-async def _produce(ctx: JobContext, generation: Generation) -> list[MediaFile | str]:
+async def _produce(ctx: Context, generation: Generation) -> list[MediaFile | str]:
     provider = providers.for_generation(generation.provider)
     try:
         return await _produce_with(ctx, provider, generation)
@@ -336,7 +341,7 @@ async def _produce(ctx: JobContext, generation: Generation) -> list[MediaFile | 
             await provider.aclose()
 
 
-async def _produce_with(ctx: JobContext, provider, generation: Generation) -> list[MediaFile | str]:
+async def _produce_with(ctx: Context, provider, generation: Generation) -> list[MediaFile | str]:
     options = generation.options
     if generation.kind == catalog.CAPTION:
         examples = await dashboard.best_captions(generation.user_id) if options.get("learn_from_best") else []
@@ -377,7 +382,7 @@ async def _produce_with(ctx: JobContext, provider, generation: Generation) -> li
     return [await provider.video(request)]
 
 
-async def _through_queue(ctx: JobContext, provider, generation: Generation, request) -> list[MediaFile]:
+async def _through_queue(ctx: Context, provider, generation: Generation, request) -> list[MediaFile]:
     """Submit once (the request id is saved before waiting), poll until done, download the files."""
     request_id = generation.provider_request_id
     if not request_id:
@@ -394,7 +399,7 @@ async def _through_queue(ctx: JobContext, provider, generation: Generation, requ
         if status.state == "COMPLETED":
             break
         phase = "in_queue" if status.state == "IN_QUEUE" else "running"
-        await ctx.progress(phase=phase, position=status.position)
+        await _progress(generation, phase, status.position)
         await ctx.checkpoint()
         await asyncio.sleep(POLL_SECONDS)
     output = await provider.result(generation.model, request_id)
@@ -412,7 +417,7 @@ async def _save_outputs(generation: Generation, produced: list[MediaFile | str])
                                          position=position, text=item))  # fmt: skip
             continue
         if len(item.content) > settings.max_media_bytes:
-            raise registry.Fail(
+            raise Fail(
                 f"The provider sent a file of {len(item.content) / 1e6:.0f} MB; the limit is "
                 f"{settings.max_media_bytes / 1e6:.0f} MB. Try a shorter video or a smaller size."
             )
@@ -437,10 +442,22 @@ async def _save_outputs(generation: Generation, produced: list[MediaFile | str])
         current = await session.get(Generation, generation.id)
         if current is not None:
             _end(current, SUCCEEDED, "")
+            await changes.notify(session, generation.user_id, changes.GENERATION)
+
+
+async def _progress(generation: Generation, phase: str, position: int | None) -> None:
+    async with db.service_session() as session:
+        await session.exec(
+            sa.update(Generation)
+            .where(Generation.id == generation.id)
+            .values(phase=phase, queue_position=position)
+        )
+        await changes.notify(session, generation.user_id, changes.GENERATION)
 
 
 def _end(generation: Generation, status: str, message: str) -> None:
     generation.status, generation.error, generation.finished_at = status, message[:2000], utcnow()
+    generation.phase, generation.queue_position = "", None
 
 
 def _audio(generation: Generation) -> bool | None:
@@ -470,9 +487,13 @@ async def _owned(session: AsyncSession, user_id: uuid.UUID, generation_id: uuid.
     return generation
 
 
-async def _by_dedupe_key(session: AsyncSession, dedupe_key: str) -> Generation | None:
-    job = (await session.exec(select(Job).where(Job.dedupe_key == dedupe_key))).first()
-    return await session.get(Generation, uuid.UUID(job.payload["generation_id"])) if job else None
+async def _by_client_request(
+    session: AsyncSession, user_id: uuid.UUID, client_request_id: str
+) -> Generation | None:
+    query = select(Generation).where(
+        Generation.user_id == user_id, Generation.client_request_id == client_request_id
+    )
+    return (await session.exec(query)).first()
 
 
 async def _check_limits(session: AsyncSession, settings: Settings, user_id: uuid.UUID) -> None:
@@ -497,7 +518,7 @@ async def _count(session: AsyncSession, *filters) -> int:
 
 @dataclass(frozen=True)
 class InProgress:
-    """A generation still queued or running, with its job's live progress."""
+    """A generation still queued, running or cancelling, with its live progress."""
 
     generation: Generation
     phase: str  # queued | in_queue | running | cancelling
@@ -509,8 +530,7 @@ async def in_progress(user_id: uuid.UUID) -> list[InProgress]:
     async with db.user_session(user_id) as session:
         rows = (
             await session.exec(
-                select(Generation, Job)
-                .join(Job, Job.id == Generation.job_id, isouter=True)
+                select(Generation)
                 .where(Generation.user_id == user_id, col(Generation.status).in_(ACTIVE))
                 .order_by(Generation.created_at)
             )
@@ -518,18 +538,11 @@ async def in_progress(user_id: uuid.UUID) -> list[InProgress]:
     return [
         InProgress(
             generation=generation,
-            phase=_phase(generation, job),
-            position=job.progress.get("position") if job else None,
+            phase=generation.status if generation.status != RUNNING else generation.phase or RUNNING,
+            position=generation.queue_position,
         )
-        for generation, job in rows
+        for generation in rows
     ]
-
-
-def _phase(generation: Generation, job: Job | None) -> str:
-    """Where a generation stands: asked to stop, or its job's own progress, or its status."""
-    if job is not None and job.cancel_requested:
-        return "cancelling"
-    return (job.progress.get("phase") if job else None) or generation.status
 
 
 async def with_outputs(user_id: uuid.UUID, generations: list[Generation]) -> list[tuple[Generation, list]]:

@@ -23,13 +23,14 @@ from sqlmodel import col, select
 from assetry import db
 from assetry.errors import AuthExpired
 from assetry.integrations.social import PostData
-from assetry.jobs import queue, registry
-from assetry.jobs.worker import JobContext
-from assetry.models import AccountSnapshot, ConnectedAccount, Job, MetricSnapshot, Post
+from assetry.jobs.task import Context, Fail
+from assetry.models import AccountSnapshot, ConnectedAccount, MetricSnapshot, Post, SyncRun
 from assetry.models.analytics import ACTIVE, METRICS, OWN
 from assetry.models.base import utcnow
-from assetry.services import connections, growth, platforms, post_matching
+from assetry.models.runs import FAILED, QUEUED, RUNNING, SUCCEEDED
+from assetry.services import changes, connections, growth, platforms, post_matching
 
+SCHEDULE = "analytics.schedule_syncs"
 SYNC_EVERY = timedelta(hours=1)
 # How often a post's numbers are refreshed, by its age.
 REFRESH_BY_AGE = (
@@ -48,8 +49,9 @@ def refresh_interval(age: timedelta) -> timedelta:
     return next((every for limit, every in REFRESH_BY_AGE if age < limit), REFRESH_OLDEST)
 
 
-async def _on_end(job: Job, status: str, message: str) -> None:
-    account_id = uuid.UUID(job.payload["account_id"])
+async def sync_ended(payload: dict, status: str, message: str) -> None:
+    account_id = uuid.UUID(payload["account_id"])
+    await _end_run(account_id, FAILED, message)
     async with db.service_session() as session:
         account = await session.get(ConnectedAccount, account_id)
         if account is not None and account.status == ACTIVE:
@@ -57,29 +59,27 @@ async def _on_end(job: Job, status: str, message: str) -> None:
             account.next_sync_at = utcnow() + SYNC_EVERY
 
 
-@registry.task(
-    connections.SYNC_TASK, lease_seconds=120, max_attempts=8, deadline_seconds=3 * 3600, on_end=_on_end
-)
-async def sync_account(ctx: JobContext) -> dict:
+async def sync_account(ctx: Context) -> dict:
     account_id = uuid.UUID(ctx.payload["account_id"])
     async with db.service_session() as session:
         account = await session.get(ConnectedAccount, account_id)
     if account is None:
         return {"skipped": "disconnected"}
     started = utcnow()
+    run = await _start_run(account)
     try:
         token = await connections.access_token(account_id)
         adapter = platforms.adapter(account.platform)
         profile = await adapter.profile(token)
         await _save_profile(account, profile)
         if not account.first_sync_done:
-            stored = await _full_history(ctx, account, adapter, token)
+            stored = await _full_history(ctx, run, account, adapter, token)
         else:
             stored = await _new_posts(account, adapter, token)
         refreshed = await _refresh_due(account, adapter, token)
     except AuthExpired as expired:
         await connections.mark_needs_reconnect(account_id, str(expired))
-        raise registry.Fail(str(expired)) from None
+        raise Fail(str(expired)) from None
     now = utcnow()
     async with db.service_session() as session:
         current = await session.get(ConnectedAccount, account_id)
@@ -88,13 +88,44 @@ async def sync_account(ctx: JobContext) -> dict:
             current.last_synced_at = now
             current.next_sync_at = now + SYNC_EVERY
             current.status_message = ""
+    await _end_run(account_id, SUCCEEDED, "", posts=stored)
     if stored:  # new posts: which generations became them?
         await post_matching.queue_after_sync(account_id, account.user_id, started)
     return {"posts": stored, "refreshed": refreshed}
 
 
-@registry.task("analytics.schedule_syncs", every_seconds=300, lease_seconds=60, max_attempts=2)
-async def schedule_syncs(ctx: JobContext) -> dict:
+async def _start_run(account: ConnectedAccount) -> SyncRun:
+    """The account's unfinished run (queued, or running before a crash), now running."""
+    async with db.service_session() as session:
+        run = (
+            await session.exec(
+                select(SyncRun)
+                .where(SyncRun.account_id == account.id, col(SyncRun.status).in_((QUEUED, RUNNING)))
+                .order_by(SyncRun.created_at)
+                .limit(1)
+            )
+        ).first()
+        if run is None:  # queued before runs were recorded, or by an admin's retry
+            run = SyncRun(user_id=account.user_id, account_id=account.id)
+            session.add(run)
+        run.status = RUNNING
+        await changes.notify(session, account.user_id, changes.SYNC)
+    return run
+
+
+async def _end_run(account_id: uuid.UUID, status: str, error: str, **values) -> None:
+    async with db.service_session() as session:
+        ended = await session.exec(
+            sa.update(SyncRun)
+            .where(SyncRun.account_id == account_id, SyncRun.status == RUNNING)
+            .values(status=status, error=error[:2000], finished_at=utcnow(), **values)
+            .returning(SyncRun.user_id)
+        )
+        for user_id in set(ended.scalars().all()):
+            await changes.notify(session, user_id, changes.SYNC)
+
+
+async def schedule_syncs(ctx: Context) -> dict:
     """Queue a sync for every active account whose next sync is due."""
     now = utcnow()
     async with db.service_session() as session:
@@ -105,22 +136,13 @@ async def schedule_syncs(ctx: JobContext) -> dict:
                 )
             )
         ).all()
-        for account in due:
-            stamp = int(account.next_sync_at.timestamp())
-            await queue.enqueue(
-                session,
-                connections.SYNC_TASK,
-                {"account_id": str(account.id)},
-                user_id=account.user_id,
-                dedupe_key=f"sync:{account.id}:{stamp}",
-            )
-    return {"queued": len(due)}
+        queued = [await connections.queue_sync(session, account.user_id, account.id) for account in due]
+    return {"queued": sum(queued)}
 
 
-async def _full_history(ctx: JobContext, account: ConnectedAccount, adapter, token: str) -> int:
-    """Every page, stored a batch of pages at a time; the cursor after each batch is the job's progress."""
-    cursor = ctx.job.progress.get("cursor")
-    stored = ctx.job.progress.get("posts", 0)
+async def _full_history(ctx: Context, run: SyncRun, account: ConnectedAccount, adapter, token: str) -> int:
+    """Every page, stored a batch of pages at a time; the cursor after each batch is the run's progress."""
+    cursor, stored = run.cursor, run.posts
     while True:
         batch: list[PostData] = []
         done = False
@@ -133,10 +155,16 @@ async def _full_history(ctx: JobContext, account: ConnectedAccount, adapter, tok
         finally:  # a rate limit or an expired token mid-batch keeps the pages already read
             if batch:
                 stored += await save_posts(account, batch, utcnow())
-                await ctx.progress(phase="first sync", cursor=cursor, posts=stored)
+                await _progress(run, cursor, stored)
         await ctx.checkpoint()
         if done:
             return stored
+
+
+async def _progress(run: SyncRun, cursor: str | None, posts: int) -> None:
+    async with db.service_session() as session:
+        await session.exec(sa.update(SyncRun).where(SyncRun.id == run.id).values(cursor=cursor, posts=posts))
+        await changes.notify(session, run.user_id, changes.SYNC)
 
 
 async def _new_posts(account: ConnectedAccount, adapter, token: str) -> int:
@@ -259,8 +287,7 @@ async def save_posts(account: ConnectedAccount, posts: list[PostData], captured_
     return len(new_posts)
 
 
-@registry.task(growth.CAPTURE_TASK, lease_seconds=120, max_attempts=3, deadline_seconds=3600)
-async def capture_growth(ctx: JobContext) -> dict:
+async def capture_growth(ctx: Context) -> dict:
     """Take one post's numbers now (a milestone of its growth curve) and queue the next capture."""
     post_id = uuid.UUID(ctx.payload["post_id"])
     async with db.service_session() as session:

@@ -19,13 +19,15 @@ from assetry import db
 from assetry.config import Mode, get_settings
 from assetry.errors import BadInput, NotAllowed
 from assetry.integrations.apify import ApifyTracker, parse_post_urls
-from assetry.jobs import queue, registry
-from assetry.jobs.worker import JobContext
+from assetry.jobs import queue
+from assetry.jobs.task import Context
 from assetry.models import MetricSnapshot, Post, TrackedUrl
 from assetry.models.analytics import METRICS, TRACKED
 from assetry.models.base import utcnow
+from assetry.services import changes
 from assetry.services.sync import refresh_interval
 
+REFRESH_DUE = "tracking.refresh_due"
 FETCH_TASK = "tracking.fetch"
 MAX_TRACKED = 200
 OK, ERROR, PENDING = "ok", "error", "pending"
@@ -105,6 +107,7 @@ async def track(user_id: uuid.UUID, pasted: str) -> list[LinkResult]:
                 user_id=user_id,
                 dedupe_key=f"track:{user_id}:{added[0]}",
             )
+            await changes.notify(session, user_id, changes.TRACKED)
     return results
 
 
@@ -182,8 +185,7 @@ async def tracked(user_id: uuid.UUID) -> list[TrackedRow]:
     return result
 
 
-@registry.task(FETCH_TASK, lease_seconds=600, max_attempts=5, deadline_seconds=3600)
-async def fetch(ctx: JobContext) -> dict:
+async def fetch(ctx: Context) -> dict:
     """Fetch the public numbers of some tracked URLs and store them as snapshots."""
     user_id = uuid.UUID(ctx.payload["user_id"])
     ids = [uuid.UUID(i) for i in ctx.payload["ids"]]
@@ -241,11 +243,11 @@ async def fetch(ctx: JobContext) -> dict:
                     **{m: data.metrics.get(m) for m in METRICS},
                 )
             )
+        await changes.notify(session, user_id, changes.TRACKED)
     return {"fetched": len(rows)}
 
 
-@registry.task("tracking.refresh_due", every_seconds=600, lease_seconds=60, max_attempts=2)
-async def refresh_due(ctx: JobContext) -> dict:
+async def refresh_due(_ctx: Context) -> dict:
     """Queue fetches for tracked URLs whose next refresh is due, one job per user."""
     now = utcnow()
     async with db.service_session() as session:
@@ -265,6 +267,6 @@ async def refresh_due(ctx: JobContext) -> dict:
                 FETCH_TASK,
                 {"user_id": str(user_id), "ids": ids[:100]},
                 user_id=user_id,
-                dedupe_key=f"track:{user_id}:{ctx.payload.get('period')}",
+                dedupe_key=f"track:{user_id}:due",
             )
     return {"users": len(by_user)}

@@ -13,6 +13,7 @@ KIND_LABELS = {"video": "Video", "image": "Image", "caption": "Captions"}
 STATUS_LABELS = {
     "queued": "Queued",
     "running": "Running",
+    "cancelling": "Cancelling…",
     "succeeded": "Done",
     "failed": "Failed",
     "cancelled": "Cancelled",
@@ -20,6 +21,7 @@ STATUS_LABELS = {
 STATUS_COLORS = {
     "queued": "gray",
     "running": "blue",
+    "cancelling": "orange",
     "succeeded": "green",
     "failed": "red",
     "cancelled": "orange",

@@ -1,20 +1,22 @@
 """Following work that runs elsewhere (a generation, a sync, an export) while its page is open.
 
 A page state mixes in `Watching` and says how to refresh itself in `_watch_step`; its
-`watch` event (a background event) then wakes every `_watch_seconds`, refreshes the page
-under the state lock and tells the browser what the step found, until the step says
-nothing runs any more, the browser is signed out, or the tab is gone.
+`watch` event (a background event) subscribes to the user's changes (`services.changes`:
+Postgres NOTIFY, one LISTEN connection per backend process), refreshes once at once (so a
+tab that reconnects catches up), then sleeps until a change of this user arrives, refreshes
+the page under the state lock and tells the browser what the step found, until the step says
+nothing runs any more, the browser is signed out, or the tab is gone. An idle tab queries
+nothing: no timer reads the database.
 
 Reflex does not end a background event when its tab closes (a disconnect cancels only
-hydration and page-load chains), so each turn asks Reflex's token manager whether the
-tab's websocket is still connected; a closed tab's watcher would otherwise keep reading
-the database until the work ends, or for ever if it never does. A reload reconnects the
-same tab, so a watcher that finds it connected again simply goes on.
+hydration and page-load chains), so every `_tab_check_seconds` the watcher asks Reflex's
+token manager (memory or Redis, never the database) whether the tab's websocket is still
+connected. A reload reconnects the same tab, so a watcher that finds it connected again
+simply goes on.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
 from typing import Any, ClassVar
@@ -22,6 +24,7 @@ from typing import Any, ClassVar
 import reflex as rx
 from reflex_base.registry import RegistrationContext
 
+from assetry.services import changes
 from assetry.state.session import signed_in_user
 
 
@@ -46,7 +49,7 @@ async def tab_connected(state: rx.State) -> bool:
 class Watching(rx.State, mixin=True):
     """A page that follows running work with one watcher per tab."""
 
-    _watch_seconds: ClassVar[float] = 1.0
+    _tab_check_seconds: ClassVar[float] = 30.0
     _watching: bool = False
 
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
@@ -60,20 +63,26 @@ class Watching(rx.State, mixin=True):
             if self._watching:
                 return
             self._watching = True
+            user = await signed_in_user(self)
         try:
-            while True:
-                await asyncio.sleep(self._watch_seconds)
-                if not await tab_connected(self):
-                    return
-                async with self:
-                    user = await signed_in_user(self)
-                    if user is None:
+            if user is None:
+                return
+            async with changes.listener().subscribe(user.id) as subscription:
+                changed = True  # the first turn catches up with what changed before we listened
+                while True:
+                    if changed:
+                        async with self:
+                            user = await signed_in_user(self)
+                            if user is None:
+                                return
+                            progress = await self._watch_step(user.id)
+                        for event in progress.tell:
+                            yield event
+                        if not progress.running:
+                            return
+                    changed = await subscription.wait(self._tab_check_seconds)
+                    if not await tab_connected(self):
                         return
-                    progress = await self._watch_step(user.id)
-                for event in progress.tell:
-                    yield event
-                if not progress.running:
-                    return
         finally:
             async with self:
                 self._watching = False

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from sqlmodel import select
 
 from assetry import db
-from assetry.jobs.worker import Worker
-from assetry.models import AuditEntry, Job, OutboxMessage
-from assetry.models.base import utcnow
+from assetry.models import AuditEntry, OutboxMessage
 from assetry.pages.admin.outbox import AdminOutboxState
 from assetry.services import mail, password_reset
 from assetry.services.admin.outbox import HIDDEN_LINK
 from tests.admin_people import make_user, session_token
 from tests.browserless import Tab
+from tests.jobs import engine_jobs, make_due, run_jobs
 from tests.smtp_server import SmtpServer
 
 
@@ -29,12 +27,9 @@ async def _stored(message: OutboxMessage) -> OutboxMessage:
 
 async def _run_due_jobs() -> None:
     """Make every queued job due and run them (delivery pauses between attempts)."""
-    worker = Worker()
-    while True:
-        async with db.service_session() as session:
-            await session.exec(sa.update(Job).where(Job.status == "queued").values(run_after=utcnow()))
-        if await worker.run_once() is None:
-            return
+    while [job for job in await engine_jobs() if job.status == "todo"]:
+        await make_due()
+        await run_jobs()
 
 
 async def test_security_mails_show_their_single_use_links_hidden(database: str) -> None:

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from assetry import db
-from assetry.models import AuditEntry, Job, OutboxMessage, SupportMessage, User, WaitlistEntry
-from assetry.services.admin import audit_log, inbox, jobs, outbox, users, waitlist
+from assetry.models import AuditEntry, OutboxMessage, SupportMessage, User, WaitlistEntry
+from assetry.services.admin import audit_log, inbox, outbox, users, waitlist
 from assetry.services.admin.paging import COUNT_CAP, Page, Window
 from tests.admin_people import make_user
 
@@ -27,12 +27,6 @@ SIZE = 7
 def _user(i: int, matching: bool, at: datetime) -> User:
     email = f"fan{i}@match.test" if matching else f"other{i}@x.test"
     return User(email=email, age_confirmed_at=at, created_at=at)
-
-
-def _job(i: int, matching: bool, at: datetime) -> Job:
-    return Job(
-        kind="studio.generate", status="failed" if matching else "succeeded", deadline_at=at, created_at=at
-    )
 
 
 def _waitlist(i: int, matching: bool, at: datetime) -> WaitlistEntry:
@@ -65,9 +59,6 @@ class AdminList:
 
 LISTS = {
     "users": AdminList(_user, lambda admin, w: users.search(admin, "fan", window=w), newest_first=True),
-    "jobs": AdminList(
-        _job, lambda admin, w: jobs.listing(admin, status="failed", window=w), newest_first=True
-    ),
     "waitlist": AdminList(
         _waitlist, lambda admin, w: waitlist.listing(admin, "match", window=w), newest_first=False
     ),

@@ -13,24 +13,23 @@ from sqlmodel import select
 
 from assetry import db
 from assetry.errors import BadInput, NotAllowed
-from assetry.jobs import queue
 from assetry.models import (
     AuditEntry,
     AuthSession,
     ConnectedAccount,
     Generation,
-    Job,
     OutboxMessage,
     SupportMessage,
     User,
     WaitlistEntry,
 )
 from assetry.models.base import utcnow
-from assetry.services import accounts, contact, studio, usage
+from assetry.services import accounts, connections, contact, studio, usage
 from assetry.services.admin import audit_log, inbox, invitations, jobs, overview, users, waitlist
 from assetry.services.admin.paging import Window
 from tests.account_setup import SignUp, create_account
 from tests.admin_people import PASSWORD, make_user, session_token
+from tests.jobs import engine_jobs, queued_job
 
 
 @pytest.fixture
@@ -236,9 +235,8 @@ async def test_overview_counts_per_day_and_never_names_anyone(admin: User) -> No
                                status="succeeded", created_at=now - 40 * day))  # fmt: skip
         session.add(WaitlistEntry(email="w1@x.test", created_at=now - 30 * day))
         session.add(WaitlistEntry(email="w2@x.test", created_at=now - day, invited_at=now))
-        session.add(
-            Job(kind="sync.account", status="failed", deadline_at=now, created_at=now - day, error="boom")
-        )
+
+    await queued_job(connections.SYNC_TASK, {"account_id": str(uuid.uuid4())}, status="failed")
 
     result = await overview.overview(admin.id, 7, now=now)
     assert result.days[0].isoformat() == "2026-03-04" and result.days[-1].isoformat() == "2026-03-10"
@@ -252,7 +250,7 @@ async def test_overview_counts_per_day_and_never_names_anyone(admin: User) -> No
         ("video", "fal", "succeeded", 2, 0.75),
     ]
     assert (result.generations_count, result.generations_cost) == (3, 0.75)
-    assert result.failed_jobs == [("sync.account", 1)]
+    assert result.failed_jobs == [(connections.SYNC_TASK, 1)]
     assert result.users_total == 4
     shown = repr(result)
     assert "maya" not in shown and str(maya.id) not in shown
@@ -263,46 +261,43 @@ async def test_overview_counts_per_day_and_never_names_anyone(admin: User) -> No
 # ----- jobs ------------------------------------------------------------------------------------
 
 
-async def _job(status: str, kind: str = studio.TASK, **values) -> Job:
-    async with db.service_session() as session:
-        job = Job(kind=kind, status=status, deadline_at=utcnow(), **values)
-        session.add(job)
-    return job
+async def _job(status: str) -> int:
+    return await queued_job(studio.TASK, {"generation_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4())},
+                            status=status)  # fmt: skip
 
 
 async def test_jobs_filtered_retried_and_cancelled(admin: User) -> None:
-    failed = await _job("failed", attempts=5, error="The provider refused the prompt.", finished_at=utcnow())
-    queued = await _job("queued")
+    failed = await _job("failed")
+    queued = await _job("todo")
     await _job("succeeded")
     listed = await jobs.listing(admin.id, status="failed")
-    assert [(row.id, row.error) for row in listed.rows] == [(failed.id, "The provider refused the prompt.")]
+    assert [(row.id, row.kind, row.queue, row.user_email) for row in listed.rows] == [
+        (failed, studio.TASK, "interactive", "")
+    ]
     assert (await jobs.listing(admin.id, kind=studio.TASK)).total == 3
     assert (await jobs.listing(admin.id, kind="nope")).total == 0
     with pytest.raises(BadInput):
         await jobs.listing(admin.id, status="exploded")
 
-    await jobs.retry(admin.id, failed.id)
-    async with db.service_session() as session:
-        again = await session.get(Job, failed.id)
-    assert (again.status, again.attempts, again.error, again.finished_at) == ("queued", 0, "", None)
-    assert again.deadline_at > utcnow() + timedelta(minutes=10)
+    await jobs.retry(admin.id, failed)
+    assert [job.status for job in await engine_jobs() if job.id == failed] == ["todo"]
     with pytest.raises(BadInput, match="Only failed jobs"):
-        await jobs.retry(admin.id, queued.id)
+        await jobs.retry(admin.id, queued)
 
-    await jobs.cancel(admin.id, queued.id)
-    async with db.service_session() as session:
-        assert (await session.get(Job, queued.id)).status == "cancelled"
+    await jobs.cancel(admin.id, queued)
+    assert [job.status for job in await engine_jobs() if job.id == queued] == ["cancelled"]
     with pytest.raises(BadInput, match="already ended"):
-        await jobs.cancel(admin.id, queued.id)
+        await jobs.cancel(admin.id, queued)
     with pytest.raises(BadInput):
-        await jobs.retry(admin.id, uuid.uuid4())
+        await jobs.retry(admin.id, 10**12)
     assert await audit_actions() == ["admin.job_retried", "admin.job_cancelled"]
 
 
 async def test_a_running_job_is_asked_to_stop(admin: User) -> None:
-    running = await _job("running")
-    await jobs.cancel(admin.id, running.id)
-    assert await queue.cancel_requested(running.id)
+    running = await _job("doing")
+    await jobs.cancel(admin.id, running)
+    listed = (await jobs.listing(admin.id)).rows
+    assert [(row.status, row.abort_requested) for row in listed] == [("doing", True)]
 
 
 # ----- waitlist, inbox, audit ------------------------------------------------------------------

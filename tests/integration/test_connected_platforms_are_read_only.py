@@ -12,12 +12,12 @@ import re
 
 import pytest
 
-from assetry.jobs.worker import Worker
 from assetry.sandbox.instagram import InstagramImitation
 from assetry.sandbox.tiktok import TikTokImitation
 from assetry.services import connections, platforms
 from tests.integration import test_instagram_connection as instagram_flow
 from tests.integration import test_tiktok_connection as tiktok_flow
+from tests.jobs import run_jobs
 
 # TikTok's read APIs are POSTs with a JSON body of fields and a cursor (documented that way).
 TIKTOK_ALLOWED = {
@@ -51,9 +51,7 @@ def instagram() -> InstagramImitation:
 
 
 async def sync_all() -> None:
-    worker = Worker()
-    while await worker.run_once():
-        pass
+    await run_jobs()
 
 
 async def test_tiktok_is_only_read(database: str, tiktok: TikTokImitation) -> None:

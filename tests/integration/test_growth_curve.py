@@ -7,16 +7,15 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import select
 
 from assetry import db
-from assetry.jobs.worker import Worker
-from assetry.models import Job, MetricSnapshot, Post
+from assetry.models import MetricSnapshot, Post
 from assetry.models.base import utcnow
-from assetry.models.jobs import QUEUED
 from assetry.sandbox.tiktok import TikTokImitation
 from assetry.services import connections, dashboard, growth, platforms
-from tests.integration.test_tiktok_connection import consent, new_user, run_jobs
+from tests.integration.test_tiktok_connection import consent, new_user
+from tests.jobs import engine_jobs, run_jobs
 
 
 @pytest.fixture
@@ -29,15 +28,9 @@ def tiktok() -> TikTokImitation:
     return imitation
 
 
-async def captures() -> list[Job]:
-    async with db.service_session() as session:
-        return list(
-            (
-                await session.exec(
-                    select(Job).where(Job.kind == growth.CAPTURE_TASK).order_by(col(Job.run_after))
-                )
-            ).all()
-        )
+async def captures() -> list[sa.Row]:
+    """The growth-capture jobs, soonest first."""
+    return sorted(await engine_jobs(growth.CAPTURE_TASK), key=lambda job: job.scheduled_at)
 
 
 async def test_new_posts_get_their_growth_curve_captured_on_schedule(
@@ -55,30 +48,33 @@ async def test_new_posts_get_their_growth_curve_captured_on_schedule(
         posts = {p.id: p for p in (await session.exec(select(Post).where(Post.user_id == user_id))).all()}
     queued = await captures()
     assert len(posts) == 3
-    assert sorted(uuid.UUID(job.payload["post_id"]) for job in queued) == sorted(posts)
+    assert sorted(uuid.UUID(job.args["post_id"]) for job in queued) == sorted(posts)
     for job in queued:
-        post = posts[uuid.UUID(job.payload["post_id"])]
+        post = posts[uuid.UUID(job.args["post_id"])]
         # One hour after publication, to the second (the first sync saw each post before that).
-        assert abs(job.run_after - (post.posted_at + timedelta(hours=1))) < timedelta(seconds=2)
-        assert job.status == QUEUED
+        assert abs(job.scheduled_at - (post.posted_at + timedelta(hours=1))) < timedelta(seconds=2)
+        assert job.status == "todo"
 
     # The hour has come for the first one: it runs, stores a snapshot and queues the 6 h capture.
     first = queued[0]
-    post_id = uuid.UUID(first.payload["post_id"])
+    post_id = uuid.UUID(first.args["post_id"])
     async with db.service_session() as session:
-        await session.exec(sa.update(Job).where(Job.id == first.id).values(run_after=utcnow()))
-    await Worker().run_once()
+        await session.exec(
+            sa.text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = :id"),
+            params={"id": first.id},
+        )
+    await run_jobs()
     async with db.service_session() as session:
         snapshots = (
             await session.exec(select(MetricSnapshot).where(MetricSnapshot.post_id == post_id))
         ).all()
-        done = await session.get(Job, first.id)
+    [done] = [job for job in await captures() if job.id == first.id]
     assert len(snapshots) == 2 and done.status == "succeeded"
     following = [
-        job for job in await captures() if job.payload["post_id"] == str(post_id) and job.id != first.id
+        job for job in await captures() if job.args["post_id"] == str(post_id) and job.id != first.id
     ]
     assert len(following) == 1
-    assert abs(following[0].run_after - (posts[post_id].posted_at + timedelta(hours=6))) < timedelta(
+    assert abs(following[0].scheduled_at - (posts[post_id].posted_at + timedelta(hours=6))) < timedelta(
         seconds=2
     )
     # The post page reads the capture as its 1 h figure when it ran within half an hour of it.

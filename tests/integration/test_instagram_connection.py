@@ -12,11 +12,11 @@ from sqlmodel import select
 
 from assetry import db, web
 from assetry.config import get_settings
-from assetry.jobs.worker import Worker
 from assetry.models import ConnectedAccount, MetricSnapshot, Post
 from assetry.sandbox.instagram import InstagramImitation
 from assetry.services import accounts, connections, dashboard, platforms
 from tests.account_setup import SignUp, create_account
+from tests.jobs import run_jobs
 
 
 @pytest.fixture
@@ -54,9 +54,7 @@ async def test_a_creator_account_connects_and_syncs_with_insights(
     connected = await connections.complete(
         "instagram", await consent(instagram, url, "sandbox_studio"), session_token
     )
-    worker = Worker()
-    while await worker.run_once():
-        pass
+    await run_jobs()
     async with db.service_session() as session:
         account = await session.get(ConnectedAccount, connected.account_id)
         posts = await session.scalar(

@@ -11,11 +11,11 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from assetry.config import get_settings
-from assetry.jobs.worker import Worker
 from assetry.services import accounts, media, studio
 from assetry.web import routes
 from tests.account_setup import SignUp, create_account
 from tests.asgi_server import free_port
+from tests.jobs import run_jobs
 
 BUCKET = "assetry-media-test"
 
@@ -48,7 +48,7 @@ async def test_generated_files_live_in_the_bucket_and_are_served_signed(database
     request = studio.StudioRequest(kind="image", prompt="a bucket of paint", model_key="offline:preview-image",
                                    aspect_ratio="1:1")  # fmt: skip
     started = await studio.start(user.id, request, client_request_id=str(uuid.uuid4()))
-    await Worker().run_once()
+    await run_jobs()
     [output] = await studio.outputs_of(user.id, [started.id])
     bucket = boto3.client("s3", endpoint_url=s3_media, aws_access_key_id="k", aws_secret_access_key="s",
                           region_name="us-east-1")  # fmt: skip

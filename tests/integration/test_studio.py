@@ -14,11 +14,11 @@ from sqlmodel import select
 from assetry import db
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.jobs.worker import Worker
-from assetry.models import Generation, GenerationOutput, Job
+from assetry.models import Generation, GenerationOutput
 from assetry.services import accounts, media, studio
 from assetry.web import routes
 from tests.account_setup import SignUp, create_account
+from tests.jobs import engine_jobs, run_jobs
 
 PNG, MP4 = b"\x89PNG\r\n\x1a\n", b"ftyp"
 
@@ -35,9 +35,7 @@ def image(prompt: str = "neon city at night", **changes) -> studio.StudioRequest
 
 
 async def run_all() -> None:
-    worker = Worker()
-    while await worker.run_once():
-        pass
+    await run_jobs()
 
 
 async def outputs(generation_id: uuid.UUID) -> list[GenerationOutput]:
@@ -117,9 +115,7 @@ async def test_two_clicks_with_the_same_request_id_make_one_generation(database:
     assert first.id == second.id
     async with db.service_session() as session:
         assert await session.scalar(select(sa.func.count()).select_from(Generation)) == 1
-        assert (
-            await session.scalar(select(sa.func.count()).select_from(Job).where(Job.kind == studio.TASK)) == 1
-        )
+    assert len(await engine_jobs(studio.TASK)) == 1
 
 
 @pytest.mark.parametrize(

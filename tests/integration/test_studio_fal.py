@@ -1,22 +1,24 @@
-"""The studio through fal.ai's real SDK against its TLS imitation: queue, resume after a crash, cancel."""
+"""The studio through fal.ai's real SDK against its TLS imitation: queue, resume after a kill, cancel."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import os
+import signal
+import sys
 
 import pytest
 import sqlalchemy as sa
 
 from assetry import db
-from assetry.config import get_settings
-from assetry.jobs.worker import Worker
-from assetry.models import Generation, GenerationOutput, Job
-from assetry.models.base import utcnow
+from assetry.config import ROOT, get_settings
+from assetry.jobs import engine
+from assetry.models import Generation, GenerationOutput
 from assetry.sandbox.fal import DEFAULT_KEY, FalImitation
 from assetry.services import accounts, studio
 from tests.account_setup import SignUp, create_account
 from tests.integration.servers import Served
+from tests.jobs import engine_jobs, make_due, run_jobs
 
 
 @pytest.fixture
@@ -52,14 +54,20 @@ async def reload(generation_id) -> Generation:
         return await session.get(Generation, generation_id)
 
 
+async def wait_for(condition, seconds: float = 20.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if await condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the condition never became true")
+
+
 async def test_fal_models_appear_priced_and_images_arrive(database: str, fal: FalImitation) -> None:
     quote = studio.check(get_settings(), image_request(count=2))
     assert quote.cost_usd == pytest.approx(0.006) and quote.choice.label.startswith("fal.ai")
     user_id = await new_user()
     started = await studio.start(user_id, image_request(count=2), client_request_id="1")
-    worker = Worker()
-    while await worker.run_once():
-        pass
+    await run_jobs()
     done = await reload(started.id)
     assert (done.status, done.error) == ("succeeded", "")
     assert done.provider_request_id and fal.count("submit") == 1
@@ -72,29 +80,40 @@ async def test_fal_models_appear_priced_and_images_arrive(database: str, fal: Fa
     assert [f[0].content_type for f in files] == ["image/png", "image/png"]
 
 
-async def test_a_crash_after_submitting_resumes_polling_and_never_pays_twice(
+async def test_a_worker_killed_after_submitting_is_resumed_and_never_pays_twice(
     database: str, fal: FalImitation
 ) -> None:
-    fal.polls_in_queue, fal.polls_in_progress = 3, 3
+    fal.polls_in_queue, fal.polls_in_progress = 1000, 3
     user_id = await new_user()
     started = await studio.start(user_id, image_request(), client_request_id="crash")
-    crashed = asyncio.create_task(Worker(worker_id="crashed").run())
-    for _ in range(200):
-        if (await reload(started.id)).provider_request_id:
-            break
-        await asyncio.sleep(0.02)
-    crashed.cancel()  # the server dies mid-job: its lease is left behind
-    await asyncio.gather(crashed, return_exceptions=True)
-    async with db.service_session() as session:
-        await session.exec(
-            sa.update(Job)
-            .where(Job.kind == studio.TASK)
-            .values(status="running", lease_until=utcnow() - timedelta(seconds=1))
+    worker = (
+        await asyncio.create_subprocess_exec(  # a real worker process, killed with SIGKILL mid-generation
+            sys.executable, "-m", "assetry", "worker", "--concurrency", "1", cwd=ROOT, env=dict(os.environ)
         )
-    await Worker(worker_id="restarted").run_once()
+    )
+    try:
+        await wait_for(lambda: _submitted(started.id), seconds=60)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        await worker.wait()
+    assert [job.status for job in await engine_jobs(studio.TASK)] == ["doing"]  # left behind by the kill
+    fal.polls_in_queue = 0
+    async with db.service_session() as session:  # the dead worker's last heartbeat is now old
+        await session.exec(
+            sa.text("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour'")
+        )
+    app = engine.build_app()
+    async with app.open_async():
+        assert await engine.retry_stalled(app) == {"retried": 1, "failed": 0}
+    await run_jobs()
     done = await reload(started.id)
-    assert done.status == "succeeded"
+    assert (done.status, done.error) == ("succeeded", "")
     assert fal.count("submit") == 1
+    assert [(job.status, job.attempts) for job in await engine_jobs(studio.TASK)] == [("succeeded", 2)]
+
+
+async def _submitted(generation_id) -> bool:
+    return bool((await reload(generation_id)).provider_request_id)
 
 
 async def test_cancel_while_queued_at_the_provider_cancels_there_too(
@@ -103,32 +122,31 @@ async def test_cancel_while_queued_at_the_provider_cancels_there_too(
     fal.faults.never_complete = True
     user_id = await new_user()
     started = await studio.start(user_id, image_request(), client_request_id="cancel")
-    loop = asyncio.create_task(Worker(poll_seconds=0.05).run())
-    for _ in range(200):
-        if (await reload(started.id)).provider_request_id:
-            break
-        await asyncio.sleep(0.02)
-    await studio.cancel(user_id, started.id)
-    for _ in range(500):  # the status flips first, then the provider is told: wait for both
-        if (await reload(started.id)).status == "cancelled" and fal.count("cancel"):
-            break
-        await asyncio.sleep(0.02)
-    loop.cancel()
-    await asyncio.gather(loop, return_exceptions=True)
-    assert (await reload(started.id)).status == "cancelled"
-    assert fal.count("cancel") == 1
+    worker = asyncio.create_task(engine.run_worker())
+    try:
+        await wait_for(lambda: _submitted(started.id))
+        cancelling = await studio.cancel(user_id, started.id)
+        assert cancelling.status == "cancelling"  # the page says "Cancelling…" at once
+
+        async def confirmed() -> bool:
+            return (await reload(started.id)).status == "cancelled" and fal.count("cancel") == 1
+
+        await wait_for(confirmed)
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+    assert [job.status for job in await engine_jobs(studio.TASK)] == ["aborted"]
 
 
 async def test_a_job_that_fails_at_the_provider_says_so(database: str, fal: FalImitation) -> None:
     fal.faults.fail_jobs = True
     user_id = await new_user()
     started = await studio.start(user_id, image_request(), client_request_id="fail")
-    worker = Worker()
     for _ in range(8):
-        async with db.service_session() as session:
-            await session.exec(sa.update(Job).values(run_after=utcnow()))
-        if not await worker.run_once():
+        await run_jobs()
+        if not [job for job in await engine_jobs(studio.TASK) if job.status == "todo"]:
             break
+        await make_due()
     failed = await reload(started.id)
     assert failed.status == "failed" and failed.error
     assert fal.count("submit") == 1

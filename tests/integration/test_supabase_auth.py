@@ -24,13 +24,13 @@ from assetry import cli, db
 from assetry.config import get_settings
 from assetry.errors import BadInput, EmailNotConfirmed, NotAllowed, ProviderError, RateLimited
 from assetry.integrations.supabase_auth import SupabaseAuth
-from assetry.jobs.worker import Worker
 from assetry.models import AuthSession, LoginAttempt, OutboxMessage, PolicyAcceptance, User
 from assetry.sandbox.supabase_auth import SupabaseAuthImitation
 from assetry.services import accounts, privacy, sign_up
 from assetry.services.sign_up import SignUp
 from assetry.services.supabase_credentials import SupabaseCredentials
 from tests.account_setup import run_sign_up_jobs
+from tests.jobs import engine_jobs, run_jobs
 
 STRONG = "Correct-Horse-42"
 HERE = accounts.Client(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0")
@@ -305,12 +305,9 @@ async def test_the_purge_after_a_deletion_deletes_the_supabase_user(
 
     await privacy.request_deletion(user.id, STRONG)
     assert len(on_supabase.auth.users) == 2  # closed at once; the purge job deletes
-    worker = Worker(worker_id="test-worker")
-    ran = []
-    while job := await worker.run_once():
-        ran.append(job.kind)
+    await run_jobs()
 
-    assert privacy.PURGE_KIND in ran
+    assert [job.status for job in await engine_jobs(privacy.PURGE_KIND)] == ["succeeded"]
     assert [u.email for u in on_supabase.auth.users.values()] == ["theo@example.com"]
     assert on_supabase.auth.user_by_email("maya@example.com") is None
     async with db.service_session() as session:

@@ -17,13 +17,13 @@ from sqlmodel import select
 from assetry import db, web
 from assetry.config import get_settings
 from assetry.errors import NotAllowed
-from assetry.jobs.worker import Worker
-from assetry.models import ConnectedAccount, Job, MetricSnapshot, Post
+from assetry.models import ConnectedAccount, MetricSnapshot, Post, SyncRun
 from assetry.models.base import utcnow
 from assetry.sandbox.tiktok import TikTokImitation
 from assetry.services import accounts, connections, platforms, sync
 from assetry.token_vault import TokenVault, VaultError, vault
 from tests.account_setup import SignUp, create_account
+from tests.jobs import engine_jobs, run_jobs
 
 HANDLE = "jon.cooks"
 
@@ -69,12 +69,6 @@ async def connect(
     return await connections.complete("tiktok", await consent(imitation, url), session_token)
 
 
-async def run_jobs() -> None:
-    worker = Worker()
-    while await worker.run_once():
-        pass
-
-
 async def count(model, *where) -> int:
     async with db.service_session() as session:
         return await session.scalar(select(sa.func.count()).select_from(model).where(*where))
@@ -95,7 +89,7 @@ async def test_connect_then_full_first_sync(database: str, tiktok: TikTokImitati
     # No token in clear anywhere in the database.
     plain = set(tiktok.access_tokens) | set(tiktok.grants)
     async with db.service_session() as session:
-        for table in ("connected_accounts", "jobs", "oauth_states", "audit_log"):
+        for table in ("connected_accounts", "procrastinate_jobs", "sync_runs", "oauth_states", "audit_log"):
             dump = " ".join(str(row) for row in (await session.exec(sa.text(f"SELECT * FROM {table}"))).all())
             assert not any(token in dump for token in plain), table
     assert vault(get_settings()).open(account.access_token_enc) in tiktok.access_tokens
@@ -228,9 +222,12 @@ async def test_a_revoked_token_mid_sync_asks_to_reconnect_without_retrying(
     await run_jobs()
     async with db.service_session() as session:
         account = await session.get(ConnectedAccount, connected.account_id)
-        job = (await session.exec(select(Job).where(Job.kind == connections.SYNC_TASK))).one()
+        run = (await session.exec(select(SyncRun))).one()
     assert account.status == "needs_reconnect" and "Reconnect" in account.status_message
+    assert (run.status, "Reconnect" in run.error) == ("failed", True)
+    [job] = await engine_jobs(connections.SYNC_TASK)
     assert (job.status, job.attempts) == ("failed", 1)
+    assert await connections.syncing(user_id) == set()
 
 
 async def test_rate_limits_put_the_sync_back_and_it_resumes(database: str, tiktok: TikTokImitation) -> None:
@@ -239,11 +236,13 @@ async def test_rate_limits_put_the_sync_back_and_it_resumes(database: str, tikto
     tiktok.faults.set(
         status=429, code="rate_limit_exceeded", retry_after="0", only="/v2/video/list/", after=2, times=1
     )
-    await Worker().run_once()
+    await run_jobs()  # the 429 says "retry after 0 s": the same worker runs it again at once
+    [job] = await engine_jobs(connections.SYNC_TASK)
     async with db.service_session() as session:
-        job = (await session.exec(select(Job).where(Job.kind == connections.SYNC_TASK))).one()
-    assert job.status == "queued" and job.progress.get("cursor")  # resumes from the stored cursor
-    await run_jobs()
+        run = (await session.exec(select(SyncRun))).one()
+    assert (job.status, job.attempts) == ("succeeded", 2)
+    assert (run.status, run.posts) == ("succeeded", len(tiktok.public_videos(HANDLE)))
+    assert await connections.syncing(user_id) == set()
     assert await count(Post, Post.account_id == connected.account_id) == len(tiktok.public_videos(HANDLE))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -10,14 +11,18 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+import assetry.assetry  # noqa: F401  (the app owns the event namespace that knows which tabs are open)
 from assetry import db
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.jobs.worker import Worker
 from assetry.models import User
+from assetry.pages.analytics.tracked import TrackedState
 from assetry.sandbox.apify import DELETED_SHORTCODE, PRIVATE_VIDEO_ID, ApifyImitation
 from assetry.services import tracking
 from tests.asgi_server import serve
+from tests.browserless import Tab
+from tests.integration.test_studio import new_user as sign_up
+from tests.jobs import run_jobs
 
 TIKTOK = "https://www.tiktok.com/@maya/video/7301234567890123456"
 INSTAGRAM = "https://www.instagram.com/reel/CxYz123AbC/?igsh=tracking"
@@ -59,9 +64,7 @@ async def test_pasted_links_are_checked_one_by_one_and_fetched(
     assert "profile" in results[2].message.lower()
     assert results[5].message  # listed twice
     assert results[1].url == "https://www.instagram.com/p/CxYz123AbC/"
-    worker = Worker()
-    while await worker.run_once():
-        pass
+    await run_jobs()
     rows = {row.url: row for row in await tracking.tracked(user_id)}
     assert rows[TIKTOK].status == "ok" and rows[TIKTOK].metrics["views"] > 0
     assert rows["https://www.instagram.com/p/CxYz123AbC/"].metrics["likes"] is not None
@@ -85,6 +88,24 @@ async def test_already_tracked_untrack_and_other_users(database: str, sandbox_ap
         await tracking.track(user_id, "   ")
 
 
+async def test_an_open_page_shows_the_fetched_numbers_without_a_reload(
+    database: str, sandbox_apify: ApifyImitation
+) -> None:
+
+    _, token = await sign_up("maya@example.com")
+    async with Tab(cookie=token, path="/analytics") as tab:
+        await tab.open()
+        pasted = await tab.call(TrackedState.track, form={"links": TIKTOK})
+        assert [item.status for item in (await tab.state(TrackedState)).items] == ["pending"]  # "Fetching…"
+        assert [event.name.rsplit(".", 1)[-1] for event in pasted.chained] == ["watch"]
+        watcher = tab.start(TrackedState.watch)
+        await run_jobs()  # the fetch stores the numbers and notifies: the watcher wakes and reads them
+        await asyncio.wait_for(watcher, 10)
+        [item] = (await tab.state(TrackedState)).items
+        await tab.close()
+    assert item.status == "ok" and item.views not in ("", "—")
+
+
 async def test_a_page_follows_a_new_link_until_its_numbers_come_or_patience_runs_out(
     database: str, sandbox_apify: ApifyImitation
 ) -> None:
@@ -95,8 +116,6 @@ async def test_a_page_follows_a_new_link_until_its_numbers_come_or_patience_runs
     now = datetime.now(UTC)
     assert row.awaiting_first_numbers(now)
     assert not row.awaiting_first_numbers(now + tracking.FIRST_FETCH_PATIENCE)
-    worker = Worker()
-    while await worker.run_once():
-        pass
+    await run_jobs()
     [row] = await tracking.tracked(user_id)
     assert row.status == "ok" and not row.awaiting_first_numbers(now)

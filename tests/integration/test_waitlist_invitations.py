@@ -10,14 +10,14 @@ from sqlmodel import select
 
 from assetry import db
 from assetry.errors import BadInput
-from assetry.jobs.worker import Worker
-from assetry.models import AuditEntry, Job, OutboxMessage, User, WaitlistEntry
+from assetry.models import AuditEntry, InvitationRound, OutboxMessage, User, WaitlistEntry
 from assetry.models.base import utcnow
 from assetry.pages.admin.waitlist import AdminWaitlistState
 from assetry.services import contact
 from assetry.services.admin import invitations
 from tests.admin_people import make_user, session_token
 from tests.browserless import Tab
+from tests.jobs import engine_jobs, run_jobs
 
 WAITING = 2_050
 
@@ -42,9 +42,9 @@ async def _invitations_sent() -> list[str]:
         return list((await session.exec(query)).all())
 
 
-async def _the_job() -> Job:
+async def _the_round() -> InvitationRound:
     async with db.service_session() as session:
-        return (await session.exec(select(Job).where(Job.kind == invitations.INVITE_ALL))).one()
+        return (await session.exec(select(InvitationRound))).one()
 
 
 async def test_everyone_waiting_is_invited_once_in_the_background(admin: User) -> None:
@@ -67,15 +67,15 @@ async def test_everyone_waiting_is_invited_once_in_the_background(admin: User) -
         await contact.join_waitlist("late@example.com", "")  # joined after the click: not in this round
         with pytest.raises(BadInput, match="being sent already"):
             await invitations.invite_all(admin.id)
-        await Worker().run_once()
+        await run_jobs()
 
         await tab.call(AdminWaitlistState.load)
         page = await tab.state(AdminWaitlistState)
         assert (page.inviting, page.waiting, page.invitations_percent) == (False, 1, 100)
         assert page.invitations.endswith(f": {WAITING - 1:,} of {WAITING - 1:,} sent.")
 
-    job = await _the_job()
-    assert (job.status, job.progress) == ("succeeded", {"sent": WAITING - 1, "total": WAITING - 1})
+    done = await _the_round()
+    assert (done.status, done.sent, done.total) == ("succeeded", WAITING - 1, WAITING - 1)
     sent = await _invitations_sent()
     assert len(sent) == len(set(sent)) == WAITING
     assert "late@example.com" not in sent
@@ -96,17 +96,18 @@ async def test_everyone_waiting_is_invited_once_in_the_background(admin: User) -
 async def test_a_job_run_again_sends_no_second_invitation(admin: User) -> None:
     await _join(WAITING)
     await invitations.invite_all(admin.id, "fan1")  # only the emails containing "fan1"
-    worker = Worker()
-    await worker.run_once()
+    await run_jobs()
     first = sorted(await _invitations_sent())
     assert len(first) == 1_000 and all(email.startswith("fan1") for email in first)
 
     # As if the worker had died before recording the end: the job is claimed and runs again.
     async with db.service_session() as session:
-        await session.exec(sa.update(Job).where(Job.kind == invitations.INVITE_ALL).values(status="queued"))
-    await worker.run_once()
+        await session.exec(sa.text("UPDATE procrastinate_jobs SET status = 'todo'"))
+        await session.exec(sa.update(InvitationRound).values(status="running"))
+    await run_jobs()
     assert sorted(await _invitations_sent()) == first
-    assert (await _the_job()).progress == {"sent": 1_000, "total": 1_000}
+    again = await _the_round()
+    assert (again.status, again.sent, again.total) == ("succeeded", 1_000, 1_000)
 
     with pytest.raises(BadInput, match="already invited"):
         async with db.service_session() as session:
@@ -118,5 +119,6 @@ async def test_a_job_run_again_sends_no_second_invitation(admin: User) -> None:
 async def test_nobody_waiting_queues_nothing(admin: User) -> None:
     with pytest.raises(BadInput, match="Nobody here is still waiting"):
         await invitations.invite_all(admin.id)
+    assert await engine_jobs() == []
     async with db.service_session() as session:
-        assert await session.scalar(select(sa.func.count()).select_from(Job)) == 0
+        assert await session.scalar(select(sa.func.count()).select_from(InvitationRound)) == 0

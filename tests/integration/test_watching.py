@@ -1,4 +1,5 @@
-"""A page's watcher follows running work while its tab is open, and stops when the tab closes.
+"""A page's watcher is woken by changes pushed from Postgres (NOTIFY), never by a timer reading
+the database; it stops when its tab closes, and the listener survives a dropped connection.
 
 The watcher is the studio's (the other pages share `assetry.state.watching`): a generation
 that nobody runs stays queued for ever, so only the closed tab can end its watcher.
@@ -9,29 +10,56 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import sqlalchemy as sa
 
 import assetry.assetry  # noqa: F401  (the app owns the event namespace that knows which tabs are open)
+from assetry import db
+from assetry.config import get_settings
 from assetry.pages.studio import StudioState
-from assetry.services import studio
+from assetry.services import changes, studio
 from tests.browserless import Tab
 from tests.integration.test_studio import image, new_user, run_all
 
-TURN = StudioState._watch_seconds
-# Generous on a shared 2-core machine: a turn is one sleep plus one small query.
-ENDS_WITHIN = 6 * TURN
+CHECK = 0.2  # how often a watcher asks whether its tab is still open (no database involved)
+ENDS_WITHIN = 10.0  # generous on a shared 2-core machine
+
+
+@pytest.fixture(autouse=True)
+def quick_tab_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(StudioState, "_tab_check_seconds", CHECK)
 
 
 async def _watching(tab: Tab) -> bool:
     return (await tab.state(StudioState))._watching
 
 
-async def test_closing_the_tab_stops_its_watcher(database: str) -> None:
+class QueryCounter:
+    """Counts the statements this process sends through the app's database engine."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *_args) -> None:
+        self.count += 1
+
+    def __enter__(self) -> QueryCounter:
+        sa.event.listen(db.engine().sync_engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        sa.event.remove(db.engine().sync_engine, "before_cursor_execute", self)
+
+
+async def test_an_idle_watching_tab_queries_nothing_and_closing_it_stops_the_watcher(database: str) -> None:
     user_id, token = await new_user("ana@example.com")
     waiting = await studio.start(user_id, image(), client_request_id="never-run")
     async with Tab(cookie=token, path="/studio") as tab:
         await tab.open()
         watcher = tab.start(StudioState.watch)
-        await asyncio.sleep(3 * TURN)
+        await asyncio.sleep(10 * CHECK)  # the first turn reads the page once, then it waits
+        with QueryCounter() as queries:
+            await asyncio.sleep(15 * CHECK)
+        assert queries.count == 0, "an idle tab's watcher read the database"
         assert not watcher.done(), "the watcher of an open tab stopped while its generation waits"
         assert await _watching(tab)
 
@@ -42,14 +70,14 @@ async def test_closing_the_tab_stops_its_watcher(database: str) -> None:
     assert (await studio.get(user_id, waiting.id)).status == "queued"  # the work itself is untouched
 
 
-async def test_a_watcher_toasts_the_end_and_stops(database: str) -> None:
+async def test_a_change_pushed_by_the_worker_wakes_the_watcher_which_toasts_the_end(database: str) -> None:
     user_id, token = await new_user("ana@example.com")
     await studio.start(user_id, image(), client_request_id="run")
     async with Tab(cookie=token, path="/studio") as tab:
         await tab.open()
         await tab.call(StudioState.load)
         watcher = tab.start(StudioState.watch)
-        await asyncio.sleep(TURN / 2)
+        await asyncio.sleep(CHECK)
         second = tab.start(StudioState.watch)
         assert (await asyncio.wait_for(second, ENDS_WITHIN)).to_browser == []  # one watcher per tab
         assert not watcher.done()
@@ -62,6 +90,45 @@ async def test_a_watcher_toasts_the_end_and_stops(database: str) -> None:
     assert len(toasts) == 1 and "Your image is ready." in str(toasts[0])
     assert page.active == [] and page.recent[0].status == "succeeded"
     assert not page._watching
+
+
+async def test_only_the_users_own_subscriptions_wake(database: str) -> None:
+    ana, _ = await new_user("ana@example.com")
+    ben, _ = await new_user("ben@example.com")
+    listener = changes.listener()
+    async with listener.subscribe(ana) as anas, listener.subscribe(ben) as bens:
+        await asyncio.wait_for(listener.connected.wait(), ENDS_WITHIN)
+        await studio.start(ana, image(), client_request_id="one")
+        assert await anas.wait(ENDS_WITHIN)
+        assert not await bens.wait(3 * CHECK)
+
+
+async def test_the_listener_reconnects_after_its_connection_drops_and_wakes_everyone(database: str) -> None:
+    user_id, _ = await new_user("ana@example.com")
+    listener = changes.listener()
+    async with listener.subscribe(user_id) as subscription:
+        await asyncio.wait_for(listener.connected.wait(), ENDS_WITHIN)
+        owner = sa.create_engine(
+            get_settings().owner_database_url.replace("postgresql://", "postgresql+psycopg://")
+        )
+        with owner.begin() as conn:  # the database drops the listening connection (a restart, a network cut)
+            dropped = (
+                conn.execute(
+                    sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = :q"),
+                    {"q": f"LISTEN {changes.CHANNEL}"},
+                )
+                .scalars()
+                .all()
+            )
+        owner.dispose()
+        assert dropped == [True]
+        # Notes sent while it was away are lost, so on reconnecting it wakes every subscription:
+        # each page reads its rows again.
+        assert await subscription.wait(ENDS_WITHIN)
+        await asyncio.wait_for(listener.connected.wait(), ENDS_WITHIN)
+        assert listener.reconnects >= 1
+        await studio.start(user_id, image(), client_request_id="after")
+        assert await subscription.wait(ENDS_WITHIN)  # and it hears new notes again
 
 
 @pytest.mark.parametrize("open_tab", [False, True], ids=["never-connected", "signed-out"])

@@ -1,16 +1,16 @@
-"""Admin: background jobs by status and kind, their errors; retry a failed one, cancel a live one."""
+"""Admin: background jobs by status and kind; retry a failed one, cancel a live one."""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Awaitable, Callable
 
 import reflex as rx
 
 from assetry.errors import AssetryError
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
 from assetry.services.admin import jobs
-from assetry.services.admin.common import parse_id
 from assetry.services.admin.paging import Page, Window
 from assetry.state.admin_list import AdminListState
 
@@ -24,9 +24,8 @@ class JobView:
     status: str = ""
     attempts: str = ""
     user: str = ""
+    queue: str = ""
     created: str = ""
-    finished: str = ""
-    error: str = ""
     can_retry: bool = False
     can_cancel: bool = False
 
@@ -58,13 +57,14 @@ class AdminJobsState(AdminListState, rx.State):
     async def cancel(self, job_id: str):
         return await self._act("cancel", jobs.cancel, job_id, "Cancel requested.")
 
-    async def _act(self, handler: str, change, job_id: str, notice: str):
+    async def _act(self, handler: str, change: Callable[[uuid.UUID, int], Awaitable[None]], job_id: str,
+                   notice: str):  # fmt: skip
         admin, refusal = await self._admin(handler)
         if refusal:
             return refusal
         self.error = self.notice = ""
         try:
-            await change(admin.id, parse_id(job_id, "job"))
+            await change(admin.id, jobs.job_id_of(job_id))
         except AssetryError as problem:
             self.error = str(problem)
         else:
@@ -90,14 +90,13 @@ class AdminJobsState(AdminListState, rx.State):
                 str(row.id),
                 row.kind,
                 row.status
-                + (" (cancel requested)" if row.cancel_requested and row.status == "running" else ""),
-                f"{row.attempts}/{row.max_attempts}",
+                + (" (cancel requested)" if row.abort_requested and row.status == jobs.DOING else ""),
+                str(row.attempts),
                 row.user_email or "service",
-                when(row.created_at),
-                when(row.finished_at),
-                row.error,
-                row.status == "failed",
-                row.status in ("queued", "running"),
+                row.queue,
+                when(row.created_at) if row.created_at else "",
+                row.status == jobs.FAILED,
+                row.status in jobs.LIVE,
             )
             for row in found.rows
         ]
@@ -109,9 +108,8 @@ def _row(job: JobView) -> rx.Component:
         rx.table.cell(job.status),
         rx.table.cell(job.attempts),
         rx.table.cell(job.user),
+        rx.table.cell(job.queue),
         rx.table.cell(job.created),
-        rx.table.cell(job.finished),
-        rx.table.cell(rx.text(job.error, size="1", color_scheme="red", max_width="24rem")),
         rx.table.cell(
             rx.hstack(
                 rx.cond(job.can_retry, rx.button("Retry", size="1", on_click=AdminJobsState.retry(job.id))),
@@ -176,6 +174,6 @@ def jobs_page() -> rx.Component:
             align="center",
         ),
         form_message(state.error, state.notice),
-        table(["Kind", "Status", "Attempts", "User", "Created", "Ended", "Error", ""], state.rows, _row),
+        table(["Kind", "Status", "Attempts", "User", "Queue", "Queued", ""], state.rows, _row),
         pager(state),
     )

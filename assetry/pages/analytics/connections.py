@@ -6,7 +6,6 @@ import dataclasses
 import json
 import uuid
 from datetime import datetime
-from typing import ClassVar
 
 import reflex as rx
 
@@ -79,7 +78,6 @@ class ConnectionsState(Watching, rx.State):
     revoke_hint: str = ""
     # In sandbox mode the Connect buttons open demo consent pages with made-up creators.
     sandbox: bool = False
-    _watch_seconds: ClassVar[float] = 2.0
 
     @rx.event
     async def load(self):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import ClassVar
 
 import reflex as rx
 
@@ -48,7 +47,6 @@ class TrackedState(Watching, rx.State):
     sandbox: bool = False
     items: list[TrackedView] = []
     error: str = ""
-    _watch_seconds: ClassVar[float] = 2.0
     _awaiting: bool = False
 
     @rx.event
@@ -79,7 +77,7 @@ class TrackedState(Watching, rx.State):
         return TrackedState.watch if self._awaiting else None
 
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
-        """Refresh the list until no new tracked link waits for its first numbers."""
+        """A fetch pushed its numbers (or its error): show them; watch on while a new link waits for its first."""
         await self._refresh(user_id)
         return Progress(running=self._awaiting)
 

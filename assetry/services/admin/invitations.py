@@ -22,11 +22,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from assetry import db
 from assetry.config import get_settings
 from assetry.errors import BadInput
-from assetry.jobs import queue, registry
-from assetry.jobs.worker import JobContext
-from assetry.models import Job, WaitlistEntry
+from assetry.jobs import queue
+from assetry.jobs.task import Context
+from assetry.models import InvitationRound, WaitlistEntry
 from assetry.models.base import utcnow
-from assetry.models.jobs import QUEUED, RUNNING
+from assetry.models.runs import ACTIVE, RUNNING, SUCCEEDED
 from assetry.services import audit, mail
 from assetry.services.admin.common import acting_admin, existing
 from assetry.services.admin.waitlist import entry_filters
@@ -39,7 +39,7 @@ BATCH = 200
 
 @dataclass(frozen=True)
 class BulkInvitation:
-    """How the latest "invite everyone waiting" went: its job's status and how many were sent."""
+    """How the latest "invite everyone waiting" went: its status and how many were sent."""
 
     status: str  # queued | running | succeeded | failed | cancelled
     sent: int
@@ -49,7 +49,7 @@ class BulkInvitation:
 
     @property
     def running(self) -> bool:
-        return self.status in (QUEUED, RUNNING)
+        return self.status in ACTIVE
 
 
 async def invite(actor_id: uuid.UUID, entry_id: uuid.UUID) -> str:
@@ -70,43 +70,45 @@ async def invite_all(actor_id: uuid.UUID, query: str = "") -> BulkInvitation:
     filters = entry_filters(query, "waiting")
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        if (latest := await _latest_job(session)) is not None and latest.status in (QUEUED, RUNNING):
+        if (latest := await _latest_round(session)) is not None and latest.status in ACTIVE:
             raise BadInput("Invitations are being sent already. Wait until they are done.")
         count = await session.scalar(select(sa.func.count()).select_from(WaitlistEntry).where(*filters)) or 0
         if not count:
             raise BadInput("Nobody here is still waiting for an invitation.")
-        now = utcnow()
-        job = await queue.enqueue(
-            session, INVITE_ALL, {"query": query, "joined_by": now.isoformat(), "total": count}
-        )
+        invitation_round = InvitationRound(query=query, joined_by=utcnow(), total=count)
+        session.add(invitation_round)
+        await session.flush()
+        await queue.enqueue(session, INVITE_ALL, {"round_id": str(invitation_round.id)})
         audit.record(
             session,
             actor_id=actor_id,
             action="admin.waitlist_invited_all",
-            target=str(job.id),
+            target=str(invitation_round.id),
             detail=f"{count} waiting" + (f", email containing {query!r}" if query else ""),
         )
-    return _progress_of(job)
+    return _progress_of(invitation_round)
 
 
 async def latest(actor_id: uuid.UUID) -> BulkInvitation | None:
     """The most recent bulk invitation, for the page to show (None when there never was one)."""
     async with db.service_session() as session:
         await acting_admin(session, actor_id)
-        job = await _latest_job(session)
-    return _progress_of(job) if job else None
+        invitation_round = await _latest_round(session)
+    return _progress_of(invitation_round) if invitation_round else None
 
 
-@registry.task(INVITE_ALL, lease_seconds=120, max_attempts=5, deadline_seconds=6 * 3600)
-async def send_invitations(ctx: JobContext) -> dict:
+async def send_invitations(ctx: Context) -> dict:
     """Invite the waiting entries the admin chose, a batch per transaction, reporting progress."""
-    total = int(ctx.payload["total"])
+    round_id = uuid.UUID(ctx.payload["round_id"])
+    async with db.service_session() as session:
+        invitation_round = await session.get(InvitationRound, round_id)
+        invitation_round.status = RUNNING
     # Entries that join after the admin clicked are not part of this round.
     filters = [
-        *entry_filters(ctx.payload["query"], "waiting"),
-        WaitlistEntry.created_at <= datetime.fromisoformat(ctx.payload["joined_by"]),
+        *entry_filters(invitation_round.query, "waiting"),
+        WaitlistEntry.created_at <= invitation_round.joined_by,
     ]
-    sent = int(ctx.job.progress.get("sent", 0))  # what an earlier, interrupted run already did
+    sent = invitation_round.sent  # what an earlier, interrupted run already did
     while True:
         await ctx.checkpoint()
         batch = (
@@ -117,10 +119,23 @@ async def send_invitations(ctx: JobContext) -> dict:
         )
         async with db.service_session() as session:
             invited = await _invite(session, col(WaitlistEntry.id).in_(batch.scalar_subquery()))
+            sent += invited
+            values = {"sent": sent} if invited else {"status": SUCCEEDED, "finished_at": utcnow()}
+            await session.exec(
+                sa.update(InvitationRound).where(InvitationRound.id == round_id).values(**values)
+            )
         if not invited:
-            return {"sent": sent, "total": total}
-        sent += invited
-        await ctx.progress(sent=sent, total=total)
+            return {"sent": sent}
+
+
+async def ended(payload: dict, status: str, message: str) -> None:
+    """The round's job failed or was stopped: the waitlist page says so."""
+    async with db.service_session() as session:
+        await session.exec(
+            sa.update(InvitationRound)
+            .where(InvitationRound.id == uuid.UUID(payload["round_id"]))
+            .values(status=status, error=message[:2000], finished_at=utcnow())
+        )
 
 
 async def _invite(session: AsyncSession, which: sa.ColumnElement[bool]) -> int:
@@ -143,17 +158,16 @@ async def _invite(session: AsyncSession, which: sa.ColumnElement[bool]) -> int:
     return len(marked)
 
 
-async def _latest_job(session: AsyncSession) -> Job | None:
-    query = select(Job).where(Job.kind == INVITE_ALL).order_by(col(Job.created_at).desc()).limit(1)
+async def _latest_round(session: AsyncSession) -> InvitationRound | None:
+    query = select(InvitationRound).order_by(col(InvitationRound.created_at).desc()).limit(1)
     return (await session.exec(query)).first()
 
 
-def _progress_of(job: Job) -> BulkInvitation:
-    progress = job.progress or {}
+def _progress_of(invitation_round: InvitationRound) -> BulkInvitation:
     return BulkInvitation(
-        status=job.status,
-        sent=int(progress.get("sent", 0)),
-        total=int(job.payload.get("total", 0)),
-        error=job.error,
-        started_at=job.created_at,
+        status=invitation_round.status,
+        sent=invitation_round.sent,
+        total=invitation_round.total,
+        error=invitation_round.error,
+        started_at=invitation_round.created_at,
     )

@@ -20,11 +20,12 @@ from sqlmodel import col, select
 
 from assetry import db
 from assetry.errors import BadInput
-from assetry.models import ConnectedAccount, DailyActiveCount, Generation, Job, User, WaitlistEntry
+from assetry.models import ConnectedAccount, DailyActiveCount, Generation, User, WaitlistEntry
 from assetry.models.analytics import NEEDS_RECONNECT
 from assetry.models.base import utcnow
-from assetry.models.jobs import FAILED, QUEUED, RUNNING
+from assetry.services.admin import jobs
 from assetry.services.admin.common import acting_admin, day_of
+from assetry.services.admin.jobs import DEFERRED_AT, JOBS
 
 PERIODS = {"7": 7, "30": 30, "90": 90}
 
@@ -123,10 +124,10 @@ async def overview(actor_id: uuid.UUID, days: int = 30, *, now: datetime | None 
         ).all()
         failed = (
             await session.exec(
-                select(Job.kind, sa.func.count())
-                .where(Job.status == FAILED, Job.created_at >= start)
-                .group_by(Job.kind)
-                .order_by(sa.func.count().desc(), Job.kind)
+                sa.select(JOBS.c.task_name, sa.func.count())
+                .where(sa.cast(JOBS.c.status, sa.Text) == jobs.FAILED, start <= DEFERRED_AT)
+                .group_by(JOBS.c.task_name)
+                .order_by(sa.func.count().desc(), JOBS.c.task_name)
             )
         ).all()
         joined = await per_day(WaitlistEntry)
@@ -146,8 +147,8 @@ async def overview(actor_id: uuid.UUID, days: int = 30, *, now: datetime | None 
                 ConnectedAccount, ConnectedAccount.status == NEEDS_RECONNECT
             ),
             failed_jobs=[(kind, n) for kind, n in failed],
-            jobs_queued=await count(Job, Job.status == QUEUED),
-            jobs_running=await count(Job, Job.status == RUNNING),
+            jobs_queued=await _jobs(session, jobs.TODO),
+            jobs_running=await _jobs(session, jobs.DOING),
             waitlist_total=await count(WaitlistEntry),
             waitlist_invited=await count(WaitlistEntry, col(WaitlistEntry.invited_at).is_not(None)),
         )
@@ -159,3 +160,8 @@ def _running_total(before: int, increments: list[int]) -> list[int]:
         running += step
         totals.append(running)
     return totals
+
+
+async def _jobs(session, status: str) -> int:
+    query = sa.select(sa.func.count()).select_from(JOBS).where(sa.cast(JOBS.c.status, sa.Text) == status)
+    return await session.scalar(query) or 0

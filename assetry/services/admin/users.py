@@ -19,9 +19,9 @@ from assetry.errors import BadInput, NotAllowed
 from assetry.models import (
     AuthSession,
     ConnectedAccount,
+    DataExport,
     Generation,
     GenerationOutput,
-    Job,
     LoginAttempt,
     Note,
     Post,
@@ -47,7 +47,7 @@ CONTENT = (
     ("Tracked links", TrackedUrl),
     ("Notes", Note),
     ("Support messages", SupportMessage),
-    ("Jobs", Job),
+    ("Data exports", DataExport),
 )
 
 

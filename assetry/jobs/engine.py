@@ -1,0 +1,212 @@
+"""The procrastinate app built from the manifest, the wrapper every task runs in, the worker.
+
+How a job ends is decided here, once for every task:
+- success: the task's return value (procrastinate marks the job succeeded);
+- `Fail`, bad input, a refused permission or an expired token: failed at once, no retry;
+- `Retry`, a rate limit or a provider error: retried with backoff until its attempts are used;
+- any other error: failed with a message naming a log reference, never retried (no storm);
+- cancelled by the user: aborted;
+- past its time limit: failed.
+Whenever a job ends without success its task's `on_end` hook tells the domain row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from procrastinate import App, JobContext, PsycopgConnector, RetryDecision
+from procrastinate import exceptions as engine_errors
+from procrastinate.job_context import AbortReason
+from procrastinate.jobs import Job, Status
+from procrastinate.retry import BaseRetryStrategy
+
+from assetry import db
+from assetry.config import get_settings
+from assetry.errors import AuthExpired, BadInput, NotAllowed, ProviderError, RateLimited
+from assetry.jobs import manifest, queue
+from assetry.jobs.task import Cancelled, Context, Fail, Retry
+from assetry.services import privacy
+
+log = logging.getLogger(__name__)
+
+FAILED, CANCELLED = "failed", "cancelled"
+PERMANENT = (Fail, BadInput, NotAllowed, AuthExpired)
+TRANSIENT = (Retry, RateLimited, ProviderError)
+BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS = 2.0, 300.0
+TOO_LONG = "This took longer than allowed and was stopped. Try again, or pick a faster option."
+# A worker that sent no heartbeat for this long is dead (kill -9): its jobs run again.
+STALLED_AFTER_SECONDS = 30.0
+RETRY_STALLED, DELETE_ENDED = "jobs.retry_stalled", "retention.jobs"
+
+dropped_for_deleted_users = 0  # jobs this process dropped because their user is gone
+
+
+def unexpected_error_message(reference: str) -> str:
+    return f"Something went wrong on our side (reference {reference}). Please try again."
+
+
+class _Backoff(BaseRetryStrategy):
+    """Transient errors run again (after the error's own delay, else exponential backoff with
+    jitter) until `max_attempts` runs; every other error ends the job."""
+
+    def __init__(self, max_attempts: int) -> None:
+        self.max_attempts = max_attempts
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if not isinstance(exception, TRANSIENT) or job.attempts + 1 >= self.max_attempts:
+            return None
+        delay = getattr(exception, "delay", None)
+        if delay is None:
+            delay = getattr(exception, "retry_after", None)
+        if delay is None:
+            delay = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**job.attempts)
+            delay *= random.uniform(0.5, 1.5)
+        return RetryDecision(retry_in={"seconds": delay})
+
+
+def build_app(tasks: Iterable[manifest.Spec] = manifest.TASKS) -> App:
+    """A procrastinate app with these tasks (the manifest's) and the engine's own upkeep."""
+    app = App(connector=PsycopgConnector(conninfo=db.psycopg_conninfo(), min_size=1))
+    for spec in tasks:
+        _register(app, spec)
+    for spec in _BUILT_IN:
+        _register(app, spec)
+    return app
+
+
+def _register(app: App, spec: manifest.Spec) -> None:
+    async def run(context: JobContext, **payload: Any) -> Any:
+        payload.pop("timestamp", None)  # periodic tasks get their schedule's time
+        return await execute(spec, context, payload)
+
+    task = app.task(
+        name=spec.name,
+        queue=spec.queue,
+        priority=spec.priority,
+        retry=_Backoff(spec.max_attempts),
+        pass_context=True,
+    )(run)
+    if spec.cron:
+        app.periodic(cron=spec.cron, queueing_lock=spec.name)(task)
+
+
+async def execute(spec: manifest.Spec, context: JobContext | None, payload: dict[str, Any]) -> Any:
+    """Run one task for one job and tell its domain row how it ended."""
+    global dropped_for_deleted_users
+    job = context.job if context else None
+    ctx = Context(payload, job.id if job else 0, (job.attempts + 1) if job else 1, context)
+    if payload.get("user_id") and not await _user_exists(payload["user_id"]):
+        dropped_for_deleted_users += 1
+        log.info("dropped %s job %s: its user is deleted (%d so far)", spec.name, ctx.job_id,
+                 dropped_for_deleted_users)  # fmt: skip
+        return None
+    try:
+        async with asyncio.timeout(spec.timeout_seconds):
+            return await spec.run(ctx)
+    except Cancelled:
+        await _ended(spec, payload, CANCELLED, "Cancelled.", ctx.job_id)
+        raise engine_errors.JobAborted from None
+    except asyncio.CancelledError:
+        if context is not None and context.abort_reason() == AbortReason.USER_REQUEST:
+            await asyncio.shield(_ended(spec, payload, CANCELLED, "Cancelled.", ctx.job_id))
+        raise
+    except PERMANENT as error:
+        await _ended(spec, payload, FAILED, str(error), ctx.job_id)
+        raise
+    except TRANSIENT as error:
+        if ctx.attempt >= spec.max_attempts:
+            await _ended(spec, payload, FAILED, str(error), ctx.job_id)
+        raise
+    except TimeoutError:
+        await _ended(spec, payload, FAILED, TOO_LONG, ctx.job_id)
+        raise Fail(TOO_LONG) from None
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("job %s (%s) crashed; reference %s", ctx.job_id, spec.name, reference)
+        await _ended(spec, payload, FAILED, unexpected_error_message(reference), ctx.job_id)
+        raise
+
+
+async def _ended(
+    spec: manifest.Spec, payload: dict[str, Any], status: str, message: str, job_id: int
+) -> None:
+    try:
+        if spec.forget_args and job_id:  # what it was given must not outlive the job
+            async with db.service_session() as session:
+                await queue.forget_payload(session, job_id)
+        if spec.on_end is not None:
+            await spec.on_end(payload, status, message)
+    except Exception:
+        log.exception("the end hook of a %s job failed", spec.name)
+
+
+async def _user_exists(user_id: str) -> bool:
+    async with db.service_session() as session:
+        return bool(
+            await session.scalar(sa.text("SELECT 1 FROM users WHERE id = :id"), params={"id": user_id})
+        )
+
+
+async def _retry_stalled(ctx: Context) -> dict:
+    return await retry_stalled(ctx.engine.app)
+
+
+async def retry_stalled(app: App, *, seconds_since_heartbeat: float = STALLED_AFTER_SECONDS) -> dict:
+    """Jobs of a worker that stopped sending heartbeats (killed) run again, or fail when their
+    attempts are used; each task is idempotent, so a rerun resumes and pays nothing twice."""
+    retried = failed = 0
+    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat):
+        spec = _spec(job.task_name)
+        if job.attempts + 1 >= spec.max_attempts:
+            await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            await _ended(
+                spec,
+                dict(job.task_kwargs),
+                FAILED,
+                "The worker running this stopped; no attempts left.",
+                job.id,
+            )
+            failed += 1
+        else:
+            await app.job_manager.retry_job(job)
+            retried += 1
+    if retried or failed:
+        log.warning("stalled jobs: %d run again, %d failed", retried, failed)
+    return {"retried": retried, "failed": failed}
+
+
+async def _delete_ended(_ctx: Context) -> dict:
+    """Jobs that ended more than 90 days ago are deleted (the retention the policy promises)."""
+    return {"deleted": await privacy.purge_finished_jobs()}
+
+
+_BUILT_IN = (
+    manifest.Spec(RETRY_STALLED, _retry_stalled, manifest.BULK, cron="* * * * *"),
+    manifest.Spec(DELETE_ENDED, _delete_ended, manifest.BULK, cron="25 */6 * * *"),
+)
+
+
+def _spec(name: str) -> manifest.Spec:
+    return next((spec for spec in _BUILT_IN if spec.name == name), None) or manifest.spec(name)
+
+
+async def run_worker(
+    *, queues: Iterable[str] | None = None, concurrency: int | None = None, **options: Any
+) -> None:
+    """Run jobs until cancelled (the web process's lifespan task, or `python -m assetry worker`)."""
+    app = build_app()
+    async with app.open_async():
+        await app.run_worker_async(
+            queues=list(queues) if queues else None,
+            concurrency=concurrency or get_settings().job_concurrency,
+            update_heartbeat_interval=10.0,
+            stalled_worker_timeout=STALLED_AFTER_SECONDS,
+            install_signal_handlers=False,
+            **options,
+        )

@@ -1,0 +1,129 @@
+"""Telling open pages that something of theirs changed: Postgres NOTIFY out, one LISTEN in.
+
+A service that changes what a user watches (a generation, an export, a sync, a tracked
+URL) calls `notify` in its transaction; Postgres delivers the note when it commits, to
+every backend process. Each process holds one LISTEN connection (`Listener`) and wakes
+only the subscriptions of the user named, which then read the changed rows. An idle tab
+costs no query at all. When the connection drops, the listener reconnects and wakes every
+subscription once, since notes sent meanwhile were lost: each page reads its rows again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+import psycopg
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from assetry import db
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "assetry_changes"
+GENERATION, EXPORT, SYNC, TRACKED = "generation", "export", "sync", "tracked"
+RECONNECT_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+async def notify(session: AsyncSession, user_id: uuid.UUID, what: str) -> None:
+    """Note, in the caller's transaction, that `what` of this user changed (sent at commit)."""
+    payload = json.dumps({"user": str(user_id), "what": what})
+    await session.exec(sa.select(sa.func.pg_notify(CHANNEL, payload)))
+
+
+class Subscription:
+    """One watcher's wake-up call: set by every change of its user (and after a reconnect)."""
+
+    def __init__(self) -> None:
+        self._woken = asyncio.Event()
+
+    def wake(self) -> None:
+        self._woken.set()
+
+    async def wait(self, seconds: float | None) -> bool:
+        """True when something changed since the last wait; False when `seconds` passed first."""
+        try:
+            await asyncio.wait_for(self._woken.wait(), seconds)
+        except TimeoutError:
+            return False
+        self._woken.clear()
+        return True
+
+
+class Listener:
+    """This process's one LISTEN connection, fanning notes out to the subscriptions of each user."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[Subscription]] = {}
+        self._task: asyncio.Task | None = None
+        self.connected = asyncio.Event()
+        self.reconnects = 0
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, user_id: uuid.UUID) -> AsyncIterator[Subscription]:
+        """Wake-ups for this user's changes while the block runs (the listener starts on first use)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._listen(), name="assetry-change-listener")
+        subscription = Subscription()
+        self._subscribers.setdefault(str(user_id), set()).add(subscription)
+        try:
+            yield subscription
+        finally:
+            users = self._subscribers.get(str(user_id), set())
+            users.discard(subscription)
+            if not users:
+                self._subscribers.pop(str(user_id), None)
+
+    async def _listen(self) -> None:
+        failures = 0
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    db.psycopg_conninfo(), autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    if failures or self.reconnects:
+                        self._wake_everyone()  # notes sent while we were away are lost: resync
+                    failures = 0
+                    self.connected.set()
+                    async for note in conn.notifies():
+                        self._deliver(note.payload)
+            except (psycopg.OperationalError, OSError) as error:
+                self.connected.clear()
+                delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
+                failures += 1
+                self.reconnects += 1
+                log.warning("change listener lost its connection (%s); reconnecting in %.1f s", error, delay)
+                await asyncio.sleep(delay)
+
+    def _deliver(self, payload: str) -> None:
+        try:
+            user = json.loads(payload)["user"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed change note %r", payload[:200])
+            return
+        for subscription in self._subscribers.get(user, ()):
+            subscription.wake()
+
+    def _wake_everyone(self) -> None:
+        for subscriptions in self._subscribers.values():
+            for subscription in subscriptions:
+                subscription.wake()
+
+
+_listeners: dict[asyncio.AbstractEventLoop, Listener] = {}
+
+
+def listener() -> Listener:
+    """The listener of this process (of its running event loop)."""
+    loop = asyncio.get_running_loop()
+    for other in [other for other in _listeners if other.is_closed()]:
+        del _listeners[other]
+    if loop not in _listeners:
+        _listeners[loop] = Listener()
+    return _listeners[loop]
