@@ -6,7 +6,9 @@ outbox (where every message is stored, sent by SMTP or not) and opens it.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 
 from sqlmodel import select
 
@@ -25,16 +27,26 @@ async def run_sign_up_jobs() -> None:
     await run_jobs(tasks=[sign_up.SEND_LINK, sign_up.RESEND_LINK])
 
 
-async def sign_up_link(email: str) -> str:
-    """The token of the newest sign-up link emailed to `email`."""
-    async with db.service_session() as session:
-        message = (
-            await session.exec(
-                select(OutboxMessage)
-                .where(OutboxMessage.to_address == email, OutboxMessage.template == "sign_up_confirmation")
-                .order_by(OutboxMessage.created_at.desc())
-            )
-        ).first()
+async def sign_up_link(email: str, *, timeout_s: float = 15) -> str:
+    """The token of the newest sign-up link emailed to `email`.
+
+    Waits a little: a test's app backend runs a worker of its own that may be the one sending it.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        async with db.service_session() as session:
+            message = (
+                await session.exec(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.to_address == email, OutboxMessage.template == "sign_up_confirmation"
+                    )
+                    .order_by(OutboxMessage.created_at.desc())
+                )
+            ).first()
+        if message is not None or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
     assert message is not None, f"no sign-up link was emailed to {email}"
     return re.search(r"/signup/confirm/(\S+)", message.body_text).group(1)
 

@@ -126,6 +126,12 @@ def sign_up(page: Page, *, name: str = "", email: str | None = None, **form: boo
     return email
 
 
+def sign_up_mails(email: str) -> int:
+    """How many sign-up emails reached `email`'s inbox so far."""
+    assert _MAILBOXES, "sign-up links arrive by email: the e2e `mailbox` fixture was not set up"
+    return sum(email in r.rcpt_tos and r.subject == SIGN_UP_SUBJECT for r in list(_MAILBOXES[0].inbox))
+
+
 def wait_for_sign_up_mail(email: str) -> None:
     """Until the sign-up email reached `email`'s inbox: the account exists once it was sent."""
     assert _MAILBOXES, "sign-up links arrive by email: the e2e `mailbox` fixture was not set up"

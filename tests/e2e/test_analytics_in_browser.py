@@ -124,8 +124,8 @@ def test_connect_tiktok_and_instagram_and_see_the_dashboard_fill_in(page: Page) 
 
     # A sync on demand shows its badge while it runs.
     card.get_by_role("button", name="Sync now").click()
-    expect(card.get_by_text("Syncing", exact=True)).to_be_visible()
-    expect(card).not_to_contain_text("next")  # never "next 0 min ago" while it runs
+    # Seen in one look (a sandbox sync can end within a second): the badge, and no "next …" beside it.
+    expect(card).to_have_text(re.compile(r"^(?!.*next)(?=.*Syncing)", re.S))
     expect(card.get_by_role("button", name="Sync now")).to_be_disabled()
     expect(card.get_by_text("Syncing", exact=True)).to_have_count(0, timeout=SYNC_TIMEOUT_MS)
     expect(card.get_by_role("button", name="Sync now")).to_be_enabled()

@@ -21,8 +21,10 @@ from tests.e2e.browser import (
     open_sign_up_link,
     path_is,
     sign_up,
+    sign_up_mails,
     visit,
     wait_for_sign_up_mail,
+    wait_until,
 )
 from tests.smtp_server import SmtpServer
 
@@ -170,8 +172,10 @@ def test_an_unconfirmed_account_is_asked_to_open_its_link_and_can_get_it_again(p
     log_in(page, email)
     expect(_alert(page)).to_contain_text("Confirm your email first — we sent you a link")
     expect(page).to_have_url(path_is("/login"))
+    sent = sign_up_mails(email)
     page.get_by_role("button", name="Send the link again").click()
     expect(page.get_by_role("status")).to_have_text(f"We sent a new link to {email}. It works for 24 hours.")
+    wait_until(lambda: sign_up_mails(email) > sent, timeout_s=30, what="the new link's email")
     open_sign_up_link(page, email)
     expect(page).to_have_url(path_is("/home"))
     expect(page.get_by_role("heading", name="Welcome, Waiting")).to_be_visible()

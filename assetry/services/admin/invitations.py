@@ -154,7 +154,7 @@ async def _invite(session: AsyncSession, which: sa.ColumnElement[bool]) -> int:
         try:
             await mail.send(session, to=email, template="waitlist_invite", context={"signup_url": signup_url})
         except BadInput:  # an address that no longer parses: marked, so it is not tried again
-            log.warning("waitlist invitation not sent to an unusable address %r", email)
+            log.warning("a waitlist invitation was not sent: the entry's address no longer parses")
     return len(marked)
 
 
