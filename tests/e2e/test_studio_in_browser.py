@@ -219,9 +219,8 @@ def test_a_running_job_can_be_cancelled_on_a_phone(new_context) -> None:
     assert (
         started["y"] + started["height"] <= button["y"] or button["y"] + button["height"] <= started["y"]
     ), f"the toast {started} covers the Cancel button {button}"
-    # Running, not merely queued: the worker has to stop it (a second in, so the worker holds it
-    # for sure; a cancel that beats the worker ends the job at once, with no "Cancelling…").
-    expect(row).to_contain_text(re.compile(r"Running · [1-9]\d* s"), timeout=JOB_TIMEOUT_MS)
+    # Running, not merely queued: the worker has to stop it.
+    expect(row).to_contain_text(re.compile(r"Running · \d+ s"), timeout=JOB_TIMEOUT_MS)
     cancel.click()
     # At once, on the row itself (the worker stops the render a moment later).
     expect(row).to_contain_text("Cancelling…", timeout=3_000)
