@@ -251,6 +251,41 @@ def toast(page: Page, text: str) -> Locator:
     return page.get_by_role("region", name="Notifications").get_by_text(text)
 
 
+class Moment:
+    """Whether the page, at any one moment since `watch_for` was called, met a condition: for a
+    state that lasts as long as the server takes (a sandbox sync can end within a second), which a
+    poll after the click may miss. Every change of the page is checked as it happens."""
+
+    def __init__(self, page: Page, key: str, what: str) -> None:
+        self.page, self.key, self.what = page, key, what
+
+    def expect_seen(self, *, timeout_ms: float = 10_000) -> None:
+        try:
+            self.page.wait_for_function(f"window.__moments[{self.key!r}] === true", timeout=timeout_ms)
+        except Exception as missed:
+            raise AssertionError(f"Never seen: {self.what}") from missed
+
+
+def watch_for(page: Page, condition: str, *, what: str) -> Moment:
+    """Start watching for a moment at which the JavaScript expression `condition` (over
+    `document`) is true; call `expect_seen()` on the answer after the action."""
+    key = uuid.uuid4().hex
+    page.evaluate(
+        """([key, condition]) => {
+            window.__moments = window.__moments || {};
+            const met = new Function("document", "return (" + condition + ");");
+            const check = () => { if (!window.__moments[key] && met(document)) window.__moments[key] = true; };
+            window.__moments[key] = false;
+            new MutationObserver(check).observe(document.body, {
+                subtree: true, childList: true, attributes: true, characterData: true,
+            });
+            check();
+        }""",
+        [key, condition],
+    )
+    return Moment(page, key, what)
+
+
 def wait_until(check, *, timeout_s: float, every_s: float = 0.25, what: str = "the condition") -> None:
     """Poll `check()` until it is true; fails with `what` after `timeout_s` seconds."""
     deadline = time.monotonic() + timeout_s
