@@ -63,6 +63,7 @@ class Listener:
         self._task: asyncio.Task | None = None
         self.connected = asyncio.Event()
         self.reconnects = 0
+        self.backend_pid: int | None = None  # the server process of the LISTEN connection
 
     @contextlib.asynccontextmanager
     async def subscribe(self, user_id: uuid.UUID) -> AsyncIterator[Subscription]:
@@ -87,6 +88,7 @@ class Listener:
                     db.psycopg_conninfo(), autocommit=True
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    self.backend_pid = conn.info.backend_pid
                     if failures or self.reconnects:
                         self._wake_everyone()  # notes sent while we were away are lost: resync
                     failures = 0
