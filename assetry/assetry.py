@@ -35,6 +35,9 @@ from assetry.state.frames import limit_event_frames
 from assetry.state.policy_banner import PolicyBannerState
 from assetry.state.session import SessionBoundary, SessionState
 
+# DEPLOYMENT=multi without the keys, database, Redis and storage every instance must share: refuse.
+get_settings().refuse_unsafe_deployment()
+
 app = rx.App(
     api_transformer=[web.routes(), web.with_security_headers, web.at_the_public_origin, limit_event_frames],
     # Top right: on a phone the in-progress rows sit below the form, where a toast at the

@@ -13,18 +13,20 @@ import contextlib
 import functools
 import signal
 import sys
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import psycopg
 import sqlalchemy as sa
+import uvicorn
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlmodel import select
 
 from alembic import command
 from assetry import db, local_postgres, rls, serve
-from assetry.config import ROOT, get_settings
+from assetry.config import ROOT, DeploymentRefused, get_settings
 from assetry.jobs import engine
 from assetry.local_postgres import LocalDatabaseError
 from assetry.models import User, user_owned_tables
@@ -253,7 +255,8 @@ async def _check_mail(settings) -> tuple[bool, str]:
         return False, str(error)
 
 
-def main(argv: list[str] | None = None) -> int:
+def command_line() -> argparse.ArgumentParser:
+    """The commands and their options (`serve` passes the options it does not know to `reflex run`)."""
     parser = argparse.ArgumentParser(prog="python -m assetry", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
@@ -267,6 +270,13 @@ def main(argv: list[str] | None = None) -> int:
     worker = commands.add_parser("worker", help="run background jobs (procrastinate) until stopped")
     worker.add_argument("--queues", default="", help="comma-separated queues to serve (default: all)")
     worker.add_argument("--concurrency", type=int, default=None, help="jobs run at once (JOB_CONCURRENCY)")
+    worker.add_argument(
+        "--health-port",
+        type=int,
+        default=None,
+        help="also answer GET /health/live and /health/ready on this port (for container healthchecks)",
+    )
+    worker.add_argument("--health-host", default="127.0.0.1", help="the address the health port listens on")
     commands.add_parser(
         "rotate-keys", help="re-encrypt every stored platform token under the newest ENCRYPTION_KEYS key"
     )
@@ -279,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
         ("restore", "replace the whole database with the backup in FILE (stop the app first)"),
     ):
         commands.add_parser(name, help=text).add_argument("file", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = command_line()
     args, reflex_args = parser.parse_known_args(argv)
     if reflex_args and args.command != "serve":
         parser.error(f"unrecognized arguments: {' '.join(reflex_args)}")
@@ -286,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
         from assetry.services import smoke
 
         return smoke.main(get_settings())
+    if args.command in ("serve", "worker"):
+        try:
+            get_settings().refuse_unsafe_deployment()
+        except DeploymentRefused as refused:
+            print(refused, file=sys.stderr)
+            return 2
     # SIGTERM unwinds like Ctrl-C, so an embedded server this process started is stopped.
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     local = get_settings().local_postgres()
@@ -309,6 +330,29 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+class _HealthServer(uvicorn.Server):
+    """uvicorn, leaving the signals to the worker (SIGTERM ends the whole process, see `main`)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _answering_health(work: Awaitable[None], host: str, port: int) -> None:
+    """Run the worker with its health routes served beside it, in the same event loop."""
+    from assetry import web
+
+    server = _HealthServer(
+        uvicorn.Config(web.worker_health(), host=host, port=port, lifespan="off", log_level="warning")
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        await work
+    finally:
+        server.should_exit = True
+        await serving
+
+
 def _stop_on_sigterm(_signum: int, _frame: object) -> None:
     raise SystemExit(128 + signal.SIGTERM)
 
@@ -321,7 +365,11 @@ async def _run_async(args: argparse.Namespace) -> int:
             return await rotate_keys()
         if args.command == "worker":
             queues = [name.strip() for name in args.queues.split(",") if name.strip()]
-            await engine.run_worker(queues=queues or None, concurrency=args.concurrency)
+            work = engine.run_worker(queues=queues or None, concurrency=args.concurrency)
+            if args.health_port is None:
+                await work
+            else:
+                await _answering_health(work, args.health_host, args.health_port)
             return 0
         if args.command == "purge":
             return await purge()

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from assetry.local_postgres import LocalPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
+LOCAL_APP_DB_PASSWORD = "assetry-local-only"
 
 
 class Mode(enum.StrEnum):
@@ -28,6 +29,17 @@ class Mode(enum.StrEnum):
 
     EMBEDDED = "embedded"
     CONFIGURED = "configured"
+
+
+class Deployment(enum.StrEnum):
+    """One machine (embedded defaults allowed), or several web and worker instances sharing services."""
+
+    SINGLE = "single"
+    MULTI = "multi"
+
+
+class DeploymentRefused(RuntimeError):
+    """DEPLOYMENT=multi with a setting missing that every instance must share; the message names it."""
 
 
 class Settings(BaseSettings):
@@ -38,12 +50,15 @@ class Settings(BaseSettings):
     # The address users reach the app at; https turns on HSTS and secure cookies.
     public_url: str = "http://localhost:3000"
     data_dir: Path = ROOT / "data"
+    # `multi`: several web backends and workers on several machines. Keys, the database, Redis and
+    # object storage must then come from settings (nothing per machine); start-up refuses otherwise.
+    deployment: Deployment = Deployment.SINGLE
 
     # Database: the embedded Postgres with its data in DATA_DIR unless DATABASE_URL points at a server.
     database_url: str | None = None
     # Postgres role the running app logs in as (never a superuser); created by migrations.
     app_db_role: str = "assetry_app"
-    app_db_password: SecretStr = SecretStr("assetry-local-only")
+    app_db_password: SecretStr = SecretStr(LOCAL_APP_DB_PASSWORD)
 
     # Auth: local accounts unless Supabase is configured.
     supabase_url: str | None = None
@@ -234,9 +249,49 @@ class Settings(BaseSettings):
         """Apify with a real token, else the sandbox imitation (no blank token counts as set)."""
         return Mode.CONFIGURED if self.apify_token and self.apify_token.get_secret_value() else Mode.EMBEDDED
 
+    def missing_for_multi_instance(self) -> list[str]:
+        """What DEPLOYMENT=multi needs and is not set: every instance must share it (empty: all set)."""
+        missing = []
+        if not self.encryption_keys or not self.encryption_keys.get_secret_value():
+            missing.append("ENCRYPTION_KEYS (the same token-encryption keys on every instance)")
+        else:
+            try:
+                self.encryption_keyring()
+            except ValueError as malformed:
+                missing.append(f"ENCRYPTION_KEYS in the right shape ({malformed})")
+        if not self.secret_key or not self.secret_key.get_secret_value():
+            missing.append("SECRET_KEY (signs media and download links; the same on every instance)")
+        if not self.database_url:
+            missing.append(
+                "DATABASE_URL (a Postgres server every instance reaches; the embedded one is for one machine)"
+            )
+        if self.app_db_password.get_secret_value() == LOCAL_APP_DB_PASSWORD:
+            missing.append("APP_DB_PASSWORD (the app role's password; the built-in one is for one machine)")
+        if not self.redis_url:
+            missing.append("REDIS_URL (UI state shared by the web backends)")
+        storage = {
+            "MEDIA_S3_ENDPOINT": self.media_s3_endpoint,
+            "MEDIA_S3_ACCESS_KEY": self.media_s3_access_key,
+            "MEDIA_S3_SECRET_KEY": self.media_s3_secret_key and self.media_s3_secret_key.get_secret_value(),
+        }
+        if unset := [name for name, value in storage.items() if not value]:
+            missing.append(f"{', '.join(unset)} (object storage for media and exports)")
+        return missing
+
+    def refuse_unsafe_deployment(self) -> None:
+        """Raise DeploymentRefused, naming what is missing, when DEPLOYMENT=multi is not fully set up."""
+        if self.deployment is Deployment.MULTI and (missing := self.missing_for_multi_instance()):
+            raise DeploymentRefused(
+                "DEPLOYMENT=multi needs settings that every instance shares, and these are missing:\n"
+                + "".join(f"  - {item}\n" for item in missing)
+                + 'Set them (README: "Running in production"), or unset DEPLOYMENT to run on one machine.'
+            )
+
     def encryption_keyring(self) -> list[tuple[str, bytes]]:
         """The token-encryption keys as (key id, key), newest first."""
-        if not self.encryption_keys:
+        if not self.encryption_keys or not self.encryption_keys.get_secret_value():
+            if self.deployment is Deployment.MULTI:
+                raise DeploymentRefused("DEPLOYMENT=multi needs ENCRYPTION_KEYS: no key is made per machine.")
             return [("local", _local_secret(self.data_dir / "encryption.key", 32))]
         ring = []
         for entry in self.encryption_keys.get_secret_value().split(","):
@@ -281,8 +336,10 @@ class Settings(BaseSettings):
 
 def signing_secret(settings: Settings) -> bytes:
     """The key media URLs are signed with (generated once per installation when not set)."""
-    if settings.secret_key:
+    if settings.secret_key and settings.secret_key.get_secret_value():
         return settings.secret_key.get_secret_value().encode()
+    if settings.deployment is Deployment.MULTI:
+        raise DeploymentRefused("DEPLOYMENT=multi needs SECRET_KEY: no key is made per machine.")
     return _local_secret(settings.data_dir / "secret.key", 48)
 
 

@@ -26,10 +26,27 @@ log = logging.getLogger(__name__)
 
 
 async def health(_request: Request) -> JSONResponse:
-    """For load balancers and readiness waits: 200 while the database answers, 503 when it does not."""
+    """For readiness waits on one machine: 200 while the database answers, 503 when it does not."""
     if await status.database_answers():
         return JSONResponse({"status": "ok", "database": "ok"})
     return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+
+
+async def health_live(_request: Request) -> JSONResponse:
+    """The process is up and its event loop answers (a failing check means: restart it)."""
+    return JSONResponse({"status": "live"}, headers={"cache-control": "no-store"})
+
+
+def ready_response(checks: dict[str, str]) -> JSONResponse:
+    """200 when every part answers; else 503 naming what is down (a proxy stops sending users here)."""
+    down = [name for name, result in checks.items() if result != status.OK]
+    body = {"status": "unavailable" if down else "ready", "checks": checks} | ({"down": down} if down else {})
+    return JSONResponse(body, status_code=503 if down else 200, headers={"cache-control": "no-store"})
+
+
+async def health_ready(_request: Request) -> JSONResponse:
+    """Whether this backend can serve users: database, Redis and storage when configured, a live worker."""
+    return ready_response(await status.readiness())
 
 
 async def media_file(request: Request) -> StreamingResponse | PlainTextResponse:
@@ -156,6 +173,16 @@ async def session_end(request: Request) -> RedirectResponse | PlainTextResponse:
     return response
 
 
+async def worker_ready(_request: Request) -> JSONResponse:
+    """A worker's readiness: the database, storage when configured, and a live heartbeat."""
+    return ready_response(await status.readiness(redis=False))
+
+
+def worker_health() -> Starlette:
+    """The routes `python -m assetry worker --health-port N` answers beside its jobs."""
+    return Starlette(routes=[Route("/health/live", health_live), Route("/health/ready", worker_ready)])
+
+
 def routes() -> Starlette:
     """Our own routes; Reflex mounts its app underneath this one."""
     sandboxes = [
@@ -170,6 +197,8 @@ def routes() -> Starlette:
     return Starlette(
         routes=[
             Route("/health", health),
+            Route("/health/live", health_live),
+            Route("/health/ready", health_ready),
             Route("/media/{token}", media_file),
             Route("/exports/{token}", export_archive),
             Route("/confirm-email/{token}", confirm_email),

@@ -115,6 +115,10 @@ class S3MediaStore:
             ContentType=content_type,
         )
 
+    async def check_bucket(self) -> None:
+        """Raise botocore's ClientError when the bucket is missing or the keys are refused."""
+        await asyncio.to_thread(self._client.head_bucket, Bucket=self.bucket)
+
     async def size(self, key: str) -> int | None:
         from botocore.exceptions import ClientError
 

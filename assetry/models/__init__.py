@@ -18,6 +18,7 @@ from assetry.models.mail import OutboxMessage, PasswordReset, PolicyNotice
 from assetry.models.outcomes import MatchProposal, MatchRejection, PostLink, VideoFingerprint
 from assetry.models.policy import PolicyAcceptance, PolicyVersion
 from assetry.models.runs import DataExport, InvitationRound, SyncRun
+from assetry.models.sandbox import SandboxRecord
 from assetry.models.studio import Generation, GenerationOutput
 
 metadata = SQLModel.metadata
@@ -60,6 +61,7 @@ __all__ = [
     "PolicyVersion",
     "Post",
     "PostLink",
+    "SandboxRecord",
     "SupportMessage",
     "SyncRun",
     "TrackedUrl",

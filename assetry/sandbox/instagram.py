@@ -1,4 +1,4 @@
-"""A local imitation of Instagram's API with Instagram Login, in memory.
+"""A local imitation of Instagram's API with Instagram Login.
 
 One Starlette app plays the three hosts the real flow talks to (PROVIDERS.md):
 
@@ -47,8 +47,11 @@ same post 1 h, 6 h, 24 h or 7 days after it went up.
 Switches: `faults` (Graph rate-limit codes with usage headers, 5xx, a delay, a
 malformed body, pages with missing fields, pages overlapping the previous one,
 each optionally only after some requests, only for some paths, only a number of
-times), `token_reply_shape`, `insights_shape`, `revoke(user_id)`,
+times), `token_reply_shape`, `insights_shape`, `await revoke(user_id)`,
 `delete_media(media_id)`. `requests` lists (method, path, query) of every call.
+
+Codes and tokens it issued are kept in a `Ledger` (`assetry.sandbox.ledger`): in memory by
+default, in the database in sandbox mode; `await issued(token)` reads one back.
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from assetry.sandbox.ledger import Ledger, MemoryLedger, Record
 
 SANDBOX_CLIENT_ID = "sandbox-instagram-app"
 SANDBOX_CLIENT_SECRET = "sandbox-instagram-secret"
@@ -259,16 +264,28 @@ class IssuedToken:
     scopes: tuple[str, ...]
     revoked: bool = False
 
+    def record(self) -> Record:
+        """What the ledger keeps (under the token itself)."""
+        return {
+            "user_id": self.user_id,
+            "long_lived": self.long_lived,
+            "issued_at": self.issued_at.timestamp(),
+            "expires_at": self.expires_at.timestamp(),
+            "scopes": list(self.scopes),
+            "revoked": self.revoked,
+        }
 
-@dataclass
-class IssuedCode:
-    code: str
-    user_id: str
-    client_id: str
-    redirect_uri: str
-    scopes: tuple[str, ...]
-    issued_at: datetime
-    used: bool = False
+    @classmethod
+    def from_record(cls, token: str, record: Record) -> IssuedToken:
+        return cls(
+            token,
+            record["user_id"],
+            record["long_lived"],
+            datetime.fromtimestamp(record["issued_at"], UTC),
+            datetime.fromtimestamp(record["expires_at"], UTC),
+            tuple(record["scopes"]),
+            record["revoked"],
+        )
 
 
 def _stamp(moment: datetime) -> str:
@@ -374,8 +391,10 @@ class InstagramImitation:
         redirect_uris: tuple[str, ...] = (),
         anchor: datetime | None = None,
         public_base: str | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
-        """`public_base`: where browsers reach this imitation (its pictures' links start there)."""
+        """`public_base`: where browsers reach this imitation (its pictures' links start there);
+        `ledger`: where the codes and tokens it issues are kept (memory unless given)."""
         self.client_id = client_id
         self.media_base = (public_base or "https://sandbox.instagram.invalid").rstrip("/")
         self.client_secret = client_secret
@@ -402,8 +421,8 @@ class InstagramImitation:
                     self._media[child.id] = child
         self._deleted: set[str] = set()
         self._covers: dict[str, bytes] = {}  # thumbnails of the videos published in the sandbox
-        self.codes: dict[str, IssuedCode] = {}
-        self.tokens: dict[str, IssuedToken] = {}
+        # Records: "code" (user_id, redirect_uri, scopes, issued_at, used) and "token" (IssuedToken.record).
+        self.ledger: Ledger = ledger or MemoryLedger()
         self.app = Starlette(
             routes=[
                 Route("/oauth/authorize", self._consent_page, methods=["GET"]),
@@ -440,12 +459,15 @@ class InstagramImitation:
     def media_item(self, media_id: str) -> SandboxMedia:
         return self._media[media_id]
 
-    def revoke(self, user_id: str) -> None:
+    async def revoke(self, user_id: str) -> None:
         """The user removes the app in Instagram's settings: every token of theirs stops working."""
         account = self._by_user_id[user_id]
-        for token in self.tokens.values():
-            if token.user_id == account.user_id:
-                token.revoked = True
+        await self.ledger.amend("token", {"revoked": True}, where={"user_id": account.user_id})
+
+    async def issued(self, token: str) -> IssuedToken | None:
+        """The token as this imitation issued it, or None."""
+        record = await self.ledger.read("token", token)
+        return IssuedToken.from_record(token, record) if record else None
 
     def username_of(self, user_id: str) -> str | None:
         """The account an app-scoped (or professional) id names, or None."""
@@ -489,17 +511,17 @@ class InstagramImitation:
             self._media[media_id].deleted = False
         self._deleted.clear()
 
-    def grant_code(self, username: str, redirect_uri: str, scopes: tuple[str, ...] = ()) -> str:
+    async def grant_code(self, username: str, redirect_uri: str, scopes: tuple[str, ...] = ()) -> str:
         """What pressing Allow does, without the browser; returns the code as Instagram sends it."""
         code = secrets.token_urlsafe(24)
-        self.codes[code] = IssuedCode(
-            code,
-            self.accounts[username].user_id,
-            self.client_id,
-            redirect_uri,
-            scopes or ("instagram_business_basic", "instagram_business_manage_insights"),
-            self.clock(),
-        )
+        issued = {
+            "user_id": self.accounts[username].user_id,
+            "redirect_uri": redirect_uri,
+            "scopes": list(scopes or ("instagram_business_basic", "instagram_business_manage_insights")),
+            "issued_at": self.clock().timestamp(),
+            "used": False,
+        }
+        await self.ledger.write("code", code, issued)
         return code + "#_"
 
     # ----- consent page (www.instagram.com) -----------------------------------
@@ -572,7 +594,7 @@ Instagram. No data leaves this computer and every account here is made up.</p>
                 query["state"] = state
             return RedirectResponse(f"{redirect_uri}{joiner}{urlencode(query)}", status_code=302)
         account = self.accounts.get(form.get("account", ""), self.accounts[self.default_account])
-        code = self.grant_code(account.username, redirect_uri, tuple(form["scope"].split(",")))[:-2]
+        code = (await self.grant_code(account.username, redirect_uri, tuple(form["scope"].split(","))))[:-2]
         query = {"code": code} | ({"state": state} if state else {})
         return RedirectResponse(f"{redirect_uri}{joiner}{urlencode(query)}#_", status_code=302)
 
@@ -586,32 +608,34 @@ Instagram. No data leaves this computer and every account here is made up.</p>
         if fault is not None:
             return fault
         try:
-            return JSONResponse(self._exchange(form))
+            return JSONResponse(await self._exchange(form))
         except OAuthProblem as problem:
             body = {"error_type": "OAuthException", "code": problem.code, "error_message": problem.message}
             return JSONResponse(body, status_code=problem.code)
 
-    def _exchange(self, form: dict[str, str]) -> dict:
+    async def _exchange(self, form: dict[str, str]) -> dict:
         if form.get("client_id") != self.client_id:
             raise OAuthProblem("Invalid platform app")
         if form.get("client_secret") != self.client_secret:
             raise OAuthProblem("Error validating client secret.")
         if form.get("grant_type") != "authorization_code":
             raise OAuthProblem("Invalid grant_type: only authorization_code is supported")
-        issued = self.codes.get(form.get("code", ""))
+        key = form.get("code", "")
+        issued = await self.ledger.read("code", key)
         if issued is None:
             raise OAuthProblem("Invalid authorization code")
-        if issued.used:
+        if issued["used"]:
             raise OAuthProblem("This authorization code has been used")
-        if self.clock() - issued.issued_at > timedelta(seconds=CODE_SECONDS):
+        if self.clock().timestamp() - issued["issued_at"] > CODE_SECONDS:
             raise OAuthProblem("This authorization code has expired")
-        if form.get("redirect_uri") != issued.redirect_uri:
+        if form.get("redirect_uri") != issued["redirect_uri"]:
             raise OAuthProblem(
                 "Error validating verification code. Please make sure your redirect_uri is identical "
                 "to the one you used in the OAuth dialog request"
             )
-        issued.used = True
-        token = self._issue(issued.user_id, long_lived=False, scopes=issued.scopes)
+        if not await self.ledger.amend("code", {"used": True}, key=key, where={"used": False}):
+            raise OAuthProblem("This authorization code has been used")  # by a request just before
+        token = await self._issue(issued["user_id"], long_lived=False, scopes=tuple(issued["scopes"]))
         if self.token_reply_shape == "flat":
             return {
                 "access_token": token.token,
@@ -628,7 +652,7 @@ Instagram. No data leaves this computer and every account here is made up.</p>
             ]
         }
 
-    def _issue(self, user_id: str, *, long_lived: bool, scopes: tuple[str, ...]) -> IssuedToken:
+    async def _issue(self, user_id: str, *, long_lived: bool, scopes: tuple[str, ...]) -> IssuedToken:
         now = self.clock()
         seconds = LONG_LIVED_SECONDS if long_lived else SHORT_LIVED_SECONDS
         prefix = "IGAA" if long_lived else "IGQV"
@@ -640,7 +664,7 @@ Instagram. No data leaves this computer and every account here is made up.</p>
             now + timedelta(seconds=seconds),
             scopes,
         )
-        self.tokens[token.token] = token
+        await self.ledger.write("token", token.token, token.record())
         return token
 
     # ----- Graph API (graph.instagram.com) ------------------------------------
@@ -655,11 +679,11 @@ Instagram. No data leaves this computer and every account here is made up.</p>
             parts = parts[1:]
         try:
             if parts == ["access_token"]:
-                body = self._long_lived(request)
+                body = await self._long_lived(request)
             elif parts == ["refresh_access_token"]:
-                body = self._refresh(request)
+                body = await self._refresh(request)
             else:
-                token = self._authenticate(request)
+                token = await self._authenticate(request)
                 body = self._node(request, token, parts)
         except GraphProblem as problem:
             error = {"message": problem.message, "type": "OAuthException", "code": problem.code}
@@ -730,12 +754,12 @@ Instagram. No data leaves this computer and every account here is made up.</p>
     def _presented_token(self, request: Request) -> str:
         return request.query_params.get("access_token", "")
 
-    def _check(self, presented: str) -> IssuedToken:
+    async def _check(self, presented: str) -> IssuedToken:
         if not presented:
             raise GraphProblem(
                 "An active access token must be used to query information about the current user.", 2500
             )
-        token = self.tokens.get(presented)
+        token = await self.issued(presented)
         if token is None:
             raise GraphProblem("Invalid OAuth access token - Cannot parse access token", 190)
         if token.revoked:
@@ -753,33 +777,33 @@ Instagram. No data leaves this computer and every account here is made up.</p>
             )
         return token
 
-    def _authenticate(self, request: Request) -> IssuedToken:
-        return self._check(self._presented_token(request))
+    async def _authenticate(self, request: Request) -> IssuedToken:
+        return await self._check(self._presented_token(request))
 
-    def _long_lived(self, request: Request) -> dict:
+    async def _long_lived(self, request: Request) -> dict:
         params = request.query_params
         if params.get("grant_type") != "ig_exchange_token":
             raise GraphProblem("Unsupported grant_type; use ig_exchange_token.", 100)
         if params.get("client_secret") != self.client_secret:
             raise GraphProblem("Error validating client secret.", 101)
-        short = self._check(params.get("access_token", ""))
+        short = await self._check(params.get("access_token", ""))
         if short.long_lived:
             raise GraphProblem("Invalid parameter: the access token is already a long-lived token.", 100)
-        token = self._issue(short.user_id, long_lived=True, scopes=short.scopes)
+        token = await self._issue(short.user_id, long_lived=True, scopes=short.scopes)
         return {"access_token": token.token, "token_type": "bearer", "expires_in": LONG_LIVED_SECONDS}
 
-    def _refresh(self, request: Request) -> dict:
+    async def _refresh(self, request: Request) -> dict:
         params = request.query_params
         if params.get("grant_type") != "ig_refresh_token":
             raise GraphProblem("Unsupported grant_type; use ig_refresh_token.", 100)
-        old = self._check(params.get("access_token", ""))
+        old = await self._check(params.get("access_token", ""))
         if not old.long_lived:
             raise GraphProblem("Only long-lived access tokens can be refreshed.", 100)
         if self.clock() - old.issued_at < timedelta(hours=24):
             raise GraphProblem(
                 "The access token can only be refreshed once it is at least 24 hours old.", 100
             )
-        token = self._issue(old.user_id, long_lived=True, scopes=old.scopes)
+        token = await self._issue(old.user_id, long_lived=True, scopes=old.scopes)
         return {"access_token": token.token, "token_type": "bearer", "expires_in": LONG_LIVED_SECONDS}
 
     def _node(self, request: Request, token: IssuedToken, parts: list[str]) -> dict:

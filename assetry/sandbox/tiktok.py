@@ -1,4 +1,4 @@
-"""A local imitation of TikTok Login Kit (web) and Display API v2, in memory.
+"""A local imitation of TikTok Login Kit (web) and Display API v2.
 
 What it reproduces, as TikTok does it (see PROVIDERS.md):
 
@@ -40,6 +40,10 @@ clock unless set (`set_now`, `advance`): tokens, codes, covers and metrics all
 follow it. `CREATORS` are the three default ones (two of a few hundred posts over
 six months, one "huge" archive of 10,000+); `add_creator` makes more.
 
+What it issued (codes, grants, access and refresh tokens) is kept in a `Ledger`: in memory by
+default, in the database in sandbox mode (`assetry.sandbox.ledger`). Its creators are
+deterministic; videos published in the sandbox stay in the process.
+
 Switches: `faults` (an HTTP status with TikTok's error body, a custom error code,
 `Retry-After`, malformed bodies, dropped fields, duplicated videos across pages,
 a delay; `only` limits it to one endpoint, `after`/`times` to some requests),
@@ -48,10 +52,10 @@ versions answer), `rate_limit_per_minute`, `access_token_seconds`,
 `refresh_token_seconds`, `redirect_uris` (None accepts any http(s) URI).
 `publish(handle, ...)` posts a video now (sandbox mode's "Post this in the sandbox": a generated
 video's cover frame and caption), listed and measured like the others.
-`revoke_user(open_id)` is the user removing the app in TikTok's settings
+`await revoke_user(open_id)` is the user removing the app in TikTok's settings
 (tokens die mid-sync). To inspect: `counters` (successful `authorization_code`
 and `refresh_token` grants, `revoke`), `requests` (method and path of every API
-call), `public_videos(handle)`.
+call), `public_videos(handle)`, `await knows(kind, token)` ("access" or "refresh").
 """
 
 from __future__ import annotations
@@ -79,6 +83,8 @@ from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from assetry.sandbox.ledger import Ledger, MemoryLedger
 
 SANDBOX_CLIENT_KEY = "sbawassetrysandbox"
 SANDBOX_APP_NAME = "Assetry"
@@ -367,33 +373,6 @@ CREATORS = (
 )
 
 
-@dataclass
-class Grant:
-    """One user's authorization of the app: its scope and current refresh token."""
-
-    open_id: str
-    handle: str
-    scope: str
-    refresh_token: str
-    refresh_expires_at: float
-    revoked: bool = False
-
-
-@dataclass
-class AccessToken:
-    grant: Grant
-    expires_at: float
-
-
-@dataclass
-class AuthorizationCode:
-    handle: str
-    scope: str
-    redirect_uri: str
-    expires_at: float
-    used: bool = False
-
-
 class TikTokImitation:
     """One in-memory TikTok app registration and its users; serve `.app` (ASGI) anywhere."""
 
@@ -412,7 +391,11 @@ class TikTokImitation:
         oauth_error_status: int = 400,
         revoke_body: str = "",
         public_base: str | None = None,
+        ledger: Ledger | None = None,
+        media_key: bytes | None = None,
     ) -> None:
+        """`ledger`: where codes, grants and tokens are kept (memory unless given); `media_key`
+        signs cover and avatar links (random unless given: instances that share links share it)."""
         self.client_key = client_key
         self.client_secret = client_secret or secrets.token_urlsafe(24)
         self.app_name = app_name
@@ -427,13 +410,13 @@ class TikTokImitation:
         self.faults = Faults()
         self.counters: Counter[str] = Counter()
         self.requests: list[tuple[str, str]] = []
-        self.codes: dict[str, AuthorizationCode] = {}
-        self.grants: dict[str, Grant] = {}  # by refresh token
-        self.access_tokens: dict[str, AccessToken] = {}
+        # Records: "code" (handle, scope, redirect_uri, expires_at, used), "grant" by its id (open_id,
+        # handle, scope, refresh_expires_at, revoked), "refresh" and "access" tokens naming their grant.
+        self.ledger: Ledger = ledger or MemoryLedger()
         self.clock: Callable[[], float] = time.monotonic  # the rate limiter's clock
         self._frozen = now
         self._windows: dict[str, deque[float]] = {}
-        self._media_key = secrets.token_bytes(32)
+        self._media_key = media_key or secrets.token_bytes(32)
         self.published: dict[str, PublishedVideo] = {}
         self.app = Starlette(routes=self._routes())
 
@@ -503,16 +486,17 @@ class TikTokImitation:
         published = [p.id for p in self._published_between(handle, 0, now)]
         return sorted(synthetic + published, key=int, reverse=True)
 
-    def revoke_user(self, open_id: str) -> None:
+    async def revoke_user(self, open_id: str) -> None:
         """The user removed the app in TikTok's settings: every token of theirs stops working."""
-        for grant in self.grants.values():
-            if grant.open_id == open_id:
-                grant.revoked = True
+        await self.ledger.amend("grant", {"revoked": True}, where={"open_id": open_id})
 
-    def expire_refresh_tokens(self) -> None:
+    async def expire_refresh_tokens(self) -> None:
         """Every refresh token reaches the end of its life now."""
-        for grant in self.grants.values():
-            grant.refresh_expires_at = self.now.timestamp()
+        await self.ledger.amend("grant", {"refresh_expires_at": self.now.timestamp()})
+
+    async def knows(self, kind: str, token: str) -> bool:
+        """Whether this app issued `token` as an "access" or "refresh" token (spent or not renewed: no)."""
+        return await self.ledger.read(kind, token) is not None
 
     # ----- routes ------------------------------------------------------------
     def _routes(self) -> list[Route]:
@@ -663,8 +647,9 @@ class TikTokImitation:
         if handle not in self.creators or REQUIRED_SCOPE not in requested:
             return HTMLResponse(_error_page("Choose one of the sandbox accounts."), status_code=400)
         code = secrets.token_urlsafe(32)
-        self.codes[code] = AuthorizationCode(
-            handle, ",".join(granted), params["redirect_uri"], self.now.timestamp() + CODE_SECONDS
+        issued = {"handle": handle, "scope": ",".join(granted), "redirect_uri": params["redirect_uri"]}
+        await self.ledger.write(
+            "code", code, issued | {"expires_at": self.now.timestamp() + CODE_SECONDS, "used": False}
         )
         return self._redirect(params["redirect_uri"], {"code": code, "scopes": ",".join(granted)} | state)
 
@@ -726,60 +711,75 @@ No data leaves this computer and every account here is made up.</p>
         form = await self._client_form(request)
         grant_type = form.get("grant_type")
         now = self.now.timestamp()
+        renewed = {"refresh_expires_at": now + self.refresh_token_seconds}
         if grant_type == "authorization_code":
-            code = self.codes.get(form.get("code", ""))
-            if code is None or code.used or code.expires_at <= now:
+            key = form.get("code", "")
+            code = await self.ledger.read("code", key)
+            if code is None or code["used"] or code["expires_at"] <= now:
                 raise OAuthProblem("invalid_grant", "Authorization code is expired.")
-            if form.get("redirect_uri") != code.redirect_uri:
+            if form.get("redirect_uri") != code["redirect_uri"]:
                 raise OAuthProblem("invalid_grant", "Redirect URI does not match the authorization request.")
-            code.used = True
-            creator = self.creators[code.handle]
-            grant = Grant(creator.open_id(self.client_key), code.handle, code.scope, "", 0)
+            if not await self.ledger.amend("code", {"used": True}, key=key, where={"used": False}):
+                raise OAuthProblem("invalid_grant", "Authorization code is expired.")  # redeemed meanwhile
+            grant_id = secrets.token_hex(16)
+            grant = {
+                "open_id": self.creators[code["handle"]].open_id(self.client_key),
+                "handle": code["handle"],
+                "scope": code["scope"],
+                "revoked": False,
+            }
+            await self.ledger.write("grant", grant_id, grant | renewed)
             self.counters["authorization_code"] += 1
         elif grant_type == "refresh_token":
-            grant = self.grants.get(form.get("refresh_token", ""))
-            if grant is None or grant.revoked or grant.refresh_expires_at <= now:
+            # Rotation: the old refresh token is spent, by whichever request takes it first.
+            spent = await self.ledger.remove("refresh", form.get("refresh_token", ""))
+            grant_id = spent["grant"] if spent else ""
+            grant = await self.ledger.read("grant", grant_id) if spent else None
+            if grant is None or grant["revoked"] or grant["refresh_expires_at"] <= now:
                 raise OAuthProblem("invalid_grant", "Refresh token is invalid or expired.")
-            del self.grants[grant.refresh_token]  # rotation: the old refresh token is spent
+            await self.ledger.amend("grant", renewed, key=grant_id)
             self.counters["refresh_token"] += 1
         else:
             raise OAuthProblem("unsupported_grant_type", "The grant_type is not supported.")
-        grant.refresh_token = "rft." + secrets.token_urlsafe(40)
-        grant.refresh_expires_at = now + self.refresh_token_seconds
-        self.grants[grant.refresh_token] = grant
+        refresh = "rft." + secrets.token_urlsafe(40)
+        await self.ledger.write("refresh", refresh, {"grant": grant_id})
         access = "act." + secrets.token_urlsafe(40)
-        self.access_tokens[access] = AccessToken(grant, now + self.access_token_seconds)
+        await self.ledger.write(
+            "access", access, {"grant": grant_id, "expires_at": now + self.access_token_seconds}
+        )
         return {
             "access_token": access,
             "expires_in": self.access_token_seconds,
-            "open_id": grant.open_id,
+            "open_id": grant["open_id"],
             "refresh_expires_in": self.refresh_token_seconds,
-            "refresh_token": grant.refresh_token,
-            "scope": grant.scope,
+            "refresh_token": refresh,
+            "scope": grant["scope"],
             "token_type": "Bearer",
         }
 
     async def _revoke(self, request: Request) -> Response:
         form = await self._client_form(request)
         token = form.get("token", "")
-        access = self.access_tokens.get(token)
-        grant = access.grant if access else self.grants.get(token)
-        if grant is None or grant.revoked:
+        issued = await self.ledger.read("access", token) or await self.ledger.read("refresh", token)
+        grant = await self.ledger.read("grant", issued["grant"]) if issued else None
+        if grant is None or grant["revoked"]:
             raise OAuthProblem("invalid_request", "The token is invalid or has been revoked.")
-        grant.revoked = True
+        await self.ledger.amend("grant", {"revoked": True}, key=issued["grant"])
         self.counters["revoke"] += 1
         return Response(self.revoke_body, media_type="application/json")
 
     # ----- Display API -----------------------------------------------------------
-    def _authorize(self, request: Request, scope: str) -> tuple[Grant, SandboxCreator]:
+    async def _authorize(self, request: Request, scope: str) -> tuple[dict[str, Any], SandboxCreator]:
+        """The grant behind the request's bearer token and its creator, or 401."""
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        access = self.access_tokens.get(token)
-        if access is None or access.grant.revoked or access.expires_at <= self.now.timestamp():
+        access = await self.ledger.read("access", token) if token else None
+        grant = await self.ledger.read("grant", access["grant"]) if access else None
+        if grant is None or grant["revoked"] or access["expires_at"] <= self.now.timestamp():
             raise ApiProblem(401, "access_token_invalid", TOKEN_INVALID)
-        if scope not in access.grant.scope.split(","):
+        if scope not in grant["scope"].split(","):
             raise ApiProblem(401, "scope_not_authorized", SCOPE_MISSING)
-        return access.grant, self.creators[access.grant.handle]
+        return grant, self.creators[grant["handle"]]
 
     def _fields(self, request: Request, known: frozenset[str]) -> list[str]:
         raw = request.query_params.get("fields", "")
@@ -792,11 +792,11 @@ No data leaves this computer and every account here is made up.</p>
         return fields
 
     async def _user_info(self, request: Request) -> dict[str, Any]:
-        grant, creator = self._authorize(request, "user.info.basic")
+        grant, creator = await self._authorize(request, "user.info.basic")
         fields = self._fields(request, USER_FIELDS)
         avatar = self._media_url(self._base(request), "avatar", creator.handle)
         user = {
-            "open_id": grant.open_id,
+            "open_id": grant["open_id"],
             "union_id": creator.union_id,
             "avatar_url": avatar,
             "avatar_large_url": avatar,
@@ -805,7 +805,7 @@ No data leaves this computer and every account here is made up.</p>
         return {"user": {f: user[f] for f in fields}}
 
     async def _video_list(self, request: Request) -> dict[str, Any]:
-        _, creator = self._authorize(request, "video.list")
+        _, creator = await self._authorize(request, "video.list")
         fields = self._fields(request, VIDEO_FIELDS)
         body = await _json_body(request)
         max_count = body.get("max_count", 10)
@@ -839,7 +839,7 @@ No data leaves this computer and every account here is made up.</p>
         return {"videos": videos, "cursor": next_cursor, "has_more": oldest > 0}
 
     async def _video_query(self, request: Request) -> dict[str, Any]:
-        _, creator = self._authorize(request, "video.list")
+        _, creator = await self._authorize(request, "video.list")
         fields = self._fields(request, VIDEO_FIELDS)
         body = await _json_body(request)
         filters = body.get("filters")

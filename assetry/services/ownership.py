@@ -70,6 +70,13 @@ _ENTRIES = [
         describes="log-in attempts made with your email address (kept 90 days to stop password guessing)",
     ),
     Ownership(
+        "sandbox_records",
+        NOT_PERSONAL,
+        secret=("key_hash",),
+        reason="codes and tokens the sandbox imitations of TikTok and Instagram issued for their "
+        "made-up creators; no person or account of ours is named",
+    ),
+    Ownership(
         "form_submissions",
         NOT_PERSONAL,
         reason="the IP each sign-up, waitlist and link-resend form came from, with no address or "

@@ -3,21 +3,24 @@
 With a platform's app credentials set, its client talks to the real platform. Without
 them the same client talks to the sandbox imitation mounted in this app
 (`/sandbox/<platform>/...`): the browser sees its consent page there, and the
-server reaches its API in-process. Sandbox state lives in this process (one
-backend worker); the UI labels sandbox accounts "Sandbox".
+server reaches its API in-process. The grants and tokens it issued live in the database
+(any backend or worker, before and after a restart); the UI labels sandbox accounts "Sandbox".
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import hmac
 from typing import Any, Protocol
 
 import httpx
 
-from assetry.config import Mode, get_settings
+from assetry.config import Mode, Settings, get_settings, signing_secret
 from assetry.errors import BadInput, ProviderError
 from assetry.integrations.social import PostData, PostPage, Profile, TokenSet
+from assetry.services.sandbox_ledger import DatabaseLedger
 
 PLATFORMS = {"tiktok": "TikTok", "instagram": "Instagram"}
 SANDBOX_PREFIX = "/sandbox"
@@ -48,19 +51,35 @@ def redirect_uri(platform: str) -> str:
 
 @functools.cache
 def sandbox(platform: str) -> Any:
-    """The in-process imitation of a platform (one per process), mounted under /sandbox/<platform>.
+    """The imitation of a platform this process mounts under /sandbox/<platform>.
 
     Like the real platform, it sends the browser back only to the app's registered callback:
     any other `redirect_uri` gets its error page, so the mounted consent page redirects nowhere else.
+    Each process has its own, but what they issue is kept in the database and their secrets come
+    from SECRET_KEY: a grant made through one backend works on every backend and worker, and
+    after a restart.
     """
-    public = get_settings().public_url.rstrip("/") + f"{SANDBOX_PREFIX}/{platform}"
+    settings = get_settings()
+    public = settings.public_url.rstrip("/") + f"{SANDBOX_PREFIX}/{platform}"
+    ledger = DatabaseLedger(platform)
     if platform == "tiktok":
         from assetry.sandbox.tiktok import TikTokImitation
 
-        return TikTokImitation(public_base=public, redirect_uris=[redirect_uri(platform)])
+        return TikTokImitation(
+            public_base=public,
+            redirect_uris=[redirect_uri(platform)],
+            ledger=ledger,
+            client_secret=_sandbox_secret(settings, "tiktok client secret").hex(),
+            media_key=_sandbox_secret(settings, "tiktok media links"),
+        )
     from assetry.sandbox.instagram import InstagramImitation
 
-    return InstagramImitation(public_base=public, redirect_uris=(redirect_uri(platform),))
+    return InstagramImitation(public_base=public, redirect_uris=(redirect_uri(platform),), ledger=ledger)
+
+
+def _sandbox_secret(settings: Settings, purpose: str) -> bytes:
+    """A sandbox secret every instance derives alike from the installation's signing key."""
+    return hmac.new(signing_secret(settings), f"assetry sandbox {purpose}".encode(), hashlib.sha256).digest()
 
 
 def _http(platform: str) -> httpx.AsyncClient:

@@ -273,7 +273,7 @@ async def test_instagram_replies_have_what_meta_documents() -> None:
     imitation.now = imitation.anchor + timedelta(days=3)  # posts old enough to have insights
     redirect = "http://127.0.0.1:3000/oauth/instagram/callback"
     async with client_for(imitation.app) as http:
-        code = imitation.grant_code("sandbox_studio", redirect).removesuffix("#_")
+        code = (await imitation.grant_code("sandbox_studio", redirect)).removesuffix("#_")
         app = {"client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET}
         short = await http.post(
             "/oauth/access_token",

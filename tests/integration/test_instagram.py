@@ -99,7 +99,7 @@ def make_client(sandbox: Running, http: httpx.AsyncClient, **overrides) -> Insta
 
 async def connect(client: InstagramClient, sandbox: Running, username: str = "sandbox_studio", **kw) -> str:
     """A long-lived token for a sandbox account, as after a consent."""
-    code = sandbox.imitation.grant_code(username, REDIRECT, **kw)
+    code = await sandbox.imitation.grant_code(username, REDIRECT, **kw)
     return (await client.exchange_code(code, REDIRECT)).access_token
 
 
@@ -159,13 +159,13 @@ async def test_consent_allow_then_code_gives_a_60_day_token(
     assert tokens.scope == "instagram_business_basic,instagram_business_manage_insights"
     assert tokens.refresh_token is None
     assert tokens.expires_at == sandbox.imitation.clock() + timedelta(seconds=LONG_LIVED_SECONDS)
-    issued = sandbox.imitation.tokens[tokens.access_token]
+    issued = await sandbox.imitation.issued(tokens.access_token)
     assert issued.long_lived and issued.user_id == creator.user_id
     assert (await client.profile(tokens.access_token)).username == "sandbox_creator"
 
 
 async def test_denied_consent_says_nothing_was_connected(client: InstagramClient, sandbox: Running) -> None:
-    codes_before = len(sandbox.imitation.codes)
+    codes_before = await sandbox.imitation.ledger.count("code")
     form = {k: v[0] for k, v in parse_qs(urlsplit(client.authorize_url("s-2", REDIRECT)).query).items()}
     decision = await client.http.post(f"{sandbox.url}/oauth/authorize", data=form | {"decision": "deny"})
     params = {k: v[0] for k, v in parse_qs(urlsplit(decision.headers["location"]).query).items()}
@@ -173,7 +173,7 @@ async def test_denied_consent_says_nothing_was_connected(client: InstagramClient
     assert params["state"] == "s-2"
     with pytest.raises(BadInput, match="did not allow Assetry"):
         code_from_callback(params)
-    assert len(sandbox.imitation.codes) == codes_before
+    assert await sandbox.imitation.ledger.count("code") == codes_before
 
 
 async def test_consent_page_refuses_an_unregistered_redirect_uri(
@@ -194,18 +194,18 @@ def test_callback_without_a_code_is_refused() -> None:
 async def test_a_code_exchanged_twice_is_refused_the_second_time(
     client: InstagramClient, sandbox: Running
 ) -> None:
-    code = sandbox.imitation.grant_code("sandbox_studio", REDIRECT)
+    code = await sandbox.imitation.grant_code("sandbox_studio", REDIRECT)
     assert code.endswith("#_")
     first = await client.exchange_code(code, REDIRECT)  # the `#_` tail is stripped by the client
     assert first.access_token
-    tokens_before = len(sandbox.imitation.tokens)
+    tokens_before = await sandbox.imitation.ledger.count("token")
     with pytest.raises(BadInput, match="already used or has expired"):
         await client.exchange_code(code, REDIRECT)
-    assert len(sandbox.imitation.tokens) == tokens_before
+    assert await sandbox.imitation.ledger.count("token") == tokens_before
 
 
 async def test_an_expired_code_is_refused(client: InstagramClient, sandbox: Running) -> None:
-    code = sandbox.imitation.grant_code("sandbox_studio", REDIRECT)
+    code = await sandbox.imitation.grant_code("sandbox_studio", REDIRECT)
     sandbox.imitation.advance(timedelta(hours=2))
     with pytest.raises(BadInput, match="already used or has expired"):
         await client.exchange_code(code, REDIRECT)
@@ -214,13 +214,15 @@ async def test_an_expired_code_is_refused(client: InstagramClient, sandbox: Runn
 async def test_a_different_redirect_uri_or_secret_is_our_misconfiguration(
     client: InstagramClient, sandbox: Running
 ) -> None:
-    code = sandbox.imitation.grant_code("sandbox_studio", REDIRECT)
+    code = await sandbox.imitation.grant_code("sandbox_studio", REDIRECT)
     with pytest.raises(ProviderError, match="redirect_uri is identical") as wrong_uri:
         await client.exchange_code(code, REDIRECT + "/other")
     assert not isinstance(wrong_uri.value, BadInput)
     wrong_secret = make_client(sandbox, client.http, client_secret="not-the-secret")
     with pytest.raises(ProviderError, match="client secret"):
-        await wrong_secret.exchange_code(sandbox.imitation.grant_code("sandbox_studio", REDIRECT), REDIRECT)
+        await wrong_secret.exchange_code(
+            await sandbox.imitation.grant_code("sandbox_studio", REDIRECT), REDIRECT
+        )
 
 
 async def test_refresh_needs_a_day_old_unexpired_token(client: InstagramClient, sandbox: Running) -> None:
@@ -539,7 +541,7 @@ async def test_server_errors_are_provider_errors(
 
 
 async def test_server_error_during_code_exchange(client: InstagramClient, sandbox: Running) -> None:
-    code = sandbox.imitation.grant_code("sandbox_studio", REDIRECT)
+    code = await sandbox.imitation.grant_code("sandbox_studio", REDIRECT)
     sandbox.imitation.faults.server_error, sandbox.imitation.faults.only = 500, "/oauth/access_token"
     with pytest.raises(ProviderError, match="not answering"):
         await client.exchange_code(code, REDIRECT)
@@ -570,7 +572,7 @@ async def test_token_revoked_mid_sync_needs_a_reconnect(client: InstagramClient,
         async for post in client.all_media(token, creator.user_id):
             got.append(post.platform_id)
             if len(got) == 30:
-                sandbox.imitation.revoke(creator.user_id)
+                await sandbox.imitation.revoke(creator.user_id)
     assert len(got) == 50  # the two pages read before the revocation, nothing invented after
 
 
@@ -607,7 +609,7 @@ async def test_pictures_are_served_where_the_imitation_is_reached() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://assetry.test", timeout=5) as http:
         client = make_client(Running(imitation, "http://assetry.test"), http)
         token = (
-            await client.exchange_code(imitation.grant_code("sandbox_creator", REDIRECT), REDIRECT)
+            await client.exchange_code(await imitation.grant_code("sandbox_creator", REDIRECT), REDIRECT)
         ).access_token
         profile = await client.profile(token)
         page = await client.media(token, profile.account_id)

@@ -6,6 +6,7 @@ message, not configured or skipped, and no key or token ever appears in what it 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -79,7 +80,7 @@ def _tiktok_token(imitation: TikTokImitation, url: str) -> str:
 
 
 def _instagram_token(imitation: InstagramImitation, url: str) -> str:
-    code = imitation.grant_code("sandbox_studio", CALLBACK).removesuffix("#_")
+    code = asyncio.run(imitation.grant_code("sandbox_studio", CALLBACK)).removesuffix("#_")
     form = {
         "client_id": SANDBOX_CLIENT_ID,
         "client_secret": SANDBOX_CLIENT_SECRET,

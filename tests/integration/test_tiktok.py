@@ -212,7 +212,8 @@ async def test_denied_consent_tells_the_creator_and_issues_nothing(
     with pytest.raises(BadInput) as raised:
         client.code_from_callback(query)
     assert str(raised.value) == DENIED
-    assert sandbox.tiktok.codes == {} and sandbox.tiktok.grants == {}
+    assert await sandbox.tiktok.ledger.count("code") == 0
+    assert await sandbox.tiktok.ledger.count("grant") == 0
 
 
 async def test_a_code_exchanged_twice_is_refused(
@@ -292,7 +293,7 @@ async def test_an_expired_refresh_token_means_reconnect(
     client: TikTokClient, http: httpx.AsyncClient, sandbox: Running
 ) -> None:
     tokens = await connect(client, http)
-    sandbox.tiktok.expire_refresh_tokens()
+    await sandbox.tiktok.expire_refresh_tokens()
     with pytest.raises(AuthExpired, match="Reconnect your TikTok account"):
         await client.refresh(tokens.refresh_token)
     assert sandbox.tiktok.counters["refresh_token"] == 0
@@ -541,7 +542,7 @@ async def test_revoked_mid_sync_stops_with_reconnect(
         async for page in client.all_videos(tokens.access_token):
             seen.extend(page.posts)
             if len(seen) > 50:
-                sandbox.tiktok.revoke_user(tokens.account_id)
+                await sandbox.tiktok.revoke_user(tokens.account_id)
     assert str(raised.value) == RECONNECT
     assert [p.platform_id for p in seen] == sandbox.tiktok.public_videos("archive.huge")[: len(seen)]
 

@@ -6,9 +6,11 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
-from assetry.config import Mode, Settings
+from assetry.config import DeploymentRefused, Mode, Settings, signing_secret
 
-ENV = ("DATABASE_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY", "REDIS_URL", "PUBLIC_URL", "APP_DB_ROLE")
+ENV = ("DATABASE_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY", "REDIS_URL", "PUBLIC_URL", "APP_DB_ROLE", "DEPLOYMENT",
+       "ENCRYPTION_KEYS", "SECRET_KEY", "APP_DB_PASSWORD", "MEDIA_S3_ENDPOINT", "MEDIA_S3_ACCESS_KEY",
+       "MEDIA_S3_SECRET_KEY")  # fmt: skip
 
 
 @pytest.fixture
@@ -119,3 +121,91 @@ def test_deletion_grace_days_up_to_the_policys_30_are_accepted(settings, days: s
 def test_deletion_grace_days_past_the_policys_30_are_refused(settings, days: str) -> None:
     with pytest.raises(ValidationError, match="deletion_grace_days"):
         settings(DELETION_GRACE_DAYS=days)
+
+
+MULTI = {
+    "DEPLOYMENT": "multi",
+    "ENCRYPTION_KEYS": "k1:" + "A" * 43,
+    "SECRET_KEY": "a-long-random-signing-key",
+    "DATABASE_URL": "postgresql://owner:pw@db.example.com:5432/assetry",
+    "APP_DB_PASSWORD": "not-the-built-in-one",
+    "REDIS_URL": "redis://redis.example.com:6379/0",
+    "MEDIA_S3_ENDPOINT": "https://s3.example.com",
+    "MEDIA_S3_ACCESS_KEY": "key",
+    "MEDIA_S3_SECRET_KEY": "secret",
+}
+
+
+@pytest.fixture
+def multi(settings, monkeypatch: pytest.MonkeyPatch):
+    """Settings in multi-instance mode: everything set except the names given."""
+
+    def build(*unset: str, **env: str) -> Settings:
+        for name in MULTI:
+            monkeypatch.delenv(name, raising=False)
+        return settings(**({k: v for k, v in MULTI.items() if k not in unset} | env))
+
+    return build
+
+
+def test_multi_instance_mode_with_everything_set_starts(multi) -> None:
+    configured = multi()
+    configured.refuse_unsafe_deployment()
+    assert configured.encryption_keyring()[0][0] == "k1"
+
+
+@pytest.mark.parametrize(
+    ("unset", "named"),
+    [
+        (("ENCRYPTION_KEYS",), "ENCRYPTION_KEYS"),
+        (("SECRET_KEY",), "SECRET_KEY"),
+        (("DATABASE_URL",), "DATABASE_URL"),
+        (("APP_DB_PASSWORD",), "APP_DB_PASSWORD"),
+        (("REDIS_URL",), "REDIS_URL"),
+        (("MEDIA_S3_SECRET_KEY",), "MEDIA_S3_SECRET_KEY (object storage"),
+        (
+            ("MEDIA_S3_ENDPOINT", "MEDIA_S3_ACCESS_KEY"),
+            "MEDIA_S3_ENDPOINT, MEDIA_S3_ACCESS_KEY (object storage",
+        ),
+    ],
+)
+def test_multi_instance_mode_refuses_and_names_exactly_what_is_missing(multi, unset, named) -> None:
+    configured = multi(*unset)
+    with pytest.raises(DeploymentRefused) as refused:
+        configured.refuse_unsafe_deployment()
+    message = str(refused.value)
+    [listed] = [line for line in message.splitlines() if line.startswith("  - ")]
+    assert listed.startswith(f"  - {named}")
+    assert "unset DEPLOYMENT to run on one machine" in message
+
+
+def test_malformed_keys_are_named_and_blank_ones_are_missing(multi) -> None:
+    assert (
+        multi(ENCRYPTION_KEYS="k1:tooshort")
+        .missing_for_multi_instance()[0]
+        .startswith("ENCRYPTION_KEYS in the right shape")
+    )
+    assert multi(SECRET_KEY="", REDIS_URL="").missing_for_multi_instance() == [
+        "SECRET_KEY (signs media and download links; the same on every instance)",
+        "REDIS_URL (UI state shared by the web backends)",
+    ]
+
+
+def test_keys_are_made_locally_on_one_machine_and_never_in_multi_instance_mode(
+    multi, settings, tmp_path
+) -> None:
+    refusing = multi("ENCRYPTION_KEYS", "SECRET_KEY")
+    with pytest.raises(DeploymentRefused, match="ENCRYPTION_KEYS"):
+        refusing.encryption_keyring()
+    with pytest.raises(DeploymentRefused, match="SECRET_KEY"):
+        signing_secret(refusing)
+    assert sorted(tmp_path.iterdir()) == []
+    one_machine = settings(DEPLOYMENT="single")
+    assert one_machine.encryption_keyring()[0][0] == "local"
+    assert signing_secret(one_machine) == signing_secret(settings(DEPLOYMENT="single"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["encryption.key", "secret.key"]
+
+
+def test_an_unknown_deployment_is_refused(settings) -> None:
+    with pytest.raises(ValidationError, match="single"):
+        settings(DEPLOYMENT="several")

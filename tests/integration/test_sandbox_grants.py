@@ -1,0 +1,106 @@
+"""Sandbox grants live in the database: a consent given through one instance works on another.
+
+The "web" side here is this test process (its mounted imitations); the other side is a real
+`python -m assetry worker` process, and then a fresh imitation in this process (a restart):
+each starts with nothing in memory, so anything kept only in memory would read "needs reconnect".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from assetry import db
+from assetry.config import ROOT, get_settings
+from assetry.models import ConnectedAccount, Post
+from assetry.models.base import utcnow
+from assetry.services import connections, platforms
+from tests.integration import test_instagram_connection as instagram_flow
+from tests.integration import test_tiktok_connection as tiktok_flow
+
+SYNC_WAIT_S = 240
+
+
+@pytest.fixture
+def fresh_sandboxes():
+    """Each test starts, and leaves, with imitations that remember nothing in memory."""
+    platforms.sandbox.cache_clear()
+    yield
+    platforms.sandbox.cache_clear()
+
+
+async def _accounts() -> list[ConnectedAccount]:
+    async with db.service_session() as session:
+        return list((await session.exec(select(ConnectedAccount))).all())
+
+
+async def _synced() -> set:
+    """The accounts with posts in the database."""
+    async with db.service_session() as session:
+        return set((await session.exec(select(Post.account_id).distinct())).all())
+
+
+async def test_accounts_granted_here_sync_in_a_worker_process_and_after_a_restart(
+    database: str, fresh_sandboxes: None, tmp_path
+) -> None:
+    user_id, session_token = await tiktok_flow.new_user()
+    await tiktok_flow.connect(user_id, session_token, platforms.sandbox("tiktok"))
+    url = await connections.begin(user_id, session_token, "instagram")
+    query = await instagram_flow.consent(platforms.sandbox("instagram"), url, "sandbox_studio")
+    await connections.complete("instagram", query, session_token)
+
+    # Another process: its own imitations, nothing of ours in its memory. It runs the first syncs.
+    log = tmp_path / "worker.log"
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "assetry", "worker",
+        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=log.open("w"),
+    )  # fmt: skip
+    try:  # Posts of both accounts in the database: the worker read them with the grants made here.
+        deadline = time.monotonic() + SYNC_WAIT_S
+        while len(await _synced()) < 2:
+            assert worker.returncode is None, log.read_text()
+            assert time.monotonic() < deadline, "the worker read no posts of both accounts"
+            await asyncio.sleep(0.5)
+    finally:  # it is still syncing (it would finish its jobs on SIGTERM)
+        worker.kill()
+        await worker.wait()
+    accounts = await _accounts()
+    assert await _synced() == {a.id for a in accounts}
+    assert {(a.platform, a.status) for a in accounts} == {("tiktok", "active"), ("instagram", "active")}
+
+    # A restart of this process: new imitations; the TikTok token has expired, so it is refreshed.
+    platforms.sandbox.cache_clear()
+    [tiktok] = [a for a in accounts if a.platform == "tiktok"]
+    async with db.service_session() as session:
+        (await session.get(ConnectedAccount, tiktok.id)).token_expires_at = utcnow() + timedelta(minutes=1)
+    renewed = await connections.access_token(tiktok.id)
+    assert await platforms.sandbox("tiktok").knows("access", renewed)
+    assert platforms.sandbox("tiktok").counters["refresh_token"] == 1
+    for account in accounts:
+        token = await connections.access_token(account.id)
+        profile = await platforms.adapter(account.platform).profile(token)
+        assert profile.account_id == account.platform_account_id
+    assert {a.status for a in await _accounts()} == {"active"}
+
+
+async def test_cover_links_signed_by_one_instance_open_on_another(
+    database: str, fresh_sandboxes: None
+) -> None:
+    user_id, session_token = await tiktok_flow.new_user()
+    connected = await tiktok_flow.connect(user_id, session_token, platforms.sandbox("tiktok"))
+    token = await connections.access_token(connected.account_id)
+    [first, *_] = (await platforms.adapter("tiktok").page(token, "", None)).posts
+    platforms.sandbox.cache_clear()  # another backend: the browser asks it for the same link
+    public = get_settings().public_url.rstrip("/") + "/sandbox/tiktok"
+    transport = httpx.ASGITransport(app=platforms.sandbox("tiktok").app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as browser:
+        cover = await browser.get(first.cover_url.removeprefix(public))
+    assert cover.status_code == 200 and cover.headers["content-type"] == "image/jpeg"
