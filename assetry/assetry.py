@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from assetry import web
+from assetry import logs, web
 from assetry.config import get_settings
 from assetry.jobs import engine
 from assetry.pages import (
@@ -35,6 +35,7 @@ from assetry.state.frames import limit_event_frames
 from assetry.state.policy_banner import PolicyBannerState
 from assetry.state.session import SessionBoundary, SessionState
 
+logs.configure()
 app = rx.App(
     api_transformer=[web.routes(), web.with_security_headers, web.at_the_public_origin, limit_event_frames],
     # Top right: on a phone the in-progress rows sit below the form, where a toast at the

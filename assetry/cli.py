@@ -1,5 +1,5 @@
 """Operator commands: `python -m assetry serve | migrate | create-admin EMAIL | doctor | rotate-keys
-| purge | smoke | backup FILE | restore FILE`.
+| purge | pseudonym ID | smoke | backup FILE | restore FILE`.
 
 With no DATABASE_URL they run on the embedded Postgres: the app's server while it runs,
 otherwise one started for the length of the command (`smoke` needs no database).
@@ -23,7 +23,7 @@ from alembic.script import ScriptDirectory
 from sqlmodel import select
 
 from alembic import command
-from assetry import db, local_postgres, rls, serve
+from assetry import db, local_postgres, logs, rls, serve
 from assetry.config import ROOT, get_settings
 from assetry.jobs import engine
 from assetry.local_postgres import LocalDatabaseError
@@ -82,27 +82,11 @@ async def rotate_keys() -> int:
     return 0
 
 
-# How `purge` names what `privacy.purge_old_logs` counted (other kinds: their name, spaced).
-PURGED = {
-    "last_seen_at": "last-seen times cleared",
-    "login_attempts": "log-in attempts",
-    "auth_sessions": "ended sessions",
-    "oauth_states": "OAuth states",
-    "outbox": "emails",
-    "audit_log": "audit entries cleared",
-}
-
-
 async def purge() -> int:
-    """Run the account deletions that are due and the retention purges now; print the counts."""
-    from assetry.services import privacy
+    """Run every purge the workers schedule (`services.retention`) now; print the counts."""
+    from assetry.services import retention
 
-    counts = {"accounts past their grace period": await privacy.purge_due_accounts()}
-    counts |= {
-        PURGED.get(name, name.replace("_", " ")): n for name, n in (await privacy.purge_old_logs()).items()
-    }
-    counts["finished jobs"] = await privacy.purge_finished_jobs()
-    counts["expired export archives"] = await privacy.delete_expired_exports()
+    counts = await retention.run_all()
     width = max(map(len, counts))
     for name, n in counts.items():
         print(f"{name:<{width}}  {n}")
@@ -273,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "purge", help="purge what the retention rules say is due now (accounts, logs, jobs, emails, exports)"
     )
+    commands.add_parser(
+        "pseudonym", help="what the logs call an id (a user's, a generation's): search them for that"
+    ).add_argument("id")
     commands.add_parser("smoke", help="one cheap real call per configured provider (costs a few cents)")
     for name, text in (
         ("backup", "write the whole database to FILE"),
@@ -282,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     args, reflex_args = parser.parse_known_args(argv)
     if reflex_args and args.command != "serve":
         parser.error(f"unrecognized arguments: {' '.join(reflex_args)}")
+    logs.configure()
+    if args.command == "pseudonym":
+        print(logs.pseudonym(args.id))
+        return 0
     if args.command == "smoke":
         from assetry.services import smoke
 
