@@ -1,5 +1,5 @@
 """Operator commands: `python -m assetry serve | migrate | create-admin EMAIL | doctor | rotate-keys
-| purge | pseudonym ID | smoke | backup FILE | restore FILE`.
+| purge | pseudonym ID | smoke | backup FILE | restore FILE | upgrade-database`.
 
 With no DATABASE_URL they run on the embedded Postgres: the app's server while it runs,
 otherwise one started for the length of the command (`smoke` needs no database).
@@ -48,6 +48,20 @@ def restore(path: Path) -> int:
         connection.execute(rls.app_role(settings.app_db_role, settings.app_db_password.get_secret_value()))
     local_postgres.restore(url, path)
     print(f"Restored the database from {path}.")
+    return 0
+
+
+def upgrade_database(local: local_postgres.LocalPostgres | None) -> int:
+    """pg_upgrade the embedded database's folder from an older Postgres major (the wheel's binaries)."""
+    if local is None:
+        print("DATABASE_URL is set: upgrade that server the way its host says; nothing embedded to upgrade.")
+        return 1
+    came_from = local.upgrade()
+    if came_from == local_postgres.MAJOR:
+        print(f"The database in {local.folder} needs no upgrade (Postgres {came_from}, or none yet).")
+        return 0
+    print(f"Upgraded the database in {local.folder} from Postgres {came_from} to {local_postgres.MAJOR}.")
+    print(f"The old folder is kept as {local.folder}-{came_from}: delete it once the app runs well.")
     return 0
 
 
@@ -266,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         ("restore", "replace the whole database with the backup in FILE (stop the app first)"),
     ):
         commands.add_parser(name, help=text).add_argument("file", type=Path)
+    commands.add_parser(
+        "upgrade-database",
+        help="bring the embedded database made by an older Postgres to this one (app stopped)",
+    )
     args, reflex_args = parser.parse_known_args(argv)
     if reflex_args and args.command != "serve":
         parser.error(f"unrecognized arguments: {' '.join(reflex_args)}")
@@ -281,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     local = get_settings().local_postgres()
     try:
+        if args.command == "upgrade-database":
+            return upgrade_database(local)
         exclusive = args.command in ("serve", "restore")
         with local.owned(exclusive=exclusive) if local else contextlib.nullcontext():
             if args.command == "serve":
