@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from assetry import web
+from assetry import logs, web
 from assetry.config import get_settings
 from assetry.jobs import engine
 from assetry.pages import (
@@ -35,6 +35,7 @@ from assetry.state.frames import limit_event_frames
 from assetry.state.policy_banner import PolicyBannerState
 from assetry.state.session import SessionBoundary, SessionState
 
+logs.configure()
 # DEPLOYMENT=multi without the keys, database, Redis and storage every instance must share: refuse.
 get_settings().refuse_unsafe_deployment()
 

@@ -1,5 +1,5 @@
 """Operator commands: `python -m assetry serve | migrate | create-admin EMAIL | doctor | rotate-keys
-| purge | smoke | backup FILE | restore FILE`.
+| purge | pseudonym ID | smoke | backup FILE | restore FILE | upgrade-database`.
 
 With no DATABASE_URL they run on the embedded Postgres: the app's server while it runs,
 otherwise one started for the length of the command (`smoke` needs no database).
@@ -25,7 +25,7 @@ from alembic.script import ScriptDirectory
 from sqlmodel import select
 
 from alembic import command
-from assetry import db, local_postgres, rls, serve
+from assetry import db, local_postgres, logs, rls, serve
 from assetry.config import ROOT, DeploymentRefused, get_settings
 from assetry.jobs import engine
 from assetry.local_postgres import LocalDatabaseError
@@ -50,6 +50,20 @@ def restore(path: Path) -> int:
         connection.execute(rls.app_role(settings.app_db_role, settings.app_db_password.get_secret_value()))
     local_postgres.restore(url, path)
     print(f"Restored the database from {path}.")
+    return 0
+
+
+def upgrade_database(local: local_postgres.LocalPostgres | None) -> int:
+    """pg_upgrade the embedded database's folder from an older Postgres major (the wheel's binaries)."""
+    if local is None:
+        print("DATABASE_URL is set: upgrade that server the way its host says; nothing embedded to upgrade.")
+        return 1
+    came_from = local.upgrade()
+    if came_from == local_postgres.MAJOR:
+        print(f"The database in {local.folder} needs no upgrade (Postgres {came_from}, or none yet).")
+        return 0
+    print(f"Upgraded the database in {local.folder} from Postgres {came_from} to {local_postgres.MAJOR}.")
+    print(f"The old folder is kept as {local.folder}-{came_from}: delete it once the app runs well.")
     return 0
 
 
@@ -84,27 +98,11 @@ async def rotate_keys() -> int:
     return 0
 
 
-# How `purge` names what `privacy.purge_old_logs` counted (other kinds: their name, spaced).
-PURGED = {
-    "last_seen_at": "last-seen times cleared",
-    "login_attempts": "log-in attempts",
-    "auth_sessions": "ended sessions",
-    "oauth_states": "OAuth states",
-    "outbox": "emails",
-    "audit_log": "audit entries cleared",
-}
-
-
 async def purge() -> int:
-    """Run the account deletions that are due and the retention purges now; print the counts."""
-    from assetry.services import privacy
+    """Run every purge the workers schedule (`services.retention`) now; print the counts."""
+    from assetry.services import retention
 
-    counts = {"accounts past their grace period": await privacy.purge_due_accounts()}
-    counts |= {
-        PURGED.get(name, name.replace("_", " ")): n for name, n in (await privacy.purge_old_logs()).items()
-    }
-    counts["finished jobs"] = await privacy.purge_finished_jobs()
-    counts["expired export archives"] = await privacy.delete_expired_exports()
+    counts = await retention.run_all()
     width = max(map(len, counts))
     for name, n in counts.items():
         print(f"{name:<{width}}  {n}")
@@ -283,12 +281,19 @@ def command_line() -> argparse.ArgumentParser:
     commands.add_parser(
         "purge", help="purge what the retention rules say is due now (accounts, logs, jobs, emails, exports)"
     )
+    commands.add_parser(
+        "pseudonym", help="what the logs call an id (a user's, a generation's): search them for that"
+    ).add_argument("id")
     commands.add_parser("smoke", help="one cheap real call per configured provider (costs a few cents)")
     for name, text in (
         ("backup", "write the whole database to FILE"),
         ("restore", "replace the whole database with the backup in FILE (stop the app first)"),
     ):
         commands.add_parser(name, help=text).add_argument("file", type=Path)
+    commands.add_parser(
+        "upgrade-database",
+        help="bring the embedded database made by an older Postgres to this one (app stopped)",
+    )
     return parser
 
 
@@ -297,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     args, reflex_args = parser.parse_known_args(argv)
     if reflex_args and args.command != "serve":
         parser.error(f"unrecognized arguments: {' '.join(reflex_args)}")
+    logs.configure()
+    if args.command == "pseudonym":
+        print(logs.pseudonym(args.id))
+        return 0
     if args.command == "smoke":
         from assetry.services import smoke
 
@@ -311,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     local = get_settings().local_postgres()
     try:
+        if args.command == "upgrade-database":
+            return upgrade_database(local)
         exclusive = args.command in ("serve", "restore")
         with local.owned(exclusive=exclusive) if local else contextlib.nullcontext():
             if args.command == "serve":

@@ -34,7 +34,10 @@ def engine() -> AsyncEngine:
     """The async engine for the configured database (one per URL per process)."""
     url = get_settings().app_database_url
     if url not in _engines:
-        _engines[url] = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # Errors leave the SQL's parameters out: they hold emails, names and prompts (assetry.logs).
+        _engines[url] = create_async_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+        )
     return _engines[url]
 
 

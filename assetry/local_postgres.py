@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import importlib.util
 import os
 import pwd
+import re
 import shlex
 import shutil
 import stat
@@ -97,13 +99,9 @@ class LocalPostgres:
                 "initdb", "-D", str(self.folder), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
                 "--locale=C.UTF-8", what="create the database folder",
             )  # fmt: skip
-        version = (self.folder / "PG_VERSION").read_text().strip()
-        if version != str(MAJOR):
-            raise LocalDatabaseError(
-                f"The database in {self.folder} was made by Postgres {version}; this Assetry runs "
-                f"Postgres {MAJOR}. Nothing was changed. Start the Assetry version that made it, run "
-                f"`python -m assetry backup FILE`, move the folder away, then `restore FILE` here."
-            )
+        version = self._made_by()
+        if version != MAJOR:
+            raise self._other_major(version)
         if not self.running():
             extra = "".join(f" -c {shlex.quote(setting)}" for setting in self.settings)
             options = f"-c listen_addresses='' -k {shlex.quote(str(self.socket_dir))}{extra}"
@@ -138,6 +136,60 @@ class LocalPostgres:
 
         Yields whether this process owns it. `exclusive`: refuse when another process owns it.
         """
+        with self._lock(exclusive=exclusive) as owner:
+            if not owner:
+                yield False
+                return
+            try:
+                self.start()
+                yield True
+            finally:
+                self.stop()
+
+    def upgrade(self) -> int:
+        """Bring a folder made by an older Postgres major to this one with the wheel's `pg_upgrade`.
+
+        Returns the major it came from. The old folder is kept beside the new one, as
+        `postgres-<major>`, until the operator deletes it; when the upgrade fails, it is put
+        back as it was. Needs the app stopped.
+        """
+        with self._lock(exclusive=True):
+            if not (self.folder / "PG_VERSION").exists():
+                return MAJOR  # nothing made yet: the next start makes it with this major
+            version = self._made_by()
+            if version == MAJOR:
+                return version
+            old_bin = wheel_majors().get(version)
+            if old_bin is None or version > MAJOR:
+                raise self._other_major(version)
+            kept = self.data_dir.absolute() / f"postgres-{version}"
+            if kept.exists():
+                raise LocalDatabaseError(f"{kept} is in the way of the upgrade: move it elsewhere first.")
+            self.folder.rename(kept)
+            try:
+                self._prepare_folder()
+                if _server_user():
+                    _let_through(old_bin)
+                # Postgres 18 turns data checksums on by default; pg_upgrade needs the old folder's choice.
+                self._run(
+                    "initdb", "-D", str(self.folder), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
+                    "--locale=C.UTF-8", "--no-data-checksums", what="create the upgraded database folder",
+                )  # fmt: skip
+                self._run(
+                    "pg_upgrade", "-b", str(old_bin), "-B", str(BIN), "-d", str(kept), "-D", str(self.folder),
+                    "-U", SUPERUSER, f"--socketdir={self.socket_dir}", what=f"upgrade the Postgres {version} data",
+                    cwd=self.folder,
+                )  # fmt: skip
+            except LocalDatabaseError:
+                shutil.rmtree(self.folder, ignore_errors=True)
+                kept.rename(self.folder)
+                raise
+            (self.folder / "delete_old_cluster.sh").unlink(missing_ok=True)
+            return version
+
+    @contextlib.contextmanager
+    def _lock(self, *, exclusive: bool) -> Iterator[bool]:
+        """Hold `DATA_DIR/postgres.lock` for the block; yields False when another process holds it."""
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             handle = (self.data_dir / "postgres.lock").open("a+")
@@ -159,13 +211,40 @@ class LocalPostgres:
             handle.truncate(0)
             handle.write(str(os.getpid()))
             handle.flush()
-            try:
-                self.start()
-                yield True
-            finally:
-                self.stop()
+            yield True
 
     # ----- internals ----------------------------------------------------
+    def _made_by(self) -> int:
+        """The Postgres major version that made the data folder."""
+        text = (self.folder / "PG_VERSION").read_text().strip()
+        try:
+            return int(text)
+        except ValueError:
+            raise LocalDatabaseError(
+                f"{self.folder / 'PG_VERSION'} says {text[:20]!r}, not a Postgres version: {self.folder} "
+                "is not a Postgres data folder. Nothing was changed. Move it away and start again."
+            ) from None
+
+    def _other_major(self, version: int) -> LocalDatabaseError:
+        """What to do with a folder another Postgres major made (nothing of it was changed)."""
+        made = f"The database in {self.folder} was made by Postgres {version}; this Assetry runs Postgres {MAJOR}. Nothing was changed."
+        if version > MAJOR:
+            return LocalDatabaseError(
+                f"{made} A newer Assetry made it: run that one, `python -m assetry backup FILE` there, "
+                f"then move the folder away and `python -m assetry restore FILE` here."
+            )
+        if version in wheel_majors():
+            return LocalDatabaseError(
+                f"{made} Upgrade it with `python -m assetry upgrade-database` (pg_upgrade, with the "
+                f"Postgres {version} the wheel also carries; the old folder is kept as postgres-{version})."
+            )
+        return LocalDatabaseError(
+            f"{made} pg_upgrade cannot be used here: the wheel carries no Postgres {version} binaries "
+            f"(only {', '.join(map(str, sorted(wheel_majors())))}). With a Postgres {version} installation, "
+            f"start this folder and write `pg_dump --format=custom --dbname={DATABASE} --file=FILE`; "
+            f"then move {self.folder} away and run `python -m assetry restore FILE`."
+        )
+
     def _postmaster(self) -> int | None:
         """The server's process id while it is alive (its pid file outlives a killed server)."""
         try:
@@ -195,7 +274,9 @@ class LocalPostgres:
             _let_through(path.parent)
         _let_through(BIN)
 
-    def _pg(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _pg(
+        self, program: str, *args: str, check: bool = True, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         user = _server_user()
         return subprocess.run(
             [str(BIN / program), *args],
@@ -205,13 +286,13 @@ class LocalPostgres:
             user=user.pw_uid if user else None,
             group=user.pw_gid if user else None,
             extra_groups=[] if user else None,
-            cwd="/",
+            cwd=str(cwd or "/"),
             env={**os.environ, "LC_ALL": "C.UTF-8"},
         )
 
-    def _run(self, program: str, *args: str, what: str) -> None:
+    def _run(self, program: str, *args: str, what: str, cwd: Path | None = None) -> None:
         try:
-            self._pg(program, *args)
+            self._pg(program, *args, cwd=cwd)
         except subprocess.CalledProcessError as failed:
             raise self._failure(what, failed.stdout + failed.stderr) from None
 
@@ -236,6 +317,19 @@ class LocalPostgres:
             cursor = connection.execute(sql)
             row = cursor.fetchone() if cursor.description else None
         return row[0] if row else None
+
+
+@functools.cache
+def wheel_majors() -> dict[int, Path]:
+    """Each Postgres major whose binaries the wheel carries, with their folder (pg_upgrade needs the old one's)."""
+    found = {}
+    for folder in BIN.parent.parent.glob("pginstall*/bin"):
+        said = subprocess.run(
+            [str(folder / "pg_config"), "--version"], capture_output=True, text=True, check=False
+        )
+        if match := re.match(r"PostgreSQL (\d+)", said.stdout):
+            found[int(match.group(1))] = folder
+    return found
 
 
 def backup(url: str, path: Path) -> None:

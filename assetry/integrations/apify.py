@@ -417,7 +417,7 @@ def _match(platform: Platform, links: Sequence[PostLink], items: Sequence[Any]) 
     by_key: dict[str, Mapping[str, Any]] = {}
     for item in items:
         if not isinstance(item, Mapping):
-            log.warning("Apify %s item is not an object: %r", platform, item)
+            log.warning("Apify %s item is not an object but %s", platform, type(item).__name__)
             continue
         for key in _item_keys(platform, item):
             by_key.setdefault(key, item)
@@ -454,7 +454,7 @@ def _answer(platform: Platform, url: str, item: Mapping[str, Any] | None) -> Pub
     try:
         post = tiktok_post(item) if platform == TIKTOK else instagram_post(item)
     except (KeyError, ValueError, TypeError) as error:
-        log.warning("unreadable Apify %s item for %s: %s", platform, url, error)
+        log.warning("unreadable Apify %s item: %s", platform, error)
         return PublicPost(url, platform, None, POST_UNREADABLE)
     return PublicPost(url, platform, post)
 

@@ -311,7 +311,10 @@ class TikTokClient:
         for item in items:
             post = _post(item, now)
             if post is None:
-                log.warning("tiktok: skipped a video without a usable id or create_time: %r", item)
+                log.warning(
+                    "tiktok: skipped a video without a usable id or create_time (fields: %s)",
+                    sorted(item) if isinstance(item, dict) else type(item).__name__,
+                )
             else:
                 posts.append(post)
         return posts

@@ -31,7 +31,6 @@ from assetry.config import get_settings
 from assetry.errors import AuthExpired, BadInput, NotAllowed, ProviderError, RateLimited
 from assetry.jobs import manifest, queue
 from assetry.jobs.task import Cancelled, Context, Fail, Retry
-from assetry.services import privacy
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS = 2.0, 300.0
 TOO_LONG = "This took longer than allowed and was stopped. Try again, or pick a faster option."
 # A worker that sent no heartbeat for this long is dead (kill -9): its jobs run again.
 STALLED_AFTER_SECONDS = 30.0
-RETRY_STALLED, DELETE_ENDED = "jobs.retry_stalled", "retention.jobs"
+RETRY_STALLED = "jobs.retry_stalled"
 
 dropped_for_deleted_users = 0  # jobs this process dropped because their user is gone
 
@@ -181,15 +180,7 @@ async def retry_stalled(app: App, *, seconds_since_heartbeat: float = STALLED_AF
     return {"retried": retried, "failed": failed}
 
 
-async def _delete_ended(_ctx: Context) -> dict:
-    """Jobs that ended more than 90 days ago are deleted (the retention the policy promises)."""
-    return {"deleted": await privacy.purge_finished_jobs()}
-
-
-_BUILT_IN = (
-    manifest.Spec(RETRY_STALLED, _retry_stalled, manifest.BULK, cron="* * * * *"),
-    manifest.Spec(DELETE_ENDED, _delete_ended, manifest.BULK, cron="25 */6 * * *"),
-)
+_BUILT_IN = (manifest.Spec(RETRY_STALLED, _retry_stalled, manifest.BULK, cron="* * * * *"),)
 
 
 def _spec(name: str) -> manifest.Spec:

@@ -24,6 +24,7 @@ from assetry.services import (
     policy_changes,
     post_matching,
     privacy,
+    retention,
     sign_up,
     studio,
     sync,
@@ -74,10 +75,7 @@ TASKS: tuple[Spec, ...] = (
     Spec(invitations.INVITE_ALL, invitations.send_invitations, BULK, 5, 6 * HOURS, invitations.ended),
     Spec(privacy.PURGE_KIND, privacy.run_purge, BULK, 10, 6 * HOURS),
     Spec(policy_changes.NOTIFY, policy_changes.notify, BULK, 3, HOURS, cron="17 * * * *"),
-    Spec("retention.logs", privacy.retention_logs, BULK, 3, HOURS, cron="5 */6 * * *"),
-    Spec("retention.exports", privacy.retention_exports, BULK, 3, HOURS, cron="35 * * * *"),
-    Spec("retention.accounts", privacy.retention_accounts, BULK, 3, 6 * HOURS, cron="45 * * * *"),
-    Spec(sign_up.PURGE_UNCONFIRMED, sign_up.run_purge_unconfirmed, BULK, 3, HOURS, cron="55 * * * *"),
+    *(Spec(p.task, p.as_job, BULK, 3, p.timeout_seconds, cron=p.cron) for p in retention.PURGES),
 )
 _BY_NAME = {spec.name: spec for spec in TASKS}
 

@@ -107,7 +107,7 @@ class Listener:
         try:
             user = json.loads(payload)["user"]
         except (ValueError, KeyError, TypeError):
-            log.warning("ignored a malformed change note %r", payload[:200])
+            log.warning("ignored a malformed change note (%d characters)", len(payload))
             return
         for subscription in self._subscribers.get(user, ()):
             subscription.wake()

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from assetry import db
+from assetry import db, logs
 from assetry.config import get_settings
 from assetry.errors import BadInput
 from assetry.jobs.task import Context
@@ -156,7 +156,7 @@ async def _tell(session: AsyncSession, user, versions: list[PolicyVersion]) -> i
             user_id=user.id,
         )
     except BadInput:  # an address that no longer parses: recorded as told, not retried forever
-        log.warning("policy.notify: user %s has an unusable email address", user.id)
+        log.warning("policy.notify: user %s has an unusable email address", logs.pseudonym(user.id))
         return 0
     return 1
 

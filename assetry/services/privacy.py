@@ -51,7 +51,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from assetry import db
+from assetry import db, logs
 from assetry.config import get_settings, signing_secret
 from assetry.errors import BadInput, NotAllowed
 from assetry.jobs import queue
@@ -665,7 +665,9 @@ async def request_deletion(
             async with session.begin_nested():
                 await _notify_deleted(session, user)
         except Exception:  # the account is closed either way; a missing email is logged, not fatal
-            log.exception("the deletion confirmation for user %s could not be queued", user_id)
+            log.exception(
+                "the deletion confirmation for user %s could not be queued", logs.pseudonym(user_id)
+            )
         due = user.deletion_due_at
         accounts_to_revoke = (
             await session.exec(select(ConnectedAccount.id).where(ConnectedAccount.user_id == user_id))
@@ -697,7 +699,9 @@ async def _disconnect_all(user_id: uuid.UUID, account_ids: list[uuid.UUID]) -> N
         except NotAllowed:
             pass  # already gone
         except Exception:  # the purge tries again; one platform's outage must not block the rest
-            log.exception("revoking connected account %s of user %s failed", account_id, user_id)
+            log.exception(
+                "revoking connected account %s of user %s failed", account_id, logs.pseudonym(user_id)
+            )
 
 
 async def run_purge(ctx: Context) -> dict:
@@ -715,7 +719,7 @@ async def run_purge(ctx: Context) -> dict:
         raise Retry("not due yet", delay=wait)
 
     async def step(table: str, count: int) -> None:
-        log.info("purge of %s: %d rows of %s deleted", user_id, count, table)
+        log.info("purge of %s: %d rows of %s deleted", logs.pseudonym(user_id), count, table)
 
     return {"purged": True, "rows": await purge_account(user_id, on_step=step)}
 
@@ -773,7 +777,7 @@ async def purge_account(
             target=pseudonym,
             detail=f"{sum(counts.values())} rows in {sum(1 for n in counts.values() if n)} tables",
         )
-    log.info("purged account %s: %d rows", user_id, sum(counts.values()))
+    log.info("purged account %s: %d rows", logs.pseudonym(user_id), sum(counts.values()))
     return counts
 
 
@@ -921,15 +925,3 @@ async def purge_finished_jobs(*, now: datetime | None = None) -> int:
         deleted = await queue.delete_ended(session, before=(now or utcnow()) - timedelta(days=RETENTION_DAYS))
     log.info("retention: deleted %d ended jobs", deleted)
     return deleted
-
-
-async def retention_logs(_ctx: Context) -> dict:
-    return await purge_old_logs()
-
-
-async def retention_exports(_ctx: Context) -> dict:
-    return {"archives": await delete_expired_exports()}
-
-
-async def retention_accounts(_ctx: Context) -> dict:
-    return {"accounts": await purge_due_accounts()}

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 from user_agents import parse as parse_user_agent
 
-from assetry import db, security
+from assetry import db, logs, security
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
 from assetry.models import AuthSession, ConnectedAccount, SupportMessage, User
@@ -138,7 +138,7 @@ async def request_email_change(user_id: uuid.UUID, new_email_raw: str, password:
             async with session.begin_nested():
                 await _send_confirmation(session, user, new_email, link)
         except Exception:  # the request stands; the page says to ask again if no email arrives
-            log.exception("the email confirmation for user %s could not be queued", user_id)
+            log.exception("the email confirmation for user %s could not be queued", logs.pseudonym(user_id))
     return link
 
 

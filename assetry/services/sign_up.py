@@ -262,7 +262,3 @@ async def purge_unconfirmed() -> int:
     for user_id in due:
         await privacy.purge_account(user_id)
     return len(due)
-
-
-async def run_purge_unconfirmed(_ctx: Context) -> dict:
-    return {"accounts": await purge_unconfirmed()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from assetry import logs
 from assetry.config import Settings
 from assetry.errors import ProviderError
 from assetry.integrations.supabase_auth import EmailTaken, SupabaseAuth
@@ -55,7 +56,9 @@ class SupabaseCredentials:
             return False
         supabase_id = await self._auth.sign_in(user.email, password)
         if supabase_id is not None and supabase_id != user.external_id:
-            log.warning("Supabase user id for local user %s changed; refusing the log-in", user.id)
+            log.warning(
+                "Supabase user id for local user %s changed; refusing the log-in", logs.pseudonym(user.id)
+            )
             return False
         return supabase_id is not None
 

@@ -138,24 +138,92 @@ async def test_a_killed_server_is_reported_unreachable_and_a_restart_loses_nothi
         await db.dispose_engines()
 
 
-def test_a_folder_from_an_older_postgres_is_refused_untouched(embedded: LocalPostgres) -> None:
-    embedded._prepare_folder()  # made, owned by the server's user
-    old_initdb = local_postgres._wheel_bin("pginstall") / "initdb"  # the wheel's Postgres 16
+def _as_server_user(*command: str) -> None:
     user = local_postgres._server_user()
     subprocess.run(
-        [str(old_initdb), "-D", str(embedded.folder), "-U", "postgres", "--auth=trust"],
+        list(command),
         check=True,
         capture_output=True,
         user=user.pw_uid if user else None,
         group=user.pw_gid if user else None,
         cwd="/",
     )
+
+
+async def test_a_folder_from_postgres_16_is_refused_untouched_then_upgraded_with_its_rows(
+    embedded: LocalPostgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    embedded._prepare_folder()  # made, owned by the server's user
+    old = local_postgres._wheel_bin("pginstall")  # the wheel's Postgres 16
+    socket_dir, data = str(embedded.socket_dir), str(embedded.folder)
+    _as_server_user(str(old / "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "--locale=C.UTF-8")
+    _as_server_user(
+        str(old / "pg_ctl"),
+        "start",
+        "-w",
+        "-D",
+        data,
+        "-l",
+        f"{data}/server.log",
+        "-o",
+        f"-c listen_addresses='' -k {socket_dir}",
+    )
+    for sql in (
+        "CREATE DATABASE assetry",
+        "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('kept')",
+    ):
+        _as_server_user(
+            str(old / "psql"),
+            "-h",
+            socket_dir,
+            "-U",
+            "postgres",
+            "-d",
+            "postgres" if "DATABASE" in sql else "assetry",
+            "-c",
+            sql,
+        )
+    _as_server_user(str(old / "pg_ctl"), "stop", "-w", "-D", data)
+
     with pytest.raises(
         LocalDatabaseError, match=r"made by Postgres 16; this Assetry runs Postgres 18"
     ) as refused:
         embedded.start()
     assert "Nothing was changed" in str(refused.value)
+    assert "`python -m assetry upgrade-database`" in str(refused.value)
     assert (embedded.folder / "PG_VERSION").read_text().strip() == "16"
+    assert not embedded.running()
+
+    assert cli.main(["upgrade-database"]) == 0
+    assert "from Postgres 16 to 18" in capsys.readouterr().out
+    assert (embedded.folder / "PG_VERSION").read_text().strip() == "18"
+    assert (
+        embedded.data_dir / "postgres-16" / "PG_VERSION"
+    ).read_text().strip() == "16"  # kept for the operator
+    embedded.start()
+    assert embedded._sql("assetry", "SELECT body FROM notes") == "kept"
+    assert embedded.version().startswith("18")
+
+
+@pytest.mark.parametrize(
+    ("made_by", "says"),
+    [
+        ("15", r"pg_upgrade cannot be used here: the wheel carries no Postgres 15 binaries \(only 16, 18\)"),
+        ("19", r"A newer Assetry made it: run that one, `python -m assetry backup FILE` there"),
+    ],
+)
+def test_a_folder_from_a_major_the_wheel_cannot_upgrade_says_what_to_do_instead(
+    embedded: LocalPostgres, made_by: str, says: str
+) -> None:
+    embedded._prepare_folder()
+    (embedded.folder / "PG_VERSION").write_text(f"{made_by}\n")
+    for attempt in (embedded.start, embedded.upgrade):
+        with pytest.raises(LocalDatabaseError, match=says) as refused:
+            attempt()
+        assert f"made by Postgres {made_by}; this Assetry runs Postgres 18. Nothing was changed." in str(
+            refused.value
+        )
+    assert sorted(path.name for path in embedded.folder.iterdir()) == ["PG_VERSION"]
     assert not embedded.running()
 
 

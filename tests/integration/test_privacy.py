@@ -710,7 +710,7 @@ async def test_the_retention_schedule_purges_through_the_job_runner(database: st
         )
     app = engine.build_app()
     schedules = {task.task.name: task.cron for task in app.periodic_registry.periodic_tasks.values()}
-    for name in ("retention.logs", engine.DELETE_ENDED):
+    for name in ("retention.logs", "retention.jobs"):
         assert croniter(schedules[name], now).get_next(datetime) - now <= timedelta(days=1)
 
     async with app.open_async():  # the moment comes: a worker's deferrer queues what is due
@@ -719,7 +719,7 @@ async def test_the_retention_schedule_purges_through_the_job_runner(database: st
     await run_jobs()
 
     ran = {(job.task_name, job.status) for job in await engine_jobs()}
-    assert {("retention.logs", "succeeded"), (engine.DELETE_ENDED, "succeeded")} <= ran
+    assert {("retention.logs", "succeeded"), ("retention.jobs", "succeeded")} <= ran
     assert ended not in {job.id for job in await engine_jobs()}
     async with db.service_session() as session:
         assert (await session.scalars(sa.select(UsageEvent.name))).all() == []

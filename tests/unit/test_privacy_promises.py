@@ -70,7 +70,11 @@ PROMISES: dict[str, list[str]] = {
         "integration/test_supabase_auth.py::test_deleting_the_account_deletes_the_supabase_user",
         # Fails when the purge forgets the Supabase Auth user.
         "integration/test_supabase_auth.py::test_the_purge_after_a_deletion_deletes_the_supabase_user",
+        # Fails when a log line of the whole journey (sign-up to purge) holds their email, name or id.
+        "integration/test_logs_name_nobody.py::test_after_delete_and_purge_the_logs_hold_no_email_name_or_id",
         "integration/test_purge_command.py::test_purge_removes_what_is_due_then_finds_nothing_the_second_time",
+        # Fails when a purge the workers schedule is missing from `python -m assetry purge`.
+        "integration/test_purge_command.py::test_the_command_runs_every_purge_the_workers_schedule",
         # Fails when DELETION_GRACE_DAYS accepts more than 30.
         "unit/test_config.py::test_deletion_grace_days_past_the_policys_30_are_refused",
     ],

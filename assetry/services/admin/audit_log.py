@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from assetry import db
+from assetry import db, logs
 from assetry.models import AuditEntry, User
 from assetry.services import audit
 from assetry.services.admin.common import acting_admin, clean_search, like_pattern
@@ -34,7 +34,11 @@ class AuditRow:
 
 async def record_refusal(user_id: uuid.UUID | None, action: str) -> None:
     """A non-admin (or a signed-out browser) asked for an admin action: log it, and audit a known user."""
-    log.warning("admin action %s refused for %s", action, user_id or "a signed-out browser")
+    log.warning(
+        "admin action %s refused for %s",
+        action,
+        logs.pseudonym(user_id) if user_id else "a signed-out browser",
+    )
     if user_id is None:
         return  # nobody to attribute it to; the log line is the record
     async with db.service_session() as session:
