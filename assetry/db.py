@@ -59,9 +59,14 @@ async def user_session(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
         AsyncSession(engine(), expire_on_commit=False) as session,
         session.begin(),
     ):
-        await session.exec(sa.text("SET LOCAL ROLE authenticated"))
         claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
-        await session.exec(sa.select(sa.func.set_config("request.jwt.claims", claims, True)))
+        # `set_config('role', …, true)` is SET LOCAL ROLE; both in one round trip.
+        await session.exec(
+            sa.select(
+                sa.func.set_config("role", "authenticated", True),
+                sa.func.set_config("request.jwt.claims", claims, True),
+            )
+        )
         yield session
 
 
