@@ -32,6 +32,14 @@ async def health(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
 
 
+async def statements(_request: Request) -> JSONResponse:
+    """How many statements this process sent for pages and requests (COUNT_STATEMENTS; else 404)."""
+    counted = status.statements_for_pages()
+    if counted is None:
+        return JSONResponse({"error": "not found"}, status_code=404)
+    return JSONResponse({"statements": counted})
+
+
 async def media_file(request: Request) -> StreamingResponse | PlainTextResponse:
     """A generated file, for its owner's browser only, through a signed, expiring URL."""
     try:
@@ -170,6 +178,7 @@ def routes() -> Starlette:
     return Starlette(
         routes=[
             Route("/health", health),
+            Route("/health/statements", statements),
             Route("/media/{token}", media_file),
             Route("/exports/{token}", export_archive),
             Route("/confirm-email/{token}", confirm_email),

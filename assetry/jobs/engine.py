@@ -109,9 +109,10 @@ def _register(app: App, spec: manifest.Spec) -> None:
 async def execute(spec: manifest.Spec, context: JobContext | None, payload: dict[str, Any]) -> Any:
     """Run one task for one job and tell its domain row how it ended."""
     global dropped_for_deleted_users
+    db.in_job.set(True)  # this job's own task: what it sends is not counted as a page's
     job = context.job if context else None
     ctx = Context(payload, job.id if job else 0, (job.attempts + 1) if job else 1, context)
-    if payload.get("user_id") and not await _user_exists(payload["user_id"]):
+    if payload.get("user_id") and not await _user_exists(context, payload["user_id"]):
         dropped_for_deleted_users += 1
         log.info("dropped %s job %s: its user is deleted (%d so far)", spec.name, ctx.job_id,
                  dropped_for_deleted_users)  # fmt: skip
@@ -156,11 +157,12 @@ async def _ended(
         log.exception("the end hook of a %s job failed", spec.name)
 
 
-async def _user_exists(user_id: str) -> bool:
-    async with db.service_session() as session:
-        return bool(
-            await session.scalar(sa.text("SELECT 1 FROM users WHERE id = :id"), params={"id": user_id})
-        )
+async def _user_exists(context: JobContext, user_id: str) -> bool:
+    """Asked on the engine's own connection (one query, no session to set up: it runs on every job)."""
+    row = await context.app.connector.execute_query_one_async(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE id = %(id)s) AS found", id=user_id
+    )
+    return bool(row["found"])
 
 
 async def _retry_stalled(ctx: Context) -> dict:

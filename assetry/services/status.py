@@ -7,6 +7,7 @@ import asyncio
 import sqlalchemy as sa
 
 from assetry import db
+from assetry.config import get_settings
 
 TIMEOUT_S = 5
 
@@ -19,3 +20,8 @@ async def database_answers() -> bool:
     except (OSError, TimeoutError, sa.exc.DBAPIError):
         return False
     return True
+
+
+def statements_for_pages() -> int | None:
+    """Statements this process sent for pages and requests, not jobs (None unless COUNT_STATEMENTS)."""
+    return db.statements_for_pages if get_settings().count_statements else None
