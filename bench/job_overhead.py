@@ -245,6 +245,66 @@ async def _service_runs(timed: TimedProvider, runs: int) -> dict:
     return {key: summary(values) for key, values in measured.items()} | {"baseline_direct": summary(direct)}
 
 
+BURST = 1_000
+
+
+async def _burst_runs(runs: int) -> dict:
+    """Generate → running while a worker chews through 1,000 queued syncs (the hourly burst).
+
+    The syncs are of accounts that are gone, so each ends at once: what is measured is how
+    soon the generation jumps the queue, not how long a sync holds a worker."""
+    import sqlalchemy as sa
+
+    from assetry import db
+    from assetry.jobs import engine, queue
+    from assetry.services import connections, studio
+
+    user_id, _ = await _new_user("Bench Burst")
+    worker = asyncio.create_task(engine.run_worker())
+    started, waiting = [], []
+    try:
+        for run in range(-1, runs):
+            async with db.service_session() as session:
+                for _ in range(BURST):
+                    await queue.enqueue(session, connections.SYNC_TASK, {"account_id": str(uuid.uuid4())})
+            await asyncio.sleep(random.uniform(0.1, 0.3))  # the worker is busy with the burst
+            clicked = time.time()
+            generation = await studio.start(
+                user_id, _caption_request(f"Burst run {run}"), client_request_id=uuid.uuid4().hex
+            )
+            deadline = time.monotonic() + VISIBLE_TIMEOUT_S
+            while (current := await studio.get(user_id, generation.id)).started_at is None:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the generation never started")
+                await asyncio.sleep(0.005)
+            async with db.service_session() as session:
+                left = await session.scalar(
+                    sa.text(
+                        "SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' AND task_name = :t"
+                    ),
+                    params={"t": connections.SYNC_TASK},
+                )
+                await session.exec(
+                    sa.text("DELETE FROM procrastinate_jobs WHERE status = 'todo' AND task_name = :t"),
+                    params={"t": connections.SYNC_TASK},
+                )
+            if run >= 0:
+                started.append((current.started_at.timestamp() - clicked) * 1000)
+                waiting.append(left)
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+        await db.dispose_engines()
+    return {"started": summary(started), "syncs_still_waiting": summary(waiting)}
+
+
+def measure_burst(runs: int = DEFAULT_RUNS) -> dict:
+    with serve_provider() as (base, _timed), _environment(_provider_env(base)):
+        log(f"job overhead, {BURST:,} queued syncs + one generation: {runs} runs")
+        with temp_dir("jobs-burst") as data_dir, migrated_database(data_dir, postgres_name=POSTGRES_DB):
+            return asyncio.run(_burst_runs(runs))
+
+
 def measure_service(runs: int = DEFAULT_RUNS, backends: tuple[str, ...] = BACKENDS) -> dict:
     results = {}
     with serve_provider() as (base, timed), _environment(_provider_env(base)):
@@ -426,7 +486,7 @@ def measure_browser(runs: int = DEFAULT_RUNS) -> dict:
 
 
 def measure(runs: int = DEFAULT_RUNS, backends: tuple[str, ...] = BACKENDS, browser: bool = True) -> dict:
-    results = {"service": measure_service(runs, backends)}
+    results = {"service": measure_service(runs, backends), "burst": measure_burst(runs)}
     if browser:
         results["browser"] = measure_browser(runs)
     return results
@@ -453,6 +513,12 @@ def report(results: dict) -> list[str]:
                     line += f"{base['median']:>10.1f}{s['median'] / base['median']:>7.1f}×"
                 lines.append(line)
         lines.append("  baseline: one direct AnthropicProvider.captions call against the same imitation")
+    if burst := results.get("burst"):
+        s, left = burst["started"], burst["syncs_still_waiting"]
+        lines.append(f"\nA generation started while {BURST:,} syncs wait (instant provider, one worker) [ms]")
+        lines.append(f"  {'':<48}{'n':>3}{'median':>9}{'p95':>9}")
+        lines.append(f"  {'Generate → job running':<48}{s['n']:>3}{s['median']:>9.1f}{s['p95']:>9.1f}")
+        lines.append(f"  syncs still waiting when it started: median {left['median']:.0f} of {BURST:,}")
     if browser := results.get("browser"):
         lines.append(
             "\nJob overhead in Chromium (production build, studio page woken by pushed changes) [ms]"
@@ -480,7 +546,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--burst-only", action="store_true", help="only the 1,000 queued syncs case")
     args = parser.parse_args()
+    if args.burst_only:
+        print("\n".join(report({"burst": measure_burst(args.runs)})))
+        return
     print("\n".join(report(measure(args.runs, tuple(args.backends), browser=not args.no_browser))))
 
 
