@@ -65,6 +65,7 @@ class Listener:
         self._task: asyncio.Task | None = None
         self.connected = asyncio.Event()
         self.reconnects = 0
+        self.backend_pid: int | None = None  # the server process of the LISTEN connection
 
     @contextlib.asynccontextmanager
     async def subscribe(self, audience: uuid.UUID | str) -> AsyncIterator[Subscription]:
@@ -89,6 +90,7 @@ class Listener:
                     db.psycopg_conninfo(), autocommit=True
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    self.backend_pid = conn.info.backend_pid
                     if failures or self.reconnects:
                         self._wake_everyone()  # notes sent while we were away are lost: resync
                     failures = 0
