@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     job_concurrency: int = Field(default=4, ge=1)
     # Run the job worker inside the web process (one command runs everything); off to scale out.
     job_worker_in_app: bool = True
+    # Tests and benchmarks: count the statements this process sends for pages and requests (not
+    # for jobs) and report them at /health/statements, to prove an idle tab queries nothing.
+    count_statements: bool = False
     # Days between a deletion request and the purge of the account's data (0: at once). The
     # policy promises deletion within 30 days, so more is refused at start-up.
     deletion_grace_days: int = Field(default=30, ge=0, le=30)

@@ -18,6 +18,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 import sqlalchemy as sa
 from psycopg.conninfo import make_conninfo
@@ -28,17 +29,31 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from assetry.config import get_settings
 
 _engines: dict[str, AsyncEngine] = {}
+# Set while a job's task runs (by `jobs.engine`), so that its statements are told apart from
+# those sent for pages and requests.
+in_job: ContextVar[bool] = ContextVar("in_job", default=False)
+statements_for_pages = 0  # counted only with COUNT_STATEMENTS on (tests, benchmarks)
 
 
 def engine() -> AsyncEngine:
     """The async engine for the configured database (one per URL per process)."""
-    url = get_settings().app_database_url
+    settings = get_settings()
+    url = settings.app_database_url
     if url not in _engines:
         # Errors leave the SQL's parameters out: they hold emails, names and prompts (assetry.logs).
-        _engines[url] = create_async_engine(
+        created = create_async_engine(
             url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
         )
+        if settings.count_statements:
+            sa.event.listen(created.sync_engine, "before_cursor_execute", _count_statement)
+        _engines[url] = created
     return _engines[url]
+
+
+def _count_statement(*_args: object) -> None:
+    global statements_for_pages
+    if not in_job.get():
+        statements_for_pages += 1
 
 
 def psycopg_conninfo() -> str:
@@ -62,9 +77,14 @@ async def user_session(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
         AsyncSession(engine(), expire_on_commit=False) as session,
         session.begin(),
     ):
-        await session.exec(sa.text("SET LOCAL ROLE authenticated"))
         claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
-        await session.exec(sa.select(sa.func.set_config("request.jwt.claims", claims, True)))
+        # `set_config('role', …, true)` is SET LOCAL ROLE; both in one round trip.
+        await session.exec(
+            sa.select(
+                sa.func.set_config("role", "authenticated", True),
+                sa.func.set_config("request.jwt.claims", claims, True),
+            )
+        )
         yield session
 
 

@@ -49,6 +49,14 @@ async def health_ready(_request: Request) -> JSONResponse:
     return ready_response(await status.readiness())
 
 
+async def statements(_request: Request) -> JSONResponse:
+    """How many statements this process sent for pages and requests (COUNT_STATEMENTS; else 404)."""
+    counted = status.statements_for_pages()
+    if counted is None:
+        return JSONResponse({"error": "not found"}, status_code=404)
+    return JSONResponse({"statements": counted})
+
+
 async def media_file(request: Request) -> StreamingResponse | PlainTextResponse:
     """A generated file, for its owner's browser only, through a signed, expiring URL."""
     try:
@@ -199,6 +207,7 @@ def routes() -> Starlette:
             Route("/health", health),
             Route("/health/live", health_live),
             Route("/health/ready", health_ready),
+            Route("/health/statements", statements),
             Route("/media/{token}", media_file),
             Route("/exports/{token}", export_archive),
             Route("/confirm-email/{token}", confirm_email),

@@ -12,13 +12,16 @@ Service level (the embedded Postgres, and BENCH_POSTGRES_URL's server in a datab
   moment `studio.start` was called; Generate → running: the generation's `started_at`.
 - provider done → visible: from the imitation's answer until the page's watcher would show it:
   a subscription to the user's changes (`services.changes`, one LISTEN connection) is woken,
-  then `studio.in_progress` no longer lists the generation and `studio.library` shows it
-  succeeded (what the studio page reads on each wake).
+  then `studio.overview` (what the studio page reads on each wake, one transaction) no longer
+  lists the generation as running and shows it succeeded.
 Baseline: one direct call of the provider (`AnthropicProvider.captions`) against the same
 imitation: the ratio is Generate → visible over that call, what the job machinery costs.
 
 Browser (the production build served as tests/e2e/conftest.py serves it, headless Chromium):
-click Generate on /studio → the "Running" badge shown; provider done → the result card shown.
+click Generate on /studio → the "Running" badge shown; provider done → the result card shown;
+click Cancel while the provider works → "Cancelling…" and → "Cancelled" shown (the worker stops
+the job: an Anthropic call has no remote cancel). Baseline in the same run: a bare Reflex event
+round trip (choose "Image" → the server sends the image models and the page shows them).
 With an instant provider the job could end before the page renders "Running", so here the
 imitation holds its answer until the page shows "Running", then answers at once. Times are read from the page's clock (Date.now()) and
 the imitation's (time.time()), the same machine clock.
@@ -160,11 +163,10 @@ async def _visible(user_id: uuid.UUID, generation_id: uuid.UUID) -> bool:
     """What the studio page reads on each refresh: gone from in progress, succeeded in the latest."""
     from assetry.services import studio
 
-    running = await studio.in_progress(user_id)
-    if any(r.generation.id == generation_id for r in running):
+    found = await studio.overview(user_id, ended=6)
+    if any(r.generation.id == generation_id for r in found.running):
         return False
-    latest, _ = await studio.library(user_id, limit=6 + len(running))
-    return any(g.id == generation_id and g.status == "succeeded" for g in latest)
+    return any(g.id == generation_id and g.status == "succeeded" for g, _ in found.ended)
 
 
 async def _service_runs(timed: TimedProvider, runs: int) -> dict:
@@ -243,6 +245,66 @@ async def _service_runs(timed: TimedProvider, runs: int) -> dict:
     return {key: summary(values) for key, values in measured.items()} | {"baseline_direct": summary(direct)}
 
 
+BURST = 1_000
+
+
+async def _burst_runs(runs: int) -> dict:
+    """Generate → running while a worker chews through 1,000 queued syncs (the hourly burst).
+
+    The syncs are of accounts that are gone, so each ends at once: what is measured is how
+    soon the generation jumps the queue, not how long a sync holds a worker."""
+    import sqlalchemy as sa
+
+    from assetry import db
+    from assetry.jobs import engine, queue
+    from assetry.services import connections, studio
+
+    user_id, _ = await _new_user("Bench Burst")
+    worker = asyncio.create_task(engine.run_worker())
+    started, waiting = [], []
+    try:
+        for run in range(-1, runs):
+            async with db.service_session() as session:
+                for _ in range(BURST):
+                    await queue.enqueue(session, connections.SYNC_TASK, {"account_id": str(uuid.uuid4())})
+            await asyncio.sleep(random.uniform(0.1, 0.3))  # the worker is busy with the burst
+            clicked = time.time()
+            generation = await studio.start(
+                user_id, _caption_request(f"Burst run {run}"), client_request_id=uuid.uuid4().hex
+            )
+            deadline = time.monotonic() + VISIBLE_TIMEOUT_S
+            while (current := await studio.get(user_id, generation.id)).started_at is None:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the generation never started")
+                await asyncio.sleep(0.005)
+            async with db.service_session() as session:
+                left = await session.scalar(
+                    sa.text(
+                        "SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' AND task_name = :t"
+                    ),
+                    params={"t": connections.SYNC_TASK},
+                )
+                await session.exec(
+                    sa.text("DELETE FROM procrastinate_jobs WHERE status = 'todo' AND task_name = :t"),
+                    params={"t": connections.SYNC_TASK},
+                )
+            if run >= 0:
+                started.append((current.started_at.timestamp() - clicked) * 1000)
+                waiting.append(left)
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+        await db.dispose_engines()
+    return {"started": summary(started), "syncs_still_waiting": summary(waiting)}
+
+
+def measure_burst(runs: int = DEFAULT_RUNS) -> dict:
+    with serve_provider() as (base, _timed), _environment(_provider_env(base)):
+        log(f"job overhead, {BURST:,} queued syncs + one generation: {runs} runs")
+        with temp_dir("jobs-burst") as data_dir, migrated_database(data_dir, postgres_name=POSTGRES_DB):
+            return asyncio.run(_burst_runs(runs))
+
+
 def measure_service(runs: int = DEFAULT_RUNS, backends: tuple[str, ...] = BACKENDS) -> dict:
     results = {}
     with serve_provider() as (base, timed), _environment(_provider_env(base)):
@@ -262,11 +324,28 @@ _PROBE = """
 (() => {
   const bench = (window.__bench = {});
   window.addEventListener("click", (event) => {
-    if (event.target.closest && event.target.closest("#generate")) bench.clicked = Date.now();
+    const target = event.target.closest ? event.target : event.target.parentElement;
+    if (target.closest("#generate")) bench.clicked = Date.now();
+    if (target.closest(".in-progress button")) bench.cancelClicked = Date.now();
+    if (target.closest("[role=radio]")) bench.kindClicked = Date.now();
   }, true);
   const look = () => {
+    if (bench.kindClicked !== undefined && bench.kindShown === undefined) {
+      const model = document.querySelector("[role=combobox]");
+      if (model && bench.kindModel && model.textContent.includes(bench.kindModel)) bench.kindShown = Date.now();
+    }
     const prompt = bench.prompt;
     if (!prompt) return;
+    if (bench.cancelClicked !== undefined) {
+      for (const row of document.querySelectorAll(".in-progress")) {
+        if (bench.cancelling === undefined && row.textContent.includes(prompt)
+            && row.textContent.includes("Cancelling")) bench.cancelling = Date.now();
+      }
+      for (const card of document.querySelectorAll(".generation-card")) {
+        if (bench.cancelled === undefined && card.textContent.includes(prompt)
+            && card.textContent.includes("Cancelled")) bench.cancelled = Date.now();
+      }
+    }
     if (bench.running === undefined) {
       for (const row of document.querySelectorAll(".in-progress")) {
         if (row.textContent.includes(prompt) && row.textContent.includes("Running")) bench.running = Date.now();
@@ -307,7 +386,10 @@ def _hydrated(page) -> None:
 def measure_browser(runs: int = DEFAULT_RUNS) -> dict:
     from assetry.state.session import SESSION_COOKIE
 
-    measured = {"click_to_running": [], "done_to_card": [], "click_to_card": []}
+    measured = {
+        "click_to_running": [], "done_to_card": [], "click_to_card": [],
+        "cancel_to_cancelling": [], "cancel_to_cancelled": [], "bare_round_trip": [],
+    }  # fmt: skip
     with serve_provider() as (base, timed), temp_dir("jobs-browser") as work:
         data_dir = work / "data"
         provider_env = _provider_env(base)
@@ -331,10 +413,20 @@ def measure_browser(runs: int = DEFAULT_RUNS) -> dict:
                 page.wait_for_function("() => document.querySelector('#generate') !== null")
                 # Hydrated: the model list is filled by the page's on_load over the websocket.
                 page.get_by_text("Offline preview video").first.wait_for(timeout=30_000)
-                page.get_by_role("radio", name="Captions").click()
-                page.get_by_role("combobox", name="Model").click()
-                page.get_by_role("option", name="Anthropic").click()
                 for run in range(-1, runs):
+                    # A bare Reflex event round trip: choose Image, the server sends the image models.
+                    page.evaluate(
+                        "() => Object.assign(window.__bench, {prompt: undefined, cancelClicked: undefined, "
+                        "kindClicked: undefined, kindShown: undefined, kindModel: 'Offline preview image'})"
+                    )
+                    page.get_by_role("radio", name="Image").click()
+                    page.wait_for_function("() => window.__bench.kindShown !== undefined", timeout=30_000)
+                    bare = page.evaluate("() => window.__bench.kindShown - window.__bench.kindClicked")
+                    page.evaluate("() => { window.__bench.kindModel = undefined; }")
+                    page.get_by_role("radio", name="Captions").click()
+                    page.get_by_role("combobox", name="Model").click()
+                    page.get_by_role("option", name="Anthropic").click()
+                    page.get_by_role("combobox", name="Model").filter(has_text="Anthropic").wait_for()
                     prompt = f"Browser run {run} {secrets.token_hex(3)}: latte art in slow motion"
                     page.evaluate(
                         "p => { Object.assign(window.__bench, {prompt: p, clicked: undefined, "
@@ -353,11 +445,37 @@ def measure_browser(runs: int = DEFAULT_RUNS) -> dict:
                     page.wait_for_function("() => window.__bench.card !== undefined", timeout=30_000)
                     probe = page.evaluate("() => window.__bench")
                     done = timed.answered[answered] * 1000
+
+                    # Cancel while the provider works: "Cancelling…" at once, "Cancelled" once the
+                    # worker has stopped the job (an Anthropic call cannot be cancelled remotely).
+                    cancelled = f"Cancelled run {run} {secrets.token_hex(3)}: a slow pan over dunes"
+                    page.evaluate(
+                        "p => Object.assign(window.__bench, {prompt: p, running: undefined, "
+                        "cancelClicked: undefined, cancelling: undefined, cancelled: undefined})",
+                        cancelled,
+                    )
+                    page.locator("#prompt").fill(cancelled)
+                    page.wait_for_timeout(600)
+                    timed.release.clear()
+                    page.locator("#generate").click()
+                    page.wait_for_function("() => window.__bench.running !== undefined", timeout=30_000)
+                    page.wait_for_timeout(random.uniform(100, 600))
+                    page.locator(".in-progress").filter(has_text=cancelled).get_by_role(
+                        "button", name="Cancel"
+                    ).click()
+                    page.wait_for_function("() => window.__bench.cancelled !== undefined", timeout=30_000)
+                    timed.release.set()
+                    stopped = page.evaluate("() => window.__bench")
                     if run < 0:
                         continue
                     measured["click_to_running"].append(probe["running"] - probe["clicked"])
                     measured["done_to_card"].append(probe["card"] - done)
                     measured["click_to_card"].append(probe["card"] - probe["clicked"])
+                    # When the worker stops it before the page showed "Cancelling…", "Cancelled" is the answer.
+                    answer = stopped.get("cancelling") or stopped["cancelled"]
+                    measured["cancel_to_cancelling"].append(answer - stopped["cancelClicked"])
+                    measured["cancel_to_cancelled"].append(stopped["cancelled"] - stopped["cancelClicked"])
+                    measured["bare_round_trip"].append(bare)
                     log(
                         f"job overhead, browser run {run + 1}/{runs}: running after "
                         f"{measured['click_to_running'][-1]:.0f} ms, card {measured['done_to_card'][-1]:.0f} ms "
@@ -370,7 +488,7 @@ def measure_browser(runs: int = DEFAULT_RUNS) -> dict:
 
 
 def measure(runs: int = DEFAULT_RUNS, backends: tuple[str, ...] = BACKENDS, browser: bool = True) -> dict:
-    results = {"service": measure_service(runs, backends)}
+    results = {"service": measure_service(runs, backends), "burst": measure_burst(runs)}
     if browser:
         results["browser"] = measure_browser(runs)
     return results
@@ -397,17 +515,29 @@ def report(results: dict) -> list[str]:
                     line += f"{base['median']:>10.1f}{s['median'] / base['median']:>7.1f}×"
                 lines.append(line)
         lines.append("  baseline: one direct AnthropicProvider.captions call against the same imitation")
+    if burst := results.get("burst"):
+        s, left = burst["started"], burst["syncs_still_waiting"]
+        lines.append(f"\nA generation started while {BURST:,} syncs wait (instant provider, one worker) [ms]")
+        lines.append(f"  {'':<48}{'n':>3}{'median':>9}{'p95':>9}")
+        lines.append(f"  {'Generate → job running':<48}{s['n']:>3}{s['median']:>9.1f}{s['p95']:>9.1f}")
+        lines.append(f"  syncs still waiting when it started: median {left['median']:.0f} of {BURST:,}")
     if browser := results.get("browser"):
         lines.append(
             "\nJob overhead in Chromium (production build, studio page woken by pushed changes) [ms]"
         )
         lines.append(f"  {'':<48}{'n':>3}{'median':>9}{'p95':>9}")
+        bare = browser["bare_round_trip"]["median"]
+        lines[-1] += f"{'÷ bare':>9}"
         for key, label in (
+            ("bare_round_trip", "bare event round trip (choose Image → models)"),
             ("click_to_running", 'click Generate → "Running" shown'),
             ("done_to_card", "provider done → result card shown"),
+            ("cancel_to_cancelling", 'click Cancel → "Cancelling…" (or done) shown'),
+            ("cancel_to_cancelled", 'click Cancel → "Cancelled" shown'),
         ):
             s = browser[key]
-            lines.append(f"  {label:<48}{s['n']:>3}{s['median']:>9.1f}{s['p95']:>9.1f}")
+            ratio = f"{s['median'] / bare:>8.1f}×" if bare else ""
+            lines.append(f"  {label:<48}{s['n']:>3}{s['median']:>9.1f}{s['p95']:>9.1f}{ratio}")
         if browser.get("page_errors"):
             lines.append(f"  page errors: {browser['page_errors'][:3]}")
     return lines
@@ -418,7 +548,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--burst-only", action="store_true", help="only the 1,000 queued syncs case")
     args = parser.parse_args()
+    if args.burst_only:
+        print("\n".join(report({"burst": measure_burst(args.runs)})))
+        return
     print("\n".join(report(measure(args.runs, tuple(args.backends), browser=not args.no_browser))))
 
 

@@ -31,6 +31,7 @@ import pydantic
 from assetry.errors import AuthExpired, BadInput, ProviderError, RateLimited
 from assetry.integrations.captions import CaptionPrompt, write_captions
 from assetry.integrations.generation import CaptionRequest
+from assetry.integrations.tls import system_trust
 
 
 class AnthropicProvider:
@@ -51,7 +52,7 @@ class AnthropicProvider:
             base_url=base_url,
             timeout=timeout_s,
             max_retries=max_retries,
-            http_client=http_client,
+            http_client=http_client or anthropic.DefaultAsyncHttpxClient(verify=system_trust()),
         )
 
     async def aclose(self) -> None:

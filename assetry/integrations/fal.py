@@ -51,6 +51,7 @@ import httpx
 
 from assetry.errors import AuthExpired, BadInput, ProviderError, RateLimited
 from assetry.integrations.generation import ASPECT_SIZES, ImageRequest, MediaFile, QueueStatus, VideoRequest
+from assetry.integrations.tls import system_trust
 
 MAX_IMAGES = 4
 MODEL_ID = re.compile(r"^[\w.-]+/[\w.-]+(/[\w.-]+)*$")
@@ -89,7 +90,8 @@ class FalProvider:
         self._timeout_s = timeout_s
         self._video_duration_format = video_duration_format
         wire = _QueueWire(
-            transport or httpx.AsyncHTTPTransport(verify=verify, retries=1),
+            transport
+            or httpx.AsyncHTTPTransport(verify=system_trust() if verify is True else verify, retries=1),
             queue_url=queue_url,
             sdk_host=_sdk_queue_host(),
             key=key,

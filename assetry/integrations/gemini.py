@@ -41,6 +41,7 @@ from PIL import Image, UnidentifiedImageError
 from assetry.errors import AuthExpired, BadInput, ProviderError, RateLimited
 from assetry.integrations.captions import CaptionPrompt, write_captions
 from assetry.integrations.generation import ASPECT_SIZES, CaptionRequest, ImageRequest, MediaFile
+from assetry.integrations.tls import system_trust
 
 MAX_IMAGE_PROMPT_CHARS = 2_000
 MAX_IMAGES = 4
@@ -89,6 +90,9 @@ class GeminiProvider:
                 http_status_codes=_RETRIED_STATUSES,
             ),
             httpx_async_client=http_client,
+            # The SDK's own clients trust the process's one CA context (`tls`), not a new one each.
+            client_args={"verify": system_trust()},
+            async_client_args={"verify": system_trust(), "ssl": system_trust()},
         )
         self._client = genai.Client(api_key=api_key, http_options=options)
 

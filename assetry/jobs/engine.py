@@ -3,11 +3,17 @@
 How a job ends is decided here, once for every task:
 - success: the task's return value (procrastinate marks the job succeeded);
 - `Fail`, bad input, a refused permission or an expired token: failed at once, no retry;
-- `Retry`, a rate limit or a provider error: retried with backoff until its attempts are used;
+- `Retry`, a rate limit, a provider error or a lost database connection: retried with backoff
+  until its attempts are used;
 - any other error: failed with a message naming a log reference, never retried (no storm);
 - cancelled by the user: aborted;
 - past its time limit: failed.
 Whenever a job ends without success its task's `on_end` hook tells the domain row.
+
+The worker outlives the database: when it goes away (a restart, a network cut) procrastinate's
+worker stops, and `run_worker` starts a new one once the database answers again. The jobs the
+stopped one was running run again at once (each task is idempotent), not after the stalled-job
+sweep's 30 s.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from procrastinate import App, JobContext, PsycopgConnector, RetryDecision
 from procrastinate import exceptions as engine_errors
 from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Job, Status
 from procrastinate.retry import BaseRetryStrategy
+from procrastinate.worker import Worker
 
 from assetry import db
 from assetry.config import get_settings
@@ -36,7 +44,9 @@ log = logging.getLogger(__name__)
 
 FAILED, CANCELLED = "failed", "cancelled"
 PERMANENT = (Fail, BadInput, NotAllowed, AuthExpired)
-TRANSIENT = (Retry, RateLimited, ProviderError)
+# A database connection lost mid-task (a restart) is transient too: the rerun resumes.
+DATABASE_GONE = (psycopg.OperationalError, sa.exc.OperationalError, engine_errors.ConnectorException)
+TRANSIENT = (Retry, RateLimited, ProviderError, *DATABASE_GONE)
 BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS = 2.0, 300.0
 TOO_LONG = "This took longer than allowed and was stopped. Try again, or pick a faster option."
 # A worker that sent no heartbeat for this long is dead (kill -9): its jobs run again.
@@ -98,9 +108,10 @@ def _register(app: App, spec: manifest.Spec) -> None:
 async def execute(spec: manifest.Spec, context: JobContext | None, payload: dict[str, Any]) -> Any:
     """Run one task for one job and tell its domain row how it ended."""
     global dropped_for_deleted_users
+    db.in_job.set(True)  # this job's own task: what it sends is not counted as a page's
     job = context.job if context else None
     ctx = Context(payload, job.id if job else 0, (job.attempts + 1) if job else 1, context)
-    if payload.get("user_id") and not await _user_exists(payload["user_id"]):
+    if payload.get("user_id") and not await _user_exists(context, payload["user_id"]):
         dropped_for_deleted_users += 1
         log.info("dropped %s job %s: its user is deleted (%d so far)", spec.name, ctx.job_id,
                  dropped_for_deleted_users)  # fmt: skip
@@ -145,11 +156,12 @@ async def _ended(
         log.exception("the end hook of a %s job failed", spec.name)
 
 
-async def _user_exists(user_id: str) -> bool:
-    async with db.service_session() as session:
-        return bool(
-            await session.scalar(sa.text("SELECT 1 FROM users WHERE id = :id"), params={"id": user_id})
-        )
+async def _user_exists(context: JobContext, user_id: str) -> bool:
+    """Asked on the engine's own connection (one query, no session to set up: it runs on every job)."""
+    row = await context.app.connector.execute_query_one_async(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE id = %(id)s) AS found", id=user_id
+    )
+    return bool(row["found"])
 
 
 async def _retry_stalled(ctx: Context) -> dict:
@@ -187,13 +199,24 @@ def _spec(name: str) -> manifest.Spec:
     return next((spec for spec in _BUILT_IN if spec.name == name), None) or manifest.spec(name)
 
 
+RESTART_SECONDS = (0.5, 1.0, 2.0, 5.0)
+RAN_WELL_SECONDS = 60.0  # a worker that ran this long before stopping starts again at once
+
+
 async def run_worker(
     *, queues: Iterable[str] | None = None, concurrency: int | None = None, **options: Any
 ) -> None:
-    """Run jobs until cancelled (the web process's lifespan task, or `python -m assetry worker`)."""
-    app = build_app()
-    async with app.open_async():
-        await app.run_worker_async(
+    """Run jobs until cancelled (the web process's lifespan task, or `python -m assetry worker`).
+
+    procrastinate's worker stops when its database connections fail (its listener, heartbeat or
+    fetch); a new one starts, after a pause that grows while the database stays away, and the
+    stopped one's jobs run again first."""
+    failures, restarted = 0, False
+    left_behind: int | None = None  # a stopped worker still registered (it could not say goodbye)
+    while True:
+        app = build_app()
+        worker = Worker(
+            app=app,
             queues=list(queues) if queues else None,
             concurrency=concurrency or get_settings().job_concurrency,
             update_heartbeat_interval=10.0,
@@ -201,3 +224,30 @@ async def run_worker(
             install_signal_handlers=False,
             **options,
         )
+        started = asyncio.get_running_loop().time()
+        try:
+            async with app.open_async():
+                if restarted:
+                    await _rerun_left_behind(app, left_behind)
+                    left_behind = None
+                await worker.run()
+            stopped: BaseException | str = "one of its connections failed"
+        except DATABASE_GONE as error:
+            stopped = error
+        except Exception as error:  # a bug must not end job processing for good
+            log.exception("the job worker crashed")
+            stopped = error
+        restarted = True
+        left_behind = worker.worker_id if worker.worker_id is not None else left_behind
+        failures = 0 if asyncio.get_running_loop().time() - started > RAN_WELL_SECONDS else failures + 1
+        delay = RESTART_SECONDS[min(failures, len(RESTART_SECONDS)) - 1] if failures else 0.0
+        log.warning("the job worker stopped (%s); starting again in %.1f s", stopped, delay)
+        await asyncio.sleep(delay)
+
+
+async def _rerun_left_behind(app: App, worker_id: int | None) -> None:
+    """The jobs a stopped worker of this process was running run again now: its row goes (its
+    jobs then belong to no worker, which is what a stalled job is) and the sweep runs at once."""
+    if worker_id is not None:
+        await app.job_manager.unregister_worker(worker_id)
+    await retry_stalled(app)

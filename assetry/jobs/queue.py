@@ -53,6 +53,8 @@ async def enqueue(
         "args": json.dumps(args),
         "scheduled_at": scheduled_at,
     }
+    if dedupe_key is None:  # nothing to collide with: no savepoint (two round trips) needed
+        return (await session.exec(_DEFER, params=values)).scalar_one()
     try:
         async with session.begin_nested():
             return (await session.exec(_DEFER, params=values)).scalar_one()

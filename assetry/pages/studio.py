@@ -255,11 +255,9 @@ class StudioState(PageLocal, Watching, rx.State):
         )
 
     async def _refresh(self, user_id: uuid.UUID) -> None:
-        running = await studio.in_progress(user_id)
-        self.active = [view(r.generation, [], phase=r.phase, position=r.position) for r in running]
-        latest, _ = await studio.library(user_id, limit=RECENT + len(running))
-        done = [g for g in latest if g.status not in studio.ACTIVE][:RECENT]
-        self.recent = [view(g, outputs) for g, outputs in await studio.with_outputs(user_id, done)]
+        found = await studio.overview(user_id, ended=RECENT)
+        self.active = [view(r.generation, [], phase=r.phase, position=r.position) for r in found.running]
+        self.recent = [view(g, outputs) for g, outputs in found.ended]
 
 
 def _request_from(form: dict) -> studio.StudioRequest:

@@ -1,9 +1,10 @@
 """Telling open pages that something of theirs changed: Postgres NOTIFY out, one LISTEN in.
 
 A service that changes what a user watches (a generation, an export, a sync, a tracked
-URL) calls `notify` in its transaction; Postgres delivers the note when it commits, to
+URL) calls `notify` in its transaction, naming the user (or `ADMINS`, for what every admin
+watches: an invitation round); Postgres delivers the note when it commits, to
 every backend process. Each process holds one LISTEN connection (`Listener`) and wakes
-only the subscriptions of the user named, which then read the changed rows. An idle tab
+only the subscriptions of the audience named, which then read the changed rows. An idle tab
 costs no query at all. When the connection drops, the listener reconnects and wakes every
 subscription once, since notes sent meanwhile were lost: each page reads its rows again.
 """
@@ -26,13 +27,14 @@ from assetry import db
 log = logging.getLogger(__name__)
 
 CHANNEL = "assetry_changes"
-GENERATION, EXPORT, SYNC, TRACKED = "generation", "export", "sync", "tracked"
+GENERATION, EXPORT, SYNC, TRACKED, INVITATIONS = "generation", "export", "sync", "tracked", "invitations"
+ADMINS = "admins"  # the audience of what every admin's pages follow, whoever started it
 RECONNECT_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
-async def notify(session: AsyncSession, user_id: uuid.UUID, what: str) -> None:
-    """Note, in the caller's transaction, that `what` of this user changed (sent at commit)."""
-    payload = json.dumps({"user": str(user_id), "what": what})
+async def notify(session: AsyncSession, audience: uuid.UUID | str, what: str) -> None:
+    """Note, in the caller's transaction, that `what` of this user (or of `ADMINS`) changed (sent at commit)."""
+    payload = json.dumps({"user": str(audience), "what": what})
     await session.exec(sa.select(sa.func.pg_notify(CHANNEL, payload)))
 
 
@@ -66,19 +68,19 @@ class Listener:
         self.backend_pid: int | None = None  # the server process of the LISTEN connection
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, user_id: uuid.UUID) -> AsyncIterator[Subscription]:
-        """Wake-ups for this user's changes while the block runs (the listener starts on first use)."""
+    async def subscribe(self, audience: uuid.UUID | str) -> AsyncIterator[Subscription]:
+        """Wake-ups for this user's (or `ADMINS`') changes while the block runs (the listener starts on first use)."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._listen(), name="assetry-change-listener")
         subscription = Subscription()
-        self._subscribers.setdefault(str(user_id), set()).add(subscription)
+        self._subscribers.setdefault(str(audience), set()).add(subscription)
         try:
             yield subscription
         finally:
-            users = self._subscribers.get(str(user_id), set())
+            users = self._subscribers.get(str(audience), set())
             users.discard(subscription)
             if not users:
-                self._subscribers.pop(str(user_id), None)
+                self._subscribers.pop(str(audience), None)
 
     async def _listen(self) -> None:
         failures = 0

@@ -104,3 +104,8 @@ async def readiness(*, redis: bool = True) -> dict[str, str]:
 
     results = await asyncio.gather(*(bounded(check) for check in checks.values()))
     return dict(zip(checks, results, strict=True))
+
+
+def statements_for_pages() -> int | None:
+    """Statements this process sent for pages and requests, not jobs (None unless COUNT_STATEMENTS)."""
+    return db.statements_for_pages if get_settings().count_statements else None

@@ -111,13 +111,13 @@ async def start(
             client_request_id=client_request_id,
         )
         try:
-            async with session.begin_nested():
+            async with session.begin_nested():  # the job goes with its row, or neither stays
+                generation.job_id = await queue.enqueue(
+                    session, TASK, {"generation_id": str(generation.id)}, user_id=user_id
+                )
                 session.add(generation)
         except sa.exc.IntegrityError:  # lost a double-click race: the other click's generation
             return await _by_client_request(session, user_id, client_request_id)
-        generation.job_id = await queue.enqueue(
-            session, TASK, {"generation_id": str(generation.id)}, user_id=user_id
-        )
         await changes.notify(session, user_id, changes.GENERATION)
     return generation
 
@@ -181,18 +181,20 @@ async def outputs_of(user_id: uuid.UUID, generation_ids: list[uuid.UUID]) -> lis
     if not generation_ids:
         return []
     async with db.user_session(user_id) as session:
-        return list(
-            (
-                await session.exec(
-                    select(GenerationOutput)
-                    .where(
-                        GenerationOutput.user_id == user_id,
-                        col(GenerationOutput.generation_id).in_(generation_ids),
-                    )
-                    .order_by(GenerationOutput.generation_id, GenerationOutput.position)
-                )
-            ).all()
-        )
+        return await _outputs_of(session, user_id, generation_ids)
+
+
+async def _outputs_of(
+    session: AsyncSession, user_id: uuid.UUID, generation_ids: list[uuid.UUID]
+) -> list[GenerationOutput]:
+    if not generation_ids:
+        return []
+    query = (
+        select(GenerationOutput)
+        .where(GenerationOutput.user_id == user_id, col(GenerationOutput.generation_id).in_(generation_ids))
+        .order_by(GenerationOutput.generation_id, GenerationOutput.position)
+    )
+    return list((await session.exec(query)).all())
 
 
 @dataclass(frozen=True)
@@ -498,13 +500,25 @@ async def _by_client_request(
 
 async def _check_limits(session: AsyncSession, settings: Settings, user_id: uuid.UUID) -> None:
     today = datetime.combine(utcnow().date(), time.min, UTC)
-    used = await _count(session, Generation.user_id == user_id, Generation.created_at >= today)
-    # An admin may set a user's own quota; otherwise the site-wide one applies.
-    own_quota = await session.scalar(select(User.daily_quota).where(User.id == user_id))
+    mine = Generation.user_id == user_id
+
+    def counted(*filters) -> sa.ScalarSelect:
+        return select(sa.func.count()).select_from(Generation).where(mine, *filters).scalar_subquery()
+
+    # One round trip: today's count, the running count, and the user's own quota (an admin
+    # may set one; otherwise the site-wide one applies).
+    used, running, own_quota = (
+        await session.exec(
+            select(
+                counted(Generation.created_at >= today),
+                counted(col(Generation.status).in_(ACTIVE)),
+                select(User.daily_quota).where(User.id == user_id).scalar_subquery(),
+            )
+        )
+    ).one()
     quota = settings.daily_generation_quota if own_quota is None else own_quota
     if used >= quota:
         raise BadInput(f"You've used all {quota} generations for today. Your quota resets at midnight UTC.")
-    running = await _count(session, Generation.user_id == user_id, col(Generation.status).in_(ACTIVE))
     if running >= settings.max_concurrent_generations:
         raise BadInput(
             f"You already have {running} generations in progress, the most at once. "
@@ -528,13 +542,17 @@ class InProgress:
 async def in_progress(user_id: uuid.UUID) -> list[InProgress]:
     """The user's queued and running generations, oldest first, with live progress."""
     async with db.user_session(user_id) as session:
-        rows = (
-            await session.exec(
-                select(Generation)
-                .where(Generation.user_id == user_id, col(Generation.status).in_(ACTIVE))
-                .order_by(Generation.created_at)
-            )
-        ).all()
+        return await _in_progress(session, user_id)
+
+
+async def _in_progress(session: AsyncSession, user_id: uuid.UUID) -> list[InProgress]:
+    rows = (
+        await session.exec(
+            select(Generation)
+            .where(Generation.user_id == user_id, col(Generation.status).in_(ACTIVE))
+            .order_by(Generation.created_at)
+        )
+    ).all()
     return [
         InProgress(
             generation=generation,
@@ -543,6 +561,33 @@ async def in_progress(user_id: uuid.UUID) -> list[InProgress]:
         )
         for generation in rows
     ]
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the studio shows: the generations in progress, and the latest ended ones with their outputs."""
+
+    running: list[InProgress]
+    ended: list[tuple[Generation, list[GenerationOutput]]]
+
+
+async def overview(user_id: uuid.UUID, *, ended: int) -> Overview:
+    """The studio's view of this user's work, read in one transaction (a pushed change re-reads it)."""
+    async with db.user_session(user_id) as session:
+        running = await _in_progress(session, user_id)
+        latest = (
+            await session.exec(
+                select(Generation)
+                .where(Generation.user_id == user_id, col(Generation.status).not_in(ACTIVE))
+                .order_by(col(Generation.created_at).desc(), col(Generation.id).desc())
+                .limit(ended)
+            )
+        ).all()
+        outputs = await _outputs_of(session, user_id, [g.id for g in latest])
+    by_generation: dict[uuid.UUID, list[GenerationOutput]] = {}
+    for output in outputs:
+        by_generation.setdefault(output.generation_id, []).append(output)
+    return Overview(running, [(g, by_generation.get(g.id, [])) for g in latest])
 
 
 async def with_outputs(user_id: uuid.UUID, generations: list[Generation]) -> list[tuple[Generation, list]]:

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import reflex as rx
 from reflex_base.registry import RegistrationContext
 
+from assetry.models import User
 from assetry.services import changes
 from assetry.state.session import signed_in_user
 
@@ -52,6 +53,10 @@ class Watching(rx.State, mixin=True):
     _tab_check_seconds: ClassVar[float] = 30.0
     _watching: bool = False
 
+    def _audience(self, user: User) -> uuid.UUID | str:
+        """Whose changes wake this page: the signed-in user's own (an admin page: all admins')."""
+        return user.id
+
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
         """Refresh what the page shows (the state lock is held); say whether the work still runs."""
         raise TypeError(f"{type(self).__name__} must define _watch_step")
@@ -67,7 +72,7 @@ class Watching(rx.State, mixin=True):
         try:
             if user is None:
                 return
-            async with changes.listener().subscribe(user.id) as subscription:
+            async with changes.listener().subscribe(self._audience(user)) as subscription:
                 changed = True  # the first turn catches up with what changed before we listened
                 while True:
                     if changed:

@@ -83,6 +83,8 @@ def _server_env(data_dir: Path, public_url: str, smtp_url: str) -> dict[str, str
         MAIL_FROM=MAIL_FROM,
         # Every test signs up from 127.0.0.1.
         FORM_IP_MAX_PER_HOUR="10000",
+        # /health/statements: what the server queried for pages (an idle tab must cost nothing).
+        COUNT_STATEMENTS="true",
         PATH=f"{ROOT / 'tools' / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}",
         REFLEX_USE_SYSTEM_BUN="1",
         PYTHONDONTWRITEBYTECODE="1",

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
 
 import reflex as rx
 
 from assetry.errors import AssetryError
+from assetry.models import User
 from assetry.models.base import utcnow
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
+from assetry.services import changes
 from assetry.services.admin import invitations, waitlist
 from assetry.services.admin.common import parse_id
 from assetry.services.admin.paging import Page, Window
 from assetry.state.admin_list import AdminListState
-
-WATCH_SECONDS = 1.0
+from assetry.state.watching import Progress, Watching
 
 
 @dataclasses.dataclass
@@ -27,7 +27,7 @@ class EntryView:
     invited: str = ""
 
 
-class AdminWaitlistState(AdminListState, rx.State):
+class AdminWaitlistState(Watching, AdminListState, rx.State):
     """The waitlist search, filter and page."""
 
     query: str = ""
@@ -38,7 +38,6 @@ class AdminWaitlistState(AdminListState, rx.State):
     invitations: str = ""  # how the latest "invite everyone waiting" goes or went
     invitations_percent: int = 0
     inviting: bool = False
-    _watching: bool = False
 
     @rx.event
     async def search(self, form: dict):
@@ -89,35 +88,23 @@ class AdminWaitlistState(AdminListState, rx.State):
             self.error = str(problem)
             return None
         await self._show_invitations(admin.id)
-        return AdminWaitlistState.watch_invitations
+        return AdminWaitlistState.watch
 
-    @rx.event(background=True)
-    async def watch_invitations(self):
-        """Follow the bulk invitation until it ends, so the page shows its progress live."""
-        async with self:
-            admin, refusal = await self._admin("watch_invitations")
-            if refusal is None and self._watching:
-                return
-            self._watching = refusal is None
-        if refusal is not None:
-            yield refusal
-            return
-        try:
-            while True:
-                await asyncio.sleep(WATCH_SECONDS)
-                async with self:
-                    await self._show_invitations(admin.id)
-                    if not self.inviting:
-                        await self._refresh(admin.id)
-                        return
-        finally:
-            async with self:
-                self._watching = False
+    def _audience(self, user: User) -> uuid.UUID | str:
+        """A round is followed by every admin's page, whoever started it (pushed, never polled)."""
+        return changes.ADMINS if user.is_admin else user.id
+
+    async def _watch_step(self, user_id: uuid.UUID) -> Progress:
+        """The round's progress; once it ended, the list again (who is invited now)."""
+        await self._show_invitations(user_id)
+        if not self.inviting and not self.error:
+            await self._refresh(user_id)
+        return Progress(running=self.inviting)
 
     async def _opened(self, admin_id: uuid.UUID):
         self.notice = ""
         await self._show_invitations(admin_id)
-        return AdminWaitlistState.watch_invitations if self.inviting else None
+        return AdminWaitlistState.watch if self.inviting else None
 
     async def _show_invitations(self, admin_id: uuid.UUID) -> None:
         try:

@@ -5,7 +5,8 @@ UPDATE that only takes entries not yet invited. So however the two ways race (tw
 admins, a retried job, a worker that crashed mid-batch), each entry gets one email.
 
 The bulk job invites in batches of `BATCH`, one transaction each, and records how
-many it has sent as the job's progress, which the waitlist page shows while it runs.
+many it has sent on its round; each change is pushed to every admin's open waitlist page
+(`changes.ADMINS`), which shows the progress while it runs.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from assetry.jobs.task import Context
 from assetry.models import InvitationRound, WaitlistEntry
 from assetry.models.base import utcnow
 from assetry.models.runs import ACTIVE, RUNNING, SUCCEEDED
-from assetry.services import audit, mail
+from assetry.services import audit, changes, mail
 from assetry.services.admin.common import acting_admin, existing
 from assetry.services.admin.waitlist import entry_filters
 
@@ -79,6 +80,7 @@ async def invite_all(actor_id: uuid.UUID, query: str = "") -> BulkInvitation:
         session.add(invitation_round)
         await session.flush()
         await queue.enqueue(session, INVITE_ALL, {"round_id": str(invitation_round.id)})
+        await changes.notify(session, changes.ADMINS, changes.INVITATIONS)
         audit.record(
             session,
             actor_id=actor_id,
@@ -103,6 +105,7 @@ async def send_invitations(ctx: Context) -> dict:
     async with db.service_session() as session:
         invitation_round = await session.get(InvitationRound, round_id)
         invitation_round.status = RUNNING
+        await changes.notify(session, changes.ADMINS, changes.INVITATIONS)
     # Entries that join after the admin clicked are not part of this round.
     filters = [
         *entry_filters(invitation_round.query, "waiting"),
@@ -124,6 +127,7 @@ async def send_invitations(ctx: Context) -> dict:
             await session.exec(
                 sa.update(InvitationRound).where(InvitationRound.id == round_id).values(**values)
             )
+            await changes.notify(session, changes.ADMINS, changes.INVITATIONS)
         if not invited:
             return {"sent": sent}
 
@@ -136,6 +140,7 @@ async def ended(payload: dict, status: str, message: str) -> None:
             .where(InvitationRound.id == uuid.UUID(payload["round_id"]))
             .values(status=status, error=message[:2000], finished_at=utcnow())
         )
+        await changes.notify(session, changes.ADMINS, changes.INVITATIONS)
 
 
 async def _invite(session: AsyncSession, which: sa.ColumnElement[bool]) -> int:
