@@ -375,7 +375,8 @@ class _ExportWriter:
     async def write(self) -> None:
         # The target is written once, front to back (no seeking back): each entry's sizes
         # follow its data, as the ZIP format allows.
-        zf = await asyncio.to_thread(zipfile.ZipFile, self.target, "w", zipfile.ZIP_DEFLATED)
+        # The records deflate at level 1: text shrinks about as well, at a third of the work.
+        zf = await asyncio.to_thread(zipfile.ZipFile, self.target, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         try:
             kinds = [entry for entry in ownership.personal() if entry.export_as]
             for done, entry in enumerate(kinds):
@@ -392,20 +393,15 @@ class _ExportWriter:
         await self._report(100, "Done", force=True)
 
     async def _batches(self, query: sa.Select, key: sa.Column) -> AsyncIterator[list[sa.Row]]:
-        """Rows of a query, `BATCH` at a time, in key order (keyset paging keeps memory flat)."""
-        last = None
-        while True:
-            page = query.order_by(key).limit(BATCH)
-            if last is not None:
-                page = page.where(key > last)
-            async with db.service_session() as session:
-                rows = (await session.exec(page)).all()
-            if not rows:
-                return
-            yield rows
-            if len(rows) < BATCH:
-                return
-            last = rows[-1]._mapping[key.name]
+        """Rows of a query in key order, `BATCH` at a time, from one server-side cursor.
+
+        One pass over the table: memory stays flat, and the time grows with the rows (paging
+        by key would sort the user's rows again for every page).
+        """
+        async with db.service_session() as session:
+            result = await session.stream(query.order_by(key).execution_options(yield_per=BATCH))
+            async for rows in result.partitions(BATCH):
+                yield rows
 
     async def _write_rows(self, zf: zipfile.ZipFile, name: str, query: sa.Select, key: sa.Column) -> int:
         """`name`.json (an array of objects) and `name`.csv from one pass over the query.
