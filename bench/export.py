@@ -6,12 +6,14 @@ and 500 MB of media files (random bytes, so nothing compresses) is seeded into P
 (`privacy.build_export`, the job's own code) runs in a fresh process, several times:
 
 - object storage: moto's S3 server in its own process on loopback; media read from the bucket,
-  the archive streamed back into it in multipart parts (the app's configured mode);
+  the archive streamed back into it in multipart parts (the app's configured mode). moto is a
+  Python server: its own CPU time per export is reported too, as it weighs on the wall time here
+  and would not on a real S3 service;
 - local disk: media in DATA_DIR/media, the archive written beside them (the embedded mode).
 
 Each run reports its wall time, its CPU time (all threads: what a busy machine cannot inflate)
-and the process's peak RSS (ru_maxrss, and its RSS after imports), so memory that grew with the
-archive would show. Baseline (issue 15): 259 s on Postgres to local disk.
+and the process's peak resident memory (VmHWM; and the peak after imports, before the export),
+so memory that grew with the archive would show: compare --media-mb 100 with 500. Baseline (issue 15): 259 s on Postgres to local disk.
 
 Usage: python -m bench.export [--runs 3] [--media-mb 500] [--storage s3 local]
 """
@@ -212,7 +214,7 @@ def measure_once(user_id: str) -> dict:
         finally:
             await db.dispose_engines()
 
-    before = resource.getrusage(resource.RUSAGE_SELF)
+    before, rss_before = resource.getrusage(resource.RUSAGE_SELF), _memory("VmHWM")
     started = time.perf_counter()
     result = asyncio.run(run())
     wall = time.perf_counter() - started
@@ -221,18 +223,36 @@ def measure_once(user_id: str) -> dict:
         "export_id": str(export_id),
         "wall_s": wall,
         "cpu_s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
-        "rss_before_mb": before.ru_maxrss / 1024,
-        "rss_peak_mb": after.ru_maxrss / 1024,
+        "rss_before_mb": rss_before,
+        "rss_peak_mb": _memory("VmHWM"),
         "archive_mb": result["size"] / 2**20,
         "records": result["records"],
         "files": result["files"],
     }
 
 
-def _runs(user_id: str, runs: int, env: dict[str, str], label: str, remove) -> dict:
+def _memory(field: str) -> float:
+    """This process's peak (VmHWM) or current (VmRSS) resident memory, MB. Not ru_maxrss: a child
+    started by fork and exec inherits its parent's high-water mark there."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of another process so far (from /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _runs(
+    user_id: str, runs: int, env: dict[str, str], label: str, remove, server_pid: int | None = None
+) -> dict:
     done = []
     for run in range(runs):
         log(f"export: {label}, run {run + 1}/{runs}")
+        server_cpu = _cpu_seconds(server_pid) if server_pid else 0.0
         out = subprocess.run(
             [sys.executable, "-m", "bench.export", "--measure-once", user_id],
             env=env,
@@ -243,12 +263,14 @@ def _runs(user_id: str, runs: int, env: dict[str, str], label: str, remove) -> d
         if out.returncode != 0:
             raise RuntimeError(f"the export ({label}) failed:\n{out.stderr[-3000:]}")
         figures = json.loads(out.stdout.strip().splitlines()[-1])
+        figures["server_cpu_s"] = _cpu_seconds(server_pid) - server_cpu if server_pid else 0.0
         remove(figures["export_id"])  # the next run starts from the same storage
         done.append(figures)
     last = done[-1]
     return {
         "wall_s": summary([d["wall_s"] for d in done]),
         "cpu_s": summary([d["cpu_s"] for d in done]),
+        "server_cpu_s": summary([d["server_cpu_s"] for d in done]),
         "rss_peak_mb": summary([d["rss_peak_mb"] for d in done]),
         "rss_before_mb": summary([d["rss_before_mb"] for d in done]),
         "archive_mb": last["archive_mb"],
@@ -299,6 +321,7 @@ def measure(runs: int = DEFAULT_RUNS, media_mb: int = DEFAULT_MEDIA_MB, storages
                     lambda export_id: s3.delete_object(
                         Bucket="assetry-bench", Key=export_key(user_id, export_id)
                     ),
+                    server_pid=moto.pid,
                 )
             finally:
                 moto.terminate()
@@ -335,6 +358,14 @@ def report(results: dict) -> list[str]:
             f"{results['baseline_s']:>10.0f}{wall['median'] / results['baseline_s']:>8.3f}×",
             f"  {'  CPU time of the process, all threads (s)':<50}{cpu['n']:>3}{cpu['median']:>10.2f}"
             f"{cpu['p95']:>10.2f}",
+            *(
+                [
+                    f"  {'  CPU time of the moto S3 server meanwhile (s)':<50}{server['n']:>3}"
+                    f"{server['median']:>10.2f}{server['p95']:>10.2f}"
+                ]
+                if (server := found.get("server_cpu_s")) and server["median"]
+                else []
+            ),
             f"  {'  peak RSS (MB)':<50}{rss['n']:>3}{rss['median']:>10.1f}{rss['p95']:>10.1f}",
             f"    after imports {found['rss_before_mb']['median']:.1f} MB; archive {found['archive_mb']:.1f} MB, "
             f"{found['records']:,} records, {found['files']} files",

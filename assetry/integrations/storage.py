@@ -38,9 +38,9 @@ _KEY = re.compile(rf"^{_UUID}/({_UUID}/[0-9]{{1,3}}\.(png|webp|jpg|mp4)|exports/
 CHUNK = 256 * 1024
 COPY_CHUNK = 1024 * 1024
 # S3 multipart: every part but the last must be at least 5 MiB, and there are at most 10,000 parts
-# (so 16 MiB parts allow archives up to 160 GB). Memory held by one upload: the part being filled
+# (so 8 MiB parts allow archives up to 80 GB). Memory held by one upload: the part being filled
 # plus the parts in flight.
-PART_BYTES = 16 * 1024 * 1024
+PART_BYTES = 8 * 1024 * 1024
 PARTS_IN_FLIGHT = 3
 
 T = TypeVar("T")
