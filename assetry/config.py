@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     media_s3_access_key: str | None = None
     media_s3_secret_key: SecretStr | None = None
     media_s3_region: str = "us-east-1"
+    # The bucket's address as browsers reach it, when not MEDIA_S3_ENDPOINT (presigned links name it).
+    media_s3_public_endpoint: str | None = None
 
     # Prompt studio: limits per user, and the price table (USD per unit, by model id).
     daily_generation_quota: int = Field(default=50, ge=0)
@@ -177,6 +179,7 @@ class Settings(BaseSettings):
         "redis_url",
         "smtp_url",
         "media_s3_endpoint",
+        "media_s3_public_endpoint",
         "fal_key",
         "gemini_api_key",
         "anthropic_api_key",
@@ -232,6 +235,14 @@ class Settings(BaseSettings):
     @property
     def media_mode(self) -> Mode:
         return Mode.CONFIGURED if self.media_s3_endpoint and self.media_s3_access_key else Mode.EMBEDDED
+
+    @property
+    def storage_link_origin(self) -> str | None:
+        """The origin of presigned bucket links browsers are sent to; None with local storage."""
+        if self.media_mode is Mode.EMBEDDED:
+            return None
+        parsed = urlparse(self.media_s3_public_endpoint or self.media_s3_endpoint)
+        return f"{parsed.scheme}://{parsed.netloc}"
 
     @property
     def state_mode(self) -> Mode:

@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import (
-    FileResponse,
     JSONResponse,
     PlainTextResponse,
     RedirectResponse,
@@ -57,7 +56,13 @@ async def statements(_request: Request) -> JSONResponse:
     return JSONResponse({"statements": counted})
 
 
-async def media_file(request: Request) -> StreamingResponse | PlainTextResponse:
+def _to_the_bucket(link: str, cache_seconds: int) -> RedirectResponse:
+    """The owner checked: the browser fetches the file from the bucket with a presigned link."""
+    cache = f"private, max-age={cache_seconds}" if cache_seconds else "private, no-store"
+    return RedirectResponse(link, status_code=302, headers={"cache-control": cache})
+
+
+async def media_file(request: Request) -> StreamingResponse | RedirectResponse | PlainTextResponse:
     """A generated file, for its owner's browser only, through a signed, expiring URL."""
     try:
         found = await media.open_signed(request.path_params["token"], request.cookies.get(SESSION_COOKIE, ""))
@@ -65,6 +70,8 @@ async def media_file(request: Request) -> StreamingResponse | PlainTextResponse:
         return PlainTextResponse(str(gone), status_code=404)
     except NotAllowed as refused:
         return PlainTextResponse(str(refused), status_code=403)
+    if found.link:  # cached less long than the link lives, so a cached redirect still works
+        return _to_the_bucket(found.link, min(300, get_settings().media_url_ttl_seconds // 2))
     disposition = "attachment" if found.download else "inline"
     return StreamingResponse(
         found.chunks,
@@ -77,7 +84,7 @@ async def media_file(request: Request) -> StreamingResponse | PlainTextResponse:
     )
 
 
-async def export_archive(request: Request) -> FileResponse | PlainTextResponse:
+async def export_archive(request: Request) -> StreamingResponse | RedirectResponse | PlainTextResponse:
     """A data export ZIP, for its owner's browser only, through a signed link that expires with it."""
     try:
         found = await privacy.open_export(
@@ -87,12 +94,16 @@ async def export_archive(request: Request) -> FileResponse | PlainTextResponse:
         return PlainTextResponse(str(gone), status_code=404)
     except NotAllowed as refused:
         return PlainTextResponse(str(refused), status_code=403)
-    # FileResponse streams the file from disk in chunks; the archive is never read whole.
-    return FileResponse(
-        found.path,
+    if found.link:
+        return _to_the_bucket(found.link, 0)
+    return StreamingResponse(  # in chunks: the archive is never read whole
+        found.chunks,
         media_type="application/zip",
-        filename=found.filename,
-        headers={"cache-control": "private, no-store"},
+        headers={
+            "content-length": str(found.size),
+            "content-disposition": f'attachment; filename="{found.filename}"',
+            "cache-control": "private, no-store",
+        },
     )
 
 
@@ -222,15 +233,17 @@ def routes() -> Starlette:
 def security_headers(settings: Settings) -> dict[str, str]:
     """Headers every response carries; HSTS only when the public URL is https."""
     ws_origin = settings.origin.replace("https://", "wss://").replace("http://", "ws://")
+    # Media in a bucket: /media/... redirects there (presigned), and the redirect must be allowed.
+    bucket = f" {settings.storage_link_origin}" if settings.storage_link_origin else ""
     csp = "; ".join(
         [
             "default-src 'self'",
             # React Router hydration and Radix/Emotion need inline scripts and styles.
             "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
             "style-src 'self' 'unsafe-inline'",
-            "img-src 'self' data: blob:",
+            f"img-src 'self' data: blob:{bucket}",
             "font-src 'self' data:",
-            "media-src 'self' blob:",
+            f"media-src 'self' blob:{bucket}",
             f"connect-src 'self' {ws_origin}",
             "object-src 'none'",
             "base-uri 'self'",

@@ -4,7 +4,8 @@ Cold start, page load, the websocket hydrate and first install (baseline: a blan
 provider's renders; the TikTok client paging 5,000 videos; the studio's job overhead; the
 library page with 1,000 generations; dashboard queries over 10 million snapshots; a full
 first sync of 5,000 videos; recognising 1,000 new posts among 10,000 generations and What
-works over 10,000 linked posts. Each module runs alone too: `python -m bench.<name> --help`.
+works over 10,000 linked posts; the data export of 500 MB of media into object storage and to
+local disk. Each module runs alone too: `python -m bench.<name> --help`.
 
 The full results (every run) go to bench/results/<timestamp>.json.
 Usage: python -m bench [--only SECTION ...] [--runs N] [--page-runs N] [--install-runs N]
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from bench import (
     cold_start,
     dashboard,
+    export,
     first_sync,
     hydrate,
     install,
@@ -49,6 +51,7 @@ SECTIONS = (
     "dashboard",
     "first_sync",
     "post_links",
+    "export",
 )
 # Sections whose module prints its own lines of the table.
 REPORTS = {
@@ -60,6 +63,7 @@ REPORTS = {
     "dashboard": dashboard.report,
     "first_sync": first_sync.report,
     "post_links": post_links.report,
+    "export": export.report,
 }
 LABEL_WIDTH = 50
 
@@ -129,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--library-runs", type=int, default=library.DEFAULT_RUNS, help="library loads")
     parser.add_argument("--query-runs", type=int, default=dashboard.DEFAULT_RUNS, help="dashboard queries")
     parser.add_argument("--sync-runs", type=int, default=first_sync.DEFAULT_RUNS, help="first syncs")
+    parser.add_argument("--export-runs", type=int, default=export.DEFAULT_RUNS, help="exports per storage")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -155,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         "dashboard": lambda: dashboard.measure(args.scale, args.query_runs),
         "first_sync": lambda: first_sync.measure(runs=args.sync_runs),
         "post_links": lambda: post_links.measure(),
+        "export": lambda: export.measure(args.export_runs),
     }
     for section in SECTIONS:
         if section not in args.only:

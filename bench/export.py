@@ -1,65 +1,75 @@
-"""Data export of a big account: wall time and peak memory.
+"""Data export of a big account into object storage and to local disk: wall time and peak memory.
 
-A user with 10,000 generations (and their outputs), 1,000 posts with 100,000 metric
-snapshots, and 500 MB of media files (random bytes, so nothing compresses) is seeded
-into the embedded Postgres of a temporary DATA_DIR (or the server of `--database-url`), then exported
-by `privacy.build_export` in a fresh process that reports wall time, the peak of
-Python allocations (tracemalloc) and its peak RSS.
+A user with 10,000 generations (and their outputs), 1,000 posts with 100,000 metric snapshots
+and 500 MB of media files (random bytes, so nothing compresses) is seeded into Postgres
+(BENCH_POSTGRES_URL's server). Then, for each storage, the media are put there and the export
+(`privacy.build_export`, the job's own code) runs in a fresh process, several times:
 
-Usage: python -m bench.export [--media-mb 500] [--database-url postgresql://...]
+- object storage: moto's S3 server in its own process on loopback; media read from the bucket,
+  the archive streamed back into it in multipart parts (the app's configured mode). moto is a
+  Python server: its own CPU time per export is reported too, as it weighs on the wall time here
+  and would not on a real S3 service;
+- local disk: media in DATA_DIR/media, the archive written beside them (the embedded mode).
+
+Each run reports its wall time, its CPU time (all threads: what a busy machine cannot inflate)
+and the process's peak resident memory (VmHWM; and the peak after imports, before the export),
+so memory that grew with the archive would show: compare --media-mb 100 with 500. Baseline (issue 15): 259 s on Postgres to local disk.
+
+Usage: python -m bench.export [--runs 3] [--media-mb 500] [--storage s3 local]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from bench.harness import free_port, log, migrated_database, summary, temp_dir
+
 GENERATIONS = 10_000
 POSTS = 1_000
 SNAPSHOTS = 100_000
 FILE_MB = 5
+DEFAULT_RUNS = 3
+DEFAULT_MEDIA_MB = 500
+POSTGRES_DB = "assetry_bench_export"
+BASELINE_S = 259.0  # issue 15: the export on Postgres to local disk, before this work
+STORAGES = ("s3", "local")
+S3_KEYS = {
+    "MEDIA_S3_ACCESS_KEY": "bench",
+    "MEDIA_S3_SECRET_KEY": "bench-secret",
+    "MEDIA_S3_REGION": "us-east-1",
+}
 
 
-def seed(data_dir: Path, database_url: str | None, media_mb: int) -> str:
-    """Migrate and fill the database and the media folder; returns the user id."""
-    os.environ["DATA_DIR"] = str(data_dir)
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    from alembic.config import Config
-
-    from alembic import command
-    from assetry.config import ROOT, driver_url, get_settings
-
-    get_settings.cache_clear()
-    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
-
+def seed_rows(owner_url: str, media_mb: int) -> tuple[str, list[str]]:
+    """The account's rows; returns its id and the storage keys of its media files."""
     import sqlalchemy as sa
 
+    from assetry.config import driver_url
     from assetry.models import Generation, GenerationOutput, MetricSnapshot, Post, User
     from assetry.models.base import utcnow
     from assetry.services import media
 
-    engine = sa.create_engine(driver_url(get_settings().owner_database_url))
+    engine = sa.create_engine(driver_url(owner_url))
     now = utcnow()
     user_id = uuid.uuid4()
     gens = [uuid.uuid4() for _ in range(GENERATIONS)]
     files = media_mb // FILE_MB
-    block = random.randbytes(FILE_MB * 1024 * 1024)
-    root = data_dir / "media"
-    outputs = []
+    outputs, keys = [], []
     for i, gid in enumerate(gens):
         key = media.key_for(user_id, gid, 0, "video/mp4") if i < files else None
+        if key:
+            keys.append(key)
         outputs.append(
             {
                 "id": uuid.uuid4(),
@@ -68,15 +78,11 @@ def seed(data_dir: Path, database_url: str | None, media_mb: int) -> str:
                 "position": 0,
                 "storage_key": key,
                 "content_type": "video/mp4" if key else "",
-                "size_bytes": len(block) if key else 0,
+                "size_bytes": FILE_MB * 1024 * 1024 if key else 0,
                 "text": None if key else f"Caption number {i} #fyp",
                 "created_at": now,
             }
         )
-        if key:
-            path = root / key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(i.to_bytes(8, "big") + block[8:])
     posts = [uuid.uuid4() for _ in range(POSTS)]
     with engine.begin() as conn:
         conn.execute(
@@ -158,80 +164,226 @@ def seed(data_dir: Path, database_url: str | None, media_mb: int) -> str:
                 ],
             )
     engine.dispose()
-    return str(user_id)
+    return str(user_id), keys
 
 
-def measure(data_dir: Path, database_url: str | None, user_id: str) -> dict:
-    """Run the export in this (fresh) process and report wall time and peak memory."""
+def _contents(keys: list[str]):
+    """Each media file's bytes: random (incompressible), and different from file to file."""
+    block = random.randbytes(FILE_MB * 1024 * 1024)
+    for i, key in enumerate(keys):
+        yield key, i.to_bytes(8, "big") + block[8:]
+
+
+def put_local(data_dir: Path, keys: list[str]) -> None:
+    for key, content in _contents(keys):
+        path = data_dir / "media" / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
+def put_s3(endpoint: str, bucket: str, keys: list[str]):
+    import boto3
+    from botocore.config import Config
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=S3_KEYS["MEDIA_S3_ACCESS_KEY"],
+        aws_secret_access_key=S3_KEYS["MEDIA_S3_SECRET_KEY"],
+        region_name=S3_KEYS["MEDIA_S3_REGION"],
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    s3.create_bucket(Bucket=bucket)
+    for key, content in _contents(keys):
+        s3.put_object(Bucket=bucket, Key=key, Body=content, ContentType="video/mp4")
+    return s3
+
+
+def measure_once(user_id: str) -> dict:
+    """Run one export in this (fresh) process; its wall time and peak RSS."""
     import asyncio
-    import tracemalloc
-
-    os.environ["DATA_DIR"] = str(data_dir)
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
 
     from assetry import db
     from assetry.services import privacy
 
+    export_id = uuid.uuid4()
+
     async def run() -> dict:
         try:
-            return await privacy.build_export(uuid.UUID(user_id), uuid.uuid4())
+            return await privacy.build_export(uuid.UUID(user_id), export_id)
         finally:
             await db.dispose_engines()
 
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tracemalloc.start()
+    before, rss_before = resource.getrusage(resource.RUSAGE_SELF), _memory("VmHWM")
     started = time.perf_counter()
     result = asyncio.run(run())
     wall = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    after = resource.getrusage(resource.RUSAGE_SELF)
     return {
-        "wall_s": round(wall, 2),
-        "python_peak_mb": round(peak / 2**20, 1),
-        "rss_before_mb": round(rss_before / 1024, 1),
-        "rss_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "archive_mb": round(result["size"] / 2**20, 1),
+        "export_id": str(export_id),
+        "wall_s": wall,
+        "cpu_s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+        "rss_before_mb": rss_before,
+        "rss_peak_mb": _memory("VmHWM"),
+        "archive_mb": result["size"] / 2**20,
         "records": result["records"],
         "files": result["files"],
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--media-mb", type=int, default=500)
-    parser.add_argument(
-        "--database-url", default=None, help="an empty Postgres database (default: the embedded server)"
-    )
-    parser.add_argument("--measure", nargs=2, metavar=("DATA_DIR", "USER_ID"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.measure:
-        print(json.dumps(measure(Path(args.measure[0]), args.database_url, args.measure[1])))
-        return
-    from assetry.local_postgres import LocalPostgres
+def _memory(field: str) -> float:
+    """This process's peak (VmHWM) or current (VmRSS) resident memory, MB. Not ru_maxrss: a child
+    started by fork and exec inherits its parent's high-water mark there."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
-    with contextlib.ExitStack() as stack:
-        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="assetry-bench-export-")))
-        if not args.database_url:  # the measuring process uses this server too
-            stack.enter_context(LocalPostgres(data_dir).owned(exclusive=True))
-        started = time.perf_counter()
-        user_id = seed(data_dir, args.database_url, args.media_mb)
-        print(f"seeded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        command = [sys.executable, "-m", "bench.export", "--measure", str(data_dir), user_id]
-        if args.database_url:
-            command += ["--database-url", args.database_url]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
-        figures = json.loads(done.stdout.strip().splitlines()[-1])
-    print(
-        f"Export of {GENERATIONS:,} generations, {SNAPSHOTS:,} metric snapshots, {args.media_mb} MB of media "
-        f"({'Postgres at --database-url' if args.database_url else 'embedded Postgres'}):\n"
-        f"  wall time            {figures['wall_s']:>8.2f} s\n"
-        f"  peak Python memory   {figures['python_peak_mb']:>8.1f} MB (tracemalloc)\n"
-        f"  peak RSS             {figures['rss_peak_mb']:>8.1f} MB (process after imports: "
-        f"{figures['rss_before_mb']:.1f} MB)\n"
-        f"  archive              {figures['archive_mb']:>8.1f} MB, {figures['records']:,} records, "
-        f"{figures['files']} files"
-    )
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of another process so far (from /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _runs(
+    user_id: str, runs: int, env: dict[str, str], label: str, remove, server_pid: int | None = None
+) -> dict:
+    done = []
+    for run in range(runs):
+        log(f"export: {label}, run {run + 1}/{runs}")
+        server_cpu = _cpu_seconds(server_pid) if server_pid else 0.0
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.export", "--measure-once", user_id],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"the export ({label}) failed:\n{out.stderr[-3000:]}")
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        figures["server_cpu_s"] = _cpu_seconds(server_pid) - server_cpu if server_pid else 0.0
+        remove(figures["export_id"])  # the next run starts from the same storage
+        done.append(figures)
+    last = done[-1]
+    return {
+        "wall_s": summary([d["wall_s"] for d in done]),
+        "cpu_s": summary([d["cpu_s"] for d in done]),
+        "server_cpu_s": summary([d["server_cpu_s"] for d in done]),
+        "rss_peak_mb": summary([d["rss_peak_mb"] for d in done]),
+        "rss_before_mb": summary([d["rss_before_mb"] for d in done]),
+        "archive_mb": last["archive_mb"],
+        "records": last["records"],
+        "files": last["files"],
+    }
+
+
+def measure(runs: int = DEFAULT_RUNS, media_mb: int = DEFAULT_MEDIA_MB, storages=STORAGES) -> dict:
+    from assetry.integrations.storage import export_key
+
+    results: dict = {"media_mb": media_mb, "baseline_s": BASELINE_S}
+    with temp_dir("export") as work, migrated_database(work / "data", postgres_name=POSTGRES_DB) as owner_url:
+        log(f"export: seeding {GENERATIONS:,} generations, {SNAPSHOTS:,} snapshots")
+        user_id, keys = seed_rows(owner_url, media_mb)
+        env = dict(os.environ)  # DATA_DIR and DATABASE_URL of the seeded database
+        if "local" in storages:
+            log(f"export: {media_mb} MB of media to DATA_DIR/media")
+            put_local(work / "data", keys)
+            store_root = work / "data" / "media"
+            results["local"] = _runs(
+                user_id,
+                runs,
+                env,
+                "local disk",
+                lambda export_id: (store_root / export_key(user_id, export_id)).unlink(),
+            )
+            shutil.rmtree(store_root / user_id)
+        if "s3" in storages:
+            port = free_port()
+            moto = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            try:
+                endpoint = f"http://127.0.0.1:{port}"
+                _wait_for(endpoint)
+                log(f"export: {media_mb} MB of media into moto's S3 server")
+                s3 = put_s3(endpoint, "assetry-bench", keys)
+                s3_env = env | S3_KEYS | {"MEDIA_S3_ENDPOINT": endpoint, "MEDIA_S3_BUCKET": "assetry-bench"}
+                results["s3"] = _runs(
+                    user_id,
+                    runs,
+                    s3_env,
+                    "object storage",
+                    lambda export_id: s3.delete_object(
+                        Bucket="assetry-bench", Key=export_key(user_id, export_id)
+                    ),
+                    server_pid=moto.pid,
+                )
+            finally:
+                moto.terminate()
+                moto.wait(timeout=20)
+    return results
+
+
+def _wait_for(endpoint: str, timeout: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(endpoint, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise TimeoutError(f"moto's S3 server did not answer at {endpoint}")
+
+
+def report(results: dict) -> list[str]:
+    lines = [
+        f"\nData export: {GENERATIONS:,} generations, {SNAPSHOTS:,} snapshots, {results['media_mb']} MB of media "
+        f"(Postgres; baseline {results['baseline_s']:.0f} s to local disk)",
+        f"  {'':<50}{'n':>3}{'median':>10}{'p95':>10}{'baseline':>10}{'ratio':>9}",
+    ]
+    for storage, label in (("s3", "into object storage (moto S3 server)"), ("local", "to local disk")):
+        if storage not in results:
+            continue
+        found = results[storage]
+        wall, cpu, rss = found["wall_s"], found["cpu_s"], found["rss_peak_mb"]
+        lines += [
+            f"  {label + ', wall time (s)':<50}{wall['n']:>3}{wall['median']:>10.2f}{wall['p95']:>10.2f}"
+            f"{results['baseline_s']:>10.0f}{wall['median'] / results['baseline_s']:>8.3f}×",
+            f"  {'  CPU time of the process, all threads (s)':<50}{cpu['n']:>3}{cpu['median']:>10.2f}"
+            f"{cpu['p95']:>10.2f}",
+            *(
+                [
+                    f"  {'  CPU time of the moto S3 server meanwhile (s)':<50}{server['n']:>3}"
+                    f"{server['median']:>10.2f}{server['p95']:>10.2f}"
+                ]
+                if (server := found.get("server_cpu_s")) and server["median"]
+                else []
+            ),
+            f"  {'  peak RSS (MB)':<50}{rss['n']:>3}{rss['median']:>10.1f}{rss['p95']:>10.1f}",
+            f"    after imports {found['rss_before_mb']['median']:.1f} MB; archive {found['archive_mb']:.1f} MB, "
+            f"{found['records']:,} records, {found['files']} files",
+        ]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.export", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
+    parser.add_argument("--media-mb", type=int, default=DEFAULT_MEDIA_MB)
+    parser.add_argument("--storage", nargs="+", choices=STORAGES, default=list(STORAGES))
+    parser.add_argument("--measure-once", metavar="USER_ID", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure_once:
+        print(json.dumps(measure_once(args.measure_once)))
+        return
+    print("\n".join(report(measure(args.runs, args.media_mb, args.storage))))
 
 
 if __name__ == "__main__":

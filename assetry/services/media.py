@@ -4,6 +4,10 @@ A URL names one file, its owner and an expiry, signed with the installation's
 secret. Serving also checks that the browser's session belongs to that owner and
 that the file still belongs to a generation in the library, so a deleted output
 opened from an old link is gone, and a copied link doesn't work for anyone else.
+Only then is the file sent: streamed from the local folder, or, from a bucket, as a
+redirect to a presigned link that expires (the bytes never pass through the app).
+
+The same store keeps the data export archives (`services.privacy`).
 """
 
 from __future__ import annotations
@@ -36,15 +40,23 @@ def store() -> MediaStore:
             settings.media_s3_access_key,
             settings.media_s3_secret_key.get_secret_value() if settings.media_s3_secret_key else "",
             settings.media_s3_region,
+            settings.media_s3_public_endpoint,
         )
     return LocalMediaStore(settings.data_dir / "media")
 
 
 @functools.cache
-def _s3_store(endpoint: str, bucket: str, access_key: str, secret_key: str, region: str) -> S3MediaStore:
+def _s3_store(
+    endpoint: str, bucket: str, access_key: str, secret_key: str, region: str, public_endpoint: str | None
+) -> S3MediaStore:
     """One client per configuration (boto3 clients are thread-safe and costly to build)."""
     return S3MediaStore(
-        endpoint_url=endpoint, bucket=bucket, access_key=access_key, secret_key=secret_key, region=region
+        endpoint_url=endpoint,
+        bucket=bucket,
+        access_key=access_key,
+        secret_key=secret_key,
+        region=region,
+        public_endpoint=public_endpoint,
     )
 
 
@@ -67,13 +79,15 @@ def url_for(output: GenerationOutput, *, download: bool = False) -> str:
 
 @dataclass(frozen=True)
 class MediaResponse:
-    """What the HTTP route sends back for a valid media URL."""
+    """What the HTTP route sends back for a valid media URL: a presigned `link` to the bucket,
+    or the file's `chunks` to stream."""
 
     content_type: str
     size: int
     filename: str
     download: bool
-    chunks: AsyncIterator[bytes]
+    link: str | None = None
+    chunks: AsyncIterator[bytes] | None = None
 
 
 async def open_signed(token: str, session_token: str) -> MediaResponse:
@@ -92,14 +106,22 @@ async def open_signed(token: str, session_token: str) -> MediaResponse:
                 )
             )
         ).first()
-    media = store()
-    size = await media.size(fields["k"]) if output else None
-    if output is None or size is None:
+    if output is None:
         raise FileNotFoundError(GONE)
-    return MediaResponse(
+    media, key = store(), fields["k"]
+    filename = f"assetry-{output.generation_id.hex[:8]}-{output.position + 1}.{key.rsplit('.', 1)[1]}"
+    download = bool(fields.get("d"))
+    # A bucket serves the file itself (the row above says it is there); the app streams local files.
+    link = media.link(
+        key,
+        filename=filename,
         content_type=output.content_type,
-        size=size,
-        filename=f"assetry-{output.generation_id.hex[:8]}-{output.position + 1}.{fields['k'].rsplit('.', 1)[1]}",
-        download=bool(fields.get("d")),
-        chunks=media.stream(fields["k"]),
+        download=download,
+        ttl_seconds=get_settings().media_url_ttl_seconds,
     )
+    if link is not None:
+        return MediaResponse(output.content_type, 0, filename, download, link=link)
+    size = await media.size(key)
+    if size is None:
+        raise FileNotFoundError(GONE)
+    return MediaResponse(output.content_type, size, filename, download, chunks=media.stream(key))

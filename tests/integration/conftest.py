@@ -15,6 +15,7 @@ import uvicorn
 from assetry.config import get_settings
 from assetry.sandbox.fal import FalImitation
 from tests.integration.servers import Served
+from tests.object_storage import Bucket, moto_s3, new_bucket, storage_settings
 from tests.raw_socket import record_policies, serve_backend
 from tests.smtp_server import SmtpServer
 
@@ -78,3 +79,21 @@ async def backend(database: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> A
     await record_policies()
     async with serve_backend(monkeypatch, str(tmp_path)) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on loopback, shared by the tests of one process."""
+    with moto_s3() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_storage(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bucket]:
+    """Media and exports in a fresh private bucket of the moto server (MEDIA_S3_* set)."""
+    bucket = new_bucket(s3_endpoint)
+    for name, value in storage_settings(s3_endpoint, bucket.name).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield bucket
+    get_settings.cache_clear()

@@ -1,64 +1,64 @@
-"""Media in an S3-compatible bucket (boto3 against moto's S3 server on loopback): store, serve, delete."""
+"""Media in an S3-compatible bucket (boto3 against moto's S3 server on loopback): stored there, handed
+to its owner's browser as a presigned, expiring link after the app checked who asks, deleted with it."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import httpx
-import pytest
-from moto.server import ThreadedMotoServer
 
 from assetry.config import get_settings
 from assetry.services import accounts, media, studio
-from assetry.web import routes
+from assetry.web import routes, security_headers
 from tests.account_setup import SignUp, create_account
-from tests.asgi_server import free_port
 from tests.jobs import run_jobs
-
-BUCKET = "assetry-media-test"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="k", aws_secret_access_key="s",
-                 region_name="us-east-1").create_bucket(Bucket=BUCKET)  # fmt: skip
-    yield endpoint
-    server.stop()
+from tests.object_storage import Bucket
 
 
-@pytest.fixture
-def s3_media(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    for name, value in {"MEDIA_S3_ENDPOINT": s3_endpoint, "MEDIA_S3_BUCKET": BUCKET, "MEDIA_S3_ACCESS_KEY": "k",
-                        "MEDIA_S3_SECRET_KEY": "s"}.items():  # fmt: skip
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    return s3_endpoint
+async def _sign_up(email: str) -> tuple:
+    form = SignUp(email=email, password="Correct-Horse-42", age_confirmed=True, accepted_policies=True)
+    return await create_account(form, accounts.Client())
 
 
-async def test_generated_files_live_in_the_bucket_and_are_served_signed(database: str, s3_media: str) -> None:
-    form = SignUp(email="s3@example.com", password="Correct-Horse-42", age_confirmed=True,
-                           accepted_policies=True)  # fmt: skip
-    user, token = await create_account(form, accounts.Client())
+async def test_generated_files_live_in_the_bucket_and_reach_only_their_owner_presigned(
+    database: str, s3_storage: Bucket
+) -> None:
+    user, token = await _sign_up("s3@example.com")
+    _, other_token = await _sign_up("other@example.com")
     request = studio.StudioRequest(kind="image", prompt="a bucket of paint", model_key="offline:preview-image",
                                    aspect_ratio="1:1")  # fmt: skip
     started = await studio.start(user.id, request, client_request_id=str(uuid.uuid4()))
     await run_jobs()
     [output] = await studio.outputs_of(user.id, [started.id])
-    bucket = boto3.client("s3", endpoint_url=s3_media, aws_access_key_id="k", aws_secret_access_key="s",
-                          region_name="us-east-1")  # fmt: skip
-    stored = bucket.get_object(Bucket=BUCKET, Key=output.storage_key)["Body"].read()
+    stored = s3_storage.read(output.storage_key)
     assert stored.startswith(b"\x89PNG") and len(stored) == output.size_bytes
-    transport = httpx.ASGITransport(app=routes())
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://test", cookies={accounts.SESSION_COOKIE: token}
-    ) as client:
-        served = await client.get(media.url_for(output))
-    assert served.status_code == 200 and served.content == stored
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=routes()), base_url="http://test") as app:
+        for cookie in ("", other_token):  # no session, or someone else's: no link to the bucket at all
+            refused = await app.get(media.url_for(output), cookies={accounts.SESSION_COOKIE: cookie})
+            assert refused.status_code == 403 and "location" not in refused.headers
+            assert "Log in to the account this file belongs to" in refused.text
+        served = await app.get(media.url_for(output, download=True), cookies={accounts.SESSION_COOKIE: token})
+    assert served.status_code == 302  # the bytes come from the bucket, not through the app
+    link = served.headers["location"]
+    assert link.startswith(f"{s3_storage.endpoint}/{s3_storage.name}/{output.storage_key}?")
+    query = parse_qs(urlsplit(link).query)
+    assert query["X-Amz-Expires"] == [str(get_settings().media_url_ttl_seconds)]
+    async with httpx.AsyncClient() as browser:  # the browser follows it without any cookie of ours
+        fetched = await browser.get(link)
+        tampered = await browser.get(
+            link.replace(output.storage_key, output.storage_key.replace("/0.", "/1."))
+        )
+    assert fetched.status_code == 200 and fetched.content == stored
+    assert fetched.headers["content-type"] == "image/png"
+    assert fetched.headers["content-disposition"].startswith('attachment; filename="assetry-')
+    assert tampered.status_code == 403  # a link names one file: its signature covers the key
+
+    # The page's content security policy lets images and videos come from the bucket.
+    csp = security_headers(get_settings())["content-security-policy"]
+    assert f"img-src 'self' data: blob: {s3_storage.endpoint};" in csp
+    assert f"media-src 'self' blob: {s3_storage.endpoint};" in csp
+
     await studio.delete(user.id, started.id)
-    assert bucket.list_objects_v2(Bucket=BUCKET, Prefix=str(user.id)).get("KeyCount", 0) == 0
+    assert s3_storage.keys(str(user.id)) == []

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from assetry import db, security, web
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
+from assetry.integrations.storage import export_key
 from assetry.jobs import engine
 from assetry.models import (
     ActiveDay,
@@ -210,8 +211,9 @@ async def test_deletion_removes_every_row_and_file_of_the_user_and_nothing_else(
     maya, theo = pair
     monkeypatch.setenv("DELETION_GRACE_DAYS", "0")
     get_settings.cache_clear()
-    await privacy.build_export(maya.user.id, uuid.uuid4())
-    assert any((privacy.exports_root() / str(maya.user.id)).iterdir())
+    archive = export_key(maya.user.id, uuid.uuid4())
+    await privacy.build_export(maya.user.id, uuid.UUID(archive[-40:-4]))
+    assert await media.store().size(archive)
     before_maya, before_theo = await counts(maya.user), await counts(theo.user)
     assert all(before_maya.values()), f"the seed missed a table: {before_maya}"
 
@@ -230,7 +232,7 @@ async def test_deletion_removes_every_row_and_file_of_the_user_and_nothing_else(
     assert after == dict.fromkeys(after, 0)
     assert await counts(theo.user) == before_theo
     assert await media.store().size(maya.media_keys[0]) is None
-    assert not (privacy.exports_root() / str(maya.user.id)).exists()
+    assert await media.store().size(archive) is None
     assert await media.store().size(theo.media_keys[0]) == len(f"{theo.marker}-png")
     async with db.service_session() as session:
         entries = (await session.exec(sa.select(AuditEntry.action, AuditEntry.target))).all()
@@ -436,7 +438,11 @@ async def _export_bytes(user_id: uuid.UUID) -> tuple[DataExport, bytes]:
     await run_jobs()
     export = await reload(DataExport, export.id)
     assert export.status == SUCCEEDED, export.error
-    return export, privacy.archive_path(user_id, export.id).read_bytes()
+    return export, await stored_bytes(export_key(user_id, export.id))
+
+
+async def stored_bytes(key: str) -> bytes:
+    return b"".join([chunk async for chunk in media.store().stream(key)])
 
 
 # Read here, not from the ownership map: the export test must not trust the map it checks.
@@ -561,7 +567,7 @@ async def test_download_link_serves_the_owner_only_and_refuses_tampered_or_expir
     # Past its 7 days the retention job deletes the archive; the old link is refused.
     assert await privacy.delete_expired_exports(now=utcnow() + timedelta(days=6)) == 0
     assert await privacy.delete_expired_exports(now=utcnow() + timedelta(days=8)) == 1
-    assert not privacy.archive_path(maya.id, job.id).exists()
+    assert await media.store().size(export_key(maya.id, job.id)) is None
     assert (await _get(client, url, maya_token)).status_code == 404
     assert (await privacy.latest_export(maya.id)).status == "expired"
     assert await privacy.delete_expired_exports(now=utcnow() + timedelta(days=9)) == 0  # idempotent
