@@ -7,7 +7,6 @@ No database is involved.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -285,12 +284,9 @@ async def test_huge_account_pages_to_the_end_each_post_once(
 ) -> None:
     token = await connect(client, sandbox, "sandbox_huge")
     huge = sandbox.imitation.account("sandbox_huge")
-    started = time.perf_counter()
     ids = [post.platform_id async for post in client.all_media(token, huge.user_id)]
-    elapsed = time.perf_counter() - started
     assert len(ids) == len(set(ids)) == 10_500
     assert ids == [m.id for m in sandbox.imitation.visible_media("sandbox_huge")]
-    assert elapsed < 30
 
 
 async def test_pages_overlapping_the_previous_one_count_each_post_once(

@@ -55,7 +55,8 @@ def sandbox() -> Iterator[Running]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
+    # A page of a 10,000-video account can take seconds to answer on a busy machine.
+    async with httpx.AsyncClient(timeout=60) as client:
         yield client
 
 
