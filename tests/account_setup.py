@@ -27,10 +27,11 @@ async def run_sign_up_jobs() -> None:
     await run_jobs(tasks=[sign_up.SEND_LINK, sign_up.RESEND_LINK])
 
 
-async def sign_up_link(email: str, *, timeout_s: float = 15) -> str:
+async def sign_up_link(email: str, *, timeout_s: float = 60) -> str:
     """The token of the newest sign-up link emailed to `email`.
 
-    Waits a little: a test's app backend runs a worker of its own that may be the one sending it.
+    Waits as a person waits for the email: a test's app backend runs a worker of its own that may
+    be the one sending it, and a busy machine may take a while to get to it.
     """
     deadline = time.monotonic() + timeout_s
     while True:

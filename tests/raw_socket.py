@@ -31,7 +31,7 @@ from assetry.pages.analytics.notes import NotesState
 from assetry.services import accounts, notes, policies, profile
 from assetry.services.accounts import SESSION_COOKIE
 from tests.account_setup import SignUp, create_account
-from tests.asgi_server import free_port
+from tests.asgi_server import listening_socket
 
 NAMESPACE = "/_event"
 Until = Callable[[list[str]], bool]
@@ -60,11 +60,10 @@ async def serve_backend(monkeypatch: Any, workdir: str) -> AsyncIterator[str]:
 
     # A fresh state manager per server: its locks belong to this test's event loop.
     assetry.assetry.app._state_manager = StateManager.create()
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
+    sock = listening_socket()
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         assert not task.done(), "the backend did not start"
         await asyncio.sleep(0.02)
@@ -73,6 +72,7 @@ async def serve_backend(monkeypatch: Any, workdir: str) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 20)
+        sock.close()
 
 
 class RawTab:

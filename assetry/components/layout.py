@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from assetry.components.styles import CONTENT_WIDTH, SIDEBAR_WIDTH
+from assetry.components.styles import CONTENT_WIDTH, FORM_WIDTH, SIDEBAR_WIDTH
 from assetry.state.policy_banner import PolicyBannerState
 from assetry.state.session import SessionState
 
@@ -88,6 +88,15 @@ def public_page(*children: rx.Component) -> rx.Component:
         margin_x="auto",
         padding_x="1rem",
         min_height="100vh",
+    )
+
+
+def public_form_page(*children: rx.Component) -> rx.Component:
+    """A public page that is one narrow column around a form: sign up, log in, a password reset."""
+    return public_page(
+        rx.vstack(
+            *children, spacing="5", max_width=FORM_WIDTH, width="100%", margin_x="auto", padding_y="2rem"
+        )
     )
 
 

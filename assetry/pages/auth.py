@@ -5,8 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from assetry.components.forms import field, form_message
-from assetry.components.layout import public_page
-from assetry.components.styles import FORM_WIDTH
+from assetry.components.layout import public_form_page
 from assetry.errors import BadInput, EmailNotConfirmed, NotAllowed
 from assetry.services import accounts
 from assetry.services import sign_up as signing_up
@@ -127,127 +126,106 @@ def _checkbox(name: str, label: rx.Component | str, **props) -> rx.Component:
 
 def sign_up() -> rx.Component:
     minimum_age = rx.cond(SignUpState.in_eu, "16", "13")
-    return public_page(
-        rx.vstack(
-            rx.heading("Create your account", size="8"),
-            rx.form(
-                rx.vstack(
-                    field("Email", "email", type="email", auto_complete="email", required=True),
-                    field("Name (optional)", "display_name", max_length=80, auto_complete="name"),
-                    field(
-                        "Password",
-                        "password",
-                        type="password",
-                        max_length=128,
-                        auto_complete="new-password",
-                        required=True,
-                    ),
-                    rx.text(
-                        "At least 10 characters, mixing three of: lower case, upper case, digits, symbols "
-                        "(or 16+ characters).",
-                        size="1",
-                        color_scheme="gray",
-                    ),
-                    _checkbox("in_eu", "I live in the European Union", on_change=SignUpState.set_in_eu),
-                    _checkbox("age_confirmed", rx.text("I am at least ", minimum_age, " years old")),
-                    _checkbox(
-                        "accept_policies",
-                        rx.text(
-                            "I accept the ",
-                            rx.link("privacy policy", href="/privacy", is_external=True),
-                            " and the ",
-                            rx.link("terms", href="/terms", is_external=True),
-                        ),
-                    ),
-                    form_message(SignUpState.error, SignUpState.notice),
-                    rx.button("Create account", type="submit", size="3", width="100%"),
-                    rx.text("Already have an account? ", rx.link("Log in", href="/login"), size="2"),
-                    spacing="4",
-                    width="100%",
+    return public_form_page(
+        rx.heading("Create your account", size="8"),
+        rx.form(
+            rx.vstack(
+                field("Email", "email", type="email", auto_complete="email", required=True),
+                field("Name (optional)", "display_name", max_length=80, auto_complete="name"),
+                field(
+                    "Password",
+                    "password",
+                    type="password",
+                    max_length=128,
+                    auto_complete="new-password",
+                    required=True,
                 ),
-                on_submit=SignUpState.sign_up,
+                rx.text(
+                    "At least 10 characters, mixing three of: lower case, upper case, digits, symbols "
+                    "(or 16+ characters).",
+                    size="1",
+                    color_scheme="gray",
+                ),
+                _checkbox("in_eu", "I live in the European Union", on_change=SignUpState.set_in_eu),
+                _checkbox("age_confirmed", rx.text("I am at least ", minimum_age, " years old")),
+                _checkbox(
+                    "accept_policies",
+                    rx.text(
+                        "I accept the ",
+                        rx.link("privacy policy", href="/privacy", is_external=True),
+                        " and the ",
+                        rx.link("terms", href="/terms", is_external=True),
+                    ),
+                ),
+                form_message(SignUpState.error, SignUpState.notice),
+                rx.button("Create account", type="submit", size="3", width="100%"),
+                rx.text("Already have an account? ", rx.link("Log in", href="/login"), size="2"),
+                spacing="4",
                 width="100%",
             ),
-            spacing="5",
-            max_width=FORM_WIDTH,
+            on_submit=SignUpState.sign_up,
             width="100%",
-            margin_x="auto",
-            padding_y="2rem",
-        )
+        ),
     )
 
 
 def log_in() -> rx.Component:
-    return public_page(
-        rx.vstack(
-            rx.heading("Log in", size="8"),
-            rx.form(
-                rx.vstack(
-                    field("Email", "email", type="email", auto_complete="email", required=True),
-                    field(
-                        "Password",
-                        "password",
-                        type="password",
-                        max_length=1024,
-                        auto_complete="current-password",
-                        required=True,
-                    ),
-                    form_message(LogInState.error, LogInState.notice),
-                    rx.cond(
-                        LogInState.can_resend,
-                        rx.button(
-                            "Send the link again",
-                            type="button",
-                            variant="soft",
-                            width="100%",
-                            on_click=LogInState.resend_link,
-                        ),
-                    ),
-                    rx.button("Log in", type="submit", size="3", width="100%"),
-                    rx.hstack(
-                        rx.text("New here? ", rx.link("Create an account", href="/signup"), size="2"),
-                        rx.link("Forgot password?", href="/reset", size="2"),
-                        justify="between",
-                        width="100%",
-                        wrap="wrap",
-                    ),
-                    spacing="4",
-                    width="100%",
+    return public_form_page(
+        rx.heading("Log in", size="8"),
+        rx.form(
+            rx.vstack(
+                field("Email", "email", type="email", auto_complete="email", required=True),
+                field(
+                    "Password",
+                    "password",
+                    type="password",
+                    max_length=1024,
+                    auto_complete="current-password",
+                    required=True,
                 ),
-                on_submit=LogInState.log_in,
+                form_message(LogInState.error, LogInState.notice),
+                rx.cond(
+                    LogInState.can_resend,
+                    rx.button(
+                        "Send the link again",
+                        type="button",
+                        variant="soft",
+                        width="100%",
+                        on_click=LogInState.resend_link,
+                    ),
+                ),
+                rx.button("Log in", type="submit", size="3", width="100%"),
+                rx.hstack(
+                    rx.text("New here? ", rx.link("Create an account", href="/signup"), size="2"),
+                    rx.link("Forgot password?", href="/reset", size="2"),
+                    justify="between",
+                    width="100%",
+                    wrap="wrap",
+                ),
+                spacing="4",
                 width="100%",
             ),
-            spacing="5",
-            max_width=FORM_WIDTH,
+            on_submit=LogInState.log_in,
             width="100%",
-            margin_x="auto",
-            padding_y="2rem",
-        )
+        ),
     )
 
 
 def confirm_sign_up() -> rx.Component:
-    return public_page(
-        rx.vstack(
-            rx.heading("Finish signing up", size="8"),
-            rx.cond(
-                ConfirmSignUpState.error != "",
-                rx.vstack(
-                    form_message(ConfirmSignUpState.error),
-                    rx.hstack(
-                        rx.link("Sign up", href="/signup", size="2"),
-                        rx.link("Log in", href="/login", size="2"),
-                        spacing="4",
-                    ),
+    return public_form_page(
+        rx.heading("Finish signing up", size="8"),
+        rx.cond(
+            ConfirmSignUpState.error != "",
+            rx.vstack(
+                form_message(ConfirmSignUpState.error),
+                rx.hstack(
+                    rx.link("Sign up", href="/signup", size="2"),
+                    rx.link("Log in", href="/login", size="2"),
                     spacing="4",
-                    width="100%",
                 ),
-                rx.center(rx.spinner(size="3"), padding="2rem"),
+                spacing="4",
+                width="100%",
             ),
-            spacing="5",
-            max_width=FORM_WIDTH,
-            width="100%",
-            margin_x="auto",
-            padding_y="2rem",
-        )
+            rx.center(rx.spinner(size="3"), padding="2rem"),
+        ),
     )

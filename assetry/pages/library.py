@@ -19,6 +19,7 @@ from assetry.components.layout import app_page
 from assetry.errors import BadInput, NotAllowed
 from assetry.pages.posted import posted_section
 from assetry.services import studio
+from assetry.state.address import id_in_path
 from assetry.state.generations import STATUS_LABELS, GenerationView, OutputView, view
 from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
@@ -163,10 +164,7 @@ class GenerationState(PageLocal, Watching, rx.State):
     editing: str = ""  # id of the caption being edited
 
     def _generation_id(self) -> uuid.UUID | None:
-        try:
-            return uuid.UUID(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
-        except ValueError:
-            return None
+        return id_in_path(self.router.url.path)
 
     @rx.event
     async def load(self):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from assetry.components.forms import field, form_message
-from assetry.components.layout import public_page
-from assetry.components.styles import FORM_WIDTH
+from assetry.components.layout import public_form_page
 from assetry.errors import BadInput, NotAllowed
 from assetry.services import password_reset
 
@@ -75,19 +74,6 @@ class ResetState(rx.State):
         return [rx.set_value(name, "") for name in ("new_password", "confirm_password")]
 
 
-def _frame(*children: rx.Component) -> rx.Component:
-    return public_page(
-        rx.vstack(
-            *children,
-            spacing="5",
-            max_width=FORM_WIDTH,
-            width="100%",
-            margin_x="auto",
-            padding_y="2rem",
-        )
-    )
-
-
 def _supabase_notice() -> rx.Component:
     return rx.vstack(
         rx.callout(password_reset.SUPABASE_ANSWER, icon="info", width="100%"),
@@ -99,8 +85,8 @@ def _supabase_notice() -> rx.Component:
 
 def request_page() -> rx.Component:
     if not password_reset.resets_here():
-        return _frame(rx.heading("Reset your password", size="8"), _supabase_notice())
-    return _frame(
+        return public_form_page(rx.heading("Reset your password", size="8"), _supabase_notice())
+    return public_form_page(
         rx.heading("Reset your password", size="8"),
         rx.text("Enter the email address of your account. We'll send you a link to choose a new password."),
         rx.form(
@@ -151,8 +137,8 @@ def _new_password_form() -> rx.Component:
 
 def token_page() -> rx.Component:
     if not password_reset.resets_here():
-        return _frame(rx.heading("Choose a new password", size="8"), _supabase_notice())
-    return _frame(
+        return public_form_page(rx.heading("Choose a new password", size="8"), _supabase_notice())
+    return public_form_page(
         rx.heading("Choose a new password", size="8"),
         rx.cond(
             ResetState.done,

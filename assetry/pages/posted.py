@@ -7,9 +7,11 @@ import uuid
 
 import reflex as rx
 
+from assetry.components.pick_list import pick_list
 from assetry.errors import AssetryError
 from assetry.services import platforms, post_links, sandbox_posting, studio
 from assetry.state.page_local import PageLocal
+from assetry.state.post_linking import LinkPicker
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
 
@@ -32,31 +34,15 @@ def _view(post: post_links.PostChoice, generation_id: uuid.UUID | None = None) -
     )
 
 
-class PostedState(PageLocal, rx.State):
+class PostedState(PageLocal, LinkPicker, rx.State):
     """The posts a generation is linked to, and the pick list of the creator's posts."""
 
     posts: list[PostedView] = []
     choices: list[PostedView] = []
-    picking: bool = False
     can_post_in_sandbox: bool = False
 
-    def _generation_id(self) -> uuid.UUID | None:
-        try:
-            return uuid.UUID(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
-        except ValueError:
-            return None
-
-    @rx.event
-    async def load(self):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect(LOGIN_ROUTE)
-        self.picking, self.choices = False, []
-        await self._refresh(user.id)
-        return None
-
     async def _refresh(self, user_id: uuid.UUID) -> None:
-        generation_id = self._generation_id()
+        generation_id = self._page_id()
         try:
             generation = await studio.get(user_id, generation_id) if generation_id else None
         except AssetryError:
@@ -69,30 +55,15 @@ class PostedState(PageLocal, rx.State):
             sandbox_posting.available() and generation.kind == "video" and generation.status == "succeeded"
         )
 
-    @rx.event
-    async def pick(self, open_: bool):
-        """Open (loading the creator's posts, likeliest first) or close the pick list."""
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect(LOGIN_ROUTE)
-        self.picking = bool(open_)
-        if not self.picking:
-            return None
-        generation_id = self._generation_id()
-        try:
-            found = await post_links.post_choices(user.id, generation_id) if generation_id else []
-        except AssetryError as problem:
-            self.picking = False
-            return rx.toast.error(str(problem))
-        self.choices = [_view(p, generation_id) for p in found]
-        return None
+    async def _choices(self, user_id: uuid.UUID, page_id: uuid.UUID) -> list[PostedView]:
+        return [_view(p, page_id) for p in await post_links.post_choices(user_id, page_id)]
 
     @rx.event
     async def link(self, post_id: str):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
-        generation_id = self._generation_id()
+        generation_id = self._page_id()
         try:
             if generation_id is None:
                 raise ValueError("That generation isn't in your library.")
@@ -120,7 +91,7 @@ class PostedState(PageLocal, rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
-        generation_id = self._generation_id()
+        generation_id = self._page_id()
         if generation_id is None:
             return None
         try:
@@ -152,44 +123,20 @@ def _post_row(post: PostedView, action: rx.Component) -> rx.Component:
 
 
 def _pick_list() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.trigger(rx.button(rx.icon("link", size=14), "I posted this", variant="soft")),
-        rx.dialog.content(
-            rx.dialog.title("Which post is it?"),
-            rx.dialog.description(
-                "Your synced posts, likeliest first: the ones published soon after this was made.", size="2"
+    return pick_list(
+        PostedState,
+        trigger=rx.button(rx.icon("link", size=14), "I posted this", variant="soft"),
+        title="Which post is it?",
+        description="Your synced posts, likeliest first: the ones published soon after this was made.",
+        row=lambda post: _post_row(
+            post,
+            rx.button(
+                rx.cond(post.elsewhere, "Move here", "This one"),
+                size="1",
+                on_click=PostedState.link(post.id),
             ),
-            rx.cond(
-                PostedState.choices.length() > 0,
-                rx.scroll_area(
-                    rx.vstack(
-                        rx.foreach(
-                            PostedState.choices,
-                            lambda post: _post_row(
-                                post,
-                                rx.button(
-                                    rx.cond(post.elsewhere, "Move here", "This one"),
-                                    size="1",
-                                    on_click=PostedState.link(post.id),
-                                ),
-                            ),
-                        ),
-                        spacing="3",
-                        padding_y="0.75rem",
-                    ),
-                    max_height="60vh",
-                    type="auto",
-                ),
-                rx.text(
-                    "No synced posts yet. Connect TikTok or Instagram on the analytics page, then come back.",
-                    size="2",
-                    padding_y="0.75rem",
-                ),
-            ),
-            rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
         ),
-        open=PostedState.picking,
-        on_open_change=PostedState.pick,
+        empty="No synced posts yet. Connect TikTok or Instagram on the analytics page, then come back.",
     )
 
 

@@ -96,16 +96,24 @@ def _welcome(c: dict[str, Any]) -> tuple[str, list[Block]]:
     ]
 
 
+def _one_time_link(why: str, link: Link, expires_in: str, unasked: str) -> list[Block]:
+    """What an email that carries a one-time link says: why it came, the link, how long it works,
+    and what happens if the reader did not ask for it."""
+    return [Para(why), link, Para(f"The link works once and expires in {expires_in}. {unasked}")]
+
+
+def _you_wrote(text: str) -> list[Block]:
+    """The person's own message, quoted back to them."""
+    return [Para("You wrote:"), Quote(text[:5000])]
+
+
 def _sign_up_confirmation(c: dict[str, Any]) -> tuple[str, list[Block]]:
-    hours = int(c.get("expires_hours", 24))
-    return "Finish signing up to Assetry", [
-        Para("Someone (hopefully you) created an Assetry account with this email address."),
+    return "Finish signing up to Assetry", _one_time_link(
+        "Someone (hopefully you) created an Assetry account with this email address.",
         Link("Confirm and open Assetry", c["confirm_url"]),
-        Para(
-            f"The link works once and expires in {hours} hours. If you did not sign up, ignore this "
-            "email: the account is never opened, and it is deleted within a week."
-        ),
-    ]
+        f"{int(c.get('expires_hours', 24))} hours",
+        "If you did not sign up, ignore this email: the account is never opened, and it is deleted within a week.",
+    )
 
 
 def _sign_up_attempt(c: dict[str, Any]) -> tuple[str, list[Block]]:
@@ -122,31 +130,23 @@ def _sign_up_attempt(c: dict[str, Any]) -> tuple[str, list[Block]]:
 
 
 def _email_confirmation(c: dict[str, Any]) -> tuple[str, list[Block]]:
-    hours = int(c.get("expires_hours", 24))
-    return "Confirm your new email address", [
-        Para(
-            f"You asked to use {c['new_email']} for your Assetry account. "
-            "Open the link below to confirm it; until then we keep using your old address."
-        ),
+    return "Confirm your new email address", _one_time_link(
+        f"You asked to use {c['new_email']} for your Assetry account. "
+        "Open the link below to confirm it; until then we keep using your old address.",
         Link("Confirm this address", c["confirm_url"]),
-        Para(
-            f"The link works once and expires in {hours} hours. "
-            "If you did not ask for this, ignore this email: nothing changes."
-        ),
-    ]
+        f"{int(c.get('expires_hours', 24))} hours",
+        "If you did not ask for this, ignore this email: nothing changes.",
+    )
 
 
 def _password_reset(c: dict[str, Any]) -> tuple[str, list[Block]]:
-    minutes = int(c.get("expires_minutes", 60))
-    return "Reset your Assetry password", [
-        Para("Someone (hopefully you) asked to reset the password of your Assetry account."),
+    return "Reset your Assetry password", _one_time_link(
+        "Someone (hopefully you) asked to reset the password of your Assetry account.",
         Link("Choose a new password", c["reset_url"]),
-        Para(
-            f"The link works once and expires in {minutes} minutes. Setting a new password "
-            "logs you out everywhere. If you did not ask for this, ignore this email: "
-            "your password stays as it is."
-        ),
-    ]
+        f"{int(c.get('expires_minutes', 60))} minutes",
+        "Setting a new password logs you out everywhere. If you did not ask for this, ignore this "
+        "email: your password stays as it is.",
+    )
 
 
 def _account_deleted(c: dict[str, Any]) -> tuple[str, list[Block]]:
@@ -189,7 +189,7 @@ def _support_reply(c: dict[str, Any]) -> tuple[str, list[Block]]:
         Quote(str(c["reply"])),
     ]
     if c.get("original"):
-        blocks += [Para("You wrote:"), Quote(str(c["original"])[:5000])]
+        blocks += _you_wrote(str(c["original"]))
     blocks.append(Link("Write to us again", f"{c['app_url']}/support"))
     return f"Re: {subject}", blocks
 
@@ -207,8 +207,7 @@ def _privacy_request_received(c: dict[str, Any]) -> tuple[str, list[Block]]:
         Para(
             f'Your privacy request about "{c["topic"]}" reached our team. We answer by email within 30 days.'
         ),
-        Para("You wrote:"),
-        Quote(str(c["request"])[:5000]),
+        *_you_wrote(str(c["request"])),
         Para("If you did not send this, reply to this email."),
     ]
 

@@ -26,6 +26,8 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 STRONG_PASSWORD = "Quiet-Harbor-2026"
 HYDRATED = '"is_hydrated_rx_state_":true'
+# How long a page may take to load and fill (its on_load handlers' queries) on a busy machine.
+LOAD_TIMEOUT_S = 30
 # How long a job of the offline provider may take on a busy machine.
 JOB_TIMEOUT_MS = 45_000
 SANDBOX_PLATFORMS = {"tiktok": "TikTok", "instagram": "Instagram"}
@@ -50,7 +52,7 @@ def emailed_link(mailbox: SmtpServer, to: str, subject: str, path: str) -> str:
 AXE = Path(__file__).resolve().parents[2] / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def visit(page: Page, path: str, *, timeout_s: float = 15) -> None:
+def visit(page: Page, path: str, *, timeout_s: float = LOAD_TIMEOUT_S) -> None:
     """Load `path` and wait until the app is live: websocket up, on_load handlers done.
 
     The HTML arrives pre-rendered, so elements are visible before React hydrates;
@@ -59,7 +61,9 @@ def visit(page: Page, path: str, *, timeout_s: float = 15) -> None:
     until_live(page, lambda: page.goto(path), what=path, timeout_s=timeout_s)
 
 
-def until_live(page: Page, navigate: Callable[[], object], *, what: str, timeout_s: float = 15) -> None:
+def until_live(
+    page: Page, navigate: Callable[[], object], *, what: str, timeout_s: float = LOAD_TIMEOUT_S
+) -> None:
     """Do something that loads a page of the app (a goto, a click leaving for another site that
     sends the browser back) and wait until that page is live, as `visit` does."""
     frames: list[str] = []

@@ -34,6 +34,9 @@ from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, read_mail_from, 
 from tests.smtp_server import SmtpServer
 
 BUILD_TIMEOUT_S = 300
+# An operator command loads the whole app (every job's task) before it does anything: seconds of
+# CPU, which a machine shared with other test runs can stretch to minutes.
+COMMAND_TIMEOUT_S = 600
 # The app answers in milliseconds; a click that waits longer than this is stuck.
 ACTION_TIMEOUT_MS = 10_000
 EXPECT_TIMEOUT_MS = 10_000
@@ -130,7 +133,7 @@ class AppServer:
             env=self.env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=COMMAND_TIMEOUT_S,
         )
 
 

@@ -23,7 +23,7 @@ from tests.e2e.browser import (
     visit,
     wait_until,
 )
-from tests.e2e.test_analytics_in_browser import SYNC_TIMEOUT_MS, _card, _dashboard_filled
+from tests.e2e.test_analytics_in_browser import _dashboard_filled, _sync_now
 from tests.e2e.test_studio_in_browser import GENERATION_PATH, JOB_TIMEOUT_MS, _generate, _latest
 
 pytestmark = pytest.mark.e2e
@@ -58,9 +58,7 @@ def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(new_cont
     expect(toast(page, "Posted in the sandbox on TikTok (Jon Okafor).")).to_be_visible()
 
     visit(page, "/analytics")
-    card = _card(page, "Jon Okafor")
-    card.get_by_role("button", name="Sync now").click()
-    expect(card.get_by_text("Syncing", exact=True)).to_have_count(0, timeout=SYNC_TIMEOUT_MS)
+    _sync_now(page, "Jon Okafor")
     wait_until(lambda: _proposal_shows_up(page), timeout_s=60, what="the proposed match")
     proposal = page.locator(".rt-Card").filter(has_text="Made from").filter(has_text=PROMPT)
     expect(proposal).to_contain_text("The cover is a frame of this video")

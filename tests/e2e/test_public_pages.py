@@ -107,11 +107,15 @@ def test_responses_carry_the_security_headers(page: Page, path: str) -> None:
 def test_the_content_security_policy_blocks_other_origins(page: Page, browser_errors: list[str]) -> None:
     """The policy is in force in the browser, and a violation is caught as an error."""
     visit(page, "/")
-    blocked = page.evaluate(
-        """async () => {
-            try { await fetch("http://127.0.0.1:9/steal"); return false; } catch { return true; }
-        }"""
-    )
+    # The browser reports the violation on its own time, maybe after the fetch has failed.
+    with page.expect_console_message(
+        lambda m: "Content Security Policy" in m.text and "127.0.0.1:9" in m.text
+    ):
+        blocked = page.evaluate(
+            """async () => {
+                try { await fetch("http://127.0.0.1:9/steal"); return false; } catch { return true; }
+            }"""
+        )
     assert blocked
     assert any("Content Security Policy" in e and "127.0.0.1:9" in e for e in browser_errors), (
         f"no CSP violation reported; errors seen: {browser_errors}"

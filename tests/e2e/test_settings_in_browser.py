@@ -32,6 +32,7 @@ from tests.e2e.browser import (
     toast,
     until_live,
     visit,
+    watch_for,
 )
 from tests.smtp_server import SmtpServer
 
@@ -212,9 +213,21 @@ def test_the_export_holds_the_creators_data_and_only_they_can_download_it(
 
     export = _section(page, "export")
     expect(export.locator("#export-download")).to_have_count(0)
+    # While the archive is made: its progress, and no second export to start. Watched as it
+    # happens: a small account's export can be ready within a second.
+    preparing = watch_for(
+        page,
+        """(() => {
+            const section = document.querySelector("#export");
+            const progress = section && section.querySelector("#export-progress");
+            return Boolean(progress && /\\(\\d+%\\)$/.test(progress.textContent.trim())
+                && [...section.querySelectorAll("button")].some(
+                    (b) => b.textContent.includes("Start a new export") && b.disabled));
+        })()""",
+        what='the export\'s progress "(N%)" with "Start a new export" disabled',
+    )
     export.get_by_role("button", name="Start a new export").click()
-    expect(export.locator("#export-progress")).to_contain_text("%)")
-    expect(export.get_by_role("button", name="Start a new export")).to_be_disabled()
+    preparing.expect_seen()
     expect(toast(page, "Your export is ready to download.")).to_be_visible(timeout=JOB_TIMEOUT_MS)
     expect(export.locator("#export-progress")).to_have_count(0)
     expect(export.get_by_text("The link works until")).to_contain_text("(UTC), then the archive is deleted")

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import trustme
-import uvicorn
 
 from assetry.config import get_settings
 from assetry.sandbox.fal import FalImitation
+from assetry.sandbox.instagram import InstagramImitation
+from assetry.sandbox.tiktok import TikTokImitation
+from assetry.services import platforms
+from tests.asgi_server import listening_socket, serve
 from tests.integration.servers import Served
 from tests.object_storage import Bucket, moto_s3, new_bucket, storage_settings
 from tests.raw_socket import record_policies, serve_backend
@@ -30,34 +30,36 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     certificate.cert_chain_pems[0].write_to_path(str(cert_file))
     certificate.private_key_pem.write_to_path(str(key_file))
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
+    sock = listening_socket()
     port = sock.getsockname()[1]
     imitation = FalImitation(files_url=f"https://localhost:{port}")
-    server = uvicorn.Server(
-        uvicorn.Config(
-            imitation.app,
-            ssl_certfile=str(cert_file),
-            ssl_keyfile=str(key_file),
-            lifespan="off",
-            log_level="warning",
-            timeout_graceful_shutdown=1,
-        )
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the fal imitation did not start"
-        time.sleep(0.02)
-
     trust = ssl.create_default_context()
     ca.configure_trust(trust)
     ca_file = folder / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    yield Served(imitation, f"https://127.0.0.1:{port}", trust, ca_file)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(imitation.app, sock=sock, ssl_certfile=str(cert_file), ssl_keyfile=str(key_file)) as url:
+        yield Served(imitation, url, trust, ca_file)
+
+
+@pytest.fixture
+def tiktok() -> TikTokImitation:
+    """The app's sandbox TikTok (one a process, which other tests use too), as new: no faults, no
+    rate limit, nothing counted or recorded."""
+    imitation = platforms.sandbox("tiktok")
+    imitation.faults.clear()
+    imitation.rate_limit_per_minute = None
+    imitation.counters.clear()
+    imitation.requests.clear()
+    return imitation
+
+
+@pytest.fixture
+def instagram() -> InstagramImitation:
+    """The app's sandbox Instagram (one a process, which other tests use too), nothing recorded."""
+    imitation = platforms.sandbox("instagram")
+    imitation.faults.clear()
+    imitation.requests.clear()
+    return imitation
 
 
 @pytest.fixture

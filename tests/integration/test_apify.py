@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import math
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import uvicorn
 from apify_client._models import Run
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -34,6 +31,7 @@ from assetry.sandbox.apify import (
     SANDBOX_TOKEN,
     ApifyImitation,
 )
+from tests.asgi_server import serve
 
 NOW = datetime(2026, 7, 1, 12, tzinfo=UTC)
 TIKTOK_URL = "https://www.tiktok.com/@maya.makes/video/7350123456789012345"
@@ -56,30 +54,11 @@ class Running:
         return [path for _, path, _ in self.imitation.requests if text in path]
 
 
-@contextmanager
-def _serve(app) -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the imitation did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 @pytest.fixture
 def sandbox() -> Iterator[Running]:
     """A fresh imitation with its clock at NOW, served by uvicorn on a free 127.0.0.1 port."""
     imitation = ApifyImitation(now=NOW)
-    with _serve(imitation.app) as url:
+    with serve(imitation.app) as url:
         yield Running(imitation, url)
 
 
@@ -353,7 +332,7 @@ async def test_the_wire_matches_apify(sandbox: Running) -> None:
 async def test_mounted_under_a_prefix_as_the_app_does_in_sandbox_mode() -> None:
     imitation = ApifyImitation(now=NOW)
     app = Starlette(routes=[Mount("/sandbox/apify", app=imitation.app)])
-    with _serve(app) as url:
+    with serve(app) as url:
         tracker = ApifyTracker(token=SANDBOX_TOKEN, api_url=f"{url}/sandbox/apify", max_retries=0)
         async with tracker:
             [result] = await tracker.fetch_posts([INSTAGRAM_URL])
@@ -376,7 +355,7 @@ async def test_mounted_behind_a_middleware_as_in_the_app() -> None:
 
     ours = Starlette(routes=[Mount("/sandbox/apify", app=imitation.app)])
     app = Starlette(routes=[Mount("", app=middleware(ours))])
-    with _serve(app) as url:
+    with serve(app) as url:
         tracker = ApifyTracker(token=SANDBOX_TOKEN, api_url=f"{url}/sandbox/apify", max_retries=0)
         async with tracker:
             [result] = await tracker.fetch_posts([TIKTOK_URL])

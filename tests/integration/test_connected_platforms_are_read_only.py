@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from assetry.sandbox.instagram import InstagramImitation
 from assetry.sandbox.tiktok import TikTokImitation
-from assetry.services import connections, platforms
+from assetry.services import connections
 from tests.integration import test_instagram_connection as instagram_flow
 from tests.integration import test_tiktok_connection as tiktok_flow
 from tests.jobs import run_jobs
@@ -32,22 +30,6 @@ INSTAGRAM_READS = re.compile(r"^/(v\d+\.\d+/)?(me|\d+)(/(media|insights|children
 INSTAGRAM_TOKENS = {"/oauth/access_token", "/access_token", "/refresh_access_token"}
 INSTAGRAM_CONSENT = "/oauth/authorize"  # the creator's own browser on the consent page, not our client
 NEVER = re.compile(r"message|conversation|inbox|publish|comment|container|upload|delete", re.I)
-
-
-@pytest.fixture
-def tiktok() -> TikTokImitation:
-    imitation = platforms.sandbox("tiktok")
-    imitation.faults.clear()
-    imitation.rate_limit_per_minute = None
-    imitation.requests.clear()
-    return imitation
-
-
-@pytest.fixture
-def instagram() -> InstagramImitation:
-    imitation = platforms.sandbox("instagram")
-    imitation.requests.clear()
-    return imitation
 
 
 async def sync_all() -> None:

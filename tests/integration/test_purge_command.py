@@ -30,7 +30,8 @@ def purge_command() -> dict[str, int]:
         env=os.environ.copy(),  # the `database` fixture points DATA_DIR and DATABASE_URL at the test database
         capture_output=True,
         text=True,
-        timeout=120,
+        # The command loads the whole app first: seconds of CPU, minutes on a machine shared with other runs.
+        timeout=600,
         check=False,
     )
     assert done.returncode == 0, done.stderr

@@ -7,7 +7,6 @@ account service runs on the test database (the `database` fixture).
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ import httpx
 import jwt
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from sqlmodel import select
 from supabase import AsyncClientOptions, acreate_client
 
@@ -30,6 +28,7 @@ from assetry.services import accounts, privacy, sign_up
 from assetry.services.sign_up import SignUp
 from assetry.services.supabase_credentials import SupabaseCredentials
 from tests.account_setup import run_sign_up_jobs
+from tests.asgi_server import serve
 from tests.jobs import engine_jobs, run_jobs
 
 STRONG = "Correct-Horse-42"
@@ -50,19 +49,8 @@ class Running:
 def supabase() -> Iterator[Running]:
     """A fresh imitation served by uvicorn on a free 127.0.0.1 port."""
     imitation = SupabaseAuthImitation(refresh_reuse_interval=0)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(imitation.app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the imitation did not start"
-        time.sleep(0.01)
-    yield Running(imitation, f"http://127.0.0.1:{sock.getsockname()[1]}")
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve(imitation.app) as url:
+        yield Running(imitation, url)
 
 
 @pytest.fixture
@@ -340,12 +328,13 @@ async def test_doctor_reports_supabase_auth_healthy(on_supabase: Running, capsys
 
 
 async def test_slow_answers_time_out_into_a_provider_error(supabase: Running) -> None:
-    supabase.auth.faults.delay = 2.0
+    supabase.auth.faults.delay = 6.0
     slow = SupabaseAuth(supabase.url, supabase.auth.anon_key, timeout=0.3)
     started = time.monotonic()
     with pytest.raises(ProviderError, match="not answering"):
         await slow.sign_in("maya@example.com", STRONG)
-    assert time.monotonic() - started < 1.5
+    # Given up long before the answer would come (a busy machine may take a while to say so).
+    assert time.monotonic() - started < 4
 
 
 async def test_the_gateway_wants_an_api_key(supabase: Running) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,7 +17,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -34,6 +31,7 @@ from assetry.integrations.tiktok import (
     TikTokClient,
 )
 from assetry.sandbox.tiktok import TikTokImitation
+from tests.asgi_server import serve
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 CALLBACK = "http://127.0.0.1:3000/oauth/tiktok/callback"
@@ -51,26 +49,14 @@ class Running:
 def sandbox() -> Iterator[Running]:
     """A fresh imitation served by uvicorn on a free 127.0.0.1 port, its clock at NOW."""
     imitation = TikTokImitation(now=NOW, redirect_uris=[CALLBACK])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    # Without it, each small reply waits ~40 ms for a delayed ACK (Nagle); accepted sockets inherit it.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(imitation.app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the imitation did not start"
-        time.sleep(0.01)
-    yield Running(imitation, f"http://127.0.0.1:{sock.getsockname()[1]}")
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve(imitation.app) as url:
+        yield Running(imitation, url)
 
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
+    # A page of a 10,000-video account can take seconds to answer on a busy machine.
+    async with httpx.AsyncClient(timeout=60) as client:
         yield client
 
 

@@ -33,6 +33,15 @@ async def _watching(tab: Tab) -> bool:
     return (await tab.state(StudioState))._watching
 
 
+async def _until(check, *, what: str) -> None:
+    """Until `await check()` is true (a slow machine takes longer, never too long: ENDS_WITHIN)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ENDS_WITHIN
+    while not await check():
+        assert loop.time() < deadline, f"waited {ENDS_WITHIN:.0f} s for {what}"
+        await asyncio.sleep(0.05)
+
+
 class QueryCounter:
     """Counts the statements this process sends through the app's database engine."""
 
@@ -56,7 +65,12 @@ async def test_an_idle_watching_tab_queries_nothing_and_closing_it_stops_the_wat
     async with Tab(cookie=token, path="/studio") as tab:
         await tab.open()
         watcher = tab.start(StudioState.watch)
-        await asyncio.sleep(10 * CHECK)  # the first turn reads the page once, then it waits
+
+        async def first_turn_done() -> bool:
+            return [item.id for item in (await tab.state(StudioState)).active] == [str(waiting.id)]
+
+        # The first turn reads the page once (the waiting generation shows), then it waits.
+        await _until(first_turn_done, what="the watcher's first look at the page")
         with QueryCounter() as queries:
             await asyncio.sleep(15 * CHECK)
         assert queries.count == 0, "an idle tab's watcher read the database"
@@ -77,7 +91,7 @@ async def test_a_change_pushed_by_the_worker_wakes_the_watcher_which_toasts_the_
         await tab.open()
         await tab.call(StudioState.load)
         watcher = tab.start(StudioState.watch)
-        await asyncio.sleep(CHECK)
+        await _until(lambda: _watching(tab), what="the first watcher to start")
         second = tab.start(StudioState.watch)
         assert (await asyncio.wait_for(second, ENDS_WITHIN)).to_browser == []  # one watcher per tab
         assert not watcher.done()

@@ -13,6 +13,7 @@ from assetry.pages.admin.common import admin_page, form_message, pager, table, w
 from assetry.services import platforms, privacy
 from assetry.services.admin import audit_log, users
 from assetry.services.admin.paging import Page, Window
+from assetry.state.address import id_in_path
 from assetry.state.admin import require_admin
 from assetry.state.admin_list import AdminListState
 from assetry.state.page_local import PageLocal
@@ -50,7 +51,7 @@ class AdminUserState(PageLocal, rx.State):
     notice: str = ""
 
     def _user_id(self) -> uuid.UUID | None:
-        return _user_id_in(self.router.url.path)
+        return id_in_path(self.router.url.path)
 
     @rx.event
     async def load(self):
@@ -174,7 +175,7 @@ class AdminTrailState(AdminListState, rx.State):
         self.page, self._first = 1, None  # another user's trail may have been open
 
     async def _fetch(self, admin_id: uuid.UUID, window: Window) -> Page:
-        user_id = _user_id_in(self.router.url.path)
+        user_id = id_in_path(self.router.url.path)
         if user_id is None:
             raise BadInput("That user doesn't exist.")
         return await audit_log.trail_of(admin_id, user_id, window=window)
@@ -184,13 +185,6 @@ class AdminTrailState(AdminListState, rx.State):
             TrailView(when(row.created_at), row.actor_email or "the service", row.action, row.detail)
             for row in found.rows
         ]
-
-
-def _user_id_in(path: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(path.rstrip("/").rsplit("/", 1)[-1])
-    except ValueError:
-        return None
 
 
 def _fact(fact: Fact) -> rx.Component:

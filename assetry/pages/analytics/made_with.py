@@ -7,8 +7,10 @@ import uuid
 
 import reflex as rx
 
+from assetry.components.pick_list import pick_list
 from assetry.errors import AssetryError
 from assetry.services import post_links, post_matching
+from assetry.state.post_linking import LinkPicker
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
 KIND_LABELS = {"video": "Video", "image": "Image", "caption": "Captions"}
@@ -38,61 +40,31 @@ def reasons_of(proposal: post_matching.Proposal) -> list[str]:
     return [proposal.reasons[key] for key in ("cover", "caption", "timing") if key in proposal.reasons]
 
 
-class MadeWithState(rx.State):
+class MadeWithState(LinkPicker, rx.State):
     """The post's link to a generation, a proposal waiting for an answer, and the pick list."""
 
     linked: MadeView = MadeView()
     proposed: MadeView = MadeView()
     evidence: list[str] = []
     choices: list[MadeView] = []
-    picking: bool = False
-
-    def _post_id(self) -> uuid.UUID | None:
-        try:
-            return uuid.UUID(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
-        except ValueError:
-            return None
-
-    @rx.event
-    async def load(self):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect(LOGIN_ROUTE)
-        self.picking, self.choices = False, []
-        await self._refresh(user.id)
-        return None
 
     async def _refresh(self, user_id: uuid.UUID) -> None:
-        post_id = self._post_id()
+        post_id = self._page_id()
         linked = await post_links.generation_of(user_id, post_id) if post_id else None
         found = await post_matching.proposals(user_id, post_id=post_id) if post_id and not linked else []
         self.linked = _made(linked) if linked else MadeView()
         self.proposed = _made(found[0]) if found else MadeView()
         self.evidence = reasons_of(found[0]) if found else []
 
-    @rx.event
-    async def pick(self, open_: bool):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect(LOGIN_ROUTE)
-        self.picking = bool(open_)
-        if not self.picking:
-            return None
-        post_id = self._post_id()
-        try:
-            found = await post_links.generation_choices(user.id, post_id) if post_id else []
-        except AssetryError as problem:
-            self.picking = False
-            return rx.toast.error(str(problem))
-        self.choices = [_made(choice) for choice in found]
-        return None
+    async def _choices(self, user_id: uuid.UUID, page_id: uuid.UUID) -> list[MadeView]:
+        return [_made(choice) for choice in await post_links.generation_choices(user_id, page_id)]
 
     @rx.event
     async def link(self, generation_id: str):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
-        post_id = self._post_id()
+        post_id = self._page_id()
         try:
             if post_id is None:
                 raise ValueError("That post isn't in your analytics.")
@@ -108,7 +80,7 @@ class MadeWithState(rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
-        post_id = self._post_id()
+        post_id = self._page_id()
         if post_id is not None:
             await post_links.unlink(user.id, post_id)
         await self._refresh(user.id)
@@ -120,7 +92,7 @@ class MadeWithState(rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
-        post_id = self._post_id()
+        post_id = self._page_id()
         try:
             if post_id is None:
                 raise ValueError("That post isn't in your analytics.")
@@ -143,44 +115,24 @@ def _generation_line(made: MadeView) -> rx.Component:
 
 
 def _pick_list() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.trigger(rx.button(rx.icon("sparkles", size=14), "Made with Assetry", variant="soft")),
-        rx.dialog.content(
-            rx.dialog.title("Which generation was it made from?"),
-            rx.dialog.description(
-                "Your finished generations, the ones made before this post first.", size="2"
+    return pick_list(
+        MadeWithState,
+        trigger=rx.button(rx.icon("sparkles", size=14), "Made with Assetry", variant="soft"),
+        title="Which generation was it made from?",
+        description="Your finished generations, the ones made before this post first.",
+        row=lambda made: rx.hstack(
+            rx.vstack(
+                _generation_line(made),
+                rx.text(made.made, size="1", color_scheme="gray"),
+                spacing="0",
+                flex="1",
+                min_width="0",
             ),
-            rx.cond(
-                MadeWithState.choices.length() > 0,
-                rx.scroll_area(
-                    rx.vstack(
-                        rx.foreach(
-                            MadeWithState.choices,
-                            lambda made: rx.hstack(
-                                rx.vstack(
-                                    _generation_line(made),
-                                    rx.text(made.made, size="1", color_scheme="gray"),
-                                    spacing="0",
-                                    flex="1",
-                                    min_width="0",
-                                ),
-                                rx.button("This one", size="1", on_click=MadeWithState.link(made.id)),
-                                align="center",
-                                width="100%",
-                            ),
-                        ),
-                        spacing="3",
-                        padding_y="0.75rem",
-                    ),
-                    max_height="60vh",
-                    type="auto",
-                ),
-                rx.text("Nothing finished in your library yet.", size="2", padding_y="0.75rem"),
-            ),
-            rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
+            rx.button("This one", size="1", on_click=MadeWithState.link(made.id)),
+            align="center",
+            width="100%",
         ),
-        open=MadeWithState.picking,
-        on_open_change=MadeWithState.pick,
+        empty="Nothing finished in your library yet.",
     )
 
 
