@@ -34,7 +34,7 @@ from assetry.token_vault import TokenVault, VaultError
 from tests.asgi_server import free_port
 from tests.conftest import server_folder
 from tests.integration import test_tiktok_connection as tiktok_flow
-from tests.integration.test_media_s3 import BUCKET, s3_endpoint  # noqa: F401 - the fixture
+from tests.object_storage import moto_s3, new_bucket, storage_settings
 
 APP_ROLE, APP_PASSWORD = "assetry_multi", "a-password-of-this-installation"
 REDIS = "redis://127.0.0.1:6379/0"
@@ -97,8 +97,14 @@ def test_start_up_refuses_multi_instance_mode_naming_what_is_missing(tmp_path: P
     assert "DeploymentRefused" in app.stderr and _missing(app.stderr) == ["ENCRYPTION_KEYS"]
 
 
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    with moto_s3() as endpoint:
+        yield endpoint
+
+
 @pytest.fixture
-def multi_instance(database: str, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:  # noqa: F811
+def multi_instance(database: str, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Every shared setting, for this process and the worker processes it starts."""
     # A login of its own: multi-instance mode refuses the built-in password.
     with psycopg.connect(get_settings().owner_database_url, autocommit=True) as owner:
@@ -111,11 +117,7 @@ def multi_instance(database: str, s3_endpoint: str, monkeypatch: pytest.MonkeyPa
         "APP_DB_ROLE": APP_ROLE,
         "APP_DB_PASSWORD": APP_PASSWORD,
         "REDIS_URL": REDIS,
-        "MEDIA_S3_ENDPOINT": s3_endpoint,
-        "MEDIA_S3_ACCESS_KEY": "k",
-        "MEDIA_S3_SECRET_KEY": "s",
-        "MEDIA_S3_BUCKET": BUCKET,
-    }
+    } | storage_settings(s3_endpoint, new_bucket(s3_endpoint).name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
