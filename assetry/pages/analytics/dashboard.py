@@ -26,6 +26,7 @@ LABELS = {
     "interactions": "Interactions",
 }
 ALL = "all"
+TOTALS_COLUMNS = rx.breakpoints(initial="2", sm="3", lg="4")
 LABELS_VAR = rx.Var.create(LABELS)
 
 
@@ -108,10 +109,13 @@ class DashboardState(PageLocal, rx.State):
     # No account connected and no history kept: the page shows the connect panel instead.
     empty: bool = False
     error: str = ""
+    loaded: bool = False  # set by load: till then /analytics shows its skeleton
 
     @rx.event
     async def load(self):
-        return await self._refresh()
+        refreshed = await self._refresh()
+        self.loaded = True
+        return refreshed
 
     @rx.event
     async def set_preset(self, preset: str | list[str]):
@@ -373,7 +377,7 @@ def _dashboard() -> rx.Component:
                     spacing="1",
                 )
             ),
-            columns=rx.breakpoints(initial="2", sm="3", lg="4"),
+            columns=TOTALS_COLUMNS,
             spacing="3",
             width="100%",
         ),

@@ -43,6 +43,7 @@ class TrackedState(Watching, rx.State):
     """Tracked links; while some are still being fetched, the watcher fills them in as they arrive."""
 
     results: list[LinkResultView] = []
+    loaded: bool = False  # set by load: till then /analytics shows its skeleton
     # Without an Apify token the numbers come from the mounted imitation: say so.
     sandbox: bool = False
     items: list[TrackedView] = []
@@ -55,6 +56,7 @@ class TrackedState(Watching, rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         await self._refresh(user.id)
+        self.loaded = True
         return self._watch_if_fetching()
 
     @rx.event
