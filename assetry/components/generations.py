@@ -55,10 +55,12 @@ def cover(item: GenerationView, height: str = "12rem") -> rx.Component:
                 rx.cond(
                     item.first_caption != "",
                     rx.text(item.first_caption, size="2", padding="0.75rem", trim="both", style=clamp(5)),
-                    rx.icon(
-                        rx.match(item.kind, ("video", "film"), ("image", "image"), "type"),
-                        size=28,
-                        color=rx.color("gray", 8),
+                    # Each icon named outright: an icon named by a var loads every icon's code.
+                    rx.match(
+                        item.kind,
+                        ("video", rx.icon("film", size=28, color=rx.color("gray", 8))),
+                        ("image", rx.icon("image", size=28, color=rx.color("gray", 8))),
+                        rx.icon("type", size=28, color=rx.color("gray", 8)),
                     ),
                 ),
                 height="100%",

@@ -124,10 +124,11 @@ class TrackedState(Watching, rx.State):
 
 def _result(result: LinkResultView) -> rx.Component:
     return rx.hstack(
-        rx.icon(
-            rx.cond(result.accepted, "circle-check", "circle-x"),
-            size=16,
-            color=rx.cond(result.accepted, rx.color("green", 10), rx.color("red", 10)),
+        # Each icon named outright: an icon named by a var loads every icon's code.
+        rx.cond(
+            result.accepted,
+            rx.icon("circle-check", size=16, color=rx.color("green", 10)),
+            rx.icon("circle-x", size=16, color=rx.color("red", 10)),
         ),
         rx.text(result.input, size="1", weight="medium", style={"wordBreak": "break-all"}),
         rx.text(result.message, size="1", color_scheme="gray"),
