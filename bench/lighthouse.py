@@ -84,28 +84,38 @@ def _connect_sandbox(url: str, cookie: dict) -> None:
         context.close()
 
 
-def run_lighthouse(url: str, cookie: str = "") -> dict:
-    """One Lighthouse run (mobile, performance and accessibility); its JSON report."""
-    with tempfile.TemporaryDirectory(prefix="assetry-bench-lighthouse-") as folder:
-        out = Path(folder) / "report.json"
-        command = [
-            str(LIGHTHOUSE),
-            url,
-            "--quiet",
-            "--only-categories=performance,accessibility",
-            "--output=json",
-            f"--output-path={out}",
-            "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
-        ]
-        if cookie:
-            command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
-        env = {**os.environ, "CHROME_PATH": CHROMIUM}
-        done = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False
-        )
-        if done.returncode != 0 or not out.exists():
-            raise RuntimeError(f"lighthouse {url} exited with {done.returncode}:\n{done.stderr[-2000:]}")
-        return json.loads(out.read_text(encoding="utf-8"))
+def run_lighthouse(url: str, cookie: str = "", attempts: int = 3) -> dict:
+    """One Lighthouse run (mobile, performance and accessibility); its JSON report.
+
+    A run Lighthouse itself gives up on (on a busy machine its trace sometimes misses the
+    navigation: NO_NAVSTART) is run again, up to `attempts` times."""
+    command = [
+        str(LIGHTHOUSE),
+        url,
+        "--quiet",
+        "--only-categories=performance,accessibility",
+        "--output=json",
+        "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
+    ]
+    if cookie:
+        command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
+    env = {**os.environ, "CHROME_PATH": CHROMIUM}
+    for attempt in range(1, attempts + 1):
+        with tempfile.TemporaryDirectory(prefix="assetry-bench-lighthouse-") as folder:
+            out = Path(folder) / "report.json"
+            done = subprocess.run(
+                [*command, f"--output-path={out}"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=RUN_TIMEOUT_S,
+                check=False,
+            )
+            if done.returncode == 0 and out.exists():
+                return json.loads(out.read_text(encoding="utf-8"))
+        problem = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        log(f"lighthouse {url}: attempt {attempt}/{attempts} failed: {problem[0]}")
+    raise RuntimeError(f"lighthouse {url} failed {attempts} times:\n{done.stderr[-2000:]}")
 
 
 def _losses(report: dict, top: int = 4) -> list[str]:
