@@ -157,7 +157,7 @@ def _open(browser, url: str, cookie: dict, cards: int):
 
 _SHOWN = """() => {
   const said = document.querySelector('#library-summary')?.textContent || '';
-  const found = said.match(/Showing ([\\d,]+)/);
+  const found = said.match(/([\\d,]+) of /);
   return found ? Number(found[1].replaceAll(',', '')) : 0;
 }"""
 

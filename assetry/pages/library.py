@@ -60,6 +60,7 @@ class LibraryState(PageLocal, rx.State):
     everything: int = 0
     more: bool = False
     newer: bool = False  # pages above the window were let go
+    above: int = 0  # their cards
     # The page each shelf holds (its place in the list).
     shelf_pages: list[int] = list(range(SHELVES))
     error: str = ""
@@ -74,9 +75,10 @@ class LibraryState(PageLocal, rx.State):
     def summary(self) -> str:
         if self.total == 0:
             return f"{self.everything:,} in your library" if self.everything else ""
+        shown = f"{self.above + 1:,}–{self.shown:,}" if self.above else f"{self.shown:,}"
         if self.search.strip() or self.since or self.until or self.kind != ALL or self.status != ALL:
-            return f"Showing {self.shown:,} of {self.total:,} matching ({self.everything:,} in your library)"
-        return f"Showing {self.shown:,} of {self.total:,}"
+            return f"Showing {shown} of {self.total:,} matching ({self.everything:,} in your library)"
+        return f"Showing {shown} of {self.total:,}"
 
     @rx.var
     def no_results(self) -> str:
@@ -167,6 +169,7 @@ class LibraryState(PageLocal, rx.State):
                 self._pages += 1
                 self.shown += len(views)
         self.newer = self._first > 0
+        self.above = self._first * PAGE_SIZE  # every page above the window is a whole one
         # A short page is the end, even if rows made since the first page raised the total.
         self.more = (upwards or len(page) == PAGE_SIZE) and self.shown < self.total
         return None
