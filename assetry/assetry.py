@@ -40,7 +40,13 @@ logs.configure()
 get_settings().refuse_unsafe_deployment()
 
 app = rx.App(
-    api_transformer=[web.routes(), web.with_security_headers, web.at_the_public_origin, limit_event_frames],
+    api_transformer=[
+        web.routes(),
+        web.pages_at_their_own_path,
+        web.with_security_headers,
+        web.at_the_public_origin,
+        limit_event_frames,
+    ],
     # Top right: on a phone the in-progress rows sit below the form, where a toast at the
     # bottom would cover the Cancel button of the row that was just started.
     toaster=rx.toast.provider(position="top-right"),

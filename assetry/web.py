@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -308,6 +309,44 @@ def at_the_public_origin(app: ASGIApp) -> ASGIApp:
             if target is not None:
                 await RedirectResponse(target, status_code=307)(scope, receive, send)
                 return
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def _built_pages(static: Path) -> frozenset[str]:
+    """The paths of the production build's pages that are folders (`/login` for login/index.html)."""
+    return frozenset(
+        "/" + index.parent.relative_to(static).as_posix()
+        for index in static.rglob("index.html")
+        if index.parent != static
+    )
+
+
+def pages_at_their_own_path(app: ASGIApp, *, static: Path | None = None) -> ASGIApp:
+    """ASGI middleware: /login serves the page /login/ serves, instead of a redirect there.
+
+    The production build keeps each page as a folder's index.html, and the static server
+    answers a folder's name without its slash with a redirect: one more round trip before
+    anything shows, on every page opened from a link or a bookmark (on a phone's slow network,
+    Lighthouse counts it at 0.6 s). The build's pages are read once it exists (it does not
+    change while the app runs). `static`: the build's folder (Reflex's, unless given).
+    """
+    if static is None:
+        from reflex.utils import prerequisites
+        from reflex_base import constants
+
+        static = prerequisites.get_web_dir() / constants.Dirs.STATIC
+    pages: frozenset[str] = frozenset()
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal pages
+        path = scope.get("path", "")
+        if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD") and not path.endswith("/"):
+            if not pages and static.is_dir():
+                pages = _built_pages(static)
+            if path in pages:
+                scope = {**scope, "path": path + "/", "raw_path": (path + "/").encode()}
         await app(scope, receive, send)
 
     return wrapped

@@ -1,6 +1,7 @@
 """`make bench`: every benchmark under bench/; medians, p95 and ratios to a baseline.
 
-Cold start, page load, the websocket hydrate and first install (baseline: a blank Reflex app); the offline
+Cold start, page load, the websocket hydrate, Lighthouse (mobile) and first install (baseline: a blank
+Reflex app); the offline
 provider's renders; the TikTok client paging 5,000 videos; the studio's job overhead; the
 library page with 1,000 generations; dashboard queries over 10 million snapshots; a full
 first sync of 5,000 videos; recognising 1,000 new posts among 10,000 generations and What
@@ -8,7 +9,7 @@ works over 10,000 linked posts; the data export of 500 MB of media into object s
 local disk. Each module runs alone too: `python -m bench.<name> --help`.
 
 The full results (every run) go to bench/results/<timestamp>.json.
-Usage: python -m bench [--only SECTION ...] [--runs N] [--page-runs N] [--install-runs N]
+Usage: python -m bench [--only SECTION ...] [--runs N] [--page-runs N] [--lighthouse-runs N] [--install-runs N]
        [--scale F] (the dashboard's number of creators, 1 = 1,000)
 """
 
@@ -32,6 +33,7 @@ from bench import (
     install,
     job_overhead,
     library,
+    lighthouse,
     offline_render,
     page_load,
     post_links,
@@ -43,6 +45,7 @@ SECTIONS = (
     "cold_start",
     "page_load",
     "hydrate",
+    "lighthouse",
     "install",
     "offline_render",
     "tiktok_sync_client",
@@ -56,6 +59,7 @@ SECTIONS = (
 # Sections whose module prints its own lines of the table.
 REPORTS = {
     "hydrate": hydrate.report,
+    "lighthouse": lighthouse.report,
     "offline_render": offline_render.report,
     "tiktok_sync_client": tiktok_sync_client.report,
     "job_overhead": job_overhead.report,
@@ -127,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--runs", type=int, default=cold_start.DEFAULT_RUNS, help="cold starts per app")
     parser.add_argument("--page-runs", type=int, default=page_load.DEFAULT_RUNS, help="loads per page")
+    parser.add_argument(
+        "--lighthouse-runs", type=int, default=lighthouse.DEFAULT_RUNS, help="Lighthouse runs per page"
+    )
     parser.add_argument("--install-runs", type=int, default=install.DEFAULT_RUNS, help="fresh installs")
     parser.add_argument("--scale", type=float, default=1.0, help="dashboard: fraction of the creators")
     parser.add_argument("--jobs-runs", type=int, default=job_overhead.DEFAULT_RUNS, help="generations")
@@ -152,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold_start": lambda: cold_start.measure(args.runs),
         "page_load": lambda: page_load.measure(args.page_runs),
         "hydrate": lambda: hydrate.measure(args.page_runs),
+        "lighthouse": lambda: lighthouse.measure(args.lighthouse_runs),
         "install": lambda: install.measure(args.install_runs),
         "offline_render": lambda: offline_render.measure(),
         "tiktok_sync_client": lambda: tiktok_sync_client.measure(),

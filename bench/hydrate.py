@@ -9,6 +9,12 @@ whole snapshot). It counts the bytes of every frame received until the update th
 on_load handlers included). Assetry: / and /signup for a visitor, /studio signed in;
 the baseline: the blank app's /.
 
+Burst: 50 and then 200 fresh tabs open their websockets at the same moment (first loads, as
+above) on / (and /studio, signed in: one creator's tabs); measured is the time from the
+first connection attempt until the last tab is hydrated, and how many never were (a
+connection refused or no hydrate within 30 s). Medians of the runs; the baseline is the
+blank app's / under the same burst.
+
 Run alone: `python -m bench.hydrate [RUNS]`.
 """
 
@@ -37,6 +43,8 @@ from bench.harness import (
 from bench.page_load import sign_up_user
 
 DEFAULT_RUNS = 5
+BURSTS = (50, 200)
+BURST_RUNS = 3
 HYDRATED = re.compile(r'"is_hydrated_rx_state_"\s*:\s*true')
 HYDRATE_EVENT = "reflex___state____state.hydrate_and_load"
 TIMEOUT_S = 30
@@ -71,6 +79,36 @@ async def hydrate_once(
                 return received, (time.perf_counter() - started) * 1000
 
 
+async def _burst_once(
+    base: str, path: str, clients: int, hashes: list[str], cookie: str
+) -> tuple[float, int]:
+    """`clients` tabs hydrating `path` at once: (ms until the last one hydrated, how many failed)."""
+
+    async def one() -> bool:
+        try:
+            await hydrate_once(base, path, hashes=hashes, cookie=cookie)
+        except (OSError, TimeoutError, websockets.WebSocketException):
+            return False
+        return True
+
+    started = time.perf_counter()
+    done = await asyncio.gather(*(one() for _ in range(clients)))
+    return (time.perf_counter() - started) * 1000, done.count(False)
+
+
+def _measure_bursts(targets: dict[tuple[str, str], tuple[str, str, list[str], str]], runs: int) -> dict:
+    measured: dict[str, dict[str, list[float]]] = {}
+    for clients in BURSTS:
+        for run in range(runs):
+            for (app, path), (base, route, hashes, cookie) in targets.items():
+                ms, failed = asyncio.run(_burst_once(base, route, clients, hashes, cookie))
+                slot = measured.setdefault(f"{app} {path} {clients}", {"ms": [], "failed": []})
+                slot["ms"].append(ms)
+                slot["failed"].append(failed)
+                log(f"burst {app} {path} × {clients}, run {run + 1}/{runs}: {ms:,.0f} ms, {failed} failed")
+    return {key: {name: summary(values) for name, values in m.items()} for key, m in measured.items()}
+
+
 def _measure_all(targets: dict[tuple[str, str], tuple[str, str, list[str], str]], runs: int) -> dict:
     measured: dict[tuple[str, str, str], dict[str, list[float]]] = {}
     for run in range(-1, runs):  # run -1 warms the servers up
@@ -93,7 +131,7 @@ def measure(runs: int = DEFAULT_RUNS) -> dict:
 
     with temp_dir("hydrate") as work:
         data_dir = work / "data"
-        with migrated_database("sqlite", data_dir, postgres_name=""):
+        with migrated_database(data_dir, postgres_name=None):
             token = sign_up_user(data_dir)
         app_dir = make_blank_app(work)
         our_port, base_port = free_port(), free_port()
@@ -108,7 +146,7 @@ def measure(runs: int = DEFAULT_RUNS) -> dict:
             base_server.wait_http(f"{base}/")
             our_hashes, base_hashes = compiled_hashes(work / "app"), compiled_hashes(app_dir)
             signed_in = f"{SESSION_COOKIE}={token}"
-            return _measure_all(
+            single = _measure_all(
                 {
                     ("assetry", "/"): (ours, "/", our_hashes, ""),
                     ("assetry", "/signup"): (ours, "/signup", our_hashes, ""),
@@ -117,6 +155,15 @@ def measure(runs: int = DEFAULT_RUNS) -> dict:
                 },
                 runs,
             )
+            bursts = _measure_bursts(
+                {
+                    ("assetry", "/"): (ours, "/", our_hashes, ""),
+                    ("assetry", "/studio"): (ours, "/studio", our_hashes, signed_in),
+                    ("baseline", "/"): (base, "/", base_hashes, ""),
+                },
+                min(runs, BURST_RUNS),
+            )
+            return {**single, "bursts": bursts}
 
 
 def report(r: dict) -> list[str]:
@@ -133,6 +180,20 @@ def report(r: dict) -> list[str]:
                 f"{s['bytes']['median']:>9,.0f}{s['ms']['median']:>8.1f}{base['bytes']['median']:>12,.0f}"
                 f"{base['ms']['median']:>9.1f}{s['ms']['median'] / base['ms']['median']:>8.2f}×"
             )
+    if bursts := r.get("bursts"):
+        lines += [
+            "\nTabs opening at once: first connection attempt → the last tab hydrated (baseline: blank app /)",
+            f"  {'':<44}{'n':>3}{'ms':>9}{'failed':>8}{'base ms':>9}{'ratio':>9}",
+        ]
+        for clients in BURSTS:
+            base = bursts[f"baseline / {clients}"]
+            for path in ("/", "/studio"):
+                s = bursts[f"assetry {path} {clients}"]
+                label = f"{clients} tabs on {path}" + (" (signed in)" if path == "/studio" else "")
+                lines.append(
+                    f"  {label:<44}{s['ms']['n']:>3}{s['ms']['median']:>9,.0f}{s['failed']['median']:>8.0f}"
+                    f"{base['ms']['median']:>9,.0f}{s['ms']['median'] / base['ms']['median']:>8.2f}×"
+                )
     return lines
 
 

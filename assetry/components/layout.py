@@ -119,7 +119,20 @@ def _nav_link(label: str, href: str, icon: str) -> rx.Component:
 
 def _account_footer() -> rx.Component:
     return rx.vstack(
-        rx.text(SessionState.user_email, size="1", color_scheme="gray", trim="both"),
+        # One line, blank until the address arrives, so the buttons above it stay where they are.
+        rx.text(
+            rx.cond(SessionState.user_email != "", SessionState.user_email, "\u00a0"),
+            size="1",
+            color_scheme="gray",
+            trim="both",
+            title=SessionState.user_email,
+            style={
+                "overflow": "hidden",
+                "textOverflow": "ellipsis",
+                "whiteSpace": "nowrap",
+                "maxWidth": "100%",
+            },
+        ),
         rx.button(
             rx.icon("log-out", size=16),
             "Log out",

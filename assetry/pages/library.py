@@ -16,6 +16,7 @@ from assetry.components.generations import (
     status_badge,
 )
 from assetry.components.layout import app_page
+from assetry.components.when_seen import when_seen
 from assetry.errors import BadInput, NotAllowed
 from assetry.pages.posted import posted_section
 from assetry.services import studio
@@ -26,8 +27,9 @@ from assetry.state.session import LOGIN_ROUTE, signed_in_user
 from assetry.state.watching import Progress, Watching
 
 PAGE_SIZE = 48
-PAGES_PER_SHELF = 2
-SHELVES = 12
+# The pages in the browser at once, each on a shelf of its own: scrolling on past the last
+# drops the first, so the ten-thousandth card costs the browser what the hundredth did.
+SHELVES = 6
 ALL = "all"
 
 
@@ -39,12 +41,13 @@ def _parse_day(text: str) -> date | None:
 
 
 class LibraryState(PageLocal, rx.State):
-    """Filters and the loaded pages of the library.
+    """Filters and a window of loaded pages of the library.
 
-    The cards sit on shelves: `SHELVES` list vars of `PAGES_PER_SHELF` pages each (the
-    last one takes whatever comes after). Reflex sends a list var whole whenever it
-    changes, so one list of every card would re-send (and re-render) all of them on each
-    "Load more"; with shelves, a press sends only the shelf the new page lands on.
+    Each page sits on a shelf, a list var of its own (page n on shelf n % SHELVES, drawn in
+    page order): Reflex sends a list var whole whenever it changes, so a new page sends one
+    shelf, not every card shown so far. Past SHELVES pages, the next page takes the shelf of
+    the first one in the window, which leaves the browser; "Show newer" brings pages back
+    from above and lets the last one go.
     """
 
     kind: str = ALL
@@ -52,14 +55,19 @@ class LibraryState(PageLocal, rx.State):
     search: str = ""
     since: str = ""
     until: str = ""
-    shown: int = 0
+    shown: int = 0  # cards from the top of the library to the end of the window
     total: int = 0
     # Everything in the library, whatever the filters: a search with no match still says how much is there.
     everything: int = 0
     more: bool = False
+    newer: bool = False  # pages above the window were let go
+    above: int = 0  # their cards
+    # The page each shelf holds (its place in the list).
+    shelf_pages: list[int] = list(range(SHELVES))
     error: str = ""
+    _first: int = 0  # the window's first page and the number of pages through its last
     _pages: int = 0
-    _after: studio.LibraryCursor | None = None
+    _edges: dict[int, tuple[studio.LibraryCursor, studio.LibraryCursor]] = {}  # page -> first, last
 
     def _filtering(self) -> bool:
         return bool(self.search.strip() or self.since or self.until or self.kind != ALL or self.status != ALL)
@@ -68,9 +76,10 @@ class LibraryState(PageLocal, rx.State):
     def summary(self) -> str:
         if self.total == 0:
             return f"{self.everything:,} in your library" if self.everything else ""
+        shown = f"{self.above + 1:,}–{self.shown:,}" if self.above else f"{self.shown:,}"
         if self.search.strip() or self.since or self.until or self.kind != ALL or self.status != ALL:
-            return f"Showing {self.shown:,} of {self.total:,} matching ({self.everything:,} in your library)"
-        return f"Showing {self.shown:,} of {self.total:,}"
+            return f"Showing {shown} of {self.total:,} matching ({self.everything:,} in your library)"
+        return f"Showing {shown} of {self.total:,}"
 
     @rx.var
     def no_results(self) -> str:
@@ -98,9 +107,17 @@ class LibraryState(PageLocal, rx.State):
 
     @rx.event
     async def load_more(self):
+        if not self.more:  # the end was reached (a scroll and a press can ask twice)
+            return None
         return await self._query(reset=False)
 
-    async def _query(self, *, reset: bool):
+    @rx.event
+    async def show_newer(self):
+        if not self.newer:
+            return None
+        return await self._query(reset=False, upwards=True)
+
+    async def _query(self, *, reset: bool, upwards: bool = False):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
@@ -123,7 +140,8 @@ class LibraryState(PageLocal, rx.State):
             since=since,
             until=until,
             limit=PAGE_SIZE,
-            after=self._after,
+            after=self._edges[self._pages - 1][1] if self._pages and not upwards else None,
+            before=self._edges[self._first][0] if upwards else None,
         )
         if reset:
             self.everything = (
@@ -131,20 +149,38 @@ class LibraryState(PageLocal, rx.State):
             )
         if page:
             views = [view(g, outputs) for g, outputs in await studio.with_outputs(user.id, page)]
-            shelf = _shelf(min(self._pages // PAGES_PER_SHELF, SHELVES - 1))
-            setattr(self, shelf, getattr(self, shelf) + views)
-            self._pages += 1
-            self.shown += len(views)
-            self._after = studio.LibraryCursor.below(page[-1])
+            number = self._first - 1 if upwards else self._pages
+            if upwards and self._pages - number > SHELVES:  # the last page makes room
+                self._pages -= 1
+                self.shown -= len(getattr(self, _shelf(self._pages % SHELVES)))
+                del self._edges[self._pages]
+            elif not upwards and number - self._first >= SHELVES:  # the first page makes room
+                del self._edges[self._first]
+                self._first += 1
+            setattr(self, _shelf(number % SHELVES), views)
+            self.shelf_pages = [
+                *self.shelf_pages[: number % SHELVES],
+                number,
+                *self.shelf_pages[number % SHELVES + 1 :],
+            ]
+            self._edges[number] = (studio.LibraryCursor.below(page[0]), studio.LibraryCursor.below(page[-1]))
+            if upwards:
+                self._first = number
+            else:
+                self._pages += 1
+                self.shown += len(views)
+        self.newer = self._first > 0
+        self.above = self._first * PAGE_SIZE  # every page above the window is a whole one
         # A short page is the end, even if rows made since the first page raised the total.
-        self.more = len(page) == PAGE_SIZE and self.shown < self.total
+        self.more = (upwards or len(page) == PAGE_SIZE) and self.shown < self.total
         return None
 
     def _empty_shelves(self) -> None:
         for number in range(SHELVES):
             if getattr(self, _shelf(number)):
                 setattr(self, _shelf(number), [])
-        self.shown, self._pages, self._after = 0, 0, None
+        self.shelf_pages = list(range(SHELVES))
+        self.shown, self._first, self._pages, self._edges = 0, 0, 0, {}
 
 
 def _shelf(number: int) -> str:
@@ -284,11 +320,12 @@ def _filters() -> rx.Component:
 
 
 def _on_every_shelf(render) -> list[rx.Component]:
-    """The cards of every shelf, in order: one list per shelf, so an unchanged shelf is not re-rendered."""
-    return [
-        rx.foreach(getattr(LibraryState, _shelf(number)), lambda item: render(item=item))
-        for number in range(SHELVES)
-    ]
+    """The cards of every shelf, each shelf at its page's place: an unchanged shelf is not re-rendered."""
+
+    def on_shelf(number: int):
+        return lambda item: rx.box(render(item=item), order=LibraryState.shelf_pages[number])
+
+    return [rx.foreach(getattr(LibraryState, _shelf(number)), on_shelf(number)) for number in range(SHELVES)]
 
 
 def library_page() -> rx.Component:
@@ -305,7 +342,16 @@ def library_page() -> rx.Component:
             rx.cond(
                 LibraryState.error != "", rx.callout(LibraryState.error, color_scheme="red", role="alert")
             ),
-            rx.text(LibraryState.summary, size="1", color_scheme="gray"),
+            rx.text(LibraryState.summary, size="1", color_scheme="gray", id="library-summary"),
+            rx.cond(
+                LibraryState.newer,
+                rx.button(
+                    rx.icon("arrow-up", size=14),
+                    "Show newer",
+                    variant="soft",
+                    on_click=LibraryState.show_newer,
+                ),
+            ),
             rx.cond(
                 LibraryState.shown > 0,
                 rx.fragment(
@@ -348,7 +394,13 @@ def library_page() -> rx.Component:
                 ),
             ),
             rx.cond(
-                LibraryState.more, rx.button("Load more", variant="soft", on_click=LibraryState.load_more)
+                LibraryState.more,
+                # Scrolled near, it loads the next page by itself; pressed, too.
+                when_seen(
+                    rx.button("Load more", variant="soft", on_click=LibraryState.load_more),
+                    on_seen=LibraryState.load_more,
+                    again=LibraryState.shown,
+                ),
             ),
             spacing="4",
             width="100%",

@@ -220,8 +220,10 @@ async def library(
     until: date | None = None,
     limit: int = 48,
     after: LibraryCursor | None = None,
+    before: LibraryCursor | None = None,
 ) -> tuple[list[Generation], int]:
-    """A page of the user's generations, newest first (after `after`, if given), with the total that match.
+    """A page of the user's generations, newest first, with the total that match: the first page,
+    the one after `after` (older), or the one just before `before` (newer).
 
     Pages by keyset, not offset: the next page starts below the last one shown, so rows
     that share a creation time are neither repeated nor skipped, and a deep page costs
@@ -240,24 +242,19 @@ async def library(
         filters.append(Generation.created_at >= datetime.combine(since, time.min, UTC))
     if until:
         filters.append(Generation.created_at < datetime.combine(until + timedelta(days=1), time.min, UTC))
+    key = sa.tuple_(col(Generation.created_at), col(Generation.id))
+    newest_first = (col(Generation.created_at).desc(), col(Generation.id).desc())
     async with db.user_session(user_id) as session:
         total = await session.scalar(select(sa.func.count()).select_from(Generation).where(*filters))
         if after is not None:
-            filters.append(
-                sa.or_(
-                    col(Generation.created_at) < after.created_at,
-                    sa.and_(col(Generation.created_at) == after.created_at, col(Generation.id) < after.id),
-                )
-            )
+            filters.append(key < sa.tuple_(after.created_at, after.id))
+        if before is not None:
+            filters.append(key > sa.tuple_(before.created_at, before.id))
+        order = [c.asc() for c in (Generation.created_at, Generation.id)] if before else newest_first
         page = (
-            await session.exec(
-                select(Generation)
-                .where(*filters)
-                .order_by(col(Generation.created_at).desc(), col(Generation.id).desc())
-                .limit(min(limit, 200))
-            )
+            await session.exec(select(Generation).where(*filters).order_by(*order).limit(min(limit, 200)))
         ).all()
-    return list(page), total or 0
+    return list(reversed(page) if before else page), total or 0
 
 
 async def save_caption(user_id: uuid.UUID, output_id: uuid.UUID, text: str) -> GenerationOutput:

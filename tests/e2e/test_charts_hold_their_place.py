@@ -1,8 +1,10 @@
-"""Each chart's place is kept while the chart code loads: nothing below it moves when it arrives.
+"""Nothing moves while a page loads: each chart's place is kept while the chart code loads,
+and /analytics stands still from its first paint to its last chart.
 
-The chart code (plotly) loads after the page has painted. Here it never arrives (the
-browser is refused it), and the dashboard's, the post page's and the admin overview's
-charts must still stand in boxes of the height their figures have.
+The chart code (plotly) loads after the page has painted. In the first test it never
+arrives (the browser is refused it), and the dashboard's, the post page's and the admin
+overview's charts must still stand in boxes of the height their figures have. The second
+measures what a visitor sees: the browser's own layout-shift score (CLS) of /analytics.
 """
 
 from __future__ import annotations
@@ -15,12 +17,32 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Route, expect
 
 from assetry.components import admin_charts, charts
-from tests.e2e.browser import visit
+from tests.e2e.browser import DESKTOP, PHONE, visit
 from tests.e2e.conftest import SYNC_TIMEOUT_MS
 
 pytestmark = pytest.mark.e2e
 
 PLOTLY_CHUNK = re.compile(r"/assets/plotly[^/]*\.js")
+# Good, in the browser's own terms (web.dev calls ≤ 0.1 good); a card pushed down by a chart is ~0.2.
+MOST_LAYOUT_SHIFT = 0.02
+# From the first paint, every shift of something already drawn that no click or key caused
+# (the Layout Instability API's score, as Lighthouse sums it).
+_LAYOUT_SHIFTS = """
+window.__shifts = { score: 0, moved: [] };
+window.__recordShifts = (shifts) => {
+  for (const shift of shifts) {
+    if (shift.hadRecentInput) continue;
+    window.__shifts.score += shift.value;
+    for (const source of shift.sources || []) {
+      const node = source.node;
+      const name = node && node.nodeType === 1 ? node.tagName + "." + String(node.className).slice(0, 50) : "?";
+      window.__shifts.moved.push(`${name} ${source.previousRect.y}→${source.currentRect.y}`);
+    }
+  }
+};
+window.__shiftObserver = new PerformanceObserver((list) => window.__recordShifts(list.getEntries()));
+window.__shiftObserver.observe({ type: "layout-shift", buffered: true });
+"""
 
 
 def _chart_boxes(page: Page) -> list[float]:
@@ -55,3 +77,27 @@ def test_charts_keep_their_height_before_their_code_arrives(
             route.continue_()
     expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()
     assert _chart_boxes(page) == overview
+
+
+@pytest.mark.parametrize("window", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_analytics_stands_still_while_it_loads(new_context, synced_admin: tuple[str, dict], window) -> None:
+    _email, storage = synced_admin
+    page = new_context(storage_state=storage, viewport=window).new_page()
+    visit(page, "/analytics")
+    # The fixture's first sync may still be filling the dashboard: measure once it is done.
+    expect(page.locator(".connected-account").get_by_text("Syncing")).to_have_count(
+        0, timeout=SYNC_TIMEOUT_MS
+    )
+    page.add_init_script(_LAYOUT_SHIFTS)
+    visit(page, "/analytics")
+    expect(page.locator(".total-card").first).not_to_contain_text("—")
+    # Both charts drawn: over time, and best time to post.
+    expect(page.locator(".js-plotly-plot:has(.main-svg)")).to_have_count(2)
+    page.evaluate("document.fonts.ready")
+    shifts = page.evaluate(
+        """() => {
+            window.__recordShifts(window.__shiftObserver.takeRecords());  // those not yet delivered
+            return window.__shifts;
+        }"""
+    )
+    assert shifts["score"] <= MOST_LAYOUT_SHIFT, f"CLS {shifts['score']:.3f}; moved: {shifts['moved'][:12]}"

@@ -1,7 +1,9 @@
 """Library paging: every generation once, in order, also when many share a creation time.
 
-The service pages by keyset (created_at, id); the page state appends each new page to one
-shelf, so a "Load more" sends the browser that shelf and not every card shown so far.
+The service pages by keyset (created_at, id), down and up; the page state puts each new page
+on a shelf of its own, so a "Load more" sends the browser that shelf and not every card shown
+so far, and keeps a window of SHELVES pages: scrolling on lets the first go, "Show newer"
+brings it back.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 from assetry import db
 from assetry.models import Generation
 from assetry.models.base import utcnow
-from assetry.pages.library import PAGE_SIZE, PAGES_PER_SHELF, SHELVES, LibraryState
+from assetry.pages.library import PAGE_SIZE, SHELVES, LibraryState
 from assetry.services import studio
 from tests.browserless import Tab
 from tests.integration.test_studio import new_user
@@ -81,12 +83,23 @@ async def test_pages_hold_each_generation_once_in_order_across_ties(database: st
 
 
 async def _shelves(tab: Tab) -> list[list[str]]:
+    """The cards on each shelf, shelves in the order the page draws them (by the page each holds)."""
     page = await tab.state(LibraryState)
-    return [[card.id for card in getattr(page, f"shelf_{n}")] for n in range(SHELVES)]
+    order = sorted(range(SHELVES), key=lambda n: page.shelf_pages[n])
+    return [[card.id for card in getattr(page, f"shelf_{n}")] for n in order]
+
+
+def _sent(outcome) -> dict:
+    return {
+        name: value
+        for delta in outcome.deltas
+        for changes in delta.values()
+        for name, value in changes.items()
+    }
 
 
 async def test_load_more_sends_only_the_new_page_and_shows_every_card_once(database: str) -> None:
-    count = PAGE_SIZE * PAGES_PER_SHELF * 2 + 5  # more than two shelves, the last page short
+    count = PAGE_SIZE * 2 + 5  # more than two shelves, the last page short
     user_id, token = await new_user("ana@example.com")
     expected = [str(id_) for id_ in _newest_first(await _library_of(user_id, count))]
 
@@ -104,18 +117,13 @@ async def test_load_more_sends_only_the_new_page_and_shows_every_card_once(datab
 
     assert [card for shelf in shelves for card in shelf] == expected
     assert shown == (count, count, f"Showing {count:,} of {count:,}")
-    assert [len(shelf) for shelf in shelves[:3]] == [PAGE_SIZE * PAGES_PER_SHELF] * 2 + [5]
-    assert len(presses) == PAGES_PER_SHELF * 2
+    assert [len(shelf) for shelf in shelves[:3]] == [PAGE_SIZE] * 2 + [5]
+    assert len(presses) == 2
     for press in presses:
-        sent = {
-            name: value
-            for delta in press.deltas
-            for changes in delta.values()
-            for name, value in changes.items()
-        }
-        cards = [value for name, value in sent.items() if name.startswith("shelf_")]
+        sent = _sent(press)
+        cards = [value for name, value in sent.items() if name.startswith("shelf_") and "pages" not in name]
         assert len(cards) == 1, f"one shelf per press, got {sorted(sent)}"
-        assert len(cards[0]) <= PAGE_SIZE * PAGES_PER_SHELF
+        assert len(cards[0]) <= PAGE_SIZE
     # A filter starts again from the first shelf, with only what matches.
     wanted = count // 3 + 1
     assert (captions.shown, captions.total) == (min(wanted, PAGE_SIZE), wanted)
@@ -135,3 +143,40 @@ async def test_a_generation_made_after_the_first_page_does_not_repeat_or_hang_lo
         shelves = await _shelves(tab)
     assert [card for shelf in shelves for card in shelf] == expected
     assert (page.shown, page.total, page.more) == (PAGE_SIZE + 3, PAGE_SIZE + 4, False)
+
+
+async def test_a_long_library_keeps_a_window_of_pages_and_shows_newer_ones_again(database: str) -> None:
+    pages = SHELVES + 3
+    user_id, token = await new_user("ana@example.com")
+    expected = [str(id_) for id_ in _newest_first(await _library_of(user_id, PAGE_SIZE * pages))]
+    at_page = [expected[n * PAGE_SIZE : (n + 1) * PAGE_SIZE] for n in range(pages)]
+
+    async with Tab(cookie=token, path="/library") as tab:
+        await tab.call(LibraryState.load)
+        presses = [await tab.call(LibraryState.load_more) for _ in range(pages - 1)]
+        bottom = await tab.state(LibraryState)
+        at_bottom = (bottom.shown, bottom.more, bottom.newer, bottom.summary)
+        window = await _shelves(tab)
+        up = await tab.call(LibraryState.show_newer)
+        after_up = await _shelves(tab)
+        raised = await tab.state(LibraryState)
+        raised_flags = (raised.shown, raised.more, raised.newer)
+        for _ in range(pages):  # back to the top, and a press too many does nothing
+            await tab.call(LibraryState.show_newer)
+        top = await _shelves(tab)
+        await tab.call(LibraryState.load_more)
+        again = await _shelves(tab)
+
+    # At the end: the last SHELVES pages, in order; the first ones let go.
+    assert window == at_page[pages - SHELVES :]
+    first_shown = PAGE_SIZE * (pages - SHELVES) + 1
+    summary = f"Showing {first_shown}–{PAGE_SIZE * pages} of {PAGE_SIZE * pages}"
+    assert at_bottom == (PAGE_SIZE * pages, False, True, summary)
+    for press in presses:  # each press past the window still sends one shelf only
+        assert len([name for name in _sent(press) if name.startswith("shelf_") and "pages" not in name]) == 1
+    # Show newer: the page above comes back first, the last one goes.
+    assert after_up == at_page[pages - SHELVES - 1 : pages - 1]
+    assert raised_flags == (PAGE_SIZE * (pages - 1), True, True)
+    assert len([name for name in _sent(up) if name.startswith("shelf_") and "pages" not in name]) == 1
+    assert top == at_page[:SHELVES]
+    assert again == at_page[1 : SHELVES + 1]

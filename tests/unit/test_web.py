@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.testclient import TestClient
+
 from assetry.config import Settings
-from assetry.web import loopback_alias_redirect, security_headers
+from assetry.web import loopback_alias_redirect, pages_at_their_own_path, security_headers
 
 
 def _headers(public_url: str) -> dict[str, str]:
@@ -74,3 +81,20 @@ def test_csp_lets_the_page_reach_no_origin_but_our_own() -> None:
     assert foreign == {}
     assert directives["default-src"] == {"'self'"}
     assert directives["connect-src"] == {"'self'", "wss://assetry.cc"}
+
+
+def test_a_page_opened_without_its_slash_is_served_there_not_redirected(tmp_path: Path) -> None:
+    (tmp_path / "login").mkdir()
+    (tmp_path / "login" / "index.html").write_text("<title>Log in</title>")
+    (tmp_path / "index.html").write_text("<title>Landing</title>")
+    (tmp_path / "text_links.css").write_text("a {}")
+    build = Starlette(routes=[Mount("/", StaticFiles(directory=tmp_path, html=True))])
+    served = pages_at_their_own_path(build, static=tmp_path)
+    client = TestClient(served, follow_redirects=False)
+
+    for path in ("/login", "/login/"):
+        reply = client.get(path)
+        assert (reply.status_code, reply.text) == (200, "<title>Log in</title>"), path
+    assert client.get("/").text == "<title>Landing</title>"
+    assert client.get("/text_links.css").text == "a {}"
+    assert client.get("/signup").status_code == 404  # not a page of the build: left to the server

@@ -73,6 +73,7 @@ class ConnectionsState(Watching, rx.State):
     """The list of connected accounts and what a creator can do with each."""
 
     accounts: list[AccountView] = []
+    loaded: bool = False  # set by load: till then /analytics shows its skeleton
     outcome: str = ""
     outcome_color: str = "green"
     revoke_hint: str = ""
@@ -87,6 +88,7 @@ class ConnectionsState(Watching, rx.State):
         query = self.router.url.query_parameters
         outcome = str(query.get("oauth", ""))
         await self._refresh(user.id)
+        self.loaded = True
         running = any(a.syncing for a in self.accounts)
         if outcome in ("connected", "reconnected") and not running:
             outcome = "synced"  # came back after the sync ended (a reload, a second tab)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import date
 
 import plotly.graph_objects as go
 import reflex as rx
@@ -26,6 +27,7 @@ LABELS = {
     "interactions": "Interactions",
 }
 ALL = "all"
+TOTALS_COLUMNS = rx.breakpoints(initial="2", sm="3", lg="4")
 LABELS_VAR = rx.Var.create(LABELS)
 
 
@@ -108,10 +110,17 @@ class DashboardState(PageLocal, rx.State):
     # No account connected and no history kept: the page shows the connect panel instead.
     empty: bool = False
     error: str = ""
+    loaded: bool = False  # set by load: till then /analytics shows its skeleton
+    # What the chart is drawn from, every metric's series: picking another metric asks the database nothing.
+    _series: dict[str, list] = {}
+    _notes: list[tuple] = []
+    _partial_day: date | None = None
 
     @rx.event
     async def load(self):
-        return await self._refresh()
+        refreshed = await self._refresh()
+        self.loaded = True
+        return refreshed
 
     @rx.event
     async def set_preset(self, preset: str | list[str]):
@@ -132,11 +141,10 @@ class DashboardState(PageLocal, rx.State):
         return await self._refresh()
 
     @rx.event
-    async def set_metric(self, metric: str | list[str]):
-        if isinstance(metric, str) and metric in LABELS:
+    def set_metric(self, metric: str | list[str]) -> None:
+        if isinstance(metric, str) and metric in self._series:
             self.metric = metric
-            return await self._refresh()
-        return None
+            self._draw_series()
 
     @rx.event
     async def export_csv(self):
@@ -223,15 +231,19 @@ class DashboardState(PageLocal, rx.State):
             )
             for p in result.top_posts
         ]
-        notes = [(n.day, n.body) for n in result.notes]
-        self.series_figure = charts.time_series(
-            result.series.get(self.metric, []), LABELS[self.metric], notes, result.partial_day
-        )
+        self._series, self._partial_day = result.series, result.partial_day
+        self._notes = [(n.day, n.body) for n in result.notes]
+        self._draw_series()
         self.heatmap_figure = charts.heatmap(result.heatmap)
         best = result.best_slot
         self.best_slot = "" if best is None else best.sentence()
         self.best_slot_detail = "" if best is None else best.detail()
         return None
+
+    def _draw_series(self) -> None:
+        self.series_figure = charts.time_series(
+            self._series.get(self.metric, []), LABELS[self.metric], self._notes, self._partial_day
+        )
 
 
 def _total_card(total: TotalView) -> rx.Component:
@@ -373,7 +385,7 @@ def _dashboard() -> rx.Component:
                     spacing="1",
                 )
             ),
-            columns=rx.breakpoints(initial="2", sm="3", lg="4"),
+            columns=TOTALS_COLUMNS,
             spacing="3",
             width="100%",
         ),

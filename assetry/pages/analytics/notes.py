@@ -24,6 +24,7 @@ class NotesState(rx.State):
     """The creator's notes and the note form."""
 
     items: list[NoteView] = []
+    loaded: bool = False  # set by load: till then /analytics shows its skeleton
     editing: str = ""
     error: str = ""
 
@@ -33,6 +34,7 @@ class NotesState(rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         await self._refresh(user.id)
+        self.loaded = True
         return None
 
     @rx.event

@@ -27,6 +27,7 @@ class ProposalView:
 
 class ProposalsState(rx.State):
     proposals: list[ProposalView] = []
+    loaded: bool = False  # set by load: till then /analytics shows its skeleton
 
     @rx.event
     async def load(self):
@@ -34,6 +35,7 @@ class ProposalsState(rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         await self._refresh(user.id)
+        self.loaded = True
         return None
 
     async def _refresh(self, user_id: uuid.UUID) -> None:

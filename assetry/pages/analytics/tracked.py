@@ -43,6 +43,7 @@ class TrackedState(Watching, rx.State):
     """Tracked links; while some are still being fetched, the watcher fills them in as they arrive."""
 
     results: list[LinkResultView] = []
+    loaded: bool = False  # set by load: till then /analytics shows its skeleton
     # Without an Apify token the numbers come from the mounted imitation: say so.
     sandbox: bool = False
     items: list[TrackedView] = []
@@ -55,6 +56,7 @@ class TrackedState(Watching, rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         await self._refresh(user.id)
+        self.loaded = True
         return self._watch_if_fetching()
 
     @rx.event
@@ -122,10 +124,11 @@ class TrackedState(Watching, rx.State):
 
 def _result(result: LinkResultView) -> rx.Component:
     return rx.hstack(
-        rx.icon(
-            rx.cond(result.accepted, "circle-check", "circle-x"),
-            size=16,
-            color=rx.cond(result.accepted, rx.color("green", 10), rx.color("red", 10)),
+        # Each icon named outright: an icon named by a var loads every icon's code.
+        rx.cond(
+            result.accepted,
+            rx.icon("circle-check", size=16, color=rx.color("green", 10)),
+            rx.icon("circle-x", size=16, color=rx.color("red", 10)),
         ),
         rx.text(result.input, size="1", weight="medium", style={"wordBreak": "break-all"}),
         rx.text(result.message, size="1", color_scheme="gray"),
