@@ -270,7 +270,7 @@ def measure(runs: int = DEFAULT_RUNS, query_runs: int = DEFAULT_QUERY_RUNS) -> d
     results["fingerprint_ms"] = summary(_fingerprint_cost())
     with (
         temp_dir("post-links") as work,
-        migrated_database("postgres", work / "data", postgres_name=POSTGRES_DB) as owner_url,
+        migrated_database(work / "data", postgres_name=POSTGRES_DB) as owner_url,
     ):
         log(
             f"post links: seeding {GENERATIONS:,} generations, {NEW_POSTS:,} new posts, {LINKED_POSTS:,} linked"

@@ -16,6 +16,7 @@ from assetry.models.analytics import (
 from assetry.models.contact import SupportMessage, WaitlistEntry
 from assetry.models.mail import OutboxMessage, PasswordReset, PolicyNotice
 from assetry.models.outcomes import MatchProposal, MatchRejection, PostLink, VideoFingerprint
+from assetry.models.plan import PlanSlot
 from assetry.models.policy import PolicyAcceptance, PolicyVersion
 from assetry.models.runs import DataExport, InvitationRound, SyncRun
 from assetry.models.studio import Generation, GenerationOutput
@@ -55,6 +56,7 @@ __all__ = [
     "OAuthState",
     "OutboxMessage",
     "PasswordReset",
+    "PlanSlot",
     "PolicyAcceptance",
     "PolicyNotice",
     "PolicyVersion",

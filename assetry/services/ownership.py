@@ -243,6 +243,13 @@ _ENTRIES = [
         describes="perceptual fingerprints of frames of your generated videos, computed on our servers "
         "to recognise your posts",
     ),
+    Ownership(
+        "plan_slots",
+        OWNER,
+        "user_id",
+        export_as="plan",
+        describes="your posting plan: what you planned to post and when (UTC), and when we reminded you",
+    ),
     # The email outbox (the mail service's table): exported and purged when it exists.
     Ownership(
         "outbox",
