@@ -13,7 +13,7 @@ from assetry.components.generations import library_card, offline_badge, status_b
 from assetry.components.layout import app_page
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.services import catalog, studio, what_worked
+from assetry.services import best_posts, catalog, studio, what_worked
 from assetry.state.generations import GenerationView, view
 from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
@@ -49,6 +49,8 @@ class StudioState(PageLocal, Watching, rx.State):
     length: str = "short"
     hashtags: bool = True
     learn_from_best: bool = False
+    # Where "write like my best posts" takes its examples from, in words.
+    best_posts_said: str = ""
     models: list[ModelOption] = []
     aspects: list[str] = []
     durations: list[str] = []
@@ -80,6 +82,7 @@ class StudioState(PageLocal, Watching, rx.State):
         self._choose_kind(self.kind)
         self.opened += 1
         await self._refresh(user.id)
+        self.best_posts_said = (await best_posts.examples(user.id)).words()
         return StudioState.watch
 
     @rx.event
@@ -429,6 +432,12 @@ def _form() -> rx.Component:
                         ),
                         as_="label",
                         size="2",
+                    ),
+                    rx.cond(
+                        StudioState.learn_from_best,
+                        rx.text(
+                            StudioState.best_posts_said, size="1", color_scheme="gray", id="best-posts-source"
+                        ),
                     ),
                     width="100%",
                 ),

@@ -27,7 +27,7 @@ from assetry.jobs.task import Context, Fail
 from assetry.models import Generation, GenerationOutput, User
 from assetry.models.base import utcnow
 from assetry.models.runs import ACTIVE, CANCELLED, CANCELLING, QUEUED, RUNNING, SUCCEEDED
-from assetry.services import catalog, changes, dashboard, media, providers
+from assetry.services import best_posts, catalog, changes, media, providers
 from assetry.services.validation import clean_text
 
 TASK = "studio.generate"
@@ -344,7 +344,9 @@ async def _produce(ctx: Context, generation: Generation) -> list[MediaFile | str
 async def _produce_with(ctx: Context, provider, generation: Generation) -> list[MediaFile | str]:
     options = generation.options
     if generation.kind == catalog.CAPTION:
-        examples = await dashboard.best_captions(generation.user_id) if options.get("learn_from_best") else []
+        examples = (
+            (await best_posts.examples(generation.user_id)).captions if options.get("learn_from_best") else []
+        )
         return list(
             await provider.captions(
                 CaptionRequest(
