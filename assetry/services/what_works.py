@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from scipy import stats
 
 from assetry import db
+from assetry.integrations import hooks
 
 MIN_POSTS = 5
 CONFIDENCE = 0.95
@@ -40,12 +41,26 @@ DIMENSIONS = (
     ("duration", "Duration"),
     ("tone", "Caption tone"),
     ("caption_length", "Caption length"),
+    ("hook", "Hook (first line)"),
     ("hashtags", "Hashtags"),
     ("weekday", "Weekday posted"),
     ("hours", "Time posted"),
 )
 _KEYS = [key for key, _ in DIMENSIONS]
 DURATIONS = ((8, "up to 8 s"), (15, "9–15 s"), (30, "16–30 s"), (60, "31–60 s"))
+
+_FIRST_LINE = "split_part(btrim(own.title, E' \\t\\r\\n'), E'\\n', 1)"
+# The hook style of the caption's first line: the patterns are bound as :hook_0, :hook_1, …
+_HOOK = (
+    f"CASE WHEN {_FIRST_LINE} = '' THEN NULL "
+    + " ".join(
+        f"WHEN {_FIRST_LINE} ~* :hook_{n} THEN '{style.key}'"
+        for n, style in enumerate(hooks.STYLES)
+        if style.pattern
+    )
+    + " ELSE 'statement' END"
+)
+_HOOK_PATTERNS = {f"hook_{n}": style.pattern for n, style in enumerate(hooks.STYLES) if style.pattern}
 
 _FIGURES = sa.text(
     f"""
@@ -84,6 +99,7 @@ WITH latest AS (
              WHEN length(own.title) < 60 THEN 'short (under 60 characters)'
              WHEN length(own.title) <= 150 THEN 'medium (60–150 characters)'
              ELSE 'long (over 150 characters)' END AS caption_length,
+        {_HOOK} AS hook,
         CASE regexp_count(own.title, '#[[:alnum:]_]')
              WHEN 0 THEN 'no hashtags' WHEN 1 THEN '1 hashtag' WHEN 2 THEN '2 hashtags'
              WHEN 3 THEN '3 hashtags' ELSE '4 or more hashtags' END AS hashtags,
@@ -194,6 +210,8 @@ class WhatWorks:
 def _label(key: str, value) -> str:
     if key == "format":
         return FORMATS.get(value, str(value))
+    if key == "hook":
+        return hooks.BY_KEY[value].label if value in hooks.BY_KEY else str(value)
     if key == "weekday":
         return WEEKDAYS[int(value)]
     if key == "hours":
@@ -235,7 +253,9 @@ def _zone(name: str) -> str:
 async def what_works(user_id: uuid.UUID, zone: str = "UTC") -> WhatWorks:
     """The creator's linked posts' figures by dimension, with all linked and all unlinked posts."""
     async with db.user_session(user_id) as session:
-        rows = (await session.exec(_FIGURES, params={"user_id": user_id, "zone": _zone(zone)})).all()
+        rows = (
+            await session.exec(_FIGURES, params={"user_id": user_id, "zone": _zone(zone), **_HOOK_PATTERNS})
+        ).all()
     empty = Figures("", 0, Estimate(0, None), Estimate(0, None), Estimate(0, None), needed=MIN_POSTS)
     overall = {row.linked: row for row in rows if row.grouped == (1 << len(_KEYS)) - 1}
     linked = _figures("All linked posts", overall[True]) if True in overall else empty

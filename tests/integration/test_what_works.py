@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from assetry import db
+from assetry.integrations import hooks
 from assetry.models import Generation, MetricSnapshot, Post, PostLink, User
 from assetry.services import studio, what_works
 
@@ -148,3 +149,39 @@ async def test_a_deleted_generation_returns_its_posts_to_the_baseline(database: 
     await studio.delete(user, generation)
     result = await what_works.what_works(user)
     assert (result.linked.posts, result.baseline.posts) == (0, 2)
+
+
+HOOKED = {
+    "POV: you finally tried latte art": "pov",
+    "3 things nobody tells you about sourdough #bread": "number",
+    "How I plan a week of meals\nand the rest": "how-to",
+    "Don't skip this: the best knife trick": "warning",
+    "Would you try pineapple on this? Honest answers only.": "question",
+    "Sunday reset, done right.": "statement",
+    "Stopwatch challenge: who wins?": "question",  # "Stop" only as a whole word
+}
+
+
+async def test_the_hook_is_the_style_of_the_captions_first_line_in_sql_as_in_python(database: str) -> None:
+    user = await a_user()
+    video = await a_generation(user, "video", aspect_ratio="9:16")
+    for title in HOOKED:
+        await a_post(user, 999, generation_id=video, title=title)
+    for _ in range(5):
+        await a_post(user, 99, generation_id=video, title="Ever wondered why? It's the light.")
+    await a_post(user, 99, generation_id=video, title="")  # no caption: no hook
+    result = await what_works.what_works(user)
+    counted = {g.label: g.posts for d in result.dimensions if d.key == "hook" for g in d.groups}
+    expected: dict[str, int] = {}
+    for title, style in [*HOOKED.items(), *[("Ever wondered why? It's the light.", "question")] * 5]:
+        assert hooks.recognise(title) == style, title
+        label = hooks.BY_KEY[style].label
+        expected[label] = expected.get(label, 0) + 1
+    assert counted == expected
+    questions = group(result, "hook", "A question")
+    assert questions.posts == 7 and questions.views.has_interval
+    # One post each: no interval, no verdict, and how many more it needs.
+    assert (
+        group(result, "hook", "POV (“POV: …”)").needed,
+        group(result, "hook", "POV (“POV: …”)").verdict,
+    ) == (4, "")
