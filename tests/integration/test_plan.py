@@ -173,6 +173,8 @@ async def test_the_slot_becomes_the_post_once_recognised_and_missed_slots_stay(d
     async with db.service_session() as session:
         await session.exec(sa.delete(MatchProposal).where(MatchProposal.post_id == post))
         session.add(PostLink(user_id=user, post_id=post, generation_id=posted, how="confirmed"))
-    shown = {s.what: s for s in (await plan.week(user, PARIS, MONDAY, now=a_day_later)).slots}["Video: posted one"]
+    shown = {s.what: s for s in (await plan.week(user, PARIS, MONDAY, now=a_day_later)).slots}[
+        "Video: posted one"
+    ]
     assert (shown.status, shown.post_id, shown.post_title) == (plan.POSTED, post, "latte art #coffee")
     assert shown.posted_local.strftime("%H:%M") == "18:07"
