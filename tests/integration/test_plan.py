@@ -178,3 +178,14 @@ async def test_the_slot_becomes_the_post_once_recognised_and_missed_slots_stay(d
     ]
     assert (shown.status, shown.post_id, shown.post_title) == (plan.POSTED, post, "latte art #coffee")
     assert shown.posted_local.strftime("%H:%M") == "18:07"
+
+
+async def test_an_account_being_deleted_gets_no_reminder(database: str, smtp_server: SmtpServer) -> None:
+    user = await a_creator_in_paris()
+    generation = await a_generation(user, NOW - timedelta(days=1))
+    slot = await plan.place(user, generation, MONDAY, 18, PARIS, now=NOW)
+    async with db.service_session() as session:
+        await session.exec(sa.update(User).where(User.id == user).values(deleted_at=NOW, is_disabled=True))
+    assert await plan.remind_due(now=slot.planned_at) == {"reminded": 0, "without_reminder": 1}
+    await run_jobs()
+    assert smtp_server.inbox == []
