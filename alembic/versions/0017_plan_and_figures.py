@@ -68,6 +68,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "what_works_figures",
+        sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("stamp", sa.String(length=200), nullable=False),
         sa.Column("rows", sa.JSON(), nullable=False),
@@ -75,7 +76,8 @@ def upgrade() -> None:
         sa.Column("rows_changes", sa.BigInteger(), nullable=False),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("user_id"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("user_id"),
     )
     if op.get_bind().dialect.name == "postgresql":
         for table in ("plan_slots", "what_works_figures"):

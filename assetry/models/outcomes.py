@@ -69,7 +69,8 @@ class WhatWorksFigures(SQLModel, table=True):
 
     __tablename__ = "what_works_figures"
 
-    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", primary_key=True)
+    id: uuid.UUID = id_field()
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", unique=True)
     stamp: str = Field(max_length=200)
     rows: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     changes: int = Field(default=0, sa_type=sa.BigInteger)

@@ -318,6 +318,17 @@ def _day(day: DayView) -> rx.Component:
     )
 
 
+def _labelled(
+    name: str, label: str, element, *children, value: rx.Var, type: str = "", **box
+) -> rx.Component:
+    """A native form field (select or date) with its label; remounted when the state sets its value."""
+    props = {"type": type} if type else {}
+    field = element(
+        *children, name=name, id=name, default_value=value, key=value, style=NATIVE_SELECT, **props
+    )
+    return rx.vstack(label_for(name, label), field, spacing="1", **box)
+
+
 def _form() -> rx.Component:
     return rx.form(
         rx.flex(
@@ -330,45 +341,23 @@ def _form() -> rx.Component:
                     flex="2",
                     min_width="12rem",
                 ),
-                rx.vstack(
-                    label_for("generation_id", "What"),
-                    rx.el.select(
-                        rx.foreach(PlanState.choices, lambda c: rx.el.option(c.what, value=c.id)),
-                        name="generation_id",
-                        id="generation_id",
-                        default_value=PlanState.generation_id,
-                        key=PlanState.generation_id,
-                        style=NATIVE_SELECT,
-                    ),
-                    spacing="1",
+                _labelled(
+                    "generation_id",
+                    "What",
+                    rx.el.select,
+                    rx.foreach(PlanState.choices, lambda c: rx.el.option(c.what, value=c.id)),
+                    value=PlanState.generation_id,
                     flex="2",
                     min_width="12rem",
                 ),
             ),
-            rx.vstack(
-                label_for("day", "Day"),
-                rx.el.input(
-                    type="date",
-                    name="day",
-                    id="day",
-                    default_value=PlanState.day,
-                    key=PlanState.day,
-                    style=NATIVE_SELECT,
-                ),
-                spacing="1",
-                min_width="9rem",
-            ),
-            rx.vstack(
-                label_for("hour", "Hour"),
-                rx.el.select(
-                    *[rx.el.option(f"{hour}:00", value=hour) for hour in HOURS],
-                    name="hour",
-                    id="hour",
-                    default_value=PlanState.hour,
-                    key=PlanState.hour,
-                    style=NATIVE_SELECT,
-                ),
-                spacing="1",
+            _labelled("day", "Day", rx.el.input, type="date", value=PlanState.day, min_width="9rem"),
+            _labelled(
+                "hour",
+                "Hour",
+                rx.el.select,
+                *[rx.el.option(f"{hour}:00", value=hour) for hour in HOURS],
+                value=PlanState.hour,
                 min_width="6rem",
             ),
             rx.hstack(

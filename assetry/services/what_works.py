@@ -269,8 +269,8 @@ VERSION = "2"
 _KEPT = sa.text("SELECT rows, changes, rows_changes, stamp FROM what_works_figures WHERE user_id = :user_id")
 _START = sa.text(
     """
-INSERT INTO what_works_figures (user_id, stamp, rows, changes, rows_changes, computed_at)
-VALUES (:user_id, '', CAST('[]' AS json), 0, -1, now())
+INSERT INTO what_works_figures (id, user_id, stamp, rows, changes, rows_changes, computed_at)
+VALUES (gen_random_uuid(), :user_id, '', CAST('[]' AS json), 0, -1, now())
 ON CONFLICT (user_id) DO NOTHING
 """
 )

@@ -65,7 +65,7 @@ def _plan_it(page: Page) -> datetime:
     expect(slots.get_by_text("Planned", exact=True)).to_be_visible()
     plan(later)  # the same video twice in one hour
     expect(page.get_by_role("alert")).to_contain_text("already planned at that hour")
-    slots.get_by_role("button", name="Move").click()
+    slots.get_by_role("button", name="Move", exact=True).click()
     expect(page.locator("#plan-save")).to_have_text("Move")
     plan(next_hour)
     expect(toast(page, "Moved to")).to_be_visible()
