@@ -2,7 +2,7 @@
 
 - plan_slots: a generation placed on the hour the creator means to post it. A slot outlives
   its generation (`generation_id` SET NULL, `what` keeps the words); it goes with its account.
-- what_works_figures: one row per creator, the page's aggregate rows kept until an input
+- what_works_figures: one row per creator and time zone, the page's aggregate rows kept until an input
   changes. Triggers on the inputs (post_links, posts, metric_snapshots; a deleted generation
   takes its links along) count each change in `changes`, one statement at a time; rows computed
   when the count was `rows_changes` are current while the two are equal.
@@ -77,8 +77,9 @@ def upgrade() -> None:
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("user_id"),
+        sa.UniqueConstraint("user_id", "stamp"),
     )
+    op.create_index("ix_what_works_figures_user_id", "what_works_figures", ["user_id"])
     if op.get_bind().dialect.name == "postgresql":
         for table in ("plan_slots", "what_works_figures"):
             op.execute(rls.user_owned_table(table))

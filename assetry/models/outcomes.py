@@ -62,15 +62,16 @@ class MatchRejection(SQLModel, table=True):
 class WhatWorksFigures(SQLModel, table=True):
     """What works' aggregate rows for one creator, kept until an input changes.
 
-    Database triggers count every change of the creator's links, posts and snapshots in
-    `changes`; the rows were computed when the count was `rows_changes` for `stamp` (the
-    statement's version and the time zone), and are current while both still match.
+    One row per `stamp` (the statement's version and the time zone). Database triggers count
+    every change of the creator's links, posts and snapshots in `changes` of each of their rows;
+    the rows were computed when the count was `rows_changes`, and are current while it still is.
     """
 
     __tablename__ = "what_works_figures"
+    __table_args__ = (sa.UniqueConstraint("user_id", "stamp"),)
 
     id: uuid.UUID = id_field()
-    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", unique=True)
+    user_id: uuid.UUID = owner_field()
     stamp: str = Field(max_length=200)
     rows: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     changes: int = Field(default=0, sa_type=sa.BigInteger)

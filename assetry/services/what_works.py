@@ -12,8 +12,8 @@ linked posts per group of each dimension and for all linked and all unlinked pos
 
 Computing them reads every post of the creator, so the result's rows are kept
 (`what_works_figures`): database triggers count each change of the creator's links, posts and
-snapshots, and while nothing changed (and the time zone is the same) a page load reads the
-kept rows back, one indexed row, instead of computing them again.
+snapshots, and while nothing changed a page load reads the rows kept for its time zone back,
+one indexed row, instead of computing them again.
 
 The posts not linked to a generation are the baseline ("your usual"). A group with fewer than
 `MIN_POSTS` posts gets no interval and no verdict, only how many more linked posts it needs;
@@ -266,18 +266,20 @@ def _zone(name: str) -> str:
 
 # The statement's version (bumped when it changes) and the zone: rows kept for another are recomputed.
 VERSION = "2"
-_KEPT = sa.text("SELECT rows, changes, rows_changes, stamp FROM what_works_figures WHERE user_id = :user_id")
+_KEPT = sa.text(
+    "SELECT rows, changes, rows_changes FROM what_works_figures WHERE user_id = :user_id AND stamp = :stamp"
+)
 _START = sa.text(
     """
 INSERT INTO what_works_figures (id, user_id, stamp, rows, changes, rows_changes, computed_at)
-VALUES (gen_random_uuid(), :user_id, '', CAST('[]' AS json), 0, -1, now())
-ON CONFLICT (user_id) DO NOTHING
+VALUES (gen_random_uuid(), :user_id, :stamp, CAST('[]' AS json), 0, -1, now())
+ON CONFLICT (user_id, stamp) DO NOTHING
 """
 )
 _KEEP = sa.text(
     """
-UPDATE what_works_figures SET stamp = :stamp, rows = CAST(:rows AS json), rows_changes = :changes, computed_at = now()
-WHERE user_id = :user_id
+UPDATE what_works_figures SET rows = CAST(:rows AS json), rows_changes = :changes, computed_at = now()
+WHERE user_id = :user_id AND stamp = :stamp
 """
 )
 _COLUMNS = ("linked", "grouped", *_KEYS, "n", "views_mean", "views_sd", "engagement_n", "engagement_mean",
@@ -293,11 +295,11 @@ async def figure_rows(user_id: uuid.UUID, zone: str) -> list[SimpleNamespace]:
     """
     stamp = f"{VERSION}:{_zone(zone)}"
     async with db.user_session(user_id) as session:
-        kept = (await session.exec(_KEPT, params={"user_id": user_id})).first()
-        if kept is not None and kept.stamp == stamp and kept.changes == kept.rows_changes:
+        kept = (await session.exec(_KEPT, params={"user_id": user_id, "stamp": stamp})).first()
+        if kept is not None and kept.changes == kept.rows_changes:
             return [SimpleNamespace(**row) for row in kept.rows]
         if kept is None:
-            await session.exec(_START, params={"user_id": user_id})
+            await session.exec(_START, params={"user_id": user_id, "stamp": stamp})
     changes = kept.changes if kept is not None else 0
     async with db.user_session(user_id) as session:
         # Sorting and hashing 10,000s of rows: in memory, not in temporary files.
