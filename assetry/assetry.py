@@ -12,6 +12,7 @@ from assetry.pages import (
     landing,
     library,
     password_reset,
+    plan,
     policies,
     posted,
     settings,
@@ -32,6 +33,7 @@ from assetry.services import mail, policy_changes, privacy, sign_up, sync, track
 from assetry.services.admin import invitations  # noqa: F401 - registers the waitlist's bulk-invitation task
 from assetry.state.errors import ArgumentCheck, on_backend_error
 from assetry.state.frames import limit_event_frames
+from assetry.state.plan_reminders import PlanReminderState
 from assetry.state.policy_banner import PolicyBannerState
 from assetry.state.session import SessionBoundary, SessionState
 
@@ -62,7 +64,12 @@ app.add_middleware(SessionBoundary())
 app.add_middleware(ArgumentCheck())
 
 _public = [SessionState.page_opened]
-_signed_in = [SessionState.require_login, SessionState.page_opened, PolicyBannerState.load]
+_signed_in = [
+    SessionState.require_login,
+    SessionState.page_opened,
+    PolicyBannerState.load,
+    PlanReminderState.load,
+]
 
 app.add_page(landing.landing, route="/", title="Assetry — make it, measure it", on_load=_public)
 app.add_page(policies.privacy, route="/privacy", title="Privacy policy · Assetry", on_load=_public)
@@ -126,6 +133,9 @@ app.add_page(
     route="/studio",
     title="Studio · Assetry",
     on_load=[*_signed_in, studio.StudioState.load],
+)
+app.add_page(
+    plan.plan_page, route="/plan", title="Plan · Assetry", on_load=[*_signed_in, plan.PlanState.load]
 )
 app.add_page(
     library.library_page,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from assetry.components.styles import CONTENT_WIDTH, FORM_WIDTH, SIDEBAR_WIDTH
+from assetry.state.plan_reminders import PlanReminderState, ReminderView
 from assetry.state.policy_banner import PolicyBannerState
 from assetry.state.session import SessionState
 
@@ -12,6 +13,7 @@ APP_NAV = [
     ("Home", "/home", "house"),
     ("Studio", "/studio", "sparkles"),
     ("Library", "/library", "images"),
+    ("Plan", "/plan", "calendar-days"),
     ("Analytics", "/analytics", "chart-line"),
     ("Settings", "/settings", "settings"),
     ("Support", "/support", "life-buoy"),
@@ -234,6 +236,44 @@ def policy_banner() -> rx.Component:
     )
 
 
+def _reminder(reminder: ReminderView) -> rx.Component:
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("alarm-clock")),
+        rx.flex(
+            rx.callout.text(
+                "Time to post: ",
+                rx.text(reminder.what, as_="span", weight="bold"),
+                " (planned for ",
+                reminder.when,
+                ").",
+            ),
+            rx.hstack(
+                rx.link("Open your plan", href="/plan", size="2"),
+                rx.button(
+                    "Dismiss",
+                    size="1",
+                    variant="soft",
+                    on_click=PlanReminderState.dismiss(reminder.slot_id),
+                ),
+                align="center",
+                spacing="3",
+            ),
+            direction="column",
+            gap="2",
+        ),
+        color_scheme="amber",
+        role="status",
+        class_name="plan-reminder",
+        width="100%",
+        margin_bottom="1rem",
+    )
+
+
+def plan_reminders() -> rx.Component:
+    """Shown when an hour on the posting plan came and its post was not seen yet."""
+    return rx.foreach(PlanReminderState.reminders, _reminder)
+
+
 def app_page(*children: rx.Component) -> rx.Component:
     """The signed-in shell: sidebar on desktop, top bar with a menu on a phone."""
     return rx.hstack(
@@ -245,6 +285,7 @@ def app_page(*children: rx.Component) -> rx.Component:
                     SessionState.signed_in,
                     rx.box(
                         policy_banner(),
+                        plan_reminders(),
                         *children,
                         padding=["1rem", "1.5rem", "2rem"],
                         max_width=CONTENT_WIDTH,

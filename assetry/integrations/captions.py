@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assetry.errors import BadInput, ProviderError
+from assetry.integrations import hooks
 from assetry.integrations.generation import CaptionRequest
 
 MAX_IDEA_CHARS = 2_000
@@ -95,6 +96,8 @@ def check_request(request: CaptionRequest) -> None:
         raise BadInput(f"Describe the tone in a few words (at most {MAX_TONE_CHARS} characters).")
     if request.kind not in _KINDS:
         raise BadInput("Choose captions, hooks or a script.")
+    if request.hook not in hooks.CHOICES:
+        raise BadInput(f"Pick a hook: {', '.join(hooks.CHOICES)}.")
     if request.kind != "hook" and request.length not in _LENGTHS["caption"]:
         raise BadInput("Choose a short, medium or long length.")
 
@@ -113,6 +116,8 @@ def build_prompt(request: CaptionRequest, *, count: int, already: Sequence[str] 
     ]
     if request.kind in _LENGTHS:
         rules.append(f"Length of each: {_LENGTHS[request.kind][request.length]}.")
+    if request.hook in hooks.BY_KEY and request.kind != "script":
+        rules.append(f"Hook: each one must {hooks.BY_KEY[request.hook].instruction}.")
     if _wants_hashtags(request):
         rules.append("End each caption with 3 to 5 relevant hashtags.")
     else:

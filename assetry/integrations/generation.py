@@ -49,6 +49,8 @@ class CaptionRequest:
     # Captions of the creator's best posts, when they opted into "write like my best posts".
     examples: list[str] = field(default_factory=list)
     kind: CaptionKind = "caption"
+    # The style of each one's first line (integrations.hooks: pov, number, …), or "any".
+    hook: str = "any"
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ import av
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from assetry.errors import BadInput, ProviderError
+from assetry.integrations import hooks as hook_styles
 from assetry.integrations.generation import (
     ASPECT_SIZES,
     CaptionRequest,
@@ -904,7 +905,11 @@ def write_captions(request: CaptionRequest) -> list[str]:
     _check_count(request.count, MAX_CAPTIONS, "captions")
     tone, length, limit = request.tone, request.length, CAPTION_LIMITS[request.length]
     habits = _habits(request.examples)
-    salt = "\x00".join(["captions", tone, length, str(request.hashtags), *request.examples])
+    if request.hook not in hook_styles.CHOICES:
+        raise BadInput(f"Pick a hook: {', '.join(hook_styles.CHOICES)}.")
+    # The hook joins the salt only when one was asked for: "any" keeps the captions as they were.
+    styled = [request.hook] if request.hook != hook_styles.ANY else []
+    salt = "\x00".join(["captions", tone, length, str(request.hashtags), *styled, *request.examples])
     rng = _rng(text, 0, salt)
     topic = _topic(text)
     hooks, bodies, details, calls = (
@@ -920,7 +925,12 @@ def write_captions(request: CaptionRequest) -> list[str]:
         if len(captions) == request.count:
             break
         lap = index // len(hooks)
-        hook = hooks[index % len(hooks)].format(topic=topic, Topic=topic[:1].upper() + topic[1:])
+        if request.hook in hook_styles.BY_KEY:  # the style asked for: its templates, in turn
+            templates = hook_styles.BY_KEY[request.hook].templates
+            hook = templates[index % len(templates)]
+        else:
+            hook = hooks[index % len(hooks)]
+        hook = hook.format(topic=topic, Topic=topic[:1].upper() + topic[1:])
         parts = [hook]
         if length == "short" and lap:
             parts.append(calls[(index + lap) % len(calls)])

@@ -3,7 +3,7 @@
 The web process (to enqueue and, embedded, to run a worker) and `python -m assetry worker`
 both build their procrastinate app from this list; importing a service registers nothing.
 
-Two queues: `interactive` (what a person waits for: generations, exports, mail, reset
+Two queues: `interactive` (what a person waits for: generations, exports, mail, plan reminders, reset
 links, tracked posts) and `bulk` (syncs, invitations, purges, retention). Interactive jobs
 also carry a higher priority, so a worker that serves both queues takes them first: a
 generation never waits behind an hourly burst of syncs. A worker can also serve one queue.
@@ -21,6 +21,7 @@ from assetry.services import (
     growth,
     mail,
     password_reset,
+    plan,
     policy_changes,
     post_matching,
     privacy,
@@ -67,6 +68,8 @@ TASKS: tuple[Spec, ...] = (
     Spec(sign_up.SEND_LINK, sign_up.run_send_link, INTERACTIVE, 3, HOURS, forget_args=True),
     Spec(sign_up.RESEND_LINK, sign_up.run_resend_link, INTERACTIVE, 3, HOURS, forget_args=True),
     Spec(tracking.FETCH_TASK, tracking.fetch, INTERACTIVE, 5, HOURS),
+    # Every minute, so a reminder comes within a minute of its hour.
+    Spec(plan.REMIND, plan.remind_due, INTERACTIVE, 2, 120, cron="* * * * *"),
     Spec(connections.SYNC_TASK, sync.sync_account, BULK, 8, 3 * HOURS, sync.sync_ended),
     Spec(growth.CAPTURE_TASK, sync.capture_growth, BULK, 3, HOURS),
     Spec(post_matching.TASK, post_matching.match_new_posts, BULK, 3, HOURS),

@@ -15,7 +15,14 @@ from assetry.models.analytics import (
 )
 from assetry.models.contact import SupportMessage, WaitlistEntry
 from assetry.models.mail import OutboxMessage, PasswordReset, PolicyNotice
-from assetry.models.outcomes import MatchProposal, MatchRejection, PostLink, VideoFingerprint
+from assetry.models.outcomes import (
+    MatchProposal,
+    MatchRejection,
+    PostLink,
+    VideoFingerprint,
+    WhatWorksFigures,
+)
+from assetry.models.plan import PlanSlot
 from assetry.models.policy import PolicyAcceptance, PolicyVersion
 from assetry.models.runs import DataExport, InvitationRound, SyncRun
 from assetry.models.sandbox import SandboxRecord
@@ -56,6 +63,7 @@ __all__ = [
     "OAuthState",
     "OutboxMessage",
     "PasswordReset",
+    "PlanSlot",
     "PolicyAcceptance",
     "PolicyNotice",
     "PolicyVersion",
@@ -69,6 +77,7 @@ __all__ = [
     "User",
     "VideoFingerprint",
     "WaitlistEntry",
+    "WhatWorksFigures",
     "metadata",
     "owner_column",
     "user_owned_tables",

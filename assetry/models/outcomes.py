@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from assetry.models.base import created_field, id_field, owner_field
+from assetry.models.base import UTCDateTime, created_field, id_field, owner_field, utcnow
 
 MANUAL, CONFIRMED = "manual", "confirmed"
 
@@ -57,6 +57,26 @@ class MatchRejection(SQLModel, table=True):
     post_id: uuid.UUID = Field(foreign_key="posts.id", ondelete="CASCADE", index=True)
     generation_id: uuid.UUID = Field(foreign_key="generations.id", ondelete="CASCADE", index=True)
     created_at: datetime = created_field()
+
+
+class WhatWorksFigures(SQLModel, table=True):
+    """What works' aggregate rows for one creator, kept until an input changes.
+
+    One row per `stamp` (the statement's version and the time zone). Database triggers count
+    every change of the creator's links, posts and snapshots in `changes` of each of their rows;
+    the rows were computed when the count was `rows_changes`, and are current while it still is.
+    """
+
+    __tablename__ = "what_works_figures"
+    __table_args__ = (sa.UniqueConstraint("user_id", "stamp"),)
+
+    id: uuid.UUID = id_field()
+    user_id: uuid.UUID = owner_field()
+    stamp: str = Field(max_length=200)
+    rows: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    changes: int = Field(default=0, sa_type=sa.BigInteger)
+    rows_changes: int = Field(default=-1, sa_type=sa.BigInteger)
+    computed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class VideoFingerprint(SQLModel, table=True):

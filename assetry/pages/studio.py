@@ -13,7 +13,8 @@ from assetry.components.generations import library_card, offline_badge, status_b
 from assetry.components.layout import app_page
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
-from assetry.services import catalog, studio, what_worked
+from assetry.integrations import hooks
+from assetry.services import best_posts, catalog, studio, what_worked
 from assetry.state.generations import GenerationView, view
 from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
@@ -27,6 +28,7 @@ VARIATIONS = (
     ("aspect_ratio", "Aspect", "image"),
     ("tone", "Tone", "caption"),
     ("length", "Length", "caption"),
+    ("hook", "Hook", "caption"),
 )
 
 
@@ -46,9 +48,12 @@ class StudioState(PageLocal, Watching, rx.State):
     duration: str = "5"
     count: str = "1"
     tone: str = "friendly"
+    hook: str = hooks.ANY
     length: str = "short"
     hashtags: bool = True
     learn_from_best: bool = False
+    # Where "write like my best posts" takes its examples from, in words.
+    best_posts_said: str = ""
     models: list[ModelOption] = []
     aspects: list[str] = []
     durations: list[str] = []
@@ -80,6 +85,7 @@ class StudioState(PageLocal, Watching, rx.State):
         self._choose_kind(self.kind)
         self.opened += 1
         await self._refresh(user.id)
+        self.best_posts_said = (await best_posts.examples(user.id)).words()
         return StudioState.watch
 
     @rx.event
@@ -100,7 +106,7 @@ class StudioState(PageLocal, Watching, rx.State):
         if name in {"hashtags", "learn_from_best"}:
             setattr(self, name, bool(value))
             self._changed()
-        elif name in {"model_key", "aspect_ratio", "duration", "count", "tone", "length"}:
+        elif name in {"model_key", "aspect_ratio", "duration", "count", "tone", "length", "hook"}:
             setattr(self, name, str(value))
             self._changed()
 
@@ -179,6 +185,7 @@ class StudioState(PageLocal, Watching, rx.State):
             str(request.count),
         )
         self.tone, self.length, self.hashtags = request.tone, request.length, request.hashtags
+        self.hook = request.hook
         self.learn_from_best = request.learn_from_best
         self._choose_kind(request.kind)
 
@@ -249,6 +256,7 @@ class StudioState(PageLocal, Watching, rx.State):
             duration_s=int(self.duration or 5),
             count=int(self.count or 1),
             tone=self.tone,
+            hook=self.hook,
             length=self.length,
             hashtags=self.hashtags,
             learn_from_best=self.learn_from_best,
@@ -279,6 +287,7 @@ def _request_from(form: dict) -> studio.StudioRequest:
         duration_s=duration,
         count=count,
         tone=text("tone"),
+        hook=text("hook") or hooks.ANY,
         length=text("length"),
         hashtags=text("hashtags") == "on",
         learn_from_best=text("learn_from_best") == "on",
@@ -395,6 +404,7 @@ def _form() -> rx.Component:
                         _choice_group("How many", "count", StudioState.counts, StudioState.count),
                         width="100%",
                     ),
+                    _choice_group("Hook (first line)", "hook", list(hooks.CHOICES), StudioState.hook),
                     rx.text(
                         rx.hstack(
                             rx.checkbox(
@@ -427,6 +437,12 @@ def _form() -> rx.Component:
                         ),
                         as_="label",
                         size="2",
+                    ),
+                    rx.cond(
+                        StudioState.learn_from_best,
+                        rx.text(
+                            StudioState.best_posts_said, size="1", color_scheme="gray", id="best-posts-source"
+                        ),
                     ),
                     width="100%",
                 ),

@@ -26,6 +26,8 @@ and gets `app_url` (the public URL) from the settings. Their own keys:
 - `export_requested` (a data export started): no other keys.
 - `export_ready` (the export's archive can be downloaded): `expires` (text: when the
   link stops working, in the person's time zone).
+- `plan_reminder` (an hour on the posting plan came): `what` (the first planned post, in a
+  few words), `slots` (a line each: what, and when on the person's clock).
 
 `sign_up_confirmation`, `password_reset` and `email_confirmation` carry one-time links: once delivered,
 the outbox keeps their subject but not their bodies.
@@ -231,6 +233,20 @@ def _export_ready(c: dict[str, Any]) -> tuple[str, list[Block]]:
     ]
 
 
+def _plan_reminder(c: dict[str, Any]) -> tuple[str, list[Block]]:
+    slots = list(c["slots"])
+    subject = "Time to post: " + (c["what"] if len(slots) == 1 else f"{len(slots)} planned posts")
+    return subject[:300], [
+        Para("You planned to post this now:" if len(slots) == 1 else "You planned to post these now:"),
+        Items(tuple(slots)),
+        Para(
+            "Post it from your phone as usual: Assetry never posts for you. Once the next sync sees "
+            "the post, its slot on your plan shows it."
+        ),
+        Link("Open your plan", f"{c['app_url']}/plan"),
+    ]
+
+
 TEMPLATES: dict[str, Template] = {
     t.name: t
     for t in (
@@ -246,6 +262,7 @@ TEMPLATES: dict[str, Template] = {
         Template("privacy_request_received", ("topic", "request"), _privacy_request_received),
         Template("export_requested", (), _export_requested),
         Template("export_ready", ("expires",), _export_ready),
+        Template("plan_reminder", ("what", "slots"), _plan_reminder),
     )
 }
 

@@ -250,6 +250,20 @@ _ENTRIES = [
         describes="perceptual fingerprints of frames of your generated videos, computed on our servers "
         "to recognise your posts",
     ),
+    Ownership(
+        "plan_slots",
+        OWNER,
+        "user_id",
+        export_as="plan",
+        describes="your posting plan: what you planned to post and when (UTC), and when we reminded you",
+    ),
+    Ownership(
+        "what_works_figures",
+        OWNER,
+        "user_id",
+        export_as="what_works_figures",
+        describes="the figures of your What works page as last computed from your posts, kept until they change",
+    ),
     # The email outbox (the mail service's table): exported and purged when it exists.
     Ownership(
         "outbox",

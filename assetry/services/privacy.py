@@ -606,7 +606,7 @@ async def deletion_preview(user_id: uuid.UUID) -> list[str]:
         steps.append(f"Your connected accounts are disconnected and their access revoked: {names}.")
     steps += [
         f"{when.capitalize()}, everything else is erased for good: {generations} generations and {files} files, "
-        "posts and their metric history, tracked links, notes, support messages, exports, "
+        "posts and their metric history, tracked links, notes, your posting plan, support messages, exports, "
         "usage and log-in records, the emails we sent you, and your account itself.",
         "We keep no copy. The confirmation email below leaves our outbox then too, or as soon as it is "
         "delivered if it is still on its way. Our audit log keeps its entries about your account (such as "

@@ -21,13 +21,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from assetry import db
 from assetry.config import Settings, get_settings
 from assetry.errors import BadInput, NotAllowed
+from assetry.integrations import hooks
 from assetry.integrations.generation import CaptionRequest, ImageRequest, MediaFile, VideoRequest
 from assetry.jobs import queue
 from assetry.jobs.task import Context, Fail
 from assetry.models import Generation, GenerationOutput, User
 from assetry.models.base import utcnow
 from assetry.models.runs import ACTIVE, CANCELLED, CANCELLING, QUEUED, RUNNING, SUCCEEDED
-from assetry.services import catalog, changes, dashboard, media, providers
+from assetry.services import best_posts, catalog, changes, media, providers
 from assetry.services.validation import clean_text
 
 TASK = "studio.generate"
@@ -47,6 +48,8 @@ class StudioRequest:
     tone: str = "friendly"
     length: str = "short"
     hashtags: bool = True
+    # Captions only: the style of each caption's first line (integrations.hooks), or "any".
+    hook: str = hooks.ANY
     # Captions only: use the creator's best-performing posts as examples ("write like my best posts").
     learn_from_best: bool = False
     seed: int | None = None
@@ -78,6 +81,8 @@ def check(settings: Settings, request: StudioRequest) -> Quote:
         request.tone not in catalog.TONES or request.length not in catalog.LENGTHS
     ):
         raise BadInput("Pick a tone and a length from the lists.")
+    if request.kind == catalog.CAPTION and request.hook not in hooks.CHOICES:
+        raise BadInput(f"Pick a hook from the list: {', '.join(hooks.CHOICES)}.")
     seconds = choice.typical_seconds * (request.duration_s if choice.unit == "second" else 1)
     cost = choice.cost(count=request.count, duration_s=request.duration_s)
     return Quote(cost_usd=cost, typical_seconds=max(1, seconds), choice=choice)
@@ -135,6 +140,7 @@ def request_of(generation: Generation, **changes) -> StudioRequest:
         "tone": options.get("tone", "friendly"),
         "length": options.get("length", "short"),
         "hashtags": options.get("hashtags", True),
+        "hook": options.get("hook", hooks.ANY),
         "learn_from_best": options.get("learn_from_best", False),
         "seed": generation.seed,
     }
@@ -343,7 +349,9 @@ async def _produce(ctx: Context, generation: Generation) -> list[MediaFile | str
 async def _produce_with(ctx: Context, provider, generation: Generation) -> list[MediaFile | str]:
     options = generation.options
     if generation.kind == catalog.CAPTION:
-        examples = await dashboard.best_captions(generation.user_id) if options.get("learn_from_best") else []
+        examples = (
+            (await best_posts.examples(generation.user_id)).captions if options.get("learn_from_best") else []
+        )
         return list(
             await provider.captions(
                 CaptionRequest(
@@ -352,6 +360,7 @@ async def _produce_with(ctx: Context, provider, generation: Generation) -> list[
                     tone=options.get("tone", "friendly"),
                     length=options.get("length", "short"),
                     hashtags=options.get("hashtags", True),
+                    hook=options.get("hook", hooks.ANY),
                     count=options.get("count", 3),
                     examples=examples,
                 )
@@ -474,6 +483,7 @@ def _options(request: StudioRequest) -> dict:
         "tone": request.tone,
         "length": request.length,
         "hashtags": request.hashtags,
+        "hook": request.hook,
         "count": request.count,
         "learn_from_best": request.learn_from_best,
     }

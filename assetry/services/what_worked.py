@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from assetry import db
 from assetry.config import Settings
 from assetry.errors import BadInput
+from assetry.integrations import hooks
 from assetry.models import Generation
 from assetry.services import catalog, studio
 
@@ -21,6 +22,7 @@ DIMENSIONS = {
     "duration_s": ("duration", (catalog.VIDEO,)),
     "tone": ("tone", (catalog.CAPTION,)),
     "length": ("length", (catalog.CAPTION,)),
+    "hook": ("hook", (catalog.CAPTION,)),
 }
 
 _BEST = sa.text(
@@ -70,7 +72,7 @@ def vary(
     """The same request with only `dimension` changed to its next allowed value; and what changed, in words."""
     if dimension not in DIMENSIONS or request.kind not in DIMENSIONS[dimension][1]:
         raise BadInput(
-            "Pick what to vary: aspect ratio or duration for a video, tone or length for captions."
+            "Pick what to vary: aspect ratio or duration for a video, tone, length or hook for captions."
         )
     choice = catalog.find(settings, request.model_key, request.kind)
     allowed = {
@@ -78,6 +80,7 @@ def vary(
         "duration_s": choice.durations,
         "tone": catalog.TONES,
         "length": catalog.LENGTHS,
+        "hook": tuple(hooks.BY_KEY),
     }[dimension]
     current = getattr(request, dimension)
     others = [value for value in allowed if value != current]

@@ -10,6 +10,11 @@ linked posts per group of each dimension and for all linked and all unlinked pos
 - views at 24 h (velocity): the same as views, over the posts with a snapshot 18 to 30 hours
   after posting (the one nearest 24 h), so its sample size is its own.
 
+Computing them reads every post of the creator, so the result's rows are kept
+(`what_works_figures`): database triggers count each change of the creator's links, posts and
+snapshots, and while nothing changed a page load reads the rows kept for its time zone back,
+one indexed row, instead of computing them again.
+
 The posts not linked to a generation are the baseline ("your usual"). A group with fewer than
 `MIN_POSTS` posts gets no interval and no verdict, only how many more linked posts it needs;
 a group is above or below the baseline only when their intervals do not overlap, and it leads
@@ -18,15 +23,19 @@ its dimension only when its interval lies above every other eligible group's.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import uuid
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from scipy import stats
 
 from assetry import db
+from assetry.integrations import hooks
 
 MIN_POSTS = 5
 CONFIDENCE = 0.95
@@ -40,12 +49,26 @@ DIMENSIONS = (
     ("duration", "Duration"),
     ("tone", "Caption tone"),
     ("caption_length", "Caption length"),
+    ("hook", "Hook (first line)"),
     ("hashtags", "Hashtags"),
     ("weekday", "Weekday posted"),
     ("hours", "Time posted"),
 )
 _KEYS = [key for key, _ in DIMENSIONS]
 DURATIONS = ((8, "up to 8 s"), (15, "9–15 s"), (30, "16–30 s"), (60, "31–60 s"))
+
+_FIRST_LINE = "split_part(btrim(own.title, E' \\t\\r\\n'), E'\\n', 1)"
+# The hook style of the caption's first line: the patterns are bound as :hook_0, :hook_1, …
+_HOOK = (
+    f"CASE WHEN {_FIRST_LINE} = '' THEN NULL "
+    + " ".join(
+        f"WHEN {_FIRST_LINE} ~* :hook_{n} THEN '{style.key}'"
+        for n, style in enumerate(hooks.STYLES)
+        if style.pattern
+    )
+    + " ELSE 'statement' END"
+)
+_HOOK_PATTERNS = {f"hook_{n}": style.pattern for n, style in enumerate(hooks.STYLES) if style.pattern}
 
 _FIGURES = sa.text(
     f"""
@@ -84,6 +107,7 @@ WITH latest AS (
              WHEN length(own.title) < 60 THEN 'short (under 60 characters)'
              WHEN length(own.title) <= 150 THEN 'medium (60–150 characters)'
              ELSE 'long (over 150 characters)' END AS caption_length,
+        {_HOOK} AS hook,
         CASE regexp_count(own.title, '#[[:alnum:]_]')
              WHEN 0 THEN 'no hashtags' WHEN 1 THEN '1 hashtag' WHEN 2 THEN '2 hashtags'
              WHEN 3 THEN '3 hashtags' ELSE '4 or more hashtags' END AS hashtags,
@@ -126,10 +150,16 @@ class Estimate:
         return self.low is not None and self.high is not None
 
 
+@functools.lru_cache(maxsize=4096)
+def _t_quantile(degrees_of_freedom: int) -> float:
+    """t(0.975, df): scipy takes ~1 ms a call, and a page asks for the same few hundred times."""
+    return float(stats.t.ppf((1 + CONFIDENCE) / 2, degrees_of_freedom))
+
+
 def _t_interval(n: int, mean: float | None, sd: float | None) -> tuple[float, float] | None:
     if n < 2 or mean is None or sd is None:
         return None
-    half = stats.t.ppf((1 + CONFIDENCE) / 2, n - 1) * sd / math.sqrt(n)
+    half = _t_quantile(n - 1) * sd / math.sqrt(n)
     return mean - half, mean + half
 
 
@@ -194,6 +224,8 @@ class WhatWorks:
 def _label(key: str, value) -> str:
     if key == "format":
         return FORMATS.get(value, str(value))
+    if key == "hook":
+        return hooks.BY_KEY[value].label if value in hooks.BY_KEY else str(value)
     if key == "weekday":
         return WEEKDAYS[int(value)]
     if key == "hours":
@@ -232,10 +264,62 @@ def _zone(name: str) -> str:
     return name
 
 
+# The statement's version (bumped when it changes) and the zone: rows kept for another are recomputed.
+VERSION = "2"
+_KEPT = sa.text(
+    "SELECT rows, changes, rows_changes FROM what_works_figures WHERE user_id = :user_id AND stamp = :stamp"
+)
+_START = sa.text(
+    """
+INSERT INTO what_works_figures (id, user_id, stamp, rows, changes, rows_changes, computed_at)
+VALUES (gen_random_uuid(), :user_id, :stamp, CAST('[]' AS json), 0, -1, now())
+ON CONFLICT (user_id, stamp) DO NOTHING
+"""
+)
+_KEEP = sa.text(
+    """
+UPDATE what_works_figures SET rows = CAST(:rows AS json), rows_changes = :changes, computed_at = now()
+WHERE user_id = :user_id AND stamp = :stamp
+"""
+)
+_COLUMNS = ("linked", "grouped", *_KEYS, "n", "views_mean", "views_sd", "engagement_n", "engagement_mean",
+            "engagement_sd", "day_one_n", "day_one_mean", "day_one_sd")  # fmt: skip
+
+
+async def figure_rows(user_id: uuid.UUID, zone: str) -> list[SimpleNamespace]:
+    """The statement's rows: the kept ones while no input changed since, else computed and kept.
+
+    The count of changes is read before the posts are (in its own transaction, so a change
+    committed from then on counts against these rows): rows computed from older posts than a
+    change can never be taken as current.
+    """
+    stamp = f"{VERSION}:{_zone(zone)}"
+    async with db.user_session(user_id) as session:
+        kept = (await session.exec(_KEPT, params={"user_id": user_id, "stamp": stamp})).first()
+        if kept is not None and kept.changes == kept.rows_changes:
+            return [SimpleNamespace(**row) for row in kept.rows]
+        if kept is None:
+            await session.exec(_START, params={"user_id": user_id, "stamp": stamp})
+    changes = kept.changes if kept is not None else 0
+    async with db.user_session(user_id) as session:
+        # Sorting and hashing 10,000s of rows: in memory, not in temporary files.
+        await session.exec(sa.text("SET LOCAL work_mem = '32MB'"))
+        params = {"user_id": user_id, "zone": _zone(zone), **_HOOK_PATTERNS}
+        found = await session.exec(_FIGURES, params=params)
+        rows = [{key: row._mapping[key] for key in _COLUMNS} for row in found]
+        values = {
+            "user_id": user_id,
+            "stamp": stamp,
+            "rows": json.dumps(rows, default=float),
+            "changes": changes,
+        }
+        await session.exec(_KEEP, params=values)
+    return [SimpleNamespace(**row) for row in rows]
+
+
 async def what_works(user_id: uuid.UUID, zone: str = "UTC") -> WhatWorks:
     """The creator's linked posts' figures by dimension, with all linked and all unlinked posts."""
-    async with db.user_session(user_id) as session:
-        rows = (await session.exec(_FIGURES, params={"user_id": user_id, "zone": _zone(zone)})).all()
+    rows = await figure_rows(user_id, zone)
     empty = Figures("", 0, Estimate(0, None), Estimate(0, None), Estimate(0, None), needed=MIN_POSTS)
     overall = {row.linked: row for row in rows if row.grouped == (1 << len(_KEYS)) - 1}
     linked = _figures("All linked posts", overall[True]) if True in overall else empty
@@ -246,9 +330,9 @@ async def what_works(user_id: uuid.UUID, zone: str = "UTC") -> WhatWorks:
     for index, (key, title) in enumerate(DIMENSIONS):
         bit = 1 << (len(_KEYS) - 1 - index)
         groups = [
-            _figures(_label(key, row._mapping[key]), row)
+            _figures(_label(key, getattr(row, key)), row)
             for row in rows
-            if row.linked and row.grouped == (1 << len(_KEYS)) - 1 - bit and row._mapping[key] is not None
+            if row.linked and row.grouped == (1 << len(_KEYS)) - 1 - bit and getattr(row, key) is not None
         ]
         for group in groups:
             group.verdict = _verdict(group, baseline)

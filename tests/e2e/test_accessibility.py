@@ -22,7 +22,7 @@ from tests.e2e.conftest import SYNC_TIMEOUT_MS
 pytestmark = pytest.mark.e2e
 
 PUBLIC = ("/", "/privacy", "/terms", "/support", "/signup", "/login", "/reset")
-SIGNED_IN = ("/home", "/studio", "/library", "/settings")
+SIGNED_IN = ("/home", "/studio", "/library", "/plan", "/settings")
 ADMIN = (
     "/admin",
     "/admin/users",

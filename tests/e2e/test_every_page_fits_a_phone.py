@@ -26,7 +26,7 @@ pytestmark = pytest.mark.e2e
 SYNC_TIMEOUT_MS = 60_000
 PROMPT = "A surfer on a long green wave at dawn, seen from the water, spray in the low sun"
 PUBLIC = ["/", "/privacy", "/terms", "/support", "/signup", "/login", "/reset", "/reset/not-a-real-token"]
-CREATOR = ["/home", "/studio", "/library", "/analytics", "/settings"]
+CREATOR = ["/home", "/studio", "/library", "/plan", "/analytics", "/settings"]
 ADMIN = [
     "/admin",
     "/admin/users",

@@ -1,13 +1,15 @@
 """From a generated video to what it did, in the browser, in sandbox mode.
 
-Generate a video, post it on the sandbox TikTok from its library page, sync, confirm the
-proposed match, and see the post on What works, on its page, and as the studio's starting
-point. Then the new pages on a phone. Recognising posts runs on Postgres only.
+Generate a video, plan it (a past hour refused, moved, planned twice, removed), post it on the
+sandbox TikTok from its library page, sync, confirm the proposed match, and see the post on What
+works, on its page, on the plan (the slot became the post), and as the studio's starting point.
+Then the new pages on a phone. Recognising posts runs on Postgres only.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -38,6 +40,44 @@ def _proposal_shows_up(page: Page) -> bool:
     return page.get_by_role("heading", name="Made with Assetry?").count() > 0
 
 
+def _plan_it(page: Page) -> datetime:
+    """On /plan: a past hour is refused, then the video is planned, moved, planned twice and removed;
+    it ends planned at the next hour (UTC, the new account's zone). Returns that hour."""
+    now = datetime.now(UTC)
+    next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    later = next_hour + timedelta(hours=2)
+    visit(page, "/plan")
+    expect(page.get_by_label("What", exact=True)).to_contain_text(PROMPT)
+
+    def plan(when: datetime) -> None:
+        page.get_by_label("Day").fill(f"{when:%Y-%m-%d}")
+        page.get_by_label("Hour").select_option(f"{when:%H}")
+        page.locator("#plan-save").click()
+
+    plan(now - timedelta(days=1))
+    expect(page.get_by_role("alert")).to_contain_text(
+        "has already passed on your clock (UTC). Pick a later hour."
+    )
+    plan(later)
+    expect(toast(page, "Planned for")).to_be_visible()
+    slots = page.locator(".plan-slot").filter(has_text=PROMPT)
+    expect(slots).to_have_count(1)
+    expect(slots.get_by_text("Planned", exact=True)).to_be_visible()
+    plan(later)  # the same video twice in one hour
+    expect(page.get_by_role("alert")).to_contain_text("already planned at that hour")
+    slots.get_by_role("button", name="Move", exact=True).click()
+    expect(page.locator("#plan-save")).to_have_text("Move")
+    plan(next_hour)
+    expect(toast(page, "Moved to")).to_be_visible()
+    expect(page.locator(f"#day-{next_hour:%Y-%m-%d} .plan-slot")).to_contain_text(f"{next_hour:%H}:00")
+    plan(later)  # a second slot, then removed
+    expect(slots).to_have_count(2)
+    slots.filter(has_text=f"{later:%H}:00").get_by_role("button", name="Remove").click()
+    expect(toast(page, "Removed from your plan.")).to_be_visible()
+    expect(slots).to_have_count(1)
+    return next_hour
+
+
 def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(new_context) -> None:
     page = new_context().new_page()
     sign_up(page)
@@ -52,6 +92,8 @@ def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(new_cont
     expect(page).to_have_url(GENERATION_PATH)
     generation_url = page.url
     expect(page.get_by_text("Not linked to a post yet.")).to_be_visible()
+    slot = _plan_it(page)
+    visit(page, urlsplit(generation_url).path)
     posting = page.get_by_role("button", name=re.compile("Post this in the sandbox"))
     expect(posting).to_contain_text("Sandbox")
     posting.click()
@@ -82,6 +124,12 @@ def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(new_cont
     visit(page, urlsplit(generation_url).path)
     expect(page.locator(".rt-Card").filter(has_text="Posted as")).to_contain_text(PROMPT)
 
+    visit(page, "/plan")  # the sync recognised the post: its slot shows it
+    planned = page.locator(f"#day-{slot:%Y-%m-%d} .plan-slot").filter(has_text=f"{slot:%H}:00")
+    expect(planned.get_by_text("Posted", exact=True)).to_be_visible()
+    expect(planned.get_by_role("link")).to_have_attribute("href", re.compile(POST_LINK.pattern))
+    keep_screenshot(page, "plan")
+
     visit(page, "/studio")
     page.get_by_role("button", name="Start from what worked").click()
     expect(page.get_by_label("Prompt", exact=True)).to_have_value(PROMPT)
@@ -90,7 +138,11 @@ def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(new_cont
     expect(page.get_by_text("Only the duration changed: 3 s → 5 s.")).to_be_visible()
 
     phone = phone_context(new_context, storage_state=page.context.storage_state()).new_page()
-    for path, name in (("/analytics/what-works", "what-works"), (post_path, "post-made-with")):
+    for path, name in (
+        ("/analytics/what-works", "what-works"),
+        (post_path, "post-made-with"),
+        ("/plan", "plan"),
+    ):
         visit(phone, path)
         check_fits_the_width(phone)
         keep_screenshot(phone, name)

@@ -3,21 +3,26 @@ variations of them; and the link/answer handlers of the library item and post pa
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 import assetry.assetry  # noqa: F401  (registers the pages and their states)
 from assetry import db
-from assetry.models import Generation, MatchProposal, MetricSnapshot, Post, PostLink
+from assetry.config import get_settings
+from assetry.integrations import hooks
+from assetry.models import Generation, GenerationOutput, MatchProposal, MetricSnapshot, Post, PostLink
 from assetry.pages.analytics.made_with import MadeWithState
 from assetry.pages.analytics.proposals import ProposalsState
 from assetry.pages.posted import PostedState
 from assetry.pages.studio import StudioState
-from assetry.services import post_links, what_worked
+from assetry.services import post_links, studio, what_worked
 from tests.browserless import Tab
 from tests.integration.test_tiktok_connection import new_user
+from tests.jobs import run_jobs
 
 pytestmark = pytest.mark.parametrize("database", ["postgres"], indirect=True)
 T0 = datetime(2026, 11, 2, 12, tzinfo=UTC)
@@ -87,6 +92,35 @@ async def test_the_studio_starts_from_what_worked_and_varies_one_thing(database:
         page = await tab.state(StudioState)
         assert (page.prompt, page.aspect_ratio, page.duration) == ("latte art", "16:9", "5")
         assert page.started_from == "Only the duration changed: 3 s → 5 s."
+
+
+async def test_captions_vary_by_their_hook_and_the_offline_writer_follows_it(database: str) -> None:
+    settings = get_settings()
+    request = studio.StudioRequest(
+        kind="caption", prompt="latte art at dawn", model_key="offline:preview-captions"
+    )
+    first, said = what_worked.vary(settings, request, "hook")
+    assert (first.hook, first.tone, first.length) == ("pov", request.tone, request.length)
+    assert said == "Only the hook changed: any → pov."
+    second, said = what_worked.vary(settings, first, "hook")
+    assert (second.hook, said) == ("number", "Only the hook changed: pov → number.")
+    user, _ = await new_user(f"{uuid.uuid4().hex[:8]}@example.com")
+    for varied in (first, second):
+        started = await studio.start(
+            user, dataclasses.replace(varied, count=3), client_request_id=varied.hook
+        )
+        await run_jobs()
+        async with db.service_session() as session:
+            texts = (
+                (
+                    await session.exec(
+                        sa.select(GenerationOutput.text).where(GenerationOutput.generation_id == started.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert len(texts) == 3 and {hooks.recognise(text) for text in texts} == {varied.hook}
 
 
 async def test_a_library_item_links_and_unlinks_its_post(database: str) -> None:

@@ -12,8 +12,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from assetry import db
+from assetry.integrations import hooks
 from assetry.models import Generation, MetricSnapshot, Post, PostLink, User
 from assetry.services import studio, what_works
 
@@ -148,3 +150,72 @@ async def test_a_deleted_generation_returns_its_posts_to_the_baseline(database: 
     await studio.delete(user, generation)
     result = await what_works.what_works(user)
     assert (result.linked.posts, result.baseline.posts) == (0, 2)
+
+
+HOOKED = {
+    "POV: you finally tried latte art": "pov",
+    "3 things nobody tells you about sourdough #bread": "number",
+    "How I plan a week of meals\nand the rest": "how-to",
+    "Don't skip this: the best knife trick": "warning",
+    "Would you try pineapple on this? Honest answers only.": "question",
+    "Sunday reset, done right.": "statement",
+    "Stopwatch challenge: who wins?": "question",  # "Stop" only as a whole word
+}
+
+
+async def test_the_hook_is_the_style_of_the_captions_first_line_in_sql_as_in_python(database: str) -> None:
+    user = await a_user()
+    video = await a_generation(user, "video", aspect_ratio="9:16")
+    for title in HOOKED:
+        await a_post(user, 999, generation_id=video, title=title)
+    for _ in range(5):
+        await a_post(user, 99, generation_id=video, title="Ever wondered why? It's the light.")
+    await a_post(user, 99, generation_id=video, title="")  # no caption: no hook
+    result = await what_works.what_works(user)
+    counted = {g.label: g.posts for d in result.dimensions if d.key == "hook" for g in d.groups}
+    expected: dict[str, int] = {}
+    for title, style in [*HOOKED.items(), *[("Ever wondered why? It's the light.", "question")] * 5]:
+        assert hooks.recognise(title) == style, title
+        label = hooks.BY_KEY[style].label
+        expected[label] = expected.get(label, 0) + 1
+    assert counted == expected
+    questions = group(result, "hook", "A question")
+    assert questions.posts == 7 and questions.views.has_interval
+    # One post each: no interval, no verdict, and how many more it needs.
+    assert (
+        group(result, "hook", "POV (“POV: …”)").needed,
+        group(result, "hook", "POV (“POV: …”)").verdict,
+    ) == (4, "")
+
+
+async def test_kept_figures_are_computed_again_when_their_inputs_change(database: str) -> None:
+    from assetry.models import WhatWorksFigures
+    from assetry.services import post_links
+
+    user = await a_user()
+    video = await a_generation(user, "video", aspect_ratio="9:16")
+    image = await a_generation(user, "image", aspect_ratio="16:9")
+    posts = [await a_post(user, 999, generation_id=video) for _ in range(5)]
+
+    def formats(result: what_works.WhatWorks) -> dict[str, int]:
+        return {g.label: g.posts for d in result.dimensions if d.key == "format" for g in d.groups}
+
+    assert formats(await what_works.what_works(user)) == {"Video": 5}
+    assert formats(await what_works.what_works(user)) == {"Video": 5}  # read back
+    async with db.service_session() as session:
+        [kept] = (
+            await session.exec(sa.select(WhatWorksFigures).where(WhatWorksFigures.user_id == user))
+        ).scalars()
+        assert (kept.stamp, kept.changes, kept.rows_changes) == (f"{what_works.VERSION}:UTC", 0, 0)
+    await post_links.link_post(user, posts[0], image)  # a link moved: same count, another generation
+    assert formats(await what_works.what_works(user)) == {"Video": 4, "Image": 1}
+    await post_links.unlink(user, posts[1])
+    assert formats(await what_works.what_works(user)) == {"Video": 3, "Image": 1}
+    async with db.service_session() as session:  # a sync brought newer numbers
+        session.add(MetricSnapshot(user_id=user, post_id=posts[2], captured_at=MONDAY_NOON_UTC + timedelta(days=20),
+                                   views=99_999))  # fmt: skip
+    assert group(await what_works.what_works(user), "format", "Video").views.value == pytest.approx(
+        (1000 * 1000 * 100_000) ** (1 / 3) - 1
+    )
+    # Another time zone: the same posts on another clock (Monday 12:00 UTC is Tuesday 01:00 in Auckland).
+    assert group(await what_works.what_works(user, "Pacific/Auckland"), "weekday", "Tuesday").posts == 4

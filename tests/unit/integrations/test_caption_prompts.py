@@ -173,3 +173,11 @@ async def test_bad_input_never_reaches_the_model() -> None:
 
     with pytest.raises(BadInput):
         await write_captions(request(prompt=""), model)
+
+
+def test_a_hook_style_is_asked_for_and_any_asks_for_none() -> None:
+    asked = build_prompt(request(hook="question"), count=2)
+    assert "Hook: each one must open with a question to the viewer." in asked.system
+    assert "Hook:" not in build_prompt(request(), count=2).system
+    with pytest.raises(BadInput, match="Pick a hook"):
+        check_request(request(hook="clickbait"))
