@@ -11,10 +11,16 @@ connection, and is safe to share between clients, threads and event loops.
 from __future__ import annotations
 
 import functools
+import os
 import ssl
 
 
-@functools.cache
 def system_trust() -> ssl.SSLContext:
-    """The operating system's CA certificates (SSL_CERT_FILE / SSL_CERT_DIR when set), as the SDKs use them."""
-    return ssl.create_default_context()
+    """The operating system's CA certificates (SSL_CERT_FILE / SSL_CERT_DIR when set), as the SDKs use them:
+    one context per setting of those two variables (a process that changes them trusts the new ones)."""
+    return _trust(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _trust(_cert_file: str | None, _cert_dir: str | None) -> ssl.SSLContext:
+    return ssl.create_default_context()  # reads the two variables itself

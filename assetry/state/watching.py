@@ -57,6 +57,11 @@ class Watching(rx.State, mixin=True):
         """Whose changes wake this page: the signed-in user's own (an admin page: all admins')."""
         return user.id
 
+    async def _refusal(self) -> tuple[User | None, Any]:
+        """Who watches, and what to tell a browser that may not (nothing by default: a watcher
+        without a session simply stops). Admin pages send such a browser away, as every handler."""
+        return await signed_in_user(self), None
+
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
         """Refresh what the page shows (the state lock is held); say whether the work still runs."""
         raise TypeError(f"{type(self).__name__} must define _watch_step")
@@ -68,8 +73,11 @@ class Watching(rx.State, mixin=True):
             if self._watching:
                 return
             self._watching = True
-            user = await signed_in_user(self)
+            user, refusal = await self._refusal()
         try:
+            if refusal is not None:
+                yield refusal
+                return
             if user is None:
                 return
             async with changes.listener().subscribe(self._audience(user)) as subscription:

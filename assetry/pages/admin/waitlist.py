@@ -90,9 +90,13 @@ class AdminWaitlistState(Watching, AdminListState, rx.State):
         await self._show_invitations(admin.id)
         return AdminWaitlistState.watch
 
-    def _audience(self, user: User) -> uuid.UUID | str:
-        """A round is followed by every admin's page, whoever started it (pushed, never polled)."""
-        return changes.ADMINS if user.is_admin else user.id
+    async def _refusal(self):
+        return await self._admin("watch")
+
+    def _audience(self, _user: User) -> uuid.UUID | str:
+        """A round is followed by every admin's page, whoever started it (pushed, never polled);
+        only admins get here (`_refusal`)."""
+        return changes.ADMINS
 
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
         """The round's progress; once it ended, the list again (who is invited now)."""
