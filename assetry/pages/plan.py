@@ -170,12 +170,18 @@ class PlanState(PageLocal, Watching, rx.State):
     @rx.event
     async def choose(self, day: str, hour: str):
         """A best hour or a slot's Move: put its day and hour in the form."""
+        if await signed_in_user(self) is None:
+            return rx.redirect(LOGIN_ROUTE)
         self.day, self.hour, self.error = str(day)[:10], str(hour)[:2], ""
+        return None
 
     @rx.event
     async def start_moving(self, slot_id: str, what: str, day: str, hour: str):
+        if await signed_in_user(self) is None:
+            return rx.redirect(LOGIN_ROUTE)
         self.moving, self.moving_what = str(slot_id)[:36], str(what)[:200]
         self.day, self.hour, self.error = str(day)[:10], str(hour)[:2], ""
+        return None
 
     @rx.event
     async def stop_moving(self):

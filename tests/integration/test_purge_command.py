@@ -105,7 +105,13 @@ async def test_purge_removes_what_is_due_then_finds_nothing_the_second_time(data
 
 # Periodic tasks that are not purges: they queue syncs, refresh tracked posts, send policy
 # notices, rerun stalled jobs. Any other periodic task must be a purge the command runs.
-NOT_PURGES = {"analytics.schedule_syncs", "tracking.refresh_due", "policy.notify", engine.RETRY_STALLED}
+NOT_PURGES = {
+    "analytics.schedule_syncs",
+    "tracking.refresh_due",
+    "policy.notify",
+    "plan.remind",
+    engine.RETRY_STALLED,
+}
 
 
 def test_the_command_runs_every_purge_the_workers_schedule(database: str) -> None:
