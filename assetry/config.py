@@ -158,7 +158,7 @@ class Settings(BaseSettings):
     gemini_api_key: SecretStr | None = None
     gemini_base_url: str = "https://generativelanguage.googleapis.com"
     gemini_caption_model: str = "gemini-3.5-flash-lite"
-    gemini_image_model: str = "gemini-3.1-flash-image"
+    gemini_image_model: str = "gemini-nano-banana-2.1"
     gemini_timeout_s: float = Field(default=120, gt=0)
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str = "https://api.anthropic.com"

@@ -93,7 +93,7 @@ async def test_gemini_replies_are_google_genai_responses() -> None:
             json={"contents": [{"role": "user", "parts": [{"text": "Write exactly 2 captions"}]}]},
         )
         image = await http.post(
-            "/v1beta/models/gemini-3.1-flash-image:generateContent",
+            "/v1beta/models/gemini-nano-banana-2.1:generateContent",
             headers=headers,
             json={
                 "contents": [{"role": "user", "parts": [{"text": "a paper boat"}]}],
