@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     instagram_authorize_url: str = "https://www.instagram.com/oauth/authorize"
     instagram_api_url: str = "https://api.instagram.com"
     instagram_graph_url: str = "https://graph.instagram.com"
-    instagram_api_version: str = "v25.0"
+    instagram_api_version: str = "v26.0"
 
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None

@@ -148,7 +148,7 @@ async def test_every_configured_provider_answers_ok(fal_trusted: Served, provide
     assert details["fal.ai image"].startswith("fal-ai/flux/schnell: 1 image 720x1280")  # the smallest size
     assert details["fal.ai video"] == "fal-ai/veo3/fast: 4 s clip, about $0.40"  # the shortest, cheapest clip
     assert details["gemini image"].startswith("gemini-nano-banana-2.1: 1 image")
-    assert details["instagram me"] == "@sandbox_studio (BUSINESS) on v25.0"
+    assert details["instagram me"] == "@sandbox_studio (BUSINESS) on v26.0"
     submitted = [
         (app, body.get("duration"), body.get("num_images")) for app, body in fal_trusted.imitation.submissions
     ]
