@@ -63,6 +63,7 @@ class ModelChoice:
     aspects: tuple[str, ...] = ()
     durations: tuple[int, ...] = ()
     max_count: int = 1
+    max_output_tokens: int = 0  # text models: the most `max_tokens` may ask for (0: no limit known)
     # How the provider wants a video's length: veo3 takes "8s".
     duration_format: str = "{seconds}s"
     # None: the model has no sound switch. False: it has one and we ask for no sound (the price above).
@@ -202,10 +203,11 @@ MODELS: tuple[ModelChoice, ...] = (
     ),
     ModelChoice(
         provider="anthropic", model="claude-haiku-4-5", kind=CAPTION, label="Anthropic · Claude Haiku 4.5",
-        unit="request", price_usd=0.006, typical_seconds=4, max_count=5,
+        unit="request", price_usd=0.006, typical_seconds=4, max_count=5, max_output_tokens=64_000,
         source=Source(
             url="https://platform.claude.com/docs/en/models/haiku-4-5/overview",
-            note="$1 per 1M input and $5 per 1M output tokens; model id claude-haiku-4-5-20251001 (the "
+            note="$1 per 1M input and $5 per 1M output tokens, 64K output tokens at most (the API's 400 says "
+            "64000); model id claude-haiku-4-5-20251001 (the "
             "alias claude-haiku-4-5 is from the models overview). Status Legacy: still available, not "
             "deprecated, no retirement date; Anthropic suggests Claude Haiku 5.5. Per request estimated "
             "for about 1,000 tokens each way.",
@@ -213,10 +215,11 @@ MODELS: tuple[ModelChoice, ...] = (
     ),
     ModelChoice(
         provider="anthropic", model="claude-haiku-5-5", kind=CAPTION, label="Anthropic · Claude Haiku 5.5",
-        unit="request", price_usd=0.0008, typical_seconds=4, max_count=5,
+        unit="request", price_usd=0.0008, typical_seconds=4, max_count=5, max_output_tokens=128_000,
         source=Source(
             url="https://platform.claude.com/docs/en/models/haiku-5-5/overview",
-            note="Latest Haiku, released October 7, 2026. $0.10 per 1M input and $0.50 per 1M output tokens "
+            note="Latest Haiku, released October 7, 2026, 128K output tokens at most. $0.10 per 1M input and "
+            "$0.50 per 1M output tokens "
             "for prompts up to 100,000 tokens. Its tokenizer counts about 30% more tokens than Haiku 4.5 "
             "and it thinks adaptively (thinking counts against max_tokens; migration guide), so per request "
             "estimated for about 1,300 tokens each way. Not the default until captions are checked with "

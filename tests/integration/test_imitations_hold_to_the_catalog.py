@@ -95,7 +95,9 @@ async def test_gemini_refuses_an_aspect_ratio_and_a_modality_the_model_does_not_
 # ----- Anthropic ----------------------------------------------------------------------
 
 
-async def test_anthropic_answers_a_retired_model_with_not_found(anthropic_url: str) -> None:
+async def test_anthropic_answers_a_retired_model_and_too_many_tokens_as_the_api_does(
+    anthropic_url: str,
+) -> None:
     client = anthropic.AsyncAnthropic(
         api_key=anthropic_sandbox.SANDBOX_KEY, base_url=anthropic_url, max_retries=0
     )
@@ -112,6 +114,18 @@ async def test_anthropic_answers_a_retired_model_with_not_found(anthropic_url: s
         model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": "hi"}]
     )
     assert current.content[0].text
+    with pytest.raises(anthropic.BadRequestError) as too_long:
+        await client.messages.create(
+            model="claude-haiku-4-5",
+            max_tokens=64_001,
+            messages=[{"role": "user", "content": "hi"}],
+            timeout=30,  # without one the SDK itself refuses so long a non-streaming answer
+        )
+    assert too_long.value.body["error"] == {
+        "type": "invalid_request_error",
+        "message": "max_tokens: 64001 > 64000, which is the maximum allowed number of output tokens "
+        "for claude-haiku-4-5",
+    }
     async with AnthropicProvider(
         api_key=anthropic_sandbox.SANDBOX_KEY, base_url=anthropic_url, max_retries=0
     ) as ours:
