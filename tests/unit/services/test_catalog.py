@@ -76,6 +76,8 @@ def test_veo3_fast_is_what_fal_documents_and_priced_without_sound() -> None:
     assert (offered.aspects, offered.durations, offered.counts) == (("9:16", "16:9"), (4, 6, 8), (1,))
     assert veo.audio is False and (veo.price_usd, veo.audio_price_usd) == (0.10, 0.15)
     assert veo.cost(duration_s=8) == 0.8  # was $3.20 at the old $0.40 a second
+    quote = studio.check(configured_with(veo), request(veo, aspect_ratio="9:16", duration_s=8))
+    assert (quote.cost_usd, quote.typical_seconds) == (0.8, 96)  # the wait shown: 12 s per second of clip
     assert veo.source.url == "https://fal.ai/models/fal-ai/veo3/fast/llms.txt"
 
 
