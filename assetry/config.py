@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     instagram_authorize_url: str = "https://www.instagram.com/oauth/authorize"
     instagram_api_url: str = "https://api.instagram.com"
     instagram_graph_url: str = "https://graph.instagram.com"
-    instagram_api_version: str = "v25.0"
+    instagram_api_version: str = "v26.0"
 
     # Reflex's state manager across several backend workers.
     redis_url: str | None = None
@@ -158,7 +158,7 @@ class Settings(BaseSettings):
     gemini_api_key: SecretStr | None = None
     gemini_base_url: str = "https://generativelanguage.googleapis.com"
     gemini_caption_model: str = "gemini-3.5-flash-lite"
-    gemini_image_model: str = "gemini-3.1-flash-image"
+    gemini_image_model: str = "gemini-nano-banana-2.1"
     gemini_timeout_s: float = Field(default=120, gt=0)
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str = "https://api.anthropic.com"

@@ -144,7 +144,7 @@ class InstagramClient:
         client_id: str,
         client_secret: str,
         http: httpx.AsyncClient,
-        api_version: str = "v25.0",
+        api_version: str = "v26.0",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.authorize_endpoint = authorize_url

@@ -4,7 +4,8 @@
 `Authorization: Bearer` (SDK 2.x), and the `anthropic-version` header. Only Claude
 models in the provider catalog (`assetry.services.catalog`) that are not past their
 retirement date exist: any other id answers 404 `not_found_error` (`model: <id>`),
-as the API does for a retired model. The reply
+as the API does for a retired model; `max_tokens` above the entry's output limit answers
+400 `invalid_request_error` in the API's words. The reply
 is deterministic text derived from the prompt: a list of the size the prompt
 asks for ("exactly N"), as JSON when the prompt shows a JSON shape like
 `{"captions": [...]}`, else as a numbered list; it is cut at `max_tokens`
@@ -116,8 +117,15 @@ def create_app(api_key: str = SANDBOX_KEY) -> Starlette:
             return anthropic_error(400, "max_tokens: Field required")
         if not isinstance(turns, list) or not turns:
             return anthropic_error(400, "messages: at least one message is required")
-        if not isinstance(model, str) or catalog.usable("anthropic", model) is None:
+        entry = catalog.usable("anthropic", model) if isinstance(model, str) else None
+        if entry is None:
             return anthropic_error(404, f"model: {model}")
+        if entry.max_output_tokens and max_tokens > entry.max_output_tokens:
+            return anthropic_error(
+                400,
+                f"max_tokens: {max_tokens} > {entry.max_output_tokens}, which is the maximum allowed "
+                f"number of output tokens for {model}",
+            )
         if faults.malformed:
             return Response(
                 '{"id": "msg_01", "type": "message", "content": [{"type": "te',

@@ -43,7 +43,7 @@ from assetry.sandbox.llm import (
 from assetry.services import catalog
 
 SANDBOX_KEY = "sandbox-gemini-key"
-# What Gemini's image models return for each aspect ratio.
+# What Gemini's image models return for the studio's aspect ratios; others get about a megapixel.
 IMAGE_SIZES = {"1:1": (1024, 1024), "9:16": (768, 1344), "16:9": (1344, 768), "3:4": (896, 1152)}
 
 _STATUS_NAMES = {
@@ -95,6 +95,13 @@ def _schema_list_key(config: dict) -> str | None:
         if str(spec.get("type", "")).lower() == "array":
             return name
     return None
+
+
+def _megapixel(ratio: str) -> tuple[int, int]:
+    """About a megapixel in the given `w:h` shape, sides a multiple of 16 (what a 1K image is)."""
+    across, down = (int(side) for side in ratio.split(":"))
+    height = (1024 * 1024 * down / across) ** 0.5
+    return round(height * across / down / 16) * 16, round(height / 16) * 16
 
 
 def draw_png(prompt: str, width: int, height: int, seed: int | None) -> bytes:
@@ -225,9 +232,7 @@ def create_app(api_key: str = SANDBOX_KEY) -> Starlette:
         topic = next((line.strip() for line in user.splitlines() if line.strip()), "")
         if wants_image:
             ratio = (config.get("imageConfig") or {}).get("aspectRatio", "1:1")
-            if ratio not in IMAGE_SIZES:
-                return google_error(400, f"Unsupported aspect ratio: {ratio}.")
-            png = draw_png(user, *IMAGE_SIZES[ratio], config.get("seed"))
+            png = draw_png(user, *IMAGE_SIZES.get(ratio, _megapixel(ratio)), config.get("seed"))
             parts: list[dict] = [
                 {"text": f"Here is an image of {topic[:60]}."},
                 {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode()}},

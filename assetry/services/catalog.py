@@ -11,7 +11,8 @@ Each price and limit names the page it was read on and the date (`Source`); a fa
 could not be confirmed on the provider's own page says so (`confirmed=False`, with a
 note). Prices are USD per unit (image, second of video, caption request) and can be
 overridden per model id with PRICE_TABLE. A configured model id the catalog does not
-know, or one past its retirement date, is not offered in the studio (doctor says why).
+know, or one past its retirement date, is not offered in the studio (doctor says why); a
+deprecated one is still offered and doctor names its successor.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from assetry.errors import BadInput
 
 IMAGE, VIDEO, CAPTION = "image", "video", "caption"
 KINDS = (VIDEO, IMAGE, CAPTION)
-# Every aspect ratio the studio knows how to ask for; a model allows a subset.
+# Every aspect ratio the studio offers; a model may accept others, which the studio does not show.
 ASPECTS = ("9:16", "1:1", "16:9")
 TONES = ("friendly", "bold", "funny", "informative")
 LENGTHS = ("short", "medium", "long")
 READ_ON = date(2026, 12, 6)  # when the sources below were read
+# What Google's Gemini 3 image models accept (Google Cloud's gemini-3.1-flash-image model page);
+# the studio offers the ones in ASPECTS.
+GEMINI_IMAGE_RATIOS = ("1:1", "1:4", "1:8", "2:3", "3:2", "3:4", "4:1", "4:3", "4:5", "5:4", "8:1", "9:16", "16:9", "21:9")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,13 +63,16 @@ class ModelChoice:
     aspects: tuple[str, ...] = ()
     durations: tuple[int, ...] = ()
     max_count: int = 1
+    max_output_tokens: int = 0  # text models: the most `max_tokens` may ask for (0: no limit known)
     # How the provider wants a video's length: veo3 takes "8s".
     duration_format: str = "{seconds}s"
     # None: the model has no sound switch. False: it has one and we ask for no sound (the price above).
     audio: bool | None = None
     audio_price_usd: float | None = None
     retires_on: date | None = None
-    retirement_source: Source | None = None
+    # Deprecated: the provider still serves it but has named a successor (shutdown date not yet known).
+    deprecated_on: date | None = None
+    retirement_source: Source | None = None  # where the shutdown or deprecation was announced
     replacement: str = ""
     offline: bool = False
 
@@ -93,7 +100,17 @@ class FormOptions:
 
 
 _GEMINI_DEPRECATIONS = "https://ai.google.dev/gemini-api/docs/deprecations"
+_GEMINI_CHANGELOG = "https://ai.google.dev/gemini-api/docs/changelog"
+_GEMINI_PRICING = "https://ai.google.dev/gemini-api/docs/pricing"
 _FAL_VEO3_FAST = "https://fal.ai/models/fal-ai/veo3/fast/llms.txt"
+_GEMINI_25_FLASH_SHUT = Source(
+    _GEMINI_DEPRECATIONS,
+    confirmed=False,
+    note="December 1, 2026, replacement gemini-3.5-flash-lite: this page as quoted on November 10, 2026 "
+    "(dev.to/aideprecations). Earlier versions of the page said June 17, 2026, then October 16, 2026 "
+    "('earliest possible' dates); on September 18, 2026 the changelog limited 2.5 models to projects that "
+    "already used them. Past every one of these dates now.",
+)
 _HAIKU_3_RETIRED = Source(
     "https://24-ai.news/en/vijest/2026-04-21/anthropic-claude-haiku-3-retirement", confirmed=False,
     note="retired April 20, 2026 per news reports of Anthropic's release notes (one says April 19)",
@@ -145,65 +162,99 @@ MODELS: tuple[ModelChoice, ...] = (
         label="Google Gemini · 3.5 Flash-Lite", unit="request", price_usd=0.003, typical_seconds=4,
         max_count=5,
         source=Source(
-            url="https://ai.google.dev/gemini-api/docs/whats-new-gemini-3.6",
-            note="$0.30 per 1M input and $2.50 per 1M output tokens; per request estimated for about 1,000 "
-            "tokens in and 1,000 out (thinking included). GA, released July 21, 2026, no shutdown date "
-            f"announced ({_GEMINI_DEPRECATIONS}).",
+            url=_GEMINI_PRICING, confirmed=False,
+            note="$0.30 per 1M input (text / image / video / audio) and $2.50 per 1M output tokens, quoted "
+            "verbatim from this page (read 2026-10-07) in github.com/api-evangelist/deepmind "
+            "plans/deepmind-plans-pricing.yml; Google's page itself was not readable here. Per request "
+            "estimated for about 1,000 tokens in and 1,000 out (thinking included). GA on July 21, 2026 "
+            f"({_GEMINI_CHANGELOG}); no shutdown date announced ({_GEMINI_DEPRECATIONS}).",
+        ),
+    ),
+    ModelChoice(
+        provider="gemini", model="gemini-nano-banana-2.1", kind=IMAGE,
+        label="Google Gemini · Nano Banana 2.1", unit="image", price_usd=0.0336, typical_seconds=8,
+        aspects=GEMINI_IMAGE_RATIOS, max_count=4,
+        source=Source(
+            url=_GEMINI_CHANGELOG, confirmed=False,
+            note="GA on October 6, 2026 as the successor of gemini-3.1-flash-image (changelog); 1K, 2K and "
+            "4K output (512 is refused), the 14 ratios of Gemini 3.1 Flash Image (Google Cloud's model page "
+            "lists them; the changelog adds nothing new). $30 per 1M image-output "
+            "tokens, $0.0336 per 1K image, is LiteLLM's announcement "
+            "(github.com/BerriAI/litellm/discussions/44983); Google's pricing page was not readable here.",
         ),
     ),
     ModelChoice(
         provider="gemini", model="gemini-3.1-flash-image", kind=IMAGE,
         label="Google Gemini · 3.1 Flash Image", unit="image", price_usd=0.067, typical_seconds=8,
-        aspects=ASPECTS, max_count=4,
+        aspects=GEMINI_IMAGE_RATIOS, max_count=4, deprecated_on=date(2026, 10, 6),
+        retirement_source=Source(
+            _GEMINI_CHANGELOG,
+            note="October 6, 2026: deprecated, no shutdown date announced, migrate to gemini-nano-banana-2.1. "
+            "Two third parties (LiteLLM, a skills.sh note) say it shut down on October 29, 2026; "
+            "Google's pages read here do not say so.",
+        ),
+        replacement="gemini-nano-banana-2.1",
         source=Source(
-            url="https://ai.google.dev/gemini-api/docs/pricing", confirmed=False,
+            url=_GEMINI_PRICING, confirmed=False,
             note="Google's pricing page was not readable here; $0.067 per 1K image ($60 per 1M image-output "
-            "tokens, 1,120 tokens an image) is what several API resellers quote from it. The model id "
-            f"(GA May 28, 2026, no shutdown date announced) is from {_GEMINI_DEPRECATIONS}.",
+            "tokens, 1,120 tokens an image) is what several API resellers quote from it. GA May 28, 2026 "
+            f"({_GEMINI_CHANGELOG}).",
         ),
     ),
     ModelChoice(
         provider="anthropic", model="claude-haiku-4-5", kind=CAPTION, label="Anthropic · Claude Haiku 4.5",
-        unit="request", price_usd=0.006, typical_seconds=4, max_count=5,
+        unit="request", price_usd=0.006, typical_seconds=4, max_count=5, max_output_tokens=64_000,
         source=Source(
-            url="https://platform.claude.com/docs/en/about-claude/models/overview", confirmed=False,
-            note="Alias of claude-haiku-4-5-20251001 (models overview, read through a mirror). $1 per 1M "
-            "input and $5 per 1M output tokens (third-party listings; the overview's price row was cut); "
-            "per request estimated for about 1,000 tokens each way. Its status on the deprecations page "
-            "(platform.claude.com/docs/en/about-claude/model-deprecations) could not be read.",
+            url="https://platform.claude.com/docs/en/models/haiku-4-5/overview",
+            note="$1 per 1M input and $5 per 1M output tokens, 64K output tokens at most (the API's 400 says "
+            "64000); model id claude-haiku-4-5-20251001 (the "
+            "alias claude-haiku-4-5 is from the models overview). Status Legacy: still available, not "
+            "deprecated, no retirement date; Anthropic suggests Claude Haiku 5.5. Per request estimated "
+            "for about 1,000 tokens each way.",
+        ),
+    ),
+    ModelChoice(
+        provider="anthropic", model="claude-haiku-5-5", kind=CAPTION, label="Anthropic · Claude Haiku 5.5",
+        unit="request", price_usd=0.0008, typical_seconds=4, max_count=5, max_output_tokens=128_000,
+        source=Source(
+            url="https://platform.claude.com/docs/en/models/haiku-5-5/overview",
+            note="Latest Haiku, released October 7, 2026, 128K output tokens at most. $0.10 per 1M input and "
+            "$0.50 per 1M output tokens "
+            "for prompts up to 100,000 tokens. Its tokenizer counts about 30% more tokens than Haiku 4.5 "
+            "and it thinks adaptively (thinking counts against max_tokens; migration guide), so per request "
+            "estimated for about 1,300 tokens each way. Not the default until captions are checked with "
+            "a real key.",
         ),
     ),
     # Shut down: kept so doctor can name the replacement and the imitations answer as the providers do.
     ModelChoice(
         provider="gemini", model="gemini-2.5-flash", kind=CAPTION, label="Google Gemini · 2.5 Flash",
-        unit="request", price_usd=0.0, typical_seconds=4, max_count=5, source=Source(_GEMINI_DEPRECATIONS),
-        retires_on=date(2026, 6, 17), retirement_source=Source(_GEMINI_DEPRECATIONS),
-        replacement="gemini-3.5-flash-lite",
+        unit="request", price_usd=0.0, typical_seconds=4, max_count=5, source=_GEMINI_25_FLASH_SHUT,
+        retires_on=date(2026, 12, 1), retirement_source=_GEMINI_25_FLASH_SHUT, replacement="gemini-3.5-flash-lite",
     ),
     ModelChoice(
         provider="gemini", model="gemini-2.5-flash-image", kind=IMAGE, label="Google Gemini · 2.5 Flash Image",
         unit="image", price_usd=0.0, typical_seconds=8, aspects=ASPECTS, max_count=4,
         source=Source(_GEMINI_DEPRECATIONS), retires_on=date(2026, 10, 2),
-        retirement_source=Source(_GEMINI_DEPRECATIONS), replacement="gemini-3.1-flash-image",
+        retirement_source=Source(_GEMINI_DEPRECATIONS), replacement="gemini-nano-banana-2.1",
     ),
     ModelChoice(
         provider="gemini", model="gemini-3.1-flash-image-preview", kind=IMAGE,
         label="Google Gemini · 3.1 Flash Image (preview)", unit="image", price_usd=0.0, typical_seconds=8,
         aspects=ASPECTS, max_count=4, source=Source(_GEMINI_DEPRECATIONS), retires_on=date(2026, 6, 25),
-        retirement_source=Source(_GEMINI_DEPRECATIONS), replacement="gemini-3.1-flash-image",
+        retirement_source=Source(_GEMINI_DEPRECATIONS), replacement="gemini-nano-banana-2.1",
     ),
     ModelChoice(
         provider="gemini", model="gemini-3-pro-image-preview", kind=IMAGE,
         label="Google Gemini · 3 Pro Image (preview)", unit="image", price_usd=0.0, typical_seconds=8,
         aspects=ASPECTS, max_count=4, source=Source(_GEMINI_DEPRECATIONS), retires_on=date(2026, 6, 25),
-        retirement_source=Source(_GEMINI_DEPRECATIONS), replacement="gemini-3-pro-image",
+        retirement_source=Source(_GEMINI_DEPRECATIONS), replacement="gemini-nano-banana-2.1",
     ),
     ModelChoice(
         provider="gemini", model="gemini-2.0-flash", kind=CAPTION, label="Google Gemini · 2.0 Flash",
         unit="request", price_usd=0.0, typical_seconds=4, max_count=5,
-        source=Source("https://firebase.google.com/docs/ai-logic/prompt-design"), retires_on=date(2026, 6, 1),
-        retirement_source=Source("https://firebase.google.com/docs/ai-logic/prompt-design"),
-        replacement="gemini-3.1-flash-lite",
+        source=Source(_GEMINI_CHANGELOG), retires_on=date(2026, 6, 1), retirement_source=Source(_GEMINI_CHANGELOG),
+        replacement="gemini-3.5-flash-lite",
     ),
     ModelChoice(
         provider="anthropic", model="claude-3-5-haiku-20241022", kind=CAPTION, label="Anthropic · Claude Haiku 3.5",
@@ -249,17 +300,21 @@ def configured_models(settings: Settings) -> list[tuple[str, str, str]]:
 
 
 def problems(settings: Settings, today: date | None = None) -> list[str]:
-    """What is wrong with the configured model ids: unknown to the catalog, or shut down."""
+    """What is wrong with the configured model ids: unknown to the catalog, shut down, or deprecated."""
     found = []
     for provider, name, model in configured_models(settings):
         entry = known(provider, model)
         if entry is None:
             found.append(f"{name}={model} is not in the provider catalog, so the studio does not offer it.")
         elif entry.retired(today):
-            instead = f"; use {entry.replacement}" if entry.replacement else ""
             found.append(
                 f"{name}={model} was shut down on {entry.retires_on.isoformat()} "
-                f"({entry.retirement_source.url if entry.retirement_source else 'provider notice'}){instead}."
+                f"({entry.retirement_source.url}); use {entry.replacement}."
+            )
+        elif entry.deprecated_on is not None:
+            found.append(
+                f"{name}={model} was deprecated on {entry.deprecated_on.isoformat()} "
+                f"({entry.retirement_source.url}) and may stop working; use {entry.replacement}."
             )
     return found
 

@@ -117,7 +117,8 @@ def _model(provider: str, model: str) -> catalog.ModelChoice:
 
 
 def _smallest(entry: catalog.ModelChoice) -> str:
-    return min(entry.aspects, key=lambda a: ASPECT_SIZES[a][0] * ASPECT_SIZES[a][1])
+    shapes = catalog.form_options(entry).aspects
+    return min(shapes, key=lambda a: ASPECT_SIZES[a][0] * ASPECT_SIZES[a][1])
 
 
 def _fal(settings: Settings, duration_format: str = "{seconds}s"):

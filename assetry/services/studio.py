@@ -70,8 +70,11 @@ def check(settings: Settings, request: StudioRequest) -> Quote:
         raise BadInput("Choose what to make: a video, an image or captions.")
     clean_text(request.prompt, field="prompt", max_length=settings.prompt_max_chars)
     choice = catalog.find(settings, request.model_key, request.kind)
-    if request.kind in (catalog.IMAGE, catalog.VIDEO) and request.aspect_ratio not in choice.aspects:
-        raise BadInput(f"{choice.label} can't make {request.aspect_ratio}; pick {', '.join(choice.aspects)}.")
+    offered = catalog.form_options(choice)
+    if request.kind in (catalog.IMAGE, catalog.VIDEO) and request.aspect_ratio not in offered.aspects:
+        raise BadInput(
+            f"{choice.label} can't make {request.aspect_ratio}; pick {', '.join(offered.aspects)}."
+        )
     if request.kind == catalog.VIDEO and request.duration_s not in choice.durations:
         allowed = ", ".join(f"{d} s" for d in choice.durations)
         raise BadInput(f"{choice.label} makes videos of {allowed}.")

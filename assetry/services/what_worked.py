@@ -76,7 +76,7 @@ def vary(
         )
     choice = catalog.find(settings, request.model_key, request.kind)
     allowed = {
-        "aspect_ratio": choice.aspects,
+        "aspect_ratio": catalog.form_options(choice).aspects,
         "duration_s": choice.durations,
         "tone": catalog.TONES,
         "length": catalog.LENGTHS,

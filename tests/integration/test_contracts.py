@@ -22,6 +22,7 @@ from apify_client._models import Run
 from google.genai import types as genai_types
 from supabase_auth import types as auth_types
 
+from assetry.integrations.instagram import CHILD_FIELDS, MEDIA_FIELDS
 from assetry.integrations.tiktok import TikTokClient
 from assetry.sandbox import anthropic as anthropic_sandbox
 from assetry.sandbox import gemini as gemini_sandbox
@@ -93,7 +94,7 @@ async def test_gemini_replies_are_google_genai_responses() -> None:
             json={"contents": [{"role": "user", "parts": [{"text": "Write exactly 2 captions"}]}]},
         )
         image = await http.post(
-            "/v1beta/models/gemini-3.1-flash-image:generateContent",
+            "/v1beta/models/gemini-nano-banana-2.1:generateContent",
             headers=headers,
             json={
                 "contents": [{"role": "user", "parts": [{"text": "a paper boat"}]}],
@@ -290,22 +291,32 @@ async def test_instagram_replies_have_what_meta_documents() -> None:
         )
         token = {"access_token": long.json()["access_token"]}
         me = await http.get(
-            "/v25.0/me",
+            "/v26.0/me",
             params=token
             | {"fields": "user_id,username,account_type,profile_picture_url,followers_count,media_count"},
         )
         media = await http.get(
-            f"/v25.0/{me.json()['user_id']}/media", params=token | {"fields": IG_MEDIA_FIELDS, "limit": 25}
+            f"/v26.0/{me.json()['user_id']}/media", params=token | {"fields": IG_MEDIA_FIELDS, "limit": 25}
         )
         post = next(m for m in media.json()["data"] if m["media_type"] != "CAROUSEL_ALBUM")
-        insights = await http.get(f"/v25.0/{post['id']}/insights", params=token | {"metric": IG_METRICS})
+        insights = await http.get(f"/v26.0/{post['id']}/insights", params=token | {"metric": IG_METRICS})
+        album = next(m for m in media.json()["data"] if m["media_type"] == "CAROUSEL_ALBUM")
+        children = await http.get(f"/v26.0/{album['id']}/children", params=token | {"fields": CHILD_FIELDS})
+        imitation.now = imitation.anchor  # stories are live for 24 hours
+        stories = await http.get(
+            f"/v26.0/{me.json()['user_id']}/stories", params=token | {"fields": MEDIA_FIELDS}
+        )
+        imitation.now = imitation.anchor + timedelta(days=3)
         header_only = await http.get(
-            "/v25.0/me", headers={"Authorization": f"Bearer {token['access_token']}"}
+            "/v26.0/me", headers={"Authorization": f"Bearer {token['access_token']}"}
         )
         imitation.now += timedelta(days=2)  # a long-lived token refreshes once it is a day old
         refreshed = await http.get("/refresh_access_token", params=token | {"grant_type": "ig_refresh_token"})
     for document, reply in [
+        ("instagram_oauth_access_token.json", short),
         ("instagram_access_token.json", long),
+        ("instagram_children.json", children),
+        ("instagram_stories.json", stories),
         ("instagram_me.json", me),
         ("instagram_media.json", media),
         ("instagram_media_insights.json", insights),

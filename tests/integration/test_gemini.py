@@ -18,7 +18,7 @@ from assetry.sandbox.llm import Faults
 from tests.asgi_server import free_port, serve
 
 TEXT_MODEL = "gemini-3.5-flash-lite"
-IMAGE_MODEL = "gemini-3.1-flash-image"
+IMAGE_MODEL = "gemini-nano-banana-2.1"
 IDEA = "My 5am gym routine"
 
 

@@ -70,15 +70,23 @@ async def test_gemini_answers_a_shut_down_model_with_not_found(gemini_url: str) 
 
 async def test_gemini_refuses_an_aspect_ratio_and_a_modality_the_model_does_not_have(gemini_url: str) -> None:
     client = google(gemini_url)
+
+    def picture(ratio: str) -> types.GenerateContentConfig:
+        return types.GenerateContentConfig(
+            response_modalities=["TEXT", "IMAGE"], image_config=types.ImageConfig(aspect_ratio=ratio)
+        )
+
     with pytest.raises(errors.ClientError) as refused:
         await client.aio.models.generate_content(
-            model="gemini-3.1-flash-image",
-            contents="a paper boat",
-            config=types.GenerateContentConfig(
-                response_modalities=["TEXT", "IMAGE"], image_config=types.ImageConfig(aspect_ratio="4:5")
-            ),
+            model="gemini-nano-banana-2.1", contents="a paper boat", config=picture("5:3")
         )
     assert (refused.value.code, refused.value.status) == (400, "INVALID_ARGUMENT")
+    # 4:5 is one of Google's documented ratios: the studio does not offer it, but Google accepts it.
+    portrait = await client.aio.models.generate_content(
+        model="gemini-nano-banana-2.1", contents="a paper boat", config=picture("4:5")
+    )
+    image = next(part.as_image() for part in portrait.parts if part.inline_data)
+    assert image is not None
     async with GeminiProvider(api_key=gemini_sandbox.SANDBOX_KEY, base_url=gemini_url, max_retries=0) as ours:
         with pytest.raises(BadInput, match=r"response modalities \(IMAGE\)"):
             await ours.images(ImageRequest(prompt="a paper boat", model="gemini-3.5-flash-lite"))
@@ -87,7 +95,9 @@ async def test_gemini_refuses_an_aspect_ratio_and_a_modality_the_model_does_not_
 # ----- Anthropic ----------------------------------------------------------------------
 
 
-async def test_anthropic_answers_a_retired_model_with_not_found(anthropic_url: str) -> None:
+async def test_anthropic_answers_a_retired_model_and_too_many_tokens_as_the_api_does(
+    anthropic_url: str,
+) -> None:
     client = anthropic.AsyncAnthropic(
         api_key=anthropic_sandbox.SANDBOX_KEY, base_url=anthropic_url, max_retries=0
     )
@@ -104,6 +114,18 @@ async def test_anthropic_answers_a_retired_model_with_not_found(anthropic_url: s
         model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": "hi"}]
     )
     assert current.content[0].text
+    with pytest.raises(anthropic.BadRequestError) as too_long:
+        await client.messages.create(
+            model="claude-haiku-4-5",
+            max_tokens=64_001,
+            messages=[{"role": "user", "content": "hi"}],
+            timeout=30,  # without one the SDK itself refuses so long a non-streaming answer
+        )
+    assert too_long.value.body["error"] == {
+        "type": "invalid_request_error",
+        "message": "max_tokens: 64001 > 64000, which is the maximum allowed number of output tokens "
+        "for claude-haiku-4-5",
+    }
     async with AnthropicProvider(
         api_key=anthropic_sandbox.SANDBOX_KEY, base_url=anthropic_url, max_retries=0
     ) as ours:

@@ -372,7 +372,7 @@ async def test_the_client_never_asks_for_retired_metrics_which_fail_the_whole_re
     assert asked == ["views", "reach", "likes", "comments", "saved", "shares", "total_interactions"]
     for retired in ("impressions", "plays", "video_views"):
         raw = await client.http.get(
-            f"{sandbox.url}/v25.0/{post.platform_id}/insights",
+            f"{sandbox.url}/v26.0/{post.platform_id}/insights",
             params={"metric": f"views,{retired}", "access_token": token},
         )
         assert raw.status_code == 400
@@ -433,7 +433,7 @@ async def test_album_children_have_no_insights(client: InstagramClient, sandbox:
     # The album itself has them; asking Instagram for a child's fails.
     assert set((await client.insights(token, album)).metrics) >= {"views", "reach"}
     raw = await client.http.get(
-        f"{sandbox.url}/v25.0/{children[0].platform_id}/insights",
+        f"{sandbox.url}/v26.0/{children[0].platform_id}/insights",
         params={"metric": "views", "access_token": token},
     )
     assert raw.status_code == 400 and raw.json()["error"]["code"] == 100

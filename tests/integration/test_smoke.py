@@ -147,8 +147,8 @@ async def test_every_configured_provider_answers_ok(fal_trusted: Served, provide
     details = {o.name: o.detail for o in outcomes}
     assert details["fal.ai image"].startswith("fal-ai/flux/schnell: 1 image 720x1280")  # the smallest size
     assert details["fal.ai video"] == "fal-ai/veo3/fast: 4 s clip, about $0.40"  # the shortest, cheapest clip
-    assert details["gemini image"].startswith("gemini-3.1-flash-image: 1 image")
-    assert details["instagram me"] == "@sandbox_studio (BUSINESS) on v25.0"
+    assert details["gemini image"].startswith("gemini-nano-banana-2.1: 1 image")
+    assert details["instagram me"] == "@sandbox_studio (BUSINESS) on v26.0"
     submitted = [
         (app, body.get("duration"), body.get("num_images")) for app, body in fal_trusted.imitation.submissions
     ]
@@ -172,7 +172,7 @@ async def test_failures_carry_the_providers_message_and_no_key_is_printed(
     outcomes = {o.name: o for o in await smoke.run(settings)}
     assert outcomes["fal.ai image"].status == "failed"
     assert outcomes["fal.ai video"].status == "skipped"
-    assert outcomes["gemini captions"].detail == "gemini-2.5-flash was shut down on 2026-06-17; not called"
+    assert outcomes["gemini captions"].detail == "gemini-2.5-flash was shut down on 2026-12-01; not called"
     assert outcomes["gemini image"].status == "ok"
     assert outcomes["anthropic captions"].detail == (
         "AuthExpired: Anthropic refused our API key. An administrator needs to check ANTHROPIC_API_KEY."
@@ -215,7 +215,7 @@ async def test_doctor_warns_about_unknown_and_retired_models(
     await cli.doctor()
     warnings = [line for line in capsys.readouterr().out.splitlines() if "WARN" in line]
     assert warnings == [
-        "models     configured  WARN  GEMINI_CAPTION_MODEL=gemini-2.5-flash was shut down on 2026-06-17 "
+        "models     configured  WARN  GEMINI_CAPTION_MODEL=gemini-2.5-flash was shut down on 2026-12-01 "
         "(https://ai.google.dev/gemini-api/docs/deprecations); use gemini-3.5-flash-lite.",
         "models     configured  WARN  ANTHROPIC_CAPTION_MODEL=claude-next-big-thing is not in the provider catalog, "
         "so the studio does not offer it.",

@@ -15,7 +15,7 @@ from assetry.config import ROOT, get_settings
 from assetry.jobs import engine
 from assetry.models import Generation, GenerationOutput
 from assetry.sandbox.fal import DEFAULT_KEY, FalImitation
-from assetry.services import accounts, studio
+from assetry.services import accounts, catalog, studio
 from tests.account_setup import SignUp, create_account
 from tests.integration.servers import Served
 from tests.jobs import engine_jobs, make_due, run_jobs
@@ -71,6 +71,8 @@ async def test_fal_models_appear_priced_and_images_arrive(database: str, fal: Fa
     done = await reload(started.id)
     assert (done.status, done.error) == ("succeeded", "")
     assert done.provider_request_id and fal.count("submit") == 1
+    # What the admin's spend adds up is the catalog's price, recorded with the generation.
+    assert done.cost_usd == catalog.known("fal", "fal-ai/flux/schnell").cost(count=2) == quote.cost_usd
     async with db.service_session() as session:
         files = (
             await session.exec(

@@ -76,6 +76,8 @@ def test_veo3_fast_is_what_fal_documents_and_priced_without_sound() -> None:
     assert (offered.aspects, offered.durations, offered.counts) == (("9:16", "16:9"), (4, 6, 8), (1,))
     assert veo.audio is False and (veo.price_usd, veo.audio_price_usd) == (0.10, 0.15)
     assert veo.cost(duration_s=8) == 0.8  # was $3.20 at the old $0.40 a second
+    quote = studio.check(configured_with(veo), request(veo, aspect_ratio="9:16", duration_s=8))
+    assert (quote.cost_usd, quote.typical_seconds) == (0.8, 96)  # the wait shown: 12 s per second of clip
     assert veo.source.url == "https://fal.ai/models/fal-ai/veo3/fast/llms.txt"
 
 
@@ -89,10 +91,37 @@ def test_the_default_models_are_in_the_catalog_and_not_retired() -> None:
 
 def test_every_entry_names_its_source_and_unconfirmed_facts_say_why() -> None:
     for model in catalog.MODELS:
-        assert model.source.url and model.source.read_on <= date.today()
-        assert model.source.confirmed or model.source.note, model.key
-        if model.retires_on:
+        for source in (model.source, model.retirement_source):
+            if source is not None:
+                assert source.url and source.read_on <= date.today()
+                assert source.confirmed or source.note, model.key
+        if model.retires_on or model.deprecated_on:
             assert model.retirement_source is not None and model.replacement, model.key
+
+
+def test_every_replacement_is_a_model_in_use_that_makes_the_same_thing() -> None:
+    for model in catalog.MODELS:
+        if model.replacement:
+            successor = catalog.usable(model.provider, model.replacement)
+            assert successor is not None and successor.deprecated_on is None, model.key
+            assert successor.kind == model.kind, model.key
+
+
+def test_a_deprecated_model_is_still_offered_and_doctor_names_its_successor() -> None:
+    settings = Settings(_env_file=None, gemini_api_key="k", gemini_image_model="gemini-3.1-flash-image")
+    assert "gemini-3.1-flash-image" in {choice.model for choice in catalog.choices(settings)}
+    assert catalog.problems(settings) == [
+        "GEMINI_IMAGE_MODEL=gemini-3.1-flash-image was deprecated on 2026-10-06 "
+        "(https://ai.google.dev/gemini-api/docs/changelog) and may stop working; use gemini-nano-banana-2.1."
+    ]
+
+
+def test_ratios_the_provider_accepts_but_the_studio_does_not_show_are_refused_before_any_call() -> None:
+    nano = catalog.known("gemini", "gemini-nano-banana-2.1")
+    assert "4:5" in nano.aspects and catalog.form_options(nano).aspects == ("9:16", "1:1", "16:9")
+    settings = configured_with(nano)
+    with pytest.raises(BadInput, match="can't make 4:5; pick 9:16, 1:1, 16:9"):
+        studio.check(settings, request(nano, aspect_ratio="4:5"))
 
 
 def test_unknown_and_retired_models_are_not_offered_and_doctor_says_why() -> None:
@@ -105,7 +134,7 @@ def test_unknown_and_retired_models_are_not_offered_and_doctor_says_why() -> Non
     offered = {choice.model for choice in catalog.choices(settings)}
     assert "gemini-2.5-flash" not in offered and "gemini-9-imaginary" not in offered
     assert catalog.problems(settings) == [
-        "GEMINI_CAPTION_MODEL=gemini-2.5-flash was shut down on 2026-06-17 "
+        "GEMINI_CAPTION_MODEL=gemini-2.5-flash was shut down on 2026-12-01 "
         "(https://ai.google.dev/gemini-api/docs/deprecations); use gemini-3.5-flash-lite.",
         "GEMINI_IMAGE_MODEL=gemini-9-imaginary is not in the provider catalog, so the studio does not offer it.",
     ]
