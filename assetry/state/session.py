@@ -27,7 +27,7 @@ from reflex.istate.manager.memory import StateManagerMemory
 from reflex.istate.manager.redis import StateManagerRedis
 from reflex.istate.manager.token import BaseStateToken
 from reflex.middleware import Middleware
-from reflex.state import BaseState
+from reflex.state import BaseState, OnLoadInternalState
 from reflex.utils.exec import is_prod_mode
 from reflex_base.config import get_config
 from reflex_base.registry import RegistrationContext
@@ -216,6 +216,10 @@ class SessionBoundary(Middleware):
     """Before every event of a tab, empty its states if its session changed or ended (see the module doc)."""
 
     async def preprocess(self, app: rx.App, state: BaseState, event: rx.event.Event) -> None:
+        # Reflex's own on_load steps (queueing the page's loads, marking the page hydrated) read
+        # and send no app state; the loads they queue are checked as every event is.
+        if event.name.startswith(f"{OnLoadInternalState.get_full_name()}."):
+            return
         await (await state.get_state(SessionState))._follow_session()
 
 
