@@ -33,8 +33,6 @@ from assetry.services import mail, policy_changes, privacy, sign_up, sync, track
 from assetry.services.admin import invitations  # noqa: F401 - registers the waitlist's bulk-invitation task
 from assetry.state.errors import ArgumentCheck, on_backend_error
 from assetry.state.frames import limit_event_frames
-from assetry.state.plan_reminders import PlanReminderState
-from assetry.state.policy_banner import PolicyBannerState
 from assetry.state.session import SessionBoundary, SessionState
 
 logs.configure()
@@ -64,12 +62,8 @@ app.add_middleware(SessionBoundary())
 app.add_middleware(ArgumentCheck())
 
 _public = [SessionState.page_opened]
-_signed_in = [
-    SessionState.require_login,
-    SessionState.page_opened,
-    PolicyBannerState.load,
-    PlanReminderState.load,
-]
+# require_login also fills the app shell's banners (policy changes, plan reminders).
+_signed_in = [SessionState.require_login, SessionState.page_opened]
 
 app.add_page(landing.landing, route="/", title="Assetry — make it, measure it", on_load=_public)
 app.add_page(policies.privacy, route="/privacy", title="Privacy policy · Assetry", on_load=_public)

@@ -70,7 +70,8 @@ async def hydrate_once(
         await socket.send("40/_event," + json.dumps({"event": event}))
         received = 0
         while True:
-            frame = await asyncio.wait_for(socket.recv(), TIMEOUT_S)
+            # One deadline for the whole hydrate: the server's pings keep a socket busy without hydrating it.
+            frame = await asyncio.wait_for(socket.recv(), started + TIMEOUT_S - time.perf_counter())
             if frame == "2":  # Engine.IO ping
                 await socket.send("3")
                 continue

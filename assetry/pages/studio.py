@@ -86,7 +86,8 @@ class StudioState(PageLocal, Watching, rx.State):
         self.opened += 1
         await self._refresh(user.id)
         self.best_posts_said = (await best_posts.examples(user.id)).words()
-        return StudioState.watch
+        # Nothing running: no watcher (it would read the same lists again and stop at once).
+        return StudioState.watch if self.active else None
 
     @rx.event
     def set_kind(self, kind: str | list[str]):

@@ -8,8 +8,9 @@ import uuid
 
 import reflex as rx
 
+from assetry.models import User
 from assetry.services import plan
-from assetry.state.session import LOGIN_ROUTE, signed_in_user
+from assetry.state.session import LOGIN_ROUTE, ShellPart, signed_in_user
 
 
 @dataclasses.dataclass
@@ -19,17 +20,13 @@ class ReminderView:
     when: str = ""
 
 
-class PlanReminderState(rx.State):
+class PlanReminderState(ShellPart, rx.State):
     """Reminders that fired and were not dismissed, for slots whose post was not seen yet."""
 
     reminders: list[ReminderView] = []
 
-    @rx.event
-    async def load(self):
-        """on_load of signed-in pages."""
-        user = await signed_in_user(self)
-        if user is not None:
-            await self.refresh(user.id, user.time_zone)
+    async def _fill(self, user: User) -> None:
+        await self.refresh(user.id, user.time_zone)
 
     async def refresh(self, user_id: uuid.UUID, zone: str) -> None:
         self.reminders = [

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import reflex as rx
 
+from assetry.models import User
 from assetry.services import policy_changes
-from assetry.state.session import LOGIN_ROUTE, signed_in_user
+from assetry.state.session import LOGIN_ROUTE, ShellPart, signed_in_user
 
 
-class PolicyBannerState(rx.State):
+class PolicyBannerState(ShellPart, rx.State):
     """What changed (text and links); empty when there is nothing to accept."""
 
     message: str = ""
     links: list[dict[str, str]] = []
 
-    @rx.event
-    async def load(self):
-        """on_load of signed-in pages: look up unaccepted policy versions for this user."""
-        user = await signed_in_user(self)
-        banner = await policy_changes.pending(user.id) if user else None
-        self._show(banner)
+    async def _fill(self, user: User) -> None:
+        """Unaccepted policy versions of this user."""
+        self._show(await policy_changes.pending(user.id))
 
     @rx.event
     async def accept(self):

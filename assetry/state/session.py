@@ -27,7 +27,7 @@ from reflex.istate.manager.memory import StateManagerMemory
 from reflex.istate.manager.redis import StateManagerRedis
 from reflex.istate.manager.token import BaseStateToken
 from reflex.middleware import Middleware
-from reflex.state import BaseState
+from reflex.state import BaseState, OnLoadInternalState
 from reflex.utils.exec import is_prod_mode
 from reflex_base.config import get_config
 from reflex_base.registry import RegistrationContext
@@ -85,10 +85,15 @@ class SessionState(rx.State):
 
     @rx.event
     async def require_login(self):
-        """on_load of signed-in pages: back to the login page when the session is gone."""
+        """on_load of signed-in pages: back to the login page when the session is gone, else the
+        app shell's parts filled for the user, all in this one event (one look-up of the user)."""
         user = await accounts.user_for_token(self._token())
         self._remember(user)
-        return None if user else rx.redirect(LOGIN_ROUTE)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        for part in ShellPart.__subclasses__():
+            await (await self.get_state(part))._fill(user)
+        return None
 
     @rx.event
     async def redirect_if_signed_in(self):
@@ -98,10 +103,17 @@ class SessionState(rx.State):
         return rx.redirect(HOME_ROUTE) if user else None
 
     async def _follow_session(self) -> None:
-        """Empty the tab's states when the session behind the cookie is not the one they were filled for."""
+        """Empty the tab's states when the session behind the cookie is not the one they were filled for.
+
+        A tab filled for no session holds nothing of any user (a new tab, or one emptied when
+        its session ended), so the first sign-in on it has nothing to empty: resetting every
+        state there would cost each new signed-in tab the copying of every default (charts
+        included) for nothing.
+        """
         current = await accounts.session_key(self._token())
         if current != self._filled_for:
-            await empty_user_states(self)
+            if self._filled_for:
+                await empty_user_states(self)
             self._filled_for = current
 
     @rx.event
@@ -134,6 +146,14 @@ class SessionState(rx.State):
             user_agent=client.user_agent,
             referrer=referrer if isinstance(referrer, str) else "",
         )
+
+
+class ShellPart(rx.State, mixin=True):
+    """What the app shell shows on every signed-in page (a banner): filled by `require_login`."""
+
+    async def _fill(self, user: User) -> None:
+        """Look up what to show this user."""
+        raise TypeError(f"{type(self).__name__} must define _fill")
 
 
 def user_state_classes() -> list[type[BaseState]]:
@@ -196,6 +216,10 @@ class SessionBoundary(Middleware):
     """Before every event of a tab, empty its states if its session changed or ended (see the module doc)."""
 
     async def preprocess(self, app: rx.App, state: BaseState, event: rx.event.Event) -> None:
+        # Reflex's own on_load steps (queueing the page's loads, marking the page hydrated) read
+        # and send no app state; the loads they queue are checked as every event is.
+        if event.name.startswith(f"{OnLoadInternalState.get_full_name()}."):
+            return
         await (await state.get_state(SessionState))._follow_session()
 
 

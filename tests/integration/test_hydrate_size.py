@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import reflex as rx
+from reflex_base.registry import RegistrationContext
 from reflex_base.utils import format
 
 import assetry.assetry  # noqa: F401  (registers every page and so every state class)
@@ -22,6 +24,15 @@ from tests.browserless import Tab
 ANONYMOUS_BUDGET = 5_000
 SIGNED_IN_BUDGET = 15_000
 FIELD = "_rx_state_"
+# Each signed-in page of the menu, and the figures its own snapshot may carry.
+SIGNED_IN_PAGES = {
+    "/home": [],
+    "/studio": [],
+    "/library": [],
+    "/plan": [],
+    "/settings": [],
+    "/analytics": ["dashboard_state.heatmap_figure", "dashboard_state.series_figure"],
+}
 
 
 def _size(deltas: list[dict]) -> int:
@@ -58,6 +69,20 @@ async def test_an_anonymous_hydrate_is_small_and_carries_no_chart(database: str)
             deltas = await _hydrate(tab, path)
         assert _figures(deltas) == [], path
         assert 0 < _size(deltas) <= ANONYMOUS_BUDGET, path
+
+
+@pytest.mark.parametrize("path", SIGNED_IN_PAGES)
+async def test_a_signed_in_page_woken_again_is_sent_within_budget(database: str, path: str) -> None:
+    """A creator's page after its on_load ran, then the phone wakes the tab: the snapshot
+    stays within the signed-in budget and carries no other page's figures."""
+    creator = await make_user("maya@example.com")
+    async with Tab(cookie=await session_token(creator.id), path=path) as tab:
+        for event in RegistrationContext.get().app.get_load_events(path):
+            outcome = await tab.call(getattr(event, "handler", event))
+            assert outcome.redirects == [], (path, event)
+        again = await _hydrate(tab, path)
+    assert sorted(_figures(again)) == SIGNED_IN_PAGES[path]
+    assert 0 < _size(again) <= SIGNED_IN_BUDGET, path
 
 
 async def test_a_creator_gets_the_dashboard_charts_on_analytics_only(database: str) -> None:
