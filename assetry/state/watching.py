@@ -51,6 +51,8 @@ class Watching(rx.State, mixin=True):
     """A page that follows running work with one watcher per tab."""
 
     _tab_check_seconds: ClassVar[float] = 30.0
+    # The kinds of change (`changes.GENERATION`, ...) that wake this page; None: every change of its user.
+    _wakes_on: ClassVar[frozenset[str] | None] = None
     _watching: bool = False
 
     def _audience(self, user: User) -> uuid.UUID | str:
@@ -80,7 +82,7 @@ class Watching(rx.State, mixin=True):
                 return
             if user is None:
                 return
-            async with changes.listener().subscribe(self._audience(user)) as subscription:
+            async with changes.listener().subscribe(self._audience(user), self._wakes_on) as subscription:
                 changed = True  # the first turn catches up with what changed before we listened
                 while True:
                     if changed:

@@ -1,14 +1,17 @@
 """From a generated video to what it did, in the browser, in sandbox mode.
 
-Generate a video, plan it (a past hour refused, moved, planned twice, removed), post it on the
-sandbox TikTok from its library page, sync, confirm the proposed match, and see the post on What
-works, on its page, on the plan (the slot became the post), and as the studio's starting point.
-Then the new pages on a phone. Recognising posts runs on Postgres only.
+Generate a video, plan it (a past hour refused, moved, planned twice, removed); when its hour
+comes, the reminder banner shows on the open library page without a reload; post it on the
+sandbox TikTok from its library page, sync, confirm the proposed match (the banner goes), and see
+the post on What works, on its page, on the plan (the slot became the post), and as the studio's
+starting point. Then the new pages on a phone. Recognising posts runs on Postgres only.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -25,6 +28,7 @@ from tests.e2e.browser import (
     visit,
     wait_until,
 )
+from tests.e2e.conftest import AppServer
 from tests.e2e.test_analytics_in_browser import _dashboard_filled, _sync_now
 from tests.e2e.test_studio_in_browser import GENERATION_PATH, JOB_TIMEOUT_MS, _generate, _latest
 
@@ -78,7 +82,44 @@ def _plan_it(page: Page) -> datetime:
     return next_hour
 
 
-def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(new_context) -> None:
+# Run in the app's own environment: the slot's hour comes (it is moved to the hour under way, as
+# if planned earlier), then the reminder job runs as the server's worker would within a minute.
+HOUR_COMES = """
+import asyncio, sys
+import sqlalchemy as sa
+from assetry import db
+from assetry.services import plan
+
+async def main():
+    async with db.service_session() as session:
+        await session.exec(
+            sa.text("UPDATE plan_slots SET planned_at = date_trunc('hour', now()) WHERE what LIKE :what"),
+            params={"what": "%" + sys.argv[1] + "%"},
+        )
+    print(await plan.remind_due())
+    await db.dispose_engines()
+
+asyncio.run(main())
+"""
+
+
+def _the_hour_comes(app_server: AppServer) -> datetime:
+    ran = subprocess.run(
+        [sys.executable, "-c", HOUR_COMES, PROMPT],
+        cwd=app_server.source,
+        env=app_server.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert "'reminded': 1" in ran.stdout, ran.stdout
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(
+    new_context, app_server: AppServer
+) -> None:
     page = new_context().new_page()
     sign_up(page)
     visit(page, "/analytics")
@@ -92,8 +133,14 @@ def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(new_cont
     expect(page).to_have_url(GENERATION_PATH)
     generation_url = page.url
     expect(page.get_by_text("Not linked to a post yet.")).to_be_visible()
-    slot = _plan_it(page)
+    _plan_it(page)
     visit(page, urlsplit(generation_url).path)
+    reminder = page.locator(".plan-reminder")
+    expect(reminder).to_have_count(0)
+    slot = _the_hour_comes(app_server)  # while the library page is open: pushed, no reload
+    expect(reminder).to_contain_text(f"Time to post: Video: {PROMPT}")
+    expect(reminder).to_contain_text(f"(planned for {slot:%H}:00)")
+    keep_screenshot(page, "plan-reminder")
     posting = page.get_by_role("button", name=re.compile("Post this in the sandbox"))
     expect(posting).to_contain_text("Sandbox")
     posting.click()
@@ -106,8 +153,10 @@ def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(new_cont
     expect(proposal).to_contain_text("The cover is a frame of this video")
     post_path = proposal.get_by_role("link", name=PROMPT).first.get_attribute("href")
     assert post_path and POST_LINK.search(post_path), post_path
+    expect(reminder).to_be_visible()  # still waiting for the post: on every page
     proposal.get_by_role("button", name="Yes").click()
     expect(toast(page, "Linked.")).to_be_visible()
+    expect(reminder).to_have_count(0)  # the post is seen: the reminder goes
     expect(page.get_by_role("heading", name="Made with Assetry?")).to_have_count(0)
 
     visit(page, post_path)
