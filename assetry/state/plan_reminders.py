@@ -1,7 +1,7 @@
 """The banner the app shell shows when an hour on the posting plan came: "Time to post …".
 
-Every signed-in page starts the tab's one reminder watcher on load (`Watching`): it reads the
-reminders once, then sleeps until a change of the plan or of the creator's links is pushed
+Every signed-in page reads the reminders on load and starts the tab's one reminder watcher
+(`Watching`), which sleeps until a change of the plan or of the creator's links is pushed
 (the reminder job's note when the hour comes, a dismissal in another tab, the post linked),
 so the banner appears and goes on whatever page is open, and an idle tab queries nothing.
 """
@@ -31,14 +31,17 @@ class PlanReminderState(Watching, rx.State):
     """Reminders that fired and were not dismissed, for slots whose post was not seen yet."""
 
     _wakes_on: ClassVar[frozenset[str] | None] = frozenset({changes.PLAN, changes.LINKS})
+    _reads_first: ClassVar[bool] = False  # the page's load read them, with the page's other reads
     reminders: list[ReminderView] = []
 
     @rx.event
     async def load(self):
-        """on_load of signed-in pages: the watcher reads the reminders, then follows them (one per tab)."""
-        if not self._watching:
-            return PlanReminderState.watch
-        return None
+        """on_load of signed-in pages: the reminders now, then a watcher that follows them (one per tab)."""
+        user = await signed_in_user(self)
+        if user is None:
+            return None
+        await self._refresh(user.id, user.time_zone)
+        return None if self._watching else PlanReminderState.watch
 
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
         await self._refresh(user_id)

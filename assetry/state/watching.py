@@ -53,6 +53,8 @@ class Watching(rx.State, mixin=True):
     _tab_check_seconds: ClassVar[float] = 30.0
     # The kinds of change (`changes.GENERATION`, ...) that wake this page; None: every change of its user.
     _wakes_on: ClassVar[frozenset[str] | None] = None
+    # Whether the watcher's first turn reads the page (False: the load that starts it just did).
+    _reads_first: ClassVar[bool] = True
     _watching: bool = False
 
     def _audience(self, user: User) -> uuid.UUID | str:
@@ -83,7 +85,7 @@ class Watching(rx.State, mixin=True):
             if user is None:
                 return
             async with changes.listener().subscribe(self._audience(user), self._wakes_on) as subscription:
-                changed = True  # the first turn catches up with what changed before we listened
+                changed = self._reads_first  # the first turn catches up with what changed before we listened
                 while True:
                     if changed:
                         async with self:

@@ -3,8 +3,8 @@
 Generate a video, plan it (a past hour refused, moved, planned twice, removed); when its hour
 comes, the reminder banner shows on the open library page without a reload; post it on the
 sandbox TikTok from its library page, sync, confirm the proposed match (the banner goes), and see
-the post on What works, on its page, on the plan (the slot became the post), and as the studio's
-starting point. Then the new pages on a phone. Recognising posts runs on Postgres only.
+the post on What works, on its page, on its generation's page (unlinked and linked again by hand
+with "I posted this"), on the plan (the slot became the post), and as the studio's starting point. Then the new pages on a phone. Recognising posts runs on Postgres only.
 """
 
 from __future__ import annotations
@@ -141,6 +141,11 @@ def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(
     expect(reminder).to_contain_text(f"Time to post: Video: {PROMPT}")
     expect(reminder).to_contain_text(f"(planned for {slot:%H}:00)")
     keep_screenshot(page, "plan-reminder")
+    phone = phone_context(new_context, storage_state=page.context.storage_state()).new_page()
+    visit(phone, "/analytics/what-works")  # a second tab, phone-sized: the banner too
+    expect(phone.locator(".plan-reminder")).to_contain_text(PROMPT)
+    check_fits_the_width(phone)
+    keep_screenshot(phone, "plan-reminder")
     posting = page.get_by_role("button", name=re.compile("Post this in the sandbox"))
     expect(posting).to_contain_text("Sandbox")
     posting.click()
@@ -157,6 +162,7 @@ def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(
     proposal.get_by_role("button", name="Yes").click()
     expect(toast(page, "Linked.")).to_be_visible()
     expect(reminder).to_have_count(0)  # the post is seen: the reminder goes
+    expect(phone.locator(".plan-reminder")).to_have_count(0)  # in the other tab too, without a reload
     expect(page.get_by_role("heading", name="Made with Assetry?")).to_have_count(0)
 
     visit(page, post_path)
@@ -171,7 +177,17 @@ def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(
     keep_screenshot(page, "what-works")
 
     visit(page, urlsplit(generation_url).path)
-    expect(page.locator(".rt-Card").filter(has_text="Posted as")).to_contain_text(PROMPT)
+    posted_as = page.locator(".rt-Card").filter(has_text="Posted as")
+    expect(posted_as).to_contain_text(PROMPT)
+    posted_as.get_by_role("button", name="Unlink").click()  # unlinked, then linked again by hand
+    expect(toast(page, "Unlinked.")).to_be_visible()
+    expect(page.get_by_text("Not linked to a post yet.")).to_be_visible()
+    page.get_by_role("button", name="I posted this").click()
+    picker = page.get_by_role("dialog", name="Which post is it?")
+    picker.locator("div").filter(has_text=PROMPT).get_by_role("button", name="This one").first.click()
+    expect(toast(page, "Linked: its numbers now count for this generation on What works.")).to_be_visible()
+    expect(page.get_by_text("Not linked to a post yet.")).to_have_count(0)
+    expect(posted_as.get_by_role("link", name=PROMPT)).to_be_visible()
 
     visit(page, "/plan")  # the sync recognised the post: its slot shows it
     planned = page.locator(f"#day-{slot:%Y-%m-%d} .plan-slot").filter(has_text=f"{slot:%H}:00")
@@ -186,7 +202,6 @@ def test_a_sandbox_post_of_a_generated_video_is_recognised_and_measured(
     page.get_by_role("button", name="Duration", exact=True).click()
     expect(page.get_by_text("Only the duration changed: 3 s → 5 s.")).to_be_visible()
 
-    phone = phone_context(new_context, storage_state=page.context.storage_state()).new_page()
     for path, name in (
         ("/analytics/what-works", "what-works"),
         (post_path, "post-made-with"),
