@@ -143,11 +143,17 @@ async def test_nothing_linked_says_how_many_posts_are_needed(database: str) -> N
 
 
 async def test_a_deleted_generation_returns_its_posts_to_the_baseline(database: str) -> None:
+    from tests.jobs import run_jobs
+
     user = await a_user()
     generation = await a_generation(user, "video", aspect_ratio="9:16")
     for _ in range(2):
         await a_post(user, 99, generation_id=generation)
+    assert (await what_works.what_works(user)).linked.posts == 2
     await studio.delete(user, generation)
+    assert await kept_states(user) == {"UTC": False}
+    await run_jobs()  # the deletion queued the job that computes them again
+    assert await kept_states(user) == {"UTC": True}
     result = await what_works.what_works(user)
     assert (result.linked.posts, result.baseline.posts) == (0, 2)
 
