@@ -12,9 +12,10 @@ fingerprint from a real offline-rendered 5 s video is measured on its own).
   `post_matching.match_posts` over the 1,000 is timed (proposals cleared between runs): wall
   time, and per post. How many planted matches were proposed, and how many proposals were wrong.
 - What works: 10,000 of those generations linked to posts (3 snapshots each: 1 h, 24 h, 7 d),
-  plus 2,000 unlinked posts; `what_works.what_works` as the page calls it, median and p95, both
-  computed (the kept figures deleted first, as after a sync) and read back (nothing changed);
-  `what_worked.best_linked` (Start from what worked) too.
+  plus 2,000 unlinked posts; after a sync changed its inputs, the job the sync queues
+  (`what_works.keep_current`) and the page load after it; a page load that came before the
+  job (it computes); then 200 page loads while nothing changed (kept figures), median and p95;
+  `what_worked.best_linked` (Start from what worked) too. The machine's load average is noted.
 
 Run alone: `python -m bench.post_links [--runs 3] [--query-runs 30]`.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import random
 import time
 import uuid
@@ -41,6 +43,7 @@ UNLINKED_POSTS = 2_000
 FRAMES = 40
 DEFAULT_RUNS = 3
 DEFAULT_QUERY_RUNS = 30
+KEPT_RUNS = 200
 WORDS = [
     "latte",
     "art",
@@ -233,33 +236,46 @@ async def _match_once(user_id: uuid.UUID, post_ids: list[uuid.UUID]) -> tuple[fl
     return elapsed, {"report": report, "proposals": found}
 
 
-async def _what_works_runs(
-    user_id: uuid.UUID, runs: int
-) -> tuple[list[float], list[float], list[float], int]:
+async def _what_works_runs(user_id: uuid.UUID, runs: int, kept_runs: int) -> dict:
     import sqlalchemy as sa
 
     from assetry import db
-    from assetry.models import WhatWorksFigures
+    from assetry.jobs.task import Context
     from assetry.services import what_worked, what_works
 
-    computed, kept, starts = [], [], []
+    async def a_sync_changed_them() -> None:  # as the triggers count a sync's snapshots
+        async with db.service_session() as session:
+            await session.exec(sa.text("UPDATE what_works_figures SET changes = changes + 1"))
+
+    def ms(started: float) -> float:
+        return (time.perf_counter() - started) * 1000
+
+    found: dict[str, list[float]] = {"job": [], "after_job": [], "on_load": [], "kept": [], "starts": []}
+    job = Context(payload={"user_id": str(user_id)})
     try:
         result = await what_works.what_works(user_id, "Europe/Paris")  # warm the connection pool
         for _ in range(runs):
-            async with db.service_session() as session:  # as after a sync: the kept figures are stale
-                await session.exec(sa.delete(WhatWorksFigures))
+            await a_sync_changed_them()
             started = time.perf_counter()
-            result = await what_works.what_works(user_id, "Europe/Paris")
-            computed.append((time.perf_counter() - started) * 1000)
+            await what_works.keep_current(job)  # the job a sync queues
+            found["job"].append(ms(started))
             started = time.perf_counter()
-            await what_works.what_works(user_id, "Europe/Paris")
-            kept.append((time.perf_counter() - started) * 1000)
+            await what_works.what_works(user_id, "Europe/Paris")  # the page load after it
+            found["after_job"].append(ms(started))
+            await a_sync_changed_them()
+            started = time.perf_counter()
+            result = await what_works.what_works(user_id, "Europe/Paris")  # a load before the job ran
+            found["on_load"].append(ms(started))
             started = time.perf_counter()
             await what_worked.best_linked(user_id)
-            starts.append((time.perf_counter() - started) * 1000)
+            found["starts"].append(ms(started))
+        for _ in range(kept_runs):
+            started = time.perf_counter()
+            await what_works.what_works(user_id, "Europe/Paris")
+            found["kept"].append(ms(started))
     finally:
         await db.dispose_engines()
-    return computed, kept, starts, result.linked.posts
+    return found | {"linked": result.linked.posts}
 
 
 def _fingerprint_cost(runs: int = 5) -> list[float]:
@@ -299,12 +315,12 @@ def measure(runs: int = DEFAULT_RUNS, query_runs: int = DEFAULT_QUERY_RUNS) -> d
         results["found"] = sum(proposals.get(post) == generation for post, generation in planted.items())
         results["wrong"] = sum(planted.get(post) != generation for post, generation in proposals.items())
         results["covers_missing"] = last["report"].covers_missing
-        log(f"post links: What works, {query_runs} runs")
-        computed, kept, starts, linked = asyncio.run(_what_works_runs(seeded["user_id"], query_runs))
-        results["what_works_ms"] = summary(computed)
-        results["what_works_kept_ms"] = summary(kept)
-        results["best_linked_ms"] = summary(starts)
-        results["linked_posts"] = linked
+        log(f"post links: What works, {query_runs} runs, then {KEPT_RUNS} loads of kept figures")
+        found = asyncio.run(_what_works_runs(seeded["user_id"], query_runs, KEPT_RUNS))
+        for key in ("job", "after_job", "on_load", "kept", "starts"):
+            results[f"what_works_{key}_ms"] = summary(found[key])
+        results["linked_posts"] = found["linked"]
+    results["load_average"] = os.getloadavg()
     return results
 
 
@@ -320,13 +336,15 @@ def report(results: dict) -> list[str]:
         row("  per post (ms)", results["per_post_ms"], ".2f"),
         f"  planted matches proposed: {results['found']} of {results['planted']}; wrong proposals: "
         f"{results['wrong']}; covers that could not be read: {results['covers_missing']}",
-        row(
-            f"What works, {results['linked_posts']:,} linked posts, computed (ms)",
-            results["what_works_ms"],
-            ".1f",
-        ),
-        row("  page load while nothing changed (kept figures) (ms)", results["what_works_kept_ms"], ".1f"),
-        row("Start from what worked: best linked (ms)", results["best_linked_ms"], ".1f"),
+        f"  What works, {results['linked_posts']:,} linked posts (ms):",
+        row("  computed by the job a sync queues", results["what_works_job_ms"], ".1f"),
+        row("  page load after that job (kept figures)", results["what_works_after_job_ms"], ".1f"),
+        row("  page load before the job ran (computes)", results["what_works_on_load_ms"], ".1f"),
+        row("  page load while nothing changed (kept figures)", results["what_works_kept_ms"], ".1f"),
+        row("Start from what worked: best linked (ms)", results["what_works_starts_ms"], ".1f"),
+        "  load average during the run (1, 5, 15 min): "
+        + ", ".join(f"{load:.1f}" for load in results["load_average"])
+        + f" on {os.cpu_count()} cores",
     ]
 
 

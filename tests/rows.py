@@ -57,6 +57,11 @@ def changes(before: dict[str, set[Row]], after: dict[str, set[Row]]) -> list[tup
     return found
 
 
+# Times that must lie ahead: a plan slot planted at "now" is due, and the backend's own reminder
+# job would mark it reminded while a test compares the database before and after a caller.
+AHEAD = {("plan_slots", "planned_at"): dt.timedelta(hours=6)}
+
+
 def _value(column: sa.Column) -> Any:
     """A value of the column's type that fits its length and is unique across calls."""
     n = next(_serial)
@@ -76,7 +81,7 @@ def _value(column: sa.Column) -> Any:
     if python_type is float:
         return float(n)
     if python_type is dt.datetime:
-        return dt.datetime.now(dt.UTC)
+        return dt.datetime.now(dt.UTC) + AHEAD.get((column.table.name, column.name), dt.timedelta())
     if python_type is dt.date:
         return dt.date.today() - dt.timedelta(days=n)
     if python_type in (dict, list):

@@ -30,6 +30,7 @@ from assetry.services import (
     studio,
     sync,
     tracking,
+    what_works,
 )
 from assetry.services.admin import invitations
 
@@ -73,6 +74,7 @@ TASKS: tuple[Spec, ...] = (
     Spec(connections.SYNC_TASK, sync.sync_account, BULK, 8, 3 * HOURS, sync.sync_ended),
     Spec(growth.CAPTURE_TASK, sync.capture_growth, BULK, 3, HOURS),
     Spec(post_matching.TASK, post_matching.match_new_posts, BULK, 3, HOURS),
+    Spec(what_works.KEEP, what_works.keep_current, BULK, 3, HOURS),
     Spec(sync.SCHEDULE, sync.schedule_syncs, BULK, 2, 600, cron="*/5 * * * *"),
     Spec(tracking.REFRESH_DUE, tracking.refresh_due, BULK, 2, 600, cron="*/10 * * * *"),
     Spec(invitations.INVITE_ALL, invitations.send_invitations, BULK, 5, 6 * HOURS, invitations.ended),

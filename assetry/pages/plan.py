@@ -15,7 +15,6 @@ from assetry.errors import AssetryError
 from assetry.models.base import utcnow
 from assetry.services import plan
 from assetry.state.page_local import PageLocal
-from assetry.state.plan_reminders import PlanReminderState
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 from assetry.state.watching import Progress, Watching
 
@@ -149,8 +148,6 @@ class PlanState(PageLocal, Watching, rx.State):
 
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
         await self._refresh(user_id)
-        reminders = await self.get_state(PlanReminderState)
-        await reminders.refresh(user_id, self.zone)
         return Progress(running=True)
 
     @rx.event

@@ -4,7 +4,8 @@ A service that changes what a user watches (a generation, an export, a sync, a t
 URL) calls `notify` in its transaction, naming the user (or `ADMINS`, for what every admin
 watches: an invitation round); Postgres delivers the note when it commits, to
 every backend process. Each process holds one LISTEN connection (`Listener`) and wakes
-only the subscriptions of the audience named, which then read the changed rows. An idle tab
+only the subscriptions of the audience named (and, for a subscription that follows only some
+kinds of change, such as the reminder banner, only on those), which then read the changed rows. An idle tab
 costs no query at all. When the connection drops, the listener reconnects and wakes every
 subscription once, since notes sent meanwhile were lost: each page reads its rows again.
 """
@@ -16,7 +17,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 
 import psycopg
 import sqlalchemy as sa
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "assetry_changes"
 GENERATION, EXPORT, SYNC, TRACKED, INVITATIONS = "generation", "export", "sync", "tracked", "invitations"
+LINKS = "links"  # a post linked to (or unlinked from) a generation, or a link proposed
+PLAN = "plan"  # a posting plan's slot placed, moved, removed, reminded or its reminder dismissed
 ADMINS = "admins"  # the audience of what every admin's pages follow, whoever started it
 RECONNECT_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
@@ -39,10 +42,12 @@ async def notify(session: AsyncSession, audience: uuid.UUID | str, what: str) ->
 
 
 class Subscription:
-    """One watcher's wake-up call: set by every change of its user (and after a reconnect)."""
+    """One watcher's wake-up call: set by every change of its user, or only of the kinds it
+    follows (and after a reconnect)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kinds: Collection[str] | None = None) -> None:
         self._woken = asyncio.Event()
+        self.kinds = frozenset(kinds) if kinds is not None else None
 
     def wake(self) -> None:
         self._woken.set()
@@ -68,11 +73,14 @@ class Listener:
         self.backend_pid: int | None = None  # the server process of the LISTEN connection
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, audience: uuid.UUID | str) -> AsyncIterator[Subscription]:
-        """Wake-ups for this user's (or `ADMINS`') changes while the block runs (the listener starts on first use)."""
+    async def subscribe(
+        self, audience: uuid.UUID | str, kinds: Collection[str] | None = None
+    ) -> AsyncIterator[Subscription]:
+        """Wake-ups for this user's (or `ADMINS`') changes, of any kind or only of `kinds`, while
+        the block runs (the listener starts on first use)."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._listen(), name="assetry-change-listener")
-        subscription = Subscription()
+        subscription = Subscription(kinds)
         self._subscribers.setdefault(str(audience), set()).add(subscription)
         try:
             yield subscription
@@ -107,12 +115,14 @@ class Listener:
 
     def _deliver(self, payload: str) -> None:
         try:
-            user = json.loads(payload)["user"]
-        except (ValueError, KeyError, TypeError):
+            note = json.loads(payload)
+            user, what = note["user"], note.get("what")
+        except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("ignored a malformed change note (%d characters)", len(payload))
             return
         for subscription in self._subscribers.get(user, ()):
-            subscription.wake()
+            if subscription.kinds is None or what in subscription.kinds:
+                subscription.wake()
 
     def _wake_everyone(self) -> None:
         for subscriptions in self._subscribers.values():

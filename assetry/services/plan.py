@@ -35,7 +35,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from assetry import db
 from assetry.errors import BadInput, NotAllowed
 from assetry.jobs.task import Context
-from assetry.models import Generation, MatchProposal, PlanSlot, Post, PostLink
+from assetry.models import Generation, MatchProposal, PlanSlot, Post, PostLink, User
 from assetry.models.analytics import OWN
 from assetry.models.base import utcnow
 from assetry.services import changes, mail
@@ -43,7 +43,6 @@ from assetry.services import dashboard_figures as figures
 from assetry.services.dashboard import BEST_SLOT_MIN_POSTS
 
 REMIND = "plan.remind"
-PLAN = "plan"  # what changed, for open pages (changes.notify)
 EARLY, LATE = timedelta(hours=12), timedelta(days=1)
 STALE = timedelta(hours=6)
 MAX_AHEAD_DAYS = 366
@@ -199,7 +198,7 @@ async def place(
             planned_at=planned_at,
         )
         session.add(slot)
-        await changes.notify(session, user_id, PLAN)
+        await changes.notify(session, user_id, changes.PLAN)
     return slot
 
 
@@ -216,7 +215,7 @@ async def move(
         await _refuse_twice(session, user_id, slot.generation_id, planned_at, but=slot.id)
         slot.planned_at, slot.reminded_at, slot.reminder_seen_at = planned_at, None, None
         session.add(slot)
-        await changes.notify(session, user_id, PLAN)
+        await changes.notify(session, user_id, changes.PLAN)
     return slot
 
 
@@ -228,7 +227,7 @@ async def remove(user_id: uuid.UUID, slot_id: uuid.UUID) -> None:
         )
         if not gone.rowcount:
             raise NotAllowed(NOT_YOUR_SLOT)
-        await changes.notify(session, user_id, PLAN)
+        await changes.notify(session, user_id, changes.PLAN)
 
 
 async def plannable(user_id: uuid.UUID, limit: int = 50) -> list[Plannable]:
@@ -397,7 +396,7 @@ async def remind_due(_ctx: Context | None = None, *, now: datetime | None = None
                 },
                 user_id=user_id,
             )
-            await changes.notify(session, user_id, PLAN)
+            await changes.notify(session, user_id, changes.PLAN)
             sent += len(rows)
     return {"reminded": sent, "without_reminder": skipped}
 
@@ -411,10 +410,15 @@ class Reminder:
     when: str
 
 
-async def reminders(user_id: uuid.UUID, zone_name: str, *, now=None) -> list[Reminder]:
-    """The reminders that fired in the last day and are not dismissed, for slots with no post seen yet."""
-    zone, now = zone_of(zone_name), now or utcnow()
+async def reminders(user_id: uuid.UUID, zone_name: str | None = None, *, now=None) -> list[Reminder]:
+    """The reminders that fired in the last day and are not dismissed, for slots with no post seen
+    yet, on the clock of `zone_name` (None: the creator's own)."""
+    now = now or utcnow()
     async with db.user_session(user_id) as session:
+        if zone_name is None:
+            creator = await session.get(User, user_id)
+            zone_name = creator.time_zone if creator is not None else "UTC"
+        zone = zone_of(zone_name)
         slots = await _slots(session, user_id, now - LATE, now + timedelta(seconds=1), zone, now)
         fired = set(
             (
@@ -443,3 +447,6 @@ async def dismiss(user_id: uuid.UUID, slot_id: uuid.UUID) -> None:
             .where(PlanSlot.user_id == user_id, PlanSlot.id == slot_id)
             .values(reminder_seen_at=utcnow())
         )
+        await changes.notify(
+            session, user_id, changes.PLAN
+        )  # the banner goes in the creator's other tabs too

@@ -21,6 +21,7 @@ from assetry.errors import NotAllowed
 from assetry.models import Generation, MatchProposal, Post, PostLink
 from assetry.models.analytics import OWN
 from assetry.models.outcomes import MANUAL
+from assetry.services import changes, what_works
 
 SUCCEEDED = "succeeded"
 CHOICES = 20
@@ -59,6 +60,8 @@ async def link(
     if generation is None or generation.user_id != user_id:
         raise NotAllowed(NOT_YOUR_GENERATION)
     await session.exec(sa.delete(MatchProposal).where(MatchProposal.post_id == post.id))
+    await changes.notify(session, user_id, changes.LINKS)
+    await what_works.queue_keeping(session, user_id)
     existing = (await session.exec(select(PostLink).where(PostLink.post_id == post.id))).first()
     if existing is not None:
         existing.generation_id, existing.how = generation.id, how
@@ -81,6 +84,9 @@ async def unlink(user_id: uuid.UUID, post_id: uuid.UUID) -> bool:
         result = await session.exec(
             sa.delete(PostLink).where(PostLink.user_id == user_id, PostLink.post_id == post_id)
         )
+        await changes.notify(session, user_id, changes.LINKS)
+        if result.rowcount:
+            await what_works.queue_keeping(session, user_id)
         return result.rowcount > 0
 
 

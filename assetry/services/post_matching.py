@@ -41,7 +41,7 @@ from assetry.models import Generation, GenerationOutput, MatchProposal, MatchRej
 from assetry.models.analytics import OWN
 from assetry.models.base import utcnow
 from assetry.models.outcomes import CONFIRMED, VideoFingerprint
-from assetry.services import media, platforms, post_links
+from assetry.services import changes, media, platforms, post_links
 
 log = logging.getLogger(__name__)
 
@@ -379,6 +379,7 @@ async def match_posts(user_id: uuid.UUID, post_ids: list[uuid.UUID]) -> MatchRep
                 postgresql.insert(MatchProposal.__table__).on_conflict_do_nothing(index_elements=["post_id"]),
                 params=proposals,
             )
+            await changes.notify(session, user_id, changes.LINKS)
     report.proposed = len(proposals)
     return report
 
@@ -482,6 +483,7 @@ async def reject(user_id: uuid.UUID, post_id: uuid.UUID) -> None:
             .on_conflict_do_nothing(index_elements=["post_id", "generation_id"])
         )
         await session.delete(proposal)
+        await changes.notify(session, user_id, changes.LINKS)
 
 
 async def _proposal(session, user_id: uuid.UUID, post_id: uuid.UUID) -> MatchProposal:

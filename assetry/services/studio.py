@@ -25,10 +25,10 @@ from assetry.integrations import hooks
 from assetry.integrations.generation import CaptionRequest, ImageRequest, MediaFile, VideoRequest
 from assetry.jobs import queue
 from assetry.jobs.task import Context, Fail
-from assetry.models import Generation, GenerationOutput, User
+from assetry.models import Generation, GenerationOutput, PostLink, User
 from assetry.models.base import utcnow
 from assetry.models.runs import ACTIVE, CANCELLED, CANCELLING, QUEUED, RUNNING, SUCCEEDED
-from assetry.services import best_posts, catalog, changes, media, providers
+from assetry.services import best_posts, catalog, changes, media, providers, what_works
 from assetry.services.validation import clean_text
 
 TASK = "studio.generate"
@@ -289,7 +289,12 @@ async def delete(user_id: uuid.UUID, generation_id: uuid.UUID) -> None:
             )
         ).all()
         keys = [o.storage_key for o in outputs if o.storage_key]
+        linked = (
+            await session.exec(select(PostLink.id).where(PostLink.generation_id == generation_id))
+        ).first()
         await session.delete(generation)
+        if linked is not None:  # its posts go back to the baseline: What works is computed again
+            await what_works.queue_keeping(session, user_id)
     store = media.store()
     await asyncio.gather(*(store.delete(key) for key in keys))
 

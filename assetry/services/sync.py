@@ -28,7 +28,7 @@ from assetry.models import AccountSnapshot, ConnectedAccount, MetricSnapshot, Po
 from assetry.models.analytics import ACTIVE, METRICS, OWN
 from assetry.models.base import utcnow
 from assetry.models.runs import FAILED, QUEUED, RUNNING, SUCCEEDED
-from assetry.services import changes, connections, growth, platforms, post_matching
+from assetry.services import changes, connections, growth, platforms, post_matching, what_works
 
 SCHEDULE = "analytics.schedule_syncs"
 SYNC_EVERY = timedelta(hours=1)
@@ -88,6 +88,10 @@ async def sync_account(ctx: Context) -> dict:
             current.last_synced_at = now
             current.next_sync_at = now + SYNC_EVERY
             current.status_message = ""
+            if (
+                stored or refreshed
+            ):  # new posts and numbers: What works is computed again now, not on its load
+                await what_works.queue_keeping(session, account.user_id)
     await _end_run(account_id, SUCCEEDED, "", posts=stored)
     if stored:  # new posts: which generations became them?
         await post_matching.queue_after_sync(account_id, account.user_id, started)

@@ -13,7 +13,10 @@ linked posts per group of each dimension and for all linked and all unlinked pos
 Computing them reads every post of the creator, so the result's rows are kept
 (`what_works_figures`): database triggers count each change of the creator's links, posts and
 snapshots, and while nothing changed a page load reads the rows kept for its time zone back,
-one indexed row, instead of computing them again.
+one indexed row, instead of computing them again. What changes them (a sync, a link made or
+removed) queues `KEEP` in its transaction when the creator has kept figures, and that job
+computes them again in the background, so the next page load finds them current; a load that
+comes before the job ran computes them itself.
 
 The posts not linked to a generation are the baseline ("your usual"). A group with fewer than
 `MIN_POSTS` posts gets no interval and no verdict, only how many more linked posts it needs;
@@ -33,10 +36,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from scipy import stats
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assetry import db
 from assetry.integrations import hooks
+from assetry.jobs import queue
+from assetry.jobs.task import Context
 
+KEEP = "what_works.keep"
 MIN_POSTS = 5
 CONFIDENCE = 0.95
 WEEKDAYS = ("", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -315,6 +322,31 @@ async def figure_rows(user_id: uuid.UUID, zone: str) -> list[SimpleNamespace]:
         }
         await session.exec(_KEEP, params=values)
     return [SimpleNamespace(**row) for row in rows]
+
+
+_KEEPS_ANY = sa.text("SELECT EXISTS (SELECT FROM what_works_figures WHERE user_id = :user_id)")
+_STALE = sa.text(
+    "SELECT stamp FROM what_works_figures WHERE user_id = :user_id AND changes <> rows_changes "
+    "AND starts_with(stamp, :version)"
+)
+
+
+async def queue_keeping(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """In the caller's transaction, which changes the creator's figures: when they keep some,
+    compute them again in the background once it commits (one waiting job per creator)."""
+    if (await session.exec(_KEEPS_ANY, params={"user_id": user_id})).scalar_one():
+        await queue.enqueue(session, KEEP, {}, user_id=user_id, dedupe_key=f"what-works:{user_id}")
+
+
+async def keep_current(ctx: Context) -> dict:
+    """The job: the creator's kept figures that an input changed since, computed again."""
+    user_id = uuid.UUID(ctx.payload["user_id"])
+    async with db.user_session(user_id) as session:
+        stamps = (await session.exec(_STALE, params={"user_id": user_id, "version": f"{VERSION}:"})).scalars()
+        zones = [stamp.split(":", 1)[1] for stamp in stamps]
+    for zone in zones:
+        await figure_rows(user_id, zone)
+    return {"computed": len(zones)}
 
 
 async def what_works(user_id: uuid.UUID, zone: str = "UTC") -> WhatWorks:

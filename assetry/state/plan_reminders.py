@@ -1,16 +1,24 @@
-"""The banner the app shell shows when an hour on the posting plan came: "Time to post …"."""
+"""The banner the app shell shows when an hour on the posting plan came: "Time to post …".
+
+Every signed-in page reads the reminders on load (`require_login` fills the shell) and starts the tab's one reminder watcher
+(`Watching`), which sleeps until a change of the plan or of the creator's links is pushed
+(the reminder job's note when the hour comes, a dismissal in another tab, the post linked),
+so the banner appears and goes on whatever page is open, and an idle tab queries nothing.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import uuid
+from typing import ClassVar
 
 import reflex as rx
 
 from assetry.models import User
-from assetry.services import plan
+from assetry.services import changes, plan
 from assetry.state.session import LOGIN_ROUTE, ShellPart, signed_in_user
+from assetry.state.watching import Progress, Watching
 
 
 @dataclasses.dataclass
@@ -20,15 +28,23 @@ class ReminderView:
     when: str = ""
 
 
-class PlanReminderState(ShellPart, rx.State):
+class PlanReminderState(ShellPart, Watching, rx.State):
     """Reminders that fired and were not dismissed, for slots whose post was not seen yet."""
 
+    _wakes_on: ClassVar[frozenset[str] | None] = frozenset({changes.PLAN, changes.LINKS})
+    _reads_first: ClassVar[bool] = False  # the page's load read them, with the page's other reads
     reminders: list[ReminderView] = []
 
-    async def _fill(self, user: User) -> None:
-        await self.refresh(user.id, user.time_zone)
+    async def _fill(self, user: User):
+        """The reminders now, then a watcher that follows them (one per tab)."""
+        await self._refresh(user.id, user.time_zone)
+        return None if self._watching else PlanReminderState.watch
 
-    async def refresh(self, user_id: uuid.UUID, zone: str) -> None:
+    async def _watch_step(self, user_id: uuid.UUID) -> Progress:
+        await self._refresh(user_id)
+        return Progress(running=True)
+
+    async def _refresh(self, user_id: uuid.UUID, zone: str | None = None) -> None:
         self.reminders = [
             ReminderView(str(r.slot_id), r.what, r.when) for r in await plan.reminders(user_id, zone)
         ]
@@ -40,5 +56,5 @@ class PlanReminderState(ShellPart, rx.State):
             return rx.redirect(LOGIN_ROUTE)
         with contextlib.suppress(ValueError):  # not a slot id: nothing to dismiss
             await plan.dismiss(user.id, uuid.UUID(slot_id))
-        await self.refresh(user.id, user.time_zone)
+        await self._refresh(user.id, user.time_zone)
         return None

@@ -91,9 +91,11 @@ class SessionState(rx.State):
         self._remember(user)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
+        follow = []
         for part in ShellPart.__subclasses__():
-            await (await self.get_state(part))._fill(user)
-        return None
+            if (event := await (await self.get_state(part))._fill(user)) is not None:
+                follow.append(event)
+        return follow or None
 
     @rx.event
     async def redirect_if_signed_in(self):
@@ -151,8 +153,8 @@ class SessionState(rx.State):
 class ShellPart(rx.State, mixin=True):
     """What the app shell shows on every signed-in page (a banner): filled by `require_login`."""
 
-    async def _fill(self, user: User) -> None:
-        """Look up what to show this user."""
+    async def _fill(self, user: User) -> rx.event.EventType | None:
+        """Look up what to show this user; an event to follow (a watcher that keeps it live), if any."""
         raise TypeError(f"{type(self).__name__} must define _fill")
 
 

@@ -51,6 +51,10 @@ class Watching(rx.State, mixin=True):
     """A page that follows running work with one watcher per tab."""
 
     _tab_check_seconds: ClassVar[float] = 30.0
+    # The kinds of change (`changes.GENERATION`, ...) that wake this page; None: every change of its user.
+    _wakes_on: ClassVar[frozenset[str] | None] = None
+    # Whether the watcher's first turn reads the page (False: the load that starts it just did).
+    _reads_first: ClassVar[bool] = True
     _watching: bool = False
 
     def _audience(self, user: User) -> uuid.UUID | str:
@@ -80,8 +84,8 @@ class Watching(rx.State, mixin=True):
                 return
             if user is None:
                 return
-            async with changes.listener().subscribe(self._audience(user)) as subscription:
-                changed = True  # the first turn catches up with what changed before we listened
+            async with changes.listener().subscribe(self._audience(user), self._wakes_on) as subscription:
+                changed = self._reads_first  # the first turn catches up with what changed before we listened
                 while True:
                     if changed:
                         async with self:

@@ -189,3 +189,54 @@ async def test_an_account_being_deleted_gets_no_reminder(database: str, smtp_ser
     assert await plan.remind_due(now=slot.planned_at) == {"reminded": 0, "without_reminder": 1}
     await run_jobs()
     assert smtp_server.inbox == []
+
+
+async def test_the_best_hours_come_from_the_creators_own_posts_on_their_clock(database: str) -> None:
+    """Hours with at least two posts, ranked by their median views; a single viral post is no
+    best hour, and another creator's posts count for nothing."""
+    from tests.integration.test_what_works import a_post as a_measured_post
+
+    user, other = await a_creator_in_paris(), await a_user()
+    assert (await plan.week(user, PARIS, now=NOW)).best == []  # no posts yet: nothing highlighted
+    tuesday_18 = datetime(2026, 11, 3, 17, 10, tzinfo=UTC)  # 18:10 in Paris (UTC+1 in November)
+    wednesday_9 = datetime(2026, 11, 4, 8, 30, tzinfo=UTC)  # 09:30 in Paris
+    for week_n, views in ((0, 9_000), (1, 11_000)):
+        await a_measured_post(user, views, posted=tuesday_18 + timedelta(weeks=week_n))
+    for week_n, views in ((0, 100), (1, 300)):
+        await a_measured_post(user, views, posted=wednesday_9 + timedelta(weeks=week_n))
+    await a_measured_post(user, 5_000_000, posted=datetime(2026, 11, 5, 19, tzinfo=UTC))  # once only
+    for week_n in (0, 1):
+        await a_measured_post(
+            other, 10**8, posted=datetime(2026, 11, 6, 6, tzinfo=UTC) + timedelta(weeks=week_n)
+        )
+
+    best = (await plan.week(user, PARIS, now=NOW)).best
+    assert [(b.weekday, b.hour, b.median_views, b.posts) for b in best] == [
+        (1, 18, 10_000, 2),
+        (2, 9, 200, 2),
+    ]
+    assert best[0].words().startswith("Tuesday")
+
+
+async def test_a_reminder_while_mail_is_down_shows_in_the_app_and_is_emailed_once_mail_is_back(
+    database: str, smtp_server: SmtpServer
+) -> None:
+    from tests.integration.test_mail import delivery_job, make_due, outbox
+
+    user = await a_creator_in_paris()
+    generation = await a_generation(user, NOW - timedelta(days=1), "latte art at dawn")
+    slot = await plan.place(user, generation, MONDAY, 18, PARIS, now=NOW)
+    smtp_server.stop()
+    hour_came = slot.planned_at + timedelta(seconds=30)
+    assert (await plan.remind_due(now=hour_came))["reminded"] == 1
+    await run_jobs()
+    [queued] = await outbox()
+    assert (queued.status, queued.attempts) == ("queued", 1) and "unreachable" in queued.last_error
+    assert [r.what for r in await plan.reminders(user, PARIS, now=hour_came)] == ["Video: latte art at dawn"]
+    assert (await plan.remind_due(now=hour_came + timedelta(minutes=1)))["reminded"] == 0  # not twice
+
+    smtp_server.start()
+    await make_due(await delivery_job(queued))
+    await run_jobs()
+    assert [r.subject for r in smtp_server.inbox] == ["Time to post: Video: latte art at dawn"]
+    assert [m.status for m in await outbox()] == ["sent"]

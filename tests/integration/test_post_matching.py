@@ -199,3 +199,24 @@ async def test_a_sandbox_post_of_a_generated_video_is_proposed_after_the_sync(da
     assert all(p.title == CAT for p in posts) and set(found.values()) == {cat}
     for proposal in await post_matching.proposals(user):
         assert "cover is a frame of this video" in proposal.reasons["cover"]
+
+
+async def test_each_sync_has_a_job_compute_what_works_again_so_the_page_load_does_not(database: str) -> None:
+    from assetry.services import what_works
+    from tests.integration.test_what_works import kept_states
+
+    tiktok = platforms.sandbox("tiktok")
+    tiktok.faults.clear()
+    tiktok.rate_limit_per_minute = None
+    user, session_token = await new_user(f"{uuid.uuid4().hex[:8]}@example.com")
+    account = await connect(user, session_token, tiktok)
+    await run_jobs()  # the first sync: the history
+    before = await what_works.what_works(user, "UTC")  # the creator opened What works once
+    assert await kept_states(user) == {"UTC": True}
+    cat = await a_video(user, CAT, 1, hours_ago=2)
+    await sandbox_posting.post_in_sandbox(user, cat)
+    await connections.sync_now(user, account.account_id)
+    await run_jobs()  # the sync, then its jobs: matching, and What works computed again
+    assert await kept_states(user) == {"UTC": True}
+    after = await what_works.what_works(user, "UTC")
+    assert after.baseline.posts == before.baseline.posts + 1  # the new post, in the kept figures

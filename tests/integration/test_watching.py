@@ -8,6 +8,7 @@ that nobody runs stays queued for ever, so only the closed tab can end its watch
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,8 +17,11 @@ import assetry.assetry  # noqa: F401  (the app owns the event namespace that kno
 from assetry import db
 from assetry.config import get_settings
 from assetry.pages.studio import StudioState
-from assetry.services import changes, studio
+from assetry.services import changes, plan, post_links, studio
+from assetry.state.plan_reminders import PlanReminderState
+from assetry.state.session import SessionState
 from tests.browserless import Tab
+from tests.integration.test_post_links import a_generation, a_post
 from tests.integration.test_studio import image, new_user, run_all
 
 CHECK = 0.2  # how often a watcher asks whether its tab is still open (no database involved)
@@ -27,6 +31,7 @@ ENDS_WITHIN = 10.0  # generous on a shared 2-core machine
 @pytest.fixture(autouse=True)
 def quick_tab_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(StudioState, "_tab_check_seconds", CHECK)
+    monkeypatch.setattr(PlanReminderState, "_tab_check_seconds", CHECK)
 
 
 async def _watching(tab: Tab) -> bool:
@@ -152,3 +157,59 @@ async def test_a_watcher_without_a_tab_or_a_session_stops_at_once(database: str,
         if open_tab:
             await tab.close()
     assert told.to_browser == []
+
+
+async def test_the_reminder_banner_comes_and_goes_live_on_any_page_and_an_idle_tab_reads_nothing(
+    database: str,
+) -> None:
+    """The plan's hour comes while the library is open: the reminder job's note shows the banner;
+    dismissing it in another tab, or the post being linked, takes it away; meanwhile no query."""
+    user_id, token = await new_user("ana@example.com")
+    now = datetime.now(UTC)
+    hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    made = await a_generation(user_id, hour - timedelta(days=1), "latte art at dawn")
+    slot = await plan.place(user_id, made, hour.date(), hour.hour, "UTC", now=hour - timedelta(hours=1))
+    async with Tab(cookie=token, path="/library") as tab, Tab(cookie=token, path="/studio") as other:
+        await tab.open()
+        loaded = await tab.call(SessionState.require_login)
+        [started] = loaded.chained  # a signed-in page's load fills the shell and starts its watcher
+        assert started.name.endswith(".watch")
+        watcher = tab.start(PlanReminderState.watch)
+        await _until(lambda: _reminder_watching(tab), what="the reminder watcher to start")
+        await asyncio.sleep(5 * CHECK)
+        assert (await tab.state(PlanReminderState)).reminders == []
+
+        with QueryCounter() as queries:
+            await asyncio.sleep(10 * CHECK)
+        assert queries.count == 0, "an idle tab's reminder watcher read the database"
+
+        assert (await plan.remind_due(now=now))["reminded"] == 1  # the periodic job, elsewhere
+
+        async def banner() -> list[str]:
+            return [r.what for r in (await tab.state(PlanReminderState)).reminders]
+
+        await _until(lambda: _equals(banner(), ["Video: latte art at dawn"]), what="the banner")
+        await other.call(PlanReminderState.dismiss, slot_id=str(slot.id))  # another tab dismisses it
+        await _until(lambda: _equals(banner(), []), what="the banner to go after a dismissal elsewhere")
+
+        # Reminded again (moved to the hour after), then the post is linked: the banner goes.
+        moved = await plan.move(
+            user_id, slot.id, hour.date(), hour.hour, "UTC", now=hour - timedelta(hours=1)
+        )
+        assert moved.reminded_at is None
+        assert (await plan.remind_due(now=now))["reminded"] == 1
+        await _until(lambda: _equals(banner(), ["Video: latte art at dawn"]), what="the banner again")
+        post = await a_post(user_id, hour + timedelta(minutes=5), "latte art at dawn")
+        await post_links.link_post(user_id, post, made)
+        await _until(lambda: _equals(banner(), []), what="the banner to go once the post is linked")
+        assert not watcher.done()
+        await tab.close()
+        await asyncio.wait_for(watcher, ENDS_WITHIN)
+
+
+async def _reminder_watching(tab: Tab) -> bool:
+    return (await tab.state(PlanReminderState))._watching
+
+
+async def _equals(found, expected) -> bool:
+    return await found == expected

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 import assetry.assetry  # noqa: F401  (registers the pages and their states)
 from assetry import db
 from assetry.config import get_settings
+from assetry.errors import BadInput
 from assetry.integrations import hooks
 from assetry.models import Generation, GenerationOutput, MatchProposal, MetricSnapshot, Post, PostLink
 from assetry.pages.analytics.made_with import MadeWithState
@@ -121,6 +122,28 @@ async def test_captions_vary_by_their_hook_and_the_offline_writer_follows_it(dat
                 .all()
             )
         assert len(texts) == 3 and {hooks.recognise(text) for text in texts} == {varied.hook}
+
+
+def test_aspect_and_tone_vary_alone_and_a_dimension_that_does_not_fit_is_refused(database: str) -> None:
+    settings = get_settings()
+    video = studio.StudioRequest(
+        kind="video",
+        prompt="latte art",
+        model_key=f"offline:{OFFLINE['video']}",
+        aspect_ratio="9:16",
+        duration_s=5,
+    )
+    wide, said = what_worked.vary(settings, video, "aspect_ratio")
+    assert (
+        wide.aspect_ratio != "9:16" and said == f"Only the aspect ratio changed: 9:16 → {wide.aspect_ratio}."
+    )
+    assert dataclasses.replace(wide, aspect_ratio="9:16") == video  # nothing else moved
+    captions = studio.StudioRequest(kind="caption", prompt="latte art", model_key="offline:preview-captions")
+    bolder, said = what_worked.vary(settings, captions, "tone")
+    assert (bolder.tone, said) == ("bold", "Only the tone changed: friendly → bold.")
+    assert dataclasses.replace(bolder, tone=captions.tone) == captions
+    with pytest.raises(BadInput, match="Pick what to vary"):
+        what_worked.vary(settings, captions, "aspect_ratio")
 
 
 async def test_a_library_item_links_and_unlinks_its_post(database: str) -> None:

@@ -143,11 +143,17 @@ async def test_nothing_linked_says_how_many_posts_are_needed(database: str) -> N
 
 
 async def test_a_deleted_generation_returns_its_posts_to_the_baseline(database: str) -> None:
+    from tests.jobs import run_jobs
+
     user = await a_user()
     generation = await a_generation(user, "video", aspect_ratio="9:16")
     for _ in range(2):
         await a_post(user, 99, generation_id=generation)
+    assert (await what_works.what_works(user)).linked.posts == 2
     await studio.delete(user, generation)
+    assert await kept_states(user) == {"UTC": False}
+    await run_jobs()  # the deletion queued the job that computes them again
+    assert await kept_states(user) == {"UTC": True}
     result = await what_works.what_works(user)
     assert (result.linked.posts, result.baseline.posts) == (0, 2)
 
@@ -219,3 +225,49 @@ async def test_kept_figures_are_computed_again_when_their_inputs_change(database
     )
     # Another time zone: the same posts on another clock (Monday 12:00 UTC is Tuesday 01:00 in Auckland).
     assert group(await what_works.what_works(user, "Pacific/Auckland"), "weekday", "Tuesday").posts == 4
+
+
+async def kept_states(user_id: uuid.UUID) -> dict[str, bool]:
+    """Each kept time zone's figures: current (no input changed since they were computed) or not."""
+    from assetry.models import WhatWorksFigures
+
+    async with db.service_session() as session:
+        rows = await session.exec(sa.select(WhatWorksFigures).where(WhatWorksFigures.user_id == user_id))
+        return {row.stamp.split(":", 1)[1]: row.changes == row.rows_changes for row in rows.scalars()}
+
+
+async def test_a_link_made_or_removed_has_a_job_compute_the_kept_figures_before_the_next_load(
+    database: str,
+) -> None:
+    from assetry.services import post_links
+    from tests.jobs import run_jobs
+
+    user, stranger = await a_user(), await a_user()
+    video = await a_generation(user, "video", aspect_ratio="9:16")
+    image = await a_generation(user, "image", aspect_ratio="16:9")
+    posts = [await a_post(user, 999, generation_id=video) for _ in range(5)]
+    theirs = await a_generation(stranger, "video")
+    their_post = await a_post(stranger, 5)
+    await post_links.link_post(stranger, their_post, theirs)  # keeps no figures: no job for them
+    await what_works.what_works(user, "Asia/Jakarta")
+    await what_works.what_works(user, "UTC")
+    assert await kept_states(user) == {"Asia/Jakarta": True, "UTC": True}
+
+    await post_links.link_post(user, posts[0], image)
+    await post_links.unlink(user, posts[1])  # one job waits for the creator: the second is not queued
+    assert await kept_states(user) == {"Asia/Jakarta": False, "UTC": False}
+    async with db.service_session() as session:
+        waiting = await session.exec(
+            sa.text("SELECT args FROM procrastinate_jobs WHERE task_name = :task AND status = 'todo'"),
+            params={"task": what_works.KEEP},
+        )
+        assert [args["user_id"] for args in waiting.scalars()] == [str(user)]
+    await run_jobs()
+    assert await kept_states(user) == {"Asia/Jakarta": True, "UTC": True}
+    assert await kept_states(stranger) == {}
+    result = await what_works.what_works(user, "UTC")  # read back: the job's figures
+    assert {g.label: g.posts for d in result.dimensions if d.key == "format" for g in d.groups} == {
+        "Video": 3,
+        "Image": 1,
+    }
+    assert (result.linked.posts, result.baseline.posts) == (4, 1)
