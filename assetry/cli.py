@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
                 if local and (old := local.data_dir / "assetry.db").exists():
                     print(f"Note: {old} is the SQLite database of an older Assetry; it is no longer read.")
                 migrate()
-                return serve.run_app(reflex_args)
+                return serve.run_app(reflex_args, get_settings().public_url)
             if args.command == "migrate":
                 return migrate()
             if args.command == "backup":

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     job_concurrency: int = Field(default=4, ge=1)
     # Run the job worker inside the web process (one command runs everything); off to scale out.
     job_worker_in_app: bool = True
+    # A worker silent this long is dead (a kill -9, a lost machine): its running jobs run again on
+    # another. Workers send a heartbeat three times as often; the sweep for their jobs runs each
+    # minute, or this often when shorter.
+    job_stalled_after_seconds: float = Field(default=30.0, ge=3)
     # Tests and benchmarks: count the statements this process sends for pages and requests (not
     # for jobs) and report them at /health/statements, to prove an idle tab queries nothing.
     count_statements: bool = False

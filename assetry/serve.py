@@ -22,10 +22,28 @@ from pathlib import Path
 STOP_GRACE_S = 20
 
 
-def run_app(reflex_args: list[str]) -> int:
+def reflex_environment(reflex_args: list[str], public_url: str) -> dict[str, str]:
+    """This process's environment for `reflex run ARGS`.
+
+    With --single-port the build's websocket address is PUBLIC_URL (REFLEX_API_URL, unless set),
+    not the port this process listens on: behind a proxy over http (compose's localhost:8080 in
+    front of two backends on :3000) Reflex's default, localhost:3000, is a port the browser
+    cannot reach and the page's content security policy refuses.
+    """
+    env = dict(os.environ)
+    if "--single-port" in reflex_args:
+        env.setdefault("REFLEX_API_URL", public_url.rstrip("/"))
+    return env
+
+
+def run_app(reflex_args: list[str], public_url: str) -> int:
     """Run `reflex run ARGS` until it exits or this process is told to stop; leave none of it behind."""
     reflex = Path(sys.executable).with_name("reflex")
-    app = subprocess.Popen([str(reflex), "run", *reflex_args], start_new_session=True)
+    app = subprocess.Popen(
+        [str(reflex), "run", *reflex_args],
+        env=reflex_environment(reflex_args, public_url),
+        start_new_session=True,
+    )
     told: list[int] = []
 
     def pass_on(signum: int, _frame: object) -> None:

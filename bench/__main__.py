@@ -6,7 +6,8 @@ provider's renders; the TikTok client paging 5,000 videos; the studio's job over
 library page with 1,000 generations; dashboard queries over 10 million snapshots; a full
 first sync of 5,000 videos; recognising 1,000 new posts among 10,000 generations and What
 works over 10,000 linked posts; the data export of 500 MB of media into object storage and to
-local disk. Each module runs alone too: `python -m bench.<name> --help`.
+local disk; 400 open tabs over two web backends sharing Redis against 200 on one. Each module
+runs alone too: `python -m bench.<name> --help`.
 
 The full results (every run) go to bench/results/<timestamp>.json.
 Usage: python -m bench [--only SECTION ...] [--runs N] [--page-runs N] [--lighthouse-runs N] [--install-runs N]
@@ -37,6 +38,7 @@ from bench import (
     offline_render,
     page_load,
     post_links,
+    tabs,
     tiktok_sync_client,
 )
 from bench.harness import REPO, git_commit, log
@@ -55,6 +57,7 @@ SECTIONS = (
     "first_sync",
     "post_links",
     "export",
+    "tabs",
 )
 # Sections whose module prints its own lines of the table.
 REPORTS = {
@@ -68,6 +71,7 @@ REPORTS = {
     "first_sync": first_sync.report,
     "post_links": post_links.report,
     "export": export.report,
+    "tabs": tabs.report,
 }
 LABEL_WIDTH = 50
 
@@ -141,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--query-runs", type=int, default=dashboard.DEFAULT_RUNS, help="dashboard queries")
     parser.add_argument("--sync-runs", type=int, default=first_sync.DEFAULT_RUNS, help="first syncs")
     parser.add_argument("--export-runs", type=int, default=export.DEFAULT_RUNS, help="exports per storage")
+    parser.add_argument(
+        "--tabs-runs", type=int, default=tabs.DEFAULT_RUNS, help="loads of open tabs per topology"
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -169,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         "first_sync": lambda: first_sync.measure(runs=args.sync_runs),
         "post_links": lambda: post_links.measure(),
         "export": lambda: export.measure(args.export_runs),
+        "tabs": lambda: tabs.measure(args.tabs_runs),
     }
     for section in SECTIONS:
         if section not in args.only:

@@ -49,8 +49,6 @@ DATABASE_GONE = (psycopg.OperationalError, sa.exc.OperationalError, engine_error
 TRANSIENT = (Retry, RateLimited, ProviderError, *DATABASE_GONE)
 BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS = 2.0, 300.0
 TOO_LONG = "This took longer than allowed and was stopped. Try again, or pick a faster option."
-# A worker that sent no heartbeat for this long is dead (kill -9): its jobs run again.
-STALLED_AFTER_SECONDS = 30.0
 RETRY_STALLED = "jobs.retry_stalled"
 
 dropped_for_deleted_users = 0  # jobs this process dropped because their user is gone
@@ -84,9 +82,20 @@ def build_app(tasks: Iterable[manifest.Spec] = manifest.TASKS) -> App:
     app = App(connector=PsycopgConnector(conninfo=db.psycopg_conninfo(), min_size=1))
     for spec in tasks:
         _register(app, spec)
-    for spec in _BUILT_IN:
+    for spec in _built_in():
         _register(app, spec)
     return app
+
+
+def stalled_after_seconds() -> float:
+    """How long a worker may stay silent before it counts as dead (JOB_STALLED_AFTER_SECONDS)."""
+    return get_settings().job_stalled_after_seconds
+
+
+def _sweep_cron(stalled_after: float) -> str:
+    """Each minute; each `stalled_after` seconds when that is shorter (croniter's 6th field: seconds)."""
+    every = int(stalled_after)
+    return "* * * * *" if every >= 60 else f"* * * * * */{every}"
 
 
 def _register(app: App, spec: manifest.Spec) -> None:
@@ -168,11 +177,12 @@ async def _retry_stalled(ctx: Context) -> dict:
     return await retry_stalled(ctx.engine.app)
 
 
-async def retry_stalled(app: App, *, seconds_since_heartbeat: float = STALLED_AFTER_SECONDS) -> dict:
+async def retry_stalled(app: App, *, seconds_since_heartbeat: float | None = None) -> dict:
     """Jobs of a worker that stopped sending heartbeats (killed) run again, or fail when their
     attempts are used; each task is idempotent, so a rerun resumes and pays nothing twice."""
     retried = failed = 0
-    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat):
+    silent = stalled_after_seconds() if seconds_since_heartbeat is None else seconds_since_heartbeat
+    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=silent):
         spec = _spec(job.task_name)
         if job.attempts + 1 >= spec.max_attempts:
             await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
@@ -192,11 +202,13 @@ async def retry_stalled(app: App, *, seconds_since_heartbeat: float = STALLED_AF
     return {"retried": retried, "failed": failed}
 
 
-_BUILT_IN = (manifest.Spec(RETRY_STALLED, _retry_stalled, manifest.BULK, cron="* * * * *"),)
+def _built_in() -> tuple[manifest.Spec, ...]:
+    cron = _sweep_cron(stalled_after_seconds())
+    return (manifest.Spec(RETRY_STALLED, _retry_stalled, manifest.BULK, cron=cron),)
 
 
 def _spec(name: str) -> manifest.Spec:
-    return next((spec for spec in _BUILT_IN if spec.name == name), None) or manifest.spec(name)
+    return next((spec for spec in _built_in() if spec.name == name), None) or manifest.spec(name)
 
 
 RESTART_SECONDS = (0.5, 1.0, 2.0, 5.0)
@@ -219,8 +231,8 @@ async def run_worker(
             app=app,
             queues=list(queues) if queues else None,
             concurrency=concurrency or get_settings().job_concurrency,
-            update_heartbeat_interval=10.0,
-            stalled_worker_timeout=STALLED_AFTER_SECONDS,
+            update_heartbeat_interval=stalled_after_seconds() / 3,
+            stalled_worker_timeout=stalled_after_seconds(),
             install_signal_handlers=False,
             **options,
         )

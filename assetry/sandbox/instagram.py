@@ -40,7 +40,9 @@ business and creator accounts with about six months of reels, images, videos and
 carousels (with children), a live story with 3 viewers and one with more, a
 "huge" business account with 10,500 posts, and a personal account (which Instagram
 Login would not let an app use: its media are refused). Post times count back from
-`anchor` (default: when the imitation was made, to the hour); metrics grow with
+`anchor` (default: when the imitation was made, to the hour; in sandbox mode the moment the
+first instance of the app filed in the database, so every backend, worker and restart shows
+the same timeline); metrics grow with
 each post's age at the imitation's clock: set `now` (or call `advance`) to poll the
 same post 1 h, 6 h, 24 h or 7 days after it went up.
 
@@ -66,6 +68,7 @@ import math
 import random
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -389,36 +392,29 @@ class InstagramImitation:
         client_id: str = SANDBOX_CLIENT_ID,
         client_secret: str = SANDBOX_CLIENT_SECRET,
         redirect_uris: tuple[str, ...] = (),
-        anchor: datetime | None = None,
+        anchor: datetime | Callable[[], datetime] | None = None,
         public_base: str | None = None,
         ledger: Ledger | None = None,
     ) -> None:
         """`public_base`: where browsers reach this imitation (its pictures' links start there);
-        `ledger`: where the codes and tokens it issues are kept (memory unless given)."""
+        `ledger`: where the codes and tokens it issues are kept (memory unless given); `anchor`,
+        or a function asked for it once the accounts are first needed (the moment every instance
+        of the app agrees on, in sandbox mode)."""
         self.client_id = client_id
         self.media_base = (public_base or "https://sandbox.instagram.invalid").rstrip("/")
         self.client_secret = client_secret
         self.redirect_uris = redirect_uris  # empty: any http(s) URI is accepted
         self.now: datetime | None = None  # None: the real clock
-        self.anchor = anchor or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        self._anchor = anchor or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         self.faults = Faults()
         self.token_reply_shape = "data"  # or "flat"
         self.insights_shape = "values"  # or "total_value"
         self.usage_percent = 3
         self.requests: list[tuple[str, str, dict[str, str]]] = []
-        self.accounts = {
-            spec[0]: _build_account(n, spec, self.anchor) for n, spec in enumerate(ACCOUNTS, start=1)
-        }
         self.default_account = ACCOUNTS[0][0]
-        self._by_user_id: dict[str, SandboxAccount] = {}
-        self._media: dict[str, SandboxMedia] = {}
-        for account in self.accounts.values():
-            self._by_user_id[account.user_id] = account
-            self._by_user_id[account.professional_id] = account
-            for post in [*account.media, *account.stories]:
-                self._media[post.id] = post
-                for child in post.children:
-                    self._media[child.id] = child
+        self._accounts: dict[str, SandboxAccount] | None = None
+        self._user_index: dict[str, SandboxAccount] = {}
+        self._media_index: dict[str, SandboxMedia] = {}
         self._deleted: set[str] = set()
         self._covers: dict[str, bytes] = {}  # thumbnails of the videos published in the sandbox
         # Records: "code" (user_id, redirect_uri, scopes, issued_at, used) and "token" (IssuedToken.record).
@@ -435,6 +431,40 @@ class InstagramImitation:
         )
 
     # ----- what tests and sandbox mode use directly ---------------------------
+    @property
+    def anchor(self) -> datetime:
+        """The moment the accounts' posts count back from."""
+        if callable(self._anchor):
+            self._anchor = self._anchor()
+        return self._anchor
+
+    @property
+    def accounts(self) -> dict[str, SandboxAccount]:
+        """The synthetic accounts by username, made on first use (from `anchor`)."""
+        if self._accounts is None:
+            accounts = {
+                spec[0]: _build_account(n, spec, self.anchor) for n, spec in enumerate(ACCOUNTS, start=1)
+            }
+            for account in accounts.values():
+                self._user_index[account.user_id] = account
+                self._user_index[account.professional_id] = account
+                for post in [*account.media, *account.stories]:
+                    self._media_index[post.id] = post
+                    for child in post.children:
+                        self._media_index[child.id] = child
+            self._accounts = accounts
+        return self._accounts
+
+    @property
+    def _by_user_id(self) -> dict[str, SandboxAccount]:
+        """Each account under its Instagram user id and its professional account's id."""
+        return self._user_index if self.accounts else {}
+
+    @property
+    def _media(self) -> dict[str, SandboxMedia]:
+        """Every post, story and carousel child by id."""
+        return self._media_index if self.accounts else {}
+
     def clock(self) -> datetime:
         """The imitation's idea of now."""
         return self.now or datetime.now(UTC)

@@ -74,7 +74,8 @@ _ENTRIES = [
         NOT_PERSONAL,
         secret=("key_hash",),
         reason="codes and tokens the sandbox imitations of TikTok and Instagram issued for their "
-        "made-up creators; no person or account of ours is named",
+        "made-up creators, and the moment their made-up timeline counts back from; no person or "
+        "account of ours is named",
     ),
     Ownership(
         "form_submissions",

@@ -13,6 +13,7 @@ import asyncio
 import functools
 import hashlib
 import hmac
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
@@ -20,7 +21,7 @@ import httpx
 from assetry.config import Mode, Settings, get_settings, signing_secret
 from assetry.errors import BadInput, ProviderError
 from assetry.integrations.social import PostData, PostPage, Profile, TokenSet
-from assetry.services.sandbox_ledger import DatabaseLedger
+from assetry.services.sandbox_ledger import DatabaseLedger, shared_moment
 
 PLATFORMS = {"tiktok": "TikTok", "instagram": "Instagram"}
 SANDBOX_PREFIX = "/sandbox"
@@ -74,7 +75,13 @@ def sandbox(platform: str) -> Any:
         )
     from assetry.sandbox.instagram import InstagramImitation
 
-    return InstagramImitation(public_base=public, redirect_uris=(redirect_uri(platform),), ledger=ledger)
+    # Its posts count back from one moment for every instance (and after restarts): asked of
+    # the database when the accounts are first needed, not while the app's routes are built.
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    anchor = functools.partial(shared_moment, platform, "timeline anchor", hour)
+    return InstagramImitation(
+        public_base=public, redirect_uris=(redirect_uri(platform),), ledger=ledger, anchor=anchor
+    )
 
 
 def _sandbox_secret(settings: Settings, purpose: str) -> bytes:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 
 from assetry import db
 
@@ -86,3 +89,21 @@ class DatabaseLedger:
 
     def _where(self, kind: str, key: str) -> dict[str, str]:
         return {"platform": self.platform, "kind": kind, "key_hash": _hash(key)}
+
+
+def shared_moment(platform: str, name: str, proposed: datetime) -> datetime:
+    """A moment every instance of the app agrees on: the first to ask files `proposed`, every
+    other backend, worker and restart reads that one back. Blocking (a process asks once)."""
+    where = {"platform": platform, "key_hash": _hash(name)}
+    with psycopg.connect(db.psycopg_conninfo(), autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO sandbox_records (platform, kind, key_hash, record, created_at) "
+            "VALUES (%(platform)s, 'moment', %(key_hash)s, %(record)s, now()) ON CONFLICT DO NOTHING",
+            where | {"record": Jsonb({"at": proposed.isoformat()})},
+        )
+        [filed] = connection.execute(
+            "SELECT record->>'at' FROM sandbox_records "
+            "WHERE platform = %(platform)s AND kind = 'moment' AND key_hash = %(key_hash)s",
+            where,
+        ).fetchone()
+    return datetime.fromisoformat(filed)

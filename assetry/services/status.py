@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from assetry import db
 from assetry.config import Mode, get_settings
-from assetry.jobs.engine import STALLED_AFTER_SECONDS
+from assetry.jobs.engine import stalled_after_seconds
 
 TIMEOUT_S = 5
 REFUSED = {"404": "no bucket named {bucket!r}", "NoSuchBucket": "no bucket named {bucket!r}",
@@ -70,6 +70,7 @@ async def _storage() -> str:
 
 
 async def _worker() -> str:
+    silent = stalled_after_seconds()
     try:
         async with db.service_session() as session:
             alive = await session.scalar(
@@ -77,11 +78,11 @@ async def _worker() -> str:
                     "SELECT count(*) FROM procrastinate_workers "
                     "WHERE last_heartbeat > now() - make_interval(secs => :fresh)"
                 ),
-                params={"fresh": STALLED_AFTER_SECONDS},
+                params={"fresh": silent},
             )
     except (OSError, sa.exc.DBAPIError):
         return "unknown (database unreachable)"
-    return OK if alive else f"no job worker sent a heartbeat in the last {STALLED_AFTER_SECONDS:.0f} s"
+    return OK if alive else f"no job worker sent a heartbeat in the last {silent:.0f} s"
 
 
 async def readiness(*, redis: bool = True) -> dict[str, str]:

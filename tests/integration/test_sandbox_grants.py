@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -104,3 +104,26 @@ async def test_cover_links_signed_by_one_instance_open_on_another(
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as browser:
         cover = await browser.get(first.cover_url.removeprefix(public))
     assert cover.status_code == 200 and cover.headers["content-type"] == "image/jpeg"
+
+
+class _ThreeHoursLater(datetime):
+    @classmethod
+    def now(cls, tz=None) -> datetime:
+        return datetime.now(tz) + timedelta(hours=3)
+
+
+async def test_another_instance_started_later_shows_the_same_instagram_timeline(
+    database: str, fresh_sandboxes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = platforms.sandbox("instagram")
+    assert here._accounts is None  # nothing asked of the database while the routes are mounted
+    username = here.default_account
+    timeline = [(post.id, post.posted_at) for post in here.visible_media(username)]
+    assert timeline and timeline[0][1] > datetime.now(UTC) - timedelta(hours=2)
+
+    # Another backend, a worker, or this one after a restart, three hours later.
+    platforms.sandbox.cache_clear()
+    monkeypatch.setattr(platforms, "datetime", _ThreeHoursLater)
+    there = platforms.sandbox("instagram")
+    assert there is not here and there.anchor == here.anchor
+    assert [(post.id, post.posted_at) for post in there.visible_media(username)] == timeline

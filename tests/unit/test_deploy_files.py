@@ -18,6 +18,7 @@ import pytest
 import yaml
 from honcho.environ import parse_procfile
 
+from assetry import serve
 from assetry.cli import command_line
 from assetry.config import ROOT, Settings
 
@@ -173,3 +174,21 @@ def test_the_procfile_runs_a_web_backend_and_workers_that_exist() -> None:
         check=False,
     )
     assert shown.returncode == 0 and "--health-port" in shown.stdout
+
+
+def test_the_web_backends_send_browsers_websocket_to_the_public_address_not_their_own_port(
+    compose: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind compose's proxy on http://localhost:8080, a build pointing at localhost:3000 (the
+    backend's own port, which only the proxy reaches) would leave every page without its websocket."""
+    monkeypatch.delenv("REFLEX_API_URL", raising=False)
+    command = compose["services"]["web-1"]["command"]
+    reflex_args = command[command.index("serve") + 1 :]
+    public_url = compose["x-shared-settings"]["PUBLIC_URL"].replace("${PUBLIC_URL:-", "").rstrip("}")
+    assert public_url == "http://localhost:8080"
+    assert serve.reflex_environment(reflex_args, public_url + "/")["REFLEX_API_URL"] == public_url
+    monkeypatch.setenv("REFLEX_API_URL", "https://api.example.com")  # an operator's own choice stays
+    assert serve.reflex_environment(reflex_args, public_url)["REFLEX_API_URL"] == "https://api.example.com"
+    monkeypatch.delenv("REFLEX_API_URL")
+    # `make dev`: the frontend's own server, the backend on its port (rxconfig's api_url).
+    assert "REFLEX_API_URL" not in serve.reflex_environment(["--env", "dev"], public_url)
