@@ -3,6 +3,9 @@
 
 With no DATABASE_URL they run on the embedded Postgres: the app's server while it runs,
 otherwise one started for the length of the command (`smoke` needs no database).
+
+Each command imports what it uses when it runs: `--help` and the light commands start at once,
+without loading the models, the services and the job engine.
 """
 
 from __future__ import annotations
@@ -13,28 +16,22 @@ import contextlib
 import functools
 import signal
 import sys
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-import psycopg
-import sqlalchemy as sa
-import uvicorn
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from sqlmodel import select
+from assetry import logs
 
-from alembic import command
-from assetry import db, local_postgres, logs, rls, serve
-from assetry.config import ROOT, DeploymentRefused, get_settings
-from assetry.jobs import engine
-from assetry.local_postgres import LocalDatabaseError
-from assetry.models import User, user_owned_tables
-from assetry.services import audit, catalog
+if TYPE_CHECKING:
+    from assetry.local_postgres import LocalPostgres
 
 
 def backup(path: Path) -> int:
     """Write the whole database to a file (pg_dump from the same wheel as the embedded server)."""
+    from assetry import local_postgres
+    from assetry.config import get_settings
+
     local_postgres.backup(get_settings().owner_database_url, path)
     print(f"Backed up the database to {path} ({path.stat().st_size:,} bytes).")
     print(f"Restore it with `python -m assetry restore {path}`.")
@@ -43,6 +40,11 @@ def backup(path: Path) -> int:
 
 def restore(path: Path) -> int:
     """Replace the database with a backup; the roles its grants name are made first where missing."""
+    import psycopg
+
+    from assetry import local_postgres, rls
+    from assetry.config import get_settings
+
     settings = get_settings()
     url = settings.owner_database_url
     with psycopg.connect(url, autocommit=True) as connection:
@@ -53,8 +55,10 @@ def restore(path: Path) -> int:
     return 0
 
 
-def upgrade_database(local: local_postgres.LocalPostgres | None) -> int:
+def upgrade_database(local: LocalPostgres | None) -> int:
     """pg_upgrade the embedded database's folder from an older Postgres major (the wheel's binaries)."""
+    from assetry import local_postgres
+
     if local is None:
         print("DATABASE_URL is set: upgrade that server the way its host says; nothing embedded to upgrade.")
         return 1
@@ -69,6 +73,11 @@ def upgrade_database(local: local_postgres.LocalPostgres | None) -> int:
 
 def migrate() -> int:
     """Apply every migration (as the schema owner)."""
+    from alembic.config import Config
+
+    from alembic import command
+    from assetry.config import ROOT
+
     command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
     print("Database is up to date.")
     return 0
@@ -76,6 +85,12 @@ def migrate() -> int:
 
 async def create_admin(email: str) -> int:
     """Give the admin role to an existing account."""
+    from sqlmodel import select
+
+    from assetry import db
+    from assetry.models import User
+    from assetry.services import audit
+
     async with db.service_session() as session:
         user = (await session.exec(select(User).where(User.email == email.strip().lower()))).first()
         if user is None:
@@ -111,6 +126,9 @@ async def purge() -> int:
 
 async def doctor() -> int:
     """Print each subsystem's mode and whether it answers."""
+    from assetry.config import get_settings
+    from assetry.services import catalog
+
     settings = get_settings()
     checks = {
         "database": _check_database,
@@ -132,6 +150,14 @@ async def doctor() -> int:
 
 async def _check_database(settings) -> tuple[bool, str]:
     """Which Postgres, its version, the migration, and row-level security on every user-owned table."""
+    import sqlalchemy as sa
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from assetry import db
+    from assetry.config import ROOT
+    from assetry.models import user_owned_tables
+
     local = settings.local_postgres()
     if local:
         where = f"in {local.folder}"
@@ -306,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "pseudonym":
         print(logs.pseudonym(args.id))
         return 0
+    from assetry.config import DeploymentRefused, get_settings
+    from assetry.local_postgres import LocalDatabaseError
+
     if args.command == "smoke":
         from assetry.services import smoke
 
@@ -328,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
                 if local and (old := local.data_dir / "assetry.db").exists():
                     print(f"Note: {old} is the SQLite database of an older Assetry; it is no longer read.")
                 migrate()
+                from assetry import serve
+
                 return serve.run_app(reflex_args, get_settings().public_url)
             if args.command == "migrate":
                 return migrate()
@@ -341,17 +372,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-class _HealthServer(uvicorn.Server):
-    """uvicorn, leaving the signals to the worker (SIGTERM ends the whole process, see `main`)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 async def _answering_health(work: Awaitable[None], host: str, port: int) -> None:
     """Run the worker with its health routes served beside it, in the same event loop."""
+    import uvicorn
+
     from assetry import web
+
+    class _HealthServer(uvicorn.Server):
+        """uvicorn, leaving the signals to the worker (SIGTERM ends the whole process, see `main`)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            yield
 
     server = _HealthServer(
         uvicorn.Config(web.worker_health(), host=host, port=port, lifespan="off", log_level="warning")
@@ -369,12 +401,16 @@ def _stop_on_sigterm(_signum: int, _frame: object) -> None:
 
 
 async def _run_async(args: argparse.Namespace) -> int:
+    from assetry import db
+
     try:
         if args.command == "create-admin":
             return await create_admin(args.email)
         if args.command == "rotate-keys":
             return await rotate_keys()
         if args.command == "worker":
+            from assetry.jobs import engine
+
             queues = [name.strip() for name in args.queues.split(",") if name.strip()]
             work = engine.run_worker(queues=queues or None, concurrency=args.concurrency)
             if args.health_port is None:

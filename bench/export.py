@@ -15,6 +15,10 @@ Each run reports its wall time, its CPU time (all threads: what a busy machine c
 and the process's peak resident memory (VmHWM; and the peak after imports, before the export),
 so memory that grew with the archive would show: compare --media-mb 100 with 500. Baseline (issue 15): 259 s on Postgres to local disk.
 
+The floor, measured as many times beside it: the same media files copied, in a fresh process,
+into one object of the same storage through the app's storage layer (the same reads, the same
+multipart upload), with no ZIP and no records. What the export takes beyond it is its own.
+
 Usage: python -m bench.export [--runs 3] [--media-mb 500] [--storage s3 local]
 """
 
@@ -204,7 +208,7 @@ def measure_once(user_id: str) -> dict:
     import asyncio
 
     from assetry import db
-    from assetry.services import privacy
+    from assetry.services import media, privacy
 
     export_id = uuid.uuid4()
 
@@ -214,6 +218,7 @@ def measure_once(user_id: str) -> dict:
         finally:
             await db.dispose_engines()
 
+    media.store()  # a worker makes its storage client once, not per export (as the floor's is made)
     before, rss_before = resource.getrusage(resource.RUSAGE_SELF), _memory("VmHWM")
     started = time.perf_counter()
     result = asyncio.run(run())
@@ -228,6 +233,38 @@ def measure_once(user_id: str) -> dict:
         "archive_mb": result["size"] / 2**20,
         "records": result["records"],
         "files": result["files"],
+    }
+
+
+def copy_once(keys_path: str) -> dict:
+    """The floor: the media files copied into one object of the configured storage, as an export
+    copies them, with nothing else; its wall time and peak RSS."""
+    import shutil
+
+    from assetry.integrations.storage import COPY_CHUNK, export_key
+    from assetry.services import media
+
+    keys = Path(keys_path).read_text().split()
+    target = export_key(uuid.UUID(keys[0].split("/")[0]), uuid.uuid4())
+    store = media.store()
+    before, rss_before = resource.getrusage(resource.RUSAGE_SELF), _memory("VmHWM")
+    started = time.perf_counter()
+    upload = store.open_upload(target, "application/octet-stream")
+    for key in keys:
+        with store.open_read(key) as source:
+            shutil.copyfileobj(source, upload, COPY_CHUNK)
+    size = upload.commit()
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "export_id": target.rsplit("/", 1)[1].removesuffix(".zip"),
+        "wall_s": wall,
+        "cpu_s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+        "rss_before_mb": rss_before,
+        "rss_peak_mb": _memory("VmHWM"),
+        "archive_mb": size / 2**20,
+        "records": 0,
+        "files": len(keys),
     }
 
 
@@ -247,14 +284,15 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _runs(
-    user_id: str, runs: int, env: dict[str, str], label: str, remove, server_pid: int | None = None
+    what: list[str], runs: int, env: dict[str, str], label: str, remove, server_pid: int | None = None
 ) -> dict:
+    """`runs` runs of one measurement (`what`: the arguments of its fresh process)."""
     done = []
     for run in range(runs):
         log(f"export: {label}, run {run + 1}/{runs}")
         server_cpu = _cpu_seconds(server_pid) if server_pid else 0.0
         out = subprocess.run(
-            [sys.executable, "-m", "bench.export", "--measure-once", user_id],
+            [sys.executable, "-m", "bench.export", *what],
             env=env,
             capture_output=True,
             text=True,
@@ -264,6 +302,7 @@ def _runs(
             raise RuntimeError(f"the export ({label}) failed:\n{out.stderr[-3000:]}")
         figures = json.loads(out.stdout.strip().splitlines()[-1])
         figures["server_cpu_s"] = _cpu_seconds(server_pid) - server_cpu if server_pid else 0.0
+        figures["load"] = os.getloadavg()[0]  # others' work on this machine stretches the wall time
         remove(figures["export_id"])  # the next run starts from the same storage
         done.append(figures)
     last = done[-1]
@@ -273,6 +312,7 @@ def _runs(
         "server_cpu_s": summary([d["server_cpu_s"] for d in done]),
         "rss_peak_mb": summary([d["rss_peak_mb"] for d in done]),
         "rss_before_mb": summary([d["rss_before_mb"] for d in done]),
+        "load": summary([d["load"] for d in done]),
         "archive_mb": last["archive_mb"],
         "records": last["records"],
         "files": last["files"],
@@ -287,17 +327,19 @@ def measure(runs: int = DEFAULT_RUNS, media_mb: int = DEFAULT_MEDIA_MB, storages
         log(f"export: seeding {GENERATIONS:,} generations, {SNAPSHOTS:,} snapshots")
         user_id, keys = seed_rows(owner_url, media_mb)
         env = dict(os.environ)  # DATA_DIR and DATABASE_URL of the seeded database
+        keys_path = work / "keys.txt"
+        keys_path.write_text("\n".join(keys))
+        export, floor = ["--measure-once", user_id], ["--copy-once", str(keys_path)]
         if "local" in storages:
             log(f"export: {media_mb} MB of media to DATA_DIR/media")
             put_local(work / "data", keys)
             store_root = work / "data" / "media"
-            results["local"] = _runs(
-                user_id,
-                runs,
-                env,
-                "local disk",
-                lambda export_id: (store_root / export_key(user_id, export_id)).unlink(),
-            )
+
+            def remove_local(export_id: str) -> None:
+                (store_root / export_key(user_id, export_id)).unlink()
+
+            results["local"] = _runs(export, runs, env, "local disk", remove_local)
+            results["local_floor"] = _runs(floor, runs, env, "local disk, floor", remove_local)
             shutil.rmtree(store_root / user_id)
         if "s3" in storages:
             port = free_port()
@@ -313,16 +355,12 @@ def measure(runs: int = DEFAULT_RUNS, media_mb: int = DEFAULT_MEDIA_MB, storages
                 log(f"export: {media_mb} MB of media into moto's S3 server")
                 s3 = put_s3(endpoint, "assetry-bench", keys)
                 s3_env = env | S3_KEYS | {"MEDIA_S3_ENDPOINT": endpoint, "MEDIA_S3_BUCKET": "assetry-bench"}
-                results["s3"] = _runs(
-                    user_id,
-                    runs,
-                    s3_env,
-                    "object storage",
-                    lambda export_id: s3.delete_object(
-                        Bucket="assetry-bench", Key=export_key(user_id, export_id)
-                    ),
-                    server_pid=moto.pid,
-                )
+
+                def remove_s3(export_id: str) -> None:
+                    s3.delete_object(Bucket="assetry-bench", Key=export_key(user_id, export_id))
+
+                results["s3"] = _runs(export, runs, s3_env, "object storage", remove_s3, moto.pid)
+                results["s3_floor"] = _runs(floor, runs, s3_env, "object storage, floor", remove_s3, moto.pid)
             finally:
                 moto.terminate()
                 moto.wait(timeout=20)
@@ -351,26 +389,38 @@ def report(results: dict) -> list[str]:
     for storage, label in (("s3", "into object storage (moto S3 server)"), ("local", "to local disk")):
         if storage not in results:
             continue
-        found = results[storage]
-        wall, cpu, rss = found["wall_s"], found["cpu_s"], found["rss_peak_mb"]
+        found, floor = results[storage], results[f"{storage}_floor"]
+        wall = found["wall_s"]
         lines += [
             f"  {label + ', wall time (s)':<50}{wall['n']:>3}{wall['median']:>10.2f}{wall['p95']:>10.2f}"
             f"{results['baseline_s']:>10.0f}{wall['median'] / results['baseline_s']:>8.3f}×",
-            f"  {'  CPU time of the process, all threads (s)':<50}{cpu['n']:>3}{cpu['median']:>10.2f}"
-            f"{cpu['p95']:>10.2f}",
-            *(
-                [
-                    f"  {'  CPU time of the moto S3 server meanwhile (s)':<50}{server['n']:>3}"
-                    f"{server['median']:>10.2f}{server['p95']:>10.2f}"
-                ]
-                if (server := found.get("server_cpu_s")) and server["median"]
-                else []
-            ),
-            f"  {'  peak RSS (MB)':<50}{rss['n']:>3}{rss['median']:>10.1f}{rss['p95']:>10.1f}",
+            *_details(found),
             f"    after imports {found['rss_before_mb']['median']:.1f} MB; archive {found['archive_mb']:.1f} MB, "
             f"{found['records']:,} records, {found['files']} files",
+            f"  {'  floor: the media alone copied, wall time (s)':<50}{floor['wall_s']['n']:>3}"
+            f"{floor['wall_s']['median']:>10.2f}{floor['wall_s']['p95']:>10.2f}{'export ÷ floor':>19}"
+            f"{wall['median'] / floor['wall_s']['median']:>6.2f}×",
+            *(f"  {line}" for line in _details(floor)),
         ]
     return lines
+
+
+def _details(found: dict) -> list[str]:
+    cpu, rss, load = found["cpu_s"], found["rss_peak_mb"], found["load"]
+    server = found["server_cpu_s"]
+    return [
+        f"  {'  CPU time of the process, all threads (s)':<50}{cpu['n']:>3}{cpu['median']:>10.2f}{cpu['p95']:>10.2f}",
+        *(
+            [
+                f"  {'  CPU time of the moto S3 server meanwhile (s)':<50}{server['n']:>3}"
+                f"{server['median']:>10.2f}{server['p95']:>10.2f}"
+            ]
+            if server["median"]
+            else []
+        ),
+        f"  {'  peak RSS (MB)':<50}{rss['n']:>3}{rss['median']:>10.1f}{rss['p95']:>10.1f}",
+        f"  {'  machine load (1-minute average, 2 cores)':<50}{load['n']:>3}{load['median']:>10.1f}{load['p95']:>10.1f}",
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -379,9 +429,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--media-mb", type=int, default=DEFAULT_MEDIA_MB)
     parser.add_argument("--storage", nargs="+", choices=STORAGES, default=list(STORAGES))
     parser.add_argument("--measure-once", metavar="USER_ID", help=argparse.SUPPRESS)
+    parser.add_argument("--copy-once", metavar="KEYS_FILE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.measure_once:
-        print(json.dumps(measure_once(args.measure_once)))
+    if args.measure_once or args.copy_once:
+        figures = measure_once(args.measure_once) if args.measure_once else copy_once(args.copy_once)
+        print(json.dumps(figures))
         return
     print("\n".join(report(measure(args.runs, args.media_mb, args.storage))))
 

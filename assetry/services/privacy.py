@@ -32,23 +32,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import csv
 import hashlib
 import hmac
-import io
 import json
 import logging
 import secrets
 import shutil
-import tempfile
 import time
 import uuid
 import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -56,7 +52,7 @@ from sqlmodel import col, select
 from assetry import db, logs
 from assetry.config import get_settings, signing_secret
 from assetry.errors import BadInput, NotAllowed, ProviderError
-from assetry.integrations.storage import StorageUnavailable, Upload, export_key
+from assetry.integrations.storage import COPY_CHUNK, StorageUnavailable, Upload, export_key
 from assetry.jobs import queue
 from assetry.jobs.task import Context, Fail, Retry
 from assetry.models import (
@@ -103,6 +99,10 @@ RETENTION_DAYS = 90
 FORM_SUBMISSIONS_KEPT = timedelta(days=1)
 EXPORT_DAYS = 7
 BATCH = 2000
+COPY_BATCH_BYTES = 1024 * 1024
+# A CSV cell starting so is a formula to a spreadsheet app, unless it is a number ("-5").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 PROGRESS_EVERY_SECONDS = 0.5
 WRONG_PASSWORD = "That password is not right. Nothing was deleted."
 EXPORT_STORAGE_DOWN = (
@@ -353,7 +353,8 @@ async def build_export(user_id: uuid.UUID, export_id: uuid.UUID, *, progress: Pr
 
 
 class _ExportWriter:
-    """Fills one ZIP: records first (JSON, then CSV, in batches), then media streamed in chunks."""
+    """Fills one ZIP: the records first (Postgres writes their JSON and CSV), then the media files,
+    each copied in chunks in one worker-thread call."""
 
     def __init__(self, user: User, target: Upload, progress: Progress | None) -> None:
         self.user = user
@@ -378,82 +379,80 @@ class _ExportWriter:
         # The records deflate at level 1: text shrinks about as well, at a third of the work.
         zf = await asyncio.to_thread(zipfile.ZipFile, self.target, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         try:
-            kinds = [entry for entry in ownership.personal() if entry.export_as]
-            for done, entry in enumerate(kinds):
-                await self._report(30 * done / len(kinds), f"Collecting {entry.export_as.replace('_', ' ')}")
-                rows = await self._write_table(zf, entry)
-                self.written.append((entry.export_as, entry.describes, rows))
-                self.records += rows
-            rows = await self._write_captions(zf)
-            self.written.append(("captions", "the captions you generated, with their prompts", rows))
+            await self._write_records(zf)
             await self._write_media(zf)
             await asyncio.to_thread(zf.writestr, "README.txt", self._readme())
         finally:
             await asyncio.to_thread(zf.close)
         await self._report(100, "Done", force=True)
 
-    async def _batches(self, query: sa.Select, key: sa.Column) -> AsyncIterator[list[sa.Row]]:
-        """Rows of a query in key order, `BATCH` at a time, from one server-side cursor.
-
-        One pass over the table: memory stays flat, and the time grows with the rows (paging
-        by key would sort the user's rows again for every page).
-        """
+    async def _write_records(self, zf: zipfile.ZipFile) -> None:
+        """Every kind of record, all read from one snapshot of the database (a consistent copy)."""
+        kinds = [entry for entry in ownership.personal() if entry.export_as]
         async with db.service_session() as session:
-            result = await session.stream(query.order_by(key).execution_options(yield_per=BATCH))
-            async for rows in result.partitions(BATCH):
-                yield rows
+            await session.exec(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+            await session.exec(sa.text("SET LOCAL TIME ZONE 'UTC'"))  # times in the files end in +00:00
+            # Every row is read: plan for all of them, not for a cursor's first few (which may walk
+            # the whole table's id index instead of sorting this person's rows).
+            await session.exec(sa.text("SET LOCAL cursor_tuple_fraction = 1"))
+            for done, entry in enumerate(kinds):
+                await self._report(30 * done / len(kinds), f"Collecting {entry.export_as.replace('_', ' ')}")
+                query = sa.select(*ownership.exported_columns(entry)).where(
+                    ownership.rows_of(entry, self.user.id, self.user.email)
+                )
+                rows = await self._write_rows(session, zf, entry.export_as, query)
+                self.written.append((entry.export_as, entry.describes, rows))
+                self.records += rows
+            rows = await self._write_rows(session, zf, "captions", self._captions())
+            self.written.append(("captions", "the captions you generated, with their prompts", rows))
 
-    async def _write_rows(self, zf: zipfile.ZipFile, name: str, query: sa.Select, key: sa.Column) -> int:
-        """`name`.json (an array of objects) and `name`.csv from one pass over the query.
+    async def _write_rows(self, session, zf: zipfile.ZipFile, name: str, query: sa.Select) -> int:
+        """`name`.json (an array of objects) and `name`.csv, in the order of the rows' ids.
 
-        The JSON goes straight into the ZIP; the CSV waits in a temporary file (a ZIP takes
-        one entry at a time) and is copied in after. Serialising runs off the event loop.
+        Postgres writes both: each record's JSON (`row_to_json`), and the CSV (`COPY`, its
+        cells made by `_csv_cell`). The text reaches the ZIP in batches, off the event loop,
+        so memory stays flat however many records there are.
         """
-        columns = [c.name for c in query.selected_columns]
+        rows = query.subquery("record")
+        as_json = sa.select(sa.cast(sa.func.row_to_json(rows.table_valued()), sa.Text)).order_by(rows.c.id)
         count = 0
         handle = await asyncio.to_thread(zf.open, f"{name}.json", "w", force_zip64=True)
-        spool = await asyncio.to_thread(tempfile.TemporaryFile)
-        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
-        writer = csv.writer(text)
-
-        def write_batch(rows: list[sa.Row], first: bool) -> None:
-            records = [
-                json.dumps(dict(zip(columns, map(_plain, row), strict=True)), ensure_ascii=False)
-                for row in rows
-            ]
-            handle.write((("[\n  " if first else ",\n  ") + ",\n  ".join(records)).encode())
-            writer.writerows([_cell(v) for v in row] for row in rows)
-
         try:
-            await asyncio.to_thread(writer.writerow, columns)
-            async for rows in self._batches(query, key):
-                await asyncio.to_thread(write_batch, rows, count == 0)
-                count += len(rows)
+            found = await session.stream(as_json.execution_options(yield_per=BATCH))
+            async for batch in found.partitions(BATCH):
+                text = ("[\n  " if count == 0 else ",\n  ") + ",\n  ".join(record for (record,) in batch)
+                await asyncio.to_thread(handle.write, text.encode())
+                count += len(batch)
             await asyncio.to_thread(handle.write, b"\n]\n" if count else b"[]\n")
         finally:
             await asyncio.to_thread(handle.close)
 
-        def copy_csv() -> None:
-            text.flush()
-            spool.seek(0)
-            with zf.open(f"{name}.csv", "w", force_zip64=True) as out:
-                shutil.copyfileobj(spool, out, 1024 * 1024)
-
+        as_csv = sa.select(*(_csv_cell(column).label(column.name) for column in rows.c)).order_by(rows.c.id)
+        connection = await session.connection()
+        compiled = as_csv.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+        driver = (await connection.get_raw_connection()).driver_connection
+        handle = await asyncio.to_thread(zf.open, f"{name}.csv", "w", force_zip64=True)
         try:
-            await asyncio.to_thread(copy_csv)
+            async with (
+                driver.cursor() as cursor,
+                cursor.copy(
+                    f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, HEADER)", compiled.params
+                ) as copy,
+            ):
+                pending, size = [], 0  # COPY hands over one line at a time: written a batch at once
+                async for line in copy:
+                    pending.append(line)
+                    size += len(line)
+                    if size >= COPY_BATCH_BYTES:
+                        await asyncio.to_thread(handle.write, b"".join(pending))
+                        pending, size = [], 0
+                await asyncio.to_thread(handle.write, b"".join(pending))
         finally:
-            await asyncio.to_thread(text.close)
+            await asyncio.to_thread(handle.close)
         return count
 
-    async def _write_table(self, zf: zipfile.ZipFile, entry: ownership.Ownership) -> int:
-        table = metadata.tables[entry.table]
-        query = sa.select(*ownership.exported_columns(entry)).where(
-            ownership.rows_of(entry, self.user.id, self.user.email)
-        )
-        return await self._write_rows(zf, entry.export_as, query, table.c.id)
-
-    async def _write_captions(self, zf: zipfile.ZipFile) -> int:
-        query = (
+    def _captions(self) -> sa.Select:
+        return (
             sa.select(
                 GenerationOutput.id,
                 GenerationOutput.generation_id,
@@ -467,7 +466,6 @@ class _ExportWriter:
             .join(Generation, Generation.id == GenerationOutput.generation_id)
             .where(GenerationOutput.user_id == self.user.id, GenerationOutput.text.is_not(None))
         )
-        return await self._write_rows(zf, "captions", query, GenerationOutput.id)
 
     async def _write_media(self, zf: zipfile.ZipFile) -> None:
         query = sa.select(
@@ -482,21 +480,34 @@ class _ExportWriter:
                 )
             ) or 0
         store, done = media.store(), 0
-        async for rows in self._batches(query, GenerationOutput.id):
-            for _, key, size in rows:
-                await self._report(30 + 70 * min(1.0, done / total if total else 1.0), "Adding your files")
-                if await store.size(key) is None:
-                    self.missing.append(key)
-                    continue
-                info = zipfile.ZipInfo("media/" + key.split("/", 1)[1], date_time=utcnow().timetuple()[:6])
-                info.compress_type = zipfile.ZIP_STORED  # images and videos are compressed already
-                handle = await asyncio.to_thread(zf.open, info, "w", force_zip64=True)
-                try:
-                    await store.copy_to(key, handle)  # in chunks, in one worker-thread call
-                finally:
-                    await asyncio.to_thread(handle.close)
-                self.files += 1
-                done += size
+
+        def add(key: str) -> bool:
+            """The file into the ZIP, stored as it is (images and videos are compressed already);
+            False when it is gone from the store."""
+            try:
+                source = store.open_read(key)
+            except FileNotFoundError:
+                return False
+            info = zipfile.ZipInfo("media/" + key.split("/", 1)[1], date_time=utcnow().timetuple()[:6])
+            info.compress_type = zipfile.ZIP_STORED
+            with source, zf.open(info, "w", force_zip64=True) as handle:
+                shutil.copyfileobj(source, handle, COPY_CHUNK)
+            return True
+
+        async with db.service_session() as session:
+            found = await session.stream(
+                query.order_by(GenerationOutput.id).execution_options(yield_per=BATCH)
+            )
+            async for rows in found.partitions(BATCH):
+                for _, key, size in rows:
+                    await self._report(
+                        30 + 70 * min(1.0, done / total if total else 1.0), "Adding your files"
+                    )
+                    if await asyncio.to_thread(add, key):
+                        self.files += 1
+                    else:
+                        self.missing.append(key)
+                    done += size
 
     def _readme(self) -> str:
         lines = [
@@ -532,30 +543,19 @@ class _ExportWriter:
         return "\n".join(lines)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    text = str(_plain(value))
-    # Keep spreadsheet apps from running a cell as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _csv_cell(column: sa.ColumnElement) -> sa.ColumnElement:
+    """A column's CSV cell, as Postgres writes it: text as it is, but with a ' in front when a
+    spreadsheet app would run it as a formula (and it is no plain number); JSON as JSON text;
+    numbers and ids as they are; anything else (times, dates, true/false) as in the JSON file."""
+    kind = column.type.impl_instance if isinstance(column.type, sa.TypeDecorator) else column.type
+    if isinstance(kind, sa.String):
+        formula = sa.and_(sa.func.left(column, 1).in_(FORMULA_STARTS), ~column.regexp_match(NUMBER))
+        return sa.case((formula, sa.literal("'") + column), else_=column)
+    if isinstance(kind, sa.JSON):
+        return sa.cast(column, sa.Text)
+    if isinstance(kind, sa.Integer | sa.Numeric | sa.Uuid):
+        return column
+    return sa.func.to_json(column).op("#>>")(sa.literal_column("'{}'"))
 
 
 def _b64(raw: bytes) -> str:

@@ -7,6 +7,7 @@ new table in the map is exported, purged and tested without editing this file.
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
 import json
 import re
@@ -38,6 +39,7 @@ from assetry.models import (
     DailyActiveCount,
     DataExport,
     FormSubmission,
+    Generation,
     GenerationOutput,
     LoginAttempt,
     OutboxMessage,
@@ -503,6 +505,34 @@ async def test_export_of_a_user_with_no_data(database: str) -> None:
     assert json.loads(files["generations.json"]) == []
     assert files["generations.csv"].decode().startswith("id,user_id,kind,prompt")
     assert not [name for name in files if name.startswith("media/")]
+
+
+async def test_the_export_csv_defuses_formulas_and_says_what_the_json_says(database: str) -> None:
+    user, _ = await sign_up("maya@example.com")
+    prompts = ['=HYPERLINK("http://evil.example","prize")', "@SUM(A1:A9)", "-5", "waves, at dusk"]
+    async with db.service_session() as session:
+        for prompt in prompts:
+            session.add(Generation(user_id=user.id, kind="video", prompt=prompt, options={"note": "two\nlines"},
+                                   provider="offline", model="offline-video", cost_usd=0.25, status=SUCCEEDED,
+                                   finished_at=utcnow()))  # fmt: skip
+    _, archive = await _export_bytes(user.id)
+    files = _zip_text(archive)
+    records = {record["id"]: record for record in json.loads(files["generations.json"])}
+    rows = list(csv.DictReader(io.StringIO(files["generations.csv"].decode(), newline="")))
+
+    assert sorted(record["prompt"] for record in records.values()) == sorted(prompts)
+    # A spreadsheet app would run these two: a ' in front keeps them text; a number stays a number.
+    assert sorted(row["prompt"] for row in rows) == sorted(
+        ["'" + prompts[0], "'" + prompts[1], "-5", "waves, at dusk"]
+    )
+    for row in rows:
+        record = records[row["id"]]
+        assert json.loads(row["options"]) == record["options"] == {"note": "two\nlines"}
+        assert float(row["cost_usd"]) == record["cost_usd"] == 0.25
+        assert row["started_at"] == "" and record["started_at"] is None
+        for moment in ("created_at", "finished_at"):  # ISO 8601 in UTC, the same in both files
+            assert row[moment] == record[moment]
+            assert datetime.fromisoformat(record[moment]).utcoffset() == timedelta(0)
 
 
 async def test_export_requested_twice_is_one_job_then_a_new_one_after_it_ends(database: str) -> None:
