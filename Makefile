@@ -20,7 +20,9 @@ install: $(VENV)/.installed tools/node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null || python3 -m pip install --quiet "uv>=0.9"
-	uv sync --frozen
+	# Bytecode compiled once here: shells that set PYTHONDONTWRITEBYTECODE would otherwise make
+	# every process (app, worker, each CLI call in the tests) compile its libraries from source.
+	uv sync --frozen --compile-bytecode
 	@touch $@
 
 tools/node_modules/.installed: tools/package.json tools/package-lock.json
