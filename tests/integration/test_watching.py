@@ -43,7 +43,7 @@ async def _until(check, *, what: str) -> None:
 
 
 class QueryCounter:
-    """Counts the statements this process sends through the app's database engine."""
+    """Counts the statements this process sends through the app's database engines (user and service)."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -52,11 +52,13 @@ class QueryCounter:
         self.count += 1
 
     def __enter__(self) -> QueryCounter:
-        sa.event.listen(db.engine().sync_engine, "before_cursor_execute", self)
+        for service in (False, True):
+            sa.event.listen(db.engine(service=service).sync_engine, "before_cursor_execute", self)
         return self
 
     def __exit__(self, *_exc) -> None:
-        sa.event.remove(db.engine().sync_engine, "before_cursor_execute", self)
+        for service in (False, True):
+            sa.event.remove(db.engine(service=service).sync_engine, "before_cursor_execute", self)
 
 
 async def test_an_idle_watching_tab_queries_nothing_and_closing_it_stops_the_watcher(database: str) -> None:
