@@ -17,6 +17,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import psycopg
 import sqlalchemy as sa
@@ -37,15 +38,15 @@ async def notify(session: AsyncSession, audience: uuid.UUID | str, what: str) ->
     await session.exec(sa.select(notice(audience, what)))
 
 
-def notice(audience: uuid.UUID | str | sa.ColumnElement, what: str) -> sa.ColumnElement:
+def notice(audience: uuid.UUID | str | Any, what: str) -> sa.ColumnElement:
     """The note of `notify` as an expression, to send with a statement the caller sends anyway (one
     round trip less): in a query's columns, or in an UPDATE's RETURNING (then once per row changed,
     and not at all when none was; Postgres sends identical notes of one transaction once).
     `audience` may be a column (the changed row's owner)."""
-    if isinstance(audience, sa.ColumnElement):
-        payload = sa.func.json_build_object("user", audience, "what", what).cast(sa.Text)
-    else:
+    if isinstance(audience, uuid.UUID | str):
         payload = sa.literal(json.dumps({"user": str(audience), "what": what}))
+    else:  # a column: the note names each changed row's owner
+        payload = sa.func.json_build_object("user", audience, "what", what).cast(sa.Text)
     return sa.func.pg_notify(CHANNEL, payload)
 
 

@@ -8,7 +8,9 @@ that nobody runs stays queued for ever, so only the closed tab can end its watch
 from __future__ import annotations
 
 import asyncio
+import json
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -154,3 +156,14 @@ async def test_a_watcher_without_a_tab_or_a_session_stops_at_once(database: str,
         if open_tab:
             await tab.close()
     assert told.to_browser == []
+
+
+async def test_queued_running_and_done_each_note_the_owner(database: str) -> None:
+    """Generate, the worker's start and the saved result each send the owner's pages a note."""
+    user_id, _ = await new_user("ana@example.com")
+    async with await psycopg.AsyncConnection.connect(db.psycopg_conninfo(), autocommit=True) as conn:
+        await conn.execute(f"LISTEN {changes.CHANNEL}")
+        await studio.start(user_id, image(), client_request_id="noted")
+        await run_all()
+        notes = [json.loads(note.payload) async for note in conn.notifies(timeout=ENDS_WITHIN, stop_after=3)]
+    assert notes == [{"user": str(user_id), "what": changes.GENERATION}] * 3
