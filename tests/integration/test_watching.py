@@ -167,3 +167,32 @@ async def test_queued_running_and_done_each_note_the_owner(database: str) -> Non
         await run_all()
         notes = [json.loads(note.payload) async for note in conn.notifies(timeout=ENDS_WITHIN, stop_after=3)]
     assert notes == [{"user": str(user_id), "what": changes.GENERATION}] * 3
+
+
+async def test_generate_and_cancel_show_the_row_at_once_and_the_watcher_agrees(database: str) -> None:
+    """Generate lists the new generation as queued and Cancel moves it to the ended ones, each from
+    the row the service returned (no second read); the watcher's own read shows the same."""
+    user_id, token = await new_user("ana@example.com")
+    form = {"kind": "image", "prompt": "a kite at dusk", "model_key": "offline:preview-image",
+            "aspect_ratio": "1:1", "count": "1"}  # fmt: skip
+    async with Tab(cookie=token, path="/studio") as tab:
+        await tab.open()
+        await tab.call(StudioState.load)
+        with QueryCounter() as queries:
+            started = await tab.call(StudioState.generate, form=form)
+        page = await tab.state(StudioState)
+        assert [(item.prompt, item.status_label) for item in page.active] == [("a kite at dusk", "Queued")]
+        # The session's user, then Generate's own transaction: check, queue, insert (and BEGIN/COMMIT).
+        assert queries.count <= 8, f"Generate sent {queries.count} statements"
+        assert any(event.name.endswith("watch") for event in started.chained)
+
+        await tab.call(StudioState.cancel, generation_id=page.active[0].id)
+        page = await tab.state(StudioState)
+        assert page.active == []
+        assert [(item.prompt, item.status_label) for item in page.recent] == [("a kite at dusk", "Cancelled")]
+        watcher = tab.start(StudioState.watch)  # its first turn reads the page: nothing runs, it ends
+        await asyncio.wait_for(watcher, ENDS_WITHIN)
+        page = await tab.state(StudioState)
+        await tab.close()
+    assert page.active == [] and [item.status for item in page.recent] == ["cancelled"]
+    assert (await studio.active_count(user_id)) == 0
