@@ -112,6 +112,13 @@ async def dispose_engines() -> None:
     _engines.clear()
 
 
+# `set_config('role', …, true)` is SET LOCAL ROLE; both in one round trip (a prepared text: no
+# expression to build on each transaction).
+_AS_USER = sa.text(
+    "SELECT set_config('role', 'authenticated', true), set_config('request.jwt.claims', :claims, true)"
+)
+
+
 @asynccontextmanager
 async def user_session(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
     """A transaction on behalf of one user; committed on success, rolled back on error."""
@@ -120,13 +127,7 @@ async def user_session(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
         session.begin(),
     ):
         claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
-        # `set_config('role', …, true)` is SET LOCAL ROLE; both in one round trip.
-        await session.exec(
-            sa.select(
-                sa.func.set_config("role", "authenticated", True),
-                sa.func.set_config("request.jwt.claims", claims, True),
-            )
-        )
+        await session.exec(_AS_USER, params={"claims": claims})
         yield session
 
 
