@@ -15,15 +15,18 @@ The database is Postgres in every mode: DATABASE_URL's, or the embedded server's
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import Any
 
 import sqlalchemy as sa
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assetry.config import get_settings
@@ -35,19 +38,58 @@ in_job: ContextVar[bool] = ContextVar("in_job", default=False)
 statements_for_pages = 0  # counted only with COUNT_STATEMENTS on (tests, benchmarks)
 
 
-def engine() -> AsyncEngine:
-    """The async engine for the configured database (one per URL per process)."""
+# A pooled connection used this recently is handed out as it is; one idle for longer is asked
+# `SELECT 1` first (a restarted database left it dead). Pinging on every checkout, as
+# `pool_pre_ping` does, costs a round trip per transaction; a connection that died within this
+# window fails its statement once, and the pool then replaces all its connections.
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def engine(*, service: bool = False) -> AsyncEngine:
+    """The async engine for the configured database (one per URL and role per process).
+
+    The default engine logs in as the app's role, which holds no privileges of its own: each
+    `user_session` takes the `authenticated` role for its transaction. The `service` engine's
+    connections act as `service_role` from the start (a login option), so a `service_session`
+    needs no `SET ROLE` round trip."""
     settings = get_settings()
     url = settings.app_database_url
-    if url not in _engines:
+    key = f"{url} service" if service else url
+    if key not in _engines:
+        connect_args = {"options": "-c role=service_role"} if service else {}
         # Errors leave the SQL's parameters out: they hold emails, names and prompts (assetry.logs).
         created = create_async_engine(
-            url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+            url,
+            pool_size=10,
+            max_overflow=10,
+            pool_use_lifo=True,  # the most recently used connection first: the idle ones age out
+            hide_parameters=True,
+            connect_args=connect_args,
         )
+        sa.event.listen(created.sync_engine.pool, "checkout", _ping_if_idle)
+        sa.event.listen(created.sync_engine.pool, "checkin", _checked_in)
         if settings.count_statements:
             sa.event.listen(created.sync_engine, "before_cursor_execute", _count_statement)
-        _engines[url] = created
-    return _engines[url]
+        _engines[key] = created
+    return _engines[key]
+
+
+def _checked_in(_dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: object) -> None:
+    """Pool checkout: a connection idle for a while answers `SELECT 1`, or the pool takes another."""
+    checked_in = record.info.get("checked_in_at")
+    if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+        return  # new (it just answered the login), or used a moment ago
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    except Exception as error:  # gone: the pool discards it and connects again
+        raise sa.exc.DisconnectionError(str(error)) from error
+    finally:
+        cursor.close()
 
 
 def _count_statement(*_args: object) -> None:
@@ -70,6 +112,13 @@ async def dispose_engines() -> None:
     _engines.clear()
 
 
+# `set_config('role', …, true)` is SET LOCAL ROLE; both in one round trip (a prepared text: no
+# expression to build on each transaction).
+_AS_USER = sa.text(
+    "SELECT set_config('role', 'authenticated', true), set_config('request.jwt.claims', :claims, true)"
+)
+
+
 @asynccontextmanager
 async def user_session(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
     """A transaction on behalf of one user; committed on success, rolled back on error."""
@@ -78,13 +127,7 @@ async def user_session(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
         session.begin(),
     ):
         claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
-        # `set_config('role', …, true)` is SET LOCAL ROLE; both in one round trip.
-        await session.exec(
-            sa.select(
-                sa.func.set_config("role", "authenticated", True),
-                sa.func.set_config("request.jwt.claims", claims, True),
-            )
-        )
+        await session.exec(_AS_USER, params={"claims": claims})
         yield session
 
 
@@ -92,10 +135,9 @@ async def user_session(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
 async def service_session() -> AsyncIterator[AsyncSession]:
     """A transaction on behalf of the service itself (bypasses RLS)."""
     async with (
-        AsyncSession(engine(), expire_on_commit=False) as session,
+        AsyncSession(engine(service=True), expire_on_commit=False) as session,
         session.begin(),
     ):
-        await session.exec(sa.text("SET LOCAL ROLE service_role"))
         yield session
 
 

@@ -2,7 +2,8 @@
 
 Cold start, page load, the websocket hydrate, Lighthouse (mobile) and first install (baseline: a blank
 Reflex app); the offline
-provider's renders; the TikTok client paging 5,000 videos; the studio's job overhead; the
+provider's renders; the TikTok client paging 5,000 videos; the studio's job overhead; 100 idle
+studio tabs for 60 s (statements they cause); the
 library page with 1,000 generations; dashboard queries over 10 million snapshots; a full
 first sync of 5,000 videos; recognising 1,000 new posts among 10,000 generations and What
 works over 10,000 linked posts; the data export of 500 MB of media into object storage and to
@@ -31,6 +32,7 @@ from bench import (
     export,
     first_sync,
     hydrate,
+    idle_tabs,
     install,
     job_overhead,
     library,
@@ -52,6 +54,7 @@ SECTIONS = (
     "offline_render",
     "tiktok_sync_client",
     "job_overhead",
+    "idle_tabs",
     "library",
     "dashboard",
     "first_sync",
@@ -66,6 +69,7 @@ REPORTS = {
     "offline_render": offline_render.report,
     "tiktok_sync_client": tiktok_sync_client.report,
     "job_overhead": job_overhead.report,
+    "idle_tabs": idle_tabs.report,
     "library": library.report,
     "dashboard": dashboard.report,
     "first_sync": first_sync.report,
@@ -171,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         "offline_render": lambda: offline_render.measure(),
         "tiktok_sync_client": lambda: tiktok_sync_client.measure(),
         "job_overhead": lambda: job_overhead.measure(args.jobs_runs),
+        "idle_tabs": lambda: idle_tabs.measure(),
         "library": lambda: library.measure(args.library_runs),
         "dashboard": lambda: dashboard.measure(args.scale, args.query_runs),
         "first_sync": lambda: first_sync.measure(runs=args.sync_runs),

@@ -79,7 +79,11 @@ class _Backoff(BaseRetryStrategy):
 
 def build_app(tasks: Iterable[manifest.Spec] = manifest.TASKS) -> App:
     """A procrastinate app with these tasks (the manifest's) and the engine's own upkeep."""
-    app = App(connector=PsycopgConnector(conninfo=db.psycopg_conninfo(), min_size=1))
+    # Its pool serves the worker's fetches, heartbeats, deleted-user checks and job endings at
+    # once: one connection would make each wait for the others (a job's start behind a fetch).
+    pool_size = get_settings().job_concurrency + 2
+    connector = PsycopgConnector(conninfo=db.psycopg_conninfo(), min_size=2, max_size=pool_size)
+    app = App(connector=connector)
     for spec in tasks:
         _register(app, spec)
     for spec in _built_in():

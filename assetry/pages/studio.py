@@ -14,6 +14,8 @@ from assetry.components.layout import app_page
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
 from assetry.integrations import hooks
+from assetry.models import Generation
+from assetry.models.runs import ACTIVE
 from assetry.services import best_posts, catalog, studio, what_worked
 from assetry.state.generations import GenerationView, view
 from assetry.state.page_local import PageLocal
@@ -126,7 +128,8 @@ class StudioState(PageLocal, Watching, rx.State):
             return None
         already = any(item.id == str(generation.id) for item in self.active)
         self._last_started = str(generation.id)
-        await self._refresh(user.id)
+        if not already:
+            self._show(generation)  # no second read: the watcher's first turn reads the page
         if already:
             return rx.toast.info("That one is already on its way — see it under In progress.")
         return [
@@ -140,10 +143,10 @@ class StudioState(PageLocal, Watching, rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         try:
-            await studio.cancel(user.id, uuid.UUID(generation_id))
+            generation = await studio.cancel(user.id, uuid.UUID(generation_id))
         except (BadInput, NotAllowed, ValueError) as problem:
             return rx.toast.error(str(problem))
-        await self._refresh(user.id)
+        self._show(generation)  # "Cancelling…" or "Cancelled" at once (a watcher reads the rest)
         if all(item.id != generation_id for item in self.active):
             # It had not started yet, so it ended at once; the watcher will not see it end.
             return rx.toast.info("Cancelled.")
@@ -262,6 +265,19 @@ class StudioState(PageLocal, Watching, rx.State):
             hashtags=self.hashtags,
             learn_from_best=self.learn_from_best,
         )
+
+    def _show(self, generation: Generation) -> None:
+        """Put a generation this tab just started or cancelled where it belongs, from the row the
+        service returned: in progress (added, or in its place), or first among the ended ones."""
+        item = view(generation, [], phase=generation.status)
+        shown = [other.id for other in self.active]
+        if generation.status not in ACTIVE:
+            self.active = [other for other in self.active if other.id != item.id]
+            self.recent = [item, *(other for other in self.recent if other.id != item.id)][:RECENT]
+        elif item.id in shown:
+            self.active = [item if other.id == item.id else other for other in self.active]
+        else:
+            self.active = [*self.active, item]
 
     async def _refresh(self, user_id: uuid.UUID) -> None:
         found = await studio.overview(user_id, ended=RECENT)

@@ -102,31 +102,32 @@ async def start(
     settings = get_settings()
     quote = check(settings, request)
     client_request_id = client_request_id[:128]
-    async with db.user_session(user_id) as session:
-        if existing := await _by_client_request(session, user_id, client_request_id):
-            return existing
-        await _check_limits(session, settings, user_id)
-        generation = Generation(
-            user_id=user_id,
-            kind=request.kind,
-            prompt=request.prompt.strip(),
-            options=_options(request),
-            provider=quote.choice.provider,
-            model=quote.choice.model,
-            seed=request.seed if request.seed is not None else random.randrange(2**31),
-            cost_usd=quote.cost_usd,
-            parent_id=parent_id,
-            client_request_id=client_request_id,
-        )
-        try:
-            async with session.begin_nested():  # the job goes with its row, or neither stays
-                generation.job_id = await queue.enqueue(
-                    session, TASK, {"generation_id": str(generation.id)}, user_id=user_id
-                )
-                session.add(generation)
-        except sa.exc.IntegrityError:  # lost a double-click race: the other click's generation
+    generation = Generation(
+        user_id=user_id,
+        kind=request.kind,
+        prompt=request.prompt.strip(),
+        options=_options(request),
+        provider=quote.choice.provider,
+        model=quote.choice.model,
+        seed=request.seed if request.seed is not None else random.randrange(2**31),
+        cost_usd=quote.cost_usd,
+        parent_id=parent_id,
+        client_request_id=client_request_id,
+    )
+    try:
+        async with db.user_session(user_id) as session:
+            # One round trip: the same click's generation if any, else the limits (and the note
+            # that the studio changed, sent only if this transaction commits).
+            if existing := await _check_limits(session, settings, user_id, client_request_id):
+                return existing
+            generation.job_id = await queue.enqueue(
+                session, TASK, {"generation_id": str(generation.id)}, user_id=user_id
+            )
+            session.add(generation)
+            await session.flush()  # the job goes with its row, or neither stays
+    except sa.exc.IntegrityError:  # lost a double-click race: the other click's generation
+        async with db.user_session(user_id) as session:
             return await _by_client_request(session, user_id, client_request_id)
-        await changes.notify(session, user_id, changes.GENERATION)
     return generation
 
 
@@ -328,16 +329,24 @@ async def job_ended(payload: dict, status: str, message: str) -> None:
 async def run_generation(ctx: Context) -> dict:
     generation_id = uuid.UUID(ctx.payload["generation_id"])
     async with db.service_session() as session:
-        generation = await session.get(Generation, generation_id)
-        if generation is None:  # deleted while queued
-            return {"skipped": "deleted"}
-        if generation.status in (SUCCEEDED, CANCELLED):  # a rerun after the work was saved or stopped
-            return {"outputs": "kept"}
-        if generation.status != CANCELLING:
-            generation.status = RUNNING
-        generation.phase = "running"
-        generation.started_at = generation.started_at or utcnow()
-        await changes.notify(session, generation.user_id, changes.GENERATION)
+        # One round trip: marked running (a cancelling one stays so), read, and the page told.
+        generation = (
+            await session.exec(
+                sa.update(Generation)
+                .where(Generation.id == generation_id, col(Generation.status).not_in((SUCCEEDED, CANCELLED)))
+                .values(
+                    status=sa.case((Generation.status == CANCELLING, Generation.status), else_=RUNNING),
+                    phase="running",
+                    started_at=sa.func.coalesce(Generation.started_at, utcnow()),
+                )
+                .returning(Generation, changes.notice(Generation.user_id, changes.GENERATION))
+            )
+        ).first()
+        if generation is None:
+            if await session.get(Generation, generation_id) is None:  # deleted while queued
+                return {"skipped": "deleted"}
+            return {"outputs": "kept"}  # a rerun after the work was saved or stopped
+        generation = generation[0]
     await ctx.checkpoint()
     produced = await _produce(ctx, generation)
     await ctx.checkpoint()
@@ -455,10 +464,14 @@ async def _save_outputs(generation: Generation, produced: list[MediaFile | str])
     async with db.service_session() as session:
         await session.exec(sa.delete(GenerationOutput).where(GenerationOutput.generation_id == generation.id))
         session.add_all(rows)
-        current = await session.get(Generation, generation.id)
-        if current is not None:
-            _end(current, SUCCEEDED, "")
-            await changes.notify(session, generation.user_id, changes.GENERATION)
+        await session.flush()
+        # Ended and the page told, in one statement (nothing is told if the row is gone).
+        await session.exec(
+            sa.update(Generation)
+            .where(Generation.id == generation.id)
+            .values(_ended_values(SUCCEEDED, ""))
+            .returning(changes.notice(Generation.user_id, changes.GENERATION))
+        )
 
 
 async def _progress(generation: Generation, phase: str, position: int | None) -> None:
@@ -472,8 +485,18 @@ async def _progress(generation: Generation, phase: str, position: int | None) ->
 
 
 def _end(generation: Generation, status: str, message: str) -> None:
-    generation.status, generation.error, generation.finished_at = status, message[:2000], utcnow()
-    generation.phase, generation.queue_position = "", None
+    for name, value in _ended_values(status, message).items():
+        setattr(generation, name, value)
+
+
+def _ended_values(status: str, message: str) -> dict:
+    return {
+        "status": status,
+        "error": message[:2000],
+        "finished_at": utcnow(),
+        "phase": "",
+        "queue_position": None,
+    }
 
 
 def _audio(generation: Generation) -> bool | None:
@@ -513,24 +536,32 @@ async def _by_client_request(
     return (await session.exec(query)).first()
 
 
-async def _check_limits(session: AsyncSession, settings: Settings, user_id: uuid.UUID) -> None:
+async def _check_limits(
+    session: AsyncSession, settings: Settings, user_id: uuid.UUID, client_request_id: str
+) -> Generation | None:
+    """The generation this click already started, if any; else BadInput when a limit is reached."""
     today = datetime.combine(utcnow().date(), time.min, UTC)
     mine = Generation.user_id == user_id
 
     def counted(*filters) -> sa.ScalarSelect:
         return select(sa.func.count()).select_from(Generation).where(mine, *filters).scalar_subquery()
 
-    # One round trip: today's count, the running count, and the user's own quota (an admin
-    # may set one; otherwise the site-wide one applies).
-    used, running, own_quota = (
+    # One round trip: the same click's generation, today's count, the running count, the user's
+    # own quota (an admin may set one; otherwise the site-wide one applies), and the note.
+    same_click = select(Generation.id).where(mine, Generation.client_request_id == client_request_id)
+    existing_id, used, running, own_quota, _noted = (
         await session.exec(
             select(
+                same_click.scalar_subquery(),
                 counted(Generation.created_at >= today),
                 counted(col(Generation.status).in_(ACTIVE)),
                 select(User.daily_quota).where(User.id == user_id).scalar_subquery(),
+                changes.notice(user_id, changes.GENERATION),
             )
         )
     ).one()
+    if existing_id is not None:
+        return await session.get(Generation, existing_id)
     quota = settings.daily_generation_quota if own_quota is None else own_quota
     if used >= quota:
         raise BadInput(f"You've used all {quota} generations for today. Your quota resets at midnight UTC.")
@@ -539,6 +570,7 @@ async def _check_limits(session: AsyncSession, settings: Settings, user_id: uuid
             f"You already have {running} generations in progress, the most at once. "
             "Wait for one to finish or cancel one."
         )
+    return None
 
 
 async def _count(session: AsyncSession, *filters) -> int:
@@ -568,14 +600,15 @@ async def _in_progress(session: AsyncSession, user_id: uuid.UUID) -> list[InProg
             .order_by(Generation.created_at)
         )
     ).all()
-    return [
-        InProgress(
-            generation=generation,
-            phase=generation.status if generation.status != RUNNING else generation.phase or RUNNING,
-            position=generation.queue_position,
-        )
-        for generation in rows
-    ]
+    return [_in_progress_of(generation) for generation in rows]
+
+
+def _in_progress_of(generation: Generation) -> InProgress:
+    return InProgress(
+        generation=generation,
+        phase=generation.status if generation.status != RUNNING else generation.phase or RUNNING,
+        position=generation.queue_position,
+    )
 
 
 @dataclass(frozen=True)
@@ -587,21 +620,30 @@ class Overview:
 
 
 async def overview(user_id: uuid.UUID, *, ended: int) -> Overview:
-    """The studio's view of this user's work, read in one transaction (a pushed change re-reads it)."""
+    """The studio's view of this user's work, read in one transaction (a pushed change re-reads it):
+    one query for the generations in progress and the latest ended ones, one for their outputs."""
+    mine = Generation.user_id == user_id
+    active = col(Generation.status).in_(ACTIVE)
+    latest_ended = (
+        select(Generation.id)
+        .where(mine, sa.not_(active))
+        .order_by(col(Generation.created_at).desc(), col(Generation.id).desc())
+        .limit(ended)
+    )
     async with db.user_session(user_id) as session:
-        running = await _in_progress(session, user_id)
-        latest = (
+        rows = (
             await session.exec(
                 select(Generation)
-                .where(Generation.user_id == user_id, col(Generation.status).not_in(ACTIVE))
-                .order_by(col(Generation.created_at).desc(), col(Generation.id).desc())
-                .limit(ended)
+                .where(mine, sa.or_(active, col(Generation.id).in_(latest_ended)))
+                .order_by(Generation.created_at, Generation.id)
             )
         ).all()
+        latest = [g for g in reversed(rows) if g.status not in ACTIVE]
         outputs = await _outputs_of(session, user_id, [g.id for g in latest])
     by_generation: dict[uuid.UUID, list[GenerationOutput]] = {}
     for output in outputs:
         by_generation.setdefault(output.generation_id, []).append(output)
+    running = [_in_progress_of(g) for g in rows if g.status in ACTIVE]
     return Overview(running, [(g, by_generation.get(g.id, [])) for g in latest])
 
 

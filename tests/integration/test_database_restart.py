@@ -98,6 +98,8 @@ async def test_a_job_whose_database_restarted_runs_again_and_pages_are_woken(
 
                 second = await studio.start(user_id, captions("a baker at noon"), client_request_id="two")
                 await until(lambda: ended(user_id, second.id), "work queued after the restart")
+            # The generation's row ends before the worker marks its job done (its next statement).
+            await until(jobs_done, "the worker to mark both jobs done")
             jobs = await engine_jobs(studio.TASK)
             assert [job.status for job in jobs] == ["succeeded", "succeeded"]
             assert jobs[0].attempts == 2  # the first ran again once
@@ -109,6 +111,10 @@ async def test_a_job_whose_database_restarted_runs_again_and_pages_are_woken(
 
 async def _value(found: bool | Awaitable[bool]) -> bool:
     return await found if isinstance(found, Awaitable) else found
+
+
+async def jobs_done() -> bool:
+    return all(job.status != "doing" for job in await engine_jobs(studio.TASK))
 
 
 async def ended(user_id: uuid.UUID, generation_id: uuid.UUID) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from procrastinate.periodic import PeriodicDeferrer
 
@@ -124,14 +126,24 @@ async def test_an_unexpected_error_fails_once_with_a_message_and_no_retry(databa
     assert status == "failed" and "Something went wrong on our side (reference " in message
 
 
-async def test_a_job_for_a_deleted_user_is_dropped(database: str) -> None:
+async def test_a_job_for_a_deleted_user_is_dropped_and_logged_by_count(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
     gone = uuid.uuid4()
     async with db.service_session() as session:
-        await queue.enqueue(session, tracking.FETCH_TASK, {"ids": [str(uuid.uuid4())]}, user_id=gone)
+        for _ in range(2):
+            await queue.enqueue(session, tracking.FETCH_TASK, {"ids": [str(uuid.uuid4())]}, user_id=gone)
     before = engine.dropped_for_deleted_users
-    await run_jobs()
-    assert engine.dropped_for_deleted_users == before + 1
-    assert [job.status for job in await engine_jobs(tracking.FETCH_TASK)] == ["succeeded"]
+    with caplog.at_level(logging.INFO, logger=engine.__name__):
+        await run_jobs()
+    assert engine.dropped_for_deleted_users == before + 2
+    assert [job.status for job in await engine_jobs(tracking.FETCH_TASK)] == ["succeeded", "succeeded"]
+    dropped = [r.getMessage() for r in caplog.records if "its user is deleted" in r.getMessage()]
+    assert [message.rsplit("(", 1)[1] for message in dropped] == [
+        f"{before + 1} so far)",
+        f"{before + 2} so far)",
+    ]
+    assert all(str(gone) not in message for message in dropped)  # the log names the job, not the person
 
 
 async def test_cancelling_a_waiting_generation_is_confirmed_at_once(database: str) -> None:

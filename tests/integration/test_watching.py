@@ -8,8 +8,10 @@ that nobody runs stays queued for ever, so only the closed tab can end its watch
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -48,7 +50,7 @@ async def _until(check, *, what: str) -> None:
 
 
 class QueryCounter:
-    """Counts the statements this process sends through the app's database engine."""
+    """Counts the statements this process sends through the app's database engines (user and service)."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -57,11 +59,13 @@ class QueryCounter:
         self.count += 1
 
     def __enter__(self) -> QueryCounter:
-        sa.event.listen(db.engine().sync_engine, "before_cursor_execute", self)
+        for service in (False, True):
+            sa.event.listen(db.engine(service=service).sync_engine, "before_cursor_execute", self)
         return self
 
     def __exit__(self, *_exc) -> None:
-        sa.event.remove(db.engine().sync_engine, "before_cursor_execute", self)
+        for service in (False, True):
+            sa.event.remove(db.engine(service=service).sync_engine, "before_cursor_execute", self)
 
 
 async def test_an_idle_watching_tab_queries_nothing_and_closing_it_stops_the_watcher(database: str) -> None:
@@ -213,3 +217,43 @@ async def _reminder_watching(tab: Tab) -> bool:
 
 async def _equals(found, expected) -> bool:
     return await found == expected
+
+
+async def test_queued_running_and_done_each_note_the_owner(database: str) -> None:
+    """Generate, the worker's start and the saved result each send the owner's pages a note."""
+    user_id, _ = await new_user("ana@example.com")
+    async with await psycopg.AsyncConnection.connect(db.psycopg_conninfo(), autocommit=True) as conn:
+        await conn.execute(f"LISTEN {changes.CHANNEL}")
+        await studio.start(user_id, image(), client_request_id="noted")
+        await run_all()
+        notes = [json.loads(note.payload) async for note in conn.notifies(timeout=ENDS_WITHIN, stop_after=3)]
+    assert notes == [{"user": str(user_id), "what": changes.GENERATION}] * 3
+
+
+async def test_generate_and_cancel_show_the_row_at_once_and_the_watcher_agrees(database: str) -> None:
+    """Generate lists the new generation as queued and Cancel moves it to the ended ones, each from
+    the row the service returned (no second read); the watcher's own read shows the same."""
+    user_id, token = await new_user("ana@example.com")
+    form = {"kind": "image", "prompt": "a kite at dusk", "model_key": "offline:preview-image",
+            "aspect_ratio": "1:1", "count": "1"}  # fmt: skip
+    async with Tab(cookie=token, path="/studio") as tab:
+        await tab.open()
+        await tab.call(StudioState.load)
+        with QueryCounter() as queries:
+            started = await tab.call(StudioState.generate, form=form)
+        page = await tab.state(StudioState)
+        assert [(item.prompt, item.status_label) for item in page.active] == [("a kite at dusk", "Queued")]
+        # The session's user, then Generate's own transaction: check, queue, insert (and BEGIN/COMMIT).
+        assert queries.count <= 8, f"Generate sent {queries.count} statements"
+        assert any(event.name.endswith("watch") for event in started.chained)
+
+        await tab.call(StudioState.cancel, generation_id=page.active[0].id)
+        page = await tab.state(StudioState)
+        assert page.active == []
+        assert [(item.prompt, item.status_label) for item in page.recent] == [("a kite at dusk", "Cancelled")]
+        watcher = tab.start(StudioState.watch)  # its first turn reads the page: nothing runs, it ends
+        await asyncio.wait_for(watcher, ENDS_WITHIN)
+        page = await tab.state(StudioState)
+        await tab.close()
+    assert page.active == [] and [item.status for item in page.recent] == ["cancelled"]
+    assert (await studio.active_count(user_id)) == 0
