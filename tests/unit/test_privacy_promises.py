@@ -53,6 +53,11 @@ PROMISES: dict[str, list[str]] = {
         "integration/test_admin_services.py::test_overview_counts_per_day_and_never_names_anyone",
         "integration/test_active_users.py::test_users_who_opted_out_are_not_counted",
     ],
+    "and we share it with nobody beyond the processors below": [
+        # Fails when matching a synced post (its cover, caption, time) to the generation it came from
+        # sends anything anywhere but a GET of the post's own cover from its platform, and the database.
+        "integration/test_matching_sends_nothing_to_a_third_party.py::test_matching_never_sends_anything_to_a_third_party",
+    ],
     "A processor this installation is not configured to use receives nothing": [
         "unit/services/test_policies.py::test_no_processor_on_embedded_defaults_and_supabase_when_configured",
         "unit/services/test_processors.py::test_embedded_installation_uses_no_processor",
