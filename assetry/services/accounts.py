@@ -133,20 +133,17 @@ async def user_for_token(token: str) -> User | None:
         return (await session.exec(select(User).join(AuthSession, sa.and_(*_is_live(token))))).first()
 
 
-async def session_key(token: str) -> str:
-    """Which live session a token stands for, as "<user id>/<session id>", or "" when none does.
-
-    Not secret: it names the session without being able to act as it.
+async def live_session(token: str) -> tuple[str, User | None]:
+    """Which live session a token stands for, as "<user id>/<session id>", and its user; ("", None)
+    when none does. The key is not secret: it names the session without being able to act as it.
     """
     if not token or len(token) > 128:
-        return ""
+        return "", None
     async with db.service_session() as session:
         found = (
-            await session.exec(
-                select(AuthSession.user_id, AuthSession.id).join(User, sa.and_(*_is_live(token)))
-            )
+            await session.exec(select(AuthSession.id, User).join(User, sa.and_(*_is_live(token))))
         ).first()
-    return f"{found[0]}/{found[1]}" if found else ""
+    return (f"{found[1].id}/{found[0]}", found[1]) if found else ("", None)
 
 
 async def ticket_for(token: str) -> str:

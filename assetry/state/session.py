@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextvars import ContextVar
 from urllib.parse import urlencode
 
 import reflex as rx
 from reflex.istate.manager.memory import StateManagerMemory
 from reflex.istate.manager.redis import StateManagerRedis
 from reflex.istate.manager.token import BaseStateToken
+from reflex.istate.proxy import StateProxy
 from reflex.middleware import Middleware
 from reflex.state import BaseState, OnLoadInternalState
 from reflex.utils.exec import is_prod_mode
@@ -39,6 +41,8 @@ from assetry.services import accounts, usage
 from assetry.services.accounts import SESSION_COOKIE
 
 LOGIN_ROUTE = "/login"
+# (session cookie, its user) as `SessionBoundary` found them before the event being handled.
+_checked: ContextVar[tuple[str, User | None] | None] = ContextVar("session_checked", default=None)
 HOME_ROUTE = "/home"
 
 
@@ -86,8 +90,8 @@ class SessionState(rx.State):
     @rx.event
     async def require_login(self):
         """on_load of signed-in pages: back to the login page when the session is gone, else the
-        app shell's parts filled for the user, all in this one event (one look-up of the user)."""
-        user = await accounts.user_for_token(self._token())
+        app shell's parts filled for the user, all in this one event."""
+        user = await signed_in_user(self)
         self._remember(user)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
@@ -112,7 +116,9 @@ class SessionState(rx.State):
         state there would cost each new signed-in tab the copying of every default (charts
         included) for nothing.
         """
-        current = await accounts.session_key(self._token())
+        token = self._token()
+        current, user = await accounts.live_session(token)
+        _checked.set((token, user))
         if current != self._filled_for:
             if self._filled_for:
                 await empty_user_states(self)
@@ -221,14 +227,23 @@ class SessionBoundary(Middleware):
         # Reflex's own on_load steps (queueing the page's loads, marking the page hydrated) read
         # and send no app state; the loads they queue are checked as every event is.
         if event.name.startswith(f"{OnLoadInternalState.get_full_name()}."):
+            _checked.set(None)
             return
         await (await state.get_state(SessionState))._follow_session()
 
 
 async def signed_in_user(state: rx.State) -> User | None:
-    """The user behind the event's session cookie, resolved on the server, or None."""
+    """The user behind the event's session cookie, resolved on the server, or None.
+
+    An event handler gets the user `SessionBoundary` found for this very event; a background
+    handler (a `StateProxy`, running for as long as its work lasts) asks again each time.
+    """
     session = await state.get_state(SessionState)
-    return await accounts.user_for_token(session._token())
+    token = session._token()
+    checked = _checked.get()
+    if checked is not None and checked[0] == token and not isinstance(state, StateProxy):
+        return checked[1]
+    return await accounts.user_for_token(token)
 
 
 async def session_token(state: rx.State) -> str:
