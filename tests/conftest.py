@@ -114,7 +114,10 @@ def migrated(tmp_path_factory: pytest.TempPathFactory, test_database_url: str) -
     yield env
 
 
-# Every table emptied in one round trip (TRUNCATE of ~30 tables takes a second; this, ~50 ms).
+# Every table emptied in one round trip, by a function of the wiping connection's own
+# (`pg_temp`: nothing in the schema under test) that deletes only from tables holding rows; the
+# connection stays open for the run, so the function's plans are made once. Per test ~10 ms
+# under load, against ~150 ms for a new connection and a DELETE of every table.
 # The job engine's tables (procrastinate's) first: its jobs point at nothing of ours.
 _ENGINE_TABLES = (
     "procrastinate_periodic_defers",
@@ -122,19 +125,42 @@ _ENGINE_TABLES = (
     "procrastinate_jobs",
     "procrastinate_workers",
 )
-_WIPE = "; ".join(
-    f'DELETE FROM "{name}"' for name in (*_ENGINE_TABLES, *(t.name for t in reversed(metadata.sorted_tables)))
+_WIPE_FUNCTION = "CREATE FUNCTION pg_temp.wipe() RETURNS void LANGUAGE plpgsql AS $$BEGIN\n{}\nEND$$".format(
+    "\n".join(
+        f'PERFORM FROM "{name}" LIMIT 1; IF FOUND THEN DELETE FROM "{name}"; END IF;'
+        for name in (*_ENGINE_TABLES, *(t.name for t in reversed(metadata.sorted_tables)))
+    )
 )
 
 
+@pytest.fixture(scope="session")
+def wiper(migrated: dict[str, str]) -> Iterator[sa.Engine]:
+    """One owner connection for the run, which empties the database before each test.
+
+    A test that cuts it (a restart of the server) costs the next test a new connection."""
+    url = migrated["DATABASE_URL"]
+    engine = sa.create_engine(driver_url(url), pool_size=1, max_overflow=0, pool_pre_ping=True)
+
+    @sa.event.listens_for(engine, "connect")
+    def _define(connection, _record) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(_WIPE_FUNCTION)
+        connection.commit()
+
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-async def database(migrated: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+async def database(
+    migrated: dict[str, str], wiper: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[str]:
     """An empty, migrated Postgres database; yields the backend's name ("postgres")."""
     for key, value in migrated.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
-    with _owner_engine(get_settings().owner_database_url).begin() as conn:
-        conn.exec_driver_sql(_WIPE)
+    with wiper.begin() as conn:
+        conn.exec_driver_sql("SELECT pg_temp.wipe()")
     yield "postgres"
     await db.dispose_engines()
     get_settings.cache_clear()
