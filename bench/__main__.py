@@ -110,6 +110,11 @@ def print_report(results: dict) -> None:
         ):
             comparable = base.get(key) if key != "install_migrate" else None
             lines.append(_row(label, ours.get(key), comparable, fmt=".2f"))
+        first, first_base = ours["warmup"]["total"], base["warmup"]["total"]
+        label = "first run: new DATA_DIR (initdb, migrate), build"
+        lines.append(
+            f"  {label:<{LABEL_WIDTH}}{1:>3}{first:>10.2f}{'':>10}{first_base:>10.2f}{first / first_base:>8.2f}×"
+        )
     if pages := results.get("page_load"):
         ours, base = pages["assetry"], pages["baseline"]["/"]
         lines.append(_header("Page load, headless Chromium, fresh context (baseline: blank app /)", "ms"))

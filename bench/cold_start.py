@@ -5,6 +5,9 @@ us, migrates a new database); the measured runs are what a developer sees on eve
 `make run`: install check, migrate (already up to date), Reflex compile and production build,
 backend boot.
 
+The warm-up run is printed too, as the first run: on a checkout without `.web` (a fresh clone
+after `make install`) it is what a new developer waits for on their first `make run`.
+
 Run alone: `python -m bench.cold_start [RUNS]`.
 """
 

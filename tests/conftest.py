@@ -114,7 +114,10 @@ def migrated(tmp_path_factory: pytest.TempPathFactory, test_database_url: str) -
     yield env
 
 
-# Every table emptied in one round trip (TRUNCATE of ~30 tables takes a second; this, ~50 ms).
+# Every table emptied in one round trip, by a function of the wiping connection's own
+# (`pg_temp`: nothing in the schema under test) that deletes only from tables holding rows; the
+# connection stays open for the run, so the function's plans are made once. Per test ~10 ms
+# under load, against ~150 ms for a new connection and a DELETE of every table.
 # The job engine's tables (procrastinate's) first: its jobs point at nothing of ours.
 _ENGINE_TABLES = (
     "procrastinate_periodic_defers",
@@ -122,19 +125,103 @@ _ENGINE_TABLES = (
     "procrastinate_jobs",
     "procrastinate_workers",
 )
-_WIPE = "; ".join(
-    f'DELETE FROM "{name}"' for name in (*_ENGINE_TABLES, *(t.name for t in reversed(metadata.sorted_tables)))
+_WIPE_ORDER = (*_ENGINE_TABLES, *(t.name for t in reversed(metadata.sorted_tables)))
+_WIPE_FUNCTION = "CREATE FUNCTION pg_temp.wipe() RETURNS void LANGUAGE plpgsql AS $$BEGIN\n{}\nEND$$".format(
+    "\n".join(
+        f'PERFORM FROM "{name}" LIMIT 1; IF FOUND THEN DELETE FROM "{name}"; END IF;' for name in _WIPE_ORDER
+    )
 )
 
 
+class KeptRows:
+    """Rows a fixture made once, put back for each later test that asks, in one round trip.
+
+    `keep(name, value)` copies every row of the database into temporary tables of the wiping
+    connection; `put_back(name)` (in a test's emptied database) inserts them again, triggers
+    off as in a restore (`session_replication_role = replica`: the rows are already consistent,
+    and nothing is queued or notified twice), and returns `value`. The same rows, ids and
+    tokens as when they were made; `None` if nothing is kept under that name (yet, or any
+    longer: a test that cut the wiping connection took its temporary tables with it).
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.kept: dict[str, object] = {}
+
+    def keep(self, name: str, value: object) -> None:
+        inserts = []
+        with self.engine.begin() as conn:
+            for number, table in enumerate(_WIPE_ORDER):
+                if conn.scalar(sa.text(f'SELECT EXISTS (SELECT FROM "{table}")')):
+                    columns = ", ".join(
+                        f'"{column}"'
+                        for column in conn.scalars(
+                            sa.text(
+                                "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+                                "AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum"
+                            ),
+                            {"t": f'"{table}"'},
+                        )
+                    )
+                    copy = f"kept_{name}_{number}"
+                    conn.exec_driver_sql(
+                        f'CREATE TEMPORARY TABLE "{copy}" AS SELECT {columns} FROM "{table}"'
+                    )
+                    inserts.append(
+                        f'INSERT INTO "{table}" ({columns}) OVERRIDING SYSTEM VALUE SELECT * FROM pg_temp."{copy}";'
+                    )
+            conn.exec_driver_sql(
+                f"CREATE FUNCTION pg_temp.put_back_{name}() RETURNS void LANGUAGE plpgsql AS $$BEGIN\n"
+                "SET LOCAL session_replication_role = replica;\n" + "\n".join(inserts) + "\nEND$$"
+            )
+        self.kept[name] = value
+
+    def put_back(self, name: str) -> object | None:
+        if name not in self.kept:
+            return None
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(f"SELECT pg_temp.put_back_{name}()")
+        return self.kept[name]
+
+
+@pytest.fixture(scope="session")
+def wiper(migrated: dict[str, str]) -> Iterator[KeptRows]:
+    """One owner connection for the run, which empties the database before each test.
+
+    A test that cuts it (a restart of the server) costs the next test a new connection, and
+    the rows kept on it."""
+    url = migrated["DATABASE_URL"]
+    engine = sa.create_engine(driver_url(url), pool_size=1, max_overflow=0, pool_pre_ping=True)
+    kept = KeptRows(engine)
+
+    @sa.event.listens_for(engine, "connect")
+    def _define(connection, _record) -> None:
+        kept.kept.clear()
+        with connection.cursor() as cursor:
+            cursor.execute(_WIPE_FUNCTION)
+        connection.commit()
+
+    yield kept
+    engine.dispose()
+
+
 @pytest.fixture
-async def database(migrated: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+def kept_rows(database: str, wiper: KeptRows) -> KeptRows:
+    """For a fixture whose rows are the same for every test: make them once, `keep` them, and
+    `put_back` them in each later test's empty database instead of making them again."""
+    return wiper
+
+
+@pytest.fixture
+async def database(
+    migrated: dict[str, str], wiper: KeptRows, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[str]:
     """An empty, migrated Postgres database; yields the backend's name ("postgres")."""
     for key, value in migrated.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
-    with _owner_engine(get_settings().owner_database_url).begin() as conn:
-        conn.exec_driver_sql(_WIPE)
+    with wiper.engine.begin() as conn:
+        conn.exec_driver_sql("SELECT pg_temp.wipe()")
     yield "postgres"
     await db.dispose_engines()
     get_settings.cache_clear()

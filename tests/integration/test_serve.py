@@ -1,5 +1,5 @@
 """`python -m assetry serve`, what `make run` calls: the database is up and migrated before the app,
-one app per DATA_DIR, and after Ctrl-C nothing is left running.
+one app per DATA_DIR, after Ctrl-C nothing is left running, and a taken port is refused.
 
 The app runs as `reflex run --env prod --backend-only` (no frontend build, so the test takes
 seconds, not minutes), on a free port, with its embedded Postgres in a temporary DATA_DIR.
@@ -107,3 +107,16 @@ def test_serve_starts_the_database_refuses_a_second_app_and_leaves_nothing_after
     assert _left_running(str(folder), f"--backend-port {port}") == []
     assert _health(port) is None
     assert (folder / "postgres" / "PG_VERSION").exists()  # the data stays for the next run
+
+    # The next run finds its port taken by another program: it says so and leaves nothing running.
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the app's last connections linger
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        refused = subprocess.run(
+            [*serve, *app_args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=START_TIMEOUT_S
+        )
+    assert refused.returncode == 1
+    assert f"port: {port} is already in use" in refused.stderr
+    assert _left_running(str(folder), f"--backend-port {port}") == []
+    assert not LocalPostgres(folder).running()
