@@ -95,11 +95,8 @@ class SessionState(rx.State):
         self._remember(user)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
-        follow = []
-        for part in ShellPart.__subclasses__():
-            if (event := await (await self.get_state(part))._fill(user)) is not None:
-                follow.append(event)
-        return follow or None
+        filled = [await (await self.get_state(part))._fill(user) for part in ShellPart.__subclasses__()]
+        return [follow for follow in filled if follow is not None] or None
 
     @rx.event
     async def redirect_if_signed_in(self):
