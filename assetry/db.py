@@ -15,18 +15,15 @@ The database is Postgres in every mode: DATABASE_URL's, or the embedded server's
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
 
 import sqlalchemy as sa
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assetry.config import get_settings
@@ -36,13 +33,6 @@ _engines: dict[str, AsyncEngine] = {}
 # those sent for pages and requests.
 in_job: ContextVar[bool] = ContextVar("in_job", default=False)
 statements_for_pages = 0  # counted only with COUNT_STATEMENTS on (tests, benchmarks)
-
-
-# A pooled connection used this recently is handed out as it is; one idle for longer is asked
-# `SELECT 1` first (a restarted database left it dead). Pinging on every checkout, as
-# `pool_pre_ping` does, costs a round trip per transaction; a connection that died within this
-# window fails its statement once, and the pool then replaces all its connections.
-PING_AFTER_IDLE_SECONDS = 2.0
 
 
 def engine(*, service: bool = False) -> AsyncEngine:
@@ -60,36 +50,18 @@ def engine(*, service: bool = False) -> AsyncEngine:
         # Errors leave the SQL's parameters out: they hold emails, names and prompts (assetry.logs).
         created = create_async_engine(
             url,
+            # Each checkout asks `SELECT 1` first: after a database restart or failover a pooled
+            # connection is dead, and a page's or job's statement must not be the one that finds out.
+            pool_pre_ping=True,
             pool_size=10,
             max_overflow=10,
-            pool_use_lifo=True,  # the most recently used connection first: the idle ones age out
             hide_parameters=True,
             connect_args=connect_args,
         )
-        sa.event.listen(created.sync_engine.pool, "checkout", _ping_if_idle)
-        sa.event.listen(created.sync_engine.pool, "checkin", _checked_in)
         if settings.count_statements:
             sa.event.listen(created.sync_engine, "before_cursor_execute", _count_statement)
         _engines[key] = created
     return _engines[key]
-
-
-def _checked_in(_dbapi_connection: object, record: ConnectionPoolEntry) -> None:
-    record.info["checked_in_at"] = time.monotonic()
-
-
-def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: object) -> None:
-    """Pool checkout: a connection idle for a while answers `SELECT 1`, or the pool takes another."""
-    checked_in = record.info.get("checked_in_at")
-    if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
-        return  # new (it just answered the login), or used a moment ago
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("SELECT 1")
-    except Exception as error:  # gone: the pool discards it and connects again
-        raise sa.exc.DisconnectionError(str(error)) from error
-    finally:
-        cursor.close()
 
 
 def _count_statement(*_args: object) -> None:
