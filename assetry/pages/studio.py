@@ -126,12 +126,10 @@ class StudioState(PageLocal, Watching, rx.State):
         except (BadInput, NotAllowed) as problem:
             self.error = str(problem)
             return None
-        already = any(item.id == str(generation.id) for item in self.active)
         self._last_started = str(generation.id)
-        if not already:
-            self._show(generation)  # no second read: the watcher's first turn reads the page
-        if already:
+        if any(item.id == str(generation.id) for item in self.active):
             return rx.toast.info("That one is already on its way — see it under In progress.")
+        self._show(generation)  # no second read: the watcher's first turn reads the page
         return [
             rx.toast.info("Started. You can keep working; we'll tell you when it's done."),
             StudioState.watch,

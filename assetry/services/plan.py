@@ -447,6 +447,5 @@ async def dismiss(user_id: uuid.UUID, slot_id: uuid.UUID) -> None:
             .where(PlanSlot.user_id == user_id, PlanSlot.id == slot_id)
             .values(reminder_seen_at=utcnow())
         )
-        await changes.notify(
-            session, user_id, changes.PLAN
-        )  # the banner goes in the creator's other tabs too
+        # The banner goes in the creator's other tabs too.
+        await changes.notify(session, user_id, changes.PLAN)
