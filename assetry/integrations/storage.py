@@ -252,7 +252,7 @@ class S3MediaStore:
         try:
             head = await asyncio.to_thread(self.call, "head_object", Key=check_key(key))
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in NOT_FOUND:
+            if _missing(error):
                 return None
             raise
         return int(head["ContentLength"])
@@ -273,7 +273,7 @@ class S3MediaStore:
         try:
             body = self.call("get_object", Key=check_key(key))["Body"]
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in NOT_FOUND:
+            if _missing(error):
                 raise FileNotFoundError(key) from None
             raise
         return _Download(body)
@@ -326,6 +326,11 @@ class S3MediaStore:
                 self.call("abort_multipart_upload", Key=upload["Key"], UploadId=upload["UploadId"])
 
         await asyncio.to_thread(_unavailable_as_ours, purge)
+
+
+def _missing(error: Exception) -> bool:
+    """Whether S3's error says the object is not there."""
+    return getattr(error, "response", {}).get("Error", {}).get("Code") in NOT_FOUND
 
 
 class _Download(io.RawIOBase):
