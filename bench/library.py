@@ -173,7 +173,7 @@ def _scroll_to_end(page, total: int) -> tuple[float, list[float], int]:
         page.wait_for_function(f"() => ({_SHOWN})() > {shown}", timeout=TIMEOUT_MS)
         pages.append(page.evaluate("() => performance.now()") - scrolled)
         most = max(most, page.locator(".generation-card").count())
-    oldest = page.locator(".generation-card").filter(has=page.get_by_label(f"Image {total}:", exact=False))
+    oldest = page.locator(".generation-card").filter(has_text=f"Image {total}:")
     oldest.first.scroll_into_view_if_needed()
     finished = page.evaluate("() => performance.now()")
     if page.get_by_role("button", name="Load more").count():

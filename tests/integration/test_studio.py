@@ -193,7 +193,10 @@ async def test_library_filters_and_search(database: str) -> None:
         "sunset",
     ]
     assert [g.prompt for g in (await studio.library(user_id, search="100%"))[0]] == ["100% organic_coffee"]
-    assert (await studio.library(user_id, search="_"))[1] == 1  # LIKE wildcards are literal
+    # Words, not wildcards: "_" and "%" match nothing; "coffee" starts a word of organic_coffee.
+    assert (await studio.library(user_id, search="_"))[1] == 0
+    assert (await studio.library(user_id, search="%"))[1] == 0
+    assert (await studio.library(user_id, search="coffee"))[1] == 1
     assert (await studio.library(user_id, kind="caption"))[1] == 1
     assert (await studio.library(user_id, status="failed"))[1] == 0
     today = (await studio.library(user_id))[0][0].created_at.date()
