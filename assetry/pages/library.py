@@ -77,7 +77,7 @@ class LibraryState(PageLocal, rx.State):
         if self.total == 0:
             return f"{self.everything:,} in your library" if self.everything else ""
         shown = f"{self.above + 1:,}–{self.shown:,}" if self.above else f"{self.shown:,}"
-        if self.search.strip() or self.since or self.until or self.kind != ALL or self.status != ALL:
+        if self._filtering():
             return f"Showing {shown} of {self.total:,} matching ({self.everything:,} in your library)"
         return f"Showing {shown} of {self.total:,}"
 
@@ -132,7 +132,7 @@ class LibraryState(PageLocal, rx.State):
             return None
         if reset:
             self._empty_shelves()
-        page, self.total = await studio.library(
+        found = await studio.library(
             user.id,
             kind="" if self.kind == ALL else self.kind,
             status="" if self.status == ALL else self.status,
@@ -142,13 +142,13 @@ class LibraryState(PageLocal, rx.State):
             limit=PAGE_SIZE,
             after=self._edges[self._pages - 1][1] if self._pages and not upwards else None,
             before=self._edges[self._first][0] if upwards else None,
+            everything=reset,
         )
-        if reset:
-            self.everything = (
-                self.total if not self._filtering() else (await studio.library(user.id, limit=1))[1]
-            )
+        page, self.total = found.generations, found.total
+        if found.everything is not None:
+            self.everything = found.everything
         if page:
-            views = [view(g, outputs) for g, outputs in await studio.with_outputs(user.id, page)]
+            views = [view(g, outputs) for g, outputs in found.items]
             number = self._first - 1 if upwards else self._pages
             if upwards and self._pages - number > SHELVES:  # the last page makes room
                 self._pages -= 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -231,6 +232,19 @@ class LibraryCursor:
         return cls(created_at=generation.created_at, id=generation.id)
 
 
+@dataclass(frozen=True)
+class LibraryPage:
+    """A page of the library, newest first, each generation with its outputs; and the counts."""
+
+    items: list[tuple[Generation, list[GenerationOutput]]]
+    total: int  # the generations that match the filters
+    everything: int | None  # all of them, whatever the filters (None: not asked for)
+
+    @property
+    def generations(self) -> list[Generation]:
+        return [generation for generation, _ in self.items]
+
+
 async def library(
     user_id: uuid.UUID,
     *,
@@ -242,14 +256,17 @@ async def library(
     limit: int = 48,
     after: LibraryCursor | None = None,
     before: LibraryCursor | None = None,
-) -> tuple[list[Generation], int]:
-    """A page of the user's generations, newest first, with the total that match: the first page,
-    the one after `after` (older), or the one just before `before` (newer).
+    everything: bool = False,
+) -> LibraryPage:
+    """A page of the user's generations with their outputs, newest first, and how many match:
+    the first page, the one after `after` (older), or the one just before `before` (newer);
+    with `everything`, also how many there are whatever the filters.
 
     Pages by keyset, not offset: the next page starts below the last one shown, so rows
     that share a creation time are neither repeated nor skipped, and a deep page costs
-    what the first does."""
-    filters = [Generation.user_id == user_id]
+    what the first does. One transaction, a statement for each count, the page and its outputs."""
+    mine = Generation.user_id == user_id
+    filters = []
     if kind:
         filters.append(Generation.kind == kind)
     if status:
@@ -266,16 +283,18 @@ async def library(
     key = sa.tuple_(col(Generation.created_at), col(Generation.id))
     newest_first = (col(Generation.created_at).desc(), col(Generation.id).desc())
     async with db.user_session(user_id) as session:
-        total = await session.scalar(select(sa.func.count()).select_from(Generation).where(*filters))
+        total = await _count(session, mine, *filters)
+        all_of_them = (await _count(session, mine) if filters else total) if everything else None
         if after is not None:
             filters.append(key < sa.tuple_(after.created_at, after.id))
         if before is not None:
             filters.append(key > sa.tuple_(before.created_at, before.id))
         order = [c.asc() for c in (Generation.created_at, Generation.id)] if before else newest_first
-        page = (
-            await session.exec(select(Generation).where(*filters).order_by(*order).limit(min(limit, 200)))
-        ).all()
-    return list(reversed(page) if before else page), total or 0
+        query = select(Generation).where(mine, *filters).order_by(*order).limit(min(limit, 200))
+        page = list((await session.exec(query)).all())
+        outputs = await _outputs_of(session, user_id, [g.id for g in page])
+    items = _paired(reversed(page) if before else page, outputs)
+    return LibraryPage(items=items, total=total, everything=all_of_them)
 
 
 async def save_caption(user_id: uuid.UUID, output_id: uuid.UUID, text: str) -> GenerationOutput:
@@ -651,16 +670,14 @@ async def overview(user_id: uuid.UUID, *, ended: int) -> Overview:
         ).all()
         latest = [g for g in reversed(rows) if g.status not in ACTIVE]
         outputs = await _outputs_of(session, user_id, [g.id for g in latest])
-    by_generation: dict[uuid.UUID, list[GenerationOutput]] = {}
-    for output in outputs:
-        by_generation.setdefault(output.generation_id, []).append(output)
     running = [_in_progress_of(g) for g in rows if g.status in ACTIVE]
-    return Overview(running, [(g, by_generation.get(g.id, [])) for g in latest])
+    return Overview(running, _paired(latest, outputs))
 
 
-async def with_outputs(user_id: uuid.UUID, generations: list[Generation]) -> list[tuple[Generation, list]]:
-    """Pair each generation with its outputs (one query)."""
-    outputs = await outputs_of(user_id, [g.id for g in generations])
+def _paired(
+    generations: Iterable[Generation], outputs: list[GenerationOutput]
+) -> list[tuple[Generation, list[GenerationOutput]]]:
+    """Each generation with its outputs, in the generations' order."""
     by_generation: dict[uuid.UUID, list[GenerationOutput]] = {}
     for output in outputs:
         by_generation.setdefault(output.generation_id, []).append(output)

@@ -20,6 +20,7 @@ from assetry.pages.library import PAGE_SIZE, SHELVES, LibraryState
 from assetry.services import studio
 from tests.browserless import Tab
 from tests.integration.test_studio import new_user
+from tests.integration.test_watching import QueryCounter
 
 
 async def _library_of(user_id: uuid.UUID, count: int) -> list[Generation]:
@@ -50,7 +51,7 @@ def _newest_first(rows: list[Generation]) -> list[uuid.UUID]:
 async def _every_page(user_id: uuid.UUID, size: int, **filters) -> list[list[uuid.UUID]]:
     pages, after = [], None
     while True:
-        page, _ = await studio.library(user_id, limit=size, after=after, **filters)
+        page = (await studio.library(user_id, limit=size, after=after, **filters)).generations
         if not page:
             return pages
         pages.append([row.id for row in page])
@@ -78,8 +79,7 @@ async def test_pages_hold_each_generation_once_in_order_across_ties(database: st
         pages = await _every_page(user_id, size, **filters)
         assert [id_ for page in pages for id_ in page] == expected, f"pages of {size}"
         assert all(len(page) == size for page in pages[:-1])
-    _, total = await studio.library(user_id, **filters)
-    assert total == len(expected)
+    assert (await studio.library(user_id, **filters)).total == len(expected)
 
 
 async def _shelves(tab: Tab) -> list[list[str]]:
@@ -180,3 +180,26 @@ async def test_a_long_library_keeps_a_window_of_pages_and_shows_newer_ones_again
     assert len([name for name in _sent(up) if name.startswith("shelf_") and "pages" not in name]) == 1
     assert top == at_page[:SHELVES]
     assert again == at_page[1 : SHELVES + 1]
+
+
+async def test_a_page_turn_and_a_search_send_a_few_statements_whatever_the_library_holds(
+    database: str,
+) -> None:
+    sent = []
+    for email, size in (("ana@example.com", PAGE_SIZE * 3 + 1), ("theo@example.com", PAGE_SIZE * 12)):
+        user_id, token = await new_user(email)
+        await _library_of(user_id, size)  # a cat in every third: a search of more than a page
+        async with Tab(cookie=token, path="/library") as tab:
+            await tab.call(LibraryState.load)
+            with QueryCounter() as turn:
+                await tab.call(LibraryState.load_more)
+            with QueryCounter() as search:
+                await tab.call(LibraryState.set_filter, name="search", value="cat")
+            with QueryCounter() as search_turn:
+                await tab.call(LibraryState.load_more)
+            shown = (await tab.state(LibraryState)).shown
+        assert shown > PAGE_SIZE  # the search turned a page too
+        sent.append((turn.count, search.count, search_turn.count))
+    # The session's user, then one transaction: its role, the count, the page and the page's
+    # outputs; a new search also counts the whole library, once.
+    assert sent == [(5, 6, 5)] * 2

@@ -50,8 +50,8 @@ async def _generations(user_id: uuid.UUID, prompts: list[str]) -> None:
 
 
 async def _found(user_id: uuid.UUID, search: str) -> tuple[list[str], int]:
-    page, total = await studio.library(user_id, search=search)
-    return [row.prompt for row in page], total
+    found = await studio.library(user_id, search=search)
+    return [row.prompt for row in found.generations], found.total
 
 
 @pytest.mark.parametrize(
@@ -160,13 +160,16 @@ async def test_with_10000_generations_each_search_and_deep_pages_are_planned_on_
     _bulk_insert({user_id: prompts, other_id: [f"{n}: a walrus at the zoo" for n in range(10_000)]})
 
     with _Sent() as search:
-        page, total = await studio.library(user_id, search="Walrus")
+        found = await studio.library(user_id, search="Walrus")
     async with db.service_session() as session:
         middle = (await session.exec(sa.select(Generation).where(Generation.prompt == prompts[4_999]))).one()
     with _Sent() as deep:
-        deeper, _ = await studio.library(user_id, after=studio.LibraryCursor.below(middle[0]))
+        deeper = (await studio.library(user_id, after=studio.LibraryCursor.below(middle[0]))).generations
 
-    assert ([row.prompt for row in page], total) == ([prompts[n] for n in (17, 4_242, 9_001)], 3)
+    assert ([row.prompt for row in found.generations], found.total) == (
+        [prompts[n] for n in (17, 4_242, 9_001)],
+        3,
+    )
     assert [row.prompt for row in deeper] == prompts[5_000:5_048]
     # The search: the match on the prompt-words index, then its rows by primary key.
     assert "Bitmap Index Scan on ix_generations_prompt_words" in _plan_of_the_match(user_id, "walrus")

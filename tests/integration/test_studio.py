@@ -174,7 +174,7 @@ async def test_another_user_cannot_see_cancel_or_delete_a_generation(database: s
     for action in (studio.get, studio.cancel, studio.delete):
         with pytest.raises(NotAllowed):
             await action(other, started.id)
-    assert (await studio.library(other))[1] == 0
+    assert (await studio.library(other)).total == 0
     assert (await studio.get(owner, started.id)).status == "queued"
 
 
@@ -187,21 +187,23 @@ async def test_library_filters_and_search(database: str) -> None:
     )
     await studio.start(user_id, caption, client_request_id="3")
     await run_all()
-    assert (await studio.library(user_id))[1] == 3
-    assert [g.prompt for g in (await studio.library(user_id, search="sunset"))[0]] == [
+    assert (await studio.library(user_id)).total == 3
+    assert [g.prompt for g in (await studio.library(user_id, search="sunset")).generations] == [
         "sunset captions",
         "sunset",
     ]
-    assert [g.prompt for g in (await studio.library(user_id, search="100%"))[0]] == ["100% organic_coffee"]
+    assert [g.prompt for g in (await studio.library(user_id, search="100%")).generations] == [
+        "100% organic_coffee"
+    ]
     # Words, not wildcards: "_" and "%" match nothing; "coffee" starts a word of organic_coffee.
-    assert (await studio.library(user_id, search="_"))[1] == 0
-    assert (await studio.library(user_id, search="%"))[1] == 0
-    assert (await studio.library(user_id, search="coffee"))[1] == 1
-    assert (await studio.library(user_id, kind="caption"))[1] == 1
-    assert (await studio.library(user_id, status="failed"))[1] == 0
-    today = (await studio.library(user_id))[0][0].created_at.date()
-    assert (await studio.library(user_id, since=today, until=today))[1] == 3
-    assert (await studio.library(user_id, since=today + timedelta(days=1)))[1] == 0
+    assert (await studio.library(user_id, search="_")).total == 0
+    assert (await studio.library(user_id, search="%")).total == 0
+    assert (await studio.library(user_id, search="coffee")).total == 1
+    assert (await studio.library(user_id, kind="caption")).total == 1
+    assert (await studio.library(user_id, status="failed")).total == 0
+    today = (await studio.library(user_id)).generations[0].created_at.date()
+    assert (await studio.library(user_id, since=today, until=today)).total == 3
+    assert (await studio.library(user_id, since=today + timedelta(days=1))).total == 0
 
 
 async def media_get(url: str, session_token: str) -> httpx.Response:
