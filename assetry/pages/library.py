@@ -21,7 +21,7 @@ from assetry.errors import BadInput, NotAllowed
 from assetry.pages.posted import posted_section
 from assetry.services import studio
 from assetry.state.address import id_in_path
-from assetry.state.generations import STATUS_LABELS, GenerationView, OutputView, view
+from assetry.state.generations import STATUS_LABELS, GenerationView, OutputView, card, view
 from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 from assetry.state.watching import Progress, Watching
@@ -148,7 +148,7 @@ class LibraryState(PageLocal, rx.State):
         if found.everything is not None:
             self.everything = found.everything
         if page:
-            views = [view(g, outputs) for g, outputs in found.items]
+            views = [card(g, outputs) for g, outputs in found.items]
             number = self._first - 1 if upwards else self._pages
             if upwards and self._pages - number > SHELVES:  # the last page makes room
                 self._pages -= 1

@@ -94,6 +94,16 @@ def view(
     )
 
 
+def card(generation: Generation, outputs: list[GenerationOutput]) -> GenerationView:
+    """A generation as a card in a list draws it: its cover (the first file, else the first
+    caption) and labels. No list of outputs: each file's two signed links were half of what a
+    library page sent, and a card shows none of them."""
+    first_file = next((o for o in outputs if o.storage_key), None)
+    first_caption = next((o for o in outputs if not o.storage_key), None)
+    cover = view(generation, [o for o in (first_file, first_caption) if o is not None])
+    return dataclasses.replace(cover, outputs=[], details="")
+
+
 def _output_view(kind: str, output: GenerationOutput) -> OutputView:
     if output.storage_key:
         return OutputView(

@@ -17,9 +17,9 @@ from assetry import db
 from assetry.models import Generation
 from assetry.models.base import utcnow
 from assetry.pages.library import PAGE_SIZE, SHELVES, LibraryState
-from assetry.services import studio
+from assetry.services import media, studio
 from tests.browserless import Tab
-from tests.integration.test_studio import new_user
+from tests.integration.test_studio import image, new_user, run_all
 from tests.integration.test_watching import QueryCounter
 
 
@@ -203,3 +203,17 @@ async def test_a_page_turn_and_a_search_send_a_few_statements_whatever_the_libra
     # The session's user, then one transaction: its role, the count, the page and the page's
     # outputs; a new search also counts the whole library, once.
     assert sent == [(5, 6, 5)] * 2
+
+
+async def test_a_card_brings_its_cover_and_not_every_output_link(database: str) -> None:
+    user_id, token = await new_user("ana@example.com")
+    started = await studio.start(user_id, image("two kites", count=2), client_request_id="k")
+    await run_all()
+    async with Tab(cookie=token, path="/library") as tab:
+        await tab.call(LibraryState.load)
+        [shown] = (await tab.state(LibraryState)).shelf_0
+    first = (await studio.outputs_of(user_id, [started.id]))[0]
+
+    assert (shown.id, shown.prompt, shown.cover_kind) == (str(started.id), "two kites", "image")
+    assert shown.cover_url.startswith("/media/") and shown.cover_url == media.url_for(first)
+    assert shown.outputs == []  # the generation's own page lists them (and their downloads)
