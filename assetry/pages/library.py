@@ -319,13 +319,23 @@ def _filters() -> rx.Component:
     )
 
 
-def _on_every_shelf(render) -> list[rx.Component]:
-    """The cards of every shelf, each shelf at its page's place: an unchanged shelf is not re-rendered."""
+def _shelves(container, render, **layout) -> list[rx.Component]:
+    """Each shelf's cards in a `container` of its own, drawn at its page's place (CSS order on the
+    container): a new page mounts one shelf's cards, and no card needs a style of its own. Every
+    page but the last is whole, and 48 cards fill rows of 2, 3 or 4: the grids read as one."""
 
-    def on_shelf(number: int):
-        return lambda item: rx.box(render(item=item), order=LibraryState.shelf_pages[number])
+    def shelf(number: int) -> rx.Component:
+        cards = getattr(LibraryState, _shelf(number))
+        return rx.cond(
+            cards.length() > 0,
+            container(
+                rx.foreach(cards, lambda item: render(item=item)),
+                order=LibraryState.shelf_pages[number],
+                **layout,
+            ),
+        )
 
-    return [rx.foreach(getattr(LibraryState, _shelf(number)), on_shelf(number)) for number in range(SHELVES)]
+    return [shelf(number) for number in range(SHELVES)]
 
 
 def library_page() -> rx.Component:
@@ -355,16 +365,22 @@ def library_page() -> rx.Component:
             rx.cond(
                 LibraryState.shown > 0,
                 rx.fragment(
-                    rx.grid(
-                        *_on_every_shelf(library_card),
-                        columns=rx.breakpoints(initial="2", lg="3", xl="4"),
+                    rx.flex(
+                        *_shelves(
+                            rx.grid,
+                            library_card,
+                            columns=rx.breakpoints(initial="2", lg="3", xl="4"),
+                            spacing="4",
+                            width="100%",
+                        ),
+                        direction="column",
                         spacing="4",
                         width="100%",
-                        display=["none", "none", "grid"],
+                        display=["none", "none", "flex"],
                     ),
-                    rx.vstack(
-                        *_on_every_shelf(library_row),
-                        spacing="0",
+                    rx.flex(
+                        *_shelves(rx.vstack, library_row, spacing="0", width="100%"),
+                        direction="column",
                         width="100%",
                         display=["flex", "flex", "none"],
                     ),
