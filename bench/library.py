@@ -249,14 +249,14 @@ def report(r: dict) -> list[str]:
     lines = [
         f"\nLibrary page, {r['generations']:,} generations with PNG outputs, headless Chromium, "
         "production build [ms]",
-        f"  {'':<50}{'n':>3}{'median':>9}{'p95':>9}{'baseline':>10}{'ratio':>8}",
+        f"  {'':<66}{'n':>3}{'median':>9}{'p95':>9}{'baseline':>10}{'ratio':>8}",
     ]
     base = r["empty"]["median"]
 
     def row(label: str, s: dict | None, with_base: bool = False) -> None:
         if not s:
             return
-        line = f"  {label:<50}{s['n']:>3}{s['median']:>9.0f}{s['p95']:>9.0f}"
+        line = f"  {label:<66}{s['n']:>3}{s['median']:>9.0f}{s['p95']:>9.0f}"
         if with_base:
             line += f"{base:>10.0f}{s['median'] / base:>7.2f}×"
         lines.append(line)

@@ -13,7 +13,8 @@ from datetime import timedelta
 
 import pytest
 
-from assetry import db
+from assetry import db, security
+from assetry.config import get_settings
 from assetry.models import Generation
 from assetry.models.base import utcnow
 from assetry.pages.library import PAGE_SIZE, SHELVES, LibraryState
@@ -215,5 +216,9 @@ async def test_a_card_brings_its_cover_and_not_every_output_link(database: str) 
     first = (await studio.outputs_of(user_id, [started.id]))[0]
 
     assert (shown.id, shown.prompt, shown.cover_kind) == (str(started.id), "two kites", "image")
-    assert shown.cover_url.startswith("/media/") and shown.cover_url == media.url_for(first)
+    # The cover is the first file's signed link (signed again each time: the fields, not the text).
+    signed = security.read_media_token(
+        media.signing_secret(get_settings()), shown.cover_url.removeprefix("/media/")
+    )
+    assert signed is not None and (signed["k"], signed["d"]) == (first.storage_key, 0)
     assert shown.outputs == []  # the generation's own page lists them (and their downloads)
