@@ -73,25 +73,19 @@ def short(views: int) -> str:
     return str(views)
 
 
-_BACKGROUNDS = rx.Var.create([background for background, _ in SHADES])
-_TEXTS = rx.Var.create([text for _, text in SHADES])
-
-
 def _square(square: rx.Var) -> rx.Component:
     number, step = square[0], square[1].to(int)
+    # A class per shade, styled once on the table: 168 squares with styles of their own would
+    # each cost the page a style computation while it renders.
     return rx.el.td(
         rx.el.span(number, class_name="heatmap-label"),
-        background=rx.cond(step < 0, NO_POST, _BACKGROUNDS[step]),
-        color=rx.cond(step < 0, "inherit", _TEXTS[step]),
-        border_radius="3px",
-        text_align="center",
-        padding="0",
+        class_name=rx.cond(step < 0, "no-post", "shade-" + step.to_string()),
     )
 
 
 def _weekday(row: rx.Var) -> rx.Component:
     return rx.el.tr(
-        rx.el.th(row.day, scope="row", text_align="left", font_weight="normal", padding_right="0.25rem"),
+        rx.el.th(row.day, scope="row"),
         rx.foreach(row.squares, _square),
     )
 
@@ -124,7 +118,7 @@ def heatmap(weekdays: rx.Var[list[WeekdayRow]]) -> rx.Component:
             rx.el.thead(
                 rx.el.tr(
                     rx.el.th(rx.el.span("Weekday", style=VISUALLY_HIDDEN), scope="col"),
-                    *[rx.el.th(hour, scope="col", font_weight="normal") for hour in HOURS],
+                    *[rx.el.th(hour, scope="col") for hour in HOURS],
                 )
             ),
             rx.el.tbody(rx.foreach(weekdays, _weekday)),
@@ -136,7 +130,12 @@ def heatmap(weekdays: rx.Var[list[WeekdayRow]]) -> rx.Component:
                 "borderCollapse": "separate",
                 "fontSize": "10px",
                 "color": "var(--gray-11)",
+                "& th": {"fontWeight": "normal"},
                 "& th:first-of-type": {"width": "2.25rem"},
+                "& tbody th": {"textAlign": "left", "paddingRight": "0.25rem"},
+                "& td": {"borderRadius": "3px", "textAlign": "center", "padding": "0"},
+                "& td.no-post": {"background": NO_POST},
+                **{f"& td.shade-{n}": {"background": b, "color": t} for n, (b, t) in enumerate(SHADES)},
                 # A phone's squares are a dozen pixels wide: shade only (the number is still read
                 # out by a screen reader), and small hour labels.
                 "@media (max-width: 48em)": {
