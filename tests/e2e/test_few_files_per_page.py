@@ -11,8 +11,8 @@ from tests.e2e.browser import visit
 
 pytestmark = pytest.mark.e2e
 
-# The landing page needs 13 today: the stylesheet, the route manifest, React Router's and
-# Reflex's runtime, one chunk for Radix, one for the icons, and the page's own.
+# The landing page needs about a dozen: the stylesheet, the route manifest, React Router's and
+# Reflex's runtime, one chunk for Radix and the icons, and the page's own.
 MOST_FILES = 16
 
 

@@ -18,10 +18,11 @@ REFLEX_GROUPS = """output: {
       },"""
 
 
-def test_radix_and_the_icons_get_a_chunk_each_before_reflexs_own_group() -> None:
+def test_radix_and_the_icons_share_a_chunk_listed_before_reflexs_own_group() -> None:
     config = group_chunks(REFLEX_GROUPS)
     groups = config[config.index("groups: [") :]
-    assert groups.index('name: "radix"') < groups.index('name: "icons"') < groups.index('name: "reflex-env"')
+    assert groups.index("@radix-ui|radix-ui|lucide-react") < groups.index('name: "ui"')
+    assert groups.index('name: "ui"') < groups.index('name: "reflex-env"')
     assert config.count("groups: [") == 1
 
 
