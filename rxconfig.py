@@ -3,6 +3,7 @@
 import reflex as rx
 
 from assetry.config import get_settings
+from assetry.web_bundle import FewerChunks
 
 settings = get_settings()
 UI_STATE_SECONDS = 3600
@@ -12,7 +13,8 @@ config = rx.Config(
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(accent_color="violet", radius="large", has_background=True)
-        )
+        ),
+        FewerChunks(),
     ],
     disable_plugins=[rx.plugins.SitemapPlugin],
     # Auto setters are off by default since Reflex 0.9 (the option itself is deprecated).

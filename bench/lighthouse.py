@@ -16,7 +16,9 @@ reported, with the audits that lose the most on each page in the median run.
 The machine's other work slows every figure (Lighthouse's CPU "benchmarkIndex" is recorded):
 compare pages with the baseline of the same run, not with runs on another day.
 
-Run alone: `python -m bench.lighthouse [--runs 3] [--no-baseline]`.
+Run alone: `python -m bench.lighthouse [--runs 3] [--no-baseline] [--save DIR]`; with --save,
+each run's full Lighthouse JSON is kept as DIR/PAGE-RUN.json (for its audits: the LCP element,
+boot-up time, unused JavaScript, each request).
 """
 
 from __future__ import annotations
@@ -151,11 +153,14 @@ def _digest(report: dict) -> dict:
     }
 
 
-def _measure_pages(targets: dict[str, tuple[str, str]], runs: int) -> dict:
+def _measure_pages(targets: dict[str, tuple[str, str]], runs: int, save: Path | None) -> dict:
     digests: dict[str, list[dict]] = {label: [] for label in targets}
     for run in range(runs):
         for label, (url, cookie) in targets.items():
-            digest = _digest(run_lighthouse(url, cookie))
+            found = run_lighthouse(url, cookie)
+            if save:
+                (save / f"{label}-{run + 1}.json").write_text(json.dumps(found), encoding="utf-8")
+            digest = _digest(found)
             digests[label].append(digest)
             log(
                 f"lighthouse {label} run {run + 1}/{runs}: performance {digest['performance']}, "
@@ -175,7 +180,7 @@ def _measure_pages(targets: dict[str, tuple[str, str]], runs: int) -> dict:
     return results
 
 
-def measure(runs: int = DEFAULT_RUNS, baseline: bool = True) -> dict:
+def measure(runs: int = DEFAULT_RUNS, baseline: bool = True, save: Path | None = None) -> dict:
     from assetry.state.session import SESSION_COOKIE
     from bench.library import _seed
 
@@ -198,10 +203,10 @@ def measure(runs: int = DEFAULT_RUNS, baseline: bool = True) -> dict:
             signed_in = f"{SESSION_COOKIE}={token}"
             targets = {label: (url + path, signed_in if auth else "") for label, path, auth in PAGES}
             if not baseline:
-                return _measure_pages(targets, runs)
+                return _measure_pages(targets, runs, save)
             with baseline_app(make_blank_app(work), base_port) as base_server:
                 base_server.wait_http(f"{base_url}/")
-                return _measure_pages({**targets, "baseline": (base_url + "/", "")}, runs)
+                return _measure_pages({**targets, "baseline": (base_url + "/", "")}, runs, save)
 
 
 def report(r: dict) -> list[str]:
@@ -230,8 +235,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--save", type=Path, help="a folder to keep each run's Lighthouse JSON in")
     args = parser.parse_args()
-    print("\n".join(report(measure(args.runs, baseline=not args.no_baseline))))
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
+    print("\n".join(report(measure(args.runs, baseline=not args.no_baseline, save=args.save))))
 
 
 if __name__ == "__main__":

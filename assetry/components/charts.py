@@ -14,11 +14,9 @@ import plotly.io as pio
 pio.templates.default = None
 
 ACCENT = "#6e56cf"
-WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 # Each chart's height in pixels: the figure's layout and the box that holds its place (components/plot.py).
 SERIES_HEIGHT = 320
 HISTORY_HEIGHT = 280
-HEATMAP_HEIGHT = 300
 
 
 def _base(fig: go.Figure, height: int = SERIES_HEIGHT) -> go.Figure:
@@ -118,45 +116,3 @@ def history(points: list[tuple[str, int]], label: str, *, since: datetime, until
     )  # fmt: skip
     fig.update_xaxes(tickformat="%b %-d, %H:%M", range=[since.isoformat(), until.isoformat()])
     return _base(fig, height=HISTORY_HEIGHT)
-
-
-def heatmap(cells: list[list[int | None]]) -> go.Figure:
-    """Median views of posts published at each weekday and hour (creator's time zone).
-
-    Slots with no post are a faint grey layer under the data, not holes; the colour scale
-    is opaque, light to dark accent, so each square's number reads on a light and a dark page;
-    a colour bar says what the colours mean. (Pages hide the numbers where squares are too
-    narrow for them: their `heatmap-label` texts.)
-    """
-    hours = [f"{h:02d}" for h in range(24)]
-    empty = go.Heatmap(
-        z=[[0] * 24 for _ in WEEKDAYS], x=hours, y=WEEKDAYS, showscale=False, hoverinfo="skip",
-        colorscale=[[0, "rgba(139,141,152,0.12)"], [1, "rgba(139,141,152,0.12)"]], xgap=2, ygap=2,
-    )  # fmt: skip
-    values = go.Heatmap(
-        z=cells, x=hours, y=WEEKDAYS, hoverongaps=False, xgap=2, ygap=2,
-        # Opaque, light to dark: the numbers in the squares take a readable colour on both themes.
-        colorscale=[[0, "#e4defc"], [1, "#5b45b8"]],
-        text=[[_short(v) for v in row] for row in cells], texttemplate="%{text}",
-        textfont={"size": 9}, hovertemplate="%{y} %{x}:00 — median %{z:,} views<extra></extra>",
-        colorbar={"title": {"text": "median views", "side": "right"}, "thickness": 10, "len": 0.9},
-    )  # fmt: skip
-    fig = go.Figure([empty, values])
-    fig.update_yaxes(autorange="reversed", rangemode="normal", showgrid=False)
-    fig.update_xaxes(showgrid=False, title={"text": "hour published", "font": {"size": 11}})
-    fig = _base(fig, height=HEATMAP_HEIGHT)
-    fig.update_layout(hovermode="closest")
-    return fig
-
-
-def _short(views: int | None) -> str:
-    """A cell's number in a few characters: 950, 12k, 1.2M."""
-    if views is None:
-        return ""
-    if views >= 1_000_000:
-        return f"{views / 1_000_000:.1f}M"
-    if views >= 10_000:
-        return f"{views // 1000}k"
-    if views >= 1000:
-        return f"{views / 1000:.1f}k"
-    return str(views)

@@ -6,6 +6,16 @@ import reflex as rx
 
 from assetry.state.generations import GenerationView, OutputView
 
+# A cover fills its box; "contain": a 9:16 cover shows whole, in its own shape, not cropped to the
+# box. One below the fold is fetched and decoded only when scrolled near: a library page holds dozens.
+COVER_IMAGE = {
+    "width": "100%",
+    "height": "100%",
+    "object_fit": "contain",
+    "loading": "lazy",
+    "decoding": "async",
+}
+
 
 def clamp(lines: int) -> dict:
     """Cut text after a number of lines with an ellipsis."""
@@ -35,10 +45,7 @@ def cover(item: GenerationView, height: str = "12rem") -> rx.Component:
             item.cover_kind,
             (
                 "image",
-                # "contain": a 9:16 cover shows whole, in its own shape, not cropped to the box.
-                rx.image(
-                    src=item.cover_url, alt=item.prompt, width="100%", height="100%", object_fit="contain"
-                ),
+                rx.image(src=item.cover_url, alt=item.prompt, **COVER_IMAGE),
             ),
             (
                 "video",

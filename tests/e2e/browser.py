@@ -241,6 +241,16 @@ def check_fits_the_width(page: Page) -> None:
     assert not sideways, f"{page.url} does not fit {width}px:\n" + "\n".join(sideways[:15])
 
 
+def draw_charts(page: Page) -> None:
+    """Scroll each chart into view in turn, as a reader does, and wait until plotly has drawn it:
+    a chart's code loads only once its box comes near the window (components/plot.py)."""
+    boxes = page.locator("[data-chart-box]")
+    expect(boxes.first).to_be_attached()
+    for n in range(boxes.count()):
+        boxes.nth(n).scroll_into_view_if_needed()
+        expect(boxes.nth(n).locator(".js-plotly-plot .main-svg").first).to_be_visible()
+
+
 def keep_screenshot(page: Page, name: str) -> None:
     """With E2E_SCREENSHOTS=/some/folder set, keep a full-page screenshot named after the window size."""
     folder = os.environ.get("E2E_SCREENSHOTS")

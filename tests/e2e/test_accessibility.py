@@ -8,12 +8,13 @@ axe-core reports (every rule it runs by default). The signed-in pages belong to
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.e2e.browser import (
     DESKTOP,
     PHONE,
     accessibility_violations,
+    draw_charts,
     keep_screenshot,
     visit,
 )
@@ -32,7 +33,6 @@ ADMIN = (
     "/admin/outbox",
     "/admin/audit",
 )
-CHART_DRAWN = "() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0"
 
 
 def _check(page: Page, path: str, found: dict[str, list[str]]) -> None:
@@ -66,13 +66,14 @@ def test_no_page_has_an_accessibility_violation(
         visit(page, path)
         _check(page, path, found)
     visit(page, "/analytics")
-    page.wait_for_function(CHART_DRAWN, timeout=SYNC_TIMEOUT_MS)
+    expect(page.locator(".total-card").first).not_to_contain_text("—", timeout=SYNC_TIMEOUT_MS)
+    draw_charts(page)
     _check(page, "/analytics", found)
     # Opened as full loads: `visit` returns once their on_load handlers have filled them.
     visit(
         page, page.locator("table").first.locator("tbody tr").first.get_by_role("link").get_attribute("href")
     )
-    page.wait_for_function(CHART_DRAWN)
+    draw_charts(page)
     _check(page, "/analytics/post/[post_id]", found)
     visit(page, "/admin/users")
     visit(page, page.get_by_role("link", name=email).get_attribute("href"))

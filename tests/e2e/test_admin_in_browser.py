@@ -19,6 +19,7 @@ from assetry.services.accounts import SESSION_COOKIE
 from tests.e2e.browser import (
     check_fits_the_width,
     choose,
+    draw_charts,
     fill_sign_up,
     keep_screenshot,
     log_in,
@@ -123,6 +124,7 @@ def test_the_overview_counts_a_new_sign_up_and_draws_its_charts(
     expect(page.get_by_role("link", name="Overview")).to_have_attribute("aria-current", "page")
     assert _signups(page) == before + 1
     expect(_figure(page, "Users").get_by_text(WHOLE_NUMBER)).to_have_text(f"{users_before + 1:,}")
+    draw_charts(page)
     for title in ("Sign-ups a day", "Active users a day", "Waitlist size"):
         expect(_chart(page, title).locator("svg.main-svg").first).to_be_visible()
     # Generations are drawn when there are some in the period, else the card says so.

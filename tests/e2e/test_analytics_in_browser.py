@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from tests.e2e.browser import (
     check_fits_the_width,
     connect_sandbox_account,
+    draw_charts,
     keep_screenshot,
     open_sandbox_consent,
     path_is,
@@ -58,6 +59,7 @@ def _dashboard_filled(page: Page) -> None:
     views = _total(page, "Views")
     expect(views).not_to_contain_text("—", timeout=SYNC_TIMEOUT_MS)
     expect(views).to_contain_text(re.compile(r"\d"))
+    draw_charts(page)
     page.wait_for_function(CHART_HAS_POINTS, timeout=SYNC_TIMEOUT_MS)
     expect(page.get_by_text("No numbers yet.")).to_have_count(0)
 

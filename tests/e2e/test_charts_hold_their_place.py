@@ -1,10 +1,13 @@
 """Nothing moves while a page loads: each chart's place is kept while the chart code loads,
 and /analytics stands still from its first paint to its last chart.
 
-The chart code (plotly) loads after the page has painted. In the first test it never
-arrives (the browser is refused it), and the dashboard's, the post page's and the admin
-overview's charts must still stand in boxes of the height their figures have. The second
-measures what a visitor sees: the browser's own layout-shift score (CLS) of /analytics.
+The chart code (plotly) loads after the page has painted, once a chart's box comes near the
+window. In the first test it never arrives (the browser is refused it), and the dashboard's,
+the post page's and the admin overview's charts must still stand in boxes of the height
+their figures have, as the best-time table does without any chart code. The second measures
+what a visitor sees while reading down the page: the browser's own layout-shift score (CLS)
+of /analytics. The third: on a phone, a chart below the fold costs nothing until the creator
+scrolls towards it.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Route, expect
 
-from assetry.components import admin_charts, charts
-from tests.e2e.browser import DESKTOP, PHONE, visit
+from assetry.components import admin_charts, charts, heatmap
+from assetry.components.plot import NEAR
+from tests.e2e.browser import DESKTOP, PHONE, draw_charts, visit
 from tests.e2e.conftest import SYNC_TIMEOUT_MS
 
 pytestmark = pytest.mark.e2e
@@ -60,9 +64,12 @@ def test_charts_keep_their_height_before_their_code_arrives(
     page.route(PLOTLY_CHUNK, lambda route: held.append(route))
     visit(page, "/analytics")
     expect(page.locator(".total-card").first).not_to_contain_text("—", timeout=SYNC_TIMEOUT_MS)
-    expect(page.locator("[data-chart-box]")).to_have_count(2)
-    assert _chart_boxes(page) == [charts.SERIES_HEIGHT, charts.HEATMAP_HEIGHT]
+    expect(page.locator("[data-chart-box]")).to_have_count(1)
+    assert _chart_boxes(page) == [charts.SERIES_HEIGHT]
+    best_times = page.get_by_role("table", name="Median views of your posts by weekday and hour published")
+    assert best_times.bounding_box()["height"] == heatmap.HEIGHT
     page.locator("table").first.locator("tbody tr").first.get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Views after posting")).to_be_visible()
     expect(page.locator("[data-chart-box]")).to_have_count(1)
     assert _chart_boxes(page) == [charts.HISTORY_HEIGHT]
     visit(page, "/admin")
@@ -91,8 +98,8 @@ def test_analytics_stands_still_while_it_loads(new_context, synced_admin: tuple[
     page.add_init_script(_LAYOUT_SHIFTS)
     visit(page, "/analytics")
     expect(page.locator(".total-card").first).not_to_contain_text("—")
-    # Both charts drawn: over time, and best time to post.
-    expect(page.locator(".js-plotly-plot:has(.main-svg)")).to_have_count(2)
+    draw_charts(page)  # scrolled to, as a reader does (a scroll is no layout shift)
+    page.get_by_role("heading", name="Best time to post").scroll_into_view_if_needed()
     page.evaluate("document.fonts.ready")
     shifts = page.evaluate(
         """() => {
@@ -101,3 +108,26 @@ def test_analytics_stands_still_while_it_loads(new_context, synced_admin: tuple[
         }"""
     )
     assert shifts["score"] <= MOST_LAYOUT_SHIFT, f"CLS {shifts['score']:.3f}; moved: {shifts['moved'][:12]}"
+
+
+def test_a_chart_below_the_fold_loads_its_code_only_when_scrolled_near(
+    new_context, synced_admin: tuple[str, dict]
+) -> None:
+    _email, storage = synced_admin
+    page = new_context(
+        storage_state=storage, viewport={"width": 390, "height": 600}, is_mobile=True
+    ).new_page()
+    asked: list[str] = []
+    page.on(
+        "request", lambda request: asked.append(request.url) if PLOTLY_CHUNK.search(request.url) else None
+    )
+    visit(page, "/analytics")
+    expect(page.locator(".total-card").first).not_to_contain_text("—", timeout=SYNC_TIMEOUT_MS)
+    box = page.locator("[data-chart-box]")
+    expect(box).to_have_count(1)
+    assert box.bounding_box()["y"] > 600 + NEAR  # below the fold, farther than the chart's margin
+    page.wait_for_timeout(1000)  # the page settles: still nothing asked for
+    assert asked == []
+    expect(page.locator(".js-plotly-plot")).to_have_count(0)
+    draw_charts(page)
+    assert len(asked) == 1, asked

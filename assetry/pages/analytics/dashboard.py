@@ -9,8 +9,8 @@ from datetime import date
 import plotly.graph_objects as go
 import reflex as rx
 
-from assetry.components import charts
-from assetry.components.plot import plot_if
+from assetry.components import charts, heatmap
+from assetry.components.plot import place_kept, plot_if
 from assetry.components.tables import stacked_on_a_phone
 from assetry.errors import BadInput
 from assetry.services import connections, dashboard, platforms
@@ -101,7 +101,7 @@ class DashboardState(PageLocal, rx.State):
     followers: list[FollowerView] = []
     top_posts: list[TopPostView] = []
     series_figure: go.Figure = go.Figure()
-    heatmap_figure: go.Figure = go.Figure()
+    heatmap_rows: list[heatmap.WeekdayRow] = []
     best_slot: str = ""
     best_slot_detail: str = ""
     metrics_available: list[str] = []
@@ -234,7 +234,7 @@ class DashboardState(PageLocal, rx.State):
         self._series, self._partial_day = result.series, result.partial_day
         self._notes = [(n.day, n.body) for n in result.notes]
         self._draw_series()
-        self.heatmap_figure = charts.heatmap(result.heatmap)
+        self.heatmap_rows = heatmap.rows(result.heatmap)
         best = result.best_slot
         self.best_slot = "" if best is None else best.sentence()
         self.best_slot_detail = "" if best is None else best.detail()
@@ -498,17 +498,15 @@ def _dashboard() -> rx.Component:
                 ),
                 rx.text(
                     "Each square: the median views of your posts published on that weekday and hour "
-                    "(your time zone); grey squares had no post. On a phone, tap a square for its number.",
+                    "(your time zone), darker for more; grey squares had no post. On a phone the "
+                    "squares show their shade only; a wider screen writes each number in.",
                     size="1",
                     color_scheme="gray",
                 ),
-                rx.box(
-                    plot_if(
-                        DashboardState.has_data, DashboardState.heatmap_figure, height=charts.HEATMAP_HEIGHT
-                    ),
-                    # Squares a phone wide are too narrow for their numbers: the colour bar and a tap tell.
-                    style={"@media (max-width: 48em)": {"& .heatmap-label": {"display": "none"}}},
-                    width="100%",
+                place_kept(
+                    DashboardState.has_data,
+                    heatmap.heatmap(DashboardState.heatmap_rows),
+                    height=heatmap.HEIGHT,
                 ),
                 width="100%",
             ),
