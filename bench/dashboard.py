@@ -115,20 +115,24 @@ def _pg_load(owner_url: str, creators: int, now: datetime) -> float:
                    '{ts}', '{ts}'
             FROM generate_series(1, {POSTS_PER_CREATOR}) p, generate_series(1, {creators}) u"""
         )
-        # Snapshot k of a post: k tenths of the way from publication to now; counts grow with k.
-        # Round after round, post after post across all creators, as syncs append them: one
-        # creator's snapshots end up spread over the whole table (one series keeps that order).
+        # Snapshot k of a post: k tenths of the way from publication to now; counts grow with k,
+        # so the highest earlier value (`<metric>_before`, kept by a trigger this load skips) is
+        # snapshot k - 1's. Round after round, post after post across all creators, as syncs
+        # append them: one creator's snapshots end up spread over the whole table (one series
+        # keeps that order).
         run(
             f"""INSERT INTO metric_snapshots (id, user_id, post_id, captured_at, views, likes, comments,
-                   shares, missing)
+                   shares, views_before, likes_before, comments_before, shares_before, missing)
             SELECT gen_random_uuid(), md5('u' || u)::uuid, md5('p' || u || ':' || p)::uuid,
                    '{ts}'::timestamptz - (p * {HISTORY_DAYS * 86400 // POSTS_PER_CREATOR}
                        + mod(u * 7919, 3600)) * (10 - k) / 10 * interval '1 second',
-                   (1000 + mod(u * 31 + p * 17, 9000)) * k, (50 + mod(u + p, 400)) * k, (5 + mod(p, 40)) * k,
-                   (2 + mod(u, 20)) * k, '{{}}'
+                   views * k, likes * k, comments * k, shares * k, nullif(views * (k - 1), 0),
+                   nullif(likes * (k - 1), 0), nullif(comments * (k - 1), 0), nullif(shares * (k - 1), 0), '{{}}'
             FROM (SELECT i / {POSTS_PER_CREATOR * creators} + 1 AS k,
                          mod(i / {creators}, {POSTS_PER_CREATOR}) + 1 AS p, mod(i, {creators}) + 1 AS u
-                  FROM generate_series(0, {SNAPSHOTS_PER_POST * POSTS_PER_CREATOR * creators - 1}) i) s"""
+                  FROM generate_series(0, {SNAPSHOTS_PER_POST * POSTS_PER_CREATOR * creators - 1}) i) s,
+                 LATERAL (SELECT 1000 + mod(u * 31 + p * 17, 9000) AS views, 50 + mod(u + p, 400) AS likes,
+                                 5 + mod(p, 40) AS comments, 2 + mod(u, 20) AS shares) per_post"""
         )
         run(
             f"""INSERT INTO notes (id, user_id, day, body, created_at)
