@@ -11,7 +11,10 @@ Measured, for one creator:
 - each SQL statement that call issues, replayed alone in the same transaction setup
   (the RLS role and claims first), median and p95, rows returned, and the server's own
   execution time of each (EXPLAIN ANALYZE with TIMING OFF), without the client;
-- EXPLAIN (ANALYZE, BUFFERS) of the main statement (the slowest one replayed).
+- EXPLAIN (ANALYZE, BUFFERS) of the main statement (the slowest one replayed);
+- the dashboard page's events for that creator, run in-process as the backend runs them for
+  one tab (no websocket): opening the page, switching between the 7/30/90-day presets,
+  picking another metric.
 
 Baseline for the ratios: the same creator's numbers in a database holding only that creator
 (1 creator × 1,000 × 10), so the ratio is what the other 999 creators' rows cost.
@@ -236,9 +239,11 @@ async def _measure(creator: int, runs: int) -> dict:
             await conn.exec_driver_sql(entry["sql"], entry["params"])
         reply = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + main["sql"], main["params"])
         plan = "\n".join(row[0] for row in reply.fetchall())
+    page_ms = await _page_events(user_id, runs)
     await db.dispose_engines()
     return {
         "overview_ms": {preset: summary(times) for preset, times in overview_ms.items()},
+        "page_ms": {event: summary(times) for event, times in page_ms.items()},
         "rows_returned": sum(e["rows"] for e in statements),
         "posts_in_period": result.posts_in_period,
         "statements": [
@@ -255,6 +260,31 @@ async def _measure(creator: int, runs: int) -> dict:
         "sql_total_median_ms": sum(summary(e["ms"])["median"] for e in statements),
         "explain": plan,
     }
+
+
+async def _page_events(user_id: uuid.UUID, runs: int) -> dict[str, list[float]]:
+    """The dashboard page's own events, run in-process as the backend runs them for one tab
+    (`tests.browserless.Tab`: Reflex's event processing and the state changes sent, without
+    the websocket): opening the page, switching the range between presets, picking a metric."""
+    import assetry.assetry  # noqa: F401  (registers the pages and their states)
+    from assetry.pages.analytics.dashboard import DashboardState
+    from tests.admin_people import session_token
+    from tests.browserless import Tab
+
+    times: dict[str, list[float]] = {"open the page (load)": [], "range 7/30/90 days": [], "metric": []}
+    async with Tab(cookie=await session_token(user_id), path="/analytics") as tab:
+        for run in range(runs + 2):
+            events = [("open the page (load)", DashboardState.load, {})]
+            events += [
+                ("range 7/30/90 days", DashboardState.set_preset, {"preset": p}) for p in ("7", "90", "30")
+            ]
+            events += [("metric", DashboardState.set_metric, {"metric": m}) for m in ("likes", "views")]
+            for name, handler, payload in events:
+                started = time.perf_counter()
+                await tab.call(handler, **payload)
+                if run >= 2:
+                    times[name].append((time.perf_counter() - started) * 1000)
+    return times
 
 
 def _loaded_creators(owner_url: str) -> int:
@@ -335,6 +365,9 @@ def report(results: dict) -> list[str]:
         for preset, stats in r["overview_ms"].items():
             label = f"services.dashboard.overview, {preset} days"
             lines.append(row(label, stats, "", base and base["overview_ms"][preset]))
+        for event, stats in r["page_ms"].items():
+            label = f"page event: {event}"
+            lines.append(row(label, stats, "", base and base["page_ms"][event]))
         for s in r["statements"]:
             label = ("SQL " + s["label"] + (" (main)" if s["main"] else ""))[:46]
             lines.append(row(label, s, f"{s['rows']:,}", base_rows.get(s["label"])))

@@ -179,18 +179,12 @@ async def overviews(
         first_post, last_post, *published = (
             await session.exec(figures.post_span(own_posts, end, starts))
         ).one()
-        top, days, cells, said, seen = [], [], [], [], {}
+        top, shown, days, cells, said, seen = [], [], [], [], [], {}
         if first_post is not None:
             rows = figures.dashboard_rows(
                 user_id, account_ids, tz, since, starts, end, (first_post, last_post)
             )
-            top, days, cells, said, seen = (await session.exec(rows)).one()
-        posts = {}
-        if top:
-            ids = list({uuid.UUID(row["post_id"]) for row in top})
-            posts = {
-                post.id: post for post in (await session.exec(figures.post_details(user_id, ids, end))).all()
-            }
+            top, shown, days, cells, said, seen = (await session.exec(rows)).one()
         first_day = min(period.start for period in periods)
         notes = (
             await session.exec(
@@ -208,6 +202,7 @@ async def overviews(
         for metric in METRICS:
             if row[metric] is not None:
                 counts[metric] = counts.get(metric, 0) + row[metric]
+    posts = {post["id"]: post | {"posted_at": datetime.fromisoformat(post["posted_at"])} for post in shown}
     unseen = [m for m in METRICS if not seen.get(m)]
     reasons = _reasons(said, unseen)
     cells = [
@@ -239,7 +234,7 @@ async def overviews(
                 engagement_rate=_engagement(totals),
                 previous_engagement_rate=_engagement(previous_totals),
                 followers=[_follower_change(account, n) for account in accounts],
-                top_posts=[_post_row(posts[uuid.UUID(row["post_id"])], row) for row in ranked],
+                top_posts=[_post_row(posts[row["post_id"]], row) for row in ranked],
                 heatmap=heatmap,
                 notes=[note for note in notes if period.start <= note.day <= period.end],
                 best_slot=best,
@@ -280,7 +275,7 @@ async def every_post(
         if rows:
             details = figures.post_details(user_id, [row.post_id for row in rows], end)
             posts = {post.id: post for post in (await session.exec(details)).all()}
-    return [_post_row(posts[row.post_id], row._mapping) for row in rows]
+    return [_post_row(posts[row.post_id]._mapping, row._mapping) for row in rows]
 
 
 def _days(first: date, count: int) -> list[date]:
@@ -295,14 +290,12 @@ def _sum_days(by_day: dict, first: date, count: int) -> dict[str, int]:
     return sums
 
 
-def _post_row(post, figures_of) -> PostRow:
+def _post_row(found, figures_of) -> PostRow:
+    """A post's row from its details (`post_details`'s columns) and its figures (`per_post`'s)."""
     gained = {m: figures_of[m] for m in METRICS}
-    found = post._mapping
     return PostRow(
-        **{
-            name: found[name]
-            for name in ("id", "platform", "title", "url", "cover_url", "posted_at", "source")
-        },
+        id=uuid.UUID(str(found["id"])),
+        **{name: found[name] for name in ("platform", "title", "url", "cover_url", "posted_at", "source")},
         metrics={m: found[f"{m}_now"] for m in METRICS},
         gained=gained if any(v is not None for v in gained.values()) else {},
         missing=dict(found["missing"] or {}),

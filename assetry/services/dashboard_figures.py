@@ -147,6 +147,17 @@ WITH seen AS MATERIALIZED (
         ORDER BY coalesce(gains.views, 0) DESC, coalesce(per_post.views_now, 0) DESC, per_post.post_id
         LIMIT {TOP_POSTS}
     ) best
+), shown AS (
+    -- The top posts' own columns, and each metric's latest value and reasons as of the end.
+    SELECT p.id, p.platform, p.title, p.url, p.cover_url, p.posted_at, p.source, {
+        _each(
+            "(SELECT s.{m} FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id"
+            " AND s.captured_at < :end AND s.{m} IS NOT NULL ORDER BY s.captured_at DESC LIMIT 1) AS {m}_now"
+        )
+    },
+        (SELECT s.missing FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id
+         AND s.captured_at < :end ORDER BY s.captured_at DESC LIMIT 1) AS missing
+    FROM posts p WHERE p.user_id = :user_id AND p.id IN (SELECT post_id FROM top)
 ), days AS (
     SELECT {_DAY.format(t="posted_at")} AS day, {
         _each("sum(CASE WHEN {m}_before IS NULL THEN {m} END)::bigint AS {m}")
@@ -188,6 +199,7 @@ WITH seen AS MATERIALIZED (
 )
 SELECT
     (SELECT coalesce(json_agg(top), '[]') FROM top) AS posts,
+    (SELECT coalesce(json_agg(shown), '[]') FROM shown) AS shown,
     (SELECT coalesce(json_agg(days), '[]') FROM days) AS days,
     (SELECT coalesce(json_agg(cells), '[]') FROM cells) AS cells,
     (SELECT coalesce(json_agg(r), '[]') FROM (SELECT * FROM reasons UNION ALL SELECT * FROM reasons_given) r)
@@ -211,6 +223,8 @@ def dashboard_rows(
     - `posts`: for each start (`period`: its place in `starts`), the posts that gained most
       views from it to `end`, then most views now: `post_id`, `views_now` and what each gained
       of each metric (a key per metric, NULL: nothing counted then);
+    - `shown`: those posts' columns, each metric's latest value (`<metric>_now`) and the latest
+      snapshot's reasons for missing numbers (`missing`), as `post_details` gives them;
     - `days`: per day on the creator's clock from `since` to `end`, the growth of each metric
       (NULL: nothing counted). Two rows can share a day: first values, then rises;
     - `cells`: the heatmap's cells (as `heatmap`) of the posts, published between `published`;
