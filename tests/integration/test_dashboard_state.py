@@ -86,9 +86,16 @@ async def test_another_metric_or_preset_is_drawn_without_a_query_and_a_custom_ra
                 user_id, dashboard.period_for(preset, today=dashboard.today_in("UTC"), zone="UTC")
             )
             with QueryCounter() as queries:
-                await tab.call(DashboardState.set_preset, preset=preset)
+                sent = await tab.call(DashboardState.set_preset, preset=preset)
             shown = await tab.state(DashboardState)
             assert queries.count == 0
+            # The heatmap is the same for every preset: it is not drawn or sent again.
+            assert not any(
+                "heatmap_figure" in var
+                for delta in sent.deltas
+                for sent_vars in delta.values()
+                for var in sent_vars
+            )
             assert shown.metric == "comments"
             assert _drawn(shown) == [v for day, v in wanted.series["comments"] if day != wanted.partial_day]
             assert shown.totals[0].value == f"{wanted.totals['views'].value:,}"

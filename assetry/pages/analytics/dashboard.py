@@ -119,10 +119,12 @@ class DashboardState(PageLocal, rx.State):
     # while they are for today on the creator's clock and the account shown (`_presets_for`).
     _presets: dict[str, dashboard.Overview] = {}
     _presets_for: tuple = ()
+    _heatmap: list | None = None  # what `heatmap_figure` shows
 
     @rx.event
     async def load(self):
         self._presets, self._presets_for = {}, ()  # the page opened: read what was synced since
+        self._heatmap = None  # and draw it all
         refreshed = await self._refresh()
         self.loaded = True
         return refreshed
@@ -260,7 +262,9 @@ class DashboardState(PageLocal, rx.State):
         self._series, self._partial_day = result.series, result.partial_day
         self._notes = [(n.day, n.body) for n in result.notes]
         self._draw_series()
-        self.heatmap_figure = charts.heatmap(result.heatmap)
+        if result.heatmap != self._heatmap:  # the same for every preset: not drawn or sent again
+            self._heatmap = result.heatmap
+            self.heatmap_figure = charts.heatmap(result.heatmap)
         best = result.best_slot
         self.best_slot = "" if best is None else best.sentence()
         self.best_slot_detail = "" if best is None else best.detail()
