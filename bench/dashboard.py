@@ -11,7 +11,10 @@ Measured, for one creator:
 - each SQL statement that call issues, replayed alone in the same transaction setup
   (the RLS role and claims first), median and p95, rows returned, and the server's own
   execution time of each (EXPLAIN ANALYZE with TIMING OFF), without the client;
-- EXPLAIN (ANALYZE, BUFFERS) of the main statement (the slowest one replayed).
+- EXPLAIN (ANALYZE, BUFFERS) of the main statement (the slowest one replayed);
+- the dashboard page's events for that creator, run in-process as the backend runs them for
+  one tab (no websocket): opening the page, switching between the 7/30/90-day presets,
+  picking another metric.
 
 Baseline for the ratios: the same creator's numbers in a database holding only that creator
 (1 creator × 1,000 × 10), so the ratio is what the other 999 creators' rows cost.
@@ -115,20 +118,24 @@ def _pg_load(owner_url: str, creators: int, now: datetime) -> float:
                    '{ts}', '{ts}'
             FROM generate_series(1, {POSTS_PER_CREATOR}) p, generate_series(1, {creators}) u"""
         )
-        # Snapshot k of a post: k tenths of the way from publication to now; counts grow with k.
-        # Round after round, post after post across all creators, as syncs append them: one
-        # creator's snapshots end up spread over the whole table (one series keeps that order).
+        # Snapshot k of a post: k tenths of the way from publication to now; counts grow with k,
+        # so the highest earlier value (`<metric>_before`, kept by a trigger this load skips) is
+        # snapshot k - 1's. Round after round, post after post across all creators, as syncs
+        # append them: one creator's snapshots end up spread over the whole table (one series
+        # keeps that order).
         run(
             f"""INSERT INTO metric_snapshots (id, user_id, post_id, captured_at, views, likes, comments,
-                   shares, missing)
+                   shares, views_before, likes_before, comments_before, shares_before, missing)
             SELECT gen_random_uuid(), md5('u' || u)::uuid, md5('p' || u || ':' || p)::uuid,
                    '{ts}'::timestamptz - (p * {HISTORY_DAYS * 86400 // POSTS_PER_CREATOR}
                        + mod(u * 7919, 3600)) * (10 - k) / 10 * interval '1 second',
-                   (1000 + mod(u * 31 + p * 17, 9000)) * k, (50 + mod(u + p, 400)) * k, (5 + mod(p, 40)) * k,
-                   (2 + mod(u, 20)) * k, '{{}}'
+                   views * k, likes * k, comments * k, shares * k, nullif(views * (k - 1), 0),
+                   nullif(likes * (k - 1), 0), nullif(comments * (k - 1), 0), nullif(shares * (k - 1), 0), '{{}}'
             FROM (SELECT i / {POSTS_PER_CREATOR * creators} + 1 AS k,
                          mod(i / {creators}, {POSTS_PER_CREATOR}) + 1 AS p, mod(i, {creators}) + 1 AS u
-                  FROM generate_series(0, {SNAPSHOTS_PER_POST * POSTS_PER_CREATOR * creators - 1}) i) s"""
+                  FROM generate_series(0, {SNAPSHOTS_PER_POST * POSTS_PER_CREATOR * creators - 1}) i) s,
+                 LATERAL (SELECT 1000 + mod(u * 31 + p * 17, 9000) AS views, 50 + mod(u + p, 400) AS likes,
+                                 5 + mod(p, 40) AS comments, 2 + mod(u, 20) AS shares) per_post"""
         )
         run(
             f"""INSERT INTO notes (id, user_id, day, body, created_at)
@@ -165,7 +172,7 @@ def _label(statement: str) -> str:
     return " ⋈ ".join(dict.fromkeys(names)) or text[:40]
 
 
-async def _measure(creator: int, runs: int) -> dict:
+async def _measure(creator: int, runs: int, page_events: bool) -> dict:
     from assetry import db
     from assetry.services import dashboard
 
@@ -232,9 +239,11 @@ async def _measure(creator: int, runs: int) -> dict:
             await conn.exec_driver_sql(entry["sql"], entry["params"])
         reply = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + main["sql"], main["params"])
         plan = "\n".join(row[0] for row in reply.fetchall())
+    page_ms = await _page_events(user_id, runs) if page_events else {}
     await db.dispose_engines()
     return {
         "overview_ms": {preset: summary(times) for preset, times in overview_ms.items()},
+        "page_ms": {event: summary(times) for event, times in page_ms.items()},
         "rows_returned": sum(e["rows"] for e in statements),
         "posts_in_period": result.posts_in_period,
         "statements": [
@@ -251,6 +260,31 @@ async def _measure(creator: int, runs: int) -> dict:
         "sql_total_median_ms": sum(summary(e["ms"])["median"] for e in statements),
         "explain": plan,
     }
+
+
+async def _page_events(user_id: uuid.UUID, runs: int) -> dict[str, list[float]]:
+    """The dashboard page's own events, run in-process as the backend runs them for one tab
+    (`tests.browserless.Tab`: Reflex's event processing and the state changes sent, without
+    the websocket): opening the page, switching the range between presets, picking a metric."""
+    import assetry.assetry  # noqa: F401  (registers the pages and their states)
+    from assetry.pages.analytics.dashboard import DashboardState
+    from tests.admin_people import session_token
+    from tests.browserless import Tab
+
+    times: dict[str, list[float]] = {"open the page (load)": [], "range 7/30/90 days": [], "metric": []}
+    async with Tab(cookie=await session_token(user_id), path="/analytics") as tab:
+        for run in range(runs + 2):
+            events = [("open the page (load)", DashboardState.load, {})]
+            events += [
+                ("range 7/30/90 days", DashboardState.set_preset, {"preset": p}) for p in ("7", "90", "30")
+            ]
+            events += [("metric", DashboardState.set_metric, {"metric": m}) for m in ("likes", "views")]
+            for name, handler, payload in events:
+                started = time.perf_counter()
+                await tab.call(handler, **payload)
+                if run >= 2:
+                    times[name].append((time.perf_counter() - started) * 1000)
+    return times
 
 
 def _loaded_creators(owner_url: str) -> int:
@@ -283,7 +317,8 @@ def _one_database(backend: str, creators: int, runs: int, keep: bool = False) ->
             load_seconds = _pg_load(owner_url, creators, now)
             log(f"dashboard, {backend}: loaded in {load_seconds:.0f} s; measuring")
         creator = max(1, creators // 2)
-        measured = asyncio.run(_measure(creator, runs))
+        # The page's events once per process (its states are registered once): not for the baseline.
+        measured = asyncio.run(_measure(creator, runs, page_events=creators > 1))
     return {"creators": creators, "snapshots": snapshots, "load_seconds": load_seconds, **measured}
 
 
@@ -331,6 +366,9 @@ def report(results: dict) -> list[str]:
         for preset, stats in r["overview_ms"].items():
             label = f"services.dashboard.overview, {preset} days"
             lines.append(row(label, stats, "", base and base["overview_ms"][preset]))
+        for event, stats in r["page_ms"].items():
+            label = f"page event: {event}"
+            lines.append(row(label, stats, "", None))
         for s in r["statements"]:
             label = ("SQL " + s["label"] + (" (main)" if s["main"] else ""))[:46]
             lines.append(row(label, s, f"{s['rows']:,}", base_rows.get(s["label"])))

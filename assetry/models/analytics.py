@@ -88,7 +88,7 @@ class MetricSnapshot(SQLModel, table=True):
             "user_id",
             "post_id",
             "captured_at",
-            postgresql_include=[*METRICS, "missing"],
+            postgresql_include=[*METRICS, *(f"{m}_before" for m in METRICS), "missing"],
         ),
     )
 
@@ -105,6 +105,15 @@ class MetricSnapshot(SQLModel, table=True):
     interactions: int | None = Field(default=None, sa_type=sa.BigInteger)
     # Why a number is absent, e.g. {"reach": "too few viewers ..."}.
     missing: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # Per metric, the highest value of the post's snapshots captured before this one (None: none
+    # had it), kept by the database on every insert (migration 0018); the dashboard counts the rise.
+    views_before: int | None = Field(default=None, sa_type=sa.BigInteger)
+    likes_before: int | None = Field(default=None, sa_type=sa.BigInteger)
+    comments_before: int | None = Field(default=None, sa_type=sa.BigInteger)
+    shares_before: int | None = Field(default=None, sa_type=sa.BigInteger)
+    saves_before: int | None = Field(default=None, sa_type=sa.BigInteger)
+    reach_before: int | None = Field(default=None, sa_type=sa.BigInteger)
+    interactions_before: int | None = Field(default=None, sa_type=sa.BigInteger)
 
 
 class AccountSnapshot(SQLModel, table=True):

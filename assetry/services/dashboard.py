@@ -161,73 +161,97 @@ async def overview(
     user_id: uuid.UUID, period: Period, *, account_ids: list[uuid.UUID] | None = None
 ) -> Overview:
     """Everything the dashboard shows for a period and an account filter."""
-    tz = _zone(period.zone)
-    start, end = period.bounds()
-    since = period.previous().bounds()[0]
+    return (await overviews(user_id, [period], account_ids=account_ids))[0]
+
+
+async def overviews(
+    user_id: uuid.UUID, periods: list[Period], *, account_ids: list[uuid.UUID] | None = None
+) -> list[Overview]:
+    """What `overview` gives for each period, from one pass over the snapshots: the periods end
+    on the same day, in the same zone (the presets of one day, so switching between them asks
+    the database nothing more)."""
+    zone, tz = periods[0].zone, _zone(periods[0].zone)
+    end = periods[0].bounds()[1]
+    starts = [period.bounds()[0] for period in periods]
+    since = min(period.previous().bounds()[0] for period in periods)
     own_posts = _own_posts(user_id, account_ids)
-    seen = figures.snapshots(user_id, own_posts, end)
     async with db.user_session(user_id) as session:
-        first_post, last_post, posts_in_period = (
-            await session.exec(figures.post_span(own_posts, start, end))
+        first_post, last_post, *published = (
+            await session.exec(figures.post_span(own_posts, end, starts))
         ).one()
-        rows = (await session.exec(figures.days_and_top_posts(seen, tz, since, start, end))).all()
-        days = [row for row in rows if row.kind == "day"]
-        top = sorted(  # as the statement ranked them; a UNION need not keep that order
-            (row for row in rows if row.kind == "post"),
-            key=lambda row: (-(row.views or 0), -(row.views_now or 0), row.post_id),
-        )
-        posts, cells, said = {}, [], []
-        if top:
-            details = figures.post_details([row.post_id for row in top], end)
-            posts = {post.id: post for post in (await session.exec(details)).all()}
-            heatmap = figures.heatmap(user_id, own_posts, tz, (first_post, last_post), end)
-            cells = (await session.exec(heatmap)).all()
-        unseen = [m for m in METRICS if not top or not top[0]._mapping[f"{m}_seen"]]
-        if top and unseen:
-            said = (await session.exec(figures.reasons_said(user_id, own_posts, end))).all()
+        top, shown, days, cells, said, seen = [], [], [], [], [], {}
+        if first_post is not None:
+            rows = figures.dashboard_rows(
+                user_id, account_ids, tz, since, starts, end, (first_post, last_post)
+            )
+            top, shown, days, cells, said, seen = (await session.exec(rows)).one()
+        first_day = min(period.start for period in periods)
         notes = (
             await session.exec(
                 select(Note)
-                .where(Note.user_id == user_id, Note.day >= period.start, Note.day <= period.end)
+                .where(Note.user_id == user_id, Note.day >= first_day, Note.day <= periods[0].end)
                 .order_by(Note.day)
             )
         ).all()
-        accounts = (await session.exec(figures.followers(user_id, account_ids, start, end))).all()
+        accounts = (
+            await session.exec(figures.followers(user_id, account_ids, starts[0], end, *starts[1:]))
+        ).all()
     by_day: dict[date, dict[str, int]] = defaultdict(dict)
     for row in days:
-        counts = by_day[local_time.day_of(row.day)]
+        counts = by_day[local_time.day_of(row["day"])]
         for metric in METRICS:
-            if row._mapping[metric] is not None:
-                counts[metric] = counts.get(metric, 0) + row._mapping[metric]
-    previous = period.previous()
-    totals = _sum_days(by_day, period.start, period.days)
-    previous_totals = _sum_days(by_day, previous.start, previous.days)
+            if row[metric] is not None:
+                counts[metric] = counts.get(metric, 0) + row[metric]
+    posts = {post["id"]: post | {"posted_at": datetime.fromisoformat(post["posted_at"])} for post in shown}
+    unseen = [m for m in METRICS if not seen.get(m)]
     reasons = _reasons(said, unseen)
-    return Overview(
-        period=period,
-        totals={
-            m: _total(m, totals.get(m), previous_totals.get(m), reasons.get(m, NO_DATA)) for m in METRICS
-        },
-        series={
-            m: [(d, by_day[d].get(m, 0)) for d in _days(period.start, period.days)]
-            for m in METRICS
-            if m in totals
-        },
-        engagement_rate=_engagement(totals),
-        previous_engagement_rate=_engagement(previous_totals),
-        followers=[
-            (display_name or username, now, None if now is None or before is None else now - before)
-            for display_name, username, now, before in accounts
-        ],
-        top_posts=[_post_row(posts[row.post_id], row) for row in top],
-        heatmap=_heatmap(cells),
-        notes=list(notes),
-        best_slot=best_slot(cells),
-        partial_day=period.end if period.end >= today_in(period.zone) else None,
-        posts_in_period=posts_in_period,
-        has_data=bool(top),
-        reasons=reasons,
-    )
+    cells = [
+        tuple(cell[k] for k in ("weekday", "hour", "middle", "count", "posts", "typical")) for cell in cells
+    ]
+    heatmap, best = _heatmap(cells), best_slot(cells)
+    partial_day = periods[0].end if periods[0].end >= today_in(zone) else None
+    results = []
+    for n, period in enumerate(periods):
+        previous = period.previous()
+        totals = _sum_days(by_day, period.start, period.days)
+        previous_totals = _sum_days(by_day, previous.start, previous.days)
+        ranked = sorted(  # as the statement ranked them; a UNION need not keep that order
+            (row for row in top if row["period"] == n),
+            key=lambda row: (-(row["views"] or 0), -(row["views_now"] or 0), row["post_id"]),
+        )
+        results.append(
+            Overview(
+                period=period,
+                totals={
+                    m: _total(m, totals.get(m), previous_totals.get(m), reasons.get(m, NO_DATA))
+                    for m in METRICS
+                },
+                series={
+                    m: [(d, by_day[d].get(m, 0)) for d in _days(period.start, period.days)]
+                    for m in METRICS
+                    if m in totals
+                },
+                engagement_rate=_engagement(totals),
+                previous_engagement_rate=_engagement(previous_totals),
+                followers=[_follower_change(account, n) for account in accounts],
+                top_posts=[_post_row(posts[row["post_id"]], row) for row in ranked],
+                heatmap=heatmap,
+                notes=[note for note in notes if period.start <= note.day <= period.end],
+                best_slot=best,
+                partial_day=partial_day,
+                posts_in_period=published[n],
+                has_data=bool(top),
+                reasons=reasons,
+            )
+        )
+    return results
+
+
+def _follower_change(account, n: int) -> tuple[str, int | None, int | None]:
+    """(account name, followers now, change since the n-th period's start) of a `followers` row."""
+    display_name, username, now, *before = account
+    change = None if now is None or before[n] is None else now - before[n]
+    return (display_name or username, now, change)
 
 
 def _own_posts(user_id: uuid.UUID, account_ids: list[uuid.UUID] | None) -> list:
@@ -249,9 +273,9 @@ async def every_post(
         rows = (await session.exec(figures.every_post(seen, start, end))).all()
         posts = {}
         if rows:
-            details = figures.post_details([row.post_id for row in rows], end)
+            details = figures.post_details(user_id, [row.post_id for row in rows], end)
             posts = {post.id: post for post in (await session.exec(details)).all()}
-    return [_post_row(posts[row.post_id], row) for row in rows]
+    return [_post_row(posts[row.post_id]._mapping, row._mapping) for row in rows]
 
 
 def _days(first: date, count: int) -> list[date]:
@@ -266,14 +290,12 @@ def _sum_days(by_day: dict, first: date, count: int) -> dict[str, int]:
     return sums
 
 
-def _post_row(post, figures_of) -> PostRow:
-    gained = {m: figures_of._mapping[m] for m in METRICS}
-    found = post._mapping
+def _post_row(found, figures_of) -> PostRow:
+    """A post's row from its details (`post_details`'s columns) and its figures (`per_post`'s)."""
+    gained = {m: figures_of[m] for m in METRICS}
     return PostRow(
-        **{
-            name: found[name]
-            for name in ("id", "platform", "title", "url", "cover_url", "posted_at", "source")
-        },
+        id=uuid.UUID(str(found["id"])),
+        **{name: found[name] for name in ("platform", "title", "url", "cover_url", "posted_at", "source")},
         metrics={m: found[f"{m}_now"] for m in METRICS},
         gained=gained if any(v is not None for v in gained.values()) else {},
         missing=dict(found["missing"] or {}),
@@ -305,19 +327,20 @@ def today_in(zone: str) -> date:
     return utcnow().astimezone(_zone(zone)).date()
 
 
-def _reasons(said, unseen: list[str]) -> dict[str, str]:
+def _reasons(said: list[dict], unseen: list[str]) -> dict[str, str]:
     """For each metric no snapshot has, the reason given most often (the first met of equally
-    frequent ones), or why the platform never gives it; NO_DATA when nobody said."""
+    frequent ones: posts by id, a post's platform before its snapshots, its snapshots oldest
+    first), or why the platform never gives it; NO_DATA when nobody said."""
     heard: dict[str, dict[str, list]] = {m: {} for m in unseen}  # metric -> reason -> [times, first met]
-    for source, key, times, place in said:
-        if source == "platform":
-            reasons, met = NOT_OFFERED.get(key, {}), (place, 0)  # before that post's snapshots
+    for source in said:
+        if source["source"] == "platform":
+            reasons, met = NOT_OFFERED.get(source["key"], {}), (source["post_id"], 0, 0.0)
         else:
-            reasons, met = (json.loads(key) if key else None) or {}, (place, 1)
+            reasons, met = json.loads(source["key"]) or {}, (source["post_id"], 1, source["moment"])
         for metric, reason in reasons.items():
             if metric in heard:
                 tally = heard[metric].setdefault(str(reason), [0, met])
-                tally[0] += times
+                tally[0] += source["times"]
                 tally[1] = min(tally[1], met)
     return {
         m: min(heard[m], key=lambda r: (-heard[m][r][0], heard[m][r][1])) if heard[m] else NO_DATA

@@ -3,18 +3,20 @@ and returns only its small result (a row per day, per top post, per heatmap cell
 
 The rule is the one `services.dashboard` states: the first value seen of a post counts on
 the day it was published; each later snapshot adds what rose above the highest value seen
-before it, on the day it was captured. Window functions over a post's snapshots, oldest
-first, give each snapshot that highest earlier value (`<metric>_before`) and how many later
-snapshots have views (`views_later`: 0 on the latest one that has them).
+before it, on the day it was captured. Each snapshot carries that highest earlier value
+(`<metric>_before`, kept by the database on insert: migration 0018), so every figure is a
+plain sum over the creator's rows of the covering index, with no pass over a post's history.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import col, select
 
 from assetry.models import AccountSnapshot, ConnectedAccount, MetricSnapshot, Post
@@ -22,26 +24,17 @@ from assetry.models.analytics import METRICS
 from assetry.services import local_time
 
 TOP_POSTS = 10
-
-
-# Frame bounds written into the SQL as the number 1, not bound as parameters: Postgres computes
-# windows of identical specs in one pass, and `$1 PRECEDING` and `$2 PRECEDING` are not identical.
-_ONE = sa.literal(1, literal_execute=True)
-_BEFORE = sa.FrameClause(None, _ONE, sa.FrameClauseType.UNBOUNDED, sa.FrameClauseType.PRECEDING)
-_AFTER = sa.FrameClause(_ONE, None, sa.FrameClauseType.FOLLOWING, sa.FrameClauseType.UNBOUNDED)
+SECOND = timedelta(seconds=1)
 
 
 def snapshots(user_id: uuid.UUID, own_posts: list, end: datetime) -> sa.CTE:
-    """The posts' snapshots captured before `end`, each with its post's publish time, per
-    metric the highest value seen before it, and how many later ones have views."""
-    oldest_first = {"partition_by": MetricSnapshot.post_id, "order_by": MetricSnapshot.captured_at}
+    """The posts' snapshots captured before `end`, each with its post's publish time and, per
+    metric, its value and the highest value seen before it (`<metric>_before`)."""
     columns = [MetricSnapshot.post_id, MetricSnapshot.captured_at, Post.posted_at]
     for metric in METRICS:
-        value = getattr(MetricSnapshot, metric)
-        columns += [value, sa.func.max(value).over(**oldest_first, rows=_BEFORE).label(f"{metric}_before")]
-    later = sa.func.count(MetricSnapshot.views).over(**oldest_first, rows=_AFTER).label("views_later")
+        columns += [getattr(MetricSnapshot, metric), getattr(MetricSnapshot, f"{metric}_before")]
     return (
-        select(*columns, later)
+        select(*columns)
         .join(Post, Post.id == MetricSnapshot.post_id)
         .where(MetricSnapshot.user_id == user_id, MetricSnapshot.captured_at < end, *own_posts)
         .cte("seen")
@@ -64,48 +57,205 @@ def _sum(value):
     return sa.cast(sa.func.sum(value), sa.BigInteger)
 
 
-def days_and_top_posts(seen: sa.CTE, zone: ZoneInfo, since: datetime, start: datetime, end: datetime):
-    """One statement, so the window pass over the snapshots runs once, returning rows of two kinds
-    (`kind`, `day`, `post_id`, `views_now`, a column per metric, `<metric>_seen`):
+def _latest_views(seen: sa.CTE):
+    """SQL aggregate: the views of the post's latest snapshot that has them (the highest
+    [capture time in microseconds, views] pair; of two at the same moment, the higher views)."""
+    moment = sa.cast(sa.func.date_part("epoch", seen.c.captured_at) * 1_000_000, sa.BigInteger)
+    pairs = sa.func.max(postgresql.array([moment, seen.c.views])).filter(seen.c.views.is_not(None))
+    return sa.type_coerce(pairs, postgresql.ARRAY(sa.BigInteger))[2]
 
-    - "day": per day on the creator's clock from `since` to `end`, the growth of each metric
-      (NULL: nothing counted). Two rows can share a day: first values, then rises.
-    - "post": the posts that gained most views in the period, then most views now: what each
-      gained of each metric (NULL: nothing counted then), its latest views, and how many
-      snapshots of all the posts have each metric (the same on every row).
+
+def gained_label(metric: str, n: int = 0) -> str:
+    """The column of what a post gained of a metric in the n-th period `per_post` was given."""
+    return f"{metric}_gained" if n == 0 else f"{metric}_gained_{n}"
+
+
+def per_post(seen: sa.CTE, start: datetime, end: datetime, *more_starts: datetime) -> sa.Subquery:
+    """Per post: its publish time, its latest views (`views_now`), how many snapshots have each
+    metric (`<metric>_count`) and, per metric, what it gained between start and end
+    (`<metric>_gained`, NULL when nothing counted then); with more starts (the same end),
+    what it gained since each of those too (`gained_label(metric, n)`)."""
+    return _per_post(seen, (start, *more_starts), end).subquery("per_post")
+
+
+def _per_post(seen: sa.CTE, starts: Sequence[datetime], end: datetime) -> sa.Select:
+    columns = [
+        seen.c.post_id,
+        sa.func.max(seen.c.posted_at).label("posted_at"),
+        _latest_views(seen).label("views_now"),
+        *(sa.func.count(seen.c[m]).label(f"{m}_count") for m in METRICS),
+    ]
+    for n, since in enumerate(starts):
+        published_then = (seen.c.posted_at >= since) & (seen.c.posted_at < end)
+        for metric in METRICS:
+            counted = sa.case(
+                (seen.c[f"{metric}_before"].is_(None), sa.case((published_then, seen.c[metric]))),
+                (seen.c.captured_at >= since, _rise(seen, metric)),
+            )
+            columns.append(_sum(counted).label(gained_label(metric, n)))
+    return select(*columns).group_by(seen.c.post_id)
+
+
+def _each(template: str, sep: str = ", ") -> str:
+    """SQL: `template` written out for each metric (`{m}` stands for its name)."""
+    return sep.join(template.format(m=metric) for metric in METRICS)
+
+
+# The creator's clock: the offset in force at an instant is the `offsets` entry after as many of
+# the zone's `changes` (instants, oldest first) as have happened by then (`local_time` in SQL).
+_CLOCK = (
+    "(floor(date_part('epoch', {t}))::bigint"
+    " + (CAST(:offsets AS int[]))[width_bucket({t}, CAST(:changes AS timestamptz[])) + 1])"
+)
+_DAY = f"({_CLOCK} / {local_time.DAY})"
+# One statement, one pass over the creator's snapshots (the covering index, joined to the own
+# posts); it returns one row of JSON arrays, each small (see `dashboard_rows`).
+DASHBOARD = sa.text(
+    f"""
+WITH seen AS MATERIALIZED (
+    SELECT s.post_id, s.captured_at, p.posted_at, p.platform, {_each("s.{m}, s.{m}_before")},
+        nullif(CAST(s.missing AS text), '{{}}') AS missing
+    FROM metric_snapshots s JOIN posts p ON p.id = s.post_id
+    WHERE s.user_id = :user_id AND s.captured_at < :end
+      AND p.user_id = :user_id AND p.source = 'own'
+      AND (CAST(:account_ids AS uuid[]) IS NULL OR p.account_id = ANY(CAST(:account_ids AS uuid[])))
+), periods AS (
+    SELECT n - 1 AS period, start FROM unnest(CAST(:starts AS timestamptz[])) WITH ORDINALITY AS t(start, n)
+), latest AS (
+    -- Each post's latest views: newest first on the covering index, no sort.
+    SELECT DISTINCT ON (s.post_id) s.post_id, s.views
+    FROM metric_snapshots s
+    WHERE s.user_id = :user_id AND s.captured_at < :end AND s.views IS NOT NULL
+    ORDER BY s.post_id DESC, s.captured_at DESC
+), per_post AS MATERIALIZED (
+    SELECT posted.post_id, posted.posted_at, posted.platform, latest.views AS views_now
+    FROM (SELECT DISTINCT post_id, posted_at, platform FROM seen) posted
+    LEFT JOIN latest ON latest.post_id = posted.post_id
+), gains AS (
+    -- The first value seen counts if the post was published in the period; a rise above the
+    -- highest value before it, if captured in the period.
+    SELECT periods.period, seen.post_id, {
+        _each(
+            "sum(CASE WHEN {m}_before IS NULL THEN CASE WHEN posted_at >= start THEN {m} END"
+            " WHEN captured_at >= start AND {m} > {m}_before THEN {m} - {m}_before END)::bigint AS {m}"
+        )
+    }
+    FROM seen JOIN periods ON seen.captured_at >= periods.start OR seen.posted_at >= periods.start
+    GROUP BY periods.period, seen.post_id
+), top AS (
+    SELECT periods.period, best.*
+    FROM periods CROSS JOIN LATERAL (
+        SELECT per_post.post_id, per_post.views_now, {_each("gains.{m}")}
+        FROM per_post LEFT JOIN gains ON gains.post_id = per_post.post_id AND gains.period = periods.period
+        ORDER BY coalesce(gains.views, 0) DESC, coalesce(per_post.views_now, 0) DESC, per_post.post_id
+        LIMIT {TOP_POSTS}
+    ) best
+), shown AS (
+    -- The top posts' own columns, and each metric's latest value and reasons as of the end.
+    SELECT p.id, p.platform, p.title, p.url, p.cover_url, p.posted_at, p.source, {
+        _each(
+            "(SELECT s.{m} FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id"
+            " AND s.captured_at < :end AND s.{m} IS NOT NULL ORDER BY s.captured_at DESC LIMIT 1) AS {m}_now"
+        )
+    },
+        (SELECT s.missing FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id
+         AND s.captured_at < :end ORDER BY s.captured_at DESC LIMIT 1) AS missing
+    FROM posts p WHERE p.user_id = :user_id AND p.id IN (SELECT post_id FROM top)
+), days AS (
+    SELECT {_DAY.format(t="posted_at")} AS day, {
+        _each("sum(CASE WHEN {m}_before IS NULL THEN {m} END)::bigint AS {m}")
+    }
+    FROM seen WHERE posted_at >= :since AND posted_at < :end GROUP BY 1
+    UNION ALL
+    SELECT {_DAY.format(t="captured_at")}, {
+        _each("sum(CASE WHEN {m} > {m}_before THEN {m} - {m}_before END)::bigint")
+    }
+    FROM seen WHERE captured_at >= :since GROUP BY 1
+), published AS (
+    SELECT ({_DAY.format(t="posted_at")} + {local_time.THURSDAY}) % 7 AS weekday,
+        {_CLOCK.format(t="posted_at")} / {local_time.HOUR} % 24 AS hour, views_now AS views
+    FROM per_post WHERE views_now IS NOT NULL
+), ranked AS (
+    SELECT weekday, hour, views, count(*) OVER cell AS n, row_number() OVER (cell ORDER BY views) AS place,
+        count(*) OVER () AS every, row_number() OVER (ORDER BY views) AS every_place
+    FROM published WINDOW cell AS (PARTITION BY weekday, hour)
+), cells AS (
+    -- Per cell the middle one or two of its posts' views; the typical post: the middle of all.
+    SELECT weekday, hour, sum(views) FILTER (WHERE place IN ((n + 1) / 2, (n + 2) / 2))::bigint AS middle,
+        count(*) FILTER (WHERE place IN ((n + 1) / 2, (n + 2) / 2)) AS count, max(n) AS posts,
+        (SELECT avg(views) FROM ranked WHERE every_place IN ((every + 1) / 2, (every + 2) / 2))::float8
+            AS typical
+    FROM ranked GROUP BY weekday, hour
+), said AS (
+    SELECT missing, post_id, count(*) AS times, min(captured_at) AS first_at
+    FROM seen WHERE missing IS NOT NULL GROUP BY missing, post_id
+), reasons AS (
+    -- Where reasons for missing numbers come from, and the first post (by id) to give each:
+    -- a platform (its posts), or a snapshot's `missing` (the snapshots, the first one's time).
+    SELECT DISTINCT ON (platform) 'platform' AS source, platform AS key,
+        count(*) OVER (PARTITION BY platform) AS times, post_id, NULL::float8 AS moment
+    FROM per_post ORDER BY platform, post_id
+), reasons_given AS (
+    SELECT DISTINCT ON (missing) 'snapshot' AS source, missing AS key,
+        sum(times) OVER (PARTITION BY missing) AS times, post_id, date_part('epoch', first_at) AS moment
+    FROM said ORDER BY missing, post_id, first_at
+)
+SELECT
+    (SELECT coalesce(json_agg(top), '[]') FROM top) AS posts,
+    (SELECT coalesce(json_agg(shown), '[]') FROM shown) AS shown,
+    (SELECT coalesce(json_agg(days), '[]') FROM days) AS days,
+    (SELECT coalesce(json_agg(cells), '[]') FROM cells) AS cells,
+    (SELECT coalesce(json_agg(r), '[]') FROM (SELECT * FROM reasons UNION ALL SELECT * FROM reasons_given) r)
+        AS reasons,
+    (SELECT json_build_object({_each("'{m}', count({m})")}) FROM seen) AS seen
+"""
+)
+
+
+def dashboard_rows(
+    user_id: uuid.UUID,
+    account_ids: list[uuid.UUID] | None,
+    zone: ZoneInfo,
+    since: datetime,
+    starts: Sequence[datetime],
+    end: datetime,
+    published: tuple[datetime, datetime],
+) -> sa.TextClause:
+    """`DASHBOARD` with its parameters: one row of JSON arrays, each small:
+
+    - `posts`: for each start (`period`: its place in `starts`), the posts that gained most
+      views from it to `end`, then most views now: `post_id`, `views_now` and what each gained
+      of each metric (a key per metric, NULL: nothing counted then);
+    - `shown`: those posts' columns, each metric's latest value (`<metric>_now`) and the latest
+      snapshot's reasons for missing numbers (`missing`), as `post_details` gives them;
+    - `days`: per day on the creator's clock from `since` to `end`, the growth of each metric
+      (NULL: nothing counted). Two rows can share a day: first values, then rises;
+    - `cells`: the heatmap's cells (as `heatmap`) of the posts, published between `published`;
+    - `reasons`: where reasons for missing numbers come from: ("platform", its name, its posts,
+      its first post, NULL) and ("snapshot", a `missing` as JSON text, the snapshots that gave
+      it, the first post to give it, when that post first did, in seconds since 1970);
+    - `seen`: per metric, how many of the snapshots have it.
     """
-
-    figures = per_post(seen, start, end)
-    top = (
-        select(
-            sa.literal("post").label("kind"),
-            sa.cast(sa.null(), sa.BigInteger).label("day"),
-            figures.c.post_id,
-            figures.c.views_now,
-            *(figures.c[f"{m}_gained"].label(m) for m in METRICS),
-            *(
-                sa.cast(sa.func.sum(figures.c[f"{m}_count"]).over(), sa.BigInteger).label(f"{m}_seen")
-                for m in METRICS
-            ),
-        )
-        .order_by(*_most_gained_first(figures))
-        .limit(TOP_POSTS)
+    changes = local_time.offset_changes(zone, min(since, published[0]), max(end, published[1] + SECOND))
+    moment, moments, ids = (
+        sa.DateTime(timezone=True),
+        postgresql.ARRAY(sa.DateTime(timezone=True)),
+        postgresql.ARRAY(sa.Uuid()),
     )
-
-    def per_day(moment, counted, *within):
-        day = local_time.day_number(local_time.clock_seconds(moment, zone, since, end)).label("day")
-        rows = select(day, *(counted(seen, m).label(m) for m in METRICS)).where(*within).subquery()
-        sums = [_sum(rows.c[m]) for m in METRICS]
-        no_post = [sa.null(), sa.null()]  # post_id, views_now
-        return select(sa.literal("day"), rows.c.day, *no_post, *sums, *[sa.null() for _ in METRICS]).group_by(
-            rows.c.day
-        )
-
-    # The posts come first: a UNION's columns take their names and types from its first SELECT.
-    return sa.union_all(
-        top.subquery().select(),
-        per_day(seen.c.posted_at, _first, seen.c.posted_at >= since, seen.c.posted_at < end),
-        per_day(seen.c.captured_at, _rise, seen.c.captured_at >= since),
+    values = [
+        ("user_id", user_id, sa.Uuid()),
+        ("account_ids", account_ids, ids),
+        ("end", end, moment),
+        ("since", since, moment),
+        ("starts", list(starts), moments),
+        ("changes", [changed for changed, _ in changes[1:]], moments),
+        ("offsets", [offset for _, offset in changes], postgresql.ARRAY(sa.Integer())),
+    ]
+    # Written into the SQL, not bound: Postgres plans it for this creator and these dates each
+    # time. Bound, a prepared statement switches to a generic plan after a few runs (20× slower
+    # at 10 M snapshots).
+    return DASHBOARD.bindparams(
+        *(sa.bindparam(name, value, type_=kind, literal_execute=True) for name, value, kind in values)
     )
 
 
@@ -118,52 +268,37 @@ def every_post(seen: sa.CTE, start: datetime, end: datetime) -> sa.Select:
     ).order_by(*_most_gained_first(figures))
 
 
-def per_post(seen: sa.CTE, start: datetime, end: datetime) -> sa.Subquery:
-    """Per post: its latest views (`views_now`), and per metric what it gained between start
-    and end (`<metric>_gained`, NULL when nothing counted then) and how many snapshots have it."""
-    columns = [
-        seen.c.post_id,
-        sa.func.max(sa.case((seen.c.views_later == 0, seen.c.views))).label("views_now"),
-    ]
-    published_then = (seen.c.posted_at >= start) & (seen.c.posted_at < end)
-    for metric in METRICS:
-        counted = sa.case(
-            (seen.c[f"{metric}_before"].is_(None), sa.case((published_then, seen.c[metric]))),
-            (seen.c.captured_at >= start, _rise(seen, metric)),
-        )
-        columns += [
-            _sum(counted).label(f"{metric}_gained"),
-            sa.func.count(seen.c[metric]).label(f"{metric}_count"),
-        ]
-    return select(*columns).group_by(seen.c.post_id).subquery("per_post")
-
-
-def _latest(column, end: datetime, *having):
-    """SQL: the column in the post's latest snapshot captured before `end` (of those `having`)."""
+def _latest(user_id: uuid.UUID, column, end: datetime, *having):
+    """SQL: the column in the post's latest snapshot captured before `end` (of those `having`),
+    read from the covering index."""
     return (
         select(column)
-        .where(MetricSnapshot.post_id == Post.id, MetricSnapshot.captured_at < end, *having)
+        .where(
+            MetricSnapshot.user_id == user_id,
+            MetricSnapshot.post_id == Post.id,
+            MetricSnapshot.captured_at < end,
+            *having,
+        )
         .order_by(col(MetricSnapshot.captured_at).desc())
         .limit(1)
         .scalar_subquery()
     )
 
 
-def post_details(ids: list[uuid.UUID], end: datetime) -> sa.Select:
+def post_details(user_id: uuid.UUID, ids: list[uuid.UUID], end: datetime) -> sa.Select:
     """The posts' columns, latest value of each metric (`<metric>_now`) and the latest
     snapshot's reasons for missing numbers (`missing`), as of `end`."""
     values = [getattr(MetricSnapshot, m) for m in METRICS]
-    latest = [_latest(v, end, v.is_not(None)).label(f"{v.key}_now") for v in values]
+    latest = [_latest(user_id, v, end, v.is_not(None)).label(f"{v.key}_now") for v in values]
     post = (Post.id, Post.platform, Post.title, Post.url, Post.cover_url, Post.posted_at, Post.source)
-    return select(*post, *latest, _latest(MetricSnapshot.missing, end).label("missing")).where(
-        col(Post.id).in_(ids)
-    )
+    missing = _latest(user_id, MetricSnapshot.missing, end).label("missing")
+    return select(*post, *latest, missing).where(Post.user_id == user_id, col(Post.id).in_(ids))
 
 
-def _most_gained_first(figures: sa.Subquery) -> tuple:
-    """Most views gained in the period first, then most views now; ties by post id."""
+def _most_gained_first(figures: sa.Subquery, n: int = 0) -> tuple:
+    """Most views gained in the (n-th) period first, then most views now; ties by post id."""
     return (
-        sa.func.coalesce(figures.c.views_gained, 0).desc(),
+        sa.func.coalesce(figures.c[gained_label("views", n)], 0).desc(),
         sa.func.coalesce(figures.c.views_now, 0).desc(),
         figures.c.post_id,
     )
@@ -173,34 +308,18 @@ def heatmap(user_id: uuid.UUID, own_posts: list, zone: ZoneInfo, published: tupl
     """Per (weekday, hour) of publication on the creator's clock, the median of the posts' latest
     views, as (weekday, hour, sum of the middle one or two, how many were summed, posts in the
     cell, the median of every post's latest views)."""
-    views = MetricSnapshot.views
-    latest = (
-        select(MetricSnapshot.post_id, sa.func.max(MetricSnapshot.captured_at).label("captured_at"))
-        .join(Post, Post.id == MetricSnapshot.post_id)
-        .where(
-            MetricSnapshot.user_id == user_id,
-            MetricSnapshot.captured_at < end,
-            views.is_not(None),
-            *own_posts,
-        )
-        .group_by(MetricSnapshot.post_id)
-        .subquery()
-    )
+    return _cells(_per_post(snapshots(user_id, own_posts, end), [end], end).cte("per_post"), zone, published)
+
+
+def _cells(figures: sa.CTE, zone: ZoneInfo, published: tuple[datetime, datetime]) -> sa.Select:
+    """The heatmap's cells (as `heatmap` says) from `per_post`'s rows of posts published between `published`."""
     seconds = local_time.clock_seconds(
-        Post.posted_at, zone, published[0], published[1] + timedelta(seconds=1)
+        figures.c.posted_at, zone, published[0], published[1] + timedelta(seconds=1)
     )
     weekday, hour = local_time.weekday_and_hour(seconds)
     cells = (
-        select(weekday.label("weekday"), hour.label("hour"), sa.func.max(views).label("views"))
-        .select_from(latest)
-        .join(
-            MetricSnapshot,
-            (MetricSnapshot.post_id == latest.c.post_id)
-            & (MetricSnapshot.captured_at == latest.c.captured_at),
-        )
-        .join(Post, Post.id == latest.c.post_id)
-        .where(views.is_not(None))
-        .group_by(latest.c.post_id, Post.posted_at)  # one row a post, even if two snapshots share a moment
+        select(weekday.label("weekday"), hour.label("hour"), figures.c.views_now.label("views"))
+        .where(figures.c.views_now.is_not(None))
         .subquery()
     )
     cell = (cells.c.weekday, cells.c.hour)
@@ -211,15 +330,14 @@ def heatmap(user_id: uuid.UUID, own_posts: list, zone: ZoneInfo, published: tupl
         sa.func.count().over(partition_by=cell).label("n"),
     ).subquery()
     middle = (ranked.c.rank == (ranked.c.n + 1) // 2) | (ranked.c.rank == (ranked.c.n + 2) // 2)
-    every_post = _median(cells.c.views, cells)
     return (
         select(
             ranked.c.weekday,
             ranked.c.hour,
-            _sum(ranked.c.views),
-            sa.func.count(),
-            sa.func.max(ranked.c.n),
-            every_post,
+            _sum(ranked.c.views).label("middle"),
+            sa.func.count().label("count"),
+            sa.func.max(ranked.c.n).label("posts"),
+            _median(cells.c.views, cells).label("typical"),
         )
         .where(middle)
         .group_by(ranked.c.weekday, ranked.c.hour)
@@ -237,46 +355,21 @@ def _median(column, source) -> sa.ScalarSelect:
     return select(sa.func.sum(ranked.c.value) * 1.0 / sa.func.count()).where(middle).scalar_subquery()
 
 
-def reasons_said(user_id: uuid.UUID, own_posts: list, end: datetime) -> sa.Select:
-    """Where reasons for missing numbers come from, in the order they are met (posts by id, each
-    post's platform first, then its snapshots oldest first): ("platform", name, posts, first
-    place) and ("snapshot", its `missing` as JSON text, snapshots, first place)."""
-    met = (
-        select(
-            Post.platform,
-            MetricSnapshot.post_id,
-            sa.cast(MetricSnapshot.missing, sa.Text).label("missing"),
-            sa.func.row_number()
-            .over(order_by=(MetricSnapshot.post_id, MetricSnapshot.captured_at))
-            .label("place"),
-        )
-        .join(Post, Post.id == MetricSnapshot.post_id)
-        .where(MetricSnapshot.user_id == user_id, MetricSnapshot.captured_at < end, *own_posts)
-        .cte("met")
-    )
-    return sa.union_all(
-        select(
-            sa.literal("platform"),
-            met.c.platform,
-            sa.func.count(sa.distinct(met.c.post_id)),
-            sa.func.min(met.c.place),
-        ).group_by(met.c.platform),
-        select(sa.literal("snapshot"), met.c.missing, sa.func.count(), sa.func.min(met.c.place)).group_by(
-            met.c.missing
-        ),
-    )
-
-
-def post_span(own_posts: list, start: datetime, end: datetime) -> sa.Select:
-    """(first publish time, last publish time, posts published between start and end)."""
-    published_then = (Post.posted_at >= start) & (Post.posted_at < end)
+def post_span(own_posts: list, end: datetime, starts: Sequence[datetime]) -> sa.Select:
+    """(first publish time, last publish time, then per start the posts published from it to end)."""
     return select(
-        sa.func.min(Post.posted_at), sa.func.max(Post.posted_at), sa.func.count(sa.case((published_then, 1)))
+        sa.func.min(Post.posted_at),
+        sa.func.max(Post.posted_at),
+        *(
+            sa.func.count(sa.case(((Post.posted_at >= start) & (Post.posted_at < end), 1)))
+            for start in starts
+        ),
     ).where(*own_posts)
 
 
-def followers(user_id: uuid.UUID, account_ids: list[uuid.UUID] | None, start, end) -> sa.Select:
-    """Per connected account: (display name, username, followers at the end, followers at the start)."""
+def followers(user_id: uuid.UUID, account_ids: list[uuid.UUID] | None, start, end, *more_starts) -> sa.Select:
+    """Per connected account: (display name, username, followers at the end, followers at the
+    start, then at each of `more_starts`)."""
 
     def latest_before(moment: datetime):
         return (
@@ -295,5 +388,8 @@ def followers(user_id: uuid.UUID, account_ids: list[uuid.UUID] | None, start, en
     if account_ids is not None:
         filters.append(col(ConnectedAccount.id).in_(account_ids))
     return select(
-        ConnectedAccount.display_name, ConnectedAccount.username, latest_before(end), latest_before(start)
+        ConnectedAccount.display_name,
+        ConnectedAccount.username,
+        latest_before(end),
+        *(latest_before(moment) for moment in (start, *more_starts)),
     ).where(*filters)

@@ -326,7 +326,7 @@ async def best_hours(
     """The weekdays and hours whose posts had the highest median views, among those with at least
     `BEST_SLOT_MIN_POSTS` posts (the dashboard's rule for its best time to post)."""
     own_posts = [Post.user_id == user_id, Post.source == OWN]
-    first, last, _ = (await session.exec(figures.post_span(own_posts, now, now))).one()
+    first, last = (await session.exec(figures.post_span(own_posts, now, []))).one()
     if first is None:
         return []
     cells = (await session.exec(figures.heatmap(user_id, own_posts, zone, (first, last), now))).all()

@@ -18,16 +18,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from alembic.config import Config
 from sqlmodel import select
 
-from alembic import command
 from assetry import db
-from assetry.config import ROOT, get_settings
+from assetry.config import get_settings
 from assetry.models import ActiveDay, DailyActiveCount, UsageEvent, User
 from assetry.services import privacy, profile, usage
 from assetry.services.admin import overview
 from tests.admin_people import PASSWORD, make_user
+from tests.migrations import migrate_again_from
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -191,12 +190,7 @@ async def test_the_migration_fills_the_rollups_from_the_stored_events(admin: Use
             session.add(
                 UsageEvent(user_id=who.id if who else None, kind="page_view", name="/", created_at=at)
             )
-    await db.dispose_engines()
-    alembic = Config(str(ROOT / "alembic.ini"))
-    try:
-        command.downgrade(alembic, "0007")
-    finally:
-        command.upgrade(alembic, "head")
+    await migrate_again_from("0007")
 
     counted = await from_the_overview(admin, 30)
     assert counted == await from_the_events(30)

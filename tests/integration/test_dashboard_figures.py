@@ -19,12 +19,14 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
+import sqlalchemy as sa
 
 from assetry import db
 from assetry.models import AccountSnapshot, ConnectedAccount, MetricSnapshot, Post, User
 from assetry.models.analytics import METRICS, TRACKED
 from assetry.services import dashboard
 from assetry.services.dashboard import NO_DATA, NOT_OFFERED, Period
+from tests.migrations import migrate_again_from
 
 TODAY = date(2026, 11, 29)
 START = datetime(2026, 6, 1, tzinfo=UTC)
@@ -404,3 +406,30 @@ async def test_an_empty_account_filter_shows_nothing(database: str) -> None:
     )
     assert (result.has_data, result.posts_in_period, result.top_posts, result.series) == (False, 0, [], {})
     assert result.totals["views"].value is None and result.followers == []
+
+
+async def test_a_snapshot_stored_late_counts_as_if_it_had_come_in_order(database: str) -> None:
+    """The database keeps each snapshot's highest earlier values whatever order rows arrive in:
+    one statement at a time, an earlier one after the later ones, two in one statement."""
+    history = await seed()
+    rows = history.snapshots
+    shuffled = rows[1::2] + rows[::2]
+    async with db.service_session() as session:
+        await session.exec(sa.delete(MetricSnapshot).where(MetricSnapshot.user_id == history.user_id))
+    for first in range(0, len(shuffled), 7):
+        async with db.service_session() as session:
+            session.add_all(
+                MetricSnapshot(user_id=history.user_id, **row) for row in shuffled[first : first + 7]
+            )
+    period = dashboard.period_for("90", today=TODAY, zone=NEW_YORK)
+    result = await dashboard.overview(history.user_id, period)
+    assert shown(result) == expected(history, period, None)
+
+
+async def test_the_migration_fills_the_highest_earlier_values_of_stored_snapshots(database: str) -> None:
+    """Snapshots stored before migration 0018 count by the rule once it has run."""
+    history = await seed()
+    await migrate_again_from("0017")
+    period = dashboard.period_for("30", today=TODAY, zone="UTC")
+    result = await dashboard.overview(history.user_id, period)
+    assert shown(result) == expected(history, period, None)

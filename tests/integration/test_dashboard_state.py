@@ -1,4 +1,4 @@
-"""The dashboard page's state: another metric is drawn from what is loaded, another range is fetched.
+"""The dashboard page's state: another metric or preset is drawn from what is loaded, a custom range is fetched.
 
 Statements are counted on the app's own engine (every one this process sends to Postgres).
 """
@@ -56,7 +56,9 @@ def _drawn(state: DashboardState) -> list[int]:
     return list(state.series_figure.data[0].y)
 
 
-async def test_another_metric_is_drawn_without_a_query_and_another_range_is_fetched(database: str) -> None:
+async def test_another_metric_or_preset_is_drawn_without_a_query_and_a_custom_range_is_fetched(
+    database: str,
+) -> None:
     user_id, token = await new_user("maya@example.com")
     await _history(user_id)
     period = dashboard.period_for("30", today=dashboard.today_in("UTC"), zone="UTC")
@@ -79,10 +81,35 @@ async def test_another_metric_is_drawn_without_a_query_and_another_range_is_fetc
         assert (likes_drawn, likes_label) == (complete["likes"], "Likes")
         assert comments_drawn == complete["comments"]
 
+        for preset in ("7", "90", "30"):  # every preset was loaded with the page
+            wanted = await dashboard.overview(
+                user_id, dashboard.period_for(preset, today=dashboard.today_in("UTC"), zone="UTC")
+            )
+            with QueryCounter() as queries:
+                sent = await tab.call(DashboardState.set_preset, preset=preset)
+            shown = await tab.state(DashboardState)
+            assert queries.count == 0
+            # The heatmap is the same for every preset: it is not drawn or sent again.
+            assert not any(
+                "heatmap_rows" in var
+                for delta in sent.deltas
+                for sent_vars in delta.values()
+                for var in sent_vars
+            )
+            assert shown.metric == "comments"
+            assert _drawn(shown) == [v for day, v in wanted.series["comments"] if day != wanted.partial_day]
+            assert shown.totals[0].value == f"{wanted.totals['views'].value:,}"
+            assert [p.id for p in shown.top_posts] == [str(p.id) for p in wanted.top_posts]
+
+        first = dashboard.today_in("UTC") - timedelta(days=9)
+        with QueryCounter() as queries:
+            await tab.call(DashboardState.set_preset, preset="custom")
+            await tab.call(
+                DashboardState.set_custom, form={"start": f"{first}", "end": f"{first + timedelta(days=2)}"}
+            )
+        assert queries.count > 0
+        assert len(_drawn(await tab.state(DashboardState))) == 3
         with QueryCounter() as queries:
             await tab.call(DashboardState.set_preset, preset="7")
-        week = await tab.state(DashboardState)
-        assert queries.count > 0
-        assert week.metric == "comments"
-        drawn_days = len(week.series_figure.data[0].x) + (1 if expected.partial_day else 0)
-        assert drawn_days == 7
+        assert queries.count == 0
+        assert len(_drawn(await tab.state(DashboardState))) == 7 - (1 if expected.partial_day else 0)

@@ -115,9 +115,16 @@ class DashboardState(PageLocal, rx.State):
     _series: dict[str, list] = {}
     _notes: list[tuple] = []
     _partial_day: date | None = None
+    # Every preset's figures, loaded together: switching between them asks the database nothing,
+    # while they are for today on the creator's clock and the account shown (`_presets_for`).
+    _presets: dict[str, dashboard.Overview] = {}
+    _presets_for: tuple = ()
+    _heatmap: list | None = None  # what `heatmap_rows` shows
 
     @rx.event
     async def load(self):
+        self._presets, self._presets_for = {}, ()  # the page opened: read what was synced since
+        self._heatmap = None  # and draw it all
         refreshed = await self._refresh()
         self.loaded = True
         return refreshed
@@ -126,7 +133,9 @@ class DashboardState(PageLocal, rx.State):
     async def set_preset(self, preset: str | list[str]):
         if isinstance(preset, str) and preset in (*dashboard.PRESETS, "custom"):
             self.preset = preset
-            if preset != "custom":
+            if (loaded := self._loaded(preset)) is not None:
+                self._show(loaded)
+            elif preset != "custom":
                 return await self._refresh()
         return None
 
@@ -152,22 +161,37 @@ class DashboardState(PageLocal, rx.State):
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
         try:
-            result = await self._overview(user)
+            result = await self._figures(user)
             posts = await dashboard.every_post(user.id, result.period, account_ids=self._account_ids())
         except BadInput as problem:
             return rx.toast.error(str(problem))
         name = f"assetry-analytics-{result.period.start}-{result.period.end}.csv"
         return rx.download(data=dashboard.to_csv(result, posts), filename=name)
 
-    async def _overview(self, user) -> dashboard.Overview:
-        period = dashboard.period_for(
-            self.preset,
-            today=dashboard.today_in(user.time_zone),
-            zone=user.time_zone,
-            start=self.start,
-            end=self.end,
-        )
-        return await dashboard.overview(user.id, period, account_ids=self._account_ids())
+    async def _figures(self, user) -> dashboard.Overview:
+        """The chosen range's figures: a custom range asked for; a preset's from what is loaded,
+        else every preset's asked for together."""
+        zone, account_ids = user.time_zone, self._account_ids()
+        today = dashboard.today_in(zone)
+        if self.preset not in dashboard.PRESETS:
+            period = dashboard.period_for(self.preset, today=today, zone=zone, start=self.start, end=self.end)
+            return await dashboard.overview(user.id, period, account_ids=account_ids)
+        if self._presets_for != self._current(zone):
+            periods = [dashboard.period_for(preset, today=today, zone=zone) for preset in dashboard.PRESETS]
+            loaded = await dashboard.overviews(user.id, periods, account_ids=account_ids)
+            self._presets = dict(zip(dashboard.PRESETS, loaded, strict=True))
+            self._presets_for = self._current(zone)
+        return self._presets[self.preset]
+
+    def _current(self, zone: str) -> tuple:
+        """What the loaded presets must be for to be shown: today on the creator's clock, the account."""
+        return (dashboard.today_in(zone), zone, self.account)
+
+    def _loaded(self, preset: str) -> dashboard.Overview | None:
+        """The preset's figures if they are loaded and still current."""
+        if preset not in self._presets or self._presets_for != self._current(self._presets_for[1]):
+            return None
+        return self._presets[preset]
 
     def _account_ids(self) -> list[uuid.UUID] | None:
         if self.account == ALL:
@@ -189,10 +213,14 @@ class DashboardState(PageLocal, rx.State):
         if self.account != ALL and self.account not in {a.id for a in self.account_options}:
             self.account = ALL  # that account was disconnected
         try:
-            result = await self._overview(user)
+            result = await self._figures(user)
         except BadInput as problem:
             self.error = str(problem)
             return None
+        self._show(result)
+        return None
+
+    def _show(self, result: dashboard.Overview) -> None:
         period = result.period
         self.period_label = f"{period.start:%b %-d} – {period.end:%b %-d, %Y} ({period.zone})"
         self.has_data = result.has_data
@@ -234,11 +262,12 @@ class DashboardState(PageLocal, rx.State):
         self._series, self._partial_day = result.series, result.partial_day
         self._notes = [(n.day, n.body) for n in result.notes]
         self._draw_series()
-        self.heatmap_rows = heatmap.rows(result.heatmap)
+        if result.heatmap != self._heatmap:  # the same for every preset: not drawn or sent again
+            self._heatmap = result.heatmap
+            self.heatmap_rows = heatmap.rows(result.heatmap)
         best = result.best_slot
         self.best_slot = "" if best is None else best.sentence()
         self.best_slot_detail = "" if best is None else best.detail()
-        return None
 
     def _draw_series(self) -> None:
         self.series_figure = charts.time_series(
