@@ -50,13 +50,17 @@ async def _until(check, *, what: str) -> None:
 
 
 class QueryCounter:
-    """Counts the statements this process sends through the app's database engines (user and service)."""
+    """The statements this process sends through the app's database engines (user and service)."""
 
     def __init__(self) -> None:
-        self.count = 0
+        self.sent: list[str] = []
 
-    def __call__(self, *_args) -> None:
-        self.count += 1
+    def __call__(self, _connection, _cursor, statement: str, *_args) -> None:
+        self.sent.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.sent)
 
     def __enter__(self) -> QueryCounter:
         for service in (False, True):
