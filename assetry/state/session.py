@@ -41,7 +41,7 @@ from starlette.requests import cookie_parser
 
 from assetry.config import get_settings
 from assetry.models import User
-from assetry.services import accounts, usage
+from assetry.services import accounts, app_shell, usage
 from assetry.services.accounts import SESSION_COOKIE
 
 LOGIN_ROUTE = "/login"
@@ -99,7 +99,8 @@ class SessionState(rx.State):
         self._remember(user)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
-        filled = [await (await self.get_state(part))._fill(user) for part in ShellPart.__subclasses__()]
+        banners = await app_shell.banners(user)
+        filled = [await (await self.get_state(part))._fill(banners) for part in ShellPart.__subclasses__()]
         return [follow for follow in filled if follow is not None] or None
 
     @rx.event
@@ -167,10 +168,11 @@ def _ask_referrer() -> rx.event.EventSpec:
 
 
 class ShellPart(rx.State, mixin=True):
-    """What the app shell shows on every signed-in page (a banner): filled by `require_login`."""
+    """What the app shell shows on every signed-in page (a banner): filled by `require_login` from
+    what `app_shell.banners` read for all parts in one transaction."""
 
-    async def _fill(self, user: User) -> rx.event.EventType | None:
-        """Look up what to show this user; an event to follow (a watcher that keeps it live), if any."""
+    async def _fill(self, banners: app_shell.Banners) -> rx.event.EventType | None:
+        """Show this part of the banners; an event to follow (a watcher that keeps it live), if any."""
         raise TypeError(f"{type(self).__name__} must define _fill")
 
 
