@@ -86,7 +86,8 @@ class Watching(rx.State, mixin=True):
                 return
             async with changes.listener().subscribe(self._audience(user), self._wakes_on) as subscription:
                 changed = self._reads_first  # the first turn catches up with what changed before we listened
-                checked = user  # at the start, just now: the first turn goes on it, later ones ask again
+                # A first turn at once goes on the check made at the start; a turn after a wait asks again.
+                checked = user if changed else None
                 while True:
                     if changed:
                         async with self:
