@@ -215,9 +215,9 @@ class Settings(BaseSettings):
         """The database URL migrations run with (the schema owner)."""
         return self.database_url or LocalPostgres(self.data_dir).url()
 
-    @property
+    @functools.cached_property
     def app_database_url(self) -> str:
-        """The async URL the running app uses: its own non-superuser role."""
+        """The async URL the running app uses: its own non-superuser role (asked for by every transaction)."""
         url = make_url(driver_url(self.owner_database_url))
         url = url.set(username=self.app_db_role, password=self.app_db_password.get_secret_value())
         return url.render_as_string(hide_password=False)

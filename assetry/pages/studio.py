@@ -87,7 +87,8 @@ class StudioState(PageLocal, Watching, rx.State):
         self._choose_kind(self.kind)
         self.opened += 1
         await self._refresh(user.id)
-        self.best_posts_said = (await best_posts.examples(user.id)).words()
+        if self.learn_from_best:  # shown only then (a page load that reads it for nothing costs two queries)
+            await self._say_where_examples_come_from(user.id)
         # Nothing running: no watcher (it would read the same lists again and stop at once).
         return StudioState.watch if self.active else None
 
@@ -103,15 +104,21 @@ class StudioState(PageLocal, Watching, rx.State):
         self._changed()
 
     @rx.event
-    def set_option(self, name: str, value: str | bool | list[str]):
+    async def set_option(self, name: str, value: str | bool | list[str]):
         if isinstance(value, list):
-            return
+            return None
+        if name == "learn_from_best" and value:
+            user = await signed_in_user(self)
+            if user is None:
+                return rx.redirect(LOGIN_ROUTE)
+            await self._say_where_examples_come_from(user.id)
         if name in {"hashtags", "learn_from_best"}:
             setattr(self, name, bool(value))
             self._changed()
         elif name in {"model_key", "aspect_ratio", "duration", "count", "tone", "length", "hook"}:
             setattr(self, name, str(value))
             self._changed()
+        return None
 
     @rx.event
     async def generate(self, form: dict):
@@ -161,6 +168,8 @@ class StudioState(PageLocal, Watching, rx.State):
         if best is None:
             return rx.toast.info("Link a post to the generation it came from first (on the post's page).")
         self._fill(best.request)
+        if self.learn_from_best:
+            await self._say_where_examples_come_from(user.id)
         views = f"{best.typical_views:,.0f}"
         self.started_from = (
             f"From your best linked generation: {best.posts} post(s), typically {views} views."
@@ -198,6 +207,10 @@ class StudioState(PageLocal, Watching, rx.State):
         now_active = {item.id for item in self.active}
         finished = [item for item in self.recent if item.id in before and item.id not in now_active]
         return Progress(running=bool(self.active), tell=[_toast_for(item) for item in finished])
+
+    async def _say_where_examples_come_from(self, user_id: uuid.UUID) -> None:
+        """The sentence under "Write like my best posts" (read when the box is ticked)."""
+        self.best_posts_said = (await best_posts.examples(user_id)).words()
 
     def _choose_kind(self, kind: str) -> None:
         settings = get_settings()

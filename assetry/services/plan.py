@@ -413,25 +413,32 @@ class Reminder:
 async def reminders(user_id: uuid.UUID, zone_name: str | None = None, *, now=None) -> list[Reminder]:
     """The reminders that fired in the last day and are not dismissed, for slots with no post seen
     yet, on the clock of `zone_name` (None: the creator's own)."""
-    now = now or utcnow()
     async with db.user_session(user_id) as session:
-        if zone_name is None:
-            creator = await session.get(User, user_id)
-            zone_name = creator.time_zone if creator is not None else "UTC"
-        zone = zone_of(zone_name)
-        slots = await _slots(session, user_id, now - LATE, now + timedelta(seconds=1), zone, now)
-        fired = set(
-            (
-                await session.exec(
-                    select(PlanSlot.id).where(
-                        PlanSlot.user_id == user_id,
-                        col(PlanSlot.reminded_at).is_not(None),
-                        col(PlanSlot.reminder_seen_at).is_(None),
-                        col(PlanSlot.generation_id).is_not(None),
-                    )
+        return await reminders_in(session, user_id=user_id, zone_name=zone_name, now=now)
+
+
+async def reminders_in(
+    session: AsyncSession, *, user_id: uuid.UUID, zone_name: str | None = None, now=None
+) -> list[Reminder]:
+    """`reminders`, read in the caller's transaction."""
+    now = now or utcnow()
+    if zone_name is None:
+        creator = await session.get(User, user_id)
+        zone_name = creator.time_zone if creator is not None else "UTC"
+    zone = zone_of(zone_name)
+    slots = await _slots(session, user_id, now - LATE, now + timedelta(seconds=1), zone, now)
+    fired = set(
+        (
+            await session.exec(
+                select(PlanSlot.id).where(
+                    PlanSlot.user_id == user_id,
+                    col(PlanSlot.reminded_at).is_not(None),
+                    col(PlanSlot.reminder_seen_at).is_(None),
+                    col(PlanSlot.generation_id).is_not(None),
                 )
-            ).all()
-        )
+            )
+        ).all()
+    )
     return [
         Reminder(slot.id, slot.what, f"{slot.local:%H}:00")
         for slot in slots

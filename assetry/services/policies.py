@@ -14,8 +14,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
-import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assetry.config import Mode, Settings
@@ -78,19 +77,18 @@ async def record_acceptance(
 
 
 async def unaccepted(session: AsyncSession, *, user_id: uuid.UUID) -> list[str]:
-    """The policy kinds whose current version this user has not accepted yet."""
-    missing = []
-    for kind in KINDS:
-        digest = document(kind).digest
-        accepted = await session.scalar(
-            select(sa.func.count())
-            .select_from(PolicyAcceptance)
-            .join(PolicyVersion, PolicyVersion.id == PolicyAcceptance.policy_version_id)
-            .where(PolicyAcceptance.user_id == user_id, PolicyVersion.digest == digest)
-        )
-        if not accepted:
-            missing.append(kind)
-    return missing
+    """The policy kinds whose current version this user has not accepted yet (one query for all kinds)."""
+    current = {kind: document(kind).digest for kind in KINDS}
+    accepted = set(
+        (
+            await session.exec(
+                select(PolicyVersion.digest)
+                .join(PolicyAcceptance, PolicyVersion.id == PolicyAcceptance.policy_version_id)
+                .where(PolicyAcceptance.user_id == user_id, col(PolicyVersion.digest).in_(current.values()))
+            )
+        ).all()
+    )
+    return [kind for kind, digest in current.items() if digest not in accepted]
 
 
 def processors_in_use(settings: Settings) -> list[str]:

@@ -58,10 +58,9 @@ class PolicyBanner:
         )
 
 
-async def pending(user_id: uuid.UUID) -> PolicyBanner | None:
+async def pending(session: AsyncSession, *, user_id: uuid.UUID) -> PolicyBanner | None:
     """The banner for this user, or None when they accepted every current version."""
-    async with db.user_session(user_id) as session:
-        kinds = await policies.unaccepted(session, user_id=user_id)
+    kinds = await policies.unaccepted(session, user_id=user_id)
     if not kinds:
         return None
     return PolicyBanner([_changed(kind) for kind in kinds])

@@ -15,8 +15,7 @@ from typing import ClassVar
 
 import reflex as rx
 
-from assetry.models import User
-from assetry.services import changes, plan
+from assetry.services import app_shell, changes, plan
 from assetry.state.session import LOGIN_ROUTE, ShellPart, signed_in_user
 from assetry.state.watching import Progress, Watching
 
@@ -35,9 +34,9 @@ class PlanReminderState(ShellPart, Watching, rx.State):
     _reads_first: ClassVar[bool] = False  # the page's load read them, with the page's other reads
     reminders: list[ReminderView] = []
 
-    async def _fill(self, user: User):
+    async def _fill(self, banners: app_shell.Banners):
         """The reminders now, then a watcher that follows them (one per tab)."""
-        await self._refresh(user.id, user.time_zone)
+        self._show(banners.reminders)
         return None if self._watching else PlanReminderState.watch
 
     async def _watch_step(self, user_id: uuid.UUID) -> Progress:
@@ -45,9 +44,10 @@ class PlanReminderState(ShellPart, Watching, rx.State):
         return Progress(running=True)
 
     async def _refresh(self, user_id: uuid.UUID, zone: str | None = None) -> None:
-        self.reminders = [
-            ReminderView(str(r.slot_id), r.what, r.when) for r in await plan.reminders(user_id, zone)
-        ]
+        self._show(await plan.reminders(user_id, zone))
+
+    def _show(self, reminders: list[plan.Reminder]) -> None:
+        self.reminders = [ReminderView(str(r.slot_id), r.what, r.when) for r in reminders]
 
     @rx.event
     async def dismiss(self, slot_id: str):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from assetry.models import User
-from assetry.services import policy_changes
+from assetry.services import app_shell, policy_changes
 from assetry.state.session import LOGIN_ROUTE, ShellPart, signed_in_user
 
 
@@ -15,9 +14,9 @@ class PolicyBannerState(ShellPart, rx.State):
     message: str = ""
     links: list[dict[str, str]] = []
 
-    async def _fill(self, user: User) -> None:
+    async def _fill(self, banners: app_shell.Banners) -> None:
         """Unaccepted policy versions of this user."""
-        self._show(await policy_changes.pending(user.id))
+        self._show(banners.policies)
 
     @rx.event
     async def accept(self):

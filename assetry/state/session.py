@@ -18,8 +18,11 @@ first. A new state class is covered by being defined in the package; nothing to 
 
 from __future__ import annotations
 
+import functools
 import json
+import time
 import uuid
+from collections import OrderedDict
 from contextvars import ContextVar
 from urllib.parse import urlencode
 
@@ -29,15 +32,16 @@ from reflex.istate.manager.redis import StateManagerRedis
 from reflex.istate.manager.token import BaseStateToken
 from reflex.istate.proxy import StateProxy
 from reflex.middleware import Middleware
-from reflex.state import BaseState, OnLoadInternalState
+from reflex.state import BaseState
 from reflex.utils.exec import is_prod_mode
 from reflex_base.config import get_config
+from reflex_base.event.context import EventContext
 from reflex_base.registry import RegistrationContext
 from starlette.requests import cookie_parser
 
 from assetry.config import get_settings
 from assetry.models import User
-from assetry.services import accounts, usage
+from assetry.services import accounts, app_shell, usage
 from assetry.services.accounts import SESSION_COOKIE
 
 LOGIN_ROUTE = "/login"
@@ -95,7 +99,8 @@ class SessionState(rx.State):
         self._remember(user)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
-        filled = [await (await self.get_state(part))._fill(user) for part in ShellPart.__subclasses__()]
+        banners = await app_shell.banners(user)
+        filled = [await (await self.get_state(part))._fill(banners) for part in ShellPart.__subclasses__()]
         return [follow for follow in filled if follow is not None] or None
 
     @rx.event
@@ -105,16 +110,19 @@ class SessionState(rx.State):
         self._remember(user)
         return rx.redirect(HOME_ROUTE) if user else None
 
-    async def _follow_session(self) -> None:
+    async def _follow_session(self, event: rx.event.Event) -> None:
         """Empty the tab's states when the session behind the cookie is not the one they were filled for.
 
         A tab filled for no session holds nothing of any user (a new tab, or one emptied when
         its session ended), so the first sign-in on it has nothing to empty: resetting every
         state there would cost each new signed-in tab the copying of every default (charts
-        included) for nothing.
+        included) for nothing. The events of one page load share one look-up (`_same_page_load`).
         """
         token = self._token()
-        current, user = await accounts.live_session(token)
+        if (found := _same_page_load(token)) is None:
+            found = await accounts.live_session(token)
+            _page_load_checked(event, token, *found)
+        current, user = found
         _checked.set((token, user))
         if current != self._filled_for:
             if self._filled_for:
@@ -135,7 +143,7 @@ class SessionState(rx.State):
     @rx.event
     def page_opened(self):
         """on_load of every page: ask the browser for its referrer, then record the view."""
-        return rx.call_script("document.referrer", callback=SessionState.track_page_view)
+        return _ask_referrer()
 
     @rx.event
     async def track_page_view(self, referrer: str):
@@ -153,11 +161,18 @@ class SessionState(rx.State):
         )
 
 
-class ShellPart(rx.State, mixin=True):
-    """What the app shell shows on every signed-in page (a banner): filled by `require_login`."""
+@functools.cache
+def _ask_referrer() -> rx.event.EventSpec:
+    """The script every page load sends (built once: formatting its callback inspects the handler)."""
+    return rx.call_script("document.referrer", callback=SessionState.track_page_view)
 
-    async def _fill(self, user: User) -> rx.event.EventType | None:
-        """Look up what to show this user; an event to follow (a watcher that keeps it live), if any."""
+
+class ShellPart(rx.State, mixin=True):
+    """What the app shell shows on every signed-in page (a banner): filled by `require_login` from
+    what `app_shell.banners` read for all parts in one transaction."""
+
+    async def _fill(self, banners: app_shell.Banners) -> rx.event.EventType | None:
+        """Show this part of the banners; an event to follow (a watcher that keeps it live), if any."""
         raise TypeError(f"{type(self).__name__} must define _fill")
 
 
@@ -217,28 +232,55 @@ async def empty_tabs_of(user_id: uuid.UUID, *, but: str) -> None:
                 await empty_user_states(session)
 
 
+# A page load is one chain of events: the websocket's `hydrate_and_load` (or a navigation's
+# `on_load_internal`), then each of the page's on_load handlers, queued by the server itself
+# with the same handshake. The session is looked up once for the whole chain: what the chain's
+# first event found, by event id, for the events it queues (for `PAGE_LOAD_S` at most).
+PAGE_LOAD_S = 10.0
+_PAGE_LOADS = frozenset({"hydrate_and_load", "on_load_internal"})
+_page_load_checks: OrderedDict[str, tuple[float, str, str, User | None]] = OrderedDict()
+
+
+def _same_page_load(token: str) -> tuple[str, User | None] | None:
+    """The session key and user the page load this event belongs to found for `token`, if recent."""
+    context = EventContext.get()
+    found = _page_load_checks.get(context.parent_txid or "")
+    if found is None or found[1] != token or time.monotonic() - found[0] > PAGE_LOAD_S:
+        return None
+    _page_load_checks[context.txid] = found  # its own queued events (a watcher) belong to it too
+    return found[2], found[3]
+
+
+def _page_load_checked(event: rx.event.Event, token: str, key: str, user: User | None) -> None:
+    """Remember the session an event starting a page load found, for the events it queues."""
+    if event.name.rpartition(".")[2] not in _PAGE_LOADS:
+        return
+    now = time.monotonic()
+    while _page_load_checks and now - next(iter(_page_load_checks.values()))[0] > PAGE_LOAD_S:
+        _page_load_checks.popitem(last=False)
+    _page_load_checks[EventContext.get().txid] = (now, token, key, user)
+
+
 class SessionBoundary(Middleware):
     """Before every event of a tab, empty its states if its session changed or ended (see the module doc)."""
 
     async def preprocess(self, app: rx.App, state: BaseState, event: rx.event.Event) -> None:
-        # Reflex's own on_load steps (queueing the page's loads, marking the page hydrated) read
-        # and send no app state; the loads they queue are checked as every event is.
-        if event.name.startswith(f"{OnLoadInternalState.get_full_name()}."):
-            _checked.set(None)
-            return
-        await (await state.get_state(SessionState))._follow_session()
+        await (await state.get_state(SessionState))._follow_session(event)
 
 
 async def signed_in_user(state: rx.State) -> User | None:
     """The user behind the event's session cookie, resolved on the server, or None.
 
-    An event handler gets the user `SessionBoundary` found for this very event; a background
-    handler (a `StateProxy`, running for as long as its work lasts) asks again each time.
+    An event handler gets the user `SessionBoundary` found for this very event. A background
+    handler (a `StateProxy`, running for as long as its work lasts) gets it once, for the
+    check at its start (a watcher that a page load starts), and asks again every later time.
     """
     session = await state.get_state(SessionState)
     token = session._token()
     checked = _checked.get()
-    if checked is not None and checked[0] == token and not isinstance(state, StateProxy):
+    if isinstance(state, StateProxy):
+        _checked.set(None)
+    if checked is not None and checked[0] == token:
         return checked[1]
     return await accounts.user_for_token(token)
 

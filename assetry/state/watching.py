@@ -86,10 +86,12 @@ class Watching(rx.State, mixin=True):
                 return
             async with changes.listener().subscribe(self._audience(user), self._wakes_on) as subscription:
                 changed = self._reads_first  # the first turn catches up with what changed before we listened
+                # A first turn at once goes on the check made at the start; a turn after a wait asks again.
+                checked = user if changed else None
                 while True:
                     if changed:
                         async with self:
-                            user = await signed_in_user(self)
+                            user, checked = checked or await signed_in_user(self), None
                             if user is None:
                                 return
                             progress = await self._watch_step(user.id)

@@ -18,6 +18,8 @@ from reflex_base.utils import format
 import assetry.assetry  # noqa: F401  (registers every page and so every state class)
 from assetry.pages.admin.overview import AdminOverviewState
 from assetry.pages.analytics.dashboard import DashboardState
+from assetry.state.page_local import PageLocal
+from assetry.state.session import user_state_classes
 from tests.admin_people import make_user, session_token
 from tests.browserless import Tab
 
@@ -63,11 +65,22 @@ async def _hydrate(tab: Tab, path: str) -> list[dict]:
     return (await tab.call(rx.State.hydrate_and_load)).deltas
 
 
+def _page_local_states_sent(deltas: list[dict]) -> list[str]:
+    """The page-local states (`PageLocal`) a snapshot carries."""
+    sent = {name for delta in deltas for name in delta}
+    return [
+        cls.__name__
+        for cls in user_state_classes()
+        if issubclass(cls, PageLocal) and cls.get_full_name() in sent
+    ]
+
+
 async def test_an_anonymous_hydrate_is_small_and_carries_no_chart(database: str) -> None:
     for path in ("/", "/login", "/signup"):
         async with Tab() as tab:
             deltas = await _hydrate(tab, path)
         assert _figures(deltas) == [], path
+        assert _page_local_states_sent(deltas) == [], path  # the analytics sections, the studio form…
         assert 0 < _size(deltas) <= ANONYMOUS_BUDGET, path
 
 

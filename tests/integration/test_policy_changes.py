@@ -13,7 +13,7 @@ from sqlmodel import select
 from assetry import db
 from assetry.jobs import queue
 from assetry.models import OutboxMessage, PolicyAcceptance, User
-from assetry.services import accounts, policies, policy_changes
+from assetry.services import accounts, app_shell, policies, policy_changes
 from tests.account_setup import SignUp, create_account
 from tests.jobs import engine_jobs, run_jobs
 
@@ -58,6 +58,11 @@ async def sign_up(email: str, name: str = "") -> User:
     return user
 
 
+async def banner_for(user: User) -> policy_changes.PolicyBanner | None:
+    """The policy banner the app shell shows this user."""
+    return (await app_shell.banners(user)).policies
+
+
 async def policy_emails() -> list[OutboxMessage]:
     async with db.service_session() as session:
         return list(
@@ -69,16 +74,16 @@ async def policy_emails() -> list[OutboxMessage]:
 
 async def test_banner_until_accepted(database: str, policy_files: PolicyFiles) -> None:
     user = await sign_up("maya@example.com")
-    assert await policy_changes.pending(user.id) is None
+    assert await banner_for(user) is None
 
     policy_files.publish("privacy", effective="2026-09-01", extra="\nWe now also keep X.")
-    banner = await policy_changes.pending(user.id)
+    banner = await banner_for(user)
     assert [c.kind for c in banner.changes] == ["privacy"]
     assert banner.text == "We updated our privacy policy. The new version takes effect on September 1, 2026."
     assert banner.changes[0].route == "/privacy"
 
     assert await policy_changes.accept_current(user.id) == ["privacy"]
-    assert await policy_changes.pending(user.id) is None
+    assert await banner_for(user) is None
     assert await policy_changes.accept_current(user.id) == []  # a second click records nothing
     async with db.service_session() as session:
         count = await session.scalar(
@@ -91,7 +96,7 @@ async def test_both_policies_changed(database: str, policy_files: PolicyFiles) -
     user = await sign_up("maya@example.com")
     policy_files.publish("privacy", effective="2026-09-01")
     policy_files.publish("terms", effective="2026-10-15")
-    banner = await policy_changes.pending(user.id)
+    banner = await banner_for(user)
     assert banner.text == (
         "We updated our privacy policy and terms of use. The new versions take effect on October 15, 2026."
     )
@@ -126,7 +131,7 @@ async def test_notify_emails_each_person_once_per_material_version(
     # A correction that keeps the effective date: the banner asks again, nobody is emailed.
     policy_files.publish("privacy", effective="2026-09-01", extra="\nNew processor: SMTP (typo fixed).")
     assert await policy_changes.notify_changes() == 0
-    assert await policy_changes.pending(ana.id) is not None
+    assert await banner_for(ana) is not None
 
     # The next material change: one more email each, both policies in one message for Maya.
     policy_files.publish("privacy", effective="2027-01-01")

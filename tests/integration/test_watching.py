@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -19,7 +20,7 @@ import assetry.assetry  # noqa: F401  (the app owns the event namespace that kno
 from assetry import db
 from assetry.config import get_settings
 from assetry.pages.studio import StudioState
-from assetry.services import changes, plan, post_links, studio
+from assetry.services import accounts, changes, plan, post_links, studio
 from assetry.state.plan_reminders import PlanReminderState
 from assetry.state.session import SessionState
 from tests.browserless import Tab
@@ -50,13 +51,17 @@ async def _until(check, *, what: str) -> None:
 
 
 class QueryCounter:
-    """Counts the statements this process sends through the app's database engines (user and service)."""
+    """The statements this process sends through the app's database engines (user and service)."""
 
     def __init__(self) -> None:
-        self.count = 0
+        self.sent: list[str] = []
 
-    def __call__(self, *_args) -> None:
-        self.count += 1
+    def __call__(self, _connection, _cursor, statement: str, *_args) -> None:
+        self.sent.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.sent)
 
     def __enter__(self) -> QueryCounter:
         for service in (False, True):
@@ -217,6 +222,21 @@ async def _reminder_watching(tab: Tab) -> bool:
 
 async def _equals(found, expected) -> bool:
     return await found == expected
+
+
+async def test_a_reminder_watcher_woken_after_a_log_out_asks_again_and_stops(database: str) -> None:
+    """Its start went on the page load's look-up of the session; a change that wakes it later is
+    read only after it asks again, and a session that ended meanwhile stops it, showing nothing."""
+    user_id, token = await new_user("ana@example.com")
+    async with Tab(cookie=token, path="/library") as tab:
+        await tab.open()
+        watcher = tab.start(PlanReminderState.watch)
+        await _until(lambda: _reminder_watching(tab), what="the reminder watcher to start")
+        await accounts.log_out(token)  # she signs out in another tab
+        await plan.dismiss(user_id, uuid.uuid4())  # then a change of her plan is pushed
+        told = await asyncio.wait_for(watcher, ENDS_WITHIN)
+        assert told.to_browser == []
+        assert not await _reminder_watching(tab)
 
 
 async def test_queued_running_and_done_each_note_the_owner(database: str) -> None:

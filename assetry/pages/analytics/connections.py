@@ -14,6 +14,7 @@ from assetry.errors import AssetryError
 from assetry.models.analytics import NEEDS_RECONNECT
 from assetry.models.base import utcnow
 from assetry.services import connections, platforms
+from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, session_token, signed_in_user
 from assetry.state.watching import Progress, Watching
 
@@ -69,7 +70,7 @@ def _when(moment: datetime | None, never: str) -> str:
     return f"in {span}" if delta.total_seconds() > 0 else f"{span} ago"
 
 
-class ConnectionsState(Watching, rx.State):
+class ConnectionsState(PageLocal, Watching, rx.State):
     """The list of connected accounts and what a creator can do with each."""
 
     accounts: list[AccountView] = []

@@ -10,6 +10,7 @@ import reflex as rx
 from assetry.errors import AssetryError
 from assetry.pages.analytics.made_with import KIND_LABELS, reasons_of
 from assetry.services import platforms, post_matching
+from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
 
@@ -25,7 +26,7 @@ class ProposalView:
     evidence: str = ""
 
 
-class ProposalsState(rx.State):
+class ProposalsState(PageLocal, rx.State):
     proposals: list[ProposalView] = []
     loaded: bool = False  # set by load: till then /analytics shows its skeleton
 

@@ -13,6 +13,7 @@ from assetry.errors import AssetryError
 from assetry.models.base import utcnow
 from assetry.pages.analytics.dashboard import number
 from assetry.services import platforms, tracking
+from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 from assetry.state.watching import Progress, Watching
 
@@ -39,7 +40,7 @@ class TrackedView:
     shares: str = ""
 
 
-class TrackedState(Watching, rx.State):
+class TrackedState(PageLocal, Watching, rx.State):
     """Tracked links; while some are still being fetched, the watcher fills them in as they arrive."""
 
     results: list[LinkResultView] = []

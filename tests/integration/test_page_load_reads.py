@@ -1,0 +1,128 @@
+"""What one page load reads, over a real websocket (the backend served by uvicorn, raw Socket.IO
+clients): the websocket's hydrate, or a navigation, then every on_load handler of the page, as
+Reflex chains them on the server.
+
+The session behind the cookie is looked up once for the whole chain, not once per handler, and
+a page load after the session ended still finds out. What the browser receives until the page
+is hydrated, on-load work included, stays within the budgets of `test_hydrate_size`. The studio
+reads the creator's best posts only when "Write like my best posts" is ticked, the one place
+that shows where they come from.
+"""
+
+from __future__ import annotations
+
+import re
+
+from reflex.state import OnLoadInternalState
+
+from assetry.pages.studio import StudioState
+from assetry.services import accounts
+from tests.browserless import Tab
+from tests.integration.test_hydrate_size import ANONYMOUS_BUDGET, SIGNED_IN_BUDGET
+from tests.integration.test_live_tabs import backend  # noqa: F401  (the served backend, a fixture)
+from tests.integration.test_studio import new_user
+from tests.integration.test_watching import QueryCounter
+from tests.raw_socket import RawTab, updates
+
+# What the browser sends when the creator follows a link to another page of the app.
+NAVIGATION = OnLoadInternalState.event_handlers["on_load_internal"]
+HYDRATED = re.compile(r'"is_hydrated_rx_state_"\s*:\s*true')
+# The session behind a cookie and its user (`accounts.live_session`, `accounts.user_for_token`).
+SESSION_LOOKUP = re.compile(r"FROM (auth_sessions JOIN users|users JOIN auth_sessions)")
+SIGNED_IN_PAGES = ["/home", "/studio", "/library", "/plan", "/settings", "/analytics"]
+
+
+def _session_lookups(statements: QueryCounter) -> int:
+    return sum(bool(SESSION_LOOKUP.search(statement)) for statement in statements.sent)
+
+
+def _hydrated(frames: list[str]) -> bool:
+    return bool(HYDRATED.search("".join(frames)))
+
+
+def _bytes_until_hydrated(frames: list[str]) -> int:
+    """What the browser received until the page was hydrated, in bytes on the wire."""
+    size = 0
+    for frame in frames:
+        size += len(frame.encode())
+        if HYDRATED.search(frame):
+            return size
+    raise AssertionError("the page was never hydrated")
+
+
+def _redirects(frames: list[str]) -> list[str]:
+    return [
+        str(event["payload"].get("path"))
+        for update in updates(frames)
+        for event in update.get("events", [])
+        if event.get("name") == "_redirect"
+    ]
+
+
+async def test_a_signed_in_page_load_looks_the_session_up_once(
+    backend: str,  # noqa: F811
+) -> None:
+    _, token = await new_user("ana@example.com")
+    for path in SIGNED_IN_PAGES:
+        tab = RawTab(backend)
+        try:
+            with QueryCounter() as statements:
+                frames = await tab.connect(cookie=token, path=path, until=_hydrated)
+        finally:
+            await tab.close()
+        assert _hydrated(frames), path
+        assert "ana@example.com" in "".join(frames), path  # the page was filled for her
+        assert _redirects(frames) == [], path
+        assert _session_lookups(statements) == 1, (path, statements.sent)
+        assert _bytes_until_hydrated(frames) <= SIGNED_IN_BUDGET, path
+
+
+async def test_a_visitors_page_load_asks_the_database_nothing_and_stays_small(
+    backend: str,  # noqa: F811
+) -> None:
+    for path in ("/", "/login", "/signup"):
+        tab = RawTab(backend)
+        try:
+            with QueryCounter() as statements:
+                frames = await tab.connect(path=path, until=_hydrated)
+        finally:
+            await tab.close()
+        assert _redirects(frames) == [], path
+        assert statements.sent == [], path  # no cookie: no session to look up, no page data
+        assert _bytes_until_hydrated(frames) <= ANONYMOUS_BUDGET, path
+
+
+async def test_a_navigation_looks_the_session_up_once_and_the_next_after_a_log_out_is_refused(
+    backend: str,  # noqa: F811
+) -> None:
+    _, token = await new_user("ana@example.com")
+    tab = RawTab(backend)
+    try:
+        await tab.connect(cookie=token, path="/home", until=_hydrated)
+        with QueryCounter() as statements:
+            opened = await tab.send(NAVIGATION, path="/studio", until=_hydrated)
+        await accounts.log_out(token)  # another tab of hers logs out
+        refused = await tab.send(NAVIGATION, path="/library", until=lambda got: bool(_redirects(got)))
+    finally:
+        await tab.close()
+    assert _hydrated(opened) and _redirects(opened) == []
+    assert _session_lookups(statements) == 1, statements.sent
+    # The next page load looks again: each of its loads refuses, and nothing of hers is sent.
+    assert set(_redirects(refused)) == {"/login"}
+    assert "ana@example.com" not in "".join(refused)
+
+
+async def test_the_studio_reads_the_best_posts_only_when_writing_like_them_is_ticked(database: str) -> None:
+    _, token = await new_user("ana@example.com")
+    async with Tab(cookie=token, path="/studio") as tab:
+        with QueryCounter() as loading:
+            await tab.call(StudioState.load)
+        assert (await tab.state(StudioState)).best_posts_said == ""
+        ticked = await tab.call(StudioState.set_option, name="learn_from_best", value=True)
+        shown = (await tab.state(StudioState)).best_posts_said
+        with QueryCounter() as reloading:
+            await tab.call(StudioState.load)  # the box stays ticked: the sentence is read again
+    assert not any("metric_snapshots" in statement for statement in loading.sent)
+    assert ticked.redirects == []
+    assert shown.startswith("Uses the captions of your top connected posts.")
+    assert any("metric_snapshots" in statement for statement in reloading.sent)
