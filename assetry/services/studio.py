@@ -33,6 +33,15 @@ from assetry.services.validation import clean_text
 
 TASK = "studio.generate"
 POLL_SECONDS = 2.0
+# What a generation's change note says besides its owner (`changes.notice`, from the row as
+# changed): enough for a page that shows the row to show where it now stands without reading it.
+NOTED = {
+    "id": Generation.id,
+    "status": Generation.status,
+    "phase": Generation.phase,
+    "position": Generation.queue_position,
+    "started_at": Generation.started_at,
+}
 
 
 @dataclass(frozen=True)
@@ -177,7 +186,7 @@ async def cancel(user_id: uuid.UUID, generation_id: uuid.UUID) -> Generation:
             _end(generation, CANCELLED, "Cancelled.")
         else:
             generation.status = CANCELLING
-        await changes.notify(session, user_id, changes.GENERATION)
+        await changes.notify(session, user_id, changes.GENERATION, _noted_values(generation))
     return generation
 
 
@@ -339,7 +348,7 @@ async def run_generation(ctx: Context) -> dict:
                     phase="running",
                     started_at=sa.func.coalesce(Generation.started_at, utcnow()),
                 )
-                .returning(Generation, changes.notice(Generation.user_id, changes.GENERATION))
+                .returning(Generation, changes.notice(Generation.user_id, changes.GENERATION, NOTED))
             )
         ).first()
         if generation is None:
@@ -480,8 +489,8 @@ async def _progress(generation: Generation, phase: str, position: int | None) ->
             sa.update(Generation)
             .where(Generation.id == generation.id)
             .values(phase=phase, queue_position=position)
+            .returning(changes.notice(Generation.user_id, changes.GENERATION, NOTED))
         )
-        await changes.notify(session, generation.user_id, changes.GENERATION)
 
 
 def _end(generation: Generation, status: str, message: str) -> None:
@@ -606,9 +615,47 @@ async def _in_progress(session: AsyncSession, user_id: uuid.UUID) -> list[InProg
 def _in_progress_of(generation: Generation) -> InProgress:
     return InProgress(
         generation=generation,
-        phase=generation.status if generation.status != RUNNING else generation.phase or RUNNING,
+        phase=_phase_of(generation.status, generation.phase),
         position=generation.queue_position,
     )
+
+
+def _noted_values(generation: Generation) -> dict:
+    """The note's row (`NOTED`) of a generation changed in Python rather than by an UPDATE."""
+    return {name: getattr(generation, column.key) for name, column in NOTED.items()}
+
+
+def _phase_of(status: str, phase: str) -> str:
+    return status if status != RUNNING else phase or RUNNING
+
+
+@dataclass(frozen=True)
+class Noted:
+    """Where a generation in progress stands, as its change note says (see `NOTED`)."""
+
+    id: str
+    status: str
+    phase: str  # as `InProgress.phase`
+    position: int | None
+    started_at: datetime | None
+
+
+def noted(note: dict) -> Noted | None:
+    """What a change note says of a generation in progress; None when it names none, or one that
+    ended (a page reads an ended one, with its outputs)."""
+    if note.get("what") != changes.GENERATION or note.get("status") not in ACTIVE:
+        return None
+    try:
+        started = note.get("started_at")
+        return Noted(
+            id=str(uuid.UUID(note["id"])),
+            status=note["status"],
+            phase=_phase_of(note["status"], note.get("phase") or ""),
+            position=None if note.get("position") is None else int(note["position"]),
+            started_at=None if started is None else datetime.fromisoformat(started),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
