@@ -39,6 +39,7 @@ from assetry.config import get_settings
 from assetry.errors import AuthExpired, BadInput, NotAllowed, ProviderError, RateLimited
 from assetry.jobs import manifest, queue
 from assetry.jobs.task import Cancelled, Context, Fail, Retry
+from assetry.services import providers
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +230,9 @@ async def run_worker(
     stopped one's jobs run again first."""
     failures, restarted = 0, False
     left_behind: int | None = None  # a stopped worker still registered (it could not say goodbye)
+    # Off the event loop, and before any job: a job importing an SDK would block the loop (and a
+    # web process's tabs) for seconds, and a loop waiting on a thread's import lock would too.
+    await asyncio.to_thread(providers.load_sdks)
     while True:
         app = build_app()
         worker = Worker(
