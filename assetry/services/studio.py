@@ -318,21 +318,33 @@ async def active_count(user_id: uuid.UUID) -> int:
 
 
 async def job_ended(payload: dict, status: str, message: str) -> None:
-    """A generation's job failed or was cancelled: say so on the generation, stop the provider."""
+    """A generation's job failed or was cancelled: stop the provider (a cancelled one it runs at),
+    then say so on the generation, so "Cancelled" means the provider heard it."""
     generation_id = uuid.UUID(payload["generation_id"])
     async with db.service_session() as session:
         generation = await session.get(Generation, generation_id)
-        if generation is None or generation.status not in ACTIVE:
-            return
-        _end(generation, status, message)
-        await changes.notify(session, generation.user_id, changes.GENERATION)
-        request_id, provider_name, model = (
-            generation.provider_request_id,
-            generation.provider,
-            generation.model,
+    if generation is None or generation.status not in ACTIVE:
+        return
+    if status == CANCELLED and generation.provider_request_id:
+        try:
+            await providers.cancel_remote(
+                generation.provider, generation.model, generation.provider_request_id
+            )
+        finally:  # a provider that cannot be told still leaves the generation cancelled here
+            await _mark_ended(generation_id, status, message)
+        return
+    await _mark_ended(generation_id, status, message)
+
+
+async def _mark_ended(generation_id: uuid.UUID, status: str, message: str) -> None:
+    """Ended, and the owner's pages told, in one statement (not if it ended meanwhile)."""
+    async with db.service_session() as session:
+        await session.exec(
+            sa.update(Generation)
+            .where(Generation.id == generation_id, col(Generation.status).in_(ACTIVE))
+            .values(_ended_values(status, message))
+            .returning(changes.notice(Generation.user_id, changes.GENERATION))
         )
-    if status == CANCELLED and request_id:
-        await providers.cancel_remote(provider_name, model, request_id)
 
 
 async def run_generation(ctx: Context) -> dict:
