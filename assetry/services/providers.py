@@ -52,7 +52,10 @@ def for_generation(name: str) -> Any:
 def load_sdks() -> list[str]:
     """Import the client modules (and their SDKs) of the configured providers, and say which:
     the first import of anthropic or google-genai takes seconds of CPU, which a job must not
-    spend inside the event loop. A worker calls this in a thread before it takes its first job."""
+    spend inside the event loop (nor loading the system's certificates for their one TLS
+    context). A worker calls this in a thread before it takes its first job."""
+    from assetry.integrations import tls
+
     settings = get_settings()
     keyed = {
         "fal": settings.fal_key,
@@ -62,6 +65,8 @@ def load_sdks() -> list[str]:
     loaded = [name for name, key in keyed.items() if key]
     for name in loaded:
         importlib.import_module(f"assetry.integrations.{name}")
+    if loaded:
+        tls.system_trust()
     return loaded
 
 
