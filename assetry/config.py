@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     price_table: dict[str, float] = Field(default_factory=dict)
     # Jobs each worker (embedded or `python -m assetry worker`) runs at once.
     job_concurrency: int = Field(default=4, ge=1)
+    # Slots a worker serving the interactive queue keeps for it alone, besides JOB_CONCURRENCY:
+    # syncs holding every other slot for minutes never make a generation or an export wait.
+    job_interactive_slots: int = Field(default=1, ge=0)
     # Run the job worker inside the web process (one command runs everything); off to scale out.
     job_worker_in_app: bool = True
     # A worker silent this long is dead (a kill -9, a lost machine): its running jobs run again on

@@ -19,8 +19,9 @@ imitation: the ratio is Generate → visible over that call, what the job machin
 
 Browser (the production build served as tests/e2e/conftest.py serves it, headless Chromium):
 click Generate on /studio → the "Running" badge shown; provider done → the result card shown;
-click Cancel while the provider works → "Cancelling…" and → "Cancelled" shown (the worker stops
-the job: an Anthropic call has no remote cancel). Baseline in the same run: a bare Reflex event
+an image from fal's imitation (`assetry.sandbox.fal`, kept in fal's queue): click Cancel →
+"Cancelling…" shown, and fal's confirmation (its answer to the cancel has left) → "Cancelled"
+shown, the issue's measure (the row says "Cancelled" only once fal has confirmed). Baseline in the same run: a bare Reflex event
 round trip (choose "Image" → the server sends the image models and the page shows them).
 With an instant provider the job could end before the page renders "Running", so here the
 imitation holds its answer until the page shows "Running", then answers at once. Times are read from the page's clock (Date.now()) and
@@ -83,27 +84,64 @@ class TimedProvider:
         await self.app(scope, receive, timed_send)
 
 
+class TimedCancels:
+    """ASGI wrapper of fal's imitation: records when each answer to a cancel has been sent."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.confirmed: list[float] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/cancel"):
+            await self.app(scope, receive, send)
+            return
+
+        async def timed_send(message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self.confirmed.append(time.time())
+
+        await self.app(scope, receive, timed_send)
+
+
 @contextmanager
-def serve_provider():
-    """The Anthropic imitation on a free 127.0.0.1 port; yields (base URL, TimedProvider)."""
+def _served(app):
+    """An ASGI app on a free 127.0.0.1 port (uvicorn in a thread); yields its base URL."""
     import uvicorn
 
-    from assetry.sandbox.anthropic import create_app
-
-    timed = TimedProvider(create_app())
     sock = socket.socket()
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(timed, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", timed
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve_fal():
+    """fal's imitation, every request kept in its queue until cancelled; yields (base URL, TimedCancels)."""
+    from assetry.sandbox.fal import DEFAULT_KEY, FalImitation
+
+    timed = TimedCancels(FalImitation(key=DEFAULT_KEY, polls_in_queue=10**9).app)
+    with _served(timed) as base:
+        yield {"FAL_KEY": DEFAULT_KEY, "FAL_QUEUE_URL": base}, timed
+
+
+@contextmanager
+def serve_provider():
+    """The Anthropic imitation on a free 127.0.0.1 port; yields (base URL, TimedProvider)."""
+    from assetry.sandbox.anthropic import create_app
+
+    timed = TimedProvider(create_app())
+    with _served(timed) as base:
+        yield base, timed
 
 
 @contextmanager
@@ -387,12 +425,12 @@ def measure_browser(runs: int = DEFAULT_RUNS) -> dict:
     from assetry.state.session import SESSION_COOKIE
 
     measured = {
-        "click_to_running": [], "done_to_card": [], "click_to_card": [],
-        "cancel_to_cancelling": [], "cancel_to_cancelled": [], "bare_round_trip": [],
+        "click_to_running": [], "done_to_card": [], "click_to_card": [], "cancel_to_cancelling": [],
+        "confirmed_to_cancelled": [], "cancel_to_cancelled": [], "bare_round_trip": [],
     }  # fmt: skip
-    with serve_provider() as (base, timed), temp_dir("jobs-browser") as work:
+    with serve_provider() as (base, timed), serve_fal() as (fal_env, fal), temp_dir("jobs-browser") as work:
         data_dir = work / "data"
-        provider_env = _provider_env(base)
+        provider_env = _provider_env(base) | fal_env
         with _environment(provider_env), migrated_database(data_dir, postgres_name=None):
             token = _seed_browser_user(data_dir)
         port = free_port()
@@ -446,9 +484,13 @@ def measure_browser(runs: int = DEFAULT_RUNS) -> dict:
                     probe = page.evaluate("() => window.__bench")
                     done = timed.answered[answered] * 1000
 
-                    # Cancel while the provider works: "Cancelling…" at once, "Cancelled" once the
-                    # worker has stopped the job (an Anthropic call cannot be cancelled remotely).
+                    # Cancel an image waiting in fal's queue: "Cancelling…" at once, "Cancelled" once
+                    # fal has confirmed the cancel the worker sent it.
                     cancelled = f"Cancelled run {run} {secrets.token_hex(3)}: a slow pan over dunes"
+                    page.get_by_role("radio", name="Image").click()
+                    page.get_by_role("combobox", name="Model").click()
+                    page.get_by_role("option", name="fal.ai").click()
+                    page.get_by_role("combobox", name="Model").filter(has_text="fal.ai").wait_for()
                     page.evaluate(
                         "p => Object.assign(window.__bench, {prompt: p, running: undefined, "
                         "cancelClicked: undefined, cancelling: undefined, cancelled: undefined})",
@@ -456,25 +498,30 @@ def measure_browser(runs: int = DEFAULT_RUNS) -> dict:
                     )
                     page.locator("#prompt").fill(cancelled)
                     page.wait_for_timeout(600)
-                    timed.release.clear()
                     page.locator("#generate").click()
-                    page.wait_for_function("() => window.__bench.running !== undefined", timeout=30_000)
+                    row = page.locator(".in-progress").filter(has_text=cancelled)
+                    row.filter(has_text="In the provider's queue").wait_for()  # submitted to fal
                     page.wait_for_timeout(random.uniform(100, 600))
-                    page.locator(".in-progress").filter(has_text=cancelled).get_by_role(
-                        "button", name="Cancel"
-                    ).click()
+                    confirmations = len(fal.confirmed)
+                    row.get_by_role("button", name="Cancel").click()
                     page.wait_for_function("() => window.__bench.cancelled !== undefined", timeout=30_000)
-                    timed.release.set()
                     stopped = page.evaluate("() => window.__bench")
+                    confirmed = fal.confirmed[confirmations] * 1000
+                    # Back to a video model, so the next run's "Image" brings the offline image model.
+                    page.get_by_role("radio", name="Video").click()
+                    page.get_by_role("combobox", name="Model").filter(
+                        has_text="Offline preview video"
+                    ).wait_for()
                     if run < 0:
                         continue
                     measured["click_to_running"].append(probe["running"] - probe["clicked"])
                     measured["done_to_card"].append(probe["card"] - done)
                     measured["click_to_card"].append(probe["card"] - probe["clicked"])
-                    # When the worker stops it before the page showed "Cancelling…", "Cancelled" is the answer.
+                    # Had fal confirmed before the page showed "Cancelling…", "Cancelled" is the answer.
                     answer = stopped.get("cancelling") or stopped["cancelled"]
                     measured["cancel_to_cancelling"].append(answer - stopped["cancelClicked"])
                     measured["cancel_to_cancelled"].append(stopped["cancelled"] - stopped["cancelClicked"])
+                    measured["confirmed_to_cancelled"].append(stopped["cancelled"] - confirmed)
                     measured["bare_round_trip"].append(bare)
                     log(
                         f"job overhead, browser run {run + 1}/{runs}: running after "
@@ -533,6 +580,7 @@ def report(results: dict) -> list[str]:
             ("click_to_running", 'click Generate → "Running" shown'),
             ("done_to_card", "provider done → result card shown"),
             ("cancel_to_cancelling", 'click Cancel → "Cancelling…" (or done) shown'),
+            ("confirmed_to_cancelled", 'fal confirmed the cancel → "Cancelled" shown'),
             ("cancel_to_cancelled", 'click Cancel → "Cancelled" shown'),
         ):
             s = browser[key]

@@ -39,6 +39,7 @@ from assetry.config import get_settings
 from assetry.errors import AuthExpired, BadInput, NotAllowed, ProviderError, RateLimited
 from assetry.jobs import manifest, queue
 from assetry.jobs.task import Cancelled, Context, Fail, Retry
+from assetry.services import providers
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,8 @@ def build_app(tasks: Iterable[manifest.Spec] = manifest.TASKS) -> App:
     """A procrastinate app with these tasks (the manifest's) and the engine's own upkeep."""
     # Its pool serves the worker's fetches, heartbeats, deleted-user checks and job endings at
     # once: one connection would make each wait for the others (a job's start behind a fetch).
-    pool_size = get_settings().job_concurrency + 2
+    settings = get_settings()
+    pool_size = settings.job_concurrency + settings.job_interactive_slots + 2
     connector = PsycopgConnector(conninfo=db.psycopg_conninfo(), min_size=2, max_size=pool_size)
     app = App(connector=connector)
     for spec in tasks:
@@ -220,7 +222,11 @@ RAN_WELL_SECONDS = 60.0  # a worker that ran this long before stopping starts ag
 
 
 async def run_worker(
-    *, queues: Iterable[str] | None = None, concurrency: int | None = None, **options: Any
+    *,
+    queues: Iterable[str] | None = None,
+    concurrency: int | None = None,
+    tasks: Iterable[manifest.Spec] = manifest.TASKS,
+    **options: Any,
 ) -> None:
     """Run jobs until cancelled (the web process's lifespan task, or `python -m assetry worker`).
 
@@ -228,25 +234,20 @@ async def run_worker(
     fetch); a new one starts, after a pause that grows while the database stays away, and the
     stopped one's jobs run again first."""
     failures, restarted = 0, False
-    left_behind: int | None = None  # a stopped worker still registered (it could not say goodbye)
+    left_behind: list[int] = []  # stopped workers still registered (they could not say goodbye)
+    # Off the event loop, and before any job: a job importing an SDK would block the loop (and a
+    # web process's tabs) for seconds, and a loop waiting on a thread's import lock would too.
+    await asyncio.to_thread(providers.load_sdks)
     while True:
-        app = build_app()
-        worker = Worker(
-            app=app,
-            queues=list(queues) if queues else None,
-            concurrency=concurrency or get_settings().job_concurrency,
-            update_heartbeat_interval=stalled_after_seconds() / 3,
-            stalled_worker_timeout=stalled_after_seconds(),
-            install_signal_handlers=False,
-            **options,
-        )
+        app = build_app(tasks)
+        workers = _workers(app, queues, concurrency or get_settings().job_concurrency, options)
         started = asyncio.get_running_loop().time()
         try:
             async with app.open_async():
                 if restarted:
                     await _rerun_left_behind(app, left_behind)
-                    left_behind = None
-                await worker.run()
+                    left_behind = []
+                await _run_together(workers)
             stopped: BaseException | str = "one of its connections failed"
         except DATABASE_GONE as error:
             stopped = error
@@ -254,16 +255,54 @@ async def run_worker(
             log.exception("the job worker crashed")
             stopped = error
         restarted = True
-        left_behind = worker.worker_id if worker.worker_id is not None else left_behind
+        left_behind += [worker.worker_id for worker in workers if worker.worker_id is not None]
         failures = 0 if asyncio.get_running_loop().time() - started > RAN_WELL_SECONDS else failures + 1
         delay = RESTART_SECONDS[min(failures, len(RESTART_SECONDS)) - 1] if failures else 0.0
         log.warning("the job worker stopped (%s); starting again in %.1f s", stopped, delay)
         await asyncio.sleep(delay)
 
 
-async def _rerun_left_behind(app: App, worker_id: int | None) -> None:
-    """The jobs a stopped worker of this process was running run again now: its row goes (its
+def _workers(app: App, queues: Iterable[str] | None, concurrency: int, options: dict) -> list[Worker]:
+    """The worker of the queues asked (all by default) and, when it serves the interactive queue
+    beside others, one with `JOB_INTERACTIVE_SLOTS` slots for that queue alone: the first takes
+    interactive jobs first (their priority), but bulk jobs may hold all its slots."""
+    queues = list(queues) if queues else None
+    reserved = get_settings().job_interactive_slots
+    shared = queues is None or (manifest.INTERACTIVE in queues and len(set(queues)) > 1)
+    asked = [(queues, concurrency)] + ([([manifest.INTERACTIVE], reserved)] if shared and reserved else [])
+    return [
+        Worker(
+            app=app,
+            queues=served,
+            concurrency=slots,
+            update_heartbeat_interval=stalled_after_seconds() / 3,
+            stalled_worker_timeout=stalled_after_seconds(),
+            install_signal_handlers=False,
+            **options,
+        )
+        for served, slots in asked
+    ]
+
+
+async def _run_together(workers: list[Worker]) -> None:
+    """Run the workers until one stops (a connection failed, or a bug); then stop the others too."""
+    runs = [asyncio.create_task(worker.run()) for worker in workers]
+    try:
+        done, _ = await asyncio.wait(runs, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for run in runs:
+            # Not twice: a second cancel would cut short its shutdown (jobs handed back, its row
+            # gone), as when asyncio.run, on SIGTERM, cancels every task itself.
+            if not run.cancelling():
+                run.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
+    for run in done:
+        run.result()  # a stopped worker's error, if it raised one
+
+
+async def _rerun_left_behind(app: App, worker_ids: list[int]) -> None:
+    """The jobs stopped workers of this process were running run again now: their rows go (their
     jobs then belong to no worker, which is what a stalled job is) and the sweep runs at once."""
-    if worker_id is not None:
+    for worker_id in worker_ids:
         await app.job_manager.unregister_worker(worker_id)
     await retry_stalled(app)

@@ -16,8 +16,8 @@ from assetry.errors import BadInput, NotAllowed
 from assetry.integrations import hooks
 from assetry.models import Generation
 from assetry.models.runs import ACTIVE
-from assetry.services import best_posts, catalog, studio, what_worked
-from assetry.state.generations import GenerationView, view
+from assetry.services import best_posts, catalog, changes, studio, what_worked
+from assetry.state.generations import GenerationView, moved, view
 from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 from assetry.state.watching import Progress, Watching
@@ -42,6 +42,8 @@ class ModelOption:
 
 class StudioState(PageLocal, Watching, rx.State):
     """The studio form, the live list of running generations, and the latest results."""
+
+    _wakes_on = frozenset({changes.GENERATION})
 
     kind: str = "video"
     prompt: str = ""
@@ -211,6 +213,17 @@ class StudioState(PageLocal, Watching, rx.State):
     async def _say_where_examples_come_from(self, user_id: uuid.UUID) -> None:
         """The sentence under "Write like my best posts" (read when the box is ticked)."""
         self.best_posts_said = (await best_posts.examples(user_id)).words()
+
+    def _apply_notes(self, notes: list[dict]) -> Progress | None:
+        """Move the rows in progress as their notes say (queued → running, the provider's queue);
+        a generation that ended, or one this tab does not show, is read with the page."""
+        changes_seen = [studio.noted(note) for note in notes]
+        shown = {item.id for item in self.active}
+        if not all(change is not None and change.id in shown for change in changes_seen):
+            return None
+        latest = {change.id: change for change in changes_seen if change is not None}
+        self.active = [moved(item, latest[item.id]) if item.id in latest else item for item in self.active]
+        return Progress(running=True)
 
     def _choose_kind(self, kind: str) -> None:
         settings = get_settings()

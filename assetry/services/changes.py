@@ -5,7 +5,9 @@ URL) calls `notify` in its transaction, naming the user (or `ADMINS`, for what e
 watches: an invitation round); Postgres delivers the note when it commits, to
 every backend process. Each process holds one LISTEN connection (`Listener`) and wakes
 only the subscriptions of the audience named (and, for a subscription that follows only some
-kinds of change, such as the reminder banner, only on those), which then read the changed rows. An idle tab
+kinds of change, such as the reminder banner, only on those), which then read the changed rows,
+or, when the note itself says what changed in a row the page already shows (`row=` of
+`notice`: a generation's status and progress), show it without reading. An idle tab
 costs no query at all. When the connection drops, the listener reconnects and wakes every
 subscription once, since notes sent meanwhile were lost: each page reads its rows again.
 """
@@ -22,6 +24,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
+from sqlalchemy.orm import QueryableAttribute
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assetry import db
@@ -36,33 +39,60 @@ ADMINS = "admins"  # the audience of what every admin's pages follow, whoever st
 RECONNECT_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
-async def notify(session: AsyncSession, audience: uuid.UUID | str, what: str) -> None:
+async def notify(
+    session: AsyncSession, audience: uuid.UUID | str, what: str, row: dict[str, Any] | None = None
+) -> None:
     """Note, in the caller's transaction, that `what` of this user (or of `ADMINS`) changed (sent at commit)."""
-    await session.exec(sa.select(notice(audience, what)))
+    await session.exec(sa.select(notice(audience, what, row)))
 
 
-def notice(audience: uuid.UUID | str | Any, what: str) -> sa.ColumnElement:
+def notice(audience: uuid.UUID | str | Any, what: str, row: dict[str, Any] | None = None) -> sa.ColumnElement:
     """The note of `notify` as an expression, to send with a statement the caller sends anyway (one
     round trip less): in a query's columns, or in an UPDATE's RETURNING (then once per row changed,
     and not at all when none was; Postgres sends identical notes of one transaction once).
-    `audience` may be a column (the changed row's owner)."""
-    if isinstance(audience, uuid.UUID | str):
+    `audience` may be a column (the changed row's owner). `row` adds what changed, by name, as
+    values or columns (an UPDATE's RETURNING gives the new ones): a page that shows that row then
+    needs no read. Keep it short: a note holds at most 8,000 bytes."""
+    if row is None and isinstance(audience, uuid.UUID | str):
         payload = sa.literal(json.dumps({"user": str(audience), "what": what}))
-    else:  # a column: the note names each changed row's owner
-        payload = sa.func.json_build_object("user", audience, "what", what).cast(sa.Text)
+    else:  # the note names each changed row's owner (a column), and what the row now holds
+        owner = _json_value(audience) if isinstance(audience, uuid.UUID | str) else audience
+        fields = [part for name, value in (row or {}).items() for part in (name, _json_value(value))]
+        payload = sa.func.json_build_object("user", owner, "what", what, *fields).cast(sa.Text)
     return sa.func.pg_notify(CHANNEL, payload)
+
+
+def _json_value(value: Any) -> Any:
+    """A value of a note's row as Postgres should write it into the JSON (a column stays a column)."""
+    if isinstance(value, sa.ColumnElement | QueryableAttribute):
+        return value
+    return sa.cast(sa.literal(None if value is None else str(value)), sa.Text)
+
+
+KEPT_NOTES = 50  # more notes than this between two turns of a page: it reads everything again
 
 
 class Subscription:
     """One watcher's wake-up call: set by every change of its user, or only of the kinds it
-    follows (and after a reconnect)."""
+    follows (and after a reconnect), keeping the notes that woke it until the page takes them."""
 
     def __init__(self, kinds: Collection[str] | None = None) -> None:
         self._woken = asyncio.Event()
         self.kinds = frozenset(kinds) if kinds is not None else None
+        self._notes: list[dict] | None = []
 
-    def wake(self) -> None:
+    def wake(self, note: dict | None = None) -> None:
+        """Woken by this note; by None when notes may have been lost (the page must read everything)."""
+        if note is None or self._notes is None or len(self._notes) >= KEPT_NOTES:
+            self._notes = None
+        else:
+            self._notes.append(note)
         self._woken.set()
+
+    def take(self) -> list[dict] | None:
+        """The notes since the last take, oldest first; None when some may be missing."""
+        notes, self._notes = self._notes, []
+        return notes
 
     async def wait(self, seconds: float | None) -> bool:
         """True when something changed since the last wait; False when `seconds` passed first."""
@@ -134,7 +164,7 @@ class Listener:
             return
         for subscription in self._subscribers.get(user, ()):
             if subscription.kinds is None or what in subscription.kinds:
-                subscription.wake()
+                subscription.wake(note)
 
     def _wake_everyone(self) -> None:
         for subscriptions in self._subscribers.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from assetry.config import get_settings
@@ -46,6 +47,27 @@ def for_generation(name: str) -> Any:
             max_retries=settings.llm_max_retries,
         )
     raise BadInput(f"The provider {name!r} is not configured on this installation any more.")
+
+
+def load_sdks() -> list[str]:
+    """Import the client modules (and their SDKs) of the configured providers, and say which:
+    the first import of anthropic or google-genai takes seconds of CPU, which a job must not
+    spend inside the event loop (nor loading the system's certificates for their one TLS
+    context). A worker calls this in a thread before it takes its first job."""
+    from assetry.integrations import tls
+
+    settings = get_settings()
+    keyed = {
+        "fal": settings.fal_key,
+        "gemini": settings.gemini_api_key,
+        "anthropic": settings.anthropic_api_key,
+    }
+    loaded = [name for name, key in keyed.items() if key]
+    for name in loaded:
+        importlib.import_module(f"assetry.integrations.{name}")
+    if loaded:
+        tls.system_trust()
+    return loaded
 
 
 async def cancel_remote(name: str, model: str, request_id: str) -> None:

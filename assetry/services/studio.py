@@ -34,6 +34,15 @@ from assetry.services.validation import clean_text
 
 TASK = "studio.generate"
 POLL_SECONDS = 2.0
+# What a generation's change note says besides its owner (`changes.notice`, from the row as
+# changed): enough for a page that shows the row to show where it now stands without reading it.
+NOTED = {
+    "id": Generation.id,
+    "status": Generation.status,
+    "phase": Generation.phase,
+    "position": Generation.queue_position,
+    "started_at": Generation.started_at,
+}
 
 
 @dataclass(frozen=True)
@@ -178,7 +187,7 @@ async def cancel(user_id: uuid.UUID, generation_id: uuid.UUID) -> Generation:
             _end(generation, CANCELLED, "Cancelled.")
         else:
             generation.status = CANCELLING
-        await changes.notify(session, user_id, changes.GENERATION)
+        await changes.notify(session, user_id, changes.GENERATION, _noted_values(generation))
     return generation
 
 
@@ -339,21 +348,33 @@ async def active_count(user_id: uuid.UUID) -> int:
 
 
 async def job_ended(payload: dict, status: str, message: str) -> None:
-    """A generation's job failed or was cancelled: say so on the generation, stop the provider."""
+    """A generation's job failed or was cancelled: stop the provider (a cancelled one it runs at),
+    then say so on the generation, so "Cancelled" means the provider heard it."""
     generation_id = uuid.UUID(payload["generation_id"])
     async with db.service_session() as session:
         generation = await session.get(Generation, generation_id)
-        if generation is None or generation.status not in ACTIVE:
-            return
-        _end(generation, status, message)
-        await changes.notify(session, generation.user_id, changes.GENERATION)
-        request_id, provider_name, model = (
-            generation.provider_request_id,
-            generation.provider,
-            generation.model,
+    if generation is None or generation.status not in ACTIVE:
+        return
+    if status == CANCELLED and generation.provider_request_id:
+        try:
+            await providers.cancel_remote(
+                generation.provider, generation.model, generation.provider_request_id
+            )
+        finally:  # a provider that cannot be told still leaves the generation cancelled here
+            await _mark_ended(generation_id, status, message)
+        return
+    await _mark_ended(generation_id, status, message)
+
+
+async def _mark_ended(generation_id: uuid.UUID, status: str, message: str) -> None:
+    """Ended, and the owner's pages told, in one statement (not if it ended meanwhile)."""
+    async with db.service_session() as session:
+        await session.exec(
+            sa.update(Generation)
+            .where(Generation.id == generation_id, col(Generation.status).in_(ACTIVE))
+            .values(_ended_values(status, message))
+            .returning(changes.notice(Generation.user_id, changes.GENERATION))
         )
-    if status == CANCELLED and request_id:
-        await providers.cancel_remote(provider_name, model, request_id)
 
 
 async def run_generation(ctx: Context) -> dict:
@@ -369,7 +390,7 @@ async def run_generation(ctx: Context) -> dict:
                     phase="running",
                     started_at=sa.func.coalesce(Generation.started_at, utcnow()),
                 )
-                .returning(Generation, changes.notice(Generation.user_id, changes.GENERATION))
+                .returning(Generation, changes.notice(Generation.user_id, changes.GENERATION, NOTED))
             )
         ).first()
         if generation is None:
@@ -510,8 +531,8 @@ async def _progress(generation: Generation, phase: str, position: int | None) ->
             sa.update(Generation)
             .where(Generation.id == generation.id)
             .values(phase=phase, queue_position=position)
+            .returning(changes.notice(Generation.user_id, changes.GENERATION, NOTED))
         )
-        await changes.notify(session, generation.user_id, changes.GENERATION)
 
 
 def _end(generation: Generation, status: str, message: str) -> None:
@@ -636,9 +657,47 @@ async def _in_progress(session: AsyncSession, user_id: uuid.UUID) -> list[InProg
 def _in_progress_of(generation: Generation) -> InProgress:
     return InProgress(
         generation=generation,
-        phase=generation.status if generation.status != RUNNING else generation.phase or RUNNING,
+        phase=_phase_of(generation.status, generation.phase),
         position=generation.queue_position,
     )
+
+
+def _noted_values(generation: Generation) -> dict:
+    """The note's row (`NOTED`) of a generation changed in Python rather than by an UPDATE."""
+    return {name: getattr(generation, column.key) for name, column in NOTED.items()}
+
+
+def _phase_of(status: str, phase: str) -> str:
+    return status if status != RUNNING else phase or RUNNING
+
+
+@dataclass(frozen=True)
+class Noted:
+    """Where a generation in progress stands, as its change note says (see `NOTED`)."""
+
+    id: str
+    status: str
+    phase: str  # as `InProgress.phase`
+    position: int | None
+    started_at: datetime | None
+
+
+def noted(note: dict) -> Noted | None:
+    """What a change note says of a generation in progress; None when it names none, or one that
+    ended (a page reads an ended one, with its outputs)."""
+    if note.get("what") != changes.GENERATION or note.get("status") not in ACTIVE:
+        return None
+    try:
+        started = note.get("started_at")
+        return Noted(
+            id=str(uuid.UUID(note["id"])),
+            status=note["status"],
+            phase=_phase_of(note["status"], note.get("phase") or ""),
+            position=None if note.get("position") is None else int(note["position"]),
+            started_at=None if started is None else datetime.fromisoformat(started),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)

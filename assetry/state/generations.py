@@ -8,6 +8,7 @@ from datetime import datetime
 from assetry.models import Generation, GenerationOutput
 from assetry.models.base import utcnow
 from assetry.services import media
+from assetry.services.studio import Noted
 
 KIND_LABELS = {"video": "Video", "image": "Image", "caption": "Captions"}
 STATUS_LABELS = {
@@ -71,26 +72,20 @@ def view(
     output_views = [_output_view(generation.kind, output) for output in outputs]
     files = [o for o in output_views if o.url]
     captions = [o for o in output_views if o.kind == "caption"]
-    cancelling = phase == "cancelling" and generation.status in ("queued", "running")
     return GenerationView(
         id=str(generation.id),
         kind=generation.kind,
         kind_label=KIND_LABELS.get(generation.kind, generation.kind),
         prompt=generation.prompt,
-        status=generation.status,
-        status_label="Cancelling…" if cancelling else STATUS_LABELS.get(generation.status, generation.status),
-        status_color=STATUS_COLORS.get("cancelled" if cancelling else generation.status, "gray"),
-        progress="" if cancelling else _progress(generation, phase, position),
         error=generation.error,
         created=f"{generation.created_at:%b %-d, %Y %H:%M} UTC",
         details=_details(generation),
         offline=generation.provider == "offline",
-        active=generation.status in ("queued", "running"),
-        cancelling=cancelling,
         cover_url=files[0].url if files else "",
         cover_kind=files[0].kind if files else "",
         first_caption=captions[0].text if captions else "",
         outputs=output_views,
+        **_where(generation.status, phase, position, generation.started_at),
     )
 
 
@@ -102,6 +97,26 @@ def card(generation: Generation, outputs: list[GenerationOutput]) -> GenerationV
     first_caption = next((o for o in outputs if not o.storage_key), None)
     cover = view(generation, [o for o in (first_file, first_caption) if o is not None])
     return dataclasses.replace(cover, outputs=[], details="")
+
+
+def moved(item: GenerationView, change: Noted) -> GenerationView:
+    """A generation the page shows, as a note says it now stands (queued, running or cancelling)."""
+    return dataclasses.replace(
+        item, **_where(change.status, change.phase, change.position, change.started_at)
+    )
+
+
+def _where(status: str, phase: str, position: int | None, started_at: datetime | None) -> dict:
+    """What a page shows of how far a generation is: its badge, its progress, whether it runs."""
+    cancelling = phase == "cancelling" and status in ("queued", "running")
+    return {
+        "status": status,
+        "status_label": "Cancelling…" if cancelling else STATUS_LABELS.get(status, status),
+        "status_color": STATUS_COLORS.get("cancelled" if cancelling else status, "gray"),
+        "progress": "" if cancelling else _progress(status, started_at, phase, position),
+        "active": status in ("queued", "running"),
+        "cancelling": cancelling,
+    }
 
 
 def _output_view(kind: str, output: GenerationOutput) -> OutputView:
@@ -118,12 +133,12 @@ def _output_view(kind: str, output: GenerationOutput) -> OutputView:
     return OutputView(id=str(output.id), kind="caption", text=output.text or "")
 
 
-def _progress(generation: Generation, phase: str, position: int | None) -> str:
-    if generation.status == "queued":
+def _progress(status: str, started_at: datetime | None, phase: str, position: int | None) -> str:
+    if status == "queued":
         return "Waiting for a worker"
-    if generation.status != "running":
+    if status != "running":
         return ""
-    elapsed = _elapsed(generation.started_at)
+    elapsed = _elapsed(started_at)
     if phase == "in_queue":
         where = f" (position {position})" if position is not None else ""
         return f"In the provider's queue{where} · {elapsed}"

@@ -5,8 +5,10 @@ A page state mixes in `Watching` and says how to refresh itself in `_watch_step`
 Postgres NOTIFY, one LISTEN connection per backend process), refreshes once at once (so a
 tab that reconnects catches up), then sleeps until a change of this user arrives, refreshes
 the page under the state lock and tells the browser what the step found, until the step says
-nothing runs any more, the browser is signed out, or the tab is gone. An idle tab queries
-nothing: no timer reads the database.
+nothing runs any more, the browser is signed out, or the tab is gone. A page that can show a
+change from its notes alone (`_apply_notes`: the row it shows, with its new status) reads
+nothing but the session; after a reconnect, or a note it cannot apply, it reads the page again.
+An idle tab queries nothing: no timer reads the database.
 
 Reflex does not end a background event when its tab closes (a disconnect cancels only
 hydration and page-load chains), so every `_tab_check_seconds` the watcher asks Reflex's
@@ -70,6 +72,12 @@ class Watching(rx.State, mixin=True):
         """Refresh what the page shows (the state lock is held); say whether the work still runs."""
         raise TypeError(f"{type(self).__name__} must define _watch_step")
 
+    def _apply_notes(self, notes: list[dict]) -> Progress | None:
+        """Show what these notes (of the watching user, oldest first) say changed, without reading
+        the database (the state lock is held); None when they are not enough and the page must be
+        read again (`_watch_step`). By default the page is always read."""
+        return None
+
     @rx.event(background=True)
     async def watch(self):
         """While something runs, keep the page current; a second start while one watches does nothing."""
@@ -88,18 +96,23 @@ class Watching(rx.State, mixin=True):
                 changed = self._reads_first  # the first turn catches up with what changed before we listened
                 # A first turn at once goes on the check made at the start; a turn after a wait asks again.
                 checked = user if changed else None
+                notes: list[dict] | None = None
                 while True:
                     if changed:
                         async with self:
+                            # still signed in, as the notes' owner
                             user, checked = checked or await signed_in_user(self), None
                             if user is None:
                                 return
-                            progress = await self._watch_step(user.id)
+                            progress = None if notes is None else self._apply_notes(notes)
+                            if progress is None:
+                                progress = await self._watch_step(user.id)
                         for event in progress.tell:
                             yield event
                         if not progress.running:
                             return
                     changed = await subscription.wait(self._tab_check_seconds)
+                    notes = subscription.take()
                     if not await tab_connected(self):
                         return
         finally:

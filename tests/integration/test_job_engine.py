@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -11,6 +13,7 @@ import sqlalchemy as sa
 from procrastinate.periodic import PeriodicDeferrer
 
 from assetry import db
+from assetry.config import get_settings
 from assetry.jobs import engine, manifest, queue
 from assetry.jobs.task import Context
 from assetry.models import ConnectedAccount, Generation, SyncRun
@@ -86,6 +89,57 @@ async def test_a_generation_is_taken_before_a_thousand_waiting_syncs(database: s
     assert {(job.queue_name, job.priority) for job in jobs if job.task_name == connections.SYNC_TASK} == {
         (manifest.BULK, 0)
     }
+
+
+async def test_a_generation_runs_while_bulk_jobs_hold_every_shared_slot(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three long bulk jobs and a worker of two slots: both slots are held, yet a generation queued
+    after them runs at once, in the slot the worker keeps for the interactive queue."""
+    monkeypatch.setenv("JOB_INTERACTIVE_SLOTS", "1")
+    get_settings.cache_clear()
+    held, release = [], asyncio.Event()
+
+    async def hold(ctx: Context) -> None:
+        held.append(ctx.payload["n"])
+        await release.wait()
+
+    holding = manifest.Spec("test.hold", hold, manifest.BULK, max_attempts=1)
+    user_id = await new_user()
+    app = engine.build_app([holding])
+    async with app.open_async():
+        for n in range(3):
+            await app.configure_task(holding.name).defer_async(n=n)
+    worker = asyncio.create_task(engine.run_worker(concurrency=2, tasks=[*manifest.TASKS, holding]))
+    try:
+        await _within(lambda: len(held) == 2, what="two bulk jobs to hold both shared slots")
+        generation = await studio.start(user_id, _image(), client_request_id="while-held")
+        await _within(
+            lambda: _status(generation.id, "succeeded"), what="the generation to run beside the held slots"
+        )
+        assert len(held) == 2  # the third bulk job still waits: the reserved slot is not for it
+    finally:
+        release.set()
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+
+
+async def _status(generation_id: uuid.UUID, status: str) -> bool:
+    async with db.service_session() as session:
+        return (await session.get(Generation, generation_id)).status == status
+
+
+async def _within(check, *, what: str, seconds: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not (await result if inspect.isawaitable(result := check()) else result):
+        assert asyncio.get_running_loop().time() < deadline, f"waited {seconds:.0f} s for {what}"
+        await asyncio.sleep(0.05)
+
+
+def _image() -> studio.StudioRequest:
+    return studio.StudioRequest(
+        kind="image", prompt="a cat", model_key="offline:preview-image", aspect_ratio="1:1"
+    )
 
 
 async def test_periodic_tasks_are_queued_once_per_period_however_many_workers(database: str) -> None:

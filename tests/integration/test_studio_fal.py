@@ -14,10 +14,14 @@ from assetry import db
 from assetry.config import ROOT, get_settings
 from assetry.jobs import engine
 from assetry.models import Generation, GenerationOutput
+from assetry.pages.studio import StudioState
 from assetry.sandbox.fal import DEFAULT_KEY, FalImitation
 from assetry.services import accounts, catalog, studio
 from tests.account_setup import SignUp, create_account
+from tests.browserless import Tab
 from tests.integration.servers import Served
+from tests.integration.test_studio import new_user as new_user_with_session
+from tests.integration.test_watching import QueryCounter
 from tests.jobs import engine_jobs, make_due, run_jobs
 
 
@@ -88,11 +92,10 @@ async def test_a_worker_killed_after_submitting_is_resumed_and_never_pays_twice(
     fal.polls_in_queue, fal.polls_in_progress = 1000, 3
     user_id = await new_user()
     started = await studio.start(user_id, image_request(), client_request_id="crash")
-    worker = (
-        await asyncio.create_subprocess_exec(  # a real worker process, killed with SIGKILL mid-generation
-            sys.executable, "-m", "assetry", "worker", "--concurrency", "1", cwd=ROOT, env=dict(os.environ)
-        )
-    )
+    one_slot = os.environ | {"JOB_INTERACTIVE_SLOTS": "0"}  # only the generation runs when it is killed
+    command = [sys.executable, "-m", "assetry", "worker", "--concurrency", "1"]
+    # A real worker process, killed with SIGKILL mid-generation.
+    worker = await asyncio.create_subprocess_exec(*command, cwd=ROOT, env=one_slot)
     try:
         await wait_for(lambda: _submitted(started.id), seconds=60)
     finally:
@@ -122,6 +125,7 @@ async def test_cancel_while_queued_at_the_provider_cancels_there_too(
     database: str, fal: FalImitation
 ) -> None:
     fal.faults.never_complete = True
+    fal.faults.slow_s, fal.faults.only = 1.0, "cancel"  # fal takes its time to confirm
     user_id = await new_user()
     started = await studio.start(user_id, image_request(), client_request_id="cancel")
     worker = asyncio.create_task(engine.run_worker())
@@ -130,14 +134,57 @@ async def test_cancel_while_queued_at_the_provider_cancels_there_too(
         cancelling = await studio.cancel(user_id, started.id)
         assert cancelling.status == "cancelling"  # the page says "Cancelling…" at once
 
-        async def confirmed() -> bool:
-            return (await reload(started.id)).status == "cancelled" and fal.count("cancel") == 1
+        async def cancelled() -> bool:
+            return (await reload(started.id)).status == "cancelled"
 
-        await wait_for(confirmed)
+        await wait_for(cancelled)
+        # "Cancelled" is said once fal has confirmed, not before.
+        assert fal.count("cancel") == 1 and [job.cancelled for job in fal.jobs.values()] == [True]
     finally:
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
     assert [job.status for job in await engine_jobs(studio.TASK)] == ["aborted"]
+
+
+async def test_a_watching_tab_moves_its_row_through_the_providers_queue_from_the_notes_alone(
+    database: str, fal: FalImitation
+) -> None:
+    """Queued → in the provider's queue → running: each change reaches the open studio tab in its
+    note, which the watcher shows without reading the page (only the session is checked); the end
+    is read, with its outputs, and toasted."""
+    fal.polls_in_queue = fal.polls_in_progress = 10_000  # each step waits for the test
+    user_id, token = await new_user_with_session("ana@example.com")
+    started = await studio.start(user_id, image_request(), client_request_id="watched")
+    async with Tab(cookie=token, path="/studio") as tab:
+        await tab.open()
+        await tab.call(StudioState.load)
+        watcher = tab.start(StudioState.watch)
+        worker = asyncio.create_task(engine.run_worker())
+
+        def shows(progress: str):
+            async def check() -> bool:
+                [row] = (await tab.state(StudioState)).active
+                return row.progress.startswith(progress)
+
+            return check
+
+        try:
+            # The watcher's first turn reads the page; every change after it comes in a note.
+            await wait_for(shows("In the provider's queue (position "))
+            with QueryCounter(users_only=True) as page_reads:
+                fal.polls_in_queue = 0  # the next poll finds it in progress
+                await wait_for(shows("Running ·"))
+            assert page_reads.count == 0, f"the page was read {page_reads.count} times on the way"
+        finally:
+            fal.polls_in_queue = fal.polls_in_progress = 0  # the next poll finds it done
+            told = await asyncio.wait_for(watcher, 20)
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+        page = await tab.state(StudioState)
+        await tab.close()
+    assert page.active == [] and [(r.id, r.status) for r in page.recent] == [(str(started.id), "succeeded")]
+    assert page.recent[0].cover_url
+    assert "Your image is ready." in str([event.payload for event in told.to_browser])
 
 
 async def test_a_job_that_fails_at_the_provider_says_so(database: str, fal: FalImitation) -> None:

@@ -51,10 +51,12 @@ async def _until(check, *, what: str) -> None:
 
 
 class QueryCounter:
-    """The statements this process sends through the app's database engines (user and service)."""
+    """The statements this process sends through the app's database engines (user and service;
+    `users_only`: only those sent on behalf of a user, as a page's reads are, not the worker's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, users_only: bool = False) -> None:
         self.sent: list[str] = []
+        self.engines = [db.engine()] if users_only else [db.engine(), db.engine(service=True)]
 
     def __call__(self, _connection, _cursor, statement: str, *_args) -> None:
         self.sent.append(statement)
@@ -64,13 +66,13 @@ class QueryCounter:
         return len(self.sent)
 
     def __enter__(self) -> QueryCounter:
-        for service in (False, True):
-            sa.event.listen(db.engine(service=service).sync_engine, "before_cursor_execute", self)
+        for engine in self.engines:
+            sa.event.listen(engine.sync_engine, "before_cursor_execute", self)
         return self
 
     def __exit__(self, *_exc) -> None:
-        for service in (False, True):
-            sa.event.remove(db.engine(service=service).sync_engine, "before_cursor_execute", self)
+        for engine in self.engines:
+            sa.event.remove(engine.sync_engine, "before_cursor_execute", self)
 
 
 async def test_an_idle_watching_tab_queries_nothing_and_closing_it_stops_the_watcher(database: str) -> None:
@@ -240,14 +242,24 @@ async def test_a_reminder_watcher_woken_after_a_log_out_asks_again_and_stops(dat
 
 
 async def test_queued_running_and_done_each_note_the_owner(database: str) -> None:
-    """Generate, the worker's start and the saved result each send the owner's pages a note."""
+    """Generate, the worker's start and the saved result each send the owner's pages a note; the
+    start's says where the generation now stands, enough for a page that shows it."""
     user_id, _ = await new_user("ana@example.com")
     async with await psycopg.AsyncConnection.connect(db.psycopg_conninfo(), autocommit=True) as conn:
         await conn.execute(f"LISTEN {changes.CHANNEL}")
-        await studio.start(user_id, image(), client_request_id="noted")
+        generation = await studio.start(user_id, image(), client_request_id="noted")
         await run_all()
         notes = [json.loads(note.payload) async for note in conn.notifies(timeout=ENDS_WITHIN, stop_after=3)]
-    assert notes == [{"user": str(user_id), "what": changes.GENERATION}] * 3
+    mine = {"user": str(user_id), "what": changes.GENERATION}
+    assert [notes[0], notes[2]] == [mine, mine]
+    running = studio.noted(notes[1])
+    assert {key: notes[1][key] for key in mine} == mine
+    assert running is not None and (running.id, running.status, running.phase) == (
+        str(generation.id),
+        "running",
+        "running",
+    )
+    assert running.started_at == (await studio.get(user_id, generation.id)).started_at
 
 
 async def test_generate_and_cancel_show_the_row_at_once_and_the_watcher_agrees(database: str) -> None:
