@@ -474,10 +474,9 @@ class TikTokImitation:
         await self.ledger.write("published", video_id, asdict(video))
         return video_id
 
-    async def _published(self, video_id: str) -> PublishedVideo | None:
-        """The video of this id published in the sandbox, or None."""
-        record = await self.ledger.read("published", video_id)
-        return PublishedVideo.from_record(record) if record else None
+    async def _published(self) -> dict[str, PublishedVideo]:
+        """The videos published in the sandbox (through any instance), by id."""
+        return {r["id"]: PublishedVideo.from_record(r) for r in await self.ledger.every("published")}
 
     def cover_url(self, video_id: str) -> str:
         """Where the cover of a video is served now (signed, expiring like the others)."""
@@ -485,7 +484,7 @@ class TikTokImitation:
 
     async def _published_between(self, handle: str, low: float, high: float) -> list[PublishedVideo]:
         """The creator's published videos created in [low, high], newest first."""
-        published = [PublishedVideo.from_record(r) for r in await self.ledger.every("published")]
+        published = (await self._published()).values()
         found = [p for p in published if p.handle == handle and low <= p.create_time <= high]
         return sorted(found, key=lambda p: p.create_time, reverse=True)
 
@@ -862,9 +861,9 @@ No data leaves this computer and every account here is made up.</p>
         if len(ids) > MAX_COUNT:
             raise ApiProblem(400, "invalid_params", f"At most {MAX_COUNT} video_ids per request.")
         now = self.now.timestamp()
-        videos = []
+        videos, published_now = [], await self._published()
         for i, video_id in enumerate(dict.fromkeys(ids)):
-            published = await self._published(video_id)
+            published = published_now.get(video_id)
             if published is not None and published.handle == creator.handle:
                 videos.append(self._published_video(self._base(request), published, fields))
                 continue
@@ -923,7 +922,7 @@ No data leaves this computer and every account here is made up.</p>
 
     async def _video_page(self, request: Request) -> Response:
         creator = self.creators.get(request.path_params["handle"])
-        published = await self._published(request.path_params["video_id"])
+        published = (await self._published()).get(request.path_params["video_id"])
         k = creator.slot_of(request.path_params["video_id"]) if creator else None
         if creator is not None and published is not None and published.handle == creator.handle:
             video = published.video(self.now.timestamp())
