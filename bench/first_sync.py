@@ -151,7 +151,7 @@ async def _backend_runs(videos: int, runs: int, profile_to: Path | None) -> dict
     rows = [m["posts"] + m["snapshots"] + m["account_snapshots"] for m in measured]
     return {
         "videos": videos,
-        "listed": len(imitation.public_videos(HANDLE)),
+        "listed": len(await imitation.public_videos(HANDLE)),
         "posts": measured[0]["posts"],
         "snapshots": measured[0]["snapshots"],
         "rows": rows[0],

@@ -163,7 +163,7 @@ async def _seed(owner_url: str) -> dict:
             else:
                 caption = generations[source]["prompt"] + " #fyp"
             planted[n] = generations[source]["id"]
-        video_id = tiktok.publish("jon.cooks", description=caption, cover_jpeg=cover, duration_s=5,
+        video_id = await tiktok.publish("jon.cooks", description=caption, cover_jpeg=cover, duration_s=5,
                                   width=1080, height=1920)  # fmt: skip
         posts.append({"id": uuid.uuid4(), "user_id": user_id, "source": "own", "platform": "tiktok",
                       "platform_post_id": video_id, "title": caption, "url": "",

@@ -174,54 +174,60 @@ def _event_name() -> str:
     return format_event_handler(SignUpState.set_in_eu)
 
 
-def measure(runs: int = DEFAULT_RUNS) -> dict:
+def start_backends(stack: ExitStack, count: int, **extra_env: str) -> tuple[list[Server], list[str], str]:
+    """`count` backends sharing Redis database 8 (emptied on the way out), each a process group
+    of its own; returns them, their base URLs and the public origin every tab sends."""
     from moto.server import ThreadedMotoServer
 
     from assetry import rls
     from assetry.config import Settings
 
+    work = stack.enter_context(temp_dir("tabs"))
+    owner_url = stack.enter_context(migrated_database(work / "data", postgres_name=POSTGRES_DB))
+    with psycopg.connect(owner_url, autocommit=True) as owner:
+        owner.execute(rls.app_role(APP_ROLE, APP_PASSWORD))
+    moto_port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto.start()
+    stack.callback(moto.stop)
+    shared_redis = redis.Redis.from_url(REDIS_URL)
+    shared_redis.flushdb()
+    stack.callback(shared_redis.flushdb)
+    source = work / "app"
+    _copy_source(source)
+    ports = [free_port() for _ in range(count)]
+    origin = f"http://127.0.0.1:{ports[0]}"  # the public address (a proxy in production)
+    ours = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in reflex_env().items() if k.upper() not in ours}
+    env.update(
+        DEPLOYMENT="multi", DATABASE_URL=owner_url, APP_DB_ROLE=APP_ROLE, APP_DB_PASSWORD=APP_PASSWORD,
+        REDIS_URL=REDIS_URL, ENCRYPTION_KEYS=f"k1:{_key()}", SECRET_KEY=_key(), JOB_WORKER_IN_APP="false",
+        MEDIA_S3_ENDPOINT=f"http://127.0.0.1:{moto_port}", MEDIA_S3_BUCKET="bench-tabs",
+        MEDIA_S3_ACCESS_KEY="bench-key", MEDIA_S3_SECRET_KEY="bench-secret", MEDIA_S3_REGION="us-east-1",
+        PUBLIC_URL=origin, DATA_DIR=str(work / "data"), PYTHONDONTWRITEBYTECODE="1", **extra_env,
+    )  # fmt: skip
+    servers, bases = [], []
+    for port in ports:
+        command = [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--backend-only"]
+        command += ["--backend-port", str(port), "--backend-host", "127.0.0.1", "--loglevel", "warning"]
+        servers.append(stack.enter_context(Server(f"backend :{port}", command, cwd=source, env=env)))
+        bases.append(f"http://127.0.0.1:{port}")
+    for server, base in zip(servers, bases, strict=True):
+        server.wait_http(f"{base}/health/live")
+    return servers, bases, origin
+
+
+def measure(runs: int = DEFAULT_RUNS) -> dict:
     results: dict = {"one": [], "two": []}
     event = _event_name()
     with ExitStack() as stack:
-        work = stack.enter_context(temp_dir("tabs"))
-        owner_url = stack.enter_context(migrated_database(work / "data", postgres_name=POSTGRES_DB))
-        with psycopg.connect(owner_url, autocommit=True) as owner:
-            owner.execute(rls.app_role(APP_ROLE, APP_PASSWORD))
-        moto_port = free_port()
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-        moto.start()
-        stack.callback(moto.stop)
+        _, bases, origin = start_backends(stack, 2)
         shared_redis = redis.Redis.from_url(REDIS_URL)
-        stack.callback(shared_redis.flushdb)
-        source = work / "app"
-        _copy_source(source)
-        ports = [free_port(), free_port()]
-        origin = f"http://127.0.0.1:{ports[0]}"  # the public address (a proxy in production)
-        ours = {name.upper() for name in Settings.model_fields}
-        env = {k: v for k, v in reflex_env().items() if k.upper() not in ours}
-        env.update(
-            DEPLOYMENT="multi", DATABASE_URL=owner_url, APP_DB_ROLE=APP_ROLE, APP_DB_PASSWORD=APP_PASSWORD,
-            REDIS_URL=REDIS_URL, ENCRYPTION_KEYS=f"k1:{_key()}", SECRET_KEY=_key(), JOB_WORKER_IN_APP="false",
-            MEDIA_S3_ENDPOINT=f"http://127.0.0.1:{moto_port}", MEDIA_S3_BUCKET="bench-tabs",
-            MEDIA_S3_ACCESS_KEY="bench-key", MEDIA_S3_SECRET_KEY="bench-secret", MEDIA_S3_REGION="us-east-1",
-            PUBLIC_URL=origin, DATA_DIR=str(work / "data"), PYTHONDONTWRITEBYTECODE="1",
-        )  # fmt: skip
-        backends = []
-        for port in ports:
-            command = [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--backend-only"]
-            command += ["--backend-port", str(port), "--backend-host", "127.0.0.1", "--loglevel", "warning"]
-            server = stack.enter_context(Server(f"backend :{port}", command, cwd=source, env=env))
-            backends.append((server, f"http://127.0.0.1:{port}"))
-        for server, base in backends:
-            server.wait_http(f"{base}/health/live")
         for run in range(runs):
-            for label, bases, tabs in (
-                ("one", [backends[0][1]], TABS // 2),
-                ("two", [b for _, b in backends], TABS),
-            ):
+            for label, used, tabs in (("one", bases[:1], TABS // 2), ("two", bases, TABS)):
                 shared_redis.flushdb()
-                log(f"tabs: run {run + 1}/{runs}, {tabs} tabs on {len(bases)} backend(s) …")
-                measured = _load(bases, origin, event, tabs)
+                log(f"tabs: run {run + 1}/{runs}, {tabs} tabs on {len(used)} backend(s) …")
+                measured = _load(used, origin, event, tabs)
                 log(f"tabs: {measured}")
                 results[label].append(measured)
     return results

@@ -104,7 +104,7 @@ async def _measure_transport(
 async def _measure(videos: int, runs: int) -> dict:
     imitation = TikTokImitation(now=datetime(2026, 11, 20, 12, tzinfo=UTC), rate_limit_per_minute=None)
     imitation.add_creator(HANDLE, "Bench 5k (sandbox)", videos=videos)
-    results = {"videos": videos, "listed": len(imitation.public_videos(HANDLE)), "runs": runs}
+    results = {"videos": videos, "listed": len(await imitation.public_videos(HANDLE)), "runs": runs}
     base, server, thread = serve(imitation)
     try:
         async with httpx.AsyncClient(timeout=30) as http:

@@ -52,8 +52,9 @@ each optionally only after some requests, only for some paths, only a number of
 times), `token_reply_shape`, `insights_shape`, `await revoke(user_id)`,
 `delete_media(media_id)`. `requests` lists (method, path, query) of every call.
 
-Codes and tokens it issued are kept in a `Ledger` (`assetry.sandbox.ledger`): in memory by
-default, in the database in sandbox mode; `await issued(token)` reads one back.
+Codes and tokens it issued, and the reels published in the sandbox (`await publish(...)`), are
+kept in a `Ledger` (`assetry.sandbox.ledger`): in memory by default, in the database in sandbox
+mode, where every instance sees them; `await issued(token)` reads a token back.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ SHORT_LIVED_SECONDS = 3600
 LONG_LIVED_SECONDS = 60 * 24 * 3600
 CODE_SECONDS = 3600
 MIN_STORY_VIEWERS = 5
+PUBLISHED_IDS = 18_000_000_000_000_000  # reels published in the sandbox count up from here
 _VERSION = re.compile(r"^v\d+\.\d+$")
 
 # username, account type, number of feed posts, followers
@@ -416,7 +418,6 @@ class InstagramImitation:
         self._user_index: dict[str, SandboxAccount] = {}
         self._media_index: dict[str, SandboxMedia] = {}
         self._deleted: set[str] = set()
-        self._covers: dict[str, bytes] = {}  # thumbnails of the videos published in the sandbox
         # Records: "code" (user_id, redirect_uri, scopes, issued_at, used) and "token" (IssuedToken.record).
         self.ledger: Ledger = ledger or MemoryLedger()
         self.app = Starlette(
@@ -504,31 +505,52 @@ class InstagramImitation:
         account = self._by_user_id.get(user_id)
         return account.username if account else None
 
-    def publish(self, username: str, *, caption: str, cover_jpeg: bytes) -> str:
-        """The account posts a reel now (the imitation's clock), its thumbnail `cover_jpeg`; returns its id."""
+    async def publish(self, username: str, *, caption: str, cover_jpeg: bytes) -> str:
+        """The account posts a reel now (the imitation's clock), its thumbnail `cover_jpeg`; returns
+        its id. Every instance sharing the ledger shows it."""
         account = self.accounts[username]
-        media_id = str(max(int(m) for m in self._media) + 1)
+        media_id = str(PUBLISHED_IDS + secrets.randbits(52))  # and apart from another instance's
         rng = random.Random(f"instagram:published:{media_id}")
-        post = SandboxMedia(
-            id=media_id,
-            owner=username,
-            posted_at=self.clock(),
-            media_type="VIDEO",
-            product_type="REELS",
-            caption=caption,
-            peak_views=int(account.followers / 10 * rng.lognormvariate(0, 0.5) * 3) + 20,
-            tau_hours=rng.uniform(6, 48),
-        )
-        account.media.insert(0, post)
-        self._media[media_id] = post
-        self._covers[media_id] = cover_jpeg
+        record = {
+            "id": media_id,
+            "owner": username,
+            "posted_at": self.clock().isoformat(),
+            "caption": caption,
+            "peak_views": int(account.followers / 10 * rng.lognormvariate(0, 0.5) * 3) + 20,
+            "tau_hours": rng.uniform(6, 48),
+        }
+        await self.ledger.write("cover", media_id, {"jpeg": base64.b64encode(cover_jpeg).decode()})
+        await self.ledger.write("published", media_id, record)
+        self._take_in(record)
         return media_id
 
+    async def _catch_up(self) -> None:
+        """Take in the reels published in the sandbox through any instance (or before a restart)."""
+        for record in await self.ledger.every("published"):
+            if record["id"] not in self._media:
+                self._take_in(record)
+
+    def _take_in(self, record: Record) -> None:
+        post = SandboxMedia(
+            id=record["id"],
+            owner=record["owner"],
+            posted_at=datetime.fromisoformat(record["posted_at"]),
+            media_type="VIDEO",
+            product_type="REELS",
+            caption=record["caption"],
+            peak_views=record["peak_views"],
+            tau_hours=record["tau_hours"],
+        )
+        # The feed stays newest first (`visible_media` bisects it).
+        bisect.insort(self.accounts[post.owner].media, post, key=lambda m: -m.posted_at.timestamp())
+        self._media[post.id] = post
+
     async def _cover(self, request: Request) -> Response:
-        cover = self._covers.get(request.path_params["name"])
+        cover = await self.ledger.read("cover", request.path_params["name"])
         if cover is None:
             return Response("Not found", status_code=404)
-        return Response(cover, media_type="image/jpeg", headers={"cache-control": "max-age=3600"})
+        jpeg = base64.b64decode(cover["jpeg"])
+        return Response(jpeg, media_type="image/jpeg", headers={"cache-control": "max-age=3600"})
 
     def delete_media(self, media_id: str) -> None:
         """The owner deletes (or archives) a post."""
@@ -707,6 +729,7 @@ Instagram. No data leaves this computer and every account here is made up.</p>
         parts = [p for p in path.split("/") if p]
         if parts and _VERSION.match(parts[0]):
             parts = parts[1:]
+        await self._catch_up()
         try:
             if parts == ["access_token"]:
                 body = await self._long_lived(request)
@@ -921,7 +944,7 @@ Instagram. No data leaves this computer and every account here is made up.</p>
             "username": media.owner,
         }
         if media.media_type == "VIDEO":
-            published = media.id in self._covers
+            published = int(media.id) >= PUBLISHED_IDS
             everything["thumbnail_url"] = (
                 f"{self.media_base}/sandbox-media/covers/{media.id}.jpeg" if published else picture
             )

@@ -1,4 +1,5 @@
-"""Where an imitation keeps what it issued: authorization codes, grants, access and refresh tokens.
+"""Where an imitation keeps what it issued (authorization codes, grants, access and refresh tokens)
+and what creators published on it.
 
 Each record is a small JSON object filed under a kind ("code", "grant", "access", ...) and a key
 (the code or token itself). `MemoryLedger` keeps them in the process, for the imitations tests
@@ -34,6 +35,9 @@ class Ledger(Protocol):
     async def count(self, kind: str) -> int:
         """How many records of this kind there are."""
 
+    async def every(self, kind: str) -> list[Record]:
+        """Every record of this kind, oldest filed first."""
+
 
 class MemoryLedger:
     """A ledger in this process's memory (one imitation, one process)."""
@@ -65,3 +69,6 @@ class MemoryLedger:
 
     async def count(self, kind: str) -> int:
         return sum(1 for filed_kind, _ in self.records if filed_kind == kind)
+
+    async def every(self, kind: str) -> list[Record]:
+        return [dict(record) for (filed_kind, _), record in self.records.items() if filed_kind == kind]

@@ -41,8 +41,9 @@ follow it. `CREATORS` are the three default ones (two of a few hundred posts ove
 six months, one "huge" archive of 10,000+); `add_creator` makes more.
 
 What it issued (codes, grants, access and refresh tokens) is kept in a `Ledger`: in memory by
-default, in the database in sandbox mode (`assetry.sandbox.ledger`). Its creators are
-deterministic; videos published in the sandbox stay in the process.
+default, in the database in sandbox mode (`assetry.sandbox.ledger`), and so are the videos
+published in the sandbox (every instance lists them, after a restart too). Its creators are
+deterministic.
 
 Switches: `faults` (an HTTP status with TikTok's error body, a custom error code,
 `Retry-After`, malformed bodies, dropped fields, duplicated videos across pages,
@@ -50,17 +51,18 @@ a delay; `only` limits it to one endpoint, `after`/`times` to some requests),
 `oauth_error_status` (HTTP status of OAuth errors: 400, or 200 as some TikTok
 versions answer), `rate_limit_per_minute`, `access_token_seconds`,
 `refresh_token_seconds`, `redirect_uris` (None accepts any http(s) URI).
-`publish(handle, ...)` posts a video now (sandbox mode's "Post this in the sandbox": a generated
+`await publish(handle, ...)` posts a video now (sandbox mode's "Post this in the sandbox": a generated
 video's cover frame and caption), listed and measured like the others.
 `await revoke_user(open_id)` is the user removing the app in TikTok's settings
 (tokens die mid-sync). To inspect: `counters` (successful `authorization_code`
 and `refresh_token` grants, `revoke`), `requests` (method and path of every API
-call), `public_videos(handle)`, `await knows(kind, token)` ("access" or "refresh").
+call), `await public_videos(handle)`, `await knows(kind, token)` ("access" or "refresh").
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import hashlib
 import hmac
@@ -73,7 +75,7 @@ import secrets
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -300,12 +302,16 @@ class PublishedVideo:
     id: str
     handle: str
     description: str
-    cover: bytes
     create_time: int
     duration: int
     width: int
     height: int
     rates: tuple[float, float, float, float]
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> PublishedVideo:
+        """As the ledger keeps it (its cover is filed apart, under "cover")."""
+        return cls(**record | {"rates": tuple(record["rates"])})
 
     def video(self, now: float) -> dict[str, Any]:
         fixed = {
@@ -417,7 +423,6 @@ class TikTokImitation:
         self._frozen = now
         self._windows: dict[str, deque[float]] = {}
         self._media_key = media_key or secrets.token_bytes(32)
-        self.published: dict[str, PublishedVideo] = {}
         self.app = Starlette(routes=self._routes())
 
     # ----- what tests and sandbox mode use directly ---------------------------
@@ -451,39 +456,45 @@ class TikTokImitation:
         """The creator this app knows by `open_id`, or None."""
         return next((h for h, c in self.creators.items() if c.open_id(self.client_key) == open_id), None)
 
-    def publish(
+    async def publish(
         self, handle: str, *, description: str, cover_jpeg: bytes, duration_s: int, width: int, height: int
     ) -> str:
         """The creator posts a video now (the imitation's clock): it is listed, measured and its cover
-        served like any other. Returns its id."""
+        served like any other, by every instance sharing the ledger. Returns its id."""
         creator = self.creators[handle]
         created = int(self.now.timestamp())
-        serial = _digest(handle, "published", created, len(self.published)) & 0xFFFFFFFF
-        video_id = str((created << 32) | serial)
+        video_id = str((created << 32) | secrets.randbits(32))  # apart from another instance's
         rng = random.Random(video_id)
         lifetime = creator.audience * math.exp(rng.gauss(0, 0.5))
         rates = (lifetime, rng.uniform(0.04, 0.12), rng.uniform(0.02, 0.06), rng.uniform(0.002, 0.01))
-        self.published[video_id] = PublishedVideo(
-            video_id, handle, description, cover_jpeg, created, max(1, duration_s), width, height, rates
+        video = PublishedVideo(
+            video_id, handle, description, created, max(1, duration_s), width, height, rates
         )
+        await self.ledger.write("cover", video_id, {"jpeg": base64.b64encode(cover_jpeg).decode()})
+        await self.ledger.write("published", video_id, asdict(video))
         return video_id
+
+    async def _published(self) -> dict[str, PublishedVideo]:
+        """The videos published in the sandbox (through any instance), by id."""
+        return {r["id"]: PublishedVideo.from_record(r) for r in await self.ledger.every("published")}
 
     def cover_url(self, video_id: str) -> str:
         """Where the cover of a video is served now (signed, expiring like the others)."""
         return self._media_url(self.public_base or "http://sandbox", "cover", video_id)
 
-    def _published_between(self, handle: str, low: float, high: float) -> list[PublishedVideo]:
+    async def _published_between(self, handle: str, low: float, high: float) -> list[PublishedVideo]:
         """The creator's published videos created in [low, high], newest first."""
-        found = [p for p in self.published.values() if p.handle == handle and low <= p.create_time <= high]
+        published = (await self._published()).values()
+        found = [p for p in published if p.handle == handle and low <= p.create_time <= high]
         return sorted(found, key=lambda p: p.create_time, reverse=True)
 
-    def public_videos(self, handle: str) -> list[str]:
+    async def public_videos(self, handle: str) -> list[str]:
         """Ids of the creator's listed (non-private) videos at `now`, newest first: the synthetic
         ones and those published in the sandbox (an id starts with its creation time)."""
         creator = self.creators[handle]
         now = self.now.timestamp()
         synthetic = [creator.video_id(k) for k in range(creator.count_at(now)) if not creator.is_private(k)]
-        published = [p.id for p in self._published_between(handle, 0, now)]
+        published = [p.id for p in await self._published_between(handle, 0, now)]
         return sorted(synthetic + published, key=int, reverse=True)
 
     async def revoke_user(self, open_id: str) -> None:
@@ -826,7 +837,8 @@ No data leaves this computer and every account here is made up.</p>
         high = now if cursor is None else cursor / 1000 - 0.001
         low = creator.slot_time(slots[-1]) if slots and slots[-1] > 0 else 0
         extra = [
-            self._published_video(base, p, fields) for p in self._published_between(creator.handle, low, high)
+            self._published_video(base, p, fields)
+            for p in await self._published_between(creator.handle, low, high)
         ]
         if extra:
             videos = sorted(videos + extra, key=lambda v: int(v["id"]) >> 32, reverse=True)
@@ -849,9 +861,9 @@ No data leaves this computer and every account here is made up.</p>
         if len(ids) > MAX_COUNT:
             raise ApiProblem(400, "invalid_params", f"At most {MAX_COUNT} video_ids per request.")
         now = self.now.timestamp()
-        videos = []
+        videos, published_now = [], await self._published()
         for i, video_id in enumerate(dict.fromkeys(ids)):
-            published = self.published.get(video_id)
+            published = published_now.get(video_id)
             if published is not None and published.handle == creator.handle:
                 videos.append(self._published_video(self._base(request), published, fields))
                 continue
@@ -904,13 +916,13 @@ No data leaves this computer and every account here is made up.</p>
         if kind not in ("cover", "avatar") or not valid or expires <= self.now.timestamp():
             return Response("Access Denied", status_code=403, media_type="text/plain")
         headers = {"Cache-Control": "private, max-age=3600"}
-        published = self.published.get(ident) if kind == "cover" else None
-        content = published.cover if published is not None else _image(kind, ident)
+        published = await self.ledger.read("cover", ident) if kind == "cover" else None
+        content = base64.b64decode(published["jpeg"]) if published is not None else _image(kind, ident)
         return Response(content, media_type="image/jpeg", headers=headers)
 
     async def _video_page(self, request: Request) -> Response:
         creator = self.creators.get(request.path_params["handle"])
-        published = self.published.get(request.path_params["video_id"])
+        published = (await self._published()).get(request.path_params["video_id"])
         k = creator.slot_of(request.path_params["video_id"]) if creator else None
         if creator is not None and published is not None and published.handle == creator.handle:
             video = published.video(self.now.timestamp())

@@ -1,8 +1,9 @@
 """The sandbox imitations' ledger in the database (`sandbox_records`), for sandbox mode.
 
 Every web backend and worker mounts its own imitation of TikTok and Instagram; with their codes,
-grants and tokens here, a consent given through one backend is redeemed on another, and a
-restart does not turn sandbox accounts into "needs reconnect". Keys are filed by their SHA-256.
+grants, tokens and the posts published in the sandbox here, a consent given through one backend
+is redeemed on another, a post published through one is synced by any, and a restart does not
+turn sandbox accounts into "needs reconnect" nor forget a post. Keys are filed by their SHA-256.
 """
 
 from __future__ import annotations
@@ -77,6 +78,17 @@ class DatabaseLedger:
                 sa.text("SELECT count(*) FROM sandbox_records WHERE platform = :platform AND kind = :kind"),
                 params={"platform": self.platform, "kind": kind},
             )
+
+    async def every(self, kind: str) -> list[Record]:
+        async with db.service_session() as session:
+            found = await session.exec(
+                sa.text(
+                    "SELECT record FROM sandbox_records WHERE platform = :platform AND kind = :kind "
+                    "ORDER BY created_at"
+                ),
+                params={"platform": self.platform, "kind": kind},
+            )
+            return [record for (record,) in found]
 
     async def _one(self, statement: str, kind: str, key: str, *, returning: bool = False) -> Record | None:
         """Run `statement` on the one record of `kind` filed under `key`; its record, or None."""

@@ -98,7 +98,7 @@ async def post_in_sandbox(user_id: uuid.UUID, generation_id: uuid.UUID) -> list[
             handle = imitation.handle_of(account.platform_account_id)
             if handle is None:
                 continue
-            imitation.publish(
+            await imitation.publish(
                 handle,
                 description=generation.prompt[:2000],
                 cover_jpeg=cover,
@@ -110,7 +110,7 @@ async def post_in_sandbox(user_id: uuid.UUID, generation_id: uuid.UUID) -> list[
             username = imitation.username_of(account.platform_account_id)
             if username is None:
                 continue
-            imitation.publish(username, caption=generation.prompt[:2200], cover_jpeg=cover)
+            await imitation.publish(username, caption=generation.prompt[:2200], cover_jpeg=cover)
         posted.append(f"{platforms.label(account.platform)} ({account.display_name or account.username})")
     if not posted:
         raise BadInput(NO_ACCOUNT)

@@ -209,11 +209,15 @@ async def _tabs_maybe_filled_for(user_id: uuid.UUID) -> list[str]:
         ]
     if isinstance(manager, StateManagerRedis):
         suffix = f"_{SessionState.get_full_name()}"
-        return [
+        filed = [
             key.decode()[: -len(suffix)]
             async for key in manager.redis.scan_iter(match=f"*{suffix}")
             if str(user_id).encode() in (await manager.redis.get(key) or b"")
         ]
+        # A locked tab's latest state may be only in the memory of the backend leasing it (see
+        # rxconfig.py), not yet in Redis: modifying it makes that backend hand it over first.
+        locked = [key.decode().removesuffix("_lock") async for key in manager.redis.scan_iter(match="*_lock")]
+        return list(dict.fromkeys(filed + locked))
     return []  # no other manager is configured (rxconfig.py)
 
 

@@ -63,10 +63,10 @@ async def a_post(user_id: uuid.UUID, *, caption: str, cover_url: str, hours_ago:
     return post.id
 
 
-def served_cover(video: MediaFile, at_seconds: float = 1.0) -> str:
+async def served_cover(video: MediaFile, at_seconds: float = 1.0) -> str:
     """The URL at which the sandbox TikTok serves this video's frame as a post's cover."""
     tiktok = platforms.sandbox("tiktok")
-    video_id = tiktok.publish(
+    video_id = await tiktok.publish(
         "maya.makes",  # not the creator the last test connects, whose sync would bring these in
         description="(cover only)",
         cover_jpeg=sandbox_posting.cover_from(video.content, at_seconds),
@@ -88,7 +88,9 @@ async def proposed(user_id: uuid.UUID) -> dict[uuid.UUID, uuid.UUID]:
 async def test_a_cover_that_is_a_frame_of_the_video_is_proposed(database: str) -> None:
     user = await a_user()
     cat, sea = await a_video(user, CAT, 1), await a_video(user, SEA, 1)
-    post = await a_post(user, caption="new week new tricks", cover_url=served_cover(rendered(CAT, 1), 1.3))
+    post = await a_post(
+        user, caption="new week new tricks", cover_url=await served_cover(rendered(CAT, 1), 1.3)
+    )
     report = await post_matching.match_posts(user, [post])
     assert (report.examined, report.proposed, report.covers_missing) == (1, 1, 0)
     assert await proposed(user) == {post: cat}
@@ -106,8 +108,10 @@ async def test_near_misses_are_not_proposed(database: str) -> None:
     cover posted after the match window, are not evidence."""
     user = await a_user()
     await a_video(user, CAT, 1)
-    other_seed = await a_post(user, caption="weekend", cover_url=served_cover(rendered(CAT, 2)))
-    too_late = await a_post(user, caption="throwback", cover_url=served_cover(rendered(CAT, 1)), hours_ago=1)
+    other_seed = await a_post(user, caption="weekend", cover_url=await served_cover(rendered(CAT, 2)))
+    too_late = await a_post(
+        user, caption="throwback", cover_url=await served_cover(rendered(CAT, 1)), hours_ago=1
+    )
     async with db.service_session() as session:
         late = await session.get(Post, too_late)
         late.posted_at = utcnow() + post_matching.MATCH_WINDOW
@@ -118,7 +122,7 @@ async def test_near_misses_are_not_proposed(database: str) -> None:
 async def test_nothing_in_common_proposes_nothing(database: str) -> None:
     user = await a_user()
     await a_video(user, CAT, 1)
-    post = await a_post(user, caption="Q&A with my followers", cover_url=served_cover(rendered(SEA, 3)))
+    post = await a_post(user, caption="Q&A with my followers", cover_url=await served_cover(rendered(SEA, 3)))
     assert (await post_matching.match_posts(user, [post])).proposed == 0
 
 
@@ -126,7 +130,9 @@ async def test_a_cover_that_cannot_be_fetched_leaves_the_caption_to_decide(datab
     user = await a_user()
     cat = await a_video(user, CAT, 1)
     await a_video(user, SEA, 1)
-    gone = served_cover(rendered(CAT, 1)).replace("x-signature=", "x-signature=0")  # the platform says 403
+    gone = (await served_cover(rendered(CAT, 1))).replace(
+        "x-signature=", "x-signature=0"
+    )  # the platform says 403
     reused = await a_post(user, caption="My cat learns to skateboard!! #fyp", cover_url=gone)
     silent = await a_post(user, caption="just vibes", cover_url="https://cdn.invalid/cover.jpeg")
     report = await post_matching.match_posts(user, [reused, silent])
@@ -141,7 +147,7 @@ async def test_a_rejected_pair_stays_rejected_and_the_next_likeliest_is_proposed
     user = await a_user()
     cat = await a_video(user, CAT, 1, hours_ago=3)
     caption_twin = await a_video(user, "cat learns skateboard tricks", 4, hours_ago=30)
-    post = await a_post(user, caption="cat learns skateboard", cover_url=served_cover(rendered(CAT, 1)))
+    post = await a_post(user, caption="cat learns skateboard", cover_url=await served_cover(rendered(CAT, 1)))
     await post_matching.match_posts(user, [post])
     assert await proposed(user) == {post: cat}
     await post_matching.reject(user, post)
@@ -161,7 +167,9 @@ async def test_a_rejected_pair_stays_rejected_and_the_next_likeliest_is_proposed
 async def test_confirming_links_the_post_and_linked_posts_are_not_matched_again(database: str) -> None:
     user, other = await a_user(), await a_user()
     cat = await a_video(user, CAT, 1)
-    post = await a_post(user, caption="cat learns to skateboard", cover_url=served_cover(rendered(CAT, 1)))
+    post = await a_post(
+        user, caption="cat learns to skateboard", cover_url=await served_cover(rendered(CAT, 1))
+    )
     await post_matching.match_posts(user, [post])
     with pytest.raises(NotAllowed):
         await post_matching.confirm(other, post)

@@ -351,7 +351,7 @@ async def test_parallel_refreshes_each_count_as_an_exchange(
 async def test_first_page_of_videos(client: TikTokClient, http: httpx.AsyncClient, sandbox: Running) -> None:
     tokens = await connect(client, http)
     page = await client.videos(tokens.access_token)
-    public = sandbox.tiktok.public_videos("maya.makes")
+    public = await sandbox.tiktok.public_videos("maya.makes")
     assert 0 < len(page.posts) <= 20 and page.has_more and page.cursor
     assert [p.platform_id for p in page.posts] == public[: len(page.posts)]
     created = [p.created_at for p in page.posts]
@@ -414,7 +414,7 @@ async def test_every_video_of_a_huge_account_once_across_rate_limits(
 ) -> None:
     """10,000+ videos: short pages, the 600/min limit hit and resumed from the stored cursor."""
     tokens = await connect(client, http, "archive.huge")
-    public = sandbox.tiktok.public_videos("archive.huge")
+    public = await sandbox.tiktok.public_videos("archive.huge")
     assert len(public) > 10_000
     limiter_clock = [0.0]
     sandbox.tiktok.clock = lambda: limiter_clock[0]
@@ -463,7 +463,9 @@ async def test_incremental_sync_stops_at_what_is_known(
     assert posts[-1].platform_id == known.platform_id
     assert len(pages) == 1 and not pages[-1].has_more
     expected = [
-        i for i in sandbox.tiktok.public_videos("maya.makes") if int(i) >> 32 >= known.created_at.timestamp()
+        i
+        for i in await sandbox.tiktok.public_videos("maya.makes")
+        if int(i) >> 32 >= known.created_at.timestamp()
     ]
     assert [p.platform_id for p in posts] == expected
 
@@ -472,7 +474,7 @@ async def test_refresh_videos_batches_by_twenty(
     client: TikTokClient, http: httpx.AsyncClient, sandbox: Running
 ) -> None:
     tokens = await connect(client, http)
-    ids = sandbox.tiktok.public_videos("maya.makes")[:45]
+    ids = (await sandbox.tiktok.public_videos("maya.makes"))[:45]
     before = len(sandbox.tiktok.requests)
     posts = await client.refresh_videos(tokens.access_token, [*ids, ids[0]])
     queries = sandbox.tiktok.requests[before:]
@@ -485,8 +487,8 @@ async def test_refresh_videos_leaves_out_other_creators_videos(
     client: TikTokClient, http: httpx.AsyncClient, sandbox: Running
 ) -> None:
     tokens = await connect(client, http)
-    mine = sandbox.tiktok.public_videos("maya.makes")[:2]
-    theirs = sandbox.tiktok.public_videos("jon.cooks")[:2]
+    mine = (await sandbox.tiktok.public_videos("maya.makes"))[:2]
+    theirs = (await sandbox.tiktok.public_videos("jon.cooks"))[:2]
     posts = await client.refresh_videos(tokens.access_token, mine + theirs)
     assert [p.platform_id for p in posts] == mine
 
@@ -530,7 +532,7 @@ async def test_revoked_mid_sync_stops_with_reconnect(
             if len(seen) > 50:
                 await sandbox.tiktok.revoke_user(tokens.account_id)
     assert str(raised.value) == RECONNECT
-    assert [p.platform_id for p in seen] == sandbox.tiktok.public_videos("archive.huge")[: len(seen)]
+    assert [p.platform_id for p in seen] == (await sandbox.tiktok.public_videos("archive.huge"))[: len(seen)]
 
 
 async def test_injected_401_mid_sync(client: TikTokClient, http: httpx.AsyncClient, sandbox: Running) -> None:
@@ -630,7 +632,7 @@ async def test_duplicated_videos_across_pages_count_once(
         cursor = page.cursor
     assert len(raw) > len(set(raw))  # the fault is real: pages overlap
     ids = [p.platform_id async for page in client.all_videos(tokens.access_token) for p in page.posts]
-    assert ids == sandbox.tiktok.public_videos("maya.makes")
+    assert ids == await sandbox.tiktok.public_videos("maya.makes")
     assert len(ids) == len(set(ids)) > 200
 
 
@@ -640,7 +642,7 @@ async def test_missing_metrics_say_why(
     tokens = await connect(client, http)
     sandbox.tiktok.faults.missing_fields = ("like_count", "share_count")
     posts = [p async for page in client.all_videos(tokens.access_token) for p in page.posts]
-    assert len(posts) == len(sandbox.tiktok.public_videos("maya.makes"))
+    assert len(posts) == len(await sandbox.tiktok.public_videos("maya.makes"))
     gaps = [p for p in posts if p.missing]
     assert gaps and len(gaps) < len(posts)
     for post in gaps:

@@ -74,7 +74,7 @@ async def test_connect_then_full_first_sync(database: str, tiktok: TikTokImitati
         account = await session.get(ConnectedAccount, connected.account_id)
     assert account.sandbox and account.first_sync_done and account.status == "active"
     assert account.next_sync_at > utcnow()
-    listed = tiktok.public_videos(HANDLE)
+    listed = await tiktok.public_videos(HANDLE)
     assert await count(Post, Post.account_id == account.id) == len(listed)
     assert await count(MetricSnapshot, MetricSnapshot.user_id == user_id) == len(listed)
     # No token in clear anywhere in the database (the sandbox's own records included).
@@ -171,7 +171,7 @@ async def test_incremental_sync_adds_new_posts_without_double_counting(
     try:
         await connections.sync_now(user_id, connected.account_id)
         await run_jobs()
-        listed = len(tiktok.public_videos(HANDLE))
+        listed = len(await tiktok.public_videos(HANDLE))
     finally:
         tiktok.advance(timedelta(days=-3))
     assert await count(Post, Post.account_id == connected.account_id) == listed > before
@@ -212,9 +212,11 @@ async def test_rate_limits_put_the_sync_back_and_it_resumes(database: str, tikto
     async with db.service_session() as session:
         run = (await session.exec(select(SyncRun))).one()
     assert (job.status, job.attempts) == ("succeeded", 2)
-    assert (run.status, run.posts) == ("succeeded", len(tiktok.public_videos(HANDLE)))
+    assert (run.status, run.posts) == ("succeeded", len(await tiktok.public_videos(HANDLE)))
     assert await connections.syncing(user_id) == set()
-    assert await count(Post, Post.account_id == connected.account_id) == len(tiktok.public_videos(HANDLE))
+    assert await count(Post, Post.account_id == connected.account_id) == len(
+        await tiktok.public_videos(HANDLE)
+    )
 
 
 async def test_disconnect_deletes_and_revokes_tokens_and_respects_the_history_choice(

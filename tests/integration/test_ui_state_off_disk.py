@@ -1,12 +1,13 @@
 """The UI state of a tab (emails, notes, prompts) is never written to disk, and goes with the session.
 
 One backend worker keeps it in memory; with REDIS_URL it lives in Redis (database 1 here),
-every key expiring. A log-out or an account deletion empties the tab's state at once, even
-when the tab never comes back. The backend runs for real (`tests.raw_socket`).
+every key expiring. A log-out or an account deletion empties the tab's state at once (in Redis
+when the backend's lease on the tab ends), even when the tab never comes back. The backend runs for real (`tests.raw_socket`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -113,8 +114,14 @@ async def redis_backend(database: str, monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 async def _redis_values(tab_token: str) -> dict[str, tuple[bytes, int]]:
+    """The tab's keys in Redis once no backend holds the tab: a backend leasing it (rxconfig.py)
+    writes its state back when the lease ends, within the lock's 10 s."""
     client = aioredis.from_url(REDIS_URL)
     try:
+        deadline = time.monotonic() + 20
+        while await client.exists(f"{tab_token}_lock"):
+            assert time.monotonic() < deadline, "the tab's lock was never released"
+            await asyncio.sleep(0.1)
         keys = [key async for key in client.scan_iter(f"{tab_token}*")]
         return {key.decode(): (await client.get(key) or b"", await client.ttl(key)) for key in keys}
     finally:
@@ -143,10 +150,11 @@ async def test_with_redis_ui_state_expires_and_log_out_empties_it(redis_backend:
 
 
 async def test_with_redis_deleting_the_account_empties_every_tab_of_it(redis_backend: str) -> None:
-    tab, a = await filled_by_a(redis_backend)
-    other_tab = await filled_tab(redis_backend, a)
     b = await creator("Basil", "Basalt-Orchard-93")
     b_tab = await filled_tab(redis_backend, b)
+    tab, a = await filled_by_a(redis_backend)
+    # Filled just now: its state may be only in the backend's memory yet, under its lease.
+    other_tab = await filled_tab(redis_backend, a)
 
     await tab.send(SettingsState.delete_account, {"form": {"delete_password": "Amber-Lantern-71"}})
     for each in (tab, other_tab, b_tab):
