@@ -100,9 +100,16 @@ def _port_free_on_both_hosts() -> int:
     raise AssertionError("no port free on both loopback hosts")
 
 
-def _stop_all(processes: list[subprocess.Popen]) -> None:
+def _stop_all(processes: list[subprocess.Popen], web_a: list[subprocess.Popen]) -> None:
     """Kill every process group at once: nothing of theirs outlives the test (the database is the
-    test's, the bucket moto's) and a graceful stop of five of them takes most of a minute."""
+    test's, the bucket moto's) and a graceful stop of five of them takes most of a minute. Backend
+    A (`assetry serve`) runs Reflex in a process group of its own, which only its SIGTERM reaches:
+    it gets that first, and a few seconds to pass it on."""
+    for process in web_a:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=20)
     for process in processes:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
@@ -161,7 +168,8 @@ def topology(
         source = work / "app"
         _copy_source(source)
         processes: list[subprocess.Popen] = []
-        stack.callback(_stop_all, processes)
+        serving: list[subprocess.Popen] = []  # backend A, which has a process group of its own
+        stack.callback(_stop_all, processes, serving)
         stack.callback(lambda: shutil.rmtree(source / ".web", ignore_errors=True))
         stack.callback(shared_redis.flushdb)
 
@@ -173,6 +181,7 @@ def topology(
             source, env, logs["web-a"],
         )  # fmt: skip
         processes.append(web_a)
+        serving.append(web_a)
         # One after the other, to know each one's id in the job engine (which one runs a job).
         workers, worker_urls, worker_ids = [], [], []
         for n in (1, 2):
