@@ -84,7 +84,7 @@ class Topology:
     fal: FalImitation
     workers: list[subprocess.Popen]
     worker_urls: list[str]
-    worker_ids: list[int]  # each worker's id in procrastinate_workers
+    worker_ids: list[set[int]]  # each worker's ids in procrastinate_workers (shared and interactive loops)
     browser_a: Browser
     browser_b: Browser
 
@@ -115,6 +115,20 @@ def _stop_all(processes: list[subprocess.Popen], web_a: list[subprocess.Popen]) 
             os.killpg(process.pid, signal.SIGKILL)
     for process in processes:
         process.wait(timeout=30)
+
+
+def _job_loops_registered(database_url: str, known: set[int]) -> set[int]:
+    """The ids of a new worker process's two job loops (the shared one and the one kept for the
+    interactive queue), once both are in procrastinate_workers."""
+    found: set[int] = set()
+
+    def both() -> bool:
+        found.clear()
+        found.update(set(_rows(database_url, "SELECT id FROM procrastinate_workers")) - known)
+        return len(found) == 2
+
+    wait_until(both, timeout_s=START_S, what="the new worker's two job loops")
+    return found
 
 
 def _key() -> str:
@@ -194,8 +208,7 @@ def topology(
             workers.append(worker)
             worker_urls.append(f"http://127.0.0.1:{health}")
             _until_up(f"{worker_urls[-1]}/health/ready", worker, logs[f"worker-{n}"], START_S)
-            [new_id] = set(_rows(database_url, "SELECT id FROM procrastinate_workers")) - set(worker_ids)
-            worker_ids.append(new_id)
+            worker_ids.append(_job_loops_registered(database_url, set().union(*worker_ids)))
         _until_up(f"http://{HOST_A}:{port}/health/ready", web_a, logs["web-a"], BUILD_TIMEOUT_S)
 
         # Backend B: the process `reflex run --env prod --single-port` runs after its build (which it
@@ -332,7 +345,7 @@ def test_a_job_whose_worker_is_killed_is_finished_once_by_the_other_worker(
     [runner] = _rows(
         topology.database_url, "SELECT worker_id FROM procrastinate_jobs WHERE id = %(j)s", j=job_id
     )
-    killed = topology.workers[topology.worker_ids.index(runner)]
+    [killed] = [w for w, ids in zip(topology.workers, topology.worker_ids, strict=True) if runner in ids]
     os.killpg(killed.pid, signal.SIGKILL)  # mid-job: it waits on fal.ai's queue
     killed.wait(timeout=10)
     fal.polls_in_queue = 0
