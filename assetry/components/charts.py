@@ -73,8 +73,8 @@ def time_series(
                 hovertemplate="%{y:,} so far today<extra></extra>",
             )
         )
-        fig.add_annotation(
-            x=day.isoformat(), y=value, text="so far", showarrow=False, yshift=14,
+        fig.add_annotation(  # today is the last day: the label reads leftwards, inside the plot
+            x=day.isoformat(), y=value, text="so far", showarrow=False, yshift=14, xanchor="right",
             font={"size": 11, "color": "#8b8d98"},
         )  # fmt: skip
     days = [d for d, _ in points]

@@ -267,6 +267,18 @@ def test_a_note_for_today_shows_on_the_chart(creator_page: Page) -> None:
         arg=note,
     )
     expect(page.locator(".js-plotly-plot .annotation-text").filter(has_text=note).first).to_be_visible()
+    # Every label on the chart (today's note, today's "so far") is whole: none runs off its edge.
+    labels = page.evaluate(
+        """() => {
+            const chart = document.querySelector('.js-plotly-plot .main-svg').getBoundingClientRect();
+            return [...document.querySelectorAll('.js-plotly-plot .annotation-text')].map((label) => {
+                const box = label.getBoundingClientRect();
+                return [label.textContent, box.left >= chart.left - 1 && box.right <= chart.right + 1];
+            });
+        }"""
+    )
+    assert len(labels) >= 2, labels
+    assert all(whole for _, whole in labels), labels
 
 
 def test_tracking_links_answers_per_link_and_fills_in(creator_page: Page) -> None:
