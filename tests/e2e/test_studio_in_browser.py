@@ -8,15 +8,11 @@ so waits for a result are long (`JOB_TIMEOUT_MS`) and always wait for something 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from assetry.local_postgres import LocalPostgres
 from tests.e2e.browser import (
     check_fits_the_width,
     choose,
@@ -28,6 +24,7 @@ from tests.e2e.browser import (
     visit,
     watch_for,
 )
+from tests.e2e.worker import results_held_back
 
 pytestmark = pytest.mark.e2e
 
@@ -193,22 +190,12 @@ def test_captions_copy_and_an_edited_caption_is_kept(page: Page, context) -> Non
     expect(page.locator(".caption-text")).to_have_count(3)
 
 
-@contextmanager
-def _end_held_back(data_dir: Path, prompt: str) -> Iterator[None]:
-    """While the block runs, the worker cannot record the end of the generation of `prompt`: its
-    row is locked, as a slow render would keep it running however fast this machine renders."""
-    with psycopg.connect(LocalPostgres(data_dir).url()) as connection, connection.transaction():
-        held = connection.execute("SELECT id FROM generations WHERE prompt = %s FOR UPDATE", (prompt,))
-        assert held.fetchall(), f"no generation of {prompt!r}"
-        yield
-
-
 def test_a_job_carries_on_through_a_reload(page: Page, server_data_dir: Path) -> None:
     prompt = "Rain on a tram window at night"
     sign_up(page)
     visit(page, "/studio")
     _generate(page, "video", prompt, seconds=8)
-    with _end_held_back(server_data_dir, prompt):
+    with results_held_back(server_data_dir):
         expect(_running(page, prompt)).to_be_visible()
         visit(page, "/studio")
         # Live status after the reload: the job is still listed as running, with its elapsed time.
