@@ -223,6 +223,24 @@ async def accounts_of(user_id: uuid.UUID) -> list[ConnectedAccount]:
         )
 
 
+async def accounts_and_syncs(user_id: uuid.UUID) -> list[tuple[ConnectedAccount, bool]]:
+    """The user's accounts, each with whether a sync of it is queued or running, read in one
+    statement: one snapshot. (Read apart, a sync ending between the two reads showed its account
+    as neither syncing nor ever synced.)"""
+    busy = (
+        sa.exists()
+        .where(SyncRun.account_id == ConnectedAccount.id, col(SyncRun.status).in_((QUEUED, RUNNING)))
+        .label("syncing")
+    )
+    async with db.user_session(user_id) as session:
+        found = await session.exec(
+            select(ConnectedAccount, busy)
+            .where(ConnectedAccount.user_id == user_id)
+            .order_by(ConnectedAccount.platform, ConnectedAccount.created_at)
+        )
+        return [(account, bool(syncing)) for account, syncing in found.all()]
+
+
 async def syncing(user_id: uuid.UUID) -> set[uuid.UUID]:
     """The user's accounts with a sync queued or running."""
     async with db.user_session(user_id) as session:

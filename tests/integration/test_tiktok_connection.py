@@ -184,6 +184,20 @@ async def test_incremental_sync_adds_new_posts_without_double_counting(
     assert duplicates == []
 
 
+async def test_the_account_card_reads_its_sync_and_its_times_together(
+    database: str, tiktok: TikTokImitation
+) -> None:
+    user_id, session_token = await new_user()
+    connected = await connect(user_id, session_token, tiktok)
+    [(account, syncing)] = await connections.accounts_and_syncs(user_id)
+    assert (account.id, syncing, account.last_synced_at) == (connected.account_id, True, None)
+    await run_jobs()
+    [(account, syncing)] = await connections.accounts_and_syncs(user_id)
+    # Not syncing any more, and synced: never the one without the other.
+    assert syncing is False
+    assert account.last_synced_at is not None and account.next_sync_at > account.last_synced_at
+
+
 async def test_a_revoked_token_mid_sync_asks_to_reconnect_without_retrying(
     database: str, tiktok: TikTokImitation
 ) -> None:

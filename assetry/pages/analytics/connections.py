@@ -56,10 +56,13 @@ class AccountView:
 
 
 def _when(moment: datetime | None, never: str) -> str:
+    """How long ago or from now, as the account card says it: "12 min ago", "in 3 h"."""
     if moment is None:
         return never
     delta = moment - utcnow()
     minutes = int(abs(delta.total_seconds()) // 60)
+    if minutes == 0:
+        return "in under a minute" if delta.total_seconds() > 0 else "just now"
     span = (
         f"{minutes} min"
         if minutes < 120
@@ -68,6 +71,13 @@ def _when(moment: datetime | None, never: str) -> str:
         else f"{minutes // 1440} days"
     )
     return f"in {span}" if delta.total_seconds() > 0 else f"{span} ago"
+
+
+def _next_sync(moment: datetime | None) -> str:
+    """When the next scheduled sync runs; one that is due waits for the scheduler's next round."""
+    if moment is not None and moment <= utcnow():
+        return "soon"
+    return _when(moment, "not scheduled")
 
 
 class ConnectionsState(PageLocal, Watching, rx.State):
@@ -158,8 +168,7 @@ class ConnectionsState(PageLocal, Watching, rx.State):
         return Progress(running=running, tell=[_reload_dashboard()])
 
     async def _refresh(self, user_id: uuid.UUID) -> None:
-        found = await connections.accounts_of(user_id)
-        syncing = await connections.syncing(user_id)
+        found = await connections.accounts_and_syncs(user_id)
         self.sandbox = get_settings().tiktok_mode is Mode.EMBEDDED
         self.accounts = [
             AccountView(
@@ -171,13 +180,13 @@ class ConnectionsState(PageLocal, Watching, rx.State):
                 sandbox=a.sandbox,
                 needs_reconnect=a.status == NEEDS_RECONNECT,
                 status_message=a.status_message,
-                syncing=a.id in syncing,
+                syncing=syncing,
                 last_sync=_when(a.last_synced_at, "not yet"),
-                next_sync="" if a.id in syncing else _when(a.next_sync_at, "not scheduled"),
+                next_sync="" if syncing else _next_sync(a.next_sync_at),
                 token_expiry=_when(a.token_expires_at, "unknown"),
                 followers="" if a.followers is None else f"{a.followers:,} followers",
             )
-            for a in found
+            for a, syncing in found
         ]
 
 
