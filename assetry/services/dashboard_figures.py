@@ -10,9 +10,10 @@ plain sum over the creator's rows of the covering index, with no pass over a pos
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -24,7 +25,8 @@ from assetry.models.analytics import METRICS
 from assetry.services import local_time
 
 TOP_POSTS = 10
-SECOND = timedelta(seconds=1)
+# The oldest post a platform can have (YouTube opened in 2005; TikTok and Instagram later).
+FIRST_POSTS = datetime(2005, 1, 1, tzinfo=UTC)
 
 
 def snapshots(user_id: uuid.UUID, own_posts: list, end: datetime) -> sa.CTE:
@@ -108,10 +110,40 @@ _CLOCK = (
     " + (CAST(:offsets AS int[]))[width_bucket({t}, CAST(:changes AS timestamptz[])) + 1])"
 )
 _DAY = f"({_CLOCK} / {local_time.DAY})"
-# One statement, one pass over the creator's snapshots (the covering index, joined to the own
-# posts); it returns one row of JSON arrays, each small (see `dashboard_rows`).
-DASHBOARD = sa.text(
-    f"""
+
+
+def _followers_before(moment: str) -> str:
+    """SQL: account `a`'s latest known followers captured before `moment`."""
+    return (
+        "(SELECT s.followers FROM account_snapshots s WHERE s.account_id = a.id"
+        f" AND s.captured_at < {moment} AND s.followers IS NOT NULL ORDER BY s.captured_at DESC LIMIT 1)"
+    )
+
+
+def _gained(n: int) -> str:
+    """SQL: per metric, what a post gained from the n-th start (`:start_<n>`) to the end: its first
+    value if it was published since then; each rise above the highest value before it captured since."""
+    return _each(
+        f"sum(CASE WHEN {{m}}_before IS NULL THEN CASE WHEN posted_at >= :start_{n} THEN {{m}} END"
+        f" WHEN captured_at >= :start_{n} AND {{m}} > {{m}}_before THEN {{m}} - {{m}}_before END)::bigint"
+        f" AS {{m}}_{n}"
+    )
+
+
+def _top(n: int) -> str:
+    """SQL: the posts that gained most views from the n-th start, then have most views now."""
+    return (
+        f"(SELECT {n} AS period, post_id, views_now, {_each(f'{{m}}_{n} AS {{m}}')} FROM per_post"
+        f" ORDER BY coalesce(views_{n}, 0) DESC, coalesce(views_now, 0) DESC, post_id LIMIT {TOP_POSTS})"
+    )
+
+
+@functools.cache
+def _dashboard(periods: int) -> sa.TextClause:
+    """One statement, one pass over the creator's snapshots (the covering index, joined to the own
+    posts), for that many periods; it returns one row of JSON arrays, each small (see `dashboard_rows`)."""
+    return sa.text(
+        f"""
 WITH seen AS MATERIALIZED (
     SELECT s.post_id, s.captured_at, p.posted_at, p.platform, {_each("s.{m}, s.{m}_before")},
         nullif(CAST(s.missing AS text), '{{}}') AS missing
@@ -128,48 +160,38 @@ WITH seen AS MATERIALIZED (
     WHERE s.user_id = :user_id AND s.captured_at < :end AND s.views IS NOT NULL
     ORDER BY s.post_id DESC, s.captured_at DESC
 ), per_post AS MATERIALIZED (
-    SELECT posted.post_id, posted.posted_at, posted.platform, latest.views AS views_now
-    FROM (SELECT DISTINCT post_id, posted_at, platform FROM seen) posted
-    LEFT JOIN latest ON latest.post_id = posted.post_id
-), gains AS (
-    -- The first value seen counts if the post was published in the period; a rise above the
-    -- highest value before it, if captured in the period.
-    SELECT periods.period, seen.post_id, {
-        _each(
-            "sum(CASE WHEN {m}_before IS NULL THEN CASE WHEN posted_at >= start THEN {m} END"
-            " WHEN captured_at >= start AND {m} > {m}_before THEN {m} - {m}_before END)::bigint AS {m}"
-        )
-    }
-    FROM seen JOIN periods ON seen.captured_at >= periods.start OR seen.posted_at >= periods.start
-    GROUP BY periods.period, seen.post_id
+    -- Per post, in one pass: how many snapshots have each metric, what it gained in each period.
+    SELECT gained.*, latest.views AS views_now
+    FROM (
+        SELECT post_id, min(posted_at) AS posted_at, min(platform) AS platform, {
+            _each("count({m}) AS {m}_count")
+        },
+            {", ".join(_gained(n) for n in range(periods))}
+        FROM seen GROUP BY post_id
+    ) gained
+    LEFT JOIN latest ON latest.post_id = gained.post_id
 ), top AS (
-    SELECT periods.period, best.*
-    FROM periods CROSS JOIN LATERAL (
-        SELECT per_post.post_id, per_post.views_now, {_each("gains.{m}")}
-        FROM per_post LEFT JOIN gains ON gains.post_id = per_post.post_id AND gains.period = periods.period
-        ORDER BY coalesce(gains.views, 0) DESC, coalesce(per_post.views_now, 0) DESC, per_post.post_id
-        LIMIT {TOP_POSTS}
-    ) best
+    {" UNION ALL ".join(_top(n) for n in range(periods))}
 ), shown AS (
     -- The top posts' own columns, and each metric's latest value and reasons as of the end.
     SELECT p.id, p.platform, p.title, p.url, p.cover_url, p.posted_at, p.source, {
-        _each(
-            "(SELECT s.{m} FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id"
-            " AND s.captured_at < :end AND s.{m} IS NOT NULL ORDER BY s.captured_at DESC LIMIT 1) AS {m}_now"
-        )
-    },
+            _each(
+                "(SELECT s.{m} FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id"
+                " AND s.captured_at < :end AND s.{m} IS NOT NULL ORDER BY s.captured_at DESC LIMIT 1) AS {m}_now"
+            )
+        },
         (SELECT s.missing FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id
          AND s.captured_at < :end ORDER BY s.captured_at DESC LIMIT 1) AS missing
     FROM posts p WHERE p.user_id = :user_id AND p.id IN (SELECT post_id FROM top)
 ), days AS (
     SELECT {_DAY.format(t="posted_at")} AS day, {
-        _each("sum(CASE WHEN {m}_before IS NULL THEN {m} END)::bigint AS {m}")
-    }
+            _each("sum(CASE WHEN {m}_before IS NULL THEN {m} END)::bigint AS {m}")
+        }
     FROM seen WHERE posted_at >= :since AND posted_at < :end GROUP BY 1
     UNION ALL
     SELECT {_DAY.format(t="captured_at")}, {
-        _each("sum(CASE WHEN {m} > {m}_before THEN {m} - {m}_before END)::bigint")
-    }
+            _each("sum(CASE WHEN {m} > {m}_before THEN {m} - {m}_before END)::bigint")
+        }
     FROM seen WHERE captured_at >= :since GROUP BY 1
 ), published AS (
     SELECT ({_DAY.format(t="posted_at")} + {local_time.THURSDAY}) % 7 AS weekday,
@@ -199,6 +221,13 @@ WITH seen AS MATERIALIZED (
     SELECT DISTINCT ON (missing) 'snapshot' AS source, missing AS key,
         sum(times) OVER (PARTITION BY missing) AS times, post_id, date_part('epoch', first_at) AS moment
     FROM said ORDER BY missing, post_id, first_at
+), accounts AS (
+    -- Per connected account: its names, followers at the end and at each start.
+    SELECT a.display_name, a.username, {_followers_before(":end")} AS now,
+        ARRAY(SELECT {_followers_before("periods.start")} FROM periods ORDER BY period) AS before
+    FROM connected_accounts a
+    WHERE a.user_id = :user_id
+      AND (CAST(:account_ids AS uuid[]) IS NULL OR a.id = ANY(CAST(:account_ids AS uuid[])))
 )
 SELECT
     (SELECT coalesce(json_agg(top), '[]') FROM top) AS posts,
@@ -207,9 +236,19 @@ SELECT
     (SELECT coalesce(json_agg(cells), '[]') FROM cells) AS cells,
     (SELECT coalesce(json_agg(r), '[]') FROM (SELECT * FROM reasons UNION ALL SELECT * FROM reasons_given) r)
         AS reasons,
-    (SELECT json_build_object({_each("'{m}', count({m})")}) FROM seen) AS seen
+    (SELECT json_build_object({_each("'{m}', sum({m}_count)")}) FROM per_post) AS seen,
+    ARRAY(
+        SELECT count(p.id) FILTER (WHERE p.posted_at >= periods.start AND p.posted_at < :end)
+        FROM periods LEFT JOIN posts p ON p.user_id = :user_id AND p.source = 'own'
+            AND (CAST(:account_ids AS uuid[]) IS NULL OR p.account_id = ANY(CAST(:account_ids AS uuid[])))
+        GROUP BY periods.period ORDER BY periods.period
+    ) AS published,
+    (SELECT coalesce(json_agg(n ORDER BY n.day, n.created_at), '[]')
+     FROM (SELECT day, body, created_at FROM notes
+           WHERE user_id = :user_id AND day >= :first_day AND day <= :last_day) n) AS notes,
+    (SELECT coalesce(json_agg(accounts), '[]') FROM accounts) AS accounts
 """
-)
+    )
 
 
 def dashboard_rows(
@@ -219,9 +258,9 @@ def dashboard_rows(
     since: datetime,
     starts: Sequence[datetime],
     end: datetime,
-    published: tuple[datetime, datetime],
+    notes: tuple[date, date],
 ) -> sa.TextClause:
-    """`DASHBOARD` with its parameters: one row of JSON arrays, each small:
+    """The dashboard's statement with its parameters: one row of JSON arrays, each small:
 
     - `posts`: for each start (`period`: its place in `starts`), the posts that gained most
       views from it to `end`, then most views now: `post_id`, `views_now` and what each gained
@@ -230,31 +269,39 @@ def dashboard_rows(
       snapshot's reasons for missing numbers (`missing`), as `post_details` gives them;
     - `days`: per day on the creator's clock from `since` to `end`, the growth of each metric
       (NULL: nothing counted). Two rows can share a day: first values, then rises;
-    - `cells`: the heatmap's cells (as `heatmap`) of the posts, published between `published`;
+    - `cells`: the heatmap's cells (as `heatmap`) of the posts;
     - `reasons`: where reasons for missing numbers come from: ("platform", its name, its posts,
       its first post, NULL) and ("snapshot", a `missing` as JSON text, the snapshots that gave
       it, the first post to give it, when that post first did, in seconds since 1970);
-    - `seen`: per metric, how many of the snapshots have it.
+    - `seen`: per metric, how many of the snapshots have it;
+    - `published`: per start, how many posts were published from it to `end`;
+    - `notes`: the creator's notes of the days in `notes` (first and last): `day`, `body`;
+    - `accounts`: per connected account, `display_name`, `username`, followers at `end`
+      (`now`) and at each start (`before`), NULL where none is known.
     """
-    changes = local_time.offset_changes(zone, min(since, published[0]), max(end, published[1] + SECOND))
+    # Every day and hour of a post on the creator's clock, since the oldest post there can be.
+    changes = local_time.offset_changes(zone, FIRST_POSTS, end)
     moment, moments, ids = (
         sa.DateTime(timezone=True),
         postgresql.ARRAY(sa.DateTime(timezone=True)),
         postgresql.ARRAY(sa.Uuid()),
     )
     values = [
+        *((f"start_{n}", start, moment) for n, start in enumerate(starts)),
         ("user_id", user_id, sa.Uuid()),
         ("account_ids", account_ids, ids),
         ("end", end, moment),
         ("since", since, moment),
         ("starts", list(starts), moments),
+        ("first_day", notes[0], sa.Date()),
+        ("last_day", notes[1], sa.Date()),
         ("changes", [changed for changed, _ in changes[1:]], moments),
         ("offsets", [offset for _, offset in changes], postgresql.ARRAY(sa.Integer())),
     ]
     # Written into the SQL, not bound: Postgres plans it for this creator and these dates each
     # time. Bound, a prepared statement switches to a generic plan after a few runs (20× slower
     # at 10 M snapshots).
-    return DASHBOARD.bindparams(
+    return _dashboard(len(starts)).bindparams(
         *(sa.bindparam(name, value, type_=kind, literal_execute=True) for name, value, kind in values)
     )
 
