@@ -10,7 +10,6 @@ plain sum over the creator's rows of the covering index, with no pass over a pos
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -120,30 +119,11 @@ def _followers_before(moment: str) -> str:
     )
 
 
-def _gained(n: int) -> str:
-    """SQL: per metric, what a post gained from the n-th start (`:start_<n>`) to the end: its first
-    value if it was published since then; each rise above the highest value before it captured since."""
-    return _each(
-        f"sum(CASE WHEN {{m}}_before IS NULL THEN CASE WHEN posted_at >= :start_{n} THEN {{m}} END"
-        f" WHEN captured_at >= :start_{n} AND {{m}} > {{m}}_before THEN {{m}} - {{m}}_before END)::bigint"
-        f" AS {{m}}_{n}"
-    )
-
-
-def _top(n: int) -> str:
-    """SQL: the posts that gained most views from the n-th start, then have most views now."""
-    return (
-        f"(SELECT {n} AS period, post_id, views_now, {_each(f'{{m}}_{n} AS {{m}}')} FROM per_post"
-        f" ORDER BY coalesce(views_{n}, 0) DESC, coalesce(views_now, 0) DESC, post_id LIMIT {TOP_POSTS})"
-    )
-
-
-@functools.cache
-def _dashboard(periods: int) -> sa.TextClause:
-    """One statement, one pass over the creator's snapshots (the covering index, joined to the own
-    posts), for that many periods; it returns one row of JSON arrays, each small (see `dashboard_rows`)."""
-    return sa.text(
-        f"""
+# One statement, one pass over the creator's snapshots (the covering index, joined to the own
+# posts), with the creator's notes and followers; it returns one row of JSON arrays, each small
+# (see `dashboard_rows`).
+DASHBOARD = sa.text(
+    f"""
 WITH seen AS MATERIALIZED (
     SELECT s.post_id, s.captured_at, p.posted_at, p.platform, {_each("s.{m}, s.{m}_before")},
         nullif(CAST(s.missing AS text), '{{}}') AS missing
@@ -160,38 +140,48 @@ WITH seen AS MATERIALIZED (
     WHERE s.user_id = :user_id AND s.captured_at < :end AND s.views IS NOT NULL
     ORDER BY s.post_id DESC, s.captured_at DESC
 ), per_post AS MATERIALIZED (
-    -- Per post, in one pass: how many snapshots have each metric, what it gained in each period.
-    SELECT gained.*, latest.views AS views_now
-    FROM (
-        SELECT post_id, min(posted_at) AS posted_at, min(platform) AS platform, {
-            _each("count({m}) AS {m}_count")
-        },
-            {", ".join(_gained(n) for n in range(periods))}
-        FROM seen GROUP BY post_id
-    ) gained
-    LEFT JOIN latest ON latest.post_id = gained.post_id
+    SELECT posted.post_id, posted.posted_at, posted.platform, latest.views AS views_now
+    FROM (SELECT DISTINCT post_id, posted_at, platform FROM seen) posted
+    LEFT JOIN latest ON latest.post_id = posted.post_id
+), gains AS (
+    -- The first value seen counts if the post was published in the period; a rise above the
+    -- highest value before it, if captured in the period.
+    SELECT periods.period, seen.post_id, {
+        _each(
+            "sum(CASE WHEN {m}_before IS NULL THEN CASE WHEN posted_at >= start THEN {m} END"
+            " WHEN captured_at >= start AND {m} > {m}_before THEN {m} - {m}_before END)::bigint AS {m}"
+        )
+    }
+    FROM seen JOIN periods ON seen.captured_at >= periods.start OR seen.posted_at >= periods.start
+    GROUP BY periods.period, seen.post_id
 ), top AS (
-    {" UNION ALL ".join(_top(n) for n in range(periods))}
+    SELECT periods.period, best.*
+    FROM periods CROSS JOIN LATERAL (
+        SELECT per_post.post_id, per_post.views_now, {_each("gains.{m}")}
+        FROM per_post LEFT JOIN gains ON gains.post_id = per_post.post_id AND gains.period = periods.period
+        ORDER BY coalesce(gains.views, 0) DESC, coalesce(per_post.views_now, 0) DESC, per_post.post_id
+        LIMIT {TOP_POSTS}
+    ) best
 ), shown AS (
     -- The top posts' own columns, and each metric's latest value and reasons as of the end.
     SELECT p.id, p.platform, p.title, p.url, p.cover_url, p.posted_at, p.source, {
-            _each(
-                "(SELECT s.{m} FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id"
-                " AND s.captured_at < :end AND s.{m} IS NOT NULL ORDER BY s.captured_at DESC LIMIT 1) AS {m}_now"
-            )
-        },
+        _each(
+            "(SELECT s.{m} FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id"
+            " AND s.captured_at < :end AND s.{m} IS NOT NULL ORDER BY s.captured_at DESC LIMIT 1) AS {m}_now"
+        )
+    },
         (SELECT s.missing FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id
          AND s.captured_at < :end ORDER BY s.captured_at DESC LIMIT 1) AS missing
     FROM posts p WHERE p.user_id = :user_id AND p.id IN (SELECT post_id FROM top)
 ), days AS (
     SELECT {_DAY.format(t="posted_at")} AS day, {
-            _each("sum(CASE WHEN {m}_before IS NULL THEN {m} END)::bigint AS {m}")
-        }
+        _each("sum(CASE WHEN {m}_before IS NULL THEN {m} END)::bigint AS {m}")
+    }
     FROM seen WHERE posted_at >= :since AND posted_at < :end GROUP BY 1
     UNION ALL
     SELECT {_DAY.format(t="captured_at")}, {
-            _each("sum(CASE WHEN {m} > {m}_before THEN {m} - {m}_before END)::bigint")
-        }
+        _each("sum(CASE WHEN {m} > {m}_before THEN {m} - {m}_before END)::bigint")
+    }
     FROM seen WHERE captured_at >= :since GROUP BY 1
 ), published AS (
     SELECT ({_DAY.format(t="posted_at")} + {local_time.THURSDAY}) % 7 AS weekday,
@@ -236,19 +226,20 @@ SELECT
     (SELECT coalesce(json_agg(cells), '[]') FROM cells) AS cells,
     (SELECT coalesce(json_agg(r), '[]') FROM (SELECT * FROM reasons UNION ALL SELECT * FROM reasons_given) r)
         AS reasons,
-    (SELECT json_build_object({_each("'{m}', sum({m}_count)")}) FROM per_post) AS seen,
+    (SELECT json_build_object({_each("'{m}', count({m})")}) FROM seen) AS seen,
     ARRAY(
-        SELECT count(p.id) FILTER (WHERE p.posted_at >= periods.start AND p.posted_at < :end)
-        FROM periods LEFT JOIN posts p ON p.user_id = :user_id AND p.source = 'own'
-            AND (CAST(:account_ids AS uuid[]) IS NULL OR p.account_id = ANY(CAST(:account_ids AS uuid[])))
-        GROUP BY periods.period ORDER BY periods.period
+        SELECT (SELECT count(*) FROM posts p
+                WHERE p.user_id = :user_id AND p.source = 'own' AND p.posted_at >= periods.start
+                  AND p.posted_at < :end
+                  AND (CAST(:account_ids AS uuid[]) IS NULL OR p.account_id = ANY(CAST(:account_ids AS uuid[]))))
+        FROM periods ORDER BY periods.period
     ) AS published,
     (SELECT coalesce(json_agg(n ORDER BY n.day, n.created_at), '[]')
      FROM (SELECT day, body, created_at FROM notes
            WHERE user_id = :user_id AND day >= :first_day AND day <= :last_day) n) AS notes,
     (SELECT coalesce(json_agg(accounts), '[]') FROM accounts) AS accounts
 """
-    )
+)
 
 
 def dashboard_rows(
@@ -260,7 +251,7 @@ def dashboard_rows(
     end: datetime,
     notes: tuple[date, date],
 ) -> sa.TextClause:
-    """The dashboard's statement with its parameters: one row of JSON arrays, each small:
+    """`DASHBOARD` with its parameters: one row of JSON arrays, each small:
 
     - `posts`: for each start (`period`: its place in `starts`), the posts that gained most
       views from it to `end`, then most views now: `post_id`, `views_now` and what each gained
@@ -287,7 +278,6 @@ def dashboard_rows(
         postgresql.ARRAY(sa.Uuid()),
     )
     values = [
-        *((f"start_{n}", start, moment) for n, start in enumerate(starts)),
         ("user_id", user_id, sa.Uuid()),
         ("account_ids", account_ids, ids),
         ("end", end, moment),
@@ -301,7 +291,7 @@ def dashboard_rows(
     # Written into the SQL, not bound: Postgres plans it for this creator and these dates each
     # time. Bound, a prepared statement switches to a generic plan after a few runs (20× slower
     # at 10 M snapshots).
-    return _dashboard(len(starts)).bindparams(
+    return DASHBOARD.bindparams(
         *(sa.bindparam(name, value, type_=kind, literal_execute=True) for name, value, kind in values)
     )
 
