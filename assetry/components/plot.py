@@ -10,6 +10,7 @@ nothing below it moves.
 from __future__ import annotations
 
 import reflex as rx
+from plotly.graph_objects import Figure
 from reflex_base.utils.imports import ImportVar
 
 # How far outside the window (pixels) a chart's box starts loading its code: about a thumb's scroll.
@@ -54,11 +55,12 @@ class ChartWhenNear(rx.Component):
 
 
 def plot(figure: rx.Var, *, height: int) -> rx.Component:
-    """The figure in a box `height` pixels high (the height its layout sets)."""
+    """The figure (a plotly Figure, or the dict of its data and layout) in a box `height` pixels
+    high (the height its layout sets)."""
     return rx.box(
         ChartWhenNear.create(
             rx.plotly.basic(
-                data=figure,
+                data=figure.to(Figure),
                 use_resize_handler=True,
                 config={"displayModeBar": False, "responsive": True},
                 width="100%",

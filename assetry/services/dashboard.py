@@ -138,6 +138,14 @@ class BestSlot:
         )
 
 
+@dataclass(frozen=True)
+class DayNote:
+    """A creator's note, on the day it is drawn."""
+
+    day: date
+    body: str
+
+
 @dataclass
 class Overview:
     period: Period
@@ -148,7 +156,7 @@ class Overview:
     followers: list[tuple[str, int | None, int | None]]  # (account name, now, change in period)
     top_posts: list[PostRow]
     heatmap: list[list[int | None]]  # [weekday][hour] median views of posts published then
-    notes: list[Note]
+    notes: list[DayNote]
     best_slot: BestSlot | None = None
     # Today on the creator's clock when the period ends today: its numbers are still coming in.
     partial_day: date | None = None
@@ -174,28 +182,10 @@ async def overviews(
     end = periods[0].bounds()[1]
     starts = [period.bounds()[0] for period in periods]
     since = min(period.previous().bounds()[0] for period in periods)
-    own_posts = _own_posts(user_id, account_ids)
+    first_day = min(period.start for period in periods)
+    rows = figures.dashboard_rows(user_id, account_ids, tz, since, starts, end, (first_day, periods[0].end))
     async with db.user_session(user_id) as session:
-        first_post, last_post, *published = (
-            await session.exec(figures.post_span(own_posts, end, starts))
-        ).one()
-        top, shown, days, cells, said, seen = [], [], [], [], [], {}
-        if first_post is not None:
-            rows = figures.dashboard_rows(
-                user_id, account_ids, tz, since, starts, end, (first_post, last_post)
-            )
-            top, shown, days, cells, said, seen = (await session.exec(rows)).one()
-        first_day = min(period.start for period in periods)
-        notes = (
-            await session.exec(
-                select(Note)
-                .where(Note.user_id == user_id, Note.day >= first_day, Note.day <= periods[0].end)
-                .order_by(Note.day)
-            )
-        ).all()
-        accounts = (
-            await session.exec(figures.followers(user_id, account_ids, starts[0], end, *starts[1:]))
-        ).all()
+        top, shown, days, cells, said, seen, published, notes, accounts = (await session.exec(rows)).one()
     by_day: dict[date, dict[str, int]] = defaultdict(dict)
     for row in days:
         counts = by_day[local_time.day_of(row["day"])]
@@ -203,6 +193,7 @@ async def overviews(
             if row[metric] is not None:
                 counts[metric] = counts.get(metric, 0) + row[metric]
     posts = {post["id"]: post | {"posted_at": datetime.fromisoformat(post["posted_at"])} for post in shown}
+    day_notes = [DayNote(date.fromisoformat(note["day"]), note["body"]) for note in notes]
     unseen = [m for m in METRICS if not seen.get(m)]
     reasons = _reasons(said, unseen)
     cells = [
@@ -236,7 +227,7 @@ async def overviews(
                 followers=[_follower_change(account, n) for account in accounts],
                 top_posts=[_post_row(posts[row["post_id"]], row) for row in ranked],
                 heatmap=heatmap,
-                notes=[note for note in notes if period.start <= note.day <= period.end],
+                notes=[note for note in day_notes if period.start <= note.day <= period.end],
                 best_slot=best,
                 partial_day=partial_day,
                 posts_in_period=published[n],
@@ -247,11 +238,11 @@ async def overviews(
     return results
 
 
-def _follower_change(account, n: int) -> tuple[str, int | None, int | None]:
-    """(account name, followers now, change since the n-th period's start) of a `followers` row."""
-    display_name, username, now, *before = account
-    change = None if now is None or before[n] is None else now - before[n]
-    return (display_name or username, now, change)
+def _follower_change(account: dict, n: int) -> tuple[str, int | None, int | None]:
+    """(account name, followers now, change since the n-th period's start) of an `accounts` row."""
+    now, before = account["now"], account["before"][n]
+    change = None if now is None or before is None else now - before
+    return (account["display_name"] or account["username"], now, change)
 
 
 def _own_posts(user_id: uuid.UUID, account_ids: list[uuid.UUID] | None) -> list:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -24,7 +24,8 @@ from assetry.models.analytics import METRICS
 from assetry.services import local_time
 
 TOP_POSTS = 10
-SECOND = timedelta(seconds=1)
+# The oldest post a platform can have (YouTube opened in 2005; TikTok and Instagram later).
+FIRST_POSTS = datetime(2005, 1, 1, tzinfo=UTC)
 
 
 def snapshots(user_id: uuid.UUID, own_posts: list, end: datetime) -> sa.CTE:
@@ -108,8 +109,19 @@ _CLOCK = (
     " + (CAST(:offsets AS int[]))[width_bucket({t}, CAST(:changes AS timestamptz[])) + 1])"
 )
 _DAY = f"({_CLOCK} / {local_time.DAY})"
+
+
+def _followers_before(moment: str) -> str:
+    """SQL: account `a`'s latest known followers captured before `moment`."""
+    return (
+        "(SELECT s.followers FROM account_snapshots s WHERE s.account_id = a.id"
+        f" AND s.captured_at < {moment} AND s.followers IS NOT NULL ORDER BY s.captured_at DESC LIMIT 1)"
+    )
+
+
 # One statement, one pass over the creator's snapshots (the covering index, joined to the own
-# posts); it returns one row of JSON arrays, each small (see `dashboard_rows`).
+# posts), with the creator's notes and followers; it returns one row of JSON arrays, each small
+# (see `dashboard_rows`).
 DASHBOARD = sa.text(
     f"""
 WITH seen AS MATERIALIZED (
@@ -199,6 +211,13 @@ WITH seen AS MATERIALIZED (
     SELECT DISTINCT ON (missing) 'snapshot' AS source, missing AS key,
         sum(times) OVER (PARTITION BY missing) AS times, post_id, date_part('epoch', first_at) AS moment
     FROM said ORDER BY missing, post_id, first_at
+), accounts AS (
+    -- Per connected account: its names, followers at the end and at each start.
+    SELECT a.display_name, a.username, {_followers_before(":end")} AS now,
+        ARRAY(SELECT {_followers_before("periods.start")} FROM periods ORDER BY period) AS before
+    FROM connected_accounts a
+    WHERE a.user_id = :user_id
+      AND (CAST(:account_ids AS uuid[]) IS NULL OR a.id = ANY(CAST(:account_ids AS uuid[])))
 )
 SELECT
     (SELECT coalesce(json_agg(top), '[]') FROM top) AS posts,
@@ -207,7 +226,18 @@ SELECT
     (SELECT coalesce(json_agg(cells), '[]') FROM cells) AS cells,
     (SELECT coalesce(json_agg(r), '[]') FROM (SELECT * FROM reasons UNION ALL SELECT * FROM reasons_given) r)
         AS reasons,
-    (SELECT json_build_object({_each("'{m}', count({m})")}) FROM seen) AS seen
+    (SELECT json_build_object({_each("'{m}', count({m})")}) FROM seen) AS seen,
+    ARRAY(
+        SELECT (SELECT count(*) FROM posts p
+                WHERE p.user_id = :user_id AND p.source = 'own' AND p.posted_at >= periods.start
+                  AND p.posted_at < :end
+                  AND (CAST(:account_ids AS uuid[]) IS NULL OR p.account_id = ANY(CAST(:account_ids AS uuid[]))))
+        FROM periods ORDER BY periods.period
+    ) AS published,
+    (SELECT coalesce(json_agg(n ORDER BY n.day, n.created_at), '[]')
+     FROM (SELECT day, body, created_at FROM notes
+           WHERE user_id = :user_id AND day >= :first_day AND day <= :last_day) n) AS notes,
+    (SELECT coalesce(json_agg(accounts), '[]') FROM accounts) AS accounts
 """
 )
 
@@ -219,7 +249,7 @@ def dashboard_rows(
     since: datetime,
     starts: Sequence[datetime],
     end: datetime,
-    published: tuple[datetime, datetime],
+    notes: tuple[date, date],
 ) -> sa.TextClause:
     """`DASHBOARD` with its parameters: one row of JSON arrays, each small:
 
@@ -230,13 +260,18 @@ def dashboard_rows(
       snapshot's reasons for missing numbers (`missing`), as `post_details` gives them;
     - `days`: per day on the creator's clock from `since` to `end`, the growth of each metric
       (NULL: nothing counted). Two rows can share a day: first values, then rises;
-    - `cells`: the heatmap's cells (as `heatmap`) of the posts, published between `published`;
+    - `cells`: the heatmap's cells (as `heatmap`) of the posts;
     - `reasons`: where reasons for missing numbers come from: ("platform", its name, its posts,
       its first post, NULL) and ("snapshot", a `missing` as JSON text, the snapshots that gave
       it, the first post to give it, when that post first did, in seconds since 1970);
-    - `seen`: per metric, how many of the snapshots have it.
+    - `seen`: per metric, how many of the snapshots have it;
+    - `published`: per start, how many posts were published from it to `end`;
+    - `notes`: the creator's notes of the days in `notes` (first and last): `day`, `body`;
+    - `accounts`: per connected account, `display_name`, `username`, followers at `end`
+      (`now`) and at each start (`before`), NULL where none is known.
     """
-    changes = local_time.offset_changes(zone, min(since, published[0]), max(end, published[1] + SECOND))
+    # Every day and hour of a post on the creator's clock, since the oldest post there can be.
+    changes = local_time.offset_changes(zone, FIRST_POSTS, end)
     moment, moments, ids = (
         sa.DateTime(timezone=True),
         postgresql.ARRAY(sa.DateTime(timezone=True)),
@@ -248,6 +283,8 @@ def dashboard_rows(
         ("end", end, moment),
         ("since", since, moment),
         ("starts", list(starts), moments),
+        ("first_day", notes[0], sa.Date()),
+        ("last_day", notes[1], sa.Date()),
         ("changes", [changed for changed, _ in changes[1:]], moments),
         ("offsets", [offset for _, offset in changes], postgresql.ARRAY(sa.Integer())),
     ]

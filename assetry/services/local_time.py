@@ -10,6 +10,7 @@ on the creator's clock. Whole-number arithmetic on that agrees with
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -41,28 +42,39 @@ def _offset(zone: ZoneInfo, moment: datetime) -> int:
 
 
 def offset_changes(zone: ZoneInfo, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
-    """The zone's offset (seconds) at `since`, then each instant up to `until` it changes and the new one.
+    """The zone's offset (seconds) at `since`, then each instant up to `until` it changes and the new one."""
+    changes = [(since, _offset(zone, since))]
+    for year in range(since.year, until.year + 1):
+        changes += [(moment, offset) for moment, offset in _changes_in(zone, year) if since < moment <= until]
+    return changes
+
+
+@functools.lru_cache(maxsize=1024)
+def _changes_in(zone: ZoneInfo, year: int) -> tuple[tuple[datetime, int], ...]:
+    """Each instant of a UTC year the zone's offset changes, and the new one: worked out once per
+    zone and year (a few hundred look-ups), so a dashboard over years of posts asks it for free.
 
     Looked at once a day and narrowed down to the second where it differs: zones change
     their clocks at most a few times a year, never twice in one day.
     """
-    changes = [(since, _offset(zone, since))]
-    moment = since
+    moment, until = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    changes, offset = [], _offset(zone, moment)
     while moment < until:
-        later = min(moment + timedelta(days=1), until)
-        if _offset(zone, later) != changes[-1][1]:
+        later = moment + timedelta(days=1)
+        if _offset(zone, later) != offset:
             # Zones change on a whole second: narrow down whole seconds since 1970.
             before, after = math.floor(moment.timestamp()), math.ceil(later.timestamp())
             while after - before > 1:
                 middle = (before + after) // 2
-                if _offset(zone, datetime.fromtimestamp(middle, UTC)) == changes[-1][1]:
+                if _offset(zone, datetime.fromtimestamp(middle, UTC)) == offset:
                     before = middle
                 else:
                     after = middle
             changed = datetime.fromtimestamp(after, UTC)
-            changes.append((changed, _offset(zone, changed)))
+            offset = _offset(zone, changed)
+            changes.append((changed, offset))
         moment = later
-    return changes
+    return tuple(changes)
 
 
 def clock_seconds(instant, zone: ZoneInfo, since: datetime, until: datetime):

@@ -6,7 +6,6 @@ import dataclasses
 import uuid
 from datetime import date
 
-import plotly.graph_objects as go
 import reflex as rx
 
 from assetry.components import charts, heatmap
@@ -100,7 +99,7 @@ class DashboardState(PageLocal, rx.State):
     engagement_change: str = ""
     followers: list[FollowerView] = []
     top_posts: list[TopPostView] = []
-    series_figure: go.Figure = go.Figure()
+    series_figure: dict = charts.EMPTY  # a plotly figure: its data and layout
     heatmap_rows: list[heatmap.WeekdayRow] = []
     best_slot: str = ""
     best_slot_detail: str = ""
@@ -270,9 +269,11 @@ class DashboardState(PageLocal, rx.State):
         self.best_slot_detail = "" if best is None else best.detail()
 
     def _draw_series(self) -> None:
-        self.series_figure = charts.time_series(
+        figure = charts.time_series(
             self._series.get(self.metric, []), LABELS[self.metric], self._notes, self._partial_day
         )
+        if figure != self.series_figure:  # the same chart is not sent again
+            self.series_figure = figure
 
 
 def _total_card(total: TotalView) -> rx.Component:

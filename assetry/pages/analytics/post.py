@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-import plotly.graph_objects as go
 import reflex as rx
 
 from assetry.components import charts
@@ -44,7 +43,7 @@ class PostState(PageLocal, rx.State):
     cover_url: str = ""
     milestones: list[MilestoneView] = []
     latest: list[MetricView] = []
-    figure: go.Figure = go.Figure()
+    figure: dict = charts.EMPTY  # a plotly figure: its data and layout
 
     @rx.event
     async def load(self):
