@@ -28,6 +28,10 @@ config = rx.Config(
     # Auto setters are off by default since Reflex 0.9 (the option itself is deprecated).
     telemetry_enabled=False,
     show_built_with_reflex=False,
+    # A phone on a slow network waits for every byte before the first paint (the module scripts
+    # load at high priority beside the stylesheet): brotli files are a quarter smaller than gzip
+    # (Radix's stylesheet 83 -> 50 KB); gzip stays for browsers without brotli.
+    frontend_compression_formats=["brotli", "gzip"],
     cors_allowed_origins=[settings.origin],
     redis_url=settings.redis_url,
     # UI state holds user data (emails, notes, prompts): never on disk. In the process's memory
