@@ -79,16 +79,19 @@ def library_card(item: rx.Var[GenerationCard]) -> rx.Component:
         rx.el.div(
             _cover(item),
             rx.el.div(
-                _card_badge(item.status_label, "soft", item.status_color),
-                _card_badge(item.kind_label, "outline"),
-                rx.cond(item.offline, _card_badge("Offline preview", "soft", "amber")),
-                class_name="generation-badges",
-            ),
-            rx.el.p(item.prompt, class_name="rt-Text rt-r-size-2 rt-r-weight-medium generation-prompt"),
-            rx.el.p(
-                item.created,
-                class_name="rt-Text rt-r-size-1 generation-created",
-                custom_attrs={"data-accent-color": "gray"},
+                rx.el.div(
+                    _card_badge(item.status_label, "soft", item.status_color),
+                    _card_badge(item.kind_label, "outline"),
+                    rx.cond(item.offline, _card_badge("Offline preview", "soft", "amber")),
+                    class_name="generation-badges",
+                ),
+                rx.el.p(item.prompt, class_name="rt-Text rt-r-size-2 rt-r-weight-medium generation-prompt"),
+                rx.el.p(
+                    item.created,
+                    class_name="rt-Text rt-r-size-1",
+                    custom_attrs={"data-accent-color": "gray"},
+                ),
+                class_name="generation-text",
             ),
             class_name="rt-reset rt-BaseCard rt-Card rt-r-size-1 rt-variant-surface generation-card",
         ),

@@ -327,7 +327,7 @@ def _shelves() -> list[rx.Component]:
                 rx.foreach(cards, lambda item: library_card(item=item)),
                 order=LibraryState.shelf_pages[number],
                 columns=rx.breakpoints(initial="1", sm="2", lg="3", xl="4"),
-                gap=rx.breakpoints(initial="0", sm="4"),
+                spacing=rx.breakpoints(initial="0", sm="4"),
                 width="100%",
             ),
         )
@@ -364,7 +364,7 @@ def library_page() -> rx.Component:
                 rx.flex(
                     *_shelves(),
                     direction="column",
-                    gap=rx.breakpoints(initial="0", sm="4"),
+                    spacing=rx.breakpoints(initial="0", sm="4"),
                     width="100%",
                     class_name="generation-list",
                 ),
