@@ -6,8 +6,9 @@ PNG file (a 256×256 gradient, ~2 kB) in the local media store. The app is serve
 tests/e2e/conftest.py serves it. Each run opens /library in a fresh browser context with
 the creator's session cookie (desktop, 1280×800: the grid of cards).
 
-- first render: navigation start → the first page of cards (48) in the page, and → their
-  images loaded (each is a signed /media URL checked against the session).
+- first render: navigation start → the first page of cards (48) in the page, and → the
+  images of those on screen loaded (each is a signed /media URL checked against the session;
+  the covers below the window load lazily, when scrolled near).
 - scroll to the end: from first render, scroll to the bottom again and again (the next page
   loads by itself as the end of the list comes near) until the oldest generation's card is on
   screen (208 more pages of 48); also the median and p95 time of one page (scroll → its cards
@@ -63,7 +64,9 @@ _PROBE = """
       bench.cards = performance.now();
     }
     if (bench.cards !== undefined && bench.images === undefined) {
-      const images = Array.from(document.querySelectorAll(".generation-card img"));
+      // The covers on screen: the ones below load lazily, as they are scrolled near.
+      const images = Array.from(document.querySelectorAll(".generation-card img"))
+        .filter((img) => img.getBoundingClientRect().top < window.innerHeight);
       if (images.length && images.every((img) => img.complete && img.naturalWidth > 0)) {
         bench.images = performance.now();
       } else {
@@ -262,7 +265,7 @@ def report(r: dict) -> list[str]:
         lines.append(line)
 
     row(f"first render: navigation → {PAGE_SIZE} cards shown", r["cards"], True)
-    row("first render: navigation → their images loaded", r["images"], True)
+    row("first render: navigation → the images on screen loaded", r["images"], True)
     row(f"scroll to the end ({r['pages']} more pages, loaded as the end comes near)", r["scroll"])
     row("  one page: scroll to the bottom → its cards shown", r["load_more"])
     row("  the first page (48 → 96 cards)", r["load_more_first"])

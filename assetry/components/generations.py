@@ -1,30 +1,11 @@
-"""How a generation is drawn: status badges, media previews, cards for the grid and rows for a phone."""
+"""How a generation is drawn: status badges, media previews, and the card that lists it (a grid tile, a row on a phone)."""
 
 from __future__ import annotations
 
 import reflex as rx
+from reflex_components_core.react_router.dom import ReactRouterLink
 
-from assetry.state.generations import GenerationView, OutputView
-
-# A cover fills its box; "contain": a 9:16 cover shows whole, in its own shape, not cropped to the
-# box. One below the fold is fetched and decoded only when scrolled near: a library page holds dozens.
-COVER_IMAGE = {
-    "width": "100%",
-    "height": "100%",
-    "object_fit": "contain",
-    "loading": "lazy",
-    "decoding": "async",
-}
-
-
-def clamp(lines: int) -> dict:
-    """Cut text after a number of lines with an ellipsis."""
-    return {
-        "display": "-webkit-box",
-        "WebkitLineClamp": str(lines),
-        "WebkitBoxOrient": "vertical",
-        "overflow": "hidden",
-    }
+from assetry.state.generations import GenerationCard, GenerationView, OutputView
 
 
 def offline_badge(item: GenerationView) -> rx.Component:
@@ -38,14 +19,26 @@ def status_badge(item: GenerationView) -> rx.Component:
     return rx.badge(item.status_label, color_scheme=item.status_color, variant="soft", high_contrast=True)
 
 
-def cover(item: GenerationView, height: str = "12rem") -> rx.Component:
+def _card_badge(
+    text: rx.Var[str] | str, variant: str, color: rx.Var[str] | str | None = None
+) -> rx.Component:
+    """A Radix Themes badge drawn as its own markup (size 1, high contrast when soft)."""
+    contrast = " rt-high-contrast" if variant == "soft" else ""
+    attrs = {"data-accent-color": color} if color is not None else {}
+    return rx.el.span(
+        text, class_name=f"rt-reset rt-Badge rt-r-size-1 rt-variant-{variant}{contrast}", custom_attrs=attrs
+    )
+
+
+def _cover(item: rx.Var[GenerationCard]) -> rx.Component:
     """The first image or a muted, looping video; captions show their first line."""
-    return rx.box(
+    return rx.el.div(
         rx.match(
             item.cover_kind,
             (
                 "image",
-                rx.image(src=item.cover_url, alt=item.prompt, **COVER_IMAGE),
+                # Below the fold, fetched and decoded only when scrolled near: a page holds dozens.
+                rx.el.img(src=item.cover_url, alt=item.prompt, loading="lazy", decoding="async"),
             ),
             (
                 "video",
@@ -55,95 +48,55 @@ def cover(item: GenerationView, height: str = "12rem") -> rx.Component:
                     loop=True,
                     plays_inline=True,
                     auto_play=True,
-                    width="100%",
-                    height="100%",
-                    style={"objectFit": "contain"},
                     aria_label=item.prompt,
                 ),
             ),
-            rx.center(
-                rx.cond(
-                    item.first_caption != "",
-                    rx.text(item.first_caption, size="2", padding="0.75rem", trim="both", style=clamp(5)),
-                    # Each icon named outright: an icon named by a var loads every icon's code.
-                    rx.match(
-                        item.kind,
-                        ("video", rx.icon("film", size=28, color=rx.color("gray", 8))),
-                        ("image", rx.icon("image", size=28, color=rx.color("gray", 8))),
-                        rx.icon("type", size=28, color=rx.color("gray", 8)),
-                    ),
+            rx.cond(
+                item.first_caption != "",
+                rx.el.p(item.first_caption, class_name="rt-Text rt-r-size-2 rt-r-lt-both"),
+                # Each icon named outright: an icon named by a var loads every icon's code.
+                rx.match(
+                    item.kind,
+                    ("video", rx.icon("film", size=28)),
+                    ("image", rx.icon("image", size=28)),
+                    rx.icon("type", size=28),
                 ),
-                height="100%",
             ),
         ),
-        height=height,
-        width="100%",
-        overflow="hidden",
-        border_radius="var(--radius-3)",
-        background=rx.color("gray", 3),
+        class_name="generation-cover",
     )
 
 
-# Memoized React components: a list that grows re-renders only its new cards, since the
-# browser keeps the identity of every card whose data did not change.
+# A memoized React component: a list that grows re-renders only its new cards. Plain elements
+# with class names (Radix Themes' own, and generation_cards.css), no Radix components and no
+# style props: a library page mounts dozens at once, and each Radix component and each style
+# object cost the browser time on every card. The card is a tile in a grid; inside
+# `.generation-list` on a phone, the same card is a compact row (one layout in the page).
 @rx.memo
-def library_card(item: rx.Var[GenerationView]) -> rx.Component:
-    """The grid layout: a card with a large cover."""
-    return rx.link(
-        rx.card(
-            rx.vstack(
-                cover(item),
-                rx.hstack(
-                    status_badge(item),
-                    rx.badge(item.kind_label, variant="outline"),
-                    offline_badge(item),
-                    spacing="2",
-                    wrap="wrap",
+def library_card(item: rx.Var[GenerationCard]) -> rx.Component:
+    """A generation as a card: its cover, status, kind, prompt and date, linking to its page."""
+    return ReactRouterLink.create(
+        rx.el.div(
+            _cover(item),
+            rx.el.div(
+                rx.el.div(
+                    _card_badge(item.status_label, "soft", item.status_color),
+                    _card_badge(item.kind_label, "outline"),
+                    rx.cond(item.offline, _card_badge("Offline preview", "soft", "amber")),
+                    class_name="generation-badges",
                 ),
-                rx.text(item.prompt, size="2", weight="medium", style=clamp(2)),
-                rx.text(item.created, size="1", color_scheme="gray"),
-                spacing="2",
-                width="100%",
-            ),
-            width="100%",
-            class_name="generation-card",
-        ),
-        href="/library/" + item.id,
-        underline="none",
-        color="inherit",
-        width="100%",
-    )
-
-
-@rx.memo
-def library_row(item: rx.Var[GenerationView]) -> rx.Component:
-    """The phone layout: a compact row with a small cover."""
-    return rx.link(
-        rx.hstack(
-            rx.box(cover(item, height="4.5rem"), width="4.5rem", min_width="4.5rem"),
-            rx.vstack(
-                rx.text(item.prompt, size="2", weight="medium", style=clamp(2)),
-                rx.hstack(
-                    status_badge(item),
-                    rx.badge(item.kind_label, variant="outline"),
-                    offline_badge(item),
-                    spacing="1",
-                    wrap="wrap",
+                rx.el.p(item.prompt, class_name="rt-Text rt-r-size-2 rt-r-weight-medium generation-prompt"),
+                rx.el.p(
+                    item.created,
+                    class_name="rt-Text rt-r-size-1",
+                    custom_attrs={"data-accent-color": "gray"},
                 ),
-                rx.text(item.created, size="1", color_scheme="gray"),
-                spacing="1",
-                min_width="0",
+                class_name="generation-text",
             ),
-            spacing="3",
-            width="100%",
-            padding_y="0.5rem",
-            border_bottom=f"1px solid {rx.color('gray', 4)}",
-            class_name="generation-row",
+            class_name="rt-reset rt-BaseCard rt-Card rt-r-size-1 rt-variant-surface generation-card",
         ),
-        href="/library/" + item.id,
-        underline="none",
-        color="inherit",
-        width="100%",
+        to="/library/" + item.id,
+        class_name="generation-link",
     )
 
 

@@ -8,20 +8,14 @@ from datetime import date
 import reflex as rx
 
 from assetry.components.download import download_button
-from assetry.components.generations import (
-    library_card,
-    library_row,
-    offline_badge,
-    output_player,
-    status_badge,
-)
+from assetry.components.generations import library_card, offline_badge, output_player, status_badge
 from assetry.components.layout import app_page
 from assetry.components.when_seen import when_seen
 from assetry.errors import BadInput, NotAllowed
 from assetry.pages.posted import posted_section
 from assetry.services import studio
 from assetry.state.address import id_in_path
-from assetry.state.generations import STATUS_LABELS, GenerationView, OutputView, card, view
+from assetry.state.generations import STATUS_LABELS, GenerationCard, GenerationView, OutputView, card, view
 from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 from assetry.state.watching import Progress, Watching
@@ -188,7 +182,7 @@ def _shelf(number: int) -> str:
 
 
 for _number in range(SHELVES):
-    LibraryState.add_var(_shelf(_number), list[GenerationView], [])
+    LibraryState.add_var(_shelf(_number), list[GenerationCard], [])
 
 
 class GenerationState(PageLocal, Watching, rx.State):
@@ -319,19 +313,22 @@ def _filters() -> rx.Component:
     )
 
 
-def _shelves(container, render, **layout) -> list[rx.Component]:
-    """Each shelf's cards in a `container` of its own, drawn at its page's place (CSS order on the
-    container): a new page mounts one shelf's cards, and no card needs a style of its own. Every
-    page but the last is whole, and 48 cards fill rows of 2, 3 or 4: the grids read as one."""
+def _shelves() -> list[rx.Component]:
+    """Each shelf's cards in a grid of its own, drawn at its page's place (CSS order on the grid):
+    a new page mounts one shelf's cards, and no card needs a style of its own. Every page but the
+    last is whole, and 48 cards fill rows of 2, 3 or 4: the grids read as one. Below 768px
+    one column, no gaps: generation_cards.css makes each card a row there."""
 
     def shelf(number: int) -> rx.Component:
         cards = getattr(LibraryState, _shelf(number))
         return rx.cond(
             cards.length() > 0,
-            container(
-                rx.foreach(cards, lambda item: render(item=item)),
+            rx.grid(
+                rx.foreach(cards, lambda item: library_card(item=item)),
                 order=LibraryState.shelf_pages[number],
-                **layout,
+                columns=rx.breakpoints(initial="1", sm="2", lg="3", xl="4"),
+                spacing=rx.breakpoints(initial="0", sm="4"),
+                width="100%",
             ),
         )
 
@@ -364,26 +361,12 @@ def library_page() -> rx.Component:
             ),
             rx.cond(
                 LibraryState.shown > 0,
-                rx.fragment(
-                    rx.flex(
-                        *_shelves(
-                            rx.grid,
-                            library_card,
-                            columns=rx.breakpoints(initial="2", lg="3", xl="4"),
-                            spacing="4",
-                            width="100%",
-                        ),
-                        direction="column",
-                        spacing="4",
-                        width="100%",
-                        display=["none", "none", "flex"],
-                    ),
-                    rx.flex(
-                        *_shelves(rx.vstack, library_row, spacing="0", width="100%"),
-                        direction="column",
-                        width="100%",
-                        display=["flex", "flex", "none"],
-                    ),
+                rx.flex(
+                    *_shelves(),
+                    direction="column",
+                    spacing=rx.breakpoints(initial="0", sm="4"),
+                    width="100%",
+                    class_name="generation-list",
                 ),
                 rx.center(
                     rx.cond(

@@ -40,24 +40,32 @@ class OutputView:
 
 
 @dataclasses.dataclass
-class GenerationView:
+class GenerationCard:
+    """What a card in a list shows of a generation, and no more: a library page sends dozens."""
+
     id: str = ""
     kind: str = ""
     kind_label: str = ""
     prompt: str = ""
-    status: str = ""
     status_label: str = ""
     status_color: str = "gray"
-    progress: str = ""
-    error: str = ""
     created: str = ""
-    details: str = ""
     offline: bool = False
-    active: bool = False
-    cancelling: bool = False
     cover_url: str = ""
     cover_kind: str = ""
     first_caption: str = ""
+
+
+@dataclasses.dataclass
+class GenerationView(GenerationCard):
+    """A generation as its own page and the studio show it: its progress, details and outputs."""
+
+    status: str = ""
+    progress: str = ""
+    error: str = ""
+    details: str = ""
+    active: bool = False
+    cancelling: bool = False
     outputs: list[OutputView] = dataclasses.field(default_factory=list)
 
 
@@ -89,14 +97,16 @@ def view(
     )
 
 
-def card(generation: Generation, outputs: list[GenerationOutput]) -> GenerationView:
+def card(generation: Generation, outputs: list[GenerationOutput]) -> GenerationCard:
     """A generation as a card in a list draws it: its cover (the first file, else the first
-    caption) and labels. No list of outputs: each file's two signed links were half of what a
-    library page sent, and a card shows none of them."""
+    caption) and labels. No list of outputs, no progress or details: each file's two signed
+    links were half of what a library page sent, and a card shows none of them."""
     first_file = next((o for o in outputs if o.storage_key), None)
     first_caption = next((o for o in outputs if not o.storage_key), None)
-    cover = view(generation, [o for o in (first_file, first_caption) if o is not None])
-    return dataclasses.replace(cover, outputs=[], details="")
+    shown = view(generation, [o for o in (first_file, first_caption) if o is not None])
+    return GenerationCard(
+        **{field.name: getattr(shown, field.name) for field in dataclasses.fields(GenerationCard)}
+    )
 
 
 def moved(item: GenerationView, change: Noted) -> GenerationView:

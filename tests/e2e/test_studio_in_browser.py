@@ -77,6 +77,18 @@ def _download(page: Page, data_dir: Path) -> bytes:
     return saved
 
 
+def _layout(card: Locator) -> str:
+    """How a library card is drawn: "tile" (its cover above its prompt) or "row" (the cover to the left)."""
+    cover = card.locator(".generation-cover").bounding_box()
+    prompt = card.locator(".generation-prompt").bounding_box()
+    assert cover and prompt
+    if cover["y"] + cover["height"] <= prompt["y"]:
+        return "tile"
+    if cover["x"] + cover["width"] <= prompt["x"] and cover["y"] <= prompt["y"]:
+        return "row"
+    return f"neither: cover {cover}, prompt {prompt}"
+
+
 def _open_from_library(page: Page, prompt: str) -> None:
     visit(page, "/library")
     page.locator(".generation-card").filter(has_text=prompt).click()
@@ -108,8 +120,9 @@ def test_an_image_appears_in_latest_and_in_the_library_grid_and_downloads(
     expect(grid_card).to_be_visible()
     expect(grid_card.get_by_text("Offline preview")).to_be_visible()
     expect(grid_card.get_by_text("Image", exact=True)).to_be_visible()
-    # The phone list is there but hidden on a desktop.
-    expect(page.locator(".generation-row")).to_be_hidden()
+    # Each generation is drawn once: on a desktop, as a tile in the grid.
+    expect(page.locator(".generation-card")).to_have_count(1)
+    assert _layout(grid_card) == "tile"
     # The cover shows whole, in its own shape, not cropped to the card's box.
     cover = grid_card.get_by_role("img", name="A red fox asleep in fresh snow")
     expect(cover).to_have_css("object-fit", "contain")
@@ -242,8 +255,9 @@ def test_a_running_job_can_be_cancelled_on_a_phone(new_context) -> None:
     expect(_latest(page, prompt)).to_contain_text("Cancelled")
 
     visit(page, "/library")
-    card = page.locator(".generation-row").filter(has_text=prompt)
+    card = page.locator(".generation-card").filter(has_text=prompt)
     expect(card).to_contain_text("Cancelled")
+    assert _layout(card) == "row"
     card.click()
     expect(page).to_have_url(GENERATION_PATH)
     expect(page.get_by_role("heading", name=prompt, level=1)).to_be_visible()
@@ -332,10 +346,13 @@ def test_on_a_phone_the_studio_works_and_the_library_is_a_list(new_context) -> N
     keep_screenshot(page, "studio")
 
     visit(page, "/library")
-    row = page.locator(".generation-row").filter(has_text=prompt)
+    row = page.locator(".generation-card").filter(has_text=prompt)
     expect(row).to_be_visible()
     expect(row.get_by_text("Offline preview")).to_be_visible()
-    expect(page.locator(".generation-card")).to_be_hidden()
+    # Each generation is drawn once: on a phone, as a row with a small cover on its left.
+    expect(page.locator(".generation-card")).to_have_count(1)
+    assert _layout(row) == "row"
+    assert (row.locator(".generation-cover").bounding_box() or {}).get("width", 0) < 100
     check_fits_the_width(page)
     keep_screenshot(page, "library")
 
