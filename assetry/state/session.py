@@ -18,7 +18,6 @@ first. A new state class is covered by being defined in the package; nothing to 
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 import uuid
@@ -141,13 +140,9 @@ class SessionState(rx.State):
         return session_route("start", ticket=await accounts.ticket_for(token), next=HOME_ROUTE)
 
     @rx.event
-    def page_opened(self):
-        """on_load of every page: ask the browser for its referrer, then record the view."""
-        return _ask_referrer()
-
-    @rx.event
     async def track_page_view(self, referrer: str):
-        """Record a page view server-side with the technical data the policy names."""
+        """Record a page view server-side with the technical data the policy names (sent by the
+        page once it is on screen, with the browser's referrer: components/page_view.py)."""
         user = await signed_in_user(self)
         client = self._client()
         await usage.record(
@@ -159,12 +154,6 @@ class SessionState(rx.State):
             user_agent=client.user_agent,
             referrer=referrer if isinstance(referrer, str) else "",
         )
-
-
-@functools.cache
-def _ask_referrer() -> rx.event.EventSpec:
-    """The script every page load sends (built once: formatting its callback inspects the handler)."""
-    return rx.call_script("document.referrer", callback=SessionState.track_page_view)
 
 
 class ShellPart(rx.State, mixin=True):
