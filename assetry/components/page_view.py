@@ -16,7 +16,7 @@ def counted(page: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
 
     @functools.wraps(page)
     def shown() -> rx.Component:
-        referrer = rx.Var("document.referrer").to(str)
-        return rx.fragment(page(), on_mount=SessionState.track_page_view(referrer))
+        path, referrer = rx.Var("window.location.pathname").to(str), rx.Var("document.referrer").to(str)
+        return rx.fragment(page(), on_mount=SessionState.track_page_view(path, referrer))
 
     return shown

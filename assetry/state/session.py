@@ -140,14 +140,16 @@ class SessionState(rx.State):
         return session_route("start", ticket=await accounts.ticket_for(token), next=HOME_ROUTE)
 
     @rx.event
-    async def track_page_view(self, referrer: str):
+    async def track_page_view(self, path: str, referrer: str):
         """Record a page view server-side with the technical data the policy names (sent by the
-        page once it is on screen, with the browser's referrer: components/page_view.py)."""
+        page once it is on screen, with its path and the browser's referrer: components/page_view.py)."""
         user = await signed_in_user(self)
         client = self._client()
         await usage.record(
             usage.PAGE_VIEW,
-            self.router.url.path or "/",
+            # The page's own path: a page followed inside the app mounts before Reflex's router
+            # data catches up with the new address (as the URL in the router data, browser-reported).
+            path if isinstance(path, str) and path.startswith("/") else self.router.url.path or "/",
             # "Don't tie my usage to me": the view is recorded without the user (usage.record checks too).
             user_id=user.id if user and not user.usage_opt_out else None,
             ip="" if user and user.usage_opt_out else client.ip,

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from assetry.local_postgres import LocalPostgres
-from tests.e2e.browser import new_email, until_live, visit, wait_until
+from tests.e2e.browser import new_email, path_is, until_live, visit, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -148,7 +148,8 @@ def test_a_page_on_screen_records_one_view_with_its_referrer(page: Page, server_
     )
     until_live(page, lambda: page.goto("/terms", referer=TIKTOK), what="/terms")
     wait_until(lambda: len(_page_views(server_data_dir, "/terms")) > terms, timeout_s=10, what="the view")
-    page.get_by_role("contentinfo").get_by_role("link", name="Privacy").click()
+    page.get_by_role("contentinfo").get_by_role("link", name="Privacy", exact=True).click()
+    expect(page).to_have_url(path_is("/privacy"))
     wait_until(lambda: len(_page_views(server_data_dir, "/privacy")) > privacy, timeout_s=10, what="the view")
     assert _page_views(server_data_dir, "/terms")[terms:] == [TIKTOK]
     assert len(_page_views(server_data_dir, "/privacy")[privacy:]) == 1
