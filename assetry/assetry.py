@@ -3,6 +3,7 @@
 import reflex as rx
 
 from assetry import logs, web
+from assetry.components.page_view import counted
 from assetry.config import get_settings
 from assetry.jobs import engine
 from assetry.pages import (
@@ -61,31 +62,30 @@ app.add_middleware(SessionBoundary())
 # Arguments that don't fit their handler are refused as bad input before it runs.
 app.add_middleware(ArgumentCheck())
 
-_public = [SessionState.page_opened]
 # require_login also fills the app shell's banners (policy changes, plan reminders).
-_signed_in = [SessionState.require_login, SessionState.page_opened]
+# A page wrapped in `counted` records its views (components/page_view.py).
+_signed_in = [SessionState.require_login]
 
-app.add_page(landing.landing, route="/", title="Assetry — make it, measure it", on_load=_public)
-app.add_page(policies.privacy, route="/privacy", title="Privacy policy · Assetry", on_load=_public)
-app.add_page(policies.terms, route="/terms", title="Terms · Assetry", on_load=_public)
-app.add_page(support.support, route="/support", title="Support · Assetry", on_load=_public)
+app.add_page(counted(landing.landing), route="/", title="Assetry — make it, measure it")
+app.add_page(counted(policies.privacy), route="/privacy", title="Privacy policy · Assetry")
+app.add_page(counted(policies.terms), route="/terms", title="Terms · Assetry")
+app.add_page(counted(support.support), route="/support", title="Support · Assetry")
 app.add_page(
-    account_deleted.account_deleted,
+    counted(account_deleted.account_deleted),
     route="/account-deleted",
     title="Account deleted · Assetry",
-    on_load=_public,
 )
 app.add_page(
-    auth.sign_up,
+    counted(auth.sign_up),
     route="/signup",
     title="Sign up · Assetry",
-    on_load=[SessionState.redirect_if_signed_in, SessionState.page_opened],
+    on_load=SessionState.redirect_if_signed_in,
 )
 app.add_page(
-    auth.log_in,
+    counted(auth.log_in),
     route="/login",
     title="Log in · Assetry",
-    on_load=[SessionState.redirect_if_signed_in, SessionState.page_opened],
+    on_load=SessionState.redirect_if_signed_in,
 )
 # No page view recorded here: the path holds the sign-up link's token.
 app.add_page(
@@ -95,10 +95,9 @@ app.add_page(
     on_load=auth.ConfirmSignUpState.confirm,
 )
 app.add_page(
-    password_reset.request_page,
+    counted(password_reset.request_page),
     route="/reset",
     title="Reset your password · Assetry",
-    on_load=_public,
 )
 # No page view recorded here: the path holds the reset token.
 app.add_page(
@@ -108,10 +107,10 @@ app.add_page(
     on_load=password_reset.ResetState.check,
 )
 app.add_page(
-    home.home_page, route="/home", title="Home · Assetry", on_load=[*_signed_in, home.HomeState.load]
+    counted(home.home_page), route="/home", title="Home · Assetry", on_load=[*_signed_in, home.HomeState.load]
 )
 app.add_page(
-    settings.settings_page,
+    counted(settings.settings_page),
     route="/settings",
     title="Settings · Assetry",
     on_load=[*_signed_in, settings.SettingsState.load],
@@ -123,28 +122,28 @@ app.add_page(
     on_load=settings.SettingsState.to_settings,
 )
 app.add_page(
-    studio.studio_page,
+    counted(studio.studio_page),
     route="/studio",
     title="Studio · Assetry",
     on_load=[*_signed_in, studio.StudioState.load],
 )
 app.add_page(
-    plan.plan_page, route="/plan", title="Plan · Assetry", on_load=[*_signed_in, plan.PlanState.load]
+    counted(plan.plan_page), route="/plan", title="Plan · Assetry", on_load=[*_signed_in, plan.PlanState.load]
 )
 app.add_page(
-    library.library_page,
+    counted(library.library_page),
     route="/library",
     title="Library · Assetry",
     on_load=[*_signed_in, library.LibraryState.load],
 )
 app.add_page(
-    library.generation_page,
+    counted(library.generation_page),
     route="/library/[generation_id]",
     title="Generation · Assetry",
     on_load=[*_signed_in, library.GenerationState.load, posted.PostedState.load],
 )
 app.add_page(
-    page.analytics_page,
+    counted(page.analytics_page),
     route="/analytics",
     title="Analytics · Assetry",
     on_load=[
@@ -157,13 +156,13 @@ app.add_page(
     ],
 )
 app.add_page(
-    post.post_page,
+    counted(post.post_page),
     route="/analytics/post/[post_id]",
     title="Post · Assetry",
     on_load=[*_signed_in, post.PostState.load],
 )
 app.add_page(
-    what_works.what_works_page,
+    counted(what_works.what_works_page),
     route="/analytics/what-works",
     title="What works · Assetry",
     on_load=[*_signed_in, what_works.WhatWorksState.load],
@@ -186,7 +185,9 @@ for render, route, title, load in [
     (admin_audit.audit_page, "/admin/audit", "Audit log", admin_audit.AdminAuditState.load),
 ]:
     loads = load if isinstance(load, list) else [load]
-    app.add_page(render, route=route, title=f"{title} · Admin · Assetry", on_load=[*_signed_in, *loads])
+    app.add_page(
+        counted(render), route=route, title=f"{title} · Admin · Assetry", on_load=[*_signed_in, *loads]
+    )
 
 
 async def run_jobs() -> None:

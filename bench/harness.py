@@ -56,8 +56,31 @@ def reflex_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now (a developer's app on 3000 is left alone)."""
+    """A TCP port nobody listens on right now (a developer's app on 3000 is left alone).
+
+    BENCH_PORTS=FIRST-LAST keeps the benchmark's servers inside that range (several people
+    benchmarking on one machine); otherwise the system picks one.
+    """
+    if ports := os.environ.get("BENCH_PORTS"):
+        first, last = (int(end) for end in ports.split("-"))
+        for port in range(first, last + 1):
+            if port not in _handed_out and _port_free(port):
+                _handed_out.add(port)
+                return port
+        raise RuntimeError(f"no free port left in BENCH_PORTS={ports}")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

@@ -15,6 +15,11 @@ first connection attempt until the last tab is hydrated, and how many never were
 connection refused or no hydrate within 30 s). Medians of the runs; the baseline is the
 blank app's / under the same burst.
 
+Navigation: headless Chromium opens /login (a visitor), /studio, /library and /analytics
+(signed in) in a fresh context each time (no cache; bench.page_load's probe), and the blank
+app's /; measured is the page's own clock from navigation start until the websocket brings
+the update that sets `is_hydrated`. Navigations rotate between the pages, medians of the runs.
+
 Run alone: `python -m bench.hydrate [RUNS]`.
 """
 
@@ -40,7 +45,7 @@ from bench.harness import (
     summary,
     temp_dir,
 )
-from bench.page_load import sign_up_user
+from bench.page_load import chromium, load_once, sign_up_user
 
 DEFAULT_RUNS = 5
 BURSTS = (50, 200)
@@ -48,6 +53,7 @@ BURST_RUNS = 3
 HYDRATED = re.compile(r'"is_hydrated_rx_state_"\s*:\s*true')
 HYDRATE_EVENT = "reflex___state____state.hydrate_and_load"
 TIMEOUT_S = 30
+NAVIGATED = ("/login", "/studio", "/library", "/analytics")
 
 
 def compiled_hashes(app_dir: Path) -> list[str]:
@@ -127,6 +133,20 @@ def _measure_all(targets: dict[tuple[str, str], tuple[str, str, list[str], str]]
     }
 
 
+def _measure_navigation(ours: str, base: str, session: dict, runs: int) -> dict:
+    pages = {f"assetry {path}": (ours + path, [] if path == "/login" else [session]) for path in NAVIGATED}
+    pages["baseline /"] = (f"{base}/", [])
+    measured: dict[str, list[float]] = {key: [] for key in pages}
+    with chromium() as browser:
+        for url, cookies in pages.values():
+            load_once(browser, url, cookies=cookies)  # warm-up, discarded
+        for run in range(runs):
+            for key, (url, cookies) in pages.items():
+                measured[key].append(load_once(browser, url, cookies=cookies)["tti"])
+                log(f"navigation {key}, run {run + 1}/{runs}: hydrated at {measured[key][-1]:,.0f} ms")
+    return {key: summary(values) for key, values in measured.items()}
+
+
 def measure(runs: int = DEFAULT_RUNS) -> dict:
     from assetry.state.session import SESSION_COOKIE
 
@@ -156,6 +176,9 @@ def measure(runs: int = DEFAULT_RUNS) -> dict:
                 },
                 runs,
             )
+            navigation = _measure_navigation(
+                ours, base, {"name": SESSION_COOKIE, "value": token, "url": ours}, runs
+            )
             bursts = _measure_bursts(
                 {
                     ("assetry", "/"): (ours, "/", our_hashes, ""),
@@ -164,7 +187,7 @@ def measure(runs: int = DEFAULT_RUNS) -> dict:
                 },
                 min(runs, BURST_RUNS),
             )
-            return {**single, "bursts": bursts}
+            return {**single, "navigation": navigation, "bursts": bursts}
 
 
 def report(r: dict) -> list[str]:
@@ -180,6 +203,19 @@ def report(r: dict) -> list[str]:
                 f"  {path + ' ' + kind + (' (signed in)' if path == '/studio' else ''):<44}{s['ms']['n']:>3}"
                 f"{s['bytes']['median']:>9,.0f}{s['ms']['median']:>8.1f}{base['bytes']['median']:>12,.0f}"
                 f"{base['ms']['median']:>9.1f}{s['ms']['median'] / base['ms']['median']:>8.2f}×"
+            )
+    if navigation := r.get("navigation"):
+        base = navigation["baseline /"]
+        lines += [
+            "\nNavigation → hydrated, Chromium, fresh context (baseline: blank app /)",
+            f"  {'':<44}{'n':>3}{'ms':>9}{'p95':>9}{'base ms':>9}{'ratio':>9}",
+        ]
+        for path in NAVIGATED:
+            s = navigation[f"assetry {path}"]
+            label = path + ("" if path == "/login" else " (signed in)")
+            lines.append(
+                f"  {label:<44}{s['n']:>3}{s['median']:>9,.0f}{s['p95']:>9,.0f}"
+                f"{base['median']:>9,.0f}{s['median'] / base['median']:>8.2f}×"
             )
     if bursts := r.get("bursts"):
         lines += [

@@ -11,6 +11,7 @@ defaults): the first change sent from the state's own page then carries every va
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import reflex as rx
@@ -24,17 +25,25 @@ def _state_of(load_event: Any) -> type | None:
     return getattr(handler, "state", None)
 
 
+@functools.lru_cache(maxsize=1024)
+def _states_loaded_at(path: str) -> frozenset[type]:
+    """The state classes whose handlers are among the on_load of the page at this URL path."""
+    loads = RegistrationContext.get().app.get_load_events(path)
+    return frozenset(state for event in loads if (state := _state_of(event)) is not None)
+
+
 class PageLocal(rx.State, mixin=True):
     """Sent to the browser only on the pages whose on_load loads this state."""
 
     _left_out: bool = False
 
     def _on_its_page(self) -> bool:
-        path = self.router.url.path
+        # Asked for every page-local state at each hydrate and each change sent: the URL path
+        # alone (not the whole `self.router`), and the page's loads looked up once per path.
+        path = self.rx_router_url.path
         if not path:  # no page yet (a state made outside a request): nothing to decide
             return True
-        loads = RegistrationContext.get().app.get_load_events(path)
-        return any(_state_of(event) is type(self) for event in loads)
+        return type(self) in _states_loaded_at(path)
 
     @_override_base_method
     def dict(self, include_computed: bool = True, initial: bool = False, **kwargs) -> dict[str, Any]:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import psycopg
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import new_email, visit
+from assetry.local_postgres import LocalPostgres
+from tests.e2e.browser import new_email, path_is, until_live, visit, wait_until
 
 pytestmark = pytest.mark.e2e
 
 # The same answer whether or not the address was on the list: it tells no one who is.
 ON_THE_LIST = "Thanks! If you weren't on the list already, you are now. We'll write when your spot opens."
+TIKTOK = "https://www.tiktok.com/"
 THANKS = "Thanks — your message reached us. We usually answer within two working days."
 
 
@@ -122,3 +127,29 @@ def test_the_content_security_policy_blocks_other_origins(page: Page, browser_er
     )
     # Expected here, so they must not fail this test; any other error still does.
     browser_errors[:] = [e for e in browser_errors if "127.0.0.1:9" not in e]
+
+
+def _page_views(data_dir: Path, route: str) -> list[str]:
+    """The referrers of the page views recorded for `route`, oldest first."""
+    with psycopg.connect(LocalPostgres(data_dir).url()) as connection:
+        rows = connection.execute(
+            "SELECT referrer FROM usage_events WHERE kind = 'page_view' AND name = %s ORDER BY created_at",
+            (route,),
+        )
+        return [referrer for (referrer,) in rows]
+
+
+def test_a_page_on_screen_records_one_view_with_its_referrer(page: Page, server_data_dir: Path) -> None:
+    """Each page shown records one view, the way in included: opened from a link elsewhere (the
+    referrer the browser reports), or followed inside the app."""
+    terms, privacy = (
+        len(_page_views(server_data_dir, "/terms")),
+        len(_page_views(server_data_dir, "/privacy")),
+    )
+    until_live(page, lambda: page.goto("/terms", referer=TIKTOK), what="/terms")
+    wait_until(lambda: len(_page_views(server_data_dir, "/terms")) > terms, timeout_s=10, what="the view")
+    page.get_by_role("contentinfo").get_by_role("link", name="Privacy", exact=True).click()
+    expect(page).to_have_url(path_is("/privacy"))
+    wait_until(lambda: len(_page_views(server_data_dir, "/privacy")) > privacy, timeout_s=10, what="the view")
+    assert _page_views(server_data_dir, "/terms")[terms:] == [TIKTOK]
+    assert len(_page_views(server_data_dir, "/privacy")[privacy:]) == 1

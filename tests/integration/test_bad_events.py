@@ -14,9 +14,9 @@ import pytest
 from assetry.config import get_settings
 from assetry.pages.analytics.notes import NotesState
 from assetry.pages.settings import SettingsState
+from assetry.pages.studio import StudioState
 from assetry.state.errors import NOT_UNDERSTOOD
 from assetry.state.frames import too_large_message
-from assetry.state.session import SessionState
 from tests.raw_socket import RawTab, creator, toasts
 
 OUR_FAILURE = "Something went wrong on our side"
@@ -29,9 +29,10 @@ async def signed_in_tab(backend: str, path: str) -> RawTab:
 
 
 async def still_answers(tab: RawTab) -> bool:
-    """Whether a normal event still gets its answer on this socket (page_opened asks for the referrer)."""
-    frames = await tab.send(SessionState.page_opened, until=lambda got: "document.referrer" in "".join(got))
-    return any("document.referrer" in frame for frame in frames)
+    """Whether a normal event still gets its answer on this socket (the studio's prompt box echoes what was typed)."""
+    typed = "still answering"
+    frames = await tab.send(StudioState.set_prompt, {"text": typed}, until=lambda got: typed in "".join(got))
+    return any(typed in frame for frame in frames)
 
 
 @pytest.mark.parametrize(

@@ -40,8 +40,7 @@ from tests.rows import changes, make_row, row_owner, snapshot
 # user comes from the server-side session (tested below for the ones that record a user).
 VISITOR_HANDLERS = {
     "SessionState.redirect_if_signed_in": "on_load of log-in/sign-up; only reads the caller's own session",
-    "SessionState.page_opened": "on_load of every page; asks the browser for its referrer, touches no data",
-    "SessionState.track_page_view": "records a page view for anyone; the user is resolved from the session",
+    "SessionState.track_page_view": "sent by every page on screen; records a view, the user resolved from the session",
     "SignUpState.set_in_eu": "sets a checkbox var of the sign-up form",
     "SignUpState.sign_up": "creates a new account from what the visitor typed",
     "LogInState.log_in": "checks the credentials the visitor typed",

@@ -58,8 +58,8 @@ async def test_track_page_view_records_route_ip_and_agent_of_the_browser(databas
     user, token = await _signed_in_user()
     cookie = {"signed in": token, "signed out": "", "tampered cookie": token[1:] + "x"}[who]
     async with Tab(cookie=cookie, path="/support", ip="198.51.100.23", user_agent=IPHONE_SAFARI) as tab:
-        # The referrer is the only thing the browser reports; everything else is read server-side.
-        await tab.call(SessionState.track_page_view, referrer="https://instagram.com/")
+        # The path and the referrer are all the browser reports; everything else is read server-side.
+        await tab.call(SessionState.track_page_view, path="/support", referrer="https://instagram.com/")
     [event] = await _stored()
     assert (event.kind, event.name) == ("page_view", "/support")
     assert (event.ip, event.device, event.browser) == ("198.51.100.23", "phone", "Mobile Safari 17.4")
