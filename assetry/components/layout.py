@@ -281,24 +281,18 @@ def app_page(*children: rx.Component) -> rx.Component:
         rx.box(
             _phone_bar(),
             rx.el.main(
-                # Once the session is known a small mark appears, and the stylesheet swaps the
-                # spinner for the page. The page itself is in the first HTML and hydrated (in
-                # slices) with it, hidden: the session's arrival draws a mark, not the whole page.
-                rx.cond(SessionState.signed_in, rx.box(class_name="signed-in")),
-                rx.center(rx.spinner(size="3"), padding="4rem", class_name="until-signed-in"),
-                rx.box(
-                    policy_banner(),
-                    plan_reminders(),
-                    *children,
-                    padding=["1rem", "1.5rem", "2rem"],
-                    max_width=CONTENT_WIDTH,
-                    width="100%",
-                    class_name="signed-in-page",
+                rx.cond(
+                    SessionState.signed_in,
+                    rx.box(
+                        policy_banner(),
+                        plan_reminders(),
+                        *children,
+                        padding=["1rem", "1.5rem", "2rem"],
+                        max_width=CONTENT_WIDTH,
+                        width="100%",
+                    ),
+                    rx.center(rx.spinner(size="3"), padding="4rem"),
                 ),
-                style={
-                    "&:has(> .signed-in) > .until-signed-in": {"display": "none"},
-                    "&:not(:has(> .signed-in)) > .signed-in-page": {"display": "none"},
-                },
             ),
             width="100%",
             min_width="0",
