@@ -241,17 +241,6 @@ async def accounts_and_syncs(user_id: uuid.UUID) -> list[tuple[ConnectedAccount,
         return [(account, bool(syncing)) for account, syncing in found.all()]
 
 
-async def syncing(user_id: uuid.UUID) -> set[uuid.UUID]:
-    """The user's accounts with a sync queued or running."""
-    async with db.user_session(user_id) as session:
-        running = await session.exec(
-            select(SyncRun.account_id).where(
-                SyncRun.user_id == user_id, col(SyncRun.status).in_((QUEUED, RUNNING))
-            )
-        )
-        return set(running.all())
-
-
 async def queue_sync(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID) -> bool:
     """Queue a sync of one account in the caller's transaction; False when one is already waiting.
 

@@ -81,14 +81,9 @@ def view(
     files = [o for o in output_views if o.url]
     captions = [o for o in output_views if o.kind == "caption"]
     return GenerationView(
-        id=str(generation.id),
-        kind=generation.kind,
-        kind_label=KIND_LABELS.get(generation.kind, generation.kind),
-        prompt=generation.prompt,
+        **_labels(generation),
         error=generation.error,
-        created=f"{generation.created_at:%b %-d, %Y %H:%M} UTC",
         details=_details(generation),
-        offline=generation.provider == "offline",
         cover_url=files[0].url if files else "",
         cover_kind=files[0].kind if files else "",
         first_caption=captions[0].text if captions else "",
@@ -103,9 +98,13 @@ def card(generation: Generation, outputs: list[GenerationOutput]) -> GenerationC
     links were half of what a library page sent, and a card shows none of them."""
     first_file = next((o for o in outputs if o.storage_key), None)
     first_caption = next((o for o in outputs if not o.storage_key), None)
-    shown = view(generation, [o for o in (first_file, first_caption) if o is not None])
     return GenerationCard(
-        **{field.name: getattr(shown, field.name) for field in dataclasses.fields(GenerationCard)}
+        **_labels(generation),
+        status_label=STATUS_LABELS.get(generation.status, generation.status),
+        status_color=STATUS_COLORS.get(generation.status, "gray"),
+        cover_url=media.url_for(first_file) if first_file else "",
+        cover_kind=_file_kind(first_file) if first_file else "",
+        first_caption=(first_caption.text or "") if first_caption else "",
     )
 
 
@@ -114,6 +113,18 @@ def moved(item: GenerationView, change: Noted) -> GenerationView:
     return dataclasses.replace(
         item, **_where(change.status, change.phase, change.position, change.started_at)
     )
+
+
+def _labels(generation: Generation) -> dict:
+    """What every card and page says of a generation, whatever its state."""
+    return {
+        "id": str(generation.id),
+        "kind": generation.kind,
+        "kind_label": KIND_LABELS.get(generation.kind, generation.kind),
+        "prompt": generation.prompt,
+        "created": f"{generation.created_at:%b %-d, %Y %H:%M} UTC",
+        "offline": generation.provider == "offline",
+    }
 
 
 def _where(status: str, phase: str, position: int | None, started_at: datetime | None) -> dict:
@@ -133,7 +144,7 @@ def _output_view(kind: str, output: GenerationOutput) -> OutputView:
     if output.storage_key:
         return OutputView(
             id=str(output.id),
-            kind="video" if output.content_type.startswith("video/") else "image",
+            kind=_file_kind(output),
             url=media.url_for(output),
             download_url=media.url_for(output, download=True),
             size=f"{output.size_bytes / 1e6:.1f} MB"
@@ -141,6 +152,10 @@ def _output_view(kind: str, output: GenerationOutput) -> OutputView:
             else f"{output.size_bytes / 1e3:.0f} kB",
         )
     return OutputView(id=str(output.id), kind="caption", text=output.text or "")
+
+
+def _file_kind(output: GenerationOutput) -> str:
+    return "video" if output.content_type.startswith("video/") else "image"
 
 
 def _progress(status: str, started_at: datetime | None, phase: str, position: int | None) -> str:

@@ -52,7 +52,7 @@ async def test_two_syncs_of_one_account_never_run_at_once(database: str) -> None
     account_id, other_account = await new_account(user_id), await new_account(user_id)
     assert await queue_sync(user_id, account_id) is True
     assert await queue_sync(user_id, account_id) is False  # one waits already: a second click adds nothing
-    assert await connections.syncing(user_id) == {account_id}
+    assert {a.id for a, busy in await connections.accounts_and_syncs(user_id) if busy} == {account_id}
     app = engine.build_app()
     async with app.open_async():
         assert await next_fetched(app) == connections.SYNC_TASK  # the first sync is now running

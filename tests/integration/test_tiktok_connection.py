@@ -212,7 +212,7 @@ async def test_a_revoked_token_mid_sync_asks_to_reconnect_without_retrying(
     assert (run.status, "Reconnect" in run.error) == ("failed", True)
     [job] = await engine_jobs(connections.SYNC_TASK)
     assert (job.status, job.attempts) == ("failed", 1)
-    assert await connections.syncing(user_id) == set()
+    assert {a.id for a, busy in await connections.accounts_and_syncs(user_id) if busy} == set()
 
 
 async def test_rate_limits_put_the_sync_back_and_it_resumes(database: str, tiktok: TikTokImitation) -> None:
@@ -227,7 +227,7 @@ async def test_rate_limits_put_the_sync_back_and_it_resumes(database: str, tikto
         run = (await session.exec(select(SyncRun))).one()
     assert (job.status, job.attempts) == ("succeeded", 2)
     assert (run.status, run.posts) == ("succeeded", len(await tiktok.public_videos(HANDLE)))
-    assert await connections.syncing(user_id) == set()
+    assert {a.id for a, busy in await connections.accounts_and_syncs(user_id) if busy} == set()
     assert await count(Post, Post.account_id == connected.account_id) == len(
         await tiktok.public_videos(HANDLE)
     )
