@@ -9,12 +9,19 @@ sign-up form's "I live in the European Union" checkbox, toggled: the tab's state
 and written back to Redis, one delta sent back). Tabs start evenly over 20 s. Every 200 tabs
 are driven by a client process of their own, so the load generator is the same in both cases.
 
+Two machines on one: each backend and the client process that drives its tabs run pinned to a
+core of their own (`taskset`, `sched_setaffinity`), backend A and its tabs on the first core
+in both cases, backend B and its tabs on the second. Per backend, the two cases then have the
+same hardware and the same load; what they share is what production shares, Redis (and
+Postgres, which this event does not touch). Unpinned (`--shared-cores`), the 400-tab case
+puts twice the work on the same two cores as the 200-tab case, and measures the machine.
+
 Measured, over every event of every tab: milliseconds from sending the event to the update
 that shows its new value (p50, p95, p99, max), and errors (a connection refused or dropped, a
 hydrate or an event unanswered within 10 s). Target: 0 errors, two backends' p95 at most 1.5×
 one backend's. Everything runs on loopback; every wait is bounded.
 
-Run alone: `python -m bench.tabs [RUNS]`.
+Run alone: `python -m bench.tabs [RUNS] [--shared-cores]`.
 """
 
 from __future__ import annotations
@@ -91,6 +98,12 @@ def _shows(value: str, frame: str) -> bool:
     return found is not None and found.group(1) == value
 
 
+def _pinned(core: int | None) -> None:
+    """This process on `core` only (None: anywhere)."""
+    if core is not None:
+        os.sched_setaffinity(0, {core})
+
+
 async def _tab(base: str, origin: str, event: str, start_at: float, events_s: float, out: dict) -> None:
     loop = asyncio.get_running_loop()
     await asyncio.sleep(max(0.0, start_at - loop.time()))
@@ -122,9 +135,13 @@ async def _tab(base: str, origin: str, event: str, start_at: float, events_s: fl
         out["errors"].append(type(error).__name__)
 
 
-def drive(base: str, origin: str, event: str, tabs: int, ramp_s: float, events_s: float) -> dict:
-    """One client process: `tabs` tabs on `base`, started evenly over `ramp_s`, each sending an
-    event a second for `events_s` once hydrated. Returns every latency (ms) and every error."""
+def drive(
+    base: str, origin: str, event: str, tabs: int, ramp_s: float, events_s: float, core: int | None = None
+) -> dict:
+    """One client process (on `core` if given): `tabs` tabs on `base`, started evenly over
+    `ramp_s`, each sending an event a second for `events_s` once hydrated. Returns every
+    latency (ms) and every error."""
+    _pinned(core)
 
     async def run() -> dict:
         out: dict = {"ms": [], "errors": []}
@@ -136,13 +153,15 @@ def drive(base: str, origin: str, event: str, tabs: int, ramp_s: float, events_s
     return asyncio.run(run())
 
 
-def _load(backends: list[str], origin: str, event: str, tabs: int) -> dict:
-    """`tabs` tabs split evenly over `backends`, TABS_PER_CLIENT per client process."""
-    clients = [backends[n % len(backends)] for n in range(tabs // TABS_PER_CLIENT)]
+def _load(backends: list[str], origin: str, event: str, tabs: int, cores: list[int | None]) -> dict:
+    """`tabs` tabs split evenly over `backends`, TABS_PER_CLIENT per client process, each client
+    on the core of the backend it drives."""
+    clients = [n % len(backends) for n in range(tabs // TABS_PER_CLIENT)]
     started = time.perf_counter()
     with ProcessPoolExecutor(len(clients), mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [
-            pool.submit(drive, base, origin, event, TABS_PER_CLIENT, RAMP_S, EVENTS_S) for base in clients
+            pool.submit(drive, backends[b], origin, event, TABS_PER_CLIENT, RAMP_S, EVENTS_S, cores[b])
+            for b in clients
         ]
         parts = [future.result(timeout=RAMP_S + EVENTS_S + 6 * TIMEOUT_S + 60) for future in futures]
     ms = [value for part in parts for value in part["ms"]]
@@ -158,6 +177,7 @@ def _load(backends: list[str], origin: str, event: str, tabs: int) -> dict:
         "p99_ms": percentile(ms, 0.99) if ms else None,
         "max_ms": max(ms) if ms else None,
         "wall_s": time.perf_counter() - started,
+        "pinned": cores[0] is not None,
         "load_average": os.getloadavg(),
     }
 
@@ -174,9 +194,24 @@ def _event_name() -> str:
     return format_event_handler(SignUpState.set_in_eu)
 
 
-def start_backends(stack: ExitStack, count: int, **extra_env: str) -> tuple[list[Server], list[str], str]:
+def cores_for(count: int, pinned: bool) -> list[int | None]:
+    """The core each of `count` backends (and its tabs) runs on: one each when pinned."""
+    usable = sorted(os.sched_getaffinity(0))
+    if not pinned:
+        return [None] * count
+    if len(usable) < count:
+        raise SystemExit(
+            f"pinning {count} backends needs {count} cores; this machine lets us use {len(usable)}"
+        )
+    return usable[:count]
+
+
+def start_backends(
+    stack: ExitStack, count: int, cores: list[int | None] | None = None, **extra_env: str
+) -> tuple[list[Server], list[str], str]:
     """`count` backends sharing Redis database 8 (emptied on the way out), each a process group
-    of its own; returns them, their base URLs and the public origin every tab sends."""
+    of its own (backend n on `cores[n]` and the processes it starts, if given); returns them,
+    their base URLs and the public origin every tab sends."""
     from moto.server import ThreadedMotoServer
 
     from assetry import rls
@@ -207,8 +242,9 @@ def start_backends(stack: ExitStack, count: int, **extra_env: str) -> tuple[list
         PUBLIC_URL=origin, DATA_DIR=str(work / "data"), PYTHONDONTWRITEBYTECODE="1", **extra_env,
     )  # fmt: skip
     servers, bases = [], []
-    for port in ports:
-        command = [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--backend-only"]
+    for port, core in zip(ports, cores or [None] * count, strict=True):
+        command = [] if core is None else ["taskset", "--cpu-list", str(core)]
+        command += [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--backend-only"]
         command += ["--backend-port", str(port), "--backend-host", "127.0.0.1", "--loglevel", "warning"]
         servers.append(stack.enter_context(Server(f"backend :{port}", command, cwd=source, env=env)))
         bases.append(f"http://127.0.0.1:{port}")
@@ -217,17 +253,21 @@ def start_backends(stack: ExitStack, count: int, **extra_env: str) -> tuple[list
     return servers, bases, origin
 
 
-def measure(runs: int = DEFAULT_RUNS) -> dict:
+def measure(runs: int = DEFAULT_RUNS, pinned: bool = True) -> dict:
     results: dict = {"one": [], "two": []}
     event = _event_name()
+    cores = cores_for(2, pinned)
     with ExitStack() as stack:
-        _, bases, origin = start_backends(stack, 2)
+        # Reflex sizes its web workers by the host's CPUs (2 × CPUs + 1); a backend pinned to one
+        # core gets what Reflex would give a machine of one core.
+        workers = {} if not pinned else {"GRANIAN_WORKERS": "3"}
+        _, bases, origin = start_backends(stack, 2, cores, **workers)
         shared_redis = redis.Redis.from_url(REDIS_URL)
         for run in range(runs):
             for label, used, tabs in (("one", bases[:1], TABS // 2), ("two", bases, TABS)):
                 shared_redis.flushdb()
                 log(f"tabs: run {run + 1}/{runs}, {tabs} tabs on {len(used)} backend(s) …")
-                measured = _load(used, origin, event, tabs)
+                measured = _load(used, origin, event, tabs, cores)
                 log(f"tabs: {measured}")
                 results[label].append(measured)
     return results
@@ -235,6 +275,8 @@ def measure(runs: int = DEFAULT_RUNS) -> dict:
 
 def report(r: dict) -> list[str]:
     title = f"Open tabs: an event a second for {EVENTS_S:.0f} s each, started over {RAMP_S:.0f} s"
+    pinned = any(run.get("pinned") for runs in r.values() for run in runs)
+    where = "each backend and its tabs on a core of their own" if pinned else "all on shared cores"
     columns = (
         ("runs", 5),
         ("events", 8),
@@ -246,7 +288,7 @@ def report(r: dict) -> list[str]:
         ("load", 7),
     )
     header = "".join(f"{name:>{width}}" for name, width in columns)
-    lines = [f"\n{title} (UI state in Redis) [ms, median of runs]", f"  {'':<34}{header}"]
+    lines = [f"\n{title} (UI state in Redis; {where}) [ms, median of runs]", f"  {'':<34}{header}"]
     medians = {}
     for label, title in (
         ("one", f"{TABS // 2} tabs on one backend"),
@@ -270,5 +312,6 @@ def report(r: dict) -> list[str]:
 
 
 if __name__ == "__main__":
-    measured = measure(int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_RUNS)
+    numbers = [arg for arg in sys.argv[1:] if arg.isdigit()]
+    measured = measure(int(numbers[0]) if numbers else DEFAULT_RUNS, pinned="--shared-cores" not in sys.argv)
     print("\n".join(report(measured)))
