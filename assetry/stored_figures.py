@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from assetry.models.analytics import METRICS
 
-# Quarter hours counted from 2000-01-01 UTC: every offset and clock change since then is on one.
+# Quarter hours counted from 2000-01-01 UTC; each lies in one local day of every zone (from 2012 on).
 QUARTER = "date_bin('15 minutes', {t}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
 
 

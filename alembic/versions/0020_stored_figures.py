@@ -10,8 +10,9 @@ reads one row per post and one row per quarter hour of its days (`services.dashb
   and how many snapshots have the metric (`<m>_count`).
 - growth_quarters: per creator, account and quarter hour (UTC, from 2000-01-01) of capture,
   what the creator's own posts rose above their highest earlier value (`<m>`, summed; 0: no
-  rise) and how many snapshots were captured then (`snapshots`). Every time zone's offset and
-  clock change since 2005 falls on a quarter hour, so a quarter hour lies in one local day.
+  rise) and how many snapshots were captured then (`snapshots`). From 2012 on, every zone's
+  offset is a whole number of quarter hours and no clock change splits a quarter hour between
+  two days (tests/unit/services/test_local_time.py), so a quarter hour lies in one local day.
 - snapshot_reasons: per post and distinct `missing` (as JSON text, `{}` left out), how many
   snapshots gave it and when the first was captured.
 
