@@ -56,7 +56,8 @@ def _owner() -> sa.Column:
 def upgrade() -> None:
     op.create_table(
         "post_figures",
-        sa.Column("post_id", sa.Uuid(), sa.ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("id", sa.Uuid(), primary_key=True, server_default=sa.text("gen_random_uuid()")),
+        sa.Column("post_id", sa.Uuid(), sa.ForeignKey("posts.id", ondelete="CASCADE"), nullable=False),
         _owner(),
         sa.Column("latest_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("missing", sa.JSON(), nullable=True),
@@ -72,6 +73,7 @@ def upgrade() -> None:
             )
         ),
     )
+    op.create_unique_constraint("post_figures_post_id_key", "post_figures", ["post_id"])
     op.create_index("ix_post_figures_user_id", "post_figures", ["user_id"])
     op.create_table(
         "growth_quarters",
@@ -82,7 +84,6 @@ def upgrade() -> None:
         sa.Column("snapshots", sa.BigInteger(), nullable=False, server_default="0"),
         *(sa.Column(m, sa.BigInteger(), nullable=False, server_default="0") for m in METRICS),
     )
-    op.create_index("ix_growth_quarters_user_id", "growth_quarters", ["user_id"])
     op.create_index(
         "ix_growth_quarters_user_account_quarter",
         "growth_quarters",
@@ -111,6 +112,7 @@ def upgrade() -> None:
         op.execute(rls.user_owned_table(table))
     for statement in FILL:
         op.execute(statement)
+    op.execute(f"ANALYZE {', '.join(TABLES)}")  # planned on real sizes from the first page load
     for name in FUNCTIONS:
         op.execute(function(name))
     for statement in TRIGGERS:

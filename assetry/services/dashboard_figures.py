@@ -121,7 +121,8 @@ def _followers_before(moment: str) -> str:
 
 # The CTEs each way of reading gives the shared rest of the statement (`_statement`):
 # - per_post: per own post with snapshots, post_id, posted_at, platform, views_now (its latest views);
-# - gains: per (period, post_id), what the post gained of each metric (a column per metric);
+# - scored: per period and post, `views_now` and what the post gained of each metric then
+#   (a column per metric, NULL: nothing counted);
 # - shown: the top posts' columns as `dashboard_rows` says;
 # - days: per local day (two rows can share one), the growth of each metric;
 # - said: per (missing, post_id) of snapshots giving reasons, how many (`times`) and the first's `first_at`;
@@ -161,6 +162,10 @@ seen AS MATERIALIZED (
 }
     FROM seen JOIN periods ON seen.captured_at >= periods.start OR seen.posted_at >= periods.start
     GROUP BY periods.period, seen.post_id
+), scored AS (
+    SELECT periods.period, per_post.post_id, per_post.views_now, {_each("gains.{m}")}
+    FROM periods CROSS JOIN per_post
+    LEFT JOIN gains ON gains.post_id = per_post.post_id AND gains.period = periods.period
 ), days AS (
     SELECT {_DAY.format(t="posted_at")} AS day, {
     _each("sum(CASE WHEN {m}_before IS NULL THEN {m} END)::bigint AS {m}")
@@ -195,8 +200,8 @@ FROM_SNAPSHOTS_SHOWN = f"""shown AS (
 # What a post gained since a start: its first value if it was published since; and its rises
 # captured since, which add up to its highest value now less the highest before the start: the
 # `<m>_before` of its earliest snapshot since then (the least of those captured at that moment;
-# NULL: none before, so its first value was seen since then).
-_RISEN = "(own.{m}_high - coalesce(b.{m}, own.{m}_first))"
+# NULL: none before, so its first value was seen since then); none if it has no snapshot since.
+_RISEN = "CASE WHEN own.latest_at >= periods.start THEN own.{m}_high - coalesce(b.{m}, own.{m}_first) END"
 FROM_FIGURES = f"""
 own AS MATERIALIZED (
     SELECT p.id AS post_id, p.posted_at, p.platform, f.latest_at, f.missing, {
@@ -207,14 +212,14 @@ own AS MATERIALIZED (
       AND {_FOR_ACCOUNTS.format(c="p.account_id")}
 ), {_PERIODS}, per_post AS (
     SELECT post_id, posted_at, platform, views_now FROM own
-), gains AS (
-    SELECT periods.period, own.post_id, {
+), scored AS MATERIALIZED (
+    SELECT periods.period, own.post_id, own.views_now, {
     _each(
         f"CASE WHEN own.posted_at >= periods.start AND own.{{m}}_count > 0"
         f" THEN own.{{m}}_first + coalesce({_RISEN}, 0) ELSE nullif({_RISEN}, 0) END AS {{m}}"
     )
 }
-    FROM own JOIN periods ON own.latest_at >= periods.start OR own.posted_at >= periods.start
+    FROM own CROSS JOIN periods
     LEFT JOIN LATERAL (
         SELECT {_each("min(s.{m}_before) AS {m}")} FROM metric_snapshots s
         WHERE own.latest_at >= periods.start AND s.user_id = :user_id AND s.post_id = own.post_id
@@ -242,8 +247,8 @@ own AS MATERIALIZED (
 FROM_FIGURES_SHOWN = f"""shown AS (
     SELECT p.id, p.platform, p.title, p.url, p.cover_url, p.posted_at, p.source, {_each("own.{m}_now")},
         own.missing
-    FROM posts p JOIN own ON own.post_id = p.id
-    WHERE p.user_id = :user_id AND p.id IN (SELECT post_id FROM top)
+    FROM own JOIN posts p ON p.id = own.post_id
+    WHERE own.post_id IN (SELECT post_id FROM top) AND p.user_id = :user_id
 )"""
 
 
@@ -255,9 +260,9 @@ def _statement(sources: str, shown: str, *more: str) -> sa.TextClause:
 WITH {sources}, top AS (
     SELECT periods.period, best.*
     FROM periods CROSS JOIN LATERAL (
-        SELECT per_post.post_id, per_post.views_now, {_each("gains.{m}")}
-        FROM per_post LEFT JOIN gains ON gains.post_id = per_post.post_id AND gains.period = periods.period
-        ORDER BY coalesce(gains.views, 0) DESC, coalesce(per_post.views_now, 0) DESC, per_post.post_id
+        SELECT scored.post_id, scored.views_now, {_each("scored.{m}")}
+        FROM scored WHERE scored.period = periods.period
+        ORDER BY coalesce(scored.views, 0) DESC, coalesce(scored.views_now, 0) DESC, scored.post_id
         LIMIT {TOP_POSTS}
     ) best
 ), {shown}, published AS (
