@@ -6,6 +6,11 @@ the day it was published; each later snapshot adds what rose above the highest v
 before it, on the day it was captured. Each snapshot carries that highest earlier value
 (`<metric>_before`, kept by the database on insert: migration 0018), so every figure is a
 plain sum over the creator's rows of the covering index, with no pass over a post's history.
+
+The dashboard's own statement reads running figures the database keeps instead (migration
+0020: each post's latest, highest and first values, the creator's growth per quarter hour),
+so a view reads a row per post and per quarter hour of its days (`STORED`); a range that
+ended before the creator's latest snapshot reads the snapshots (`DASHBOARD`).
 """
 
 from __future__ import annotations
