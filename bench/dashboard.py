@@ -22,6 +22,7 @@ Baseline for the ratios: the same creator's numbers in a database holding only t
 `--keep` leaves the server's database in place and reuses it on the next run (to compare
 code or index changes without reloading; drop them with `dropdb bench_dashboard` and
 `dropdb bench_dashboard_baseline`). The baseline lives in `bench_dashboard_baseline`.
+`--database NAME` names the Postgres database instead (e.g. one load per branch, each kept).
 `--scale F` multiplies the number of creators (e.g. 0.1: 100 creators); the creator measured always has 1,000 posts × 10 snapshots.
 
 Run alone: `python -m bench.dashboard [--scale 1] [--runs 30] [--backends postgres embedded]`.
@@ -64,6 +65,7 @@ def _now() -> datetime:
 
 def _pg_load(owner_url: str, creators: int, now: datetime) -> float:
     """Bulk-load everything with generate_series; returns seconds. Indexes are rebuilt afterwards."""
+    from assetry import stored_figures
     from assetry.config import driver_url
 
     engine = sa.create_engine(driver_url(owner_url), poolclass=sa.pool.NullPool)
@@ -147,6 +149,8 @@ def _pg_load(owner_url: str, creators: int, now: datetime) -> float:
         for table in saved:
             for _, definition in saved[table]:
                 run(definition)
+        for statement in stored_figures.FILL:  # what the skipped triggers would have kept
+            run(statement)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
@@ -298,10 +302,12 @@ def _loaded_creators(owner_url: str) -> int:
         engine.dispose()
 
 
-def _one_database(backend: str, creators: int, runs: int, keep: bool = False) -> dict:
+def _one_database(
+    backend: str, creators: int, runs: int, keep: bool = False, database: str = POSTGRES_DB
+) -> dict:
     now = _now()
     keep = keep and backend == "postgres"
-    name = POSTGRES_DB if creators > 1 else f"{POSTGRES_DB}_baseline"
+    name = database if creators > 1 else f"{database}_baseline"
     with (
         temp_dir(f"dashboard-{backend}") as data_dir,
         migrated_database(
@@ -328,13 +334,14 @@ def measure(
     backends: tuple[str, ...] = BACKENDS,
     baseline: bool = True,
     keep: bool = False,
+    database: str = POSTGRES_DB,
 ) -> dict:
     results = {}
     for backend in backends:
         creators = max(1, math.ceil(CREATORS[backend] * scale))
-        results[backend] = _one_database(backend, creators, runs, keep)
+        results[backend] = _one_database(backend, creators, runs, keep, database)
         if baseline:
-            results[backend]["baseline"] = _one_database(backend, 1, runs)
+            results[backend]["baseline"] = _one_database(backend, 1, runs, database=database)
     return results
 
 
@@ -403,9 +410,19 @@ def main() -> None:
         action="store_true",
         help=f"Postgres: leave {POSTGRES_DB} in place afterwards and reuse it if it holds the same load",
     )
+    parser.add_argument(
+        "--database",
+        default=POSTGRES_DB,
+        help="Postgres: the database's name (the baseline's gets _baseline), to keep loads side by side",
+    )
     args = parser.parse_args()
     results = measure(
-        args.scale, args.runs, tuple(args.backends), baseline=not args.no_baseline, keep=args.keep
+        args.scale,
+        args.runs,
+        tuple(args.backends),
+        baseline=not args.no_baseline,
+        keep=args.keep,
+        database=args.database,
     )
     print("\n".join(report(results)))
 

@@ -178,3 +178,73 @@ class OAuthState(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = created_field()
+
+
+# Running figures the database keeps from the snapshots (migration 0020 says what each holds).
+# Nothing in Python writes them, so they are tables without a model class.
+def _owner(*, index: bool = True) -> sa.Column:
+    return sa.Column(
+        "user_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=index
+    )
+
+
+post_figures = sa.Table(
+    "post_figures",
+    SQLModel.metadata,
+    sa.Column(
+        "id", sa.Uuid(), primary_key=True, default=uuid.uuid4, server_default=sa.text("gen_random_uuid()")
+    ),
+    sa.Column(
+        "post_id", sa.Uuid(), sa.ForeignKey("posts.id", ondelete="CASCADE"), nullable=False, unique=True
+    ),
+    _owner(),
+    sa.Column("latest_at", UTCDateTime(), nullable=True),
+    sa.Column("missing", sa.JSON(), nullable=True),
+    *(
+        column
+        for m in METRICS
+        for column in (
+            sa.Column(f"{m}_now", sa.BigInteger(), nullable=True),
+            sa.Column(f"{m}_at", UTCDateTime(), nullable=True),
+            sa.Column(f"{m}_high", sa.BigInteger(), nullable=True),
+            sa.Column(f"{m}_first", sa.BigInteger(), nullable=False, server_default="0"),
+            sa.Column(f"{m}_count", sa.BigInteger(), nullable=False, server_default="0"),
+        )
+    ),
+)
+growth_quarters = sa.Table(
+    "growth_quarters",
+    SQLModel.metadata,
+    sa.Column(
+        "id", sa.Uuid(), primary_key=True, default=uuid.uuid4, server_default=sa.text("gen_random_uuid()")
+    ),
+    _owner(index=False),  # both indexes below start with it (one of its own misled the planner)
+    sa.Column("account_id", sa.Uuid(), nullable=True),
+    sa.Column("quarter", UTCDateTime(), nullable=False),
+    sa.Column("snapshots", sa.BigInteger(), nullable=False, server_default="0"),
+    *(sa.Column(m, sa.BigInteger(), nullable=False, server_default="0") for m in METRICS),
+    sa.Index(
+        "ix_growth_quarters_user_account_quarter",
+        "user_id",
+        "account_id",
+        "quarter",
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+    ),
+    sa.Index(
+        "ix_growth_quarters_user_quarter", "user_id", "quarter", postgresql_include=["account_id", *METRICS]
+    ),
+)
+snapshot_reasons = sa.Table(
+    "snapshot_reasons",
+    SQLModel.metadata,
+    sa.Column(
+        "id", sa.Uuid(), primary_key=True, default=uuid.uuid4, server_default=sa.text("gen_random_uuid()")
+    ),
+    _owner(),
+    sa.Column("post_id", sa.Uuid(), sa.ForeignKey("posts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("missing", sa.Text(), nullable=False),
+    sa.Column("times", sa.BigInteger(), nullable=False),
+    sa.Column("first_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("post_id", "missing"),
+)

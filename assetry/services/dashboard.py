@@ -183,9 +183,13 @@ async def overviews(
     starts = [period.bounds()[0] for period in periods]
     since = min(period.previous().bounds()[0] for period in periods)
     first_day = min(period.start for period in periods)
-    rows = figures.dashboard_rows(user_id, account_ids, tz, since, starts, end, (first_day, periods[0].end))
+    asked = (user_id, account_ids, tz, since, starts, end, (first_day, periods[0].end))
     async with db.user_session(user_id) as session:
-        top, shown, days, cells, said, seen, published, notes, accounts = (await session.exec(rows)).one()
+        # The stored figures, unless the creator has snapshots captured since the end (a past range).
+        *found, latest = (await session.exec(figures.dashboard_rows(*asked, stored=True))).one()
+        if latest is not None and latest >= end:
+            found = (await session.exec(figures.dashboard_rows(*asked, stored=False))).one()
+    top, shown, days, cells, said, seen, published, notes, accounts = found
     by_day: dict[date, dict[str, int]] = defaultdict(dict)
     for row in days:
         counts = by_day[local_time.day_of(row["day"])]

@@ -6,6 +6,11 @@ the day it was published; each later snapshot adds what rose above the highest v
 before it, on the day it was captured. Each snapshot carries that highest earlier value
 (`<metric>_before`, kept by the database on insert: migration 0018), so every figure is a
 plain sum over the creator's rows of the covering index, with no pass over a post's history.
+
+The dashboard's own statement reads running figures the database keeps instead (migration
+0020: each post's latest, highest and first values, the creator's growth per quarter hour),
+so a view reads a row per post and per quarter hour of its days (`STORED`); a range that
+ended before the creator's latest snapshot reads the snapshots (`DASHBOARD`).
 """
 
 from __future__ import annotations
@@ -119,21 +124,29 @@ def _followers_before(moment: str) -> str:
     )
 
 
-# One statement, one pass over the creator's snapshots (the covering index, joined to the own
-# posts), with the creator's notes and followers; it returns one row of JSON arrays, each small
-# (see `dashboard_rows`).
-DASHBOARD = sa.text(
-    f"""
-WITH seen AS MATERIALIZED (
+# The CTEs each way of reading gives the shared rest of the statement (`_statement`):
+# - per_post: per own post with snapshots, post_id, posted_at, platform, views_now (its latest views);
+# - scored: per period and post, `views_now` and what the post gained of each metric then
+#   (a column per metric, NULL: nothing counted);
+# - shown: the top posts' columns as `dashboard_rows` says;
+# - days: per local day (two rows can share one), the growth of each metric;
+# - said: per (missing, post_id) of snapshots giving reasons, how many (`times`) and the first's `first_at`;
+# - counts: one row, per metric how many snapshots have it.
+_PERIODS = """periods AS (
+    SELECT n - 1 AS period, start FROM unnest(CAST(:starts AS timestamptz[])) WITH ORDINALITY AS t(start, n)
+)"""
+_FOR_ACCOUNTS = "(CAST(:account_ids AS uuid[]) IS NULL OR {c} = ANY(CAST(:account_ids AS uuid[])))"
+
+# Read from the snapshots: one pass over the creator's (the covering index, joined to the own
+# posts). Right for any period, also one that ended before the latest snapshots.
+FROM_SNAPSHOTS = f"""
+seen AS MATERIALIZED (
     SELECT s.post_id, s.captured_at, p.posted_at, p.platform, {_each("s.{m}, s.{m}_before")},
         nullif(CAST(s.missing AS text), '{{}}') AS missing
     FROM metric_snapshots s JOIN posts p ON p.id = s.post_id
     WHERE s.user_id = :user_id AND s.captured_at < :end
-      AND p.user_id = :user_id AND p.source = 'own'
-      AND (CAST(:account_ids AS uuid[]) IS NULL OR p.account_id = ANY(CAST(:account_ids AS uuid[])))
-), periods AS (
-    SELECT n - 1 AS period, start FROM unnest(CAST(:starts AS timestamptz[])) WITH ORDINALITY AS t(start, n)
-), latest AS (
+      AND p.user_id = :user_id AND p.source = 'own' AND {_FOR_ACCOUNTS.format(c="p.account_id")}
+), {_PERIODS}, latest AS (
     -- Each post's latest views: newest first on the covering index, no sort.
     SELECT DISTINCT ON (s.post_id) s.post_id, s.views
     FROM metric_snapshots s
@@ -147,43 +160,117 @@ WITH seen AS MATERIALIZED (
     -- The first value seen counts if the post was published in the period; a rise above the
     -- highest value before it, if captured in the period.
     SELECT periods.period, seen.post_id, {
-        _each(
-            "sum(CASE WHEN {m}_before IS NULL THEN CASE WHEN posted_at >= start THEN {m} END"
-            " WHEN captured_at >= start AND {m} > {m}_before THEN {m} - {m}_before END)::bigint AS {m}"
-        )
-    }
+    _each(
+        "sum(CASE WHEN {m}_before IS NULL THEN CASE WHEN posted_at >= start THEN {m} END"
+        " WHEN captured_at >= start AND {m} > {m}_before THEN {m} - {m}_before END)::bigint AS {m}"
+    )
+}
     FROM seen JOIN periods ON seen.captured_at >= periods.start OR seen.posted_at >= periods.start
     GROUP BY periods.period, seen.post_id
-), top AS (
-    SELECT periods.period, best.*
-    FROM periods CROSS JOIN LATERAL (
-        SELECT per_post.post_id, per_post.views_now, {_each("gains.{m}")}
-        FROM per_post LEFT JOIN gains ON gains.post_id = per_post.post_id AND gains.period = periods.period
-        ORDER BY coalesce(gains.views, 0) DESC, coalesce(per_post.views_now, 0) DESC, per_post.post_id
-        LIMIT {TOP_POSTS}
-    ) best
-), shown AS (
-    -- The top posts' own columns, and each metric's latest value and reasons as of the end.
-    SELECT p.id, p.platform, p.title, p.url, p.cover_url, p.posted_at, p.source, {
-        _each(
-            "(SELECT s.{m} FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id"
-            " AND s.captured_at < :end AND s.{m} IS NOT NULL ORDER BY s.captured_at DESC LIMIT 1) AS {m}_now"
-        )
-    },
-        (SELECT s.missing FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id
-         AND s.captured_at < :end ORDER BY s.captured_at DESC LIMIT 1) AS missing
-    FROM posts p WHERE p.user_id = :user_id AND p.id IN (SELECT post_id FROM top)
+), scored AS (
+    SELECT periods.period, per_post.post_id, per_post.views_now, {_each("gains.{m}")}
+    FROM periods CROSS JOIN per_post
+    LEFT JOIN gains ON gains.post_id = per_post.post_id AND gains.period = periods.period
 ), days AS (
     SELECT {_DAY.format(t="posted_at")} AS day, {
-        _each("sum(CASE WHEN {m}_before IS NULL THEN {m} END)::bigint AS {m}")
-    }
+    _each("sum(CASE WHEN {m}_before IS NULL THEN {m} END)::bigint AS {m}")
+}
     FROM seen WHERE posted_at >= :since AND posted_at < :end GROUP BY 1
     UNION ALL
     SELECT {_DAY.format(t="captured_at")}, {
-        _each("sum(CASE WHEN {m} > {m}_before THEN {m} - {m}_before END)::bigint")
-    }
+    _each("sum(CASE WHEN {m} > {m}_before THEN {m} - {m}_before END)::bigint")
+}
     FROM seen WHERE captured_at >= :since GROUP BY 1
-), published AS (
+), said AS (
+    SELECT missing, post_id, count(*) AS times, min(captured_at) AS first_at
+    FROM seen WHERE missing IS NOT NULL GROUP BY missing, post_id
+), counts AS (
+    SELECT {_each("count({m}) AS {m}")} FROM seen
+)"""
+FROM_SNAPSHOTS_SHOWN = f"""shown AS (
+    -- The top posts' own columns, and each metric's latest value and reasons as of the end.
+    SELECT p.id, p.platform, p.title, p.url, p.cover_url, p.posted_at, p.source, {
+    _each(
+        "(SELECT s.{m} FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id"
+        " AND s.captured_at < :end AND s.{m} IS NOT NULL ORDER BY s.captured_at DESC LIMIT 1) AS {m}_now"
+    )
+},
+        (SELECT s.missing FROM metric_snapshots s WHERE s.user_id = :user_id AND s.post_id = p.id
+         AND s.captured_at < :end ORDER BY s.captured_at DESC LIMIT 1) AS missing
+    FROM posts p WHERE p.user_id = :user_id AND p.id IN (SELECT post_id FROM top)
+)"""
+
+# Read from the stored running figures (migration 0020): a row per own post and per quarter hour
+# of the days shown. Right when every snapshot of the creator was captured before the end.
+# What a post gained since a start: its first value if it was published since; and its rises
+# captured since, which add up to its highest value now less the highest before the start: the
+# `<m>_before` of its earliest snapshot since then (the least of those captured at that moment;
+# NULL: none before, so its first value was seen since then); none if it has no snapshot since.
+_RISEN = "CASE WHEN own.latest_at >= periods.start THEN own.{m}_high - coalesce(b.{m}, own.{m}_first) END"
+FROM_FIGURES = f"""
+own AS MATERIALIZED (
+    SELECT p.id AS post_id, p.posted_at, p.platform, f.latest_at, f.missing, {
+    _each("f.{m}_now, f.{m}_high, f.{m}_first, f.{m}_count")
+}
+    FROM posts p JOIN post_figures f ON f.post_id = p.id
+    WHERE p.user_id = :user_id AND f.user_id = :user_id AND p.source = 'own'
+      AND {_FOR_ACCOUNTS.format(c="p.account_id")}
+), {_PERIODS}, per_post AS (
+    SELECT post_id, posted_at, platform, views_now FROM own
+), scored AS MATERIALIZED (
+    SELECT periods.period, own.post_id, own.views_now, {
+    _each(
+        f"CASE WHEN own.posted_at >= periods.start AND own.{{m}}_count > 0"
+        f" THEN own.{{m}}_first + coalesce({_RISEN}, 0) ELSE nullif({_RISEN}, 0) END AS {{m}}"
+    )
+}
+    FROM own CROSS JOIN periods
+    LEFT JOIN LATERAL (
+        SELECT {_each("min(s.{m}_before) AS {m}")} FROM metric_snapshots s
+        WHERE own.latest_at >= periods.start AND s.user_id = :user_id AND s.post_id = own.post_id
+          AND s.captured_at = (SELECT min(e.captured_at) FROM metric_snapshots e
+                               WHERE e.user_id = :user_id AND e.post_id = own.post_id
+                                 AND e.captured_at >= periods.start)
+    ) b ON own.latest_at >= periods.start
+), days AS (
+    SELECT {_DAY.format(t="posted_at")} AS day, {
+    _each("(sum({m}_first) FILTER (WHERE {m}_count > 0))::bigint AS {m}")
+}
+    FROM own WHERE posted_at >= :since AND posted_at < :end GROUP BY 1
+    UNION ALL
+    SELECT {_DAY.format(t="quarter")}, {_each("nullif(sum({m}), 0)::bigint")}
+    FROM growth_quarters g
+    WHERE g.user_id = :user_id AND g.quarter >= :since AND g.quarter < :end
+      AND {_FOR_ACCOUNTS.format(c="g.account_id")}
+    GROUP BY 1
+), said AS (
+    SELECT r.missing, r.post_id, r.times, r.first_at
+    FROM snapshot_reasons r JOIN own ON own.post_id = r.post_id WHERE r.user_id = :user_id
+), counts AS (
+    SELECT {_each("sum({m}_count)::bigint AS {m}")} FROM own
+)"""
+FROM_FIGURES_SHOWN = f"""shown AS (
+    SELECT p.id, p.platform, p.title, p.url, p.cover_url, p.posted_at, p.source, {_each("own.{m}_now")},
+        own.missing
+    FROM own JOIN posts p ON p.id = own.post_id
+    WHERE own.post_id IN (SELECT post_id FROM top) AND p.user_id = :user_id
+)"""
+
+
+def _statement(sources: str, shown: str, *more: str) -> sa.TextClause:
+    """The dashboard's statement on `sources` and `shown` (FROM_SNAPSHOTS or FROM_FIGURES and
+    their `_SHOWN`): one row of JSON arrays, each small (see `dashboard_rows`), then the `more` columns."""
+    return sa.text(
+        f"""
+WITH {sources}, top AS (
+    SELECT periods.period, best.*
+    FROM periods CROSS JOIN LATERAL (
+        SELECT scored.post_id, scored.views_now, {_each("scored.{m}")}
+        FROM scored WHERE scored.period = periods.period
+        ORDER BY coalesce(scored.views, 0) DESC, coalesce(scored.views_now, 0) DESC, scored.post_id
+        LIMIT {TOP_POSTS}
+    ) best
+), {shown}, published AS (
     SELECT ({_DAY.format(t="posted_at")} + {local_time.THURSDAY}) % 7 AS weekday,
         {_CLOCK.format(t="posted_at")} / {local_time.HOUR} % 24 AS hour, views_now AS views
     FROM per_post WHERE views_now IS NOT NULL
@@ -198,9 +285,6 @@ WITH seen AS MATERIALIZED (
         (SELECT avg(views) FROM ranked WHERE every_place IN ((every + 1) / 2, (every + 2) / 2))::float8
             AS typical
     FROM ranked GROUP BY weekday, hour
-), said AS (
-    SELECT missing, post_id, count(*) AS times, min(captured_at) AS first_at
-    FROM seen WHERE missing IS NOT NULL GROUP BY missing, post_id
 ), reasons AS (
     -- Where reasons for missing numbers come from, and the first post (by id) to give each:
     -- a platform (its posts), or a snapshot's `missing` (the snapshots, the first one's time).
@@ -216,8 +300,7 @@ WITH seen AS MATERIALIZED (
     SELECT a.display_name, a.username, {_followers_before(":end")} AS now,
         ARRAY(SELECT {_followers_before("periods.start")} FROM periods ORDER BY period) AS before
     FROM connected_accounts a
-    WHERE a.user_id = :user_id
-      AND (CAST(:account_ids AS uuid[]) IS NULL OR a.id = ANY(CAST(:account_ids AS uuid[])))
+    WHERE a.user_id = :user_id AND {_FOR_ACCOUNTS.format(c="a.id")}
 )
 SELECT
     (SELECT coalesce(json_agg(top), '[]') FROM top) AS posts,
@@ -226,19 +309,28 @@ SELECT
     (SELECT coalesce(json_agg(cells), '[]') FROM cells) AS cells,
     (SELECT coalesce(json_agg(r), '[]') FROM (SELECT * FROM reasons UNION ALL SELECT * FROM reasons_given) r)
         AS reasons,
-    (SELECT json_build_object({_each("'{m}', count({m})")}) FROM seen) AS seen,
+    (SELECT json_build_object({_each("'{m}', {m}")}) FROM counts) AS seen,
     ARRAY(
         SELECT (SELECT count(*) FROM posts p
                 WHERE p.user_id = :user_id AND p.source = 'own' AND p.posted_at >= periods.start
-                  AND p.posted_at < :end
-                  AND (CAST(:account_ids AS uuid[]) IS NULL OR p.account_id = ANY(CAST(:account_ids AS uuid[]))))
+                  AND p.posted_at < :end AND {_FOR_ACCOUNTS.format(c="p.account_id")})
         FROM periods ORDER BY periods.period
     ) AS published,
     (SELECT coalesce(json_agg(n ORDER BY n.day, n.created_at), '[]')
      FROM (SELECT day, body, created_at FROM notes
            WHERE user_id = :user_id AND day >= :first_day AND day <= :last_day) n) AS notes,
-    (SELECT coalesce(json_agg(accounts), '[]') FROM accounts) AS accounts
+    (SELECT coalesce(json_agg(accounts), '[]') FROM accounts) AS accounts{"".join(f", {c}" for c in more)}
 """
+    )
+
+
+DASHBOARD = _statement(FROM_SNAPSHOTS, FROM_SNAPSHOTS_SHOWN)
+# With `latest`: when the creator's latest snapshot was captured; the figures are right only
+# if that is before the end (else DASHBOARD gives them).
+STORED = _statement(
+    FROM_FIGURES,
+    FROM_FIGURES_SHOWN,
+    "(SELECT max(latest_at) FROM post_figures WHERE user_id = :user_id) AS latest",
 )
 
 
@@ -250,8 +342,10 @@ def dashboard_rows(
     starts: Sequence[datetime],
     end: datetime,
     notes: tuple[date, date],
+    *,
+    stored: bool,
 ) -> sa.TextClause:
-    """`DASHBOARD` with its parameters: one row of JSON arrays, each small:
+    """`STORED` (`stored`) or `DASHBOARD` with its parameters: one row of JSON arrays, each small:
 
     - `posts`: for each start (`period`: its place in `starts`), the posts that gained most
       views from it to `end`, then most views now: `post_id`, `views_now` and what each gained
@@ -291,7 +385,7 @@ def dashboard_rows(
     # Written into the SQL, not bound: Postgres plans it for this creator and these dates each
     # time. Bound, a prepared statement switches to a generic plan after a few runs (20× slower
     # at 10 M snapshots).
-    return DASHBOARD.bindparams(
+    return (STORED if stored else DASHBOARD).bindparams(
         *(sa.bindparam(name, value, type_=kind, literal_execute=True) for name, value, kind in values)
     )
 

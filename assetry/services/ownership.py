@@ -265,6 +265,28 @@ _ENTRIES = [
         export_as="what_works_figures",
         describes="the figures of your What works page as last computed from your posts, kept until they change",
     ),
+    Ownership(
+        "post_figures",
+        OWNER,
+        "user_id",
+        export_as="post_figures",
+        describes="per post, its latest, highest and first numbers, worked out from its metric history",
+    ),
+    Ownership(
+        "growth_quarters",
+        OWNER,
+        "user_id",
+        export_as="growth_by_quarter_hour",
+        describes="how much your own posts' numbers grew in each quarter hour (UTC), per connected account, "
+        "worked out from their metric history",
+    ),
+    Ownership(
+        "snapshot_reasons",
+        OWNER,
+        "user_id",
+        export_as="missing_number_reasons",
+        describes="per post, the reasons platforms gave for numbers they left out, and how often",
+    ),
     # The email outbox (the mail service's table): exported and purged when it exists.
     Ownership(
         "outbox",
