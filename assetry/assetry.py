@@ -62,7 +62,8 @@ app.add_middleware(SessionBoundary())
 # Arguments that don't fit their handler are refused as bad input before it runs.
 app.add_middleware(ArgumentCheck())
 
-# require_login also fills the app shell's banners (policy changes, plan reminders).
+# require_login also fills the app shell's banners (policy changes, plan reminders). A page
+# whose load opens it with `session.open_page` has that one on_load: shell and page in one event.
 # A page wrapped in `counted` records its views (components/page_view.py).
 _signed_in = [SessionState.require_login]
 
@@ -125,7 +126,7 @@ app.add_page(
     counted(studio.studio_page),
     route="/studio",
     title="Studio · Assetry",
-    on_load=[*_signed_in, studio.StudioState.load],
+    on_load=studio.StudioState.load,  # the shell included (session.open_page)
 )
 app.add_page(
     counted(plan.plan_page), route="/plan", title="Plan · Assetry", on_load=[*_signed_in, plan.PlanState.load]
@@ -134,7 +135,7 @@ app.add_page(
     counted(library.library_page),
     route="/library",
     title="Library · Assetry",
-    on_load=[*_signed_in, library.LibraryState.load],
+    on_load=library.LibraryState.load,  # the shell included (session.open_page)
 )
 app.add_page(
     counted(library.generation_page),
