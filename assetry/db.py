@@ -9,7 +9,8 @@ Two ways in, and only two:
   user join its transaction: one pooled connection and one role switch for all the page reads.
 - `service_session()`: work the service does for itself (jobs, admin, visitors
   who are not signed in). It runs as `service_role`, which bypasses RLS; every
-  use is deliberate and named.
+  use is deliberate and named. `service_read()` is the same for a single statement that
+  needs no transaction around it (the session behind a cookie, asked before every page load).
 
 The database is Postgres in every mode: DATABASE_URL's, or the embedded server's.
 """
@@ -127,7 +128,8 @@ async def user_session(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
 async def one_user_transaction(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
     """A `user_session` that the `user_session`s of the same user opened inside the block join
     (a page load's reads, made by several services). Work that must commit on its own (a write
-    others wait for) does not belong in it: it commits when the whole block ends."""
+    others wait for) does not belong in it: it commits when the whole block ends. Nothing inside
+    may read twice at once (`asyncio.gather`): the reads share one connection."""
     async with user_session(user_id) as session:
         joinable = _Joinable(user_id, session)
         entered = _joinable.set(joinable)
@@ -146,6 +148,15 @@ async def service_session() -> AsyncIterator[AsyncSession]:
         AsyncSession(engine(service=True), expire_on_commit=False) as session,
         session.begin(),
     ):
+        yield session
+
+
+@asynccontextmanager
+async def service_read() -> AsyncIterator[AsyncSession]:
+    """`service_session` for ONE statement, sent without a transaction around it (autocommit): a
+    statement is its own snapshot, and BEGIN and COMMIT would be two more round trips."""
+    async with AsyncSession(engine(service=True), expire_on_commit=False) as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield session
 
 
