@@ -1,5 +1,7 @@
 """Builds the Reflex app: theme, pages, HTTP routes. Nothing else lives here."""
 
+import gc
+
 import reflex as rx
 
 from assetry import logs, web
@@ -62,7 +64,8 @@ app.add_middleware(SessionBoundary())
 # Arguments that don't fit their handler are refused as bad input before it runs.
 app.add_middleware(ArgumentCheck())
 
-# require_login also fills the app shell's banners (policy changes, plan reminders).
+# require_login also fills the app shell's banners (policy changes, plan reminders). A page
+# whose load opens it with `session.open_page` has that one on_load: shell and page in one event.
 # A page wrapped in `counted` records its views (components/page_view.py).
 _signed_in = [SessionState.require_login]
 
@@ -125,7 +128,7 @@ app.add_page(
     counted(studio.studio_page),
     route="/studio",
     title="Studio · Assetry",
-    on_load=[*_signed_in, studio.StudioState.load],
+    on_load=studio.StudioState.load,  # the shell included (session.open_page)
 )
 app.add_page(
     counted(plan.plan_page), route="/plan", title="Plan · Assetry", on_load=[*_signed_in, plan.PlanState.load]
@@ -134,7 +137,7 @@ app.add_page(
     counted(library.library_page),
     route="/library",
     title="Library · Assetry",
-    on_load=[*_signed_in, library.LibraryState.load],
+    on_load=library.LibraryState.load,  # the shell included (session.open_page)
 )
 app.add_page(
     counted(library.generation_page),
@@ -197,4 +200,12 @@ async def run_jobs() -> None:
         await engine.run_worker()
 
 
+def freeze_start_up_objects() -> None:
+    """What start-up made (modules, the compiled app, the state classes) lives as long as the
+    process: `gc.freeze` takes it out of the garbage collector's full passes, which otherwise walk
+    all of it again while a burst of tabs allocates (and keeps) their states."""
+    gc.freeze()
+
+
 app.register_lifespan_task(run_jobs)
+app.register_lifespan_task(freeze_start_up_objects)

@@ -5,15 +5,19 @@ Two ways in, and only two:
 - `user_session(user_id)`: work done for one signed-in user. The transaction
   runs as the `authenticated` role with the user's id in `request.jwt.claims`,
   so row-level security refuses other users' rows even if a query forgets its filter.
+  Inside `one_user_transaction(user_id)` (a signed-in page load), the `user_session`s of that
+  user join its transaction: one pooled connection and one role switch for all the page reads.
 - `service_session()`: work the service does for itself (jobs, admin, visitors
   who are not signed in). It runs as `service_role`, which bypasses RLS; every
-  use is deliberate and named.
+  use is deliberate and named. `service_read()` is the same for a single statement that
+  needs no transaction around it (the session behind a cookie, asked before every page load).
 
 The database is Postgres in every mode: DATABASE_URL's, or the embedded server's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -91,9 +95,26 @@ _AS_USER = sa.text(
 )
 
 
+@dataclasses.dataclass
+class _Joinable:
+    """The transaction of a `one_user_transaction` block, while it lasts (None after)."""
+
+    user_id: uuid.UUID
+    session: AsyncSession | None
+
+
+_joinable: ContextVar[_Joinable | None] = ContextVar("joinable_user_session", default=None)
+
+
 @asynccontextmanager
 async def user_session(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
-    """A transaction on behalf of one user; committed on success, rolled back on error."""
+    """A transaction on behalf of one user; committed on success, rolled back on error.
+
+    Inside `one_user_transaction` for the same user it is that block's transaction."""
+    joinable = _joinable.get()
+    if joinable is not None and joinable.session is not None and joinable.user_id == user_id:
+        yield joinable.session
+        return
     async with (
         AsyncSession(engine(), expire_on_commit=False) as session,
         session.begin(),
@@ -104,12 +125,38 @@ async def user_session(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
 
 
 @asynccontextmanager
+async def one_user_transaction(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+    """A `user_session` that the `user_session`s of the same user opened inside the block join
+    (a page load's reads, made by several services). Work that must commit on its own (a write
+    others wait for) does not belong in it: it commits when the whole block ends. Nothing inside
+    may read twice at once (`asyncio.gather`): the reads share one connection."""
+    async with user_session(user_id) as session:
+        joinable = _Joinable(user_id, session)
+        entered = _joinable.set(joinable)
+        try:
+            yield session
+        finally:
+            # A task started inside the block copied the context: it must not find the session after it.
+            joinable.session = None
+            _joinable.reset(entered)
+
+
+@asynccontextmanager
 async def service_session() -> AsyncIterator[AsyncSession]:
     """A transaction on behalf of the service itself (bypasses RLS)."""
     async with (
         AsyncSession(engine(service=True), expire_on_commit=False) as session,
         session.begin(),
     ):
+        yield session
+
+
+@asynccontextmanager
+async def service_read() -> AsyncIterator[AsyncSession]:
+    """`service_session` for ONE statement, sent without a transaction around it (autocommit): a
+    statement is its own snapshot, and BEGIN and COMMIT would be two more round trips."""
+    async with AsyncSession(engine(service=True), expire_on_commit=False) as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield session
 
 

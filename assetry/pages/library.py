@@ -17,7 +17,7 @@ from assetry.services import studio
 from assetry.state.address import id_in_path
 from assetry.state.generations import STATUS_LABELS, GenerationCard, GenerationView, OutputView, card, view
 from assetry.state.page_local import PageLocal
-from assetry.state.session import LOGIN_ROUTE, signed_in_user
+from assetry.state.session import LOGIN_ROUTE, open_page, signed_in_user
 from assetry.state.watching import Progress, Watching
 
 PAGE_SIZE = 48
@@ -84,7 +84,8 @@ class LibraryState(PageLocal, rx.State):
 
     @rx.event
     async def load(self):
-        return await self._query(reset=True)
+        """The page's only on_load: the session check, the app shell and the first page in one event."""
+        return await open_page(self, lambda _user: self._query(reset=True))
 
     @rx.event
     async def set_filter(self, name: str, value: str):

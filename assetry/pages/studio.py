@@ -14,12 +14,12 @@ from assetry.components.layout import app_page
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
 from assetry.integrations import hooks
-from assetry.models import Generation
+from assetry.models import Generation, User
 from assetry.models.runs import ACTIVE
 from assetry.services import best_posts, catalog, changes, studio, what_worked
 from assetry.state.generations import GenerationView, moved, view
 from assetry.state.page_local import PageLocal
-from assetry.state.session import LOGIN_ROUTE, signed_in_user
+from assetry.state.session import LOGIN_ROUTE, open_page, signed_in_user
 from assetry.state.watching import Progress, Watching
 
 RECENT = 6
@@ -83,9 +83,10 @@ class StudioState(PageLocal, Watching, rx.State):
 
     @rx.event
     async def load(self):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect(LOGIN_ROUTE)
+        """The page's only on_load: the session check, the app shell and the lists in one event."""
+        return await open_page(self, self._open)
+
+    async def _open(self, user: User):
         self._choose_kind(self.kind)
         self.opened += 1
         await self._refresh(user.id)

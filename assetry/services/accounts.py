@@ -129,7 +129,7 @@ async def user_for_token(token: str) -> User | None:
     """The signed-in user behind a session token, or None if it is unknown, expired or revoked."""
     if not token or len(token) > 128:
         return None
-    async with db.service_session() as session:
+    async with db.service_read() as session:
         return (await session.exec(select(User).join(AuthSession, sa.and_(*_is_live(token))))).first()
 
 
@@ -139,7 +139,7 @@ async def live_session(token: str) -> tuple[str, User | None]:
     """
     if not token or len(token) > 128:
         return "", None
-    async with db.service_session() as session:
+    async with db.service_read() as session:
         found = (
             await session.exec(select(AuthSession.id, User).join(User, sa.and_(*_is_live(token))))
         ).first()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assetry import db
 from assetry.models import User
@@ -20,7 +24,19 @@ class Banners:
 async def banners(user: User) -> Banners:
     """The shell's banners for this user, on their own clock."""
     async with db.user_session(user.id) as session:
-        return Banners(
-            reminders=await plan.reminders_in(session, user_id=user.id, zone_name=user.time_zone),
-            policies=await policy_changes.pending(session, user_id=user.id),
-        )
+        return await _banners_in(session, user)
+
+
+@asynccontextmanager
+async def page_load(user: User) -> AsyncIterator[Banners]:
+    """A signed-in page load's reads in one transaction: the shell's banners first, then whatever
+    the page reads inside the block (its services' `user_session`s join this one)."""
+    async with db.one_user_transaction(user.id) as session:
+        yield await _banners_in(session, user)
+
+
+async def _banners_in(session: AsyncSession, user: User) -> Banners:
+    return Banners(
+        reminders=await plan.reminders_in(session, user_id=user.id, zone_name=user.time_zone),
+        policies=await policy_changes.pending(session, user_id=user.id),
+    )

@@ -22,6 +22,7 @@ import json
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from urllib.parse import urlencode
 
@@ -98,9 +99,12 @@ class SessionState(rx.State):
         self._remember(user)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
-        banners = await app_shell.banners(user)
+        return await self._fill_shell(await app_shell.banners(user)) or None
+
+    async def _fill_shell(self, banners: app_shell.Banners) -> list[rx.event.EventType]:
+        """Show the app shell's parts; the events they follow with (their watchers)."""
         filled = [await (await self.get_state(part))._fill(banners) for part in ShellPart.__subclasses__()]
-        return [follow for follow in filled if follow is not None] or None
+        return [follow for follow in filled if follow is not None]
 
     @rx.event
     async def redirect_if_signed_in(self):
@@ -156,6 +160,25 @@ class SessionState(rx.State):
             user_agent=client.user_agent,
             referrer=referrer if isinstance(referrer, str) else "",
         )
+
+
+async def open_page(
+    state: rx.State, read: Callable[[User], Awaitable[rx.event.EventType | None]]
+) -> rx.event.EventType | None:
+    """A signed-in page's whole load in the one on_load event of its state (instead of
+    `require_login` and the page's load as two events): the session check, the app shell and the
+    page's reads (`read`, for the signed-in user) in one database transaction. Back to the log-in
+    page when the session is gone. Returns the shell's follow-up events, then the page's."""
+    session = await state.get_state(SessionState)
+    user = await signed_in_user(state)
+    session._remember(user)
+    if user is None:
+        return rx.redirect(LOGIN_ROUTE)
+    async with app_shell.page_load(user) as banners:
+        own = await read(user)
+    follow = await session._fill_shell(banners)
+    follow += own if isinstance(own, list) else [] if own is None else [own]
+    return follow or None
 
 
 class ShellPart(rx.State, mixin=True):

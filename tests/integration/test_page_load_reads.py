@@ -4,7 +4,8 @@ Reflex chains them on the server.
 
 The session behind the cookie is looked up once for the whole chain, not once per handler, and
 a page load after the session ended still finds out. What the browser receives until the page
-is hydrated, on-load work included, stays within the budgets of `test_hydrate_size`. The studio
+is hydrated, on-load work included, stays within the budgets of `test_hydrate_size`. A page whose
+load opens it (`session.open_page`: /studio, /library) loads in one event and one transaction. The studio
 reads the creator's best posts only when "Write like my best posts" is ticked, the one place
 that shows where they come from.
 """
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from reflex.state import OnLoadInternalState
 
 from assetry.pages.studio import StudioState
 from assetry.services import accounts
+from assetry.state.session import SessionBoundary
 from tests.browserless import Tab
 from tests.integration.test_hydrate_size import ANONYMOUS_BUDGET, SIGNED_IN_BUDGET
 from tests.integration.test_live_tabs import backend  # noqa: F401  (the served backend, a fixture)
@@ -30,6 +33,8 @@ HYDRATED = re.compile(r'"is_hydrated_rx_state_"\s*:\s*true')
 # The session behind a cookie and its user (`accounts.live_session`, `accounts.user_for_token`).
 SESSION_LOOKUP = re.compile(r"FROM (auth_sessions JOIN users|users JOIN auth_sessions)")
 SIGNED_IN_PAGES = ["/home", "/studio", "/library", "/plan", "/settings", "/analytics"]
+# A user transaction begins with its role switch (`db.user_session`).
+ROLE_SWITCH = "set_config('role', 'authenticated', true)"
 
 
 def _session_lookups(statements: QueryCounter) -> int:
@@ -75,6 +80,46 @@ async def test_a_signed_in_page_load_looks_the_session_up_once(
         assert _redirects(frames) == [], path
         assert _session_lookups(statements) == 1, (path, statements.sent)
         assert _bytes_until_hydrated(frames) <= SIGNED_IN_BUDGET, path
+
+
+@pytest.mark.parametrize(
+    ("path", "statements_sent"),
+    # The session; the role switch; the shell's plan reminders (2) and policies; the page's list(s).
+    [("/studio", 6), ("/library", 7)],
+)
+async def test_a_page_that_opens_itself_loads_in_one_event_and_one_transaction(
+    backend: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    statements_sent: int,
+) -> None:
+    _, token = await new_user("ana@example.com")
+    handled: list[str] = []  # every event of the tab, in the order the backend runs them
+    preprocess = SessionBoundary.preprocess
+
+    async def noted(self, app, state, event):
+        handled.append(event.name.rpartition(".")[2])
+        return await preprocess(self, app, state, event)
+
+    monkeypatch.setattr(SessionBoundary, "preprocess", noted)
+    tab = RawTab(backend)
+    try:
+        with QueryCounter() as statements:
+            frames = await tab.connect(cookie=token, path=path, until=_hydrated)
+    finally:
+        await tab.close()
+    assert "ana@example.com" in "".join(frames) and _redirects(frames) == []
+    # Reflex's hydrate and its on_load step, the page's one load, the hydrated flag; beside them
+    # the shell's reminder watcher (a background event that waits for changes).
+    assert [name for name in handled if name != "watch"] == [
+        "hydrate_and_load",
+        "on_load_internal",
+        "load",
+        "set_is_hydrated",
+    ], handled
+    assert _session_lookups(statements) == 1, statements.sent
+    assert sum(ROLE_SWITCH in statement for statement in statements.sent) == 1, statements.sent
+    assert len(statements.sent) == statements_sent, statements.sent
 
 
 async def test_a_visitors_page_load_asks_the_database_nothing_and_stays_small(
