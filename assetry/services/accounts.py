@@ -113,8 +113,9 @@ async def log_out(token: str) -> None:
         )
 
 
-def _is_live(token: str) -> list[sa.ColumnElement[bool]]:
-    """Conditions for the live session behind `token`: known, not expired or revoked, its user enabled."""
+def is_live(token: str) -> list[sa.ColumnElement[bool]]:
+    """Conditions for the live session behind `token`: known, not expired or revoked, its user enabled
+    (to join `User` and `AuthSession` on; a short token only: `user_for_token` checks the length)."""
     return [
         AuthSession.user_id == User.id,
         AuthSession.token_hash == security.token_digest(token),
@@ -130,7 +131,7 @@ async def user_for_token(token: str) -> User | None:
     if not token or len(token) > 128:
         return None
     async with db.service_session() as session:
-        return (await session.exec(select(User).join(AuthSession, sa.and_(*_is_live(token))))).first()
+        return (await session.exec(select(User).join(AuthSession, sa.and_(*is_live(token))))).first()
 
 
 async def live_session(token: str) -> tuple[str, User | None]:
@@ -141,7 +142,7 @@ async def live_session(token: str) -> tuple[str, User | None]:
         return "", None
     async with db.service_session() as session:
         found = (
-            await session.exec(select(AuthSession.id, User).join(User, sa.and_(*_is_live(token))))
+            await session.exec(select(AuthSession.id, User).join(User, sa.and_(*is_live(token))))
         ).first()
     return (f"{found[1].id}/{found[0]}", found[1]) if found else ("", None)
 

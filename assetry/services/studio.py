@@ -246,7 +246,7 @@ class LibraryPage:
     """A page of the library, newest first, each generation with its outputs; and the counts."""
 
     items: list[tuple[Generation, list[GenerationOutput]]]
-    total: int  # the generations that match the filters
+    total: int | None  # the generations that match the filters (None: not asked for)
     everything: int | None  # all of them, whatever the filters (None: not asked for)
 
     @property
@@ -265,15 +265,17 @@ async def library(
     limit: int = 48,
     after: LibraryCursor | None = None,
     before: LibraryCursor | None = None,
+    count: bool = True,
     everything: bool = False,
 ) -> LibraryPage:
-    """A page of the user's generations with their outputs, newest first, and how many match:
-    the first page, the one after `after` (older), or the one just before `before` (newer);
-    with `everything`, also how many there are whatever the filters.
+    """A page of the user's generations with their outputs, newest first, and (with `count`) how
+    many match: the first page, the one after `after` (older), or the one just before `before`
+    (newer); with `everything`, also how many there are whatever the filters.
 
     Pages by keyset, not offset: the next page starts below the last one shown, so rows
     that share a creation time are neither repeated nor skipped, and a deep page costs
-    what the first does. One transaction, a statement for each count, the page and its outputs."""
+    what the first does. One transaction, a statement for each count, the page and its outputs.
+    A page further down needs no count: what it can reach was counted with the first page."""
     mine = Generation.user_id == user_id
     filters = []
     if kind:
@@ -292,7 +294,7 @@ async def library(
     key = sa.tuple_(col(Generation.created_at), col(Generation.id))
     newest_first = (col(Generation.created_at).desc(), col(Generation.id).desc())
     async with db.user_session(user_id) as session:
-        total = await _count(session, mine, *filters)
+        total = await _count(session, mine, *filters) if count or everything else None
         all_of_them = (await _count(session, mine) if filters else total) if everything else None
         if after is not None:
             filters.append(key < sa.tuple_(after.created_at, after.id))
