@@ -145,7 +145,7 @@ class LibraryState(PageLocal, rx.State):
         if found.everything is not None:
             self.everything = found.everything
         if page:
-            views = [card(g, outputs) for g, outputs in found.items]
+            views = [card(entry) for entry in page]
             number = self._first - 1 if upwards else self._pages
             if upwards and self._pages - number > SHELVES:  # the last page makes room
                 self._pages -= 1

@@ -73,12 +73,17 @@ def url_for(output: GenerationOutput, *, download: bool = False) -> str:
     It expires at the end of the period of `media_url_ttl_seconds` after the current one, so it
     lives at least that long, and it reads the same whenever it is signed within one period:
     the browser keeps a cover it fetched for every later page that shows it (`cache_seconds`)."""
+    return link_to(output.storage_key or "", output.user_id, download=download)
+
+
+def link_to(key: str, owner: uuid.UUID, *, download: bool = False) -> str:
+    """`url_for` by the file's storage key and owner."""
     settings = get_settings()
     period = settings.media_url_ttl_seconds
     token = security.sign_media(
         signing_secret(settings),
-        key=output.storage_key or "",
-        owner=str(output.user_id),
+        key=key,
+        owner=str(owner),
         expires=(int(time.time()) // period + 2) * period,
         download=download,
     )

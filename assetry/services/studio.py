@@ -229,6 +229,23 @@ def _starts_of_words(search: str) -> str:
 
 
 @dataclass(frozen=True)
+class LibraryEntry:
+    """A generation as a library page lists it: what its card shows, its cover (the first file,
+    else the first caption) and its place in the order."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    kind: str
+    prompt: str
+    provider: str
+    status: str
+    created_at: datetime
+    cover_key: str | None  # the first file's storage key (None: no file)
+    cover_type: str | None  # its content type
+    first_caption: str | None  # the first caption's text, if any
+
+
+@dataclass(frozen=True)
 class LibraryCursor:
     """Where a library page ended: its last generation's creation time and id (the sort key)."""
 
@@ -236,22 +253,29 @@ class LibraryCursor:
     id: uuid.UUID
 
     @classmethod
-    def below(cls, generation: Generation) -> LibraryCursor:
+    def below(cls, generation: Generation | LibraryEntry) -> LibraryCursor:
         """The cursor of the next page after this generation."""
         return cls(created_at=generation.created_at, id=generation.id)
 
 
 @dataclass(frozen=True)
 class LibraryPage:
-    """A page of the library, newest first, each generation with its outputs; and the counts."""
+    """A page of the library, newest first; and the counts."""
 
-    items: list[tuple[Generation, list[GenerationOutput]]]
+    generations: list[LibraryEntry]
     total: int | None  # the generations that match the filters (None: not asked for)
     everything: int | None  # all of them, whatever the filters (None: not asked for)
 
-    @property
-    def generations(self) -> list[Generation]:
-        return [generation for generation, _ in self.items]
+
+def _first_output(*conditions: sa.ColumnElement[bool], columns: list) -> sa.LateralFromClause:
+    """A generation's first output (by position) that meets `conditions`, beside each page row."""
+    return (
+        select(*columns)
+        .where(GenerationOutput.generation_id == Generation.id, *conditions)
+        .order_by(GenerationOutput.position)
+        .limit(1)
+        .lateral()
+    )
 
 
 async def library(
@@ -268,13 +292,14 @@ async def library(
     count: bool = True,
     everything: bool = False,
 ) -> LibraryPage:
-    """A page of the user's generations with their outputs, newest first, and (with `count`) how
+    """A page of the user's generations, each with its cover, newest first, and (with `count`) how
     many match: the first page, the one after `after` (older), or the one just before `before`
     (newer); with `everything`, also how many there are whatever the filters.
 
     Pages by keyset, not offset: the next page starts below the last one shown, so rows
     that share a creation time are neither repeated nor skipped, and a deep page costs
-    what the first does. One transaction, a statement for each count, the page and its outputs.
+    what the first does. One transaction: a statement for each count, and one for the page
+    with each row's cover beside it, in columns (a model per row cost more than the query).
     A page further down needs no count: what it can reach was counted with the first page."""
     mine = Generation.user_id == user_id
     filters = []
@@ -293,6 +318,9 @@ async def library(
         filters.append(Generation.created_at < datetime.combine(until + timedelta(days=1), time.min, UTC))
     key = sa.tuple_(col(Generation.created_at), col(Generation.id))
     newest_first = (col(Generation.created_at).desc(), col(Generation.id).desc())
+    stored = col(GenerationOutput.storage_key)
+    cover = _first_output(stored.is_not(None), columns=[stored, GenerationOutput.content_type])
+    caption = _first_output(stored.is_(None), columns=[GenerationOutput.text])
     async with db.user_session(user_id) as session:
         total = await _count(session, mine, *filters) if count or everything else None
         all_of_them = (await _count(session, mine) if filters else total) if everything else None
@@ -301,11 +329,28 @@ async def library(
         if before is not None:
             filters.append(key > sa.tuple_(before.created_at, before.id))
         order = [c.asc() for c in (Generation.created_at, Generation.id)] if before else newest_first
-        query = select(Generation).where(mine, *filters).order_by(*order).limit(min(limit, 200))
-        page = list((await session.exec(query)).all())
-        outputs = await _outputs_of(session, user_id, [g.id for g in page])
-    items = _paired(reversed(page) if before else page, outputs)
-    return LibraryPage(items=items, total=total, everything=all_of_them)
+        query = (
+            select(
+                Generation.id,
+                Generation.user_id,
+                Generation.kind,
+                Generation.prompt,
+                Generation.provider,
+                Generation.status,
+                Generation.created_at,
+                *cover.c,
+                *caption.c,
+            )
+            .select_from(Generation)
+            .outerjoin(cover, sa.true())
+            .outerjoin(caption, sa.true())
+            .where(mine, *filters)
+            .order_by(*order)
+            .limit(min(limit, 200))
+        )
+        rows = (await session.exec(query)).all()
+    page = [LibraryEntry(*row) for row in (reversed(rows) if before else rows)]
+    return LibraryPage(generations=page, total=total, everything=all_of_them)
 
 
 async def save_caption(user_id: uuid.UUID, output_id: uuid.UUID, text: str) -> GenerationOutput:
