@@ -113,14 +113,19 @@ async def log_out(token: str) -> None:
         )
 
 
-def is_live(token: str) -> list[sa.ColumnElement[bool]]:
-    """Conditions for the live session behind `token`: known, not expired or revoked, its user enabled
-    (to join `User` and `AuthSession` on; a short token only: `user_for_token` checks the length)."""
+def _is_live(token: str) -> list[sa.ColumnElement[bool]]:
+    """Conditions for the live session behind `token`: known, not expired or revoked, its user enabled."""
+    return is_live_at(security.token_digest(token), utcnow())
+
+
+def is_live_at(token_hash: object, now: object) -> list[sa.ColumnElement[bool]]:
+    """`_is_live` by the token's digest and the time, values or bound parameters (a statement built
+    once): to join `User` and `AuthSession` on."""
     return [
         AuthSession.user_id == User.id,
-        AuthSession.token_hash == security.token_digest(token),
+        AuthSession.token_hash == token_hash,
         AuthSession.revoked_at.is_(None),
-        AuthSession.expires_at > utcnow(),
+        AuthSession.expires_at > now,
         AuthSession.ticket_expires_at.is_(None),  # a ticket is not a session token
         User.is_disabled.is_(False),
     ]
@@ -131,7 +136,7 @@ async def user_for_token(token: str) -> User | None:
     if not token or len(token) > 128:
         return None
     async with db.service_session() as session:
-        return (await session.exec(select(User).join(AuthSession, sa.and_(*is_live(token))))).first()
+        return (await session.exec(select(User).join(AuthSession, sa.and_(*_is_live(token))))).first()
 
 
 async def live_session(token: str) -> tuple[str, User | None]:
@@ -142,7 +147,7 @@ async def live_session(token: str) -> tuple[str, User | None]:
         return "", None
     async with db.service_session() as session:
         found = (
-            await session.exec(select(AuthSession.id, User).join(User, sa.and_(*is_live(token))))
+            await session.exec(select(AuthSession.id, User).join(User, sa.and_(*_is_live(token))))
         ).first()
     return (f"{found[1].id}/{found[0]}", found[1]) if found else ("", None)
 
