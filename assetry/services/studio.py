@@ -267,17 +267,6 @@ class LibraryPage:
     everything: int | None  # all of them, whatever the filters (None: not asked for)
 
 
-def _first_output(*conditions: sa.ColumnElement[bool], columns: list) -> sa.LateralFromClause:
-    """A generation's first output (by position) that meets `conditions`, beside each page row."""
-    return (
-        select(*columns)
-        .where(GenerationOutput.generation_id == Generation.id, *conditions)
-        .order_by(GenerationOutput.position)
-        .limit(1)
-        .lateral()
-    )
-
-
 async def library(
     user_id: uuid.UUID,
     *,
@@ -298,8 +287,8 @@ async def library(
 
     Pages by keyset, not offset: the next page starts below the last one shown, so rows
     that share a creation time are neither repeated nor skipped, and a deep page costs
-    what the first does. One transaction: a statement for each count, and one for the page
-    with each row's cover beside it, in columns (a model per row cost more than the query).
+    what the first does. One transaction: a statement for each count, the page and its covers,
+    in columns (a model per row cost more than the query).
     A page further down needs no count: what it can reach was counted with the first page."""
     mine = Generation.user_id == user_id
     filters = []
@@ -318,9 +307,6 @@ async def library(
         filters.append(Generation.created_at < datetime.combine(until + timedelta(days=1), time.min, UTC))
     key = sa.tuple_(col(Generation.created_at), col(Generation.id))
     newest_first = (col(Generation.created_at).desc(), col(Generation.id).desc())
-    stored = col(GenerationOutput.storage_key)
-    cover = _first_output(stored.is_not(None), columns=[stored, GenerationOutput.content_type])
-    caption = _first_output(stored.is_(None), columns=[GenerationOutput.text])
     async with db.user_session(user_id) as session:
         total = await _count(session, mine, *filters) if count or everything else None
         all_of_them = (await _count(session, mine) if filters else total) if everything else None
@@ -338,19 +324,50 @@ async def library(
                 Generation.provider,
                 Generation.status,
                 Generation.created_at,
-                *cover.c,
-                *caption.c,
             )
-            .select_from(Generation)
-            .outerjoin(cover, sa.true())
-            .outerjoin(caption, sa.true())
             .where(mine, *filters)
             .order_by(*order)
             .limit(min(limit, 200))
         )
         rows = (await session.exec(query)).all()
-    page = [LibraryEntry(*row) for row in (reversed(rows) if before else rows)]
-    return LibraryPage(generations=page, total=total, everything=all_of_them)
+        covers = await _covers(session, user_id, [row[0] for row in rows])
+    entries = [LibraryEntry(*row, *covers.get(row[0], (None, None, None))) for row in rows]
+    if before:
+        entries.reverse()
+    return LibraryPage(generations=entries, total=total, everything=all_of_them)
+
+
+async def _covers(
+    session: AsyncSession, user_id: uuid.UUID, generation_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str | None, str | None, str | None]]:
+    """Each generation's first file (storage key, content type) and first caption, by position.
+
+    A statement of its own with the page's ids written out: joined to the page in one statement
+    (by lateral or by a semi-join), row-level security left the planner no estimates, and it read
+    all the owner's outputs once per card."""
+    if not generation_ids:
+        return {}
+    query = (
+        select(
+            GenerationOutput.generation_id,
+            GenerationOutput.storage_key,
+            GenerationOutput.content_type,
+            GenerationOutput.text,
+        )
+        .where(GenerationOutput.user_id == user_id, col(GenerationOutput.generation_id).in_(generation_ids))
+        .order_by(GenerationOutput.generation_id, GenerationOutput.position)
+    )
+    files: dict[uuid.UUID, tuple[str, str]] = {}
+    captions: dict[uuid.UUID, str] = {}
+    for generation_id, key, content_type, text in (await session.exec(query)).all():
+        if key:
+            files.setdefault(generation_id, (key, content_type))
+        else:
+            captions.setdefault(generation_id, text or "")
+    return {
+        generation_id: (*files.get(generation_id, (None, None)), captions.get(generation_id))
+        for generation_id in generation_ids
+    }
 
 
 async def save_caption(user_id: uuid.UUID, output_id: uuid.UUID, text: str) -> GenerationOutput:

@@ -203,10 +203,10 @@ async def test_a_page_turn_and_a_search_send_a_few_statements_whatever_the_libra
             shown = (await tab.state(LibraryState)).shown
         assert shown > PAGE_SIZE  # the search turned a page too
         sent.append((turn.count, search.count, search_turn.count))
-    # The session's user, then one transaction: its role, and the page with each card's cover;
-    # a new search also counts what matches and the whole library, once (a page turn counts
+    # The session's user, then one transaction: its role, the page and the page's covers; a
+    # new search also counts what matches and the whole library, once (a page turn counts
     # nothing: what it can reach was counted with the first page).
-    assert sent == [(3, 5, 3)] * 2
+    assert sent == [(4, 6, 4)] * 2
 
 
 async def test_a_card_brings_its_cover_and_not_every_output_link(database: str) -> None:
