@@ -364,17 +364,33 @@ def signing_secret(settings: Settings) -> bytes:
     return _local_secret(settings.data_dir / "secret.key", 48)
 
 
+# The local secrets read so far, by file, with the file's identity when read: every signed
+# media link asks (48 a library page), and a file opened, read and decoded each time was a
+# third of a page's server time. A file made anew (another inode or time) is read again.
+_read_secrets: dict[Path, tuple[tuple[int, int], bytes]] = {}
+
+
 def _local_secret(path: Path, size: int) -> bytes:
     """A random secret kept in a file of its own (created once; two workers agree on it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with path.open("x") as handle:
-            handle.write(base64.urlsafe_b64encode(secrets.token_bytes(size)).decode())
-        path.chmod(0o600)
-    except FileExistsError:
-        pass
+        stat = path.stat()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with path.open("x") as handle:
+                handle.write(base64.urlsafe_b64encode(secrets.token_bytes(size)).decode())
+            path.chmod(0o600)
+        except FileExistsError:
+            pass
+        stat = path.stat()
+    identity = (stat.st_ino, stat.st_mtime_ns)
+    known = _read_secrets.get(path)
+    if known is not None and known[0] == identity:
+        return known[1]
     text = path.read_text().strip()
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    secret = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    _read_secrets[path] = (identity, secret)
+    return secret
 
 
 def driver_url(url: str) -> str:

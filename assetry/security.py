@@ -56,10 +56,11 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def sign_media(secret: bytes, *, key: str, owner: str, ttl_seconds: int, download: bool = False) -> str:
-    """A URL-safe token naming a media file, its owner and an expiry, signed with HMAC-SHA256."""
+def sign_media(secret: bytes, *, key: str, owner: str, expires: int, download: bool = False) -> str:
+    """A URL-safe token naming a media file, its owner and an expiry (Unix seconds), signed with
+    HMAC-SHA256."""
     body = json.dumps(
-        {"k": key, "o": owner, "e": int(time.time()) + ttl_seconds, "d": int(download)},
+        {"k": key, "o": owner, "e": expires, "d": int(download)},
         separators=(",", ":"),
     ).encode()
     mac = hmac.new(secret, body, hashlib.sha256).digest()

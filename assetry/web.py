@@ -80,7 +80,8 @@ async def media_file(request: Request) -> StreamingResponse | RedirectResponse |
         headers={
             "content-length": str(found.size),
             "content-disposition": f'{disposition}; filename="{found.filename}"',
-            "cache-control": "private, max-age=300",
+            # The link reads the same for an hour or more (media.url_for): kept until it expires.
+            "cache-control": f"private, max-age={media.cache_seconds(found.expires)}",
         },
     )
 

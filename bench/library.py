@@ -56,6 +56,8 @@ _PROBE = """
       this.addEventListener("message", (event) => {
         if (bench.hydrated === undefined && typeof event.data === "string"
             && /is_hydrated_rx_state_\\\\?"\\s*:\\s*true/.test(event.data)) bench.hydrated = performance.now();
+        // A page of cards arrived: the server's part of a page ends here, the browser's begins.
+        if (typeof event.data === "string" && event.data.includes("shelf_")) bench.delta = performance.now();
       });
     }
   };
@@ -165,23 +167,26 @@ _SHOWN = """() => {
 }"""
 
 
-def _scroll_to_end(page, total: int) -> tuple[float, list[float], int]:
-    """Scroll to the bottom until the oldest card is on screen; returns ms, each page's ms, the most cards at once."""
-    pages, most = [], 0
+def _scroll_to_end(page, total: int) -> tuple[float, list[float], list[float], int]:
+    """Scroll to the bottom until the oldest card is on screen; returns ms, each page's ms, the part
+    of each until its cards arrived over the websocket, the most cards at once."""
+    pages, arrived, most = [], [], 0
     started = page.evaluate("() => performance.now()")
     while (shown := page.evaluate(_SHOWN)) < total:
         scrolled = page.evaluate(
             "() => { window.scrollTo(0, document.body.scrollHeight); return performance.now(); }"
         )
         page.wait_for_function(f"() => ({_SHOWN})() > {shown}", timeout=TIMEOUT_MS)
-        pages.append(page.evaluate("() => performance.now()") - scrolled)
+        done, delta = page.evaluate("() => [performance.now(), window.__bench.delta]")
+        pages.append(done - scrolled)
+        arrived.append(delta - scrolled)
         most = max(most, page.locator(".generation-card").count())
     oldest = page.locator(".generation-card").filter(has_text=f"Image {total}:")
     oldest.first.scroll_into_view_if_needed()
     finished = page.evaluate("() => performance.now()")
     if page.get_by_role("button", name="Load more").count():
         raise RuntimeError("Load more is still offered with every card shown")
-    return finished - started, pages, most
+    return finished - started, pages, arrived, most
 
 
 def measure(runs: int = DEFAULT_RUNS, generations: int = DEFAULT_GENERATIONS) -> dict:
@@ -193,6 +198,7 @@ def measure(runs: int = DEFAULT_RUNS, generations: int = DEFAULT_GENERATIONS) ->
         "images": [],
         "scroll": [],
         "pages": [],
+        "arrived": [],
         "empty": [],
         "most": [],
     }
@@ -220,7 +226,7 @@ def measure(runs: int = DEFAULT_RUNS, generations: int = DEFAULT_GENERATIONS) ->
                     context, page, more_seen = _open(browser, url, full, first_page)
                     page.wait_for_function("() => window.__bench.images !== undefined", timeout=TIMEOUT_MS)
                     probe = page.evaluate("() => window.__bench")
-                    scroll_ms, pages, most = _scroll_to_end(page, generations)
+                    scroll_ms, pages, arrived, most = _scroll_to_end(page, generations)
                     context.close()
                     errors.update(seen + more_seen)
                     if run < 0:
@@ -230,15 +236,28 @@ def measure(runs: int = DEFAULT_RUNS, generations: int = DEFAULT_GENERATIONS) ->
                     measured["images"].append(probe["images"])
                     measured["scroll"].append(scroll_ms)
                     measured["pages"].append(pages)
+                    measured["arrived"].append(arrived)
                     measured["most"].append(most)
                     log(
                         f"library run {run + 1}/{runs}: cards {probe['cards']:.0f} ms, images "
                         f"{probe['images']:.0f} ms, scroll to the end {scroll_ms:.0f} ms ({len(pages)} pages)"
                     )
-    pages = measured.pop("pages")
+    pages, arrived = measured.pop("pages"), measured.pop("arrived")
     most = max(measured.pop("most"))
     result = {key: summary(values) for key, values in measured.items()}
     result["load_more"] = summary([ms for run in pages for ms in run]) if pages[0] else None
+    result["load_more_arrived"] = summary([ms for run in arrived for ms in run]) if pages[0] else None
+    result["load_more_drawn"] = (
+        summary(
+            [
+                ms - got
+                for run, got_run in zip(pages, arrived, strict=True)
+                for ms, got in zip(run, got_run, strict=True)
+            ]
+        )
+        if pages[0]
+        else None
+    )
     result["load_more_first"] = summary([run[0] for run in pages]) if pages[0] else None
     result["load_more_last"] = summary([run[-1] for run in pages]) if pages[0] else None
     result["pages"] = len(pages[0])
@@ -268,6 +287,8 @@ def report(r: dict) -> list[str]:
     row("first render: navigation → the images on screen loaded", r["images"], True)
     row(f"scroll to the end ({r['pages']} more pages, loaded as the end comes near)", r["scroll"])
     row("  one page: scroll to the bottom → its cards shown", r["load_more"])
+    row("    scroll → its cards arrived over the websocket (server and network)", r["load_more_arrived"])
+    row("    its cards arrived → shown (the browser)", r["load_more_drawn"])
     row("  the first page (48 → 96 cards)", r["load_more_first"])
     row("  the last page (the oldest cards)", r["load_more_last"])
     lines.append(f"  most cards in the page at once: {r['most_cards_at_once']:,} (of {r['generations']:,})")

@@ -137,13 +137,16 @@ class LibraryState(PageLocal, rx.State):
             limit=PAGE_SIZE,
             after=self._edges[self._pages - 1][1] if self._pages and not upwards else None,
             before=self._edges[self._first][0] if upwards else None,
+            count=reset,
             everything=reset,
         )
-        page, self.total = found.generations, found.total
+        page = found.generations
+        if found.total is not None:
+            self.total = found.total
         if found.everything is not None:
             self.everything = found.everything
         if page:
-            views = [card(g, outputs) for g, outputs in found.items]
+            views = [card(entry) for entry in page]
             number = self._first - 1 if upwards else self._pages
             if upwards and self._pages - number > SHELVES:  # the last page makes room
                 self._pages -= 1
@@ -166,7 +169,7 @@ class LibraryState(PageLocal, rx.State):
                 self.shown += len(views)
         self.newer = self._first > 0
         self.above = self._first * PAGE_SIZE  # every page above the window is a whole one
-        # A short page is the end, even if rows made since the first page raised the total.
+        # A short page is the end, even if rows deleted since the first page was counted say otherwise.
         self.more = (upwards or len(page) == PAGE_SIZE) and self.shown < self.total
         return None
 

@@ -115,11 +115,17 @@ async def log_out(token: str) -> None:
 
 def _is_live(token: str) -> list[sa.ColumnElement[bool]]:
     """Conditions for the live session behind `token`: known, not expired or revoked, its user enabled."""
+    return is_live_at(security.token_digest(token), utcnow())
+
+
+def is_live_at(token_hash: object, now: object) -> list[sa.ColumnElement[bool]]:
+    """`_is_live` by the token's digest and the time, values or bound parameters (a statement built
+    once): to join `User` and `AuthSession` on."""
     return [
         AuthSession.user_id == User.id,
-        AuthSession.token_hash == security.token_digest(token),
+        AuthSession.token_hash == token_hash,
         AuthSession.revoked_at.is_(None),
-        AuthSession.expires_at > utcnow(),
+        AuthSession.expires_at > now,
         AuthSession.ticket_expires_at.is_(None),  # a ticket is not a session token
         User.is_disabled.is_(False),
     ]

@@ -229,6 +229,23 @@ def _starts_of_words(search: str) -> str:
 
 
 @dataclass(frozen=True)
+class LibraryEntry:
+    """A generation as a library page lists it: what its card shows, its cover (the first file,
+    else the first caption) and its place in the order."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    kind: str
+    prompt: str
+    provider: str
+    status: str
+    created_at: datetime
+    cover_key: str | None  # the first file's storage key (None: no file)
+    cover_type: str | None  # its content type
+    first_caption: str | None  # the first caption's text, if any
+
+
+@dataclass(frozen=True)
 class LibraryCursor:
     """Where a library page ended: its last generation's creation time and id (the sort key)."""
 
@@ -236,22 +253,18 @@ class LibraryCursor:
     id: uuid.UUID
 
     @classmethod
-    def below(cls, generation: Generation) -> LibraryCursor:
+    def below(cls, generation: Generation | LibraryEntry) -> LibraryCursor:
         """The cursor of the next page after this generation."""
         return cls(created_at=generation.created_at, id=generation.id)
 
 
 @dataclass(frozen=True)
 class LibraryPage:
-    """A page of the library, newest first, each generation with its outputs; and the counts."""
+    """A page of the library, newest first; and the counts."""
 
-    items: list[tuple[Generation, list[GenerationOutput]]]
-    total: int  # the generations that match the filters
+    generations: list[LibraryEntry]
+    total: int | None  # the generations that match the filters (None: not asked for)
     everything: int | None  # all of them, whatever the filters (None: not asked for)
-
-    @property
-    def generations(self) -> list[Generation]:
-        return [generation for generation, _ in self.items]
 
 
 async def library(
@@ -265,15 +278,18 @@ async def library(
     limit: int = 48,
     after: LibraryCursor | None = None,
     before: LibraryCursor | None = None,
+    count: bool = True,
     everything: bool = False,
 ) -> LibraryPage:
-    """A page of the user's generations with their outputs, newest first, and how many match:
-    the first page, the one after `after` (older), or the one just before `before` (newer);
-    with `everything`, also how many there are whatever the filters.
+    """A page of the user's generations, each with its cover, newest first, and (with `count`) how
+    many match: the first page, the one after `after` (older), or the one just before `before`
+    (newer); with `everything`, also how many there are whatever the filters.
 
     Pages by keyset, not offset: the next page starts below the last one shown, so rows
     that share a creation time are neither repeated nor skipped, and a deep page costs
-    what the first does. One transaction, a statement for each count, the page and its outputs."""
+    what the first does. One transaction: a statement for each count, the page and its covers,
+    in columns (a model per row cost more than the query).
+    A page further down needs no count: what it can reach was counted with the first page."""
     mine = Generation.user_id == user_id
     filters = []
     if kind:
@@ -292,18 +308,66 @@ async def library(
     key = sa.tuple_(col(Generation.created_at), col(Generation.id))
     newest_first = (col(Generation.created_at).desc(), col(Generation.id).desc())
     async with db.user_session(user_id) as session:
-        total = await _count(session, mine, *filters)
+        total = await _count(session, mine, *filters) if count or everything else None
         all_of_them = (await _count(session, mine) if filters else total) if everything else None
         if after is not None:
             filters.append(key < sa.tuple_(after.created_at, after.id))
         if before is not None:
             filters.append(key > sa.tuple_(before.created_at, before.id))
         order = [c.asc() for c in (Generation.created_at, Generation.id)] if before else newest_first
-        query = select(Generation).where(mine, *filters).order_by(*order).limit(min(limit, 200))
-        page = list((await session.exec(query)).all())
-        outputs = await _outputs_of(session, user_id, [g.id for g in page])
-    items = _paired(reversed(page) if before else page, outputs)
-    return LibraryPage(items=items, total=total, everything=all_of_them)
+        query = (
+            select(
+                Generation.id,
+                Generation.user_id,
+                Generation.kind,
+                Generation.prompt,
+                Generation.provider,
+                Generation.status,
+                Generation.created_at,
+            )
+            .where(mine, *filters)
+            .order_by(*order)
+            .limit(min(limit, 200))
+        )
+        rows = (await session.exec(query)).all()
+        covers = await _covers(session, user_id, [row[0] for row in rows])
+    entries = [LibraryEntry(*row, *covers.get(row[0], (None, None, None))) for row in rows]
+    if before:
+        entries.reverse()
+    return LibraryPage(generations=entries, total=total, everything=all_of_them)
+
+
+async def _covers(
+    session: AsyncSession, user_id: uuid.UUID, generation_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str | None, str | None, str | None]]:
+    """Each generation's first file (storage key, content type) and first caption, by position.
+
+    A statement of its own with the page's ids written out: joined to the page in one statement
+    (by lateral or by a semi-join), row-level security left the planner no estimates, and it read
+    all the owner's outputs once per card."""
+    if not generation_ids:
+        return {}
+    query = (
+        select(
+            GenerationOutput.generation_id,
+            GenerationOutput.storage_key,
+            GenerationOutput.content_type,
+            GenerationOutput.text,
+        )
+        .where(GenerationOutput.user_id == user_id, col(GenerationOutput.generation_id).in_(generation_ids))
+        .order_by(GenerationOutput.generation_id, GenerationOutput.position)
+    )
+    files: dict[uuid.UUID, tuple[str, str]] = {}
+    captions: dict[uuid.UUID, str] = {}
+    for generation_id, key, content_type, text in (await session.exec(query)).all():
+        if key:
+            files.setdefault(generation_id, (key, content_type))
+        else:
+            captions.setdefault(generation_id, text or "")
+    return {
+        generation_id: (*files.get(generation_id, (None, None)), captions.get(generation_id))
+        for generation_id in generation_ids
+    }
 
 
 async def save_caption(user_id: uuid.UUID, output_id: uuid.UUID, text: str) -> GenerationOutput:

@@ -8,7 +8,7 @@ from datetime import datetime
 from assetry.models import Generation, GenerationOutput
 from assetry.models.base import utcnow
 from assetry.services import media
-from assetry.services.studio import Noted
+from assetry.services.studio import LibraryEntry, Noted
 
 KIND_LABELS = {"video": "Video", "image": "Image", "caption": "Captions"}
 STATUS_LABELS = {
@@ -92,19 +92,17 @@ def view(
     )
 
 
-def card(generation: Generation, outputs: list[GenerationOutput]) -> GenerationCard:
+def card(entry: LibraryEntry) -> GenerationCard:
     """A generation as a card in a list draws it: its cover (the first file, else the first
     caption) and labels. No list of outputs, no progress or details: each file's two signed
     links were half of what a library page sent, and a card shows none of them."""
-    first_file = next((o for o in outputs if o.storage_key), None)
-    first_caption = next((o for o in outputs if not o.storage_key), None)
     return GenerationCard(
-        **_labels(generation),
-        status_label=STATUS_LABELS.get(generation.status, generation.status),
-        status_color=STATUS_COLORS.get(generation.status, "gray"),
-        cover_url=media.url_for(first_file) if first_file else "",
-        cover_kind=_file_kind(first_file) if first_file else "",
-        first_caption=(first_caption.text or "") if first_caption else "",
+        **_labels(entry),
+        status_label=STATUS_LABELS.get(entry.status, entry.status),
+        status_color=STATUS_COLORS.get(entry.status, "gray"),
+        cover_url=media.link_to(entry.cover_key, entry.user_id) if entry.cover_key else "",
+        cover_kind=_kind_of(entry.cover_type or "") if entry.cover_key else "",
+        first_caption=entry.first_caption or "",
     )
 
 
@@ -115,7 +113,7 @@ def moved(item: GenerationView, change: Noted) -> GenerationView:
     )
 
 
-def _labels(generation: Generation) -> dict:
+def _labels(generation: Generation | LibraryEntry) -> dict:
     """What every card and page says of a generation, whatever its state."""
     return {
         "id": str(generation.id),
@@ -144,7 +142,7 @@ def _output_view(kind: str, output: GenerationOutput) -> OutputView:
     if output.storage_key:
         return OutputView(
             id=str(output.id),
-            kind=_file_kind(output),
+            kind=_kind_of(output.content_type),
             url=media.url_for(output),
             download_url=media.url_for(output, download=True),
             size=f"{output.size_bytes / 1e6:.1f} MB"
@@ -154,8 +152,8 @@ def _output_view(kind: str, output: GenerationOutput) -> OutputView:
     return OutputView(id=str(output.id), kind="caption", text=output.text or "")
 
 
-def _file_kind(output: GenerationOutput) -> str:
-    return "video" if output.content_type.startswith("video/") else "image"
+def _kind_of(content_type: str) -> str:
+    return "video" if content_type.startswith("video/") else "image"
 
 
 def _progress(status: str, started_at: datetime | None, phase: str, position: int | None) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
@@ -204,6 +207,26 @@ def test_keys_are_made_locally_on_one_machine_and_never_in_multi_instance_mode(
     assert one_machine.encryption_keyring()[0][0] == "local"
     assert signing_secret(one_machine) == signing_secret(settings(DEPLOYMENT="single"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["encryption.key", "secret.key"]
+
+
+def test_the_local_signing_key_is_read_from_its_file_once_and_again_when_the_file_is_new(
+    settings, tmp_path, monkeypatch
+) -> None:
+    one_machine = settings(DEPLOYMENT="single")
+    first = signing_secret(one_machine)
+    reads = []
+    read_text = Path.read_text
+    monkeypatch.setattr(
+        Path, "read_text", lambda path, *a, **k: reads.append(path) or read_text(path, *a, **k)
+    )
+    assert [signing_secret(one_machine) for _ in range(48)] == [first] * 48  # a library page's covers
+    assert reads == []
+    key = tmp_path / "secret.key"
+    replaced = tmp_path / "secret.key.new"
+    replaced.write_text(base64.urlsafe_b64encode(b"k" * 48).decode())
+    replaced.replace(key)  # another file (a restored backup, a key set by hand): read again
+    assert signing_secret(one_machine) == b"k" * 48
+    assert reads == [key]
 
 
 def test_an_unknown_deployment_is_refused(settings) -> None:
