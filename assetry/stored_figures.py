@@ -17,14 +17,19 @@ def _each(template: str, sep: str = ", ") -> str:
 
 
 def _post_figures(snapshots: str) -> str:
-    """Add the snapshots (a relation with metric_snapshots' columns) to their posts' figures."""
+    """Add the snapshots (a relation with metric_snapshots' columns) to their posts' figures.
+
+    Of snapshots captured at the same moment, the latest value is the highest (and the latest
+    `missing` the greatest as text): one rule, whatever order they arrive in, so figures kept
+    row by row equal figures computed at once."""
     return f"""
 INSERT INTO post_figures AS f (post_id, user_id, latest_at, missing, {
         _each("{m}_now, {m}_at, {m}_high, {m}_first, {m}_count")
     })
-SELECT s.post_id, p.user_id, max(s.captured_at), (array_agg(s.missing ORDER BY s.captured_at DESC))[1], {
+SELECT s.post_id, p.user_id, max(s.captured_at),
+    (array_agg(s.missing ORDER BY s.captured_at DESC, CAST(s.missing AS text) DESC))[1], {
         _each(
-            "(array_agg(s.{m} ORDER BY s.captured_at DESC) FILTER (WHERE s.{m} IS NOT NULL))[1],"
+            "(array_agg(s.{m} ORDER BY s.captured_at DESC, s.{m} DESC) FILTER (WHERE s.{m} IS NOT NULL))[1],"
             " max(s.captured_at) FILTER (WHERE s.{m} IS NOT NULL), max(s.{m}),"
             " coalesce(sum(s.{m}) FILTER (WHERE s.{m}_before IS NULL), 0), count(s.{m})"
         )
@@ -33,10 +38,13 @@ FROM {snapshots} s JOIN posts p ON p.id = s.post_id AND p.user_id = s.user_id
 GROUP BY s.post_id, p.user_id
 ON CONFLICT (post_id) DO UPDATE SET
     latest_at = GREATEST(f.latest_at, EXCLUDED.latest_at),
-    missing = CASE WHEN f.latest_at IS NULL OR EXCLUDED.latest_at >= f.latest_at
+    missing = CASE WHEN f.latest_at IS NULL OR EXCLUDED.latest_at > f.latest_at
+                        OR (EXCLUDED.latest_at = f.latest_at
+                            AND CAST(EXCLUDED.missing AS text) > CAST(f.missing AS text))
                    THEN EXCLUDED.missing ELSE f.missing END, {
         _each(
-            "{m}_now = CASE WHEN f.{m}_at IS NULL OR EXCLUDED.{m}_at >= f.{m}_at"
+            "{m}_now = CASE WHEN f.{m}_at IS NULL OR EXCLUDED.{m}_at > f.{m}_at"
+            " OR (EXCLUDED.{m}_at = f.{m}_at AND EXCLUDED.{m}_now > f.{m}_now)"
             " THEN EXCLUDED.{m}_now ELSE f.{m}_now END,"
             " {m}_at = GREATEST(f.{m}_at, EXCLUDED.{m}_at), {m}_high = GREATEST(f.{m}_high, EXCLUDED.{m}_high),"
             " {m}_first = f.{m}_first + EXCLUDED.{m}_first, {m}_count = f.{m}_count + EXCLUDED.{m}_count"
