@@ -135,7 +135,7 @@ async def open_signed(token: str, session_token: str) -> MediaResponse:
         raise FileNotFoundError(GONE)
     if not session_token or len(session_token) > 128:
         raise NotAllowed(REFUSED)
-    async with db.service_session() as session:
+    async with db.service_read() as session:  # one statement: no BEGIN and COMMIT around it
         found = (
             await session.exec(
                 _owned_file(),

@@ -64,17 +64,24 @@ def _redirects(frames: list[str]) -> list[str]:
     ]
 
 
+async def _opened(base: str, path: str, cookie: str = "") -> tuple[list[str], QueryCounter]:
+    """A new tab of the backend at `base` hydrating `path`: its frames, and the statements the
+    backend sent meanwhile."""
+    tab = RawTab(base)
+    try:
+        with QueryCounter() as statements:
+            frames = await tab.connect(cookie=cookie, path=path, until=_hydrated)
+    finally:
+        await tab.close()
+    return frames, statements
+
+
 async def test_a_signed_in_page_load_looks_the_session_up_once(
     backend: str,  # noqa: F811
 ) -> None:
     _, token = await new_user("ana@example.com")
     for path in SIGNED_IN_PAGES:
-        tab = RawTab(backend)
-        try:
-            with QueryCounter() as statements:
-                frames = await tab.connect(cookie=token, path=path, until=_hydrated)
-        finally:
-            await tab.close()
+        frames, statements = await _opened(backend, path, cookie=token)
         assert _hydrated(frames), path
         assert "ana@example.com" in "".join(frames), path  # the page was filled for her
         assert _redirects(frames) == [], path
@@ -102,12 +109,7 @@ async def test_a_page_that_opens_itself_loads_in_one_event_and_one_transaction(
         return await preprocess(self, app, state, event)
 
     monkeypatch.setattr(SessionBoundary, "preprocess", noted)
-    tab = RawTab(backend)
-    try:
-        with QueryCounter() as statements:
-            frames = await tab.connect(cookie=token, path=path, until=_hydrated)
-    finally:
-        await tab.close()
+    frames, statements = await _opened(backend, path, cookie=token)
     assert "ana@example.com" in "".join(frames) and _redirects(frames) == []
     # Reflex's hydrate and its on_load step, the page's one load, the hydrated flag; beside them
     # the shell's reminder watcher (a background event that waits for changes).
@@ -126,12 +128,7 @@ async def test_a_visitors_page_load_asks_the_database_nothing_and_stays_small(
     backend: str,  # noqa: F811
 ) -> None:
     for path in ("/", "/login", "/signup"):
-        tab = RawTab(backend)
-        try:
-            with QueryCounter() as statements:
-                frames = await tab.connect(path=path, until=_hydrated)
-        finally:
-            await tab.close()
+        frames, statements = await _opened(backend, path)
         assert _redirects(frames) == [], path
         assert statements.sent == [], path  # no cookie: no session to look up, no page data
         assert _bytes_until_hydrated(frames) <= ANONYMOUS_BUDGET, path
