@@ -30,8 +30,7 @@ from assetry.pages.admin import overview as admin_overview
 from assetry.pages.admin import user as admin_user
 from assetry.pages.admin import users as admin_users
 from assetry.pages.admin import waitlist as admin_waitlist
-from assetry.pages.analytics import connections, notes, page, post, proposals, tracked, what_works
-from assetry.pages.analytics.dashboard import DashboardState
+from assetry.pages.analytics import page, post, what_works
 from assetry.services import mail, policy_changes, privacy, sign_up, sync, tracking  # noqa: F401 - registers their background tasks
 from assetry.services.admin import invitations  # noqa: F401 - registers the waitlist's bulk-invitation task
 from assetry.state.errors import ArgumentCheck, on_backend_error
@@ -149,14 +148,7 @@ app.add_page(
     counted(page.analytics_page),
     route="/analytics",
     title="Analytics · Assetry",
-    on_load=[
-        *_signed_in,
-        connections.ConnectionsState.load,
-        proposals.ProposalsState.load,
-        DashboardState.load,
-        notes.NotesState.load,
-        tracked.TrackedState.load,
-    ],
+    on_load=page.AnalyticsState.load,  # the shell and every section included (session.open_page)
 )
 app.add_page(
     counted(post.post_page),

@@ -12,7 +12,7 @@ defaults): the first change sent from the state's own page then carries every va
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 from reflex.state import _override_base_method  # Reflex's mark for a deliberate override (pinned in uv.lock)
@@ -27,14 +27,19 @@ def _state_of(load_event: Any) -> type | None:
 
 @functools.lru_cache(maxsize=1024)
 def _states_loaded_at(path: str) -> frozenset[type]:
-    """The state classes whose handlers are among the on_load of the page at this URL path."""
+    """The state classes whose handlers are among the on_load of the page at this URL path, and
+    the states those fill in the same event (`PageLocal._fills`)."""
     loads = RegistrationContext.get().app.get_load_events(path)
-    return frozenset(state for event in loads if (state := _state_of(event)) is not None)
+    loaded = {state for event in loads if (state := _state_of(event)) is not None}
+    return frozenset(loaded.union(*(getattr(state, "_fills", ()) for state in loaded)))
 
 
 class PageLocal(rx.State, mixin=True):
     """Sent to the browser only on the pages whose on_load loads this state."""
 
+    # The page-local states this state's load fills too (a page opened whole by one on_load):
+    # they are sent on its pages as if their own handlers were among the on_load.
+    _fills: ClassVar[tuple[type[PageLocal], ...]] = ()
     _left_out: bool = False
 
     def _on_its_page(self) -> bool:

@@ -5,7 +5,7 @@ Reflex chains them on the server.
 The session behind the cookie is looked up once for the whole chain, not once per handler, and
 a page load after the session ended still finds out. What the browser receives until the page
 is hydrated, on-load work included, stays within the budgets of `test_hydrate_size`. A page whose
-load opens it (`session.open_page`: /studio, /library) loads in one event and one transaction. The studio
+load opens it (`session.open_page`: /studio, /library, /analytics) loads in one event and one transaction. The studio
 reads the creator's best posts only when "Write like my best posts" is ticked, the one place
 that shows where they come from.
 """
@@ -91,8 +91,9 @@ async def test_a_signed_in_page_load_looks_the_session_up_once(
 
 @pytest.mark.parametrize(
     ("path", "statements_sent"),
-    # The session; the role switch; the shell's plan reminders (2) and policies; the page's list(s).
-    [("/studio", 6), ("/library", 7)],
+    # The session; the role switch; the shell's plan reminders (2) and policies; the page's list(s)
+    # (/analytics: accounts, proposals, the dashboard's accounts and figures, notes, tracked links).
+    [("/studio", 6), ("/library", 7), ("/analytics", 11)],
 )
 async def test_a_page_that_opens_itself_loads_in_one_event_and_one_transaction(
     backend: str,  # noqa: F811

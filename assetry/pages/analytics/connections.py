@@ -11,6 +11,7 @@ import reflex as rx
 
 from assetry.config import Mode, get_settings
 from assetry.errors import AssetryError
+from assetry.models import User
 from assetry.models.analytics import NEEDS_RECONNECT
 from assetry.models.base import utcnow
 from assetry.services import connections, platforms
@@ -84,7 +85,6 @@ class ConnectionsState(PageLocal, Watching, rx.State):
     """The list of connected accounts and what a creator can do with each."""
 
     accounts: list[AccountView] = []
-    loaded: bool = False  # set by load: till then /analytics shows its skeleton
     outcome: str = ""
     outcome_color: str = "green"
     revoke_hint: str = ""
@@ -96,10 +96,13 @@ class ConnectionsState(PageLocal, Watching, rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
+        return await self._open(user)
+
+    async def _open(self, user: User):
+        """Fill the section for the signed-in user (on its own, or with the whole page: `AnalyticsState`)."""
         query = self.router.url.query_parameters
         outcome = str(query.get("oauth", ""))
         await self._refresh(user.id)
-        self.loaded = True
         running = any(a.syncing for a in self.accounts)
         if outcome in ("connected", "reconnected") and not running:
             outcome = "synced"  # came back after the sync ended (a reload, a second tab)

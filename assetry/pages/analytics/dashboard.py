@@ -12,6 +12,7 @@ from assetry.components import charts, heatmap
 from assetry.components.plot import place_kept, plot_if
 from assetry.components.tables import stacked_on_a_phone
 from assetry.errors import BadInput
+from assetry.models import User
 from assetry.services import connections, dashboard, platforms
 from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
@@ -109,7 +110,6 @@ class DashboardState(PageLocal, rx.State):
     # No account connected and no history kept: the page shows the connect panel instead.
     empty: bool = False
     error: str = ""
-    loaded: bool = False  # set by load: till then /analytics shows its skeleton
     # What the chart is drawn from, every metric's series: picking another metric asks the database nothing.
     _series: dict[str, list] = {}
     _notes: list[tuple] = []
@@ -122,11 +122,16 @@ class DashboardState(PageLocal, rx.State):
 
     @rx.event
     async def load(self):
+        user = await signed_in_user(self)
+        if user is None:
+            return rx.redirect(LOGIN_ROUTE)
+        return await self._open(user)
+
+    async def _open(self, user: User) -> None:
+        """Fill the dashboard for the signed-in user (on its own, or with the whole page: `AnalyticsState`)."""
         self._presets, self._presets_for = {}, ()  # the page opened: read what was synced since
         self._heatmap = None  # and draw it all
-        refreshed = await self._refresh()
-        self.loaded = True
-        return refreshed
+        await self._show_for(user)
 
     @rx.event
     async def set_preset(self, preset: str | list[str]):
@@ -204,6 +209,11 @@ class DashboardState(PageLocal, rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
+        await self._show_for(user)
+        return None
+
+    async def _show_for(self, user: User) -> None:
+        """Read and show the chosen range's figures (a problem with the range: its message)."""
         self.error = ""
         self.account_options = [
             AccountOption(str(a.id), f"{a.display_name or a.username} ({platforms.label(a.platform)})")
@@ -215,9 +225,8 @@ class DashboardState(PageLocal, rx.State):
             result = await self._figures(user)
         except BadInput as problem:
             self.error = str(problem)
-            return None
+            return
         self._show(result)
-        return None
 
     def _show(self, result: dashboard.Overview) -> None:
         period = result.period

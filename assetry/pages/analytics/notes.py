@@ -8,6 +8,7 @@ import uuid
 import reflex as rx
 
 from assetry.errors import AssetryError
+from assetry.models import User
 from assetry.services import notes
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
@@ -24,7 +25,6 @@ class NotesState(rx.State):
     """The creator's notes and the note form."""
 
     items: list[NoteView] = []
-    loaded: bool = False  # set by load: till then /analytics shows its skeleton
     editing: str = ""
     error: str = ""
 
@@ -33,9 +33,11 @@ class NotesState(rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
+        return await self._open(user)
+
+    async def _open(self, user: User):
+        """Fill the section for the signed-in user (on its own, or with the whole page: `AnalyticsState`)."""
         await self._refresh(user.id)
-        self.loaded = True
-        return None
 
     @rx.event
     async def add(self, form: dict):

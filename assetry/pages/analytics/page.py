@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import reflex as rx
 
 from assetry.components import charts
 from assetry.components.layout import app_page
 from assetry.components.placeholder import block, until_loaded
+from assetry.models import User
 from assetry.pages.analytics.connections import ConnectionsState, connections_section
 from assetry.pages.analytics.dashboard import TOTALS_COLUMNS, DashboardState, dashboard_section
 from assetry.pages.analytics.notes import NotesState, notes_section
 from assetry.pages.analytics.proposals import ProposalsState, proposals_section
 from assetry.pages.analytics.tracked import TrackedState, tracked_section
+from assetry.state.page_local import PageLocal
+from assetry.state.session import open_page
 
-# Every section has its data: the page is drawn once, all of it.
-LOADED = (
-    ConnectionsState.loaded
-    & ProposalsState.loaded
-    & DashboardState.loaded
-    & NotesState.loaded
-    & TrackedState.loaded
-)
+
+class AnalyticsState(PageLocal, rx.State):
+    """The page's one on_load: the session check, the app shell and every section's reads in one
+    event and one transaction (each section's own `load` refreshes it alone later)."""
+
+    # A ClassVar (else Reflex makes it a backend var): PageLocal reads it from the class.
+    _fills: ClassVar[tuple[type[PageLocal], ...]] = (
+        ConnectionsState,
+        ProposalsState,
+        DashboardState,
+        NotesState,
+        TrackedState,
+    )
+    loaded: bool = False  # till then the page shows its skeleton; then it is drawn once, all of it
+
+    @rx.event
+    async def load(self):
+        return await open_page(self, self._open)
+
+    async def _open(self, user: User) -> list[rx.event.EventType]:
+        follow = [await (await self.get_state(section))._open(user) for section in self._fills]
+        self.loaded = True
+        return [event for event in follow if event is not None]
 
 
 def _skeleton() -> rx.Component:
@@ -56,7 +76,7 @@ def analytics_page() -> rx.Component:
                 width="100%",
             ),
             until_loaded(
-                LOADED,
+                AnalyticsState.loaded,
                 rx.vstack(
                     connections_section(),
                     proposals_section(),

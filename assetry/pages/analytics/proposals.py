@@ -8,6 +8,7 @@ import uuid
 import reflex as rx
 
 from assetry.errors import AssetryError
+from assetry.models import User
 from assetry.pages.analytics.made_with import KIND_LABELS, reasons_of
 from assetry.services import platforms, post_matching
 from assetry.state.page_local import PageLocal
@@ -28,16 +29,17 @@ class ProposalView:
 
 class ProposalsState(PageLocal, rx.State):
     proposals: list[ProposalView] = []
-    loaded: bool = False  # set by load: till then /analytics shows its skeleton
 
     @rx.event
     async def load(self):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
+        return await self._open(user)
+
+    async def _open(self, user: User):
+        """Fill the section for the signed-in user (on its own, or with the whole page: `AnalyticsState`)."""
         await self._refresh(user.id)
-        self.loaded = True
-        return None
 
     async def _refresh(self, user_id: uuid.UUID) -> None:
         self.proposals = [

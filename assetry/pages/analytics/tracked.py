@@ -10,6 +10,7 @@ import reflex as rx
 from assetry.components.tables import stacked_on_a_phone
 from assetry.config import Mode, get_settings
 from assetry.errors import AssetryError
+from assetry.models import User
 from assetry.models.base import utcnow
 from assetry.pages.analytics.dashboard import number
 from assetry.services import platforms, tracking
@@ -44,7 +45,6 @@ class TrackedState(PageLocal, Watching, rx.State):
     """Tracked links; while some are still being fetched, the watcher fills them in as they arrive."""
 
     results: list[LinkResultView] = []
-    loaded: bool = False  # set by load: till then /analytics shows its skeleton
     # Without an Apify token the numbers come from the mounted imitation: say so.
     sandbox: bool = False
     items: list[TrackedView] = []
@@ -56,8 +56,11 @@ class TrackedState(PageLocal, Watching, rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
+        return await self._open(user)
+
+    async def _open(self, user: User):
+        """Fill the section for the signed-in user (on its own, or with the whole page: `AnalyticsState`)."""
         await self._refresh(user.id)
-        self.loaded = True
         return self._watch_if_fetching()
 
     @rx.event
