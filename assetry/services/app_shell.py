@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assetry import db
 from assetry.models import User
-from assetry.services import plan, policy_changes
+from assetry.models.base import utcnow
+from assetry.services import plan, policies, policy_changes
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,16 @@ async def page_load(user: User) -> AsyncIterator[Banners]:
 
 
 async def _banners_in(session: AsyncSession, user: User) -> Banners:
+    """Both banners in one statement; the reminders' own reads only when one may be due (rarely)."""
+    now = utcnow()
+    reminded, accepted = (
+        await session.exec(
+            sa.select(plan.reminder_may_be_due(user.id, now), policies.accepted_digests(user.id))
+        )
+    ).one()
     return Banners(
-        reminders=await plan.reminders_in(session, user_id=user.id, zone_name=user.time_zone),
-        policies=await policy_changes.pending(session, user_id=user.id),
+        reminders=await plan.reminders_in(session, user_id=user.id, zone_name=user.time_zone, now=now)
+        if reminded
+        else [],
+        policies=policy_changes.banner_for(policies.unaccepted_among(accepted)),
     )

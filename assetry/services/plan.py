@@ -446,6 +446,19 @@ async def reminders_in(
     ]
 
 
+def reminder_may_be_due(user_id: uuid.UUID, now: datetime) -> sa.Exists:
+    """Whether a slot of the last `LATE` was reminded, not dismissed, and keeps its generation: a
+    column to read beside others in one statement. False: `reminders_in` finds none (read it only when True)."""
+    return sa.exists().where(
+        PlanSlot.user_id == user_id,
+        PlanSlot.planned_at >= now - LATE,
+        PlanSlot.planned_at < now + timedelta(seconds=1),
+        col(PlanSlot.reminded_at).is_not(None),
+        col(PlanSlot.reminder_seen_at).is_(None),
+        col(PlanSlot.generation_id).is_not(None),
+    )
+
+
 async def dismiss(user_id: uuid.UUID, slot_id: uuid.UUID) -> None:
     """The creator saw the in-app reminder."""
     async with db.user_session(user_id) as session:

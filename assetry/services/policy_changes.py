@@ -60,10 +60,12 @@ class PolicyBanner:
 
 async def pending(session: AsyncSession, *, user_id: uuid.UUID) -> PolicyBanner | None:
     """The banner for this user, or None when they accepted every current version."""
-    kinds = await policies.unaccepted(session, user_id=user_id)
-    if not kinds:
-        return None
-    return PolicyBanner([_changed(kind) for kind in kinds])
+    return banner_for(await policies.unaccepted(session, user_id=user_id))
+
+
+def banner_for(kinds: list[str]) -> PolicyBanner | None:
+    """The banner for these unaccepted policy kinds (`policies.unaccepted`), None for none."""
+    return PolicyBanner([_changed(kind) for kind in kinds]) if kinds else None
 
 
 async def accept_current(user_id: uuid.UUID) -> list[str]:

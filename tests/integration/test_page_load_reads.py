@@ -91,9 +91,9 @@ async def test_a_signed_in_page_load_looks_the_session_up_once(
 
 @pytest.mark.parametrize(
     ("path", "statements_sent"),
-    # The session; the role switch; the shell's plan reminders (2) and policies; the page's list(s)
-    # (/analytics: accounts, proposals, the dashboard's accounts and figures, notes, tracked links).
-    [("/studio", 6), ("/library", 7), ("/analytics", 11)],
+    # The session; the role switch; the shell's banners; the page's list(s) (/analytics: accounts,
+    # proposals, the dashboard's accounts and figures, notes, tracked links).
+    [("/studio", 4), ("/library", 5), ("/analytics", 9)],
 )
 async def test_a_page_that_opens_itself_loads_in_one_event_and_one_transaction(
     backend: str,  # noqa: F811
