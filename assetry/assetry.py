@@ -17,7 +17,6 @@ from assetry.pages import (
     password_reset,
     plan,
     policies,
-    posted,
     settings,
     studio,
     support,
@@ -63,8 +62,11 @@ app.add_middleware(SessionBoundary())
 # Arguments that don't fit their handler are refused as bad input before it runs.
 app.add_middleware(ArgumentCheck())
 
-# require_login also fills the app shell's banners (policy changes, plan reminders). A page
-# whose load opens it with `session.open_page` has that one on_load: shell and page in one event.
+# A signed-in page's one on_load opens it with `session.open_page`: the session check, the app
+# shell's banners and the page's reads in one event and one transaction. Two kinds keep
+# require_login (the check and the banners) before their own loads: What works, whose figures
+# claim a row that other tabs wait for (it must commit on its own), and the admin area, whose
+# checks and reads are the service's own.
 # A page wrapped in `counted` records its views (components/page_view.py).
 _signed_in = [SessionState.require_login]
 
@@ -108,14 +110,12 @@ app.add_page(
     title="Choose a new password · Assetry",
     on_load=password_reset.ResetState.check,
 )
-app.add_page(
-    counted(home.home_page), route="/home", title="Home · Assetry", on_load=[*_signed_in, home.HomeState.load]
-)
+app.add_page(counted(home.home_page), route="/home", title="Home · Assetry", on_load=home.HomeState.load)
 app.add_page(
     counted(settings.settings_page),
     route="/settings",
     title="Settings · Assetry",
-    on_load=[*_signed_in, settings.SettingsState.load],
+    on_load=settings.SettingsState.load,
 )
 app.add_page(
     settings.account_moved,
@@ -129,9 +129,7 @@ app.add_page(
     title="Studio · Assetry",
     on_load=studio.StudioState.load,  # the shell included (session.open_page)
 )
-app.add_page(
-    counted(plan.plan_page), route="/plan", title="Plan · Assetry", on_load=[*_signed_in, plan.PlanState.load]
-)
+app.add_page(counted(plan.plan_page), route="/plan", title="Plan · Assetry", on_load=plan.PlanState.load)
 app.add_page(
     counted(library.library_page),
     route="/library",
@@ -142,7 +140,7 @@ app.add_page(
     counted(library.generation_page),
     route="/library/[generation_id]",
     title="Generation · Assetry",
-    on_load=[*_signed_in, library.GenerationState.load, posted.PostedState.load],
+    on_load=library.GenerationState.load,
 )
 app.add_page(
     counted(page.analytics_page),
@@ -154,7 +152,7 @@ app.add_page(
     counted(post.post_page),
     route="/analytics/post/[post_id]",
     title="Post · Assetry",
-    on_load=[*_signed_in, post.PostState.load],
+    on_load=post.PostState.load,
 )
 app.add_page(
     counted(what_works.what_works_page),

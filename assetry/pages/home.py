@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import reflex as rx
 
 from assetry.components.layout import app_page
+from assetry.models import User
 from assetry.services.home import for_creator
 from assetry.services.platforms import PLATFORMS
 from assetry.state.generations import KIND_LABELS
 from assetry.state.page_local import PageLocal
-from assetry.state.session import LOGIN_ROUTE, session_token, signed_in_user
+from assetry.state.session import open_page, session_token
 
 PLURALS = {
     "video": ("video", "videos"),
@@ -49,9 +50,10 @@ class HomeState(PageLocal, rx.State):
 
     @rx.event
     async def load(self):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect(LOGIN_ROUTE)
+        """The only on_load: the session check, the app shell and the page's figures, in one event."""
+        return await open_page(self, self._open)
+
+    async def _open(self, user: User):
         found = await for_creator(user.id, await session_token(self))
         steps, since = found.steps, found.since
         self.greeting = _greeting(user.display_name, first_visit=since.first_visit)
@@ -79,7 +81,7 @@ class HomeState(PageLocal, rx.State):
             if best
             else ""
         )
-        return None
+        return
 
 
 def _greeting(name: str, *, first_visit: bool) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import ClassVar
 
 import reflex as rx
 
@@ -12,7 +13,8 @@ from assetry.components.generations import library_card, offline_badge, output_p
 from assetry.components.layout import app_page
 from assetry.components.when_seen import when_seen
 from assetry.errors import BadInput, NotAllowed
-from assetry.pages.posted import posted_section
+from assetry.models import User
+from assetry.pages.posted import PostedState, posted_section
 from assetry.services import studio
 from assetry.state.address import id_in_path
 from assetry.state.generations import STATUS_LABELS, GenerationCard, GenerationView, OutputView, card, view
@@ -84,7 +86,7 @@ class LibraryState(PageLocal, rx.State):
 
     @rx.event
     async def load(self):
-        """The page's only on_load: the session check, the app shell and the first page in one event."""
+        """The only on_load: the session check, the app shell and the first page, in one event."""
         return await open_page(self, lambda _user: self._query(reset=True))
 
     @rx.event
@@ -200,13 +202,18 @@ class GenerationState(PageLocal, Watching, rx.State):
     def _generation_id(self) -> uuid.UUID | None:
         return id_in_path(self.router.url.path)
 
+    # A ClassVar (else Reflex makes it a backend var): PageLocal reads it from the class.
+    _fills: ClassVar[tuple[type[PageLocal], ...]] = (PostedState,)
+
     @rx.event
     async def load(self):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect(LOGIN_ROUTE)
+        """The only on_load: the session check, the app shell and the generation and its posts, in one event."""
+        return await open_page(self, self._open)
+
+    async def _open(self, user: User):
         self.notice, self.editing = "", ""
         await self._show(user.id)
+        await (await self.get_state(PostedState))._open(user)
         return GenerationState.watch if self.found and self.item.active else None
 
     async def _show(self, user_id: uuid.UUID) -> None:

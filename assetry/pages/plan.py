@@ -12,10 +12,11 @@ from assetry.components.forms import label_for
 from assetry.components.layout import app_page
 from assetry.components.styles import NATIVE_SELECT
 from assetry.errors import AssetryError
+from assetry.models import User
 from assetry.models.base import utcnow
 from assetry.services import plan
 from assetry.state.page_local import PageLocal
-from assetry.state.session import LOGIN_ROUTE, signed_in_user
+from assetry.state.session import LOGIN_ROUTE, open_page, signed_in_user
 from assetry.state.watching import Progress, Watching
 
 STATUS = {
@@ -104,9 +105,10 @@ class PlanState(PageLocal, Watching, rx.State):
 
     @rx.event
     async def load(self):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect(LOGIN_ROUTE)
+        """The only on_load: the session check, the app shell and the week, in one event."""
+        return await open_page(self, self._open)
+
+    async def _open(self, user: User):
         self.zone, self.error, self.moving, self.moving_what = user.time_zone, "", "", ""
         self.first = ""
         await self._refresh(user.id)

@@ -11,6 +11,7 @@ from assetry.components.forms import field, form_message, label_for, text_area
 from assetry.components.layout import app_page
 from assetry.components.styles import FORM_WIDTH, NATIVE_SELECT
 from assetry.errors import BadInput, NotAllowed
+from assetry.models import User
 from assetry.pages.account_deleted import DeletedAccountState
 from assetry.services import accounts, local_time, platforms, privacy, profile
 from assetry.state.page_local import PageLocal
@@ -19,6 +20,7 @@ from assetry.state.session import (
     SessionState,
     empty_tabs_of,
     empty_user_states,
+    open_page,
     session_token,
     signed_in_user,
 )
@@ -107,9 +109,10 @@ class SettingsState(PageLocal, Watching, rx.State):
 
     @rx.event
     async def load(self):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect(LOGIN_ROUTE)
+        """The only on_load: the session check, the app shell and the account's settings, in one event."""
+        return await open_page(self, self._open)
+
+    async def _open(self, user: User):
         # A message answers one action; coming back to the page starts afresh.
         for name in FORM_MESSAGES:
             setattr(self, name, "")

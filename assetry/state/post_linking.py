@@ -12,6 +12,7 @@ import uuid
 import reflex as rx
 
 from assetry.errors import AssetryError
+from assetry.models import User
 from assetry.state.address import id_in_path
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
@@ -38,9 +39,13 @@ class LinkPicker(rx.State, mixin=True):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
+        await self._open(user)
+        return None
+
+    async def _open(self, user: User) -> None:
+        """Show the links for the signed-in user, the pick list closed (alone, or with its page)."""
         self.picking, self.choices = False, []
         await self._refresh(user.id)
-        return None
 
     @rx.event
     async def pick(self, open_: bool):

@@ -5,14 +5,15 @@ Reflex chains them on the server.
 The session behind the cookie is looked up once for the whole chain, not once per handler, and
 a page load after the session ended still finds out. What the browser receives until the page
 is hydrated, on-load work included, stays within the budgets of `test_hydrate_size`. A page whose
-load opens it (`session.open_page`: /studio, /library, /analytics) loads in one event and one transaction. The studio
-reads the creator's best posts only when "Write like my best posts" is ticked, the one place
+load opens it (`session.open_page`: every signed-in page but the admin area and What works)
+loads in one event and one transaction, its sections included. The studio reads the creator's best posts only when "Write like my best posts" is ticked, the one place
 that shows where they come from.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from reflex.state import OnLoadInternalState
@@ -23,6 +24,7 @@ from assetry.state.session import SessionBoundary
 from tests.browserless import Tab
 from tests.integration.test_hydrate_size import ANONYMOUS_BUDGET, SIGNED_IN_BUDGET
 from tests.integration.test_live_tabs import backend  # noqa: F401  (the served backend, a fixture)
+from tests.integration.test_post_links import a_generation, a_post
 from tests.integration.test_studio import new_user
 from tests.integration.test_watching import QueryCounter
 from tests.raw_socket import RawTab, updates
@@ -91,17 +93,34 @@ async def test_a_signed_in_page_load_looks_the_session_up_once(
 
 @pytest.mark.parametrize(
     ("path", "statements_sent"),
-    # The session; the role switch; the shell's banners; the page's list(s) (/analytics: accounts,
-    # proposals, the dashboard's accounts and figures, notes, tracked links).
-    [("/studio", 4), ("/library", 5), ("/analytics", 9)],
+    # The session; the role switch; the shell's banners; the page's reads (/analytics: accounts,
+    # proposals, the dashboard's accounts and figures, notes, tracked links; /home: its figures;
+    # /settings: the account, its connections, export and deletion). /plan: its watcher starts at
+    # once and reads the week again in its own transaction (catching up with what changed before
+    # it listened), as the page is hydrated: only the page load's events are checked. A generation's
+    # page: it, its outputs, its posts; a post's: it, its snapshots, its notes, its generation.
+    [
+        ("/studio", 4),
+        ("/library", 5),
+        ("/analytics", 9),
+        ("/home", 9),
+        ("/settings", 7),
+        ("/plan", None),
+        ("/library/{generation}", 7),
+        ("/analytics/post/{post}", 9),
+    ],
 )
 async def test_a_page_that_opens_itself_loads_in_one_event_and_one_transaction(
     backend: str,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     path: str,
-    statements_sent: int,
+    statements_sent: int | None,
 ) -> None:
-    _, token = await new_user("ana@example.com")
+    user_id, token = await new_user("ana@example.com")
+    if "{generation}" in path:
+        path = path.format(generation=await a_generation(user_id, datetime.now(UTC), "latte art at dawn"))
+    if "{post}" in path:
+        path = path.format(post=await a_post(user_id, datetime.now(UTC), "my latte art"))
     handled: list[str] = []  # every event of the tab, in the order the backend runs them
     preprocess = SessionBoundary.preprocess
 
@@ -112,6 +131,8 @@ async def test_a_page_that_opens_itself_loads_in_one_event_and_one_transaction(
     monkeypatch.setattr(SessionBoundary, "preprocess", noted)
     frames, statements = await _opened(backend, path, cookie=token)
     assert "ana@example.com" in "".join(frames) and _redirects(frames) == []
+    shown = {"/library/": "latte art at dawn", "/analytics/post/": "my latte art"}  # the page's own row
+    assert all(text in "".join(frames) for start, text in shown.items() if path.startswith(start))
     # Reflex's hydrate and its on_load step, the page's one load, the hydrated flag; beside them
     # the shell's reminder watcher (a background event that waits for changes).
     assert [name for name in handled if name != "watch"] == [
@@ -121,8 +142,9 @@ async def test_a_page_that_opens_itself_loads_in_one_event_and_one_transaction(
         "set_is_hydrated",
     ], handled
     assert _session_lookups(statements) == 1, statements.sent
-    assert sum(ROLE_SWITCH in statement for statement in statements.sent) == 1, statements.sent
-    assert len(statements.sent) == statements_sent, statements.sent
+    if statements_sent is not None:
+        assert sum(ROLE_SWITCH in statement for statement in statements.sent) == 1, statements.sent
+        assert len(statements.sent) == statements_sent, statements.sent
 
 
 async def test_a_visitors_page_load_asks_the_database_nothing_and_stays_small(

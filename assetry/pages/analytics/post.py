@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from typing import ClassVar
 
 import reflex as rx
 
 from assetry.components import charts
 from assetry.components.layout import app_page
 from assetry.components.plot import plot
+from assetry.models import User
 from assetry.models.analytics import METRICS
 from assetry.models.base import utcnow
 from assetry.pages.analytics.dashboard import LABELS, number
@@ -17,7 +19,7 @@ from assetry.pages.analytics.made_with import MadeWithState, made_with_section
 from assetry.pages.analytics.notes import NotesState, notes_section
 from assetry.services import dashboard, platforms
 from assetry.state.page_local import PageLocal
-from assetry.state.session import LOGIN_ROUTE, signed_in_user
+from assetry.state.session import open_page
 
 
 @dataclasses.dataclass
@@ -45,11 +47,15 @@ class PostState(PageLocal, rx.State):
     latest: list[MetricView] = []
     figure: dict = charts.EMPTY  # a plotly figure: its data and layout
 
+    # A ClassVar (else Reflex makes it a backend var): PageLocal reads it from the class.
+    _fills: ClassVar[tuple[type[PageLocal], ...]] = (NotesState,)
+
     @rx.event
     async def load(self):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect(LOGIN_ROUTE)
+        """The only on_load: the session check, the app shell and the post, its notes and its link, in one event."""
+        return await open_page(self, self._open)
+
+    async def _open(self, user: User):
         try:
             post_id = uuid.UUID(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
         except ValueError:
@@ -57,7 +63,7 @@ class PostState(PageLocal, rx.State):
         history = await dashboard.post_history(user.id, post_id) if post_id else None
         self.found = history is not None
         if history is None:
-            return None
+            return
         post, snapshots = history.post, history.snapshots
         self.post_id = str(post.id)
         self.title = post.title or "(no caption)"
@@ -79,7 +85,9 @@ class PostState(PageLocal, rx.State):
         ]
         points = [(s.captured_at.isoformat(), s.views) for s in snapshots if s.views is not None]
         self.figure = charts.history(points, "Views", since=post.posted_at, until=utcnow())
-        return [NotesState.load, MadeWithState.load]
+        await (await self.get_state(NotesState))._open(user)
+        await (await self.get_state(MadeWithState))._open(user)
+        return
 
 
 def post_page() -> rx.Component:
