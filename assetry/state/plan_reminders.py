@@ -1,9 +1,10 @@
 """The banner the app shell shows when an hour on the posting plan came: "Time to post …".
 
-Every signed-in page reads the reminders on load (`require_login` fills the shell) and starts the tab's one reminder watcher
-(`Watching`), which sleeps until a change of the plan or of the creator's links is pushed
-(the reminder job's note when the hour comes, a dismissal in another tab, the post linked),
-so the banner appears and goes on whatever page is open, and an idle tab queries nothing.
+Every signed-in page reads the reminders on load (`open_page` fills the shell) and starts the
+tab's one reminder watcher (`Watching`), which sleeps until a change of the plan or of the
+creator's links is pushed (the reminder job's note when the hour comes, a dismissal in another
+tab, the post linked), so the banner appears and goes on whatever page is open, and an idle tab
+queries nothing.
 """
 
 from __future__ import annotations

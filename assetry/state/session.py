@@ -182,8 +182,8 @@ async def open_page(
 
 
 class ShellPart(rx.State, mixin=True):
-    """What the app shell shows on every signed-in page (a banner): filled by `require_login` from
-    what `app_shell.banners` read for all parts in one transaction."""
+    """What the app shell shows on every signed-in page (a banner): filled by `open_page` (or
+    `require_login`) from what `app_shell` read for all parts in one statement."""
 
     async def _fill(self, banners: app_shell.Banners) -> rx.event.EventType | None:
         """Show this part of the banners; an event to follow (a watcher that keeps it live), if any."""
