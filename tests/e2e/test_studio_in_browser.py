@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from assetry.services import covers
 from tests.e2e.browser import (
     check_fits_the_width,
     choose,
@@ -126,6 +127,10 @@ def test_an_image_appears_in_latest_and_in_the_library_grid_and_downloads(
     # The cover shows whole, in its own shape, not cropped to the card's box.
     cover = grid_card.get_by_role("img", name="A red fox asleep in fresh snow")
     expect(cover).to_have_css("object-fit", "contain")
+    # Its small cover came inside the page (no request for the file) and is drawn.
+    assert (cover.get_attribute("src") or "").startswith("data:image/webp;base64,")
+    expect(cover).to_have_js_property("complete", True)
+    assert cover.evaluate("img => img.naturalWidth") == covers.SIDE  # the 1024×1024 picture, made smaller
     keep_screenshot(page, "library")
 
     # A search that finds nothing says so, keeps the count, and offers the way back.
