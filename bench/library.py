@@ -2,13 +2,14 @@
 
 A temporary DATA_DIR (its embedded Postgres) is migrated and seeded directly through the models and the
 media store: one creator with 10,000 image generations, each with one output, a small real
-PNG file (a 256×256 gradient, ~2 kB) in the local media store. The app is served as
+PNG file (a 256×256 gradient, ~2 kB) in the local media store, saved as the studio saves one
+(with its library cover beside it, `services.covers`). The app is served as
 tests/e2e/conftest.py serves it. Each run opens /library in a fresh browser context with
 the creator's session cookie (desktop, 1280×800: the grid of cards).
 
 - first render: navigation start → the first page of cards (48) in the page, and → the
-  images of those on screen loaded (each is a signed /media URL checked against the session;
-  the covers below the window load lazily, when scrolled near).
+  images of those on screen loaded (each card's cover comes inside the page, a data: URL; a file
+  without one is a signed /media URL checked against the session, loaded lazily when scrolled near).
 - scroll to the end: from first render, scroll to the bottom again and again (the next page
   loads by itself as the end of the list comes near) until the oldest generation's card is on
   screen (208 more pages of 48); also the median and p95 time of one page (scroll → its cards
@@ -102,7 +103,7 @@ async def _seed(generations: int) -> tuple[str, str]:
     from assetry import db
     from assetry.models import Generation, GenerationOutput
     from assetry.models.base import utcnow
-    from assetry.services import accounts, media
+    from assetry.services import accounts, covers, media
 
     async def creator(name: str):
         form = SignUp(
@@ -129,7 +130,7 @@ async def _seed(generations: int) -> tuple[str, str]:
             )  # fmt: skip
             picture = pictures[n % len(pictures)]
             key = media.key_for(user.id, generation.id, 0, "image/png")
-            await store.put(key, picture, "image/png")
+            await covers.save(store, key, picture, "image/png")
             rows += [
                 generation,
                 GenerationOutput(

@@ -35,7 +35,7 @@ from assetry.errors import BadInput, ProviderError
 log = logging.getLogger(__name__)
 
 _UUID = "[0-9a-f-]{36}"
-_KEY = re.compile(rf"^{_UUID}/({_UUID}/[0-9]{{1,3}}\.(png|webp|jpg|mp4)|exports/{_UUID}\.zip)$")
+_KEY = re.compile(rf"^{_UUID}/({_UUID}/[0-9]{{1,3}}\.(png|webp|jpg|mp4|cover\.webp)|exports/{_UUID}\.zip)$")
 CHUNK = 256 * 1024
 COPY_CHUNK = 1024 * 1024
 # S3 multipart: every part but the last must be at least 5 MiB, and there are at most 10,000 parts

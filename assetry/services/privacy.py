@@ -83,6 +83,7 @@ from assetry.services import (
     audit,
     changes,
     connections,
+    covers,
     local_time,
     mail,
     media,
@@ -503,8 +504,8 @@ class _ExportWriter:
             ) or 0
         store, done = media.store(), 0
 
-        def add(key: str) -> bool:
-            """The file into the ZIP, stored as it is (images and videos are compressed already);
+        def copy(key: str) -> bool:
+            """One stored file into the ZIP, as it is (images and videos are compressed already);
             False when it is gone from the store."""
             try:
                 source = store.open_read(key)
@@ -514,6 +515,13 @@ class _ExportWriter:
             info.compress_type = zipfile.ZIP_STORED
             with source, zf.open(info, "w", force_zip64=True) as handle:
                 shutil.copyfileobj(source, handle, COPY_CHUNK)
+            return True
+
+        def add(key: str) -> bool:
+            """The file and, beside it, its library cover if it has one; False when the file is gone."""
+            if not copy(key):
+                return False
+            copy(covers.key_of(key))
             return True
 
         async with db.service_session() as session:
@@ -546,7 +554,8 @@ class _ExportWriter:
             lines.append(f"  {name}.json / {name}.csv  ({rows} records): {describes}")
         lines += [
             f"  media/  ({self.files} files): the images and videos you generated,"
-            " named <generation id>/<number>.<type>",
+            " named <generation id>/<number>.<type>; beside each image, the small copy of it the library"
+            " shows as its cover (<number>.cover.webp)",
             "",
             "Not included, on purpose: passwords (we only keep a hash of yours, and not even that with",
             "Supabase sign-in), session and sign-in secrets, and the access tokens of your connected",

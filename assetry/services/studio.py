@@ -29,7 +29,7 @@ from assetry.jobs.task import Context, Fail
 from assetry.models import Generation, GenerationOutput, PostLink, User
 from assetry.models.base import utcnow
 from assetry.models.runs import ACTIVE, CANCELLED, CANCELLING, QUEUED, RUNNING, SUCCEEDED
-from assetry.services import best_posts, catalog, changes, media, providers, what_works
+from assetry.services import best_posts, catalog, changes, covers, media, providers, what_works
 from assetry.services.validation import clean_text
 
 TASK = "studio.generate"
@@ -243,6 +243,7 @@ class LibraryEntry:
     cover_key: str | None  # the first file's storage key (None: no file)
     cover_type: str | None  # its content type
     first_caption: str | None  # the first caption's text, if any
+    cover_inline: str | None = None  # the file's small cover as a data: URL (`covers`), if it has one
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,8 @@ async def library(
     that share a creation time are neither repeated nor skipped, and a deep page costs
     what the first does. One transaction: a statement for each count, the page and its covers,
     in columns (a model per row cost more than the query).
-    A page further down needs no count: what it can reach was counted with the first page."""
+    A page further down needs no count: what it can reach was counted with the first page.
+    The image covers (`covers`) are read from the media store after it, beside each file."""
     mine = Generation.user_id == user_id
     filters = []
     if kind:
@@ -330,8 +332,14 @@ async def library(
             .limit(min(limit, 200))
         )
         rows = (await session.exec(query)).all()
-        covers = await _covers(session, user_id, [row[0] for row in rows])
-    entries = [LibraryEntry(*row, *covers.get(row[0], (None, None, None))) for row in rows]
+        firsts = await _covers(session, user_id, [row[0] for row in rows])
+    # Covers are made of images only (a video card plays the video itself).
+    images = [key for key, kind, _ in firsts.values() if key and kind and kind.startswith("image/")]
+    inline = await covers.inline(media.store(), images)
+    entries = []
+    for row in rows:
+        key, kind, caption = firsts.get(row[0], (None, None, None))
+        entries.append(LibraryEntry(*row, key, kind, caption, inline.get(key or "")))
     if before:
         entries.reverse()
     return LibraryPage(generations=entries, total=total, everything=all_of_them)
@@ -400,7 +408,8 @@ async def delete(user_id: uuid.UUID, generation_id: uuid.UUID) -> None:
         if linked is not None:  # its posts go back to the baseline: What works is computed again
             await what_works.queue_keeping(session, user_id)
     store = media.store()
-    await asyncio.gather(*(store.delete(key) for key in keys))
+    # Each file and its cover beside it (an output without one deletes nothing there).
+    await asyncio.gather(*(store.delete(each) for key in keys for each in (key, covers.key_of(key))))
 
 
 async def active_count(user_id: uuid.UUID) -> int:
@@ -562,7 +571,7 @@ async def _save_outputs(generation: Generation, produced: list[MediaFile | str])
                 f"{settings.max_media_bytes / 1e6:.0f} MB. Try a shorter video or a smaller size."
             )
         key = media.key_for(generation.user_id, generation.id, position, item.content_type)
-        await store.put(key, item.content, item.content_type)
+        await covers.save(store, key, item.content, item.content_type)
         rows.append(
             GenerationOutput(
                 user_id=generation.user_id,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from assetry.services import covers
 from tests.e2e.browser import (
     check_fits_the_width,
     choose,
@@ -64,7 +65,8 @@ def _download(page: Page, data_dir: Path) -> bytes:
     """Press Download on a generation's page: the browser saves the stored file (and stays on the page)."""
     shown = page.url
     generation_id = GENERATION_PATH.search(shown).group(1)
-    [stored] = (data_dir / "media").glob(f"*/{generation_id}/0.*")
+    # The first file (beside it, an image has its library cover: not what Download gives).
+    [stored] = [f for f in (data_dir / "media").glob(f"*/{generation_id}/0.*") if ".cover." not in f.name]
     with page.expect_download() as started:
         page.get_by_role("link", name="Download").click()
     download = started.value
@@ -126,6 +128,11 @@ def test_an_image_appears_in_latest_and_in_the_library_grid_and_downloads(
     # The cover shows whole, in its own shape, not cropped to the card's box.
     cover = grid_card.get_by_role("img", name="A red fox asleep in fresh snow")
     expect(cover).to_have_css("object-fit", "contain")
+    # Its small cover came inside the page (no request for the file) and is drawn.
+    assert (cover.get_attribute("src") or "").startswith("data:image/webp;base64,")
+    expect(cover).to_have_js_property("complete", True)
+    # The picture made smaller: its long side is the cover's.
+    assert cover.evaluate("img => Math.max(img.naturalWidth, img.naturalHeight)") == covers.SIDE
     keep_screenshot(page, "library")
 
     # A search that finds nothing says so, keeps the count, and offers the way back.

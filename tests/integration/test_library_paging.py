@@ -8,6 +8,7 @@ brings it back.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import uuid
 from datetime import timedelta
@@ -19,7 +20,7 @@ from assetry.config import get_settings
 from assetry.models import Generation
 from assetry.models.base import utcnow
 from assetry.pages.library import PAGE_SIZE, SHELVES, LibraryState
-from assetry.services import media, studio
+from assetry.services import covers, media, studio
 from tests.browserless import Tab
 from tests.integration.test_studio import image, new_user, run_all
 from tests.integration.test_watching import QueryCounter
@@ -209,7 +210,7 @@ async def test_a_page_turn_and_a_search_send_a_few_statements_whatever_the_libra
     assert sent == [(4, 6, 4)] * 2
 
 
-async def test_a_card_brings_its_cover_and_not_every_output_link(database: str) -> None:
+async def test_a_card_brings_its_cover_inside_the_page_and_no_link(database: str) -> None:
     user_id, token = await new_user("ana@example.com")
     started = await studio.start(user_id, image("two kites", count=2), client_request_id="k")
     await run_all()
@@ -219,10 +220,28 @@ async def test_a_card_brings_its_cover_and_not_every_output_link(database: str) 
     first = (await studio.outputs_of(user_id, [started.id]))[0]
 
     assert (shown.id, shown.prompt, shown.cover_kind) == (str(started.id), "two kites", "image")
+    # The first file's small cover, in the page itself: the browser asks the server for no file.
+    prefix = f"data:{covers.CONTENT_TYPE};base64,"
+    assert shown.cover_url.startswith(prefix)
+    cover = b"".join([chunk async for chunk in media.store().stream(covers.key_of(first.storage_key))])
+    assert base64.b64decode(shown.cover_url.removeprefix(prefix)) == cover
+    # No output's link: the generation's own page lists them (and their downloads).
+    assert "/media/" not in str(dataclasses.asdict(shown))
+
+
+async def test_a_file_without_a_cover_is_shown_through_its_signed_link(database: str) -> None:
+    user_id, token = await new_user("ana@example.com")
+    started = await studio.start(user_id, image("two kites", count=2), client_request_id="k")
+    await run_all()
+    first = (await studio.outputs_of(user_id, [started.id]))[0]
+    await media.store().delete(covers.key_of(first.storage_key))  # as saved before covers were made
+    async with Tab(cookie=token, path="/library") as tab:
+        await tab.call(LibraryState.load)
+        [shown] = (await tab.state(LibraryState)).shelf_0
+
     # The cover is the first file's signed link (signed again each time: the fields, not the text).
     signed = security.read_media_token(
         media.signing_secret(get_settings()), shown.cover_url.removeprefix("/media/")
     )
     assert signed is not None and (signed["k"], signed["d"]) == (first.storage_key, 0)
-    # Not the other file's links: the generation's own page lists them (and their downloads).
     assert str(dataclasses.asdict(shown)).count("/media/") == 1

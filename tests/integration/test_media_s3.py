@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from assetry.config import get_settings
-from assetry.services import accounts, media, studio
+from assetry.services import accounts, covers, media, studio
 from assetry.web import routes, security_headers
 from tests.account_setup import SignUp, create_account
 from tests.jobs import run_jobs
@@ -33,6 +33,11 @@ async def test_generated_files_live_in_the_bucket_and_reach_only_their_owner_pre
     [output] = await studio.outputs_of(user.id, [started.id])
     stored = s3_storage.read(output.storage_key)
     assert stored.startswith(b"\x89PNG") and len(stored) == output.size_bytes
+    # Its library cover is kept beside it; the library card keeps the file's link (read from the
+    # bucket, a page of covers costs more than the links).
+    assert s3_storage.read(covers.key_of(output.storage_key)).startswith(b"RIFF")
+    [entry] = (await studio.library(user.id)).generations
+    assert entry.cover_key == output.storage_key and entry.cover_inline is None
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=routes()), base_url="http://test") as app:
         for cookie in ("", other_token):  # no session, or someone else's: no link to the bucket at all
@@ -61,4 +66,4 @@ async def test_generated_files_live_in_the_bucket_and_reach_only_their_owner_pre
     assert f"media-src 'self' blob: {s3_storage.endpoint};" in csp
 
     await studio.delete(user.id, started.id)
-    assert s3_storage.keys(str(user.id)) == []
+    assert s3_storage.keys(str(user.id)) == []  # the file and its cover

@@ -54,6 +54,7 @@ from assetry.services import (
     accounts,
     audit,
     contact,
+    covers,
     media,
     ownership,
     password_reset,
@@ -172,7 +173,9 @@ async def seed(person: Person) -> None:
             .values(storage_key=key, size_bytes=9)
         )
     await media.store().put(key, f"{marker}-png".encode(), "image/png")
-    person.media_keys.append(key)
+    # And the library's cover beside it (services.covers).
+    await media.store().put(covers.key_of(key), f"{marker}-cover".encode(), covers.CONTENT_TYPE)
+    person.media_keys += [key, covers.key_of(key)]
     person.secrets += [plain_access, plain_refresh, person.token, security.token_digest(person.token)]
     person.secrets.append(f"{marker}-payload")
 
@@ -240,9 +243,12 @@ async def test_deletion_removes_every_row_and_file_of_the_user_and_nothing_else(
     after = await counts(maya.user)
     assert after == dict.fromkeys(after, 0)
     assert await counts(theo.user) == before_theo
-    assert await media.store().size(maya.media_keys[0]) is None
+    assert [await media.store().size(key) for key in maya.media_keys] == [None, None]  # the file, its cover
     assert await media.store().size(archive) is None
-    assert await media.store().size(theo.media_keys[0]) == len(f"{theo.marker}-png")
+    assert [await media.store().size(key) for key in theo.media_keys] == [
+        len(f"{theo.marker}-png"),
+        len(f"{theo.marker}-cover"),
+    ]
     async with db.service_session() as session:
         entries = (await session.exec(sa.select(AuditEntry.action, AuditEntry.target))).all()
     # The audit log keeps what happened to the account, under one reference that names nobody.
@@ -491,7 +497,12 @@ async def test_export_contains_every_kind_of_record_and_no_secret(pair: tuple[Pe
     assert [a["email"] for a in account] == ["maya@example.com"]
     assert json.loads(files["captions.json"])[0]["text"] == f"{maya.marker} caption"
     media_names = [name for name in files if name.startswith("media/")]
-    assert [files[name] for name in media_names] == [f"{maya.marker}-png".encode()]
+    # The file, and its cover beside it.
+    [file_key, cover_key] = maya.media_keys
+    assert {name: files[name] for name in media_names} == {
+        "media/" + file_key.split("/", 1)[1]: f"{maya.marker}-png".encode(),
+        "media/" + cover_key.split("/", 1)[1]: f"{maya.marker}-cover".encode(),
+    }
     assert "generations.json" in files["README.txt"].decode()
 
     everything = b"\n".join(files.values())

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import uuid
 from datetime import timedelta
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 from sqlmodel import select
 
 from assetry import db
 from assetry.config import get_settings
 from assetry.errors import BadInput, NotAllowed
 from assetry.models import Generation, GenerationOutput
-from assetry.services import accounts, media, studio
+from assetry.services import accounts, covers, media, studio
 from assetry.web import routes
 from tests.account_setup import SignUp, create_account
 from tests.jobs import engine_jobs, run_jobs
@@ -71,6 +73,11 @@ async def test_an_image_set_is_rendered_stored_and_recorded(database: str) -> No
         assert (output.width, output.height) == (1024, 1024)
         content = b"".join([chunk async for chunk in store.stream(output.storage_key)])
         assert content.startswith(PNG) and len(content) == output.size_bytes
+        # Its library cover beside it: a small WebP of the same picture.
+        cover = b"".join([chunk async for chunk in store.stream(covers.key_of(output.storage_key))])
+        with Image.open(io.BytesIO(cover)) as small:
+            assert (small.format, small.size) == ("WEBP", (covers.SIDE, covers.SIDE))
+        assert len(cover) < len(content) / 10
 
 
 async def test_a_video_is_a_real_mp4_of_the_asked_length(database: str) -> None:
@@ -85,6 +92,7 @@ async def test_a_video_is_a_real_mp4_of_the_asked_length(database: str) -> None:
     assert video.duration_s == pytest.approx(3, abs=0.2)
     head = b"".join([chunk async for chunk in media.store().stream(video.storage_key)])[:16]
     assert MP4 in head
+    assert await media.store().size(covers.key_of(video.storage_key)) is None  # its card plays it
 
 
 async def test_captions_are_saved_as_text_and_can_be_edited(database: str) -> None:
@@ -236,10 +244,11 @@ async def test_deleting_removes_rows_and_files_and_old_links_say_so(database: st
     await run_all()
     files = await outputs(started.id)
     url = media.url_for(files[0])
+    stored = [key for output in files for key in (output.storage_key, covers.key_of(output.storage_key))]
+    assert None not in [await media.store().size(key) for key in stored]  # each file and its cover
     await studio.delete(owner, started.id)
     assert await outputs(started.id) == []
-    for output in files:
-        assert await media.store().size(output.storage_key) is None
+    assert [await media.store().size(key) for key in stored] == [None] * 4
     gone = await media_get(url, token)
     assert gone.status_code == 404 and "deleted" in gone.text
 
