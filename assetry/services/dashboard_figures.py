@@ -200,7 +200,7 @@ FROM_SNAPSHOTS_SHOWN = f"""shown AS (
     FROM posts p WHERE p.user_id = :user_id AND p.id IN (SELECT post_id FROM top)
 )"""
 
-# Read from the stored running figures (migration 0020): a row per own post and per quarter hour
+# Read from the stored running figures (migrations 0020 and 0021): a row per own post and per quarter hour
 # of the days shown. Right when every snapshot of the creator was captured before the end.
 # What a post gained since a start: its first value if it was published since; and its rises
 # captured since, which add up to its highest value now less the highest before the start: the
@@ -209,12 +209,11 @@ FROM_SNAPSHOTS_SHOWN = f"""shown AS (
 _RISEN = "CASE WHEN own.latest_at >= periods.start THEN own.{m}_high - coalesce(b.{m}, own.{m}_first) END"
 FROM_FIGURES = f"""
 own AS MATERIALIZED (
-    SELECT p.id AS post_id, p.posted_at, p.platform, f.latest_at, f.missing, {
+    SELECT f.post_id, f.posted_at, f.platform, f.latest_at, f.missing, {
     _each("f.{m}_now, f.{m}_high, f.{m}_first, f.{m}_count")
 }
-    FROM posts p JOIN post_figures f ON f.post_id = p.id
-    WHERE p.user_id = :user_id AND f.user_id = :user_id AND p.source = 'own'
-      AND {_FOR_ACCOUNTS.format(c="p.account_id")}
+    FROM post_figures f
+    WHERE f.user_id = :user_id AND f.source = 'own' AND {_FOR_ACCOUNTS.format(c="f.account_id")}
 ), {_PERIODS}, per_post AS (
     SELECT post_id, posted_at, platform, views_now FROM own
 ), scored AS MATERIALIZED (
