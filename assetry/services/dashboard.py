@@ -185,7 +185,7 @@ async def overviews(
     first_day = min(period.start for period in periods)
     asked = (user_id, account_ids, tz, since, starts, end, (first_day, periods[0].end))
     async with db.user_session(user_id) as session:
-        # The stored figures, unless the creator has snapshots captured since the end (a past range).
+        # The stored figures, unless the posts read have snapshots captured since the end (a past range).
         *found, latest = (await session.exec(figures.dashboard_rows(*asked, stored=True))).one()
         if latest is not None and latest >= end:
             found = (await session.exec(figures.dashboard_rows(*asked, stored=False))).one()
@@ -210,6 +210,7 @@ async def overviews(
         previous = period.previous()
         totals = _sum_days(by_day, period.start, period.days)
         previous_totals = _sum_days(by_day, previous.start, previous.days)
+        each_day = [(day, by_day.get(day, {})) for day in _days(period.start, period.days)]
         ranked = sorted(  # as the statement ranked them; a UNION need not keep that order
             (row for row in top if row["period"] == n),
             key=lambda row: (-(row["views"] or 0), -(row["views_now"] or 0), row["post_id"]),
@@ -221,11 +222,7 @@ async def overviews(
                     m: _total(m, totals.get(m), previous_totals.get(m), reasons.get(m, NO_DATA))
                     for m in METRICS
                 },
-                series={
-                    m: [(d, by_day[d].get(m, 0)) for d in _days(period.start, period.days)]
-                    for m in METRICS
-                    if m in totals
-                },
+                series={m: [(d, counts.get(m, 0)) for d, counts in each_day] for m in METRICS if m in totals},
                 engagement_rate=_engagement(totals),
                 previous_engagement_rate=_engagement(previous_totals),
                 followers=[_follower_change(account, n) for account in accounts],
@@ -278,10 +275,12 @@ def _days(first: date, count: int) -> list[date]:
 
 
 def _sum_days(by_day: dict, first: date, count: int) -> dict[str, int]:
+    last = first + timedelta(days=count - 1)
     sums: dict[str, int] = {}
-    for day in _days(first, count):
-        for metric, value in by_day.get(day, {}).items():
-            sums[metric] = sums.get(metric, 0) + value
+    for day, counts in by_day.items():
+        if first <= day <= last:
+            for metric, value in counts.items():
+                sums[metric] = sums.get(metric, 0) + value
     return sums
 
 

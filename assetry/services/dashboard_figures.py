@@ -324,13 +324,9 @@ SELECT
 
 
 DASHBOARD = _statement(FROM_SNAPSHOTS, FROM_SNAPSHOTS_SHOWN)
-# With `latest`: when the creator's latest snapshot was captured; the figures are right only
-# if that is before the end (else DASHBOARD gives them).
-STORED = _statement(
-    FROM_FIGURES,
-    FROM_FIGURES_SHOWN,
-    "(SELECT max(latest_at) FROM post_figures WHERE user_id = :user_id) AS latest",
-)
+# With `latest`: when the latest snapshot of the posts read was captured; the figures are right
+# only if that is before the end (else DASHBOARD gives them).
+STORED = _statement(FROM_FIGURES, FROM_FIGURES_SHOWN, "(SELECT max(latest_at) FROM own) AS latest")
 
 
 def dashboard_rows(
