@@ -225,11 +225,13 @@ own AS MATERIALIZED (
 }
     FROM own CROSS JOIN periods
     LEFT JOIN LATERAL (
-        SELECT {_each("min(s.{m}_before) AS {m}")} FROM metric_snapshots s
-        WHERE own.latest_at >= periods.start AND s.user_id = :user_id AND s.post_id = own.post_id
-          AND s.captured_at = (SELECT min(e.captured_at) FROM metric_snapshots e
-                               WHERE e.user_id = :user_id AND e.post_id = own.post_id
-                                 AND e.captured_at >= periods.start)
+        -- One descent of the covering index per post: the rank stops the scan after the first moment.
+        SELECT {_each("min({m}_before) AS {m}")} FROM (
+            SELECT {_each("s.{m}_before")}, rank() OVER (ORDER BY s.captured_at) AS place
+            FROM metric_snapshots s
+            WHERE own.latest_at >= periods.start AND s.user_id = :user_id AND s.post_id = own.post_id
+              AND s.captured_at >= periods.start
+        ) since WHERE place = 1
     ) b ON own.latest_at >= periods.start
 ), days AS (
     SELECT {_DAY.format(t="posted_at")} AS day, {
