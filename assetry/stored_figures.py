@@ -28,10 +28,10 @@ def _post_figures(snapshots: str) -> str:
     `missing` the greatest as text): one rule, whatever order they arrive in, so figures kept
     row by row equal figures computed at once."""
     return f"""
-INSERT INTO post_figures AS f (post_id, user_id, {_COPIES}, latest_at, missing, {
+INSERT INTO post_figures AS f (post_id, user_id, {_COPIES}, first_at, latest_at, missing, {
         _each("{m}_now, {m}_at, {m}_high, {m}_first, {m}_count")
     })
-SELECT s.post_id, p.user_id, {_OF_POST}, max(s.captured_at),
+SELECT s.post_id, p.user_id, {_OF_POST}, min(s.captured_at), max(s.captured_at),
     (array_agg(s.missing ORDER BY s.captured_at DESC, CAST(s.missing AS text) DESC))[1], {
         _each(
             "(array_agg(s.{m} ORDER BY s.captured_at DESC, s.{m} DESC) FILTER (WHERE s.{m} IS NOT NULL))[1],"
@@ -42,7 +42,7 @@ SELECT s.post_id, p.user_id, {_OF_POST}, max(s.captured_at),
 FROM {snapshots} s JOIN posts p ON p.id = s.post_id AND p.user_id = s.user_id
 GROUP BY s.post_id, p.user_id, {_OF_POST}
 ON CONFLICT (post_id) DO UPDATE SET
-    latest_at = GREATEST(f.latest_at, EXCLUDED.latest_at),
+    first_at = LEAST(f.first_at, EXCLUDED.first_at), latest_at = GREATEST(f.latest_at, EXCLUDED.latest_at),
     missing = CASE WHEN f.latest_at IS NULL OR EXCLUDED.latest_at > f.latest_at
                         OR (EXCLUDED.latest_at = f.latest_at
                             AND CAST(EXCLUDED.missing AS text) > CAST(f.missing AS text))

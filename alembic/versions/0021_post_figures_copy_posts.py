@@ -1,4 +1,5 @@
-"""Post figures keep a copy of their post's account, source, platform and publish time.
+"""Post figures keep a copy of their post's account, source, platform and publish time, and
+the time of the post's earliest snapshot.
 
 The dashboard's statement read each post's figures joined with the post for those four columns
 (to keep the creator's own posts, of the accounts asked, and to place them by publish time);
@@ -6,6 +7,10 @@ with the copies it reads post_figures alone. The copies are filled from the post
 by the triggers of 0020: a post's figures take its columns when snapshots add to them, and
 take the new values when an update changes them (a post moved to another account, its account
 deleted while the post is kept, a post turned into a tracked one, a corrected publish time).
+
+`first_at`, the earliest snapshot's capture time, kept as snapshots come and go: a post whose
+snapshots all came since a period's start rose from nothing then, so the dashboard looks up
+its highest values before that start only for the other posts.
 
 Revision ID: 0021
 Revises: 0020
@@ -41,12 +46,14 @@ def upgrade() -> None:
     op.add_column("post_figures", sa.Column("source", sa.String(16), nullable=True))
     op.add_column("post_figures", sa.Column("platform", sa.String(16), nullable=True))
     op.add_column("post_figures", sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("post_figures", sa.Column("first_at", sa.DateTime(timezone=True), nullable=True))
     columns = ", ".join(POST_COPIES)
     op.execute(
-        f"UPDATE post_figures f SET ({columns}) = ({', '.join(f'p.{c}' for c in POST_COPIES)}) "
-        "FROM posts p WHERE p.id = f.post_id"
+        f"UPDATE post_figures f SET ({columns}, first_at) = ({', '.join(f'p.{c}' for c in POST_COPIES)}, s.first_at) "
+        "FROM posts p, (SELECT post_id, min(captured_at) AS first_at FROM metric_snapshots GROUP BY post_id) s "
+        "WHERE p.id = f.post_id AND s.post_id = f.post_id"
     )
-    for column in ("source", "platform", "posted_at"):
+    for column in ("source", "platform", "posted_at", "first_at"):
         op.alter_column("post_figures", column, nullable=False)
     op.execute("ANALYZE post_figures")
     for name in CHANGED:
@@ -57,5 +64,5 @@ def downgrade() -> None:
     before = context.script.get_revision("0020").module.FUNCTIONS  # the SQL 0020 ran
     for name in CHANGED:
         op.execute(_replace(before[name]))
-    for column in POST_COPIES:
+    for column in (*POST_COPIES, "first_at"):
         op.drop_column("post_figures", column)

@@ -203,6 +203,7 @@ post_figures = sa.Table(
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("platform", sa.String(16), nullable=False),
     sa.Column("posted_at", UTCDateTime(), nullable=False),
+    sa.Column("first_at", UTCDateTime(), nullable=False),  # the earliest snapshot's time (0021)
     sa.Column("latest_at", UTCDateTime(), nullable=True),
     sa.Column("missing", sa.JSON(), nullable=True),
     *(

@@ -200,16 +200,18 @@ FROM_SNAPSHOTS_SHOWN = f"""shown AS (
     FROM posts p WHERE p.user_id = :user_id AND p.id IN (SELECT post_id FROM top)
 )"""
 
-# Read from the stored running figures (migrations 0020 and 0021): a row per own post and per quarter hour
-# of the days shown. Right when every snapshot of the creator was captured before the end.
+# Read from the stored running figures (migrations 0020, 0021): a row per own post and per quarter
+# hour of the days shown. Right when every snapshot of the creator was captured before the end.
 # What a post gained since a start: its first value if it was published since; and its rises
 # captured since, which add up to its highest value now less the highest before the start: the
 # `<m>_before` of its earliest snapshot since then (the least of those captured at that moment;
 # NULL: none before, so its first value was seen since then); none if it has no snapshot since.
+# A post whose earliest snapshot came since the start is not looked up: at that first moment each
+# `<m>_before` is NULL or the first value (the running highest of the snapshots stored before it).
 _RISEN = "CASE WHEN own.latest_at >= periods.start THEN own.{m}_high - coalesce(b.{m}, own.{m}_first) END"
 FROM_FIGURES = f"""
 own AS MATERIALIZED (
-    SELECT f.post_id, f.posted_at, f.platform, f.latest_at, f.missing, {
+    SELECT f.post_id, f.posted_at, f.platform, f.first_at, f.latest_at, f.missing, {
     _each("f.{m}_now, f.{m}_high, f.{m}_first, f.{m}_count")
 }
     FROM post_figures f
@@ -229,10 +231,10 @@ own AS MATERIALIZED (
         SELECT {_each("min({m}_before) AS {m}")} FROM (
             SELECT {_each("s.{m}_before")}, rank() OVER (ORDER BY s.captured_at) AS place
             FROM metric_snapshots s
-            WHERE own.latest_at >= periods.start AND s.user_id = :user_id AND s.post_id = own.post_id
-              AND s.captured_at >= periods.start
+            WHERE own.latest_at >= periods.start AND own.first_at < periods.start
+              AND s.user_id = :user_id AND s.post_id = own.post_id AND s.captured_at >= periods.start
         ) since WHERE place = 1
-    ) b ON own.latest_at >= periods.start
+    ) b ON own.latest_at >= periods.start AND own.first_at < periods.start
 ), days AS (
     SELECT {_DAY.format(t="posted_at")} AS day, {
     _each("(sum({m}_first) FILTER (WHERE {m}_count > 0))::bigint AS {m}")
