@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -190,19 +189,17 @@ async def overviews(
         if latest is not None and latest >= end:
             found = (await session.exec(figures.dashboard_rows(*asked, stored=False))).one()
     top, shown, days, cells, said, seen, published, notes, accounts = found
-    by_day: dict[date, dict[str, int]] = defaultdict(dict)
-    for row in days:
-        counts = by_day[local_time.day_of(row["day"])]
-        for metric in METRICS:
-            if row[metric] is not None:
-                counts[metric] = counts.get(metric, 0) + row[metric]
+    by_day = {
+        local_time.day_of(day): {
+            m: value for m, value in zip(METRICS, values, strict=True) if value is not None
+        }
+        for day, *values in days
+    }
     posts = {post["id"]: post | {"posted_at": datetime.fromisoformat(post["posted_at"])} for post in shown}
     day_notes = [DayNote(date.fromisoformat(note["day"]), note["body"]) for note in notes]
     unseen = [m for m in METRICS if not seen.get(m)]
     reasons = _reasons(said, unseen)
-    cells = [
-        tuple(cell[k] for k in ("weekday", "hour", "middle", "count", "posts", "typical")) for cell in cells
-    ]
+    cells = [tuple(cell) for cell in cells]
     heatmap, best = _heatmap(cells), best_slot(cells)
     partial_day = periods[0].end if periods[0].end >= today_in(zone) else None
     results = []

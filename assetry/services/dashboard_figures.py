@@ -308,8 +308,10 @@ WITH {sources}, top AS (
 SELECT
     (SELECT coalesce(json_agg(top), '[]') FROM top) AS posts,
     (SELECT coalesce(json_agg(shown), '[]') FROM shown) AS shown,
-    (SELECT coalesce(json_agg(days), '[]') FROM days) AS days,
-    (SELECT coalesce(json_agg(cells), '[]') FROM cells) AS cells,
+    (SELECT coalesce(json_agg(json_build_array(day, {_each("{m}")})), '[]')
+     FROM (SELECT day, {_each("sum({m})::bigint AS {m}")} FROM days GROUP BY day) d) AS days,
+    (SELECT coalesce(json_agg(json_build_array(weekday, hour, middle, count, posts, typical)), '[]')
+     FROM cells) AS cells,
     (SELECT coalesce(json_agg(r), '[]') FROM (SELECT * FROM reasons UNION ALL SELECT * FROM reasons_given) r)
         AS reasons,
     (SELECT json_build_object({_each("'{m}', {m}")}) FROM counts) AS seen,
@@ -351,9 +353,9 @@ def dashboard_rows(
       of each metric (a key per metric, NULL: nothing counted then);
     - `shown`: those posts' columns, each metric's latest value (`<metric>_now`) and the latest
       snapshot's reasons for missing numbers (`missing`), as `post_details` gives them;
-    - `days`: per day on the creator's clock from `since` to `end`, the growth of each metric
-      (NULL: nothing counted). Two rows can share a day: first values, then rises;
-    - `cells`: the heatmap's cells (as `heatmap`) of the posts;
+    - `days`: per day on the creator's clock from `since` to `end`, an array: the day, then the
+      growth of each metric in METRICS' order (NULL: nothing counted);
+    - `cells`: the heatmap's cells of the posts, each an array of `heatmap`'s columns;
     - `reasons`: where reasons for missing numbers come from: ("platform", its name, its posts,
       its first post, NULL) and ("snapshot", a `missing` as JSON text, the snapshots that gave
       it, the first post to give it, when that post first did, in seconds since 1970);
