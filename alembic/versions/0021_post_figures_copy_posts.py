@@ -4,7 +4,7 @@ the time of the post's earliest snapshot.
 The dashboard's statement read each post's figures joined with the post for those four columns
 (to keep the creator's own posts, of the accounts asked, and to place them by publish time);
 with the copies it reads post_figures alone. The copies are filled from the posts here and kept
-by the triggers of 0020: a post's figures take its columns when snapshots add to them, and
+by the triggers of 0020 (their functions replaced here): a post's figures take its columns when snapshots add to them, and
 take the new values when an update changes them (a post moved to another account, its account
 deleted while the post is kept, a post turned into a tracked one, a corrected publish time).
 
@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
+# assetry.stored_figures as of this revision: a later change to that SQL first freezes it here
+# as text (as 0020 keeps its own).
 from assetry.stored_figures import POST_COPIES, function
 
 revision: str = "0021"
