@@ -1,7 +1,7 @@
-"""The dashboard's stored running figures, as SQL the migrations (0020) and the bench's loader run.
+"""The dashboard's stored running figures, as SQL the migrations (0021) and the bench's loader run.
 
-What each table holds is written in migration 0020. Everything here is derived from the
-snapshots and their posts; `FILL` computes it from scratch, the triggers keep it as they change.
+What each table holds is written in migrations 0020 and 0021. Everything here is derived from
+the snapshots and their posts; `FILL` computes it from scratch, the triggers keep it as they change.
 """
 
 from __future__ import annotations
@@ -10,6 +10,11 @@ from assetry.models.analytics import METRICS
 
 # Quarter hours counted from 2000-01-01 UTC; each lies in one local day of every zone (from 2012 on).
 QUARTER = "date_bin('15 minutes', {t}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+
+
+# The columns of a post its figures keep a copy of (migration 0021), so the dashboard reads no post.
+POST_COPIES = ("account_id", "source", "platform", "posted_at")
+_COPIES, _OF_POST = ", ".join(POST_COPIES), ", ".join(f"p.{c}" for c in POST_COPIES)
 
 
 def _each(template: str, sep: str = ", ") -> str:
@@ -23,10 +28,10 @@ def _post_figures(snapshots: str) -> str:
     `missing` the greatest as text): one rule, whatever order they arrive in, so figures kept
     row by row equal figures computed at once."""
     return f"""
-INSERT INTO post_figures AS f (post_id, user_id, latest_at, missing, {
+INSERT INTO post_figures AS f (post_id, user_id, {_COPIES}, first_at, latest_at, missing, {
         _each("{m}_now, {m}_at, {m}_high, {m}_first, {m}_count")
     })
-SELECT s.post_id, p.user_id, max(s.captured_at),
+SELECT s.post_id, p.user_id, {_OF_POST}, min(s.captured_at), max(s.captured_at),
     (array_agg(s.missing ORDER BY s.captured_at DESC, CAST(s.missing AS text) DESC))[1], {
         _each(
             "(array_agg(s.{m} ORDER BY s.captured_at DESC, s.{m} DESC) FILTER (WHERE s.{m} IS NOT NULL))[1],"
@@ -35,9 +40,9 @@ SELECT s.post_id, p.user_id, max(s.captured_at),
         )
     }
 FROM {snapshots} s JOIN posts p ON p.id = s.post_id AND p.user_id = s.user_id
-GROUP BY s.post_id, p.user_id
+GROUP BY s.post_id, p.user_id, {_OF_POST}
 ON CONFLICT (post_id) DO UPDATE SET
-    latest_at = GREATEST(f.latest_at, EXCLUDED.latest_at),
+    first_at = LEAST(f.first_at, EXCLUDED.first_at), latest_at = GREATEST(f.latest_at, EXCLUDED.latest_at),
     missing = CASE WHEN f.latest_at IS NULL OR EXCLUDED.latest_at > f.latest_at
                         OR (EXCLUDED.latest_at = f.latest_at
                             AND CAST(EXCLUDED.missing AS text) > CAST(f.missing AS text))
@@ -124,6 +129,15 @@ _MOVED = (
     " WHERE (o.account_id, o.source, o.user_id) IS DISTINCT FROM (x.account_id, x.source, x.user_id))"
 )
 
+# The posts whose copied columns an update changed: their figures take the new values.
+_COPY = f"""
+UPDATE post_figures f SET {", ".join(f"{c} = n.{c}" for c in POST_COPIES)}
+FROM new_rows n
+WHERE f.post_id = n.id AND ({", ".join(f"f.{c}" for c in POST_COPIES)}) IS DISTINCT FROM ({
+    ", ".join(f"n.{c}" for c in POST_COPIES)
+});
+"""
+
 # The post a row trigger is deleting.
 _DELETED = "(SELECT OLD.id AS id, OLD.user_id AS user_id, OLD.account_id AS account_id, OLD.source AS source)"
 
@@ -140,6 +154,7 @@ FUNCTIONS = {
     "stored_figures_post_changed": (
         _take(_rises("metric_snapshots", _MOVED.format(side="old_rows", other="new_rows")))
         + _add(_rises("metric_snapshots", _MOVED.format(side="new_rows", other="old_rows")))
+        + _COPY
     ),
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assetry.config import Mode, Settings, get_settings
 from assetry.errors import AssetryError, BadInput, NotAllowed
-from assetry.services import accounts, connections, media, platforms, privacy, profile, status
+from assetry.services import accounts, connections, dashboard, media, platforms, privacy, profile, status
 from assetry.services.accounts import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,36 @@ async def export_archive(request: Request) -> StreamingResponse | RedirectRespon
         headers={
             "content-length": str(found.size),
             "content-disposition": f'attachment; filename="{found.filename}"',
+            "cache-control": "private, no-store",
+        },
+    )
+
+
+async def analytics_csv(request: Request) -> StreamingResponse | PlainTextResponse:
+    """The analytics dashboard's CSV for the logged-in creator, written as it is read: the range
+    (`preset`, or `start` and `end`) and the account (`account`, else all) as the dashboard asks."""
+    user = await accounts.user_for_token(request.cookies.get(SESSION_COOKIE, ""))
+    if user is None:
+        return PlainTextResponse("Log in to export your analytics.", status_code=403)
+    asked = request.query_params
+    try:
+        period = dashboard.period_for(
+            asked.get("preset", ""),
+            today=dashboard.today_in(user.time_zone),
+            zone=user.time_zone,
+            start=asked.get("start", ""),
+            end=asked.get("end", ""),
+        )
+        account_ids = [uuid.UUID(asked["account"])] if "account" in asked else None
+    except ValueError:
+        return PlainTextResponse("Pick an account from the list.", status_code=400)
+    except BadInput as problem:
+        return PlainTextResponse(str(problem), status_code=400)
+    return StreamingResponse(
+        dashboard.csv_text(user.id, period, account_ids=account_ids),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{dashboard.csv_name(period)}"',
             "cache-control": "private, no-store",
         },
     )
@@ -223,6 +254,7 @@ def routes() -> Starlette:
             Route("/health/statements", statements),
             Route("/media/{token}", media_file),
             Route("/exports/{token}", export_archive),
+            Route(dashboard.CSV_ROUTE, analytics_csv),
             Route("/confirm-email/{token}", confirm_email),
             Route("/session/start", session_start),
             Route("/session/end", session_end),

@@ -198,6 +198,12 @@ post_figures = sa.Table(
         "post_id", sa.Uuid(), sa.ForeignKey("posts.id", ondelete="CASCADE"), nullable=False, unique=True
     ),
     _owner(),
+    # Copies of the post's columns (migration 0021), kept by the database as the post changes.
+    sa.Column("account_id", sa.Uuid(), nullable=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("posted_at", UTCDateTime(), nullable=False),
+    sa.Column("first_at", UTCDateTime(), nullable=False),  # the earliest snapshot's time (0021)
     sa.Column("latest_at", UTCDateTime(), nullable=True),
     sa.Column("missing", sa.JSON(), nullable=True),
     *(

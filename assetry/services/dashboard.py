@@ -15,7 +15,7 @@ import csv
 import io
 import json
 import uuid
-from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +34,8 @@ from assetry.services.admin.common import csv_safe
 
 PRESETS = {"7": 7, "30": 30, "90": 90}
 MAX_DAYS = 366
+CSV_BATCH = 500  # posts read and written at a time
+CSV_ROUTE = "/analytics/export.csv"  # assetry.web serves `csv_text` there
 NO_DATA = "no data for this period yet (numbers start when the account is first synced)"
 # Numbers a platform's API never gives for a creator's own posts.
 NOT_OFFERED = {
@@ -185,24 +187,22 @@ async def overviews(
     first_day = min(period.start for period in periods)
     asked = (user_id, account_ids, tz, since, starts, end, (first_day, periods[0].end))
     async with db.user_session(user_id) as session:
-        # The stored figures, unless the creator has snapshots captured since the end (a past range).
+        # The stored figures, unless the posts read have snapshots captured since the end (a past range).
         *found, latest = (await session.exec(figures.dashboard_rows(*asked, stored=True))).one()
         if latest is not None and latest >= end:
             found = (await session.exec(figures.dashboard_rows(*asked, stored=False))).one()
     top, shown, days, cells, said, seen, published, notes, accounts = found
-    by_day: dict[date, dict[str, int]] = defaultdict(dict)
-    for row in days:
-        counts = by_day[local_time.day_of(row["day"])]
-        for metric in METRICS:
-            if row[metric] is not None:
-                counts[metric] = counts.get(metric, 0) + row[metric]
+    by_day = {
+        local_time.day_of(day): {
+            m: value for m, value in zip(METRICS, values, strict=True) if value is not None
+        }
+        for day, *values in days
+    }
     posts = {post["id"]: post | {"posted_at": datetime.fromisoformat(post["posted_at"])} for post in shown}
     day_notes = [DayNote(date.fromisoformat(note["day"]), note["body"]) for note in notes]
     unseen = [m for m in METRICS if not seen.get(m)]
     reasons = _reasons(said, unseen)
-    cells = [
-        tuple(cell[k] for k in ("weekday", "hour", "middle", "count", "posts", "typical")) for cell in cells
-    ]
+    cells = [tuple(cell) for cell in cells]
     heatmap, best = _heatmap(cells), best_slot(cells)
     partial_day = periods[0].end if periods[0].end >= today_in(zone) else None
     results = []
@@ -210,6 +210,7 @@ async def overviews(
         previous = period.previous()
         totals = _sum_days(by_day, period.start, period.days)
         previous_totals = _sum_days(by_day, previous.start, previous.days)
+        each_day = [(day, by_day.get(day, {})) for day in _days(period.start, period.days)]
         ranked = sorted(  # as the statement ranked them; a UNION need not keep that order
             (row for row in top if row["period"] == n),
             key=lambda row: (-(row["views"] or 0), -(row["views_now"] or 0), row["post_id"]),
@@ -221,11 +222,7 @@ async def overviews(
                     m: _total(m, totals.get(m), previous_totals.get(m), reasons.get(m, NO_DATA))
                     for m in METRICS
                 },
-                series={
-                    m: [(d, by_day[d].get(m, 0)) for d in _days(period.start, period.days)]
-                    for m in METRICS
-                    if m in totals
-                },
+                series={m: [(d, counts.get(m, 0)) for d, counts in each_day] for m in METRICS if m in totals},
                 engagement_rate=_engagement(totals),
                 previous_engagement_rate=_engagement(previous_totals),
                 followers=[_follower_change(account, n) for account in accounts],
@@ -257,20 +254,21 @@ def _own_posts(user_id: uuid.UUID, account_ids: list[uuid.UUID] | None) -> list:
     return own_posts
 
 
-async def every_post(
-    user_id: uuid.UUID, period: Period, *, account_ids: list[uuid.UUID] | None = None
-) -> list[PostRow]:
-    """Every own post with numbers as of the period's end, most views gained in it first (for the CSV)."""
+async def _every_post(
+    user_id: uuid.UUID, period: Period, account_ids: list[uuid.UUID] | None
+) -> AsyncIterator[list[PostRow]]:
+    """Every own post with numbers as of the period's end, most views gained in it first (for
+    the CSV), fetched CSV_BATCH at a time."""
     start, end = period.bounds()
-    own_posts = _own_posts(user_id, account_ids)
-    seen = figures.snapshots(user_id, own_posts, end)
+    seen = figures.snapshots(user_id, _own_posts(user_id, account_ids), end)
     async with db.user_session(user_id) as session:
-        rows = (await session.exec(figures.every_post(seen, start, end))).all()
-        posts = {}
-        if rows:
+        found = await session.stream(
+            figures.every_post(seen, start, end).execution_options(yield_per=CSV_BATCH)
+        )
+        async for rows in found.partitions(CSV_BATCH):
             details = figures.post_details(user_id, [row.post_id for row in rows], end)
             posts = {post.id: post for post in (await session.exec(details)).all()}
-    return [_post_row(posts[row.post_id]._mapping, row._mapping) for row in rows]
+            yield [_post_row(posts[row.post_id]._mapping, row._mapping) for row in rows]
 
 
 def _days(first: date, count: int) -> list[date]:
@@ -278,10 +276,12 @@ def _days(first: date, count: int) -> list[date]:
 
 
 def _sum_days(by_day: dict, first: date, count: int) -> dict[str, int]:
+    last = first + timedelta(days=count - 1)
     sums: dict[str, int] = {}
-    for day in _days(first, count):
-        for metric, value in by_day.get(day, {}).items():
-            sums[metric] = sums.get(metric, 0) + value
+    for day, counts in by_day.items():
+        if first <= day <= last:
+            for metric, value in counts.items():
+                sums[metric] = sums.get(metric, 0) + value
     return sums
 
 
@@ -427,23 +427,25 @@ NOT_IN_PERIOD = "no snapshot in this period"
 NOT_REPORTED = "not reported by the platform"
 
 
-def to_csv(result: Overview, posts: list[PostRow]) -> str:
-    """The dashboard's data as CSV: one row per day, then one row per post.
+async def csv_text(
+    user_id: uuid.UUID, period: Period, *, account_ids: list[uuid.UUID] | None = None
+) -> AsyncIterator[str]:
+    """The dashboard's data as CSV, in pieces as it is read: one row per day, then one row per
+    post (a batch of posts at a time).
 
     A number nobody reported is an empty cell, never a 0, and the row's last column says
     why ("saves: TikTok's API doesn't report saves").
     """
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["date", *METRICS, "why empty"])
+    result = await overview(user_id, period, account_ids=account_ids)
     days = [day for day, _ in next(iter(result.series.values()), [])]
     unseen = [m for m in METRICS if m not in result.series]
     why_days = _why([(m, result.totals[m].missing or NO_DATA) for m in unseen])
+    rows = [["date", *METRICS, "why empty"]]
     for index, day in enumerate(days):
         values = [result.series[m][index][1] if m in result.series else "" for m in METRICS]
-        writer.writerow([day.isoformat(), *values, why_days])
-    writer.writerow([])
-    writer.writerow(
+        rows.append([day.isoformat(), *values, why_days])
+    rows.append([])
+    rows.append(
         [
             "post",
             "platform",
@@ -454,21 +456,35 @@ def to_csv(result: Overview, posts: list[PostRow]) -> str:
             "why empty",
         ]
     )
-    for post in posts:
-        gained = post.gained.get("views")
-        empty = [] if gained is not None else [("views in period", NOT_IN_PERIOD)]
-        empty += [
-            (f"{m} now", why_missing(post.platform, post.missing, m))
-            for m in METRICS
-            if post.metrics.get(m) is None
-        ]
-        writer.writerow([
-            csv_safe(post.title), post.platform, post.posted_at.isoformat(), csv_safe(post.url),
-            "" if gained is None else gained,
-            *("" if post.metrics.get(m) is None else post.metrics[m] for m in METRICS),
-            csv_safe(_why(empty)),
-        ])  # fmt: skip
+    yield _csv(rows)
+    async for posts in _every_post(user_id, period, account_ids):
+        yield _csv(_post_line(post) for post in posts)
+
+
+def csv_name(period: Period) -> str:
+    return f"assetry-analytics-{period.start}-{period.end}.csv"
+
+
+def _csv(rows) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
     return out.getvalue()
+
+
+def _post_line(post: PostRow) -> list:
+    gained = post.gained.get("views")
+    empty = [] if gained is not None else [("views in period", NOT_IN_PERIOD)]
+    empty += [
+        (f"{m} now", why_missing(post.platform, post.missing, m))
+        for m in METRICS
+        if post.metrics.get(m) is None
+    ]
+    return [
+        csv_safe(post.title), post.platform, post.posted_at.isoformat(), csv_safe(post.url),
+        "" if gained is None else gained,
+        *("" if post.metrics.get(m) is None else post.metrics[m] for m in METRICS),
+        csv_safe(_why(empty)),
+    ]  # fmt: skip
 
 
 def why_missing(platform: str, missing: dict[str, str] | None, metric: str) -> str:

@@ -200,21 +200,22 @@ FROM_SNAPSHOTS_SHOWN = f"""shown AS (
     FROM posts p WHERE p.user_id = :user_id AND p.id IN (SELECT post_id FROM top)
 )"""
 
-# Read from the stored running figures (migration 0020): a row per own post and per quarter hour
-# of the days shown. Right when every snapshot of the creator was captured before the end.
+# Read from the stored running figures (migrations 0020, 0021): a row per own post and per quarter
+# hour of the days shown. Right when every snapshot of the creator was captured before the end.
 # What a post gained since a start: its first value if it was published since; and its rises
 # captured since, which add up to its highest value now less the highest before the start: the
 # `<m>_before` of its earliest snapshot since then (the least of those captured at that moment;
 # NULL: none before, so its first value was seen since then); none if it has no snapshot since.
+# A post whose earliest snapshot came since the start is not looked up: at that first moment each
+# `<m>_before` is NULL or the first value (the running highest of the snapshots stored before it).
 _RISEN = "CASE WHEN own.latest_at >= periods.start THEN own.{m}_high - coalesce(b.{m}, own.{m}_first) END"
 FROM_FIGURES = f"""
 own AS MATERIALIZED (
-    SELECT p.id AS post_id, p.posted_at, p.platform, f.latest_at, f.missing, {
+    SELECT f.post_id, f.posted_at, f.platform, f.first_at, f.latest_at, f.missing, {
     _each("f.{m}_now, f.{m}_high, f.{m}_first, f.{m}_count")
 }
-    FROM posts p JOIN post_figures f ON f.post_id = p.id
-    WHERE p.user_id = :user_id AND f.user_id = :user_id AND p.source = 'own'
-      AND {_FOR_ACCOUNTS.format(c="p.account_id")}
+    FROM post_figures f
+    WHERE f.user_id = :user_id AND f.source = 'own' AND {_FOR_ACCOUNTS.format(c="f.account_id")}
 ), {_PERIODS}, per_post AS (
     SELECT post_id, posted_at, platform, views_now FROM own
 ), scored AS MATERIALIZED (
@@ -226,12 +227,14 @@ own AS MATERIALIZED (
 }
     FROM own CROSS JOIN periods
     LEFT JOIN LATERAL (
-        SELECT {_each("min(s.{m}_before) AS {m}")} FROM metric_snapshots s
-        WHERE own.latest_at >= periods.start AND s.user_id = :user_id AND s.post_id = own.post_id
-          AND s.captured_at = (SELECT min(e.captured_at) FROM metric_snapshots e
-                               WHERE e.user_id = :user_id AND e.post_id = own.post_id
-                                 AND e.captured_at >= periods.start)
-    ) b ON own.latest_at >= periods.start
+        -- One descent of the covering index per post: the rank stops the scan after the first moment.
+        SELECT {_each("min({m}_before) AS {m}")} FROM (
+            SELECT {_each("s.{m}_before")}, rank() OVER (ORDER BY s.captured_at) AS place
+            FROM metric_snapshots s
+            WHERE own.latest_at >= periods.start AND own.first_at < periods.start
+              AND s.user_id = :user_id AND s.post_id = own.post_id AND s.captured_at >= periods.start
+        ) since WHERE place = 1
+    ) b ON own.latest_at >= periods.start AND own.first_at < periods.start
 ), days AS (
     SELECT {_DAY.format(t="posted_at")} AS day, {
     _each("(sum({m}_first) FILTER (WHERE {m}_count > 0))::bigint AS {m}")
@@ -305,8 +308,10 @@ WITH {sources}, top AS (
 SELECT
     (SELECT coalesce(json_agg(top), '[]') FROM top) AS posts,
     (SELECT coalesce(json_agg(shown), '[]') FROM shown) AS shown,
-    (SELECT coalesce(json_agg(days), '[]') FROM days) AS days,
-    (SELECT coalesce(json_agg(cells), '[]') FROM cells) AS cells,
+    (SELECT coalesce(json_agg(json_build_array(day, {_each("{m}")})), '[]')
+     FROM (SELECT day, {_each("sum({m})::bigint AS {m}")} FROM days GROUP BY day) d) AS days,
+    (SELECT coalesce(json_agg(json_build_array(weekday, hour, middle, count, posts, typical)), '[]')
+     FROM cells) AS cells,
     (SELECT coalesce(json_agg(r), '[]') FROM (SELECT * FROM reasons UNION ALL SELECT * FROM reasons_given) r)
         AS reasons,
     (SELECT json_build_object({_each("'{m}', {m}")}) FROM counts) AS seen,
@@ -325,13 +330,9 @@ SELECT
 
 
 DASHBOARD = _statement(FROM_SNAPSHOTS, FROM_SNAPSHOTS_SHOWN)
-# With `latest`: when the creator's latest snapshot was captured; the figures are right only
-# if that is before the end (else DASHBOARD gives them).
-STORED = _statement(
-    FROM_FIGURES,
-    FROM_FIGURES_SHOWN,
-    "(SELECT max(latest_at) FROM post_figures WHERE user_id = :user_id) AS latest",
-)
+# With `latest`: when the latest snapshot of the posts read was captured; the figures are right
+# only if that is before the end (else DASHBOARD gives them).
+STORED = _statement(FROM_FIGURES, FROM_FIGURES_SHOWN, "(SELECT max(latest_at) FROM own) AS latest")
 
 
 def dashboard_rows(
@@ -352,9 +353,9 @@ def dashboard_rows(
       of each metric (a key per metric, NULL: nothing counted then);
     - `shown`: those posts' columns, each metric's latest value (`<metric>_now`) and the latest
       snapshot's reasons for missing numbers (`missing`), as `post_details` gives them;
-    - `days`: per day on the creator's clock from `since` to `end`, the growth of each metric
-      (NULL: nothing counted). Two rows can share a day: first values, then rises;
-    - `cells`: the heatmap's cells (as `heatmap`) of the posts;
+    - `days`: per day on the creator's clock from `since` to `end`, an array: the day, then the
+      growth of each metric in METRICS' order (NULL: nothing counted);
+    - `cells`: the heatmap's cells of the posts, each an array of `heatmap`'s columns;
     - `reasons`: where reasons for missing numbers come from: ("platform", its name, its posts,
       its first post, NULL) and ("snapshot", a `missing` as JSON text, the snapshots that gave
       it, the first post to give it, when that post first did, in seconds since 1970);

@@ -7,15 +7,21 @@ import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import httpx
 import pytest
 
-from assetry import db
+from assetry import db, web
 from assetry.errors import BadInput
 from assetry.models import ConnectedAccount, MetricSnapshot, Note, Post, User
 from assetry.services import dashboard
+from assetry.services.accounts import SESSION_COOKIE
 from assetry.services.dashboard import Period
+from tests.admin_people import session_token
 
 TODAY = date(2026, 11, 29)
+NOT_TIKTOKS = (
+    "reach: TikTok's API doesn't report reach; interactions: TikTok's API doesn't report interactions"
+)
 
 
 def at(day: int, hour: int = 12) -> datetime:
@@ -166,17 +172,70 @@ def test_period_presets_and_bad_custom_ranges() -> None:
             dashboard.period_for("custom", today=TODAY, zone="UTC", start=start, end=end)  # fmt: skip
 
 
+async def download(user_id: uuid.UUID | None, **asked: str) -> httpx.Response:
+    """What the browser gets from the dashboard's CSV link (with the user's session cookie)."""
+    cookies = {SESSION_COOKIE: await session_token(user_id)} if user_id else {}
+    transport = httpx.ASGITransport(app=web.routes())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", cookies=cookies) as client:
+        return await client.get(dashboard.CSV_ROUTE, params=asked)
+
+
+async def csv_of(user_id: uuid.UUID, start: date, end: date) -> str:
+    reply = await download(user_id, preset="custom", start=start.isoformat(), end=end.isoformat())
+    assert reply.status_code == 200, reply.text
+    return reply.text
+
+
 async def test_csv_export_has_the_days_and_posts_and_defuses_formulas(database: str) -> None:
     user_id, ids = await seed()
     async with db.service_session() as session:
         post = await session.get(Post, ids["old"])
         post.title = "=HYPERLINK(evil)"
-    period = Period(date(2026, 11, 23), TODAY)
-    result = await dashboard.overview(user_id, period)
-    lines = dashboard.to_csv(result, await dashboard.every_post(user_id, period)).splitlines()
+    lines = (await csv_of(user_id, date(2026, 11, 23), TODAY)).splitlines()
     assert lines[0].startswith("date,views,likes,comments")
     assert any(line.startswith("2026-11-27,600,30,") for line in lines)
     assert any(line.startswith("'=HYPERLINK(evil),tiktok,") for line in lines)
+
+
+async def test_the_csv_download_is_the_whole_range_however_many_posts_a_batch_holds(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_id, _ = await seed()
+    reply = await download(user_id, preset="custom", start="2026-11-26", end="2026-11-28")
+    assert reply.headers["content-type"] == "text/csv; charset=utf-8"
+    assert (
+        reply.headers["content-disposition"]
+        == 'attachment; filename="assetry-analytics-2026-11-26-2026-11-28.csv"'
+    )
+    not_yet = "no data for this period yet (numbers start when the account is first synced)"
+    day = f"comments: {not_yet}; shares: {not_yet}; saves: not reported for this kind of post; " + NOT_TIKTOKS
+    post = (
+        "comments now: not reported by the platform; shares now: not reported by the platform; "
+        "saves now: not reported for this kind of post; "
+        + NOT_TIKTOKS.replace("reach:", "reach now:").replace("interactions:", "interactions now:")
+    )
+    assert reply.text.split("\r\n") == [
+        "date,views,likes,comments,shares,saves,reach,interactions,why empty",
+        f"2026-11-26,600,0,,,,,,{day}",  # the new post rose 300 → 900
+        f"2026-11-27,600,30,,,,,,{day}",  # the old one 1,500 → 2,100 views, 150 → 180 likes
+        f"2026-11-28,300,0,,,,,,{day}",  # the new post 900 → 1,200
+        "",
+        "post,platform,published,url,views in period,views now,likes now,comments now,shares now,saves now,"
+        "reach now,interactions now,why empty",
+        f"New one,tiktok,2026-11-25T18:00:00+00:00,,900,1200,30,,,,,,{post}",
+        f"Old hit,tiktok,2026-11-01T12:00:00+00:00,,600,2100,180,,,,,,{post}",
+        "",
+    ]
+    monkeypatch.setattr(dashboard, "CSV_BATCH", 1)  # a post at a time: the same file
+    assert await csv_of(user_id, date(2026, 11, 26), date(2026, 11, 28)) == reply.text
+
+
+async def test_the_csv_link_serves_only_a_logged_in_creator_and_a_valid_range(database: str) -> None:
+    user_id, _ = await seed()
+    assert (await download(None, preset="30")).status_code == 403
+    refused = await download(user_id, preset="custom", start="2026-11-28", end="2026-11-26")
+    assert (refused.status_code, refused.text) == (400, "The start date is after the end date.")
+    assert (await download(user_id, preset="30", account="not-an-id")).status_code == 400
 
 
 async def seed_slots() -> uuid.UUID:
@@ -251,11 +310,7 @@ async def test_today_is_marked_partial_only_when_the_period_ends_today(database:
 
 async def test_csv_rows_per_post_leave_unreported_numbers_empty_and_say_why(database: str) -> None:
     user_id, _ = await seed()
-    period = Period(date(2026, 11, 23), TODAY)
-    result = await dashboard.overview(user_id, period)
-    rows = list(
-        csv.reader(io.StringIO(dashboard.to_csv(result, await dashboard.every_post(user_id, period))))
-    )
+    rows = list(csv.reader(io.StringIO(await csv_of(user_id, date(2026, 11, 23), TODAY))))
     header = rows[0]
     assert header == [
         "date",
@@ -286,8 +341,6 @@ async def test_csv_rows_per_post_leave_unreported_numbers_empty_and_say_why(data
         "interactions now: TikTok's API doesn't report interactions"
     )
     # A period with nothing observed for a post: its growth is unknown, not 0.
-    early = Period(date(2026, 11, 11), date(2026, 11, 15))
-    quiet = await dashboard.every_post(user_id, early)
-    text = dashboard.to_csv(await dashboard.overview(user_id, early), quiet)
+    text = await csv_of(user_id, date(2026, 11, 11), date(2026, 11, 15))
     old_row = next(row for row in csv.reader(io.StringIO(text)) if row and row[0] == "Old hit")
     assert old_row[4] == "" and "views in period: no snapshot in this period" in old_row[-1]

@@ -1,4 +1,4 @@
-"""The stored running figures (migration 0020) stay what the snapshots say, whatever changes them.
+"""The stored running figures (migrations 0020, 0021) stay what the snapshots say, whatever changes them.
 
 After each change (snapshots inserted in and out of order, a post removed, an account
 disconnected with or without its history, the retention purges, an account deleted) the
@@ -189,22 +189,45 @@ async def test_a_deleted_account_leaves_no_figures_and_others_keep_theirs(databa
     assert await assert_figures_are_right() == others
 
 
-async def test_the_migration_computes_the_figures_of_stored_snapshots(database: str) -> None:
+@pytest.mark.parametrize("revision", ["0019", "0020"])
+async def test_the_migration_computes_the_figures_of_stored_snapshots(database: str, revision: str) -> None:
     history = await seed()
     before = await assert_figures_are_right()
-    await migrate_again_from("0019")
+    await migrate_again_from(revision)
     assert await assert_figures_are_right() == before
     period = dashboard.period_for("90", today=LATER, zone="UTC")
     assert shown(await dashboard.overview(history.user_id, period)) == expected(history, period, None)
 
 
-async def test_figures_of_a_post_moved_to_another_account_and_back(database: str) -> None:
+async def test_figures_of_a_post_moved_to_another_account_tracked_or_republished(
+    database: str, readings: list[bool]
+) -> None:
     history = await seed()
     instagram = history.accounts["instagram"]
-    moved = [p["id"] for p in history.posts if p["account_id"] == history.accounts["tiktok"]][:3]
+    moved = [p for p in history.posts if p["account_id"] == history.accounts["tiktok"]][:3]
     async with db.service_session() as session:
-        await session.exec(sa.update(Post).where(Post.id.in_(moved)).values(account_id=instagram))
+        await session.exec(
+            sa.update(Post).where(Post.id.in_([p["id"] for p in moved])).values(account_id=instagram)
+        )
     await assert_figures_are_right()
+    for post in moved:
+        post["account_id"] = instagram
+    await _dashboard_follows_the_rule(history, readings)
     async with db.service_session() as session:
-        await session.exec(sa.update(Post).where(Post.id.in_(moved[:1])).values(source="tracked"))
+        await session.exec(sa.update(Post).where(Post.id == moved[0]["id"]).values(source="tracked"))
     await assert_figures_are_right()
+    history.posts.remove(moved[0])
+    history.snapshots = [s for s in history.snapshots if s["post_id"] != moved[0]["id"]]
+    await _dashboard_follows_the_rule(history, readings)
+    # A publish time corrected by a sync, a post said to be of the other platform.
+    async with db.service_session() as session:
+        await session.exec(
+            sa.update(Post)
+            .where(Post.id == moved[1]["id"])
+            .values(posted_at=moved[1]["posted_at"] + timedelta(days=40))
+        )
+        await session.exec(sa.update(Post).where(Post.id == moved[2]["id"]).values(platform="instagram"))
+    await assert_figures_are_right()
+    moved[1]["posted_at"] += timedelta(days=40)
+    moved[2]["platform"] = "instagram"
+    await _dashboard_follows_the_rule(history, readings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import date
+from urllib.parse import urlencode
 
 import reflex as rx
 
@@ -164,13 +165,20 @@ class DashboardState(PageLocal, rx.State):
         user = await signed_in_user(self)
         if user is None:
             return rx.redirect(LOGIN_ROUTE)
+        zone = user.time_zone
         try:
-            result = await self._figures(user)
-            posts = await dashboard.every_post(user.id, result.period, account_ids=self._account_ids())
+            account_ids = self._account_ids()
+            period = dashboard.period_for(
+                self.preset, today=dashboard.today_in(zone), zone=zone, start=self.start, end=self.end
+            )
         except BadInput as problem:
             return rx.toast.error(str(problem))
-        name = f"assetry-analytics-{result.period.start}-{result.period.end}.csv"
-        return rx.download(data=dashboard.to_csv(result, posts), filename=name)
+        # The browser fetches it from our route, which writes the rows as it reads them.
+        asked = {"preset": self.preset, "start": self.start, "end": self.end}
+        asked |= {"account": str(account_ids[0])} if account_ids else {}
+        return rx.download(
+            url=f"{dashboard.CSV_ROUTE}?{urlencode(asked)}", filename=dashboard.csv_name(period)
+        )
 
     async def _figures(self, user) -> dashboard.Overview:
         """The chosen range's figures: a custom range asked for; a preset's from what is loaded,
