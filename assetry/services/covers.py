@@ -7,6 +7,9 @@ them exists that anyone else could open, and none outlives a log-out. A cover go
 file goes: deleted with its generation and with the account (the owner's whole folder), and in
 the data export beside the file. An output without one (saved before covers were made, or a
 video), and every file in a bucket (see `inline`), keeps its signed /media link.
+
+Outputs saved before covers were made get theirs from `make_missing` (`python -m assetry
+make-covers`), while the app runs.
 """
 
 from __future__ import annotations
@@ -15,10 +18,16 @@ import asyncio
 import base64
 import io
 import logging
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
 
 from PIL import Image, UnidentifiedImageError
+from sqlmodel import col, select
 
+from assetry import db
 from assetry.integrations.storage import LocalMediaStore, MediaStore
+from assetry.models import GenerationOutput
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +86,83 @@ async def inline(store: MediaStore, keys: list[str]) -> dict[str, str]:
     return {
         key: f"data:{CONTENT_TYPE};base64,{base64.b64encode(cover).decode()}" for key, cover in found if cover
     }
+
+
+# What `make_missing` says of each image output it looked at.
+MADE, HAD_ONE, FILE_GONE, NOT_AN_IMAGE = "covers made", "had a cover already", "file missing", "not readable"
+AT_ONCE = 4  # covers made at once (decoding a big image is CPU work, in a worker thread)
+
+
+async def make_missing(store: MediaStore, *, batch: int) -> AsyncIterator[Counter[str]]:
+    """Make the cover of every image output that has none; yields the counts of each batch.
+
+    Safe to run again (a file with a cover is only looked at) and while the app runs: each batch
+    is one read of committed rows, in id order, and no transaction is held while files are read
+    and written. A cover written for an output deleted meanwhile is deleted again: the generation's
+    rows are gone before its files are, so a row missing after the write means its cover may have
+    been deleted before it was written."""
+    slots = asyncio.Semaphore(AT_ONCE)
+
+    async def one(key: str) -> str:
+        async with slots:
+            return await _make_one(store, key)
+
+    after = uuid.UUID(int=0)
+    while True:
+        async with db.service_read() as session:
+            rows = (
+                await session.exec(
+                    select(GenerationOutput.id, GenerationOutput.storage_key)
+                    .where(
+                        col(GenerationOutput.id) > after,
+                        col(GenerationOutput.storage_key).is_not(None),
+                        col(GenerationOutput.content_type).startswith("image/"),
+                    )
+                    .order_by(GenerationOutput.id)
+                    .limit(batch)
+                )
+            ).all()
+        if not rows:
+            return
+        after = rows[-1][0]
+        said = await asyncio.gather(*(one(key) for _, key in rows))
+        made = [(row_id, key) for (row_id, key), what in zip(rows, said, strict=True) if what == MADE]
+        gone = await _deleted_meanwhile(made)
+        await asyncio.gather(*(store.delete(key_of(key)) for row_id, key in made if row_id in gone))
+        counts = Counter(said)
+        counts[MADE] -= len(gone)
+        counts[FILE_GONE] += len(gone)
+        yield counts
+
+
+async def _make_one(store: MediaStore, key: str) -> str:
+    if await store.size(key_of(key)) is not None:
+        return HAD_ONE
+
+    def read() -> bytes | None:
+        try:
+            with store.open_read(key) as file:
+                return file.read()
+        except FileNotFoundError:
+            return None
+
+    content = await asyncio.to_thread(read)
+    if content is None:
+        return FILE_GONE
+    cover = await asyncio.to_thread(make, content)
+    if cover is None:
+        return NOT_AN_IMAGE
+    await store.put(key_of(key), cover, CONTENT_TYPE)
+    return MADE
+
+
+async def _deleted_meanwhile(made: list[tuple[uuid.UUID, str]]) -> set[uuid.UUID]:
+    """Which of these outputs were deleted since their batch was read."""
+    if not made:
+        return set()
+    ids = [row_id for row_id, _ in made]
+    async with db.service_read() as session:
+        kept = set(
+            (await session.exec(select(GenerationOutput.id).where(col(GenerationOutput.id).in_(ids)))).all()
+        )
+    return set(ids) - kept
