@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
+
 from assetry.integrations.storage import LocalMediaStore
 from assetry.models import GenerationOutput
 from assetry.services import accounts, covers, media, studio
+from assetry.state import generations
 from tests.account_setup import SignUp, create_account
 from tests.commands import counts_printed
 from tests.jobs import run_jobs
@@ -58,7 +61,7 @@ async def _check_covers_made(outputs: list[GenerationOutput]) -> None:
 
 async def _cards_with_covers(user_id: uuid.UUID) -> set[str]:
     """The files whose library card carries its cover inside the page."""
-    return {entry.cover_key for entry in (await studio.library(user_id)).generations if entry.cover_inline}
+    return {entry.cover_key for entry in (await studio.library(user_id)).generations if entry.cover_src}
 
 
 async def test_old_images_get_their_covers_once_in_a_local_folder(database: str) -> None:
@@ -84,7 +87,12 @@ async def test_old_images_get_their_covers_in_a_bucket(database: str, s3_storage
     first = make_covers_command("--batch", "3")
     assert first == {"covers made": 2, "had a cover already": 1, "file missing": 1, "not readable": 1}
     await _check_covers_made(outputs)
-    assert s3_storage.read(covers.key_of(outputs[1].storage_key)).startswith(b"RIFF")
+    # The old image's card links to its new cover in the bucket.
+    made = s3_storage.read(covers.key_of(outputs[1].storage_key))
+    [card] = [generations.card(entry) for entry in (await studio.library(user_id)).generations
+              if entry.cover_key == outputs[1].storage_key]  # fmt: skip
+    async with httpx.AsyncClient() as browser:
+        assert (await browser.get(card.cover_url)).content == made
     assert make_covers_command()["covers made"] == 0
 
 
