@@ -1,5 +1,5 @@
 """Operator commands: `python -m assetry serve | migrate | create-admin EMAIL | doctor | rotate-keys
-| purge | pseudonym ID | smoke | backup FILE | restore FILE | upgrade-database`.
+| purge | make-covers | pseudonym ID | smoke | backup FILE | restore FILE | upgrade-database`.
 
 With no DATABASE_URL they run on the embedded Postgres: the app's server while it runs,
 otherwise one started for the length of the command (`smoke` needs no database).
@@ -121,6 +121,26 @@ async def purge() -> int:
     width = max(map(len, counts))
     for name, n in counts.items():
         print(f"{name:<{width}}  {n}")
+    return 0
+
+
+async def make_covers(batch: int) -> int:
+    """Make the library cover of every image output saved without one (`services.covers`); print
+    each batch's progress, then the counts. Safe to run again, and while the app runs."""
+    from collections import Counter
+
+    from assetry.services import covers, media
+
+    total: Counter[str] = Counter()
+    looked = 0
+    async for counts in covers.make_missing(media.store(), batch=batch):
+        total.update(counts)
+        looked += counts.total()
+        print(f"... {looked} image files looked at, {total[covers.MADE]} covers made", file=sys.stderr)
+    names = (covers.MADE, covers.HAD_ONE, covers.FILE_GONE, covers.NOT_AN_IMAGE)
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {total[name]}")
     return 0
 
 
@@ -308,6 +328,10 @@ def command_line() -> argparse.ArgumentParser:
         "purge", help="purge what the retention rules say is due now (accounts, logs, jobs, emails, exports)"
     )
     commands.add_parser(
+        "make-covers",
+        help="make the library covers of images saved without one (safe to run again, and while the app runs)",
+    ).add_argument("--batch", type=int, default=200, help="image files read from the database at a time")
+    commands.add_parser(
         "pseudonym", help="what the logs call an id (a user's, a generation's): search them for that"
     ).add_argument("id")
     commands.add_parser("smoke", help="one cheap real call per configured provider (costs a few cents)")
@@ -420,6 +444,8 @@ async def _run_async(args: argparse.Namespace) -> int:
             return 0
         if args.command == "purge":
             return await purge()
+        if args.command == "make-covers":
+            return await make_covers(args.batch)
         return await doctor()
     finally:
         await db.dispose_engines()

@@ -243,7 +243,9 @@ class LibraryEntry:
     cover_key: str | None  # the first file's storage key (None: no file)
     cover_type: str | None  # its content type
     first_caption: str | None  # the first caption's text, if any
-    cover_inline: str | None = None  # the file's small cover as a data: URL (`covers`), if it has one
+    # The file's small cover (`covers.sources`): a data: URL from a local folder, if it has one;
+    # a presigned link from a bucket.
+    cover_src: str | None = None
 
 
 @dataclass(frozen=True)
@@ -335,11 +337,11 @@ async def library(
         firsts = await _covers(session, user_id, [row[0] for row in rows])
     # Covers are made of images only (a video card plays the video itself).
     images = [key for key, kind, _ in firsts.values() if key and kind and kind.startswith("image/")]
-    inline = await covers.inline(media.store(), images)
+    shown = await covers.sources(media.store(), images)
     entries = []
     for row in rows:
         key, kind, caption = firsts.get(row[0], (None, None, None))
-        entries.append(LibraryEntry(*row, key, kind, caption, inline.get(key or "")))
+        entries.append(LibraryEntry(*row, key, kind, caption, shown.get(key or "")))
     if before:
         entries.reverse()
     return LibraryPage(generations=entries, total=total, everything=all_of_them)

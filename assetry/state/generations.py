@@ -100,8 +100,8 @@ def card(entry: LibraryEntry) -> GenerationCard:
         **_labels(entry),
         status_label=STATUS_LABELS.get(entry.status, entry.status),
         status_color=STATUS_COLORS.get(entry.status, "gray"),
-        # The small cover inside the page when the file has one: no request per card to the server.
-        cover_url=entry.cover_inline
+        # The small cover, inside the page or straight from the bucket: no request to the server.
+        cover_url=entry.cover_src
         or (media.link_to(entry.cover_key, entry.user_id) if entry.cover_key else ""),
         cover_kind=_kind_of(entry.cover_type or "") if entry.cover_key else "",
         first_caption=entry.first_caption or "",

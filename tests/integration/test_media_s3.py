@@ -10,6 +10,7 @@ import httpx
 
 from assetry.config import get_settings
 from assetry.services import accounts, covers, media, studio
+from assetry.state import generations
 from assetry.web import routes, security_headers
 from tests.account_setup import SignUp, create_account
 from tests.jobs import run_jobs
@@ -33,11 +34,18 @@ async def test_generated_files_live_in_the_bucket_and_reach_only_their_owner_pre
     [output] = await studio.outputs_of(user.id, [started.id])
     stored = s3_storage.read(output.storage_key)
     assert stored.startswith(b"\x89PNG") and len(stored) == output.size_bytes
-    # Its library cover is kept beside it; the library card keeps the file's link (read from the
-    # bucket, a page of covers costs more than the links).
-    assert s3_storage.read(covers.key_of(output.storage_key)).startswith(b"RIFF")
+    # Its library cover is kept beside it, and the owner's card links to it in the bucket: the
+    # browser reads those few kB from there, with no request to the app.
+    cover = s3_storage.read(covers.key_of(output.storage_key))
+    assert cover.startswith(b"RIFF") and len(cover) < len(stored) / 10
     [entry] = (await studio.library(user.id)).generations
-    assert entry.cover_key == output.storage_key and entry.cover_inline is None
+    shown = generations.card(entry).cover_url
+    assert shown.startswith(f"{s3_storage.endpoint}/{s3_storage.name}/{covers.key_of(output.storage_key)}?")
+    assert parse_qs(urlsplit(shown).query)["X-Amz-Expires"] == [str(get_settings().media_url_ttl_seconds)]
+    async with httpx.AsyncClient() as browser:
+        from_the_bucket = await browser.get(shown)
+    assert from_the_bucket.status_code == 200 and from_the_bucket.content == cover
+    assert from_the_bucket.headers["content-type"] == covers.CONTENT_TYPE
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=routes()), base_url="http://test") as app:
         for cookie in ("", other_token):  # no session, or someone else's: no link to the bucket at all

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from assetry import db
-from assetry.config import ROOT
 from assetry.jobs import engine
 from assetry.models import OutboxMessage, UsageEvent, User
 from assetry.models.base import utcnow
 from assetry.services import accounts, privacy, retention, sign_up, usage
 from tests.account_setup import SignUp, create_account, run_sign_up_jobs
+from tests.commands import counts_printed
 from tests.jobs import engine_jobs, queued_job
 
 PASSWORD = "Correct-Horse-42"
@@ -23,23 +20,7 @@ HERE = accounts.Client(ip="203.0.113.7", user_agent="Mozilla/5.0 (X11; Linux x86
 
 
 def purge_command() -> dict[str, int]:
-    """Run the command in its own process; the counts it printed, by kind."""
-    done = subprocess.run(
-        [sys.executable, "-m", "assetry", "purge"],
-        cwd=ROOT,
-        env=os.environ.copy(),  # the `database` fixture points DATA_DIR and DATABASE_URL at the test database
-        capture_output=True,
-        text=True,
-        # The command loads the whole app first: seconds of CPU, minutes on a machine shared with other runs.
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    counts = {}
-    for line in done.stdout.splitlines():
-        kind, _, number = line.rpartition("  ")
-        counts[kind.strip()] = int(number)
-    return counts
+    return counts_printed("purge")
 
 
 async def test_purge_removes_what_is_due_then_finds_nothing_the_second_time(database: str) -> None:
