@@ -61,6 +61,9 @@ class Bucket:
     def read(self, key: str) -> bytes:
         return client(self.endpoint).get_object(Bucket=self.name, Key=key)["Body"].read()
 
+    def delete(self, key: str) -> None:
+        client(self.endpoint).delete_object(Bucket=self.name, Key=key)
+
 
 def new_bucket(endpoint: str) -> Bucket:
     bucket = Bucket(endpoint, f"assetry-test-{uuid.uuid4().hex[:12]}")

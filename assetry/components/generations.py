@@ -30,6 +30,14 @@ def _card_badge(
     )
 
 
+# In the browser alone, no event to the server: a bucket's cover that fails to load (not made yet)
+# gives way to the file itself, once.
+_SHOW_THE_FILE = rx.vars.FunctionStringVar.create(
+    "(event) => { const image = event.target; const file = image.dataset.file;"
+    " if (file) { delete image.dataset.file; image.src = file; } }"
+)
+
+
 def _cover(item: rx.Var[GenerationCard]) -> rx.Component:
     """The first image or a muted, looping video; captions show their first line."""
     return rx.el.div(
@@ -38,7 +46,13 @@ def _cover(item: rx.Var[GenerationCard]) -> rx.Component:
             (
                 "image",
                 # Below the fold, fetched and decoded only when scrolled near: a page holds dozens.
-                rx.el.img(src=item.cover_url, alt=item.prompt, loading="lazy", decoding="async"),
+                rx.el.img(
+                    src=item.cover_url,
+                    alt=item.prompt,
+                    loading="lazy",
+                    decoding="async",
+                    custom_attrs={"data-file": item.file_url, "onError": _SHOW_THE_FILE},
+                ),
             ),
             (
                 "video",

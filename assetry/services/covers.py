@@ -12,7 +12,7 @@ keeps its signed /media link.
 
 Outputs saved before covers were made get theirs from `make_missing` (`python -m assetry
 make-covers`), while the app runs; with a bucket, run it on upgrading (until then those cards
-show no picture).
+load the whole file: the card's image falls back to the file's link when its cover is not there).
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ async def sources(store: MediaStore, keys: list[str]) -> dict[str, str]:
     From a bucket, reading a page's 48 covers (a boto3 call each) took 0.6 s against a loopback S3
     server, and checking that each exists would cost as much: a link is signed here without a
     call, and the browser fetches the few kB from the bucket. Every image there is taken to have
-    its cover (`make_missing` makes those saved before covers were; a file no cover could be made
-    of is no picture a browser shows either)."""
+    its cover (`make_missing` makes those saved before covers were; until then the card's image
+    falls back to the file's own link in the browser)."""
     if not isinstance(store, LocalMediaStore):
         ttl = get_settings().media_url_ttl_seconds
 

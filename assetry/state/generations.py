@@ -54,6 +54,9 @@ class GenerationCard:
     cover_url: str = ""
     cover_kind: str = ""
     first_caption: str = ""
+    # The file itself (its signed /media link) when the cover is a bucket's: shown instead if the
+    # cover is missing there (an image saved before covers were, until `make-covers` has run).
+    file_url: str = ""
 
 
 @dataclasses.dataclass
@@ -105,6 +108,9 @@ def card(entry: LibraryEntry) -> GenerationCard:
         or (media.link_to(entry.cover_key, entry.user_id) if entry.cover_key else ""),
         cover_kind=_kind_of(entry.cover_type or "") if entry.cover_key else "",
         first_caption=entry.first_caption or "",
+        file_url=media.link_to(entry.cover_key, entry.user_id)
+        if entry.cover_key and entry.cover_src and not entry.cover_src.startswith("data:")
+        else "",
     )
 
 

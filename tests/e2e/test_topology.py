@@ -305,6 +305,36 @@ def test_a_generation_started_through_backend_a_appears_live_in_a_tab_on_backend
     assert fal.count("submit") == 1
 
 
+def test_a_library_card_shows_its_cover_from_the_bucket_and_the_file_when_the_cover_is_missing(
+    topology: Topology, browser_errors: list[str]
+) -> None:
+    """A card's picture is its small cover, straight from the bucket; an image saved before covers
+    were (no cover there until `make-covers` runs) shows the file itself instead."""
+    prompt = "A paper boat on a rain gutter"
+    topology.fal.reset()
+    topology.fal.polls_in_queue = 0  # done at its first poll
+    on_a = _tab(topology.browser_a, topology.url, browser_errors)
+    email = sign_up(on_a)
+    _start_an_image(on_a, prompt)
+    expect(on_a.locator(".generation-card").filter(has_text=prompt)).to_contain_text(
+        "Done", timeout=JOB_TIMEOUT_MS
+    )
+    [user_id] = _rows(topology.database_url, "SELECT id FROM users WHERE email = %(email)s", email=email)
+    [cover_key] = [key for key in topology.bucket.keys(f"{user_id}/") if key.endswith(".cover.webp")]
+
+    def shown(page: Page) -> str:
+        card = page.locator(".generation-card").filter(has_text=prompt)
+        wait_until(lambda: _shown_image_loaded(card), timeout_s=10, what="the card's picture to load")
+        return card.locator("img").first.evaluate("img => img.currentSrc")
+
+    visit(on_a, "/library")
+    assert shown(on_a).startswith(f"{topology.bucket.endpoint}/{topology.bucket.name}/{cover_key}?")
+
+    topology.bucket.delete(cover_key)
+    visit(on_a, "/library")
+    assert "/media/" in shown(on_a)  # the file's own link (a redirect to the bucket's file)
+
+
 def test_an_export_made_through_backend_a_downloads_through_backend_b_from_the_bucket(
     topology: Topology, browser_errors: list[str]
 ) -> None:

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from assetry import security
 from assetry.config import get_settings
 from assetry.services import accounts, covers, media, studio
 from assetry.state import generations
@@ -40,6 +41,11 @@ async def test_generated_files_live_in_the_bucket_and_reach_only_their_owner_pre
     assert cover.startswith(b"RIFF") and len(cover) < len(stored) / 10
     [entry] = (await studio.library(user.id)).generations
     shown = generations.card(entry).cover_url
+    # Beside it, the file's own signed link, which the browser takes if the cover is missing there.
+    signed = security.read_media_token(
+        media.signing_secret(get_settings()), generations.card(entry).file_url.removeprefix("/media/")
+    )
+    assert signed is not None and (signed["k"], signed["d"]) == (output.storage_key, 0)
     assert shown.startswith(f"{s3_storage.endpoint}/{s3_storage.name}/{covers.key_of(output.storage_key)}?")
     assert parse_qs(urlsplit(shown).query)["X-Amz-Expires"] == [str(get_settings().media_url_ttl_seconds)]
     async with httpx.AsyncClient() as browser:
