@@ -63,12 +63,9 @@ app.add_middleware(SessionBoundary())
 app.add_middleware(ArgumentCheck())
 
 # A signed-in page's one on_load opens it with `session.open_page`: the session check, the app
-# shell's banners and the page's reads in one event and one transaction. Two kinds keep
-# require_login (the check and the banners) before their own loads: What works, whose figures
-# claim a row that other tabs wait for (it must commit on its own), and the admin area, whose
-# checks and reads are the service's own.
+# shell's banners and the page's reads in one event and one transaction (What works: its figures
+# after it, in their own; the admin area: `admin.open_admin_page`).
 # A page wrapped in `counted` records its views (components/page_view.py).
-_signed_in = [SessionState.require_login]
 
 app.add_page(counted(landing.landing), route="/", title="Assetry — make it, measure it")
 app.add_page(counted(policies.privacy), route="/privacy", title="Privacy policy · Assetry")
@@ -158,29 +155,22 @@ app.add_page(
     counted(what_works.what_works_page),
     route="/analytics/what-works",
     title="What works · Assetry",
-    on_load=[*_signed_in, what_works.WhatWorksState.load],
+    on_load=what_works.WhatWorksState.load,  # the shell, then the figures (session.open_page)
 )
 
-# The admin area: each page's load checks the admin role on the server (assetry/state/admin.py).
+# The admin area: each page's one load checks the admin role on the server, then opens the page
+# (state/admin.py: `open_admin_page`).
 for render, route, title, load in [
     (admin_overview.overview_page, "/admin", "Overview", admin_overview.AdminOverviewState.load),
     (admin_users.users_page, "/admin/users", "Users", admin_users.AdminUsersState.load),
-    (
-        admin_user.user_page,
-        "/admin/users/[user_id]",
-        "User",
-        [admin_user.AdminUserState.load, admin_user.AdminTrailState.load],
-    ),
+    (admin_user.user_page, "/admin/users/[user_id]", "User", admin_user.AdminUserState.load),
     (admin_jobs.jobs_page, "/admin/jobs", "Jobs", admin_jobs.AdminJobsState.load),
     (admin_waitlist.waitlist_page, "/admin/waitlist", "Waitlist", admin_waitlist.AdminWaitlistState.load),
     (admin_inbox.inbox_page, "/admin/inbox", "Inbox", admin_inbox.AdminInboxState.load),
     (admin_outbox.outbox_page, "/admin/outbox", "Outbox", admin_outbox.AdminOutboxState.load),
     (admin_audit.audit_page, "/admin/audit", "Audit log", admin_audit.AdminAuditState.load),
 ]:
-    loads = load if isinstance(load, list) else [load]
-    app.add_page(
-        counted(render), route=route, title=f"{title} · Admin · Assetry", on_load=[*_signed_in, *loads]
-    )
+    app.add_page(counted(render), route=route, title=f"{title} · Admin · Assetry", on_load=load)
 
 
 async def run_jobs() -> None:

@@ -23,12 +23,6 @@ class Banners:
     policies: policy_changes.PolicyBanner | None
 
 
-async def banners(user: User) -> Banners:
-    """The shell's banners for this user, on their own clock."""
-    async with db.user_session(user.id) as session:
-        return await _banners_in(session, user)
-
-
 @asynccontextmanager
 async def page_load(user: User) -> AsyncIterator[Banners]:
     """A signed-in page load's reads in one transaction: the shell's banners first, then whatever

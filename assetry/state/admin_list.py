@@ -14,8 +14,9 @@ from typing import ClassVar
 import reflex as rx
 
 from assetry.errors import AssetryError
+from assetry.models import User
 from assetry.services.admin.paging import Cursor, Page, Window
-from assetry.state.admin import require_admin
+from assetry.state.admin import open_admin_page, require_admin
 from assetry.state.page_local import PageLocal
 
 
@@ -35,9 +36,10 @@ class AdminListState(PageLocal, mixin=True):
     @rx.event
     async def load(self):
         """Open the page: the rows shown last time (from the first of them on), or the first page."""
-        admin, refusal = await self._admin("load")
-        if refusal:
-            return refusal
+        return await open_admin_page(self, f"{type(self).__name__}.load", self._open)
+
+    async def _open(self, admin: User):
+        """The page's reads as it opens, for the admin; may return an event."""
         self.error = ""
         follow = await self._opened(admin.id)
         await self._refresh(admin.id)

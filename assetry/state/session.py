@@ -91,16 +91,6 @@ class SessionState(rx.State):
         self.user_name = user.display_name if user else ""
         self.is_admin = bool(user and user.is_admin)
 
-    @rx.event
-    async def require_login(self):
-        """on_load of signed-in pages: back to the login page when the session is gone, else the
-        app shell's parts filled for the user, all in this one event."""
-        user = await signed_in_user(self)
-        self._remember(user)
-        if user is None:
-            return rx.redirect(LOGIN_ROUTE)
-        return await self._fill_shell(await app_shell.banners(user)) or None
-
     async def _fill_shell(self, banners: app_shell.Banners) -> list[rx.event.EventType]:
         """Show the app shell's parts; the events they follow with (their watchers)."""
         filled = [await (await self.get_state(part))._fill(banners) for part in ShellPart.__subclasses__()]
@@ -163,18 +153,27 @@ class SessionState(rx.State):
 
 
 async def open_page(
-    state: rx.State, read: Callable[[User], Awaitable[rx.event.EventType | None]]
+    state: rx.State,
+    read: Callable[[User], Awaitable[rx.event.EventType | None]],
+    *,
+    own_transactions: bool = False,
 ) -> rx.event.EventType | None:
-    """A signed-in page's whole load in the one on_load event of its state (instead of
-    `require_login` and the page's load as two events): the session check, the app shell and the
-    page's reads (`read`, for the signed-in user) in one database transaction. Back to the log-in
-    page when the session is gone. Returns the shell's follow-up events, then the page's."""
+    """A signed-in page's whole load in the one on_load event of its state: the session check,
+    the app shell and the page's reads (`read`, for the signed-in user) in one database
+    transaction. Back to the log-in page when the session is gone. Returns the shell's
+    follow-up events, then the page's.
+
+    `own_transactions`: the page's reads run once the shell's transaction has ended, in their
+    own: What works' figures claim a row that other tabs and the changes to their inputs wait for
+    (`db.one_user_transaction`), the admin area reads as the service (`state.admin.open_admin_page`)."""
     session = await state.get_state(SessionState)
     user = await signed_in_user(state)
     session._remember(user)
     if user is None:
         return rx.redirect(LOGIN_ROUTE)
     async with app_shell.page_load(user) as banners:
+        own = None if own_transactions else await read(user)
+    if own_transactions:
         own = await read(user)
     follow = await session._fill_shell(banners)
     follow += own if isinstance(own, list) else [] if own is None else [own]
@@ -182,8 +181,8 @@ async def open_page(
 
 
 class ShellPart(rx.State, mixin=True):
-    """What the app shell shows on every signed-in page (a banner): filled by `open_page` (or
-    `require_login`) from what `app_shell` read for all parts in one statement."""
+    """What the app shell shows on every signed-in page (a banner): filled by `open_page` from
+    what `app_shell` read for all parts in one statement."""
 
     async def _fill(self, banners: app_shell.Banners) -> rx.event.EventType | None:
         """Show this part of the banners; an event to follow (a watcher that keeps it live), if any."""

@@ -30,6 +30,7 @@ from assetry import db, security
 from assetry.errors import NotAllowed
 from assetry.models import AuthSession, SupportMessage, User, user_owned_tables
 from assetry.models.base import utcnow
+from assetry.pages.home import HomeState
 from assetry.services import accounts
 from assetry.state.session import LOGIN_ROUTE, SessionState
 from tests.browserless import Tab
@@ -191,9 +192,7 @@ def hostile_payload(handler: rx.EventHandler, victim: Person) -> dict:
 
 def test_the_app_has_handlers_to_guard_and_the_allow_list_is_current() -> None:
     handlers = assetry_handlers()
-    assert {"SettingsState.change_password", "SessionState.require_login", "SessionState.log_out"} <= set(
-        GUARDED
-    )
+    assert {"SettingsState.change_password", "HomeState.load", "SessionState.log_out"} <= set(GUARDED)
     stale = (set(VISITOR_HANDLERS) | set(SIGNED_OUT_LANDING)) - set(handlers)
     assert not stale, f"allow-list names handlers that no longer exist: {sorted(stale)}"
 
@@ -346,9 +345,9 @@ async def test_log_out_revokes_only_the_callers_session(people: People) -> None:
     assert (await accounts.user_for_token(people.a.token)).id == people.a.user.id
 
 
-async def test_require_login_shows_the_cookies_owner_only(people: People) -> None:
-    async with Tab(cookie=people.b.token) as tab:
-        outcome = await tab.call(SessionState.require_login)
+async def test_a_page_load_shows_the_cookies_owner_only(people: People) -> None:
+    async with Tab(cookie=people.b.token, path="/home") as tab:
+        outcome = await tab.call(HomeState.load)
         session = await tab.state(SessionState)
     assert outcome.redirects == []
     assert (session.signed_in, session.user_email) == (True, people.b.user.email)

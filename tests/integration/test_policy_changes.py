@@ -60,7 +60,8 @@ async def sign_up(email: str, name: str = "") -> User:
 
 async def banner_for(user: User) -> policy_changes.PolicyBanner | None:
     """The policy banner the app shell shows this user."""
-    return (await app_shell.banners(user)).policies
+    async with app_shell.page_load(user) as banners:
+        return banners.policies
 
 
 async def policy_emails() -> list[OutboxMessage]:

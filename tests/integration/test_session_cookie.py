@@ -21,6 +21,7 @@ from assetry.config import get_settings
 from assetry.models import AuthSession
 from assetry.models.base import utcnow
 from assetry.pages.auth import ConfirmSignUpState, LogInState, SignUpState
+from assetry.pages.home import HomeState
 from assetry.security import token_digest
 from assetry.services import accounts
 from assetry.state.session import LOGIN_ROUTE, SessionState
@@ -87,8 +88,8 @@ async def test_log_in_ends_with_an_http_only_cookie_the_handlers_read_from_the_h
     assert token_digest(tab.cookie) in hashes and token_digest(ticket) not in hashes
     assert not {tab.cookie, ticket} & set(hashes)
 
-    async with Tab(cookie=tab.cookie) as signed_in:
-        assert (await signed_in.call(SessionState.require_login)).redirects == []
+    async with Tab(cookie=tab.cookie, path="/home") as signed_in:
+        assert (await signed_in.call(HomeState.load)).redirects == []
         session = await signed_in.state(SessionState)
         sent_to_browser = json_dumps(session._get_root_state().dict())
     assert (session.signed_in, session.user_email) == (True, EMAIL)
@@ -133,8 +134,8 @@ async def test_a_ticket_lives_a_minute_and_is_no_session_token(database: str) ->
     assert row.token_hash == token_digest(ticket)  # hashed at rest
     assert timedelta(0) < row.ticket_expires_at - utcnow() <= timedelta(seconds=60)
     assert await accounts.user_for_token(ticket) is None
-    async with Tab(cookie=ticket) as tab:
-        assert (await tab.call(SessionState.require_login)).redirects == [LOGIN_ROUTE]
+    async with Tab(cookie=ticket, path="/home") as tab:
+        assert (await tab.call(HomeState.load)).redirects == [LOGIN_ROUTE]
 
     async with db.service_session() as session:  # the minute has passed
         await session.exec(sa.update(AuthSession).values(ticket_expires_at=utcnow() - timedelta(seconds=1)))

@@ -19,10 +19,10 @@ import sqlalchemy as sa
 import assetry.assetry  # noqa: F401  (the app owns the event namespace that knows which tabs are open)
 from assetry import db
 from assetry.config import get_settings
+from assetry.pages.library import LibraryState
 from assetry.pages.studio import StudioState
 from assetry.services import accounts, changes, plan, post_links, studio
 from assetry.state.plan_reminders import PlanReminderState
-from assetry.state.session import SessionState
 from tests.browserless import Tab
 from tests.integration.test_post_links import a_generation, a_post
 from tests.integration.test_studio import image, new_user, run_all
@@ -182,7 +182,7 @@ async def test_the_reminder_banner_comes_and_goes_live_on_any_page_and_an_idle_t
     slot = await plan.place(user_id, made, hour.date(), hour.hour, "UTC", now=hour - timedelta(hours=1))
     async with Tab(cookie=token, path="/library") as tab, Tab(cookie=token, path="/studio") as other:
         await tab.open()
-        loaded = await tab.call(SessionState.require_login)
+        loaded = await tab.call(LibraryState.load)
         [started] = loaded.chained  # a signed-in page's load fills the shell and starts its watcher
         assert started.name.endswith(".watch")
         watcher = tab.start(PlanReminderState.watch)

@@ -10,9 +10,10 @@ import reflex as rx
 from assetry.components import admin_charts
 from assetry.components.plot import plot
 from assetry.errors import AssetryError
+from assetry.models import User
 from assetry.pages.admin.common import admin_page, form_message, table
 from assetry.services.admin import overview
-from assetry.state.admin import require_admin
+from assetry.state.admin import open_admin_page, require_admin
 from assetry.state.page_local import PageLocal
 
 
@@ -47,7 +48,10 @@ class AdminOverviewState(PageLocal, rx.State):
 
     @rx.event
     async def load(self):
-        return await self._refresh("AdminOverviewState.load")
+        return await open_admin_page(self, "AdminOverviewState.load", self._open)
+
+    async def _open(self, admin: User) -> None:
+        await self._show(admin.id)
 
     @rx.event
     async def set_period(self, value: str | list[str]):
@@ -58,13 +62,6 @@ class AdminOverviewState(PageLocal, rx.State):
             self.error = "Pick 7, 30 or 90 days."
             return None
         self.period = value
-        await self._show(admin.id)
-        return None
-
-    async def _refresh(self, action: str):
-        admin, refusal = await require_admin(self, action)
-        if refusal:
-            return refusal
         await self._show(admin.id)
         return None
 

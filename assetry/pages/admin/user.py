@@ -9,12 +9,13 @@ from typing import ClassVar
 import reflex as rx
 
 from assetry.errors import AssetryError, BadInput
+from assetry.models import User
 from assetry.pages.admin.common import admin_page, form_message, pager, table, when
 from assetry.services import platforms, privacy
 from assetry.services.admin import audit_log, users
 from assetry.services.admin.paging import Page, Window
 from assetry.state.address import id_in_path
-from assetry.state.admin import require_admin
+from assetry.state.admin import open_admin_page, require_admin
 from assetry.state.admin_list import AdminListState
 from assetry.state.page_local import PageLocal
 from assetry.state.session import empty_tabs_of
@@ -34,8 +35,33 @@ class TrailView:
     detail: str = ""
 
 
+class AdminTrailState(AdminListState, rx.State):
+    """The audit trail of the user on /admin/users/[user_id]: what happened to them and what they did."""
+
+    page_size: ClassVar[int] = 20
+
+    rows: list[TrailView] = []
+
+    async def _opened(self, admin_id: uuid.UUID) -> None:
+        self.page, self._first = 1, None  # another user's trail may have been open
+
+    async def _fetch(self, admin_id: uuid.UUID, window: Window) -> Page:
+        user_id = id_in_path(self.router.url.path)
+        if user_id is None:
+            raise BadInput("That user doesn't exist.")
+        return await audit_log.trail_of(admin_id, user_id, window=window)
+
+    def _show_rows(self, found: Page) -> None:
+        self.rows = [
+            TrailView(when(row.created_at), row.actor_email or "the service", row.action, row.detail)
+            for row in found.rows
+        ]
+
+
 class AdminUserState(PageLocal, rx.State):
     """The user shown on /admin/users/[user_id] and the actions on them."""
+
+    _fills: ClassVar[tuple[type[PageLocal], ...]] = (AdminTrailState,)
 
     found: bool = True
     email: str = ""
@@ -55,12 +81,13 @@ class AdminUserState(PageLocal, rx.State):
 
     @rx.event
     async def load(self):
-        admin, refusal = await require_admin(self, "AdminUserState.load")
-        if refusal:
-            return refusal
+        """The page's one on_load: the user, then their audit trail (`AdminTrailState`)."""
+        return await open_admin_page(self, "AdminUserState.load", self._open)
+
+    async def _open(self, admin: User) -> None:
         self.error = self.notice = ""
         await self._show(admin.id)
-        return None
+        await (await self.get_state(AdminTrailState))._open(admin)
 
     @rx.event
     async def set_disabled(self, disabled: bool):
@@ -124,7 +151,8 @@ class AdminUserState(PageLocal, rx.State):
         else:
             self.notice = notice
         await self._show(admin.id)
-        return AdminTrailState.load  # what was just done is in the trail now
+        await (await self.get_state(AdminTrailState))._open(admin)  # what was just done is in the trail now
+        return None
 
     async def _show(self, admin_id: uuid.UUID) -> None:
         user_id = self._user_id()
@@ -161,29 +189,6 @@ class AdminUserState(PageLocal, rx.State):
                 f"{a.status} · last synced {when(a.last_synced_at)}",
             )
             for a in detail.accounts
-        ]
-
-
-class AdminTrailState(AdminListState, rx.State):
-    """The audit trail of the user on /admin/users/[user_id]: what happened to them and what they did."""
-
-    page_size: ClassVar[int] = 20
-
-    rows: list[TrailView] = []
-
-    async def _opened(self, admin_id: uuid.UUID) -> None:
-        self.page, self._first = 1, None  # another user's trail may have been open
-
-    async def _fetch(self, admin_id: uuid.UUID, window: Window) -> Page:
-        user_id = id_in_path(self.router.url.path)
-        if user_id is None:
-            raise BadInput("That user doesn't exist.")
-        return await audit_log.trail_of(admin_id, user_id, window=window)
-
-    def _show_rows(self, found: Page) -> None:
-        self.rows = [
-            TrailView(when(row.created_at), row.actor_email or "the service", row.action, row.detail)
-            for row in found.rows
         ]
 
 

@@ -7,10 +7,11 @@ import dataclasses
 import reflex as rx
 
 from assetry.components.layout import app_page
+from assetry.models import User
 from assetry.services import what_works
 from assetry.services.what_works import MIN_POSTS, Estimate, Figures
 from assetry.state.page_local import PageLocal
-from assetry.state.session import LOGIN_ROUTE, signed_in_user
+from assetry.state.session import open_page
 
 VERDICTS = {
     "above": ("Above your usual", "green"),
@@ -91,9 +92,10 @@ class WhatWorksState(PageLocal, rx.State):
 
     @rx.event
     async def load(self):
-        user = await signed_in_user(self)
-        if user is None:
-            return rx.redirect(LOGIN_ROUTE)
+        """The page's one on_load: the shell, then the figures (which keep a row of their own)."""
+        return await open_page(self, self._open, own_transactions=True)
+
+    async def _open(self, user: User) -> None:
         result = await what_works.what_works(user.id, user.time_zone)
         self.linked, self.baseline = _group(result.linked), _group(result.baseline)
         if result.baseline.needed:
@@ -109,7 +111,6 @@ class WhatWorksState(PageLocal, rx.State):
             if d.groups
         ]
         self.loaded = True
-        return None
 
 
 def _figure(label: str, value: rx.Var, interval: rx.Var) -> rx.Component:
