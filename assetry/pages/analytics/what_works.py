@@ -9,6 +9,7 @@ import reflex as rx
 from assetry.components.layout import app_page
 from assetry.services import what_works
 from assetry.services.what_works import MIN_POSTS, Estimate, Figures
+from assetry.state.colours import Colour
 from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
@@ -37,7 +38,7 @@ class GroupView:
     day_one: str = ""
     day_one_range: str = ""
     verdict: str = ""
-    verdict_color: str = "gray"
+    verdict_color: Colour = "gray"
     leads: bool = False
 
 
