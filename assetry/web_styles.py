@@ -5,9 +5,10 @@ Radix Themes' one stylesheet is 812 KB: tokens for 31 colours (177 KB), every co
 matches every element against it. This plugin takes Reflex's Radix Themes plugin's place and
 ships, in the same order Radix's own stylesheet has them:
 
-- `tokens/base.css` and `tokens/colors/NAME.css` of the colours the compiled pages name (the
-  theme's accent and its gray, `color_scheme`, `data-accent-color`), which is how Radix's
-  documentation splits the tokens. A colour that comes from state must be typed as a `Colour`
+- `tokens/colors/NAME.css` of the colours the compiled pages name (the theme's accent and its
+  gray, `color_scheme`, `data-accent-color`), then `tokens/base.css`: `tokens.css` in parts and
+  in its order (base last: on the theme's root, which is also `.light` or `.dark`, base's mapping
+  of `--gray-*` onto the theme's gray must come after the plain gray scale). A colour that comes from state must be typed as a `Colour`
   (`assetry.state.colours`), or the build stops: a colour without its tokens draws nothing.
 - `components.css` without the rules of components no page renders (`web_styles.js`,
   a PostCSS step of the frontend build: the classes of the Radix modules the pages use and of
@@ -105,13 +106,13 @@ class TrimmedRadixThemes(RadixThemesPlugin):
         return sorted(colours)
 
     def get_stylesheet_paths(self, **context: Any) -> tuple[str, ...]:
-        """Base tokens, the used colours' tokens, the components (trimmed at build), the utilities."""
+        """The used colours' tokens, the base tokens, the components (trimmed at build), the utilities."""
         if not self.enabled:
             return ()
         colours = tuple(f"{PACKAGE}/tokens/colors/{name}.css" for name in self.shipped_colours())
         return (
-            f"{PACKAGE}/tokens/base.css",
             *colours,
+            f"{PACKAGE}/tokens/base.css",
             f"{PACKAGE}/components.css",
             f"{PACKAGE}/utilities.css",
         )
