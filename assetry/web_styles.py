@@ -22,12 +22,14 @@ import dataclasses
 import json
 import re
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from reflex_base.components.component import Component
 from reflex_base.components.memo import MEMOS, MemoComponentDefinition
 from reflex_base.plugins.base import HookOrder
+from reflex_base.utils.format import to_camel_case
 from reflex_base.vars.base import LiteralVar, Var
 from reflex_components_radix.plugin import RadixThemesPlugin
 from reflex_components_radix.themes.base import RadixThemesComponent
@@ -47,6 +49,7 @@ GRAY_OF = {
 COLOURS = frozenset(GRAY_OF) | frozenset(GRAY_OF.values())
 STRING = re.compile(r'"([a-z]+)"')
 COMPONENT_CLASS = re.compile(r"\brt-[A-Z][A-Za-z0-9]*")
+RESPONSIVE_CLASS = re.compile(r"\b(?:xs|sm|md|lg|xl):rt-r-[a-z0-9-]+")
 TRIM_SCRIPT = "radix-components.js"
 POSTCSS_ANCHOR = '"postcss-import": {},'
 
@@ -58,6 +61,8 @@ class TrimmedRadixThemes(RadixThemesPlugin):
     colours: set[str] = dataclasses.field(default_factory=set, init=False, repr=False)
     modules: set[str] = dataclasses.field(default_factory=set, init=False, repr=False)
     classes: set[str] = dataclasses.field(default_factory=set, init=False, repr=False)
+    # React prop name -> the breakpoints it is given a value at (None: any, from state).
+    responsive: dict[str, set[str] | None] = dataclasses.field(default_factory=dict, init=False, repr=False)
     _page: Any = dataclasses.field(default=None, init=False, repr=False)
 
     # Before Reflex's memoization, which hands the walker a placeholder for each stateful subtree
@@ -86,6 +91,7 @@ class TrimmedRadixThemes(RadixThemesPlugin):
         """The Radix module, the colours and the `rt-` classes of one component."""
         if isinstance(comp, RadixThemesComponent) and comp.library and comp.library.startswith(PACKAGE):
             self.modules.add(module_of(comp.tag))
+            self.note_responsive(comp)
         for prop in COLOUR_PROPS:
             if (value := getattr(comp, prop, None)) is not None:
                 self.colours |= colours_of(value, f"{type(comp).__name__}.{prop}")
@@ -93,6 +99,21 @@ class TrimmedRadixThemes(RadixThemesPlugin):
             self.colours |= colours_of(value, f"{type(comp).__name__} data-accent-color")
         if (class_name := getattr(comp, "class_name", None)) is not None:
             self.classes |= set(COMPONENT_CLASS.findall(str(class_name)))
+            self.classes |= set(RESPONSIVE_CLASS.findall(str(class_name)))
+
+    def note_responsive(self, comp: RadixThemesComponent) -> None:
+        """The props given a value per breakpoint: only their `md:rt-r-...` classes are kept."""
+        for name in comp.get_props():
+            value = getattr(comp, name, None)
+            if not isinstance(value, Var) or not _is_mapping(value._var_type):
+                continue
+            prop = comp._rename_props.get(name, to_camel_case(name))
+            if isinstance(value, LiteralVar) and prop in self.responsive and self.responsive[prop] is None:
+                continue
+            if isinstance(value, LiteralVar):
+                self.responsive.setdefault(prop, set()).update(set(value._var_value) - {"initial"})
+            else:
+                self.responsive[prop] = None
 
     def shipped_colours(self) -> list[str]:
         """The colours whose tokens ship: the theme's accent and gray, and every one the pages name."""
@@ -127,8 +148,20 @@ class TrimmedRadixThemes(RadixThemesPlugin):
                 self.note_tree(memo.component)
         script = Path(__file__).with_suffix(".js").read_text(encoding="utf-8")
         context["add_save_task"](lambda: (TRIM_SCRIPT, script))
-        options = {"modules": sorted(self.modules | {"theme"}), "classes": sorted(self.classes)}
+        responsive = {
+            prop: None if at is None else sorted(at) for prop, at in sorted(self.responsive.items())
+        }
+        options = {
+            "modules": sorted(self.modules | {"theme"}),
+            "classes": sorted(self.classes),
+            "responsive": responsive,
+        }
         context["add_modify_task"]("postcss.config.js", lambda config: add_trim_step(config, options))
+
+
+def _is_mapping(var_type: Any) -> bool:
+    origin = typing.get_origin(var_type) or var_type
+    return isinstance(origin, type) and issubclass(origin, Mapping)
 
 
 def module_of(tag: str) -> str:
