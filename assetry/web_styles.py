@@ -31,6 +31,7 @@ from reflex_base.components.memo import MEMOS, MemoComponentDefinition
 from reflex_base.plugins.base import HookOrder
 from reflex_base.utils.format import to_camel_case
 from reflex_base.vars.base import LiteralVar, Var
+from reflex_components_markdown.markdown import Markdown
 from reflex_components_radix.plugin import RadixThemesPlugin
 from reflex_components_radix.themes.base import RadixThemesComponent
 
@@ -86,6 +87,9 @@ class TrimmedRadixThemes(RadixThemesPlugin):
             stack.extend(current.children)
             if isinstance(current, Component):
                 stack.extend(current._get_components_in_props())
+            if isinstance(current, Markdown):
+                # What react-markdown draws each element with (headings, links, code: Radix components).
+                stack.extend(current.get_component(tag) for tag in current.component_map)
 
     def note(self, comp: Any) -> None:
         """The Radix module, the colours and the `rt-` classes of one component."""

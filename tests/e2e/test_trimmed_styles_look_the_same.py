@@ -3,12 +3,14 @@
 Each page is photographed as served, then the served stylesheet is switched for the
 same stylesheet built from Radix's untrimmed `styles.css` (every colour, every component), and
 photographed again: the two must be the same pixel for pixel. Public and signed-in pages with
-real data, an open drop-down and dialog, light and dark, desktop and phone.
+real data, an open drop-down and dialog, light and dark, desktop and phone. With
+E2E_SCREENSHOTS=/some/folder, both photographs of each page are kept there.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 
@@ -70,6 +72,11 @@ def _compare(page: Page, css: str, name: str, differ: dict[str, str]) -> None:
     page.evaluate(SWAP, css)
     whole = _shot(page)
     page.evaluate(RESTORE)
+    if folder := os.environ.get("E2E_SCREENSHOTS"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        stem = f"{folder}/{name.strip('/').replace('/', '-').replace(',', '').replace(' ', '-') or 'landing'}"
+        served.save(f"{stem}-trimmed.png")
+        whole.save(f"{stem}-whole.png")
     if served.size != whole.size:
         differ[name] = (
             f"page size {served.size} with the trimmed stylesheet, {whole.size} with Radix's whole one"

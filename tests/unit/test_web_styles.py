@@ -72,11 +72,12 @@ def test_the_components_our_markup_and_the_per_breakpoint_props_are_noted() -> N
         rx.flex(
             rx.dropdown_menu.root(rx.dropdown_menu.trigger(rx.button("Menu"))),
             rx.el.span(class_name="rt-reset rt-Badge md:rt-r-size-2"),
+            rx.markdown("Inline `code` is drawn by Radix's Code."),
             direction=rx.breakpoints(initial="column", md="row"),
             spacing=rx.breakpoints(initial="0", sm="4"),
         )
     )
-    assert {"flex", "dropdown-menu", "button"} <= plugin.modules
+    assert {"flex", "dropdown-menu", "button", "code"} <= plugin.modules
     assert plugin.classes == {"rt-Badge", "md:rt-r-size-2"}
     assert plugin.responsive == {"direction": {"md"}, "gap": {"sm"}}
 
