@@ -1,10 +1,10 @@
 """The trimmed Radix Themes stylesheet (assetry/web_styles.py) draws every page exactly as Radix's whole one.
 
-Each page is photographed as served, then the served stylesheet is switched for the
-same stylesheet built from Radix's untrimmed `styles.css` (every colour, every component), and
-photographed again: the two must be the same pixel for pixel. Public and signed-in pages with
-real data, an open drop-down and dialog, light and dark, desktop and phone. With
-E2E_SCREENSHOTS=/some/folder, both photographs of each page are kept there.
+Each page is photographed as served, then the served stylesheet is switched for the same
+stylesheet built from Radix's untrimmed `styles.css` (every colour, every component), and
+photographed again: the two must be the same pixel for pixel (to a rounding of 2/255).
+Public and signed-in pages with real data, an open drop-down and dialog, light and dark,
+desktop and phone. With E2E_SCREENSHOTS=/some/folder, both photographs of each page are kept.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ pytestmark = pytest.mark.e2e
 
 PUBLIC = ("/", "/login", "/signup", "/support", "/privacy")
 SIGNED_IN = ("/home", "/studio", "/library", "/plan", "/settings", "/admin", "/admin/users")
+ROUNDING = 2
 IMPORT = re.compile(r"@import url\('([^']+)'\);")
 # The served stylesheet is switched off, not removed, so that it can be switched back on at once.
 SWAP = """css => {
@@ -63,6 +64,8 @@ def untrimmed_stylesheet(source: Path) -> str:
 
 
 def _shot(page: Page) -> Image.Image:
+    # From the top: a full-page photograph draws the sticky header where the window was scrolled to.
+    page.evaluate("window.scrollTo(0, 0)")
     png = page.screenshot(full_page=True, animations="disabled", caret="hide")
     return Image.open(io.BytesIO(png)).convert("RGB")
 
@@ -81,7 +84,8 @@ def _compare(page: Page, css: str, name: str, differ: dict[str, str]) -> None:
         differ[name] = (
             f"page size {served.size} with the trimmed stylesheet, {whole.size} with Radix's whole one"
         )
-    elif box := ImageChops.difference(served, whole).getbbox():
+    # A channel off by 1 or 2 of 255 at the edge of a focus ring is the rasteriser's rounding, not a style.
+    elif box := ImageChops.difference(served, whole).point(lambda v: 255 if v > ROUNDING else 0).getbbox():
         differ[name] = f"pixels differ within {box}"
 
 
