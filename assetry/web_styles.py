@@ -1,4 +1,4 @@
-"""Only the Radix Themes CSS the app draws: the colours it names and the components it renders.
+"""Only the Radix Themes CSS the app draws: the colours it names, the components and breakpoints it renders.
 
 Radix Themes' one stylesheet is 812 KB: tokens for 31 colours (177 KB), every component
 (432 KB), the layout utilities (252 KB). A phone parses all of it before the first paint and
@@ -8,12 +8,15 @@ ships, in the same order Radix's own stylesheet has them:
 - `tokens/colors/NAME.css` of the colours the compiled pages name (the theme's accent and its
   gray, `color_scheme`, `data-accent-color`), then `tokens/base.css`: `tokens.css` in parts and
   in its order (base last: on the theme's root, which is also `.light` or `.dark`, base's mapping
-  of `--gray-*` onto the theme's gray must come after the plain gray scale). A colour that comes from state must be typed as a `Colour`
-  (`assetry.state.colours`), or the build stops: a colour without its tokens draws nothing.
+  of `--gray-*` onto the theme's gray must come after the plain gray scale). A colour that comes
+  from state must be typed as a `Colour` (`assetry.state.colours`), or the build stops: a colour
+  without its tokens draws nothing.
 - `components.css` without the rules of components no page renders (`web_styles.js`,
   a PostCSS step of the frontend build: the classes of the Radix modules the pages use and of
   the modules these import, plus the `rt-` classes our own markup names).
-- `utilities.css` whole.
+- `utilities.css`, and in both sheets only the per-breakpoint classes (`md:rt-r-fd-row`) of the
+  props the pages give a value per breakpoint (`rx.breakpoints`), at those breakpoints: each
+  responsive prop is 5 copies of its classes, one per breakpoint, most of them never produced.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ POSTCSS_ANCHOR = '"postcss-import": {},'
 
 @dataclasses.dataclass
 class TrimmedRadixThemes(RadixThemesPlugin):
-    """Reflex's Radix Themes plugin, shipping only the colours and components the pages use."""
+    """Reflex's Radix Themes plugin, shipping only the colours, components and breakpoints the pages use."""
 
     colours: set[str] = dataclasses.field(default_factory=set, init=False, repr=False)
     modules: set[str] = dataclasses.field(default_factory=set, init=False, repr=False)
