@@ -6,6 +6,7 @@ import reflex as rx
 
 from assetry.config import get_settings
 from assetry.web_bundle import FewerChunks
+from assetry.web_styles import TrimmedRadixThemes
 
 settings = get_settings()
 UI_STATE_SECONDS = 3600
@@ -19,9 +20,7 @@ if settings.redis_url:
 config = rx.Config(
     app_name="assetry",
     plugins=[
-        rx.plugins.RadixThemesPlugin(
-            theme=rx.theme(accent_color="violet", radius="large", has_background=True)
-        ),
+        TrimmedRadixThemes(theme=rx.theme(accent_color="violet", radius="large", has_background=True)),
         FewerChunks(),
     ],
     disable_plugins=[rx.plugins.SitemapPlugin],

@@ -15,6 +15,7 @@ from assetry.errors import AssetryError
 from assetry.models import User
 from assetry.models.base import utcnow
 from assetry.services import plan
+from assetry.state.colours import Colour
 from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, open_page, signed_in_user
 from assetry.state.watching import Progress, Watching
@@ -35,7 +36,7 @@ class SlotView:
     time: str = ""
     what: str = ""
     status: str = ""
-    status_color: str = "gray"
+    status_color: Colour = "gray"
     gone: bool = False  # its generation was deleted
     can_change: bool = True
     post_id: str = ""

@@ -14,6 +14,7 @@ from assetry.errors import BadInput, NotAllowed
 from assetry.models import User
 from assetry.pages.account_deleted import DeletedAccountState
 from assetry.services import accounts, local_time, platforms, privacy, profile
+from assetry.state.colours import Colour
 from assetry.state.page_local import PageLocal
 from assetry.state.session import (
     LOGIN_ROUTE,
@@ -98,7 +99,7 @@ class SettingsState(PageLocal, Watching, rx.State):
     email_error: str = ""
     email_notice: str = ""
     email_banner: str = ""
-    email_banner_color: str = "green"
+    email_banner_color: Colour = "green"
     password_error: str = ""
     password_notice: str = ""
     sessions_notice: str = ""

@@ -9,6 +9,7 @@ from assetry.models import Generation, GenerationOutput
 from assetry.models.base import utcnow
 from assetry.services import media
 from assetry.services.studio import LibraryEntry, Noted
+from assetry.state.colours import Colour
 
 KIND_LABELS = {"video": "Video", "image": "Image", "caption": "Captions"}
 STATUS_LABELS = {
@@ -19,7 +20,7 @@ STATUS_LABELS = {
     "failed": "Failed",
     "cancelled": "Cancelled",
 }
-STATUS_COLORS = {
+STATUS_COLORS: dict[str, Colour] = {
     "queued": "gray",
     "running": "blue",
     "cancelling": "orange",
@@ -48,7 +49,7 @@ class GenerationCard:
     kind_label: str = ""
     prompt: str = ""
     status_label: str = ""
-    status_color: str = "gray"
+    status_color: Colour = "gray"
     created: str = ""
     offline: bool = False
     cover_url: str = ""

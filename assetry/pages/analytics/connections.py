@@ -15,6 +15,7 @@ from assetry.models import User
 from assetry.models.analytics import NEEDS_RECONNECT
 from assetry.models.base import utcnow
 from assetry.services import connections, platforms
+from assetry.state.colours import Colour
 from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, session_token, signed_in_user
 from assetry.state.watching import Progress, Watching
@@ -86,7 +87,7 @@ class ConnectionsState(PageLocal, Watching, rx.State):
 
     accounts: list[AccountView] = []
     outcome: str = ""
-    outcome_color: str = "green"
+    outcome_color: Colour = "green"
     revoke_hint: str = ""
     # In sandbox mode the Connect buttons open demo consent pages with made-up creators.
     sandbox: bool = False

@@ -15,6 +15,7 @@ from assetry.components.tables import stacked_on_a_phone
 from assetry.errors import BadInput
 from assetry.models import User
 from assetry.services import connections, dashboard, platforms
+from assetry.state.colours import Colour
 from assetry.state.page_local import PageLocal
 from assetry.state.session import LOGIN_ROUTE, signed_in_user
 
@@ -38,7 +39,7 @@ class TotalView:
     label: str = ""
     value: str = ""
     change: str = ""
-    change_color: str = "gray"
+    change_color: Colour = "gray"
     missing: str = ""
 
 

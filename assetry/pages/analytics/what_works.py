@@ -10,6 +10,7 @@ from assetry.components.layout import app_page
 from assetry.models import User
 from assetry.services import what_works
 from assetry.services.what_works import MIN_POSTS, Estimate, Figures
+from assetry.state.colours import Colour
 from assetry.state.page_local import PageLocal
 from assetry.state.session import open_page
 
@@ -38,7 +39,7 @@ class GroupView:
     day_one: str = ""
     day_one_range: str = ""
     verdict: str = ""
-    verdict_color: str = "gray"
+    verdict_color: Colour = "gray"
     leads: bool = False
 
 
