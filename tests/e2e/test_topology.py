@@ -39,6 +39,7 @@ from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, expe
 from assetry import rls
 from assetry.integrations.storage import export_key
 from assetry.sandbox.fal import DEFAULT_KEY, FalImitation
+from assetry.services import covers
 from tests.e2e.browser import (
     CHROMIUM_ARGS,
     DESKTOP,
@@ -324,7 +325,7 @@ def test_a_library_card_shows_its_cover_from_the_bucket_and_the_file_when_the_co
 
     def shown(page: Page) -> str:
         card = page.locator(".generation-card").filter(has_text=prompt)
-        wait_until(lambda: _shown_image_loaded(card), timeout_s=10, what="the card's picture to load")
+        wait_until(lambda: _shown_image_loaded(card), timeout_s=30, what="the card's picture to load")
         return card.locator("img").first.evaluate("img => img.currentSrc")
 
     visit(on_a, "/library")
@@ -388,4 +389,4 @@ def test_a_job_whose_worker_is_killed_is_finished_once_by_the_other_worker(
     outputs = """SELECT o.storage_key FROM generation_outputs o JOIN generations g ON g.id = o.generation_id
                  WHERE g.prompt = %(p)s"""
     [stored] = _rows(topology.database_url, outputs, p=prompt)
-    assert topology.bucket.keys(stored.rsplit("/", 1)[0]) == [stored]
+    assert topology.bucket.keys(stored.rsplit("/", 1)[0]) == [covers.key_of(stored), stored]
