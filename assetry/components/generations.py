@@ -31,10 +31,12 @@ def _card_badge(
 
 
 # In the browser alone, no event to the server: a bucket's cover that fails to load (not made yet)
-# gives way to the file itself, once.
+# gives way to the file itself; a cover link signed anew later (the card drawn again) falls back
+# again, and a file that fails too stays as it is.
 _SHOW_THE_FILE = rx.vars.FunctionStringVar.create(
     "(event) => { const image = event.target; const file = image.dataset.file;"
-    " if (file) { delete image.dataset.file; image.src = file; } }"
+    " if (!file) return; const url = new URL(file, window.location.href).href;"
+    " if (image.src !== url) image.src = url; }"
 )
 
 

@@ -183,6 +183,8 @@ def _make_an_image(page: Page, prompt: str) -> bytes:
     make_an_image(page, prompt)
     visit(page, "/library")
     page.locator(".generation-card").filter(has_text=prompt).click()
+    # On the generation's own page (the card's picture is its small cover, inside the page).
+    expect(page).to_have_url(re.compile(r".*/library/[0-9a-f-]{36}$"))
     picture = page.get_by_role("img", name=prompt)
     expect(picture).to_be_visible()
     return page.request.get(picture.get_attribute("src")).body()
@@ -249,8 +251,11 @@ def test_the_export_holds_the_creators_data_and_only_they_can_download_it(
     assert "password_hash" not in account
     [generation] = json.loads(contents["generations.json"])
     assert generation["prompt"] == prompt
-    [picture_name] = [name for name in names if name.startswith(f"media/{generation['id']}/")]
+    files = sorted(name for name in names if name.startswith(f"media/{generation['id']}/"))
+    # The image and, beside it, its library cover (a small WebP).
+    [cover_name, picture_name] = files
     assert contents[picture_name] == image, "the image in the export is not the one in the library"
+    assert cover_name.endswith(".cover.webp") and contents[cover_name].startswith(b"RIFF")
     [support] = json.loads(contents["support_messages.json"])
     assert support["body"] == "My old channel name is still on an invoice."
 
