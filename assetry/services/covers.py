@@ -97,17 +97,21 @@ async def sources(store: MediaStore, keys: list[str]) -> dict[str, str]:
 
         return await asyncio.to_thread(sign)
 
-    def read(key: str) -> tuple[str, bytes | None]:
-        try:
-            with store.open_read(key_of(key)) as cover:
-                return key, cover.read()
-        except FileNotFoundError:
-            return key, None
-
-    found = await asyncio.gather(*(asyncio.to_thread(read, key) for key in keys))
+    found = await asyncio.gather(*(asyncio.to_thread(_read, store, key_of(key)) for key in keys))
     return {
-        key: f"data:{CONTENT_TYPE};base64,{base64.b64encode(cover).decode()}" for key, cover in found if cover
+        key: f"data:{CONTENT_TYPE};base64,{base64.b64encode(cover).decode()}"
+        for key, cover in zip(keys, found, strict=True)
+        if cover
     }
+
+
+def _read(store: MediaStore, key: str) -> bytes | None:
+    """The whole file stored at `key`, None when there is none (blocking: run in a thread)."""
+    try:
+        with store.open_read(key) as file:
+            return file.read()
+    except FileNotFoundError:
+        return None
 
 
 # What `make_missing` says of each image output it looked at.
@@ -160,15 +164,7 @@ async def make_missing(store: MediaStore, *, batch: int) -> AsyncIterator[Counte
 async def _make_one(store: MediaStore, key: str) -> str:
     if await store.size(key_of(key)) is not None:
         return HAD_ONE
-
-    def read() -> bytes | None:
-        try:
-            with store.open_read(key) as file:
-                return file.read()
-        except FileNotFoundError:
-            return None
-
-    content = await asyncio.to_thread(read)
+    content = await asyncio.to_thread(_read, store, key)
     if content is None:
         return FILE_GONE
     cover = await asyncio.to_thread(make, content)
