@@ -33,7 +33,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import redis
 from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, expect
 
 from assetry import rls
@@ -62,13 +61,13 @@ from tests.e2e.conftest import (
 from tests.integration.conftest import served  # noqa: F401 (fal.ai's TLS imitation, a fixture)
 from tests.integration.servers import Served
 from tests.object_storage import Bucket, moto_s3, new_bucket, storage_settings
+from tests.redis_lease import own_redis_database
 from tests.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.e2e
 
 HOST_A, HOST_B = "127.0.0.1", "127.0.0.2"
 APP_HOST = "assetry.test"
-REDIS_URL = "redis://127.0.0.1:6379/7"
 APP_ROLE, APP_PASSWORD = "assetry_topology", "a-password-of-the-topology-test"
 # A worker silent this long is dead: its job runs again on the other (30 s in production).
 STALLED_AFTER_S = 10
@@ -166,17 +165,16 @@ def topology(
     database_url = migrated["DATABASE_URL"]
     with psycopg.connect(database_url, autocommit=True) as owner:
         owner.execute(rls.app_role(APP_ROLE, APP_PASSWORD))
-    shared_redis = redis.Redis.from_url(REDIS_URL)
-    shared_redis.flushdb()
     port = _port_free_on_both_hosts()
     url = f"http://{APP_HOST}:{port}"
     with contextlib.ExitStack() as stack:
+        redis_url = stack.enter_context(own_redis_database())
         s3 = stack.enter_context(moto_s3())
         bucket = new_bucket(s3)
         env = _server_env(work / "data", url, mailbox.url) | storage_settings(s3, bucket.name)
         env.update(
             DEPLOYMENT="multi", DATABASE_URL=database_url, APP_DB_ROLE=APP_ROLE, APP_DB_PASSWORD=APP_PASSWORD,
-            REDIS_URL=REDIS_URL, ENCRYPTION_KEYS=f"k1:{_key()}", SECRET_KEY=_key(), JOB_WORKER_IN_APP="false",
+            REDIS_URL=redis_url, ENCRYPTION_KEYS=f"k1:{_key()}", SECRET_KEY=_key(), JOB_WORKER_IN_APP="false",
             JOB_STALLED_AFTER_SECONDS=str(STALLED_AFTER_S), FAL_KEY=DEFAULT_KEY, FAL_QUEUE_URL=served.url,
             SSL_CERT_FILE=str(served.ca_file),
         )  # fmt: skip
@@ -186,7 +184,6 @@ def topology(
         serving: list[subprocess.Popen] = []  # backend A, which has a process group of its own
         stack.callback(_stop_all, processes, serving)
         stack.callback(lambda: shutil.rmtree(source / ".web", ignore_errors=True))
-        stack.callback(shared_redis.flushdb)
 
         # Backend A builds the frontend; the workers start meanwhile.
         logs = {name: work / f"{name}.log" for name in ("web-a", "web-b", "worker-1", "worker-2")}

@@ -24,6 +24,7 @@ import pytest
 import reflex as rx
 import sqlalchemy as sa
 
+import assetry.assetry  # (the app: deleting a user empties their open tabs through its state manager)
 import assetry.pages.admin
 from assetry import db
 from assetry.models import AuditEntry, SupportMessage, User, WaitlistEntry, metadata

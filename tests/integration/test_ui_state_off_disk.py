@@ -1,6 +1,6 @@
 """The UI state of a tab (emails, notes, prompts) is never written to disk, and goes with the session.
 
-One backend worker keeps it in memory; with REDIS_URL it lives in Redis (database 1 here),
+One backend worker keeps it in memory; with REDIS_URL it lives in Redis (a database of the test's own),
 every key expiring. A log-out or an account deletion empties the tab's state at once (in Redis
 when the backend's lease on the tab ends), even when the tab never comes back. The backend runs for real (`tests.raw_socket`).
 """
@@ -22,8 +22,8 @@ from assetry.config import ROOT, get_settings
 from assetry.pages.settings import SettingsState
 from assetry.state.session import SessionState
 from tests.raw_socket import Creator, creator, filled_by_a, filled_tab, leaked, record_policies, serve_backend
+from tests.redis_lease import own_redis_database
 
-REDIS_URL = "redis://127.0.0.1:6379/1"
 SKIPPED = {".git", ".venv", "tools", "node_modules", "__pycache__", ".ruff_cache", ".pytest_cache"}
 
 
@@ -94,12 +94,18 @@ async def test_deleting_the_account_empties_every_tab_of_it_at_once(backend: str
 
 
 @pytest.fixture
-async def redis_backend(database: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[str]:
-    """The backend as configured with REDIS_URL (Redis database 1, emptied first)."""
-    client = aioredis.from_url(REDIS_URL)
-    await client.flushdb()
+def redis_url() -> Iterator[str]:
+    with own_redis_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def redis_backend(
+    database: str, redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> AsyncIterator[str]:
+    """The backend as configured with REDIS_URL (a Redis database of the test's own, empty)."""
     await record_policies()
-    monkeypatch.setenv("REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("REDIS_URL", redis_url)
     get_settings.cache_clear()
     reload_config()
     try:
@@ -109,14 +115,12 @@ async def redis_backend(database: str, monkeypatch: pytest.MonkeyPatch, tmp_path
         monkeypatch.delenv("REDIS_URL")
         get_settings.cache_clear()
         reload_config()
-        await client.flushdb()
-        await client.aclose()
 
 
-async def _redis_values(tab_token: str) -> dict[str, tuple[bytes, int]]:
+async def _redis_values(redis_url: str, tab_token: str) -> dict[str, tuple[bytes, int]]:
     """The tab's keys in Redis once no backend holds the tab: a backend leasing it (rxconfig.py)
     writes its state back when the lease ends, within the lock's 10 s."""
-    client = aioredis.from_url(REDIS_URL)
+    client = aioredis.from_url(redis_url)
     try:
         deadline = time.monotonic() + 20
         while await client.exists(f"{tab_token}_lock"):
@@ -137,19 +141,21 @@ def _redis_leaks(values: dict[str, tuple[bytes, int]], a: Creator) -> list[str]:
     ]
 
 
-async def test_with_redis_ui_state_expires_and_log_out_empties_it(redis_backend: str) -> None:
+async def test_with_redis_ui_state_expires_and_log_out_empties_it(redis_backend: str, redis_url: str) -> None:
     assert get_config().state_manager_mode == "redis"
     tab, a = await filled_by_a(redis_backend)
-    held = await _redis_values(tab.token)
+    held = await _redis_values(redis_url, tab.token)
     assert _redis_leaks(held, a)  # it is held, in Redis
     assert all(0 < ttl <= 3600 for _, ttl in held.values()), held  # and every key expires
 
     await tab.send(SessionState.log_out, path="/settings")
     await tab.close()
-    assert _redis_leaks(await _redis_values(tab.token), a) == []
+    assert _redis_leaks(await _redis_values(redis_url, tab.token), a) == []
 
 
-async def test_with_redis_deleting_the_account_empties_every_tab_of_it(redis_backend: str) -> None:
+async def test_with_redis_deleting_the_account_empties_every_tab_of_it(
+    redis_backend: str, redis_url: str
+) -> None:
     b = await creator("Basil", "Basalt-Orchard-93")
     b_tab = await filled_tab(redis_backend, b)
     tab, a = await filled_by_a(redis_backend)
@@ -159,6 +165,6 @@ async def test_with_redis_deleting_the_account_empties_every_tab_of_it(redis_bac
     await tab.send(SettingsState.delete_account, {"form": {"delete_password": "Amber-Lantern-71"}})
     for each in (tab, other_tab, b_tab):
         await each.close()
-    assert _redis_leaks(await _redis_values(tab.token), a) == []
-    assert _redis_leaks(await _redis_values(other_tab.token), a) == []
-    assert _redis_leaks(await _redis_values(b_tab.token), b)  # B's tab still holds B's
+    assert _redis_leaks(await _redis_values(redis_url, tab.token), a) == []
+    assert _redis_leaks(await _redis_values(redis_url, other_tab.token), a) == []
+    assert _redis_leaks(await _redis_values(redis_url, b_tab.token), b)  # B's tab still holds B's
