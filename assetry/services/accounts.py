@@ -15,6 +15,7 @@ failure, at most `LOGIN_WINDOW_MINUTES`. The owner logging in from elsewhere is 
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import uuid
 from dataclasses import dataclass
@@ -113,14 +114,10 @@ async def log_out(token: str) -> None:
         )
 
 
-def _is_live(token: str) -> list[sa.ColumnElement[bool]]:
-    """Conditions for the live session behind `token`: known, not expired or revoked, its user enabled."""
-    return is_live_at(security.token_digest(token), utcnow())
-
-
 def is_live_at(token_hash: object, now: object) -> list[sa.ColumnElement[bool]]:
-    """`_is_live` by the token's digest and the time, values or bound parameters (a statement built
-    once): to join `User` and `AuthSession` on."""
+    """Conditions for the live session whose token has this digest, at `now`: known, not expired or
+    revoked, its user enabled. Values or bound parameters (a statement built once): to join `User`
+    and `AuthSession` on."""
     return [
         AuthSession.user_id == User.id,
         AuthSession.token_hash == token_hash,
@@ -131,12 +128,32 @@ def is_live_at(token_hash: object, now: object) -> list[sa.ColumnElement[bool]]:
     ]
 
 
+# The two look-ups behind a cookie, asked at every page load: built once (building one cost about
+# as much as running it), their values bound at each call (`_live_params`).
+@functools.cache
+def _user_of_session() -> sa.Select:
+    return select(User).join(
+        AuthSession, sa.and_(*is_live_at(sa.bindparam("token_hash"), sa.bindparam("now")))
+    )
+
+
+@functools.cache
+def _session_and_user() -> sa.Select:
+    return select(AuthSession.id, User).join(
+        User, sa.and_(*is_live_at(sa.bindparam("token_hash"), sa.bindparam("now")))
+    )
+
+
+def _live_params(token: str) -> dict[str, object]:
+    return {"token_hash": security.token_digest(token), "now": utcnow()}
+
+
 async def user_for_token(token: str) -> User | None:
     """The signed-in user behind a session token, or None if it is unknown, expired or revoked."""
     if not token or len(token) > 128:
         return None
     async with db.service_read() as session:
-        return (await session.exec(select(User).join(AuthSession, sa.and_(*_is_live(token))))).first()
+        return (await session.exec(_user_of_session(), params=_live_params(token))).first()
 
 
 async def live_session(token: str) -> tuple[str, User | None]:
@@ -146,9 +163,7 @@ async def live_session(token: str) -> tuple[str, User | None]:
     if not token or len(token) > 128:
         return "", None
     async with db.service_read() as session:
-        found = (
-            await session.exec(select(AuthSession.id, User).join(User, sa.and_(*_is_live(token))))
-        ).first()
+        found = (await session.exec(_session_and_user(), params=_live_params(token))).first()
     return (f"{found[1].id}/{found[0]}", found[1]) if found else ("", None)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,12 +32,25 @@ async def page_load(user: User) -> AsyncIterator[Banners]:
         yield await _banners_in(session, user)
 
 
+@functools.cache
+def _both_banners() -> sa.Select:
+    """Whether a reminder may be due, and the current policies accepted, of the user `user_id` at
+    `now`: built once, as it is asked at every signed-in page load (building it cost about as much
+    as running it)."""
+    user_id, now = (
+        sa.bindparam("user_id", type_=sa.Uuid()),
+        sa.bindparam("now", type_=sa.DateTime(timezone=True)),
+    )
+    current = sa.bindparam("current", expanding=True)  # the texts of now, not those when it was built
+    return sa.select(plan.reminder_may_be_due(user_id, now), policies.accepted_digests(user_id, current))
+
+
 async def _banners_in(session: AsyncSession, user: User) -> Banners:
     """Both banners in one statement; the reminders' own reads only when one may be due (rarely)."""
     now = utcnow()
     reminded, accepted = (
         await session.exec(
-            sa.select(plan.reminder_may_be_due(user.id, now), policies.accepted_digests(user.id))
+            _both_banners(), params={"user_id": user.id, "now": now, "current": policies.current_digests()}
         )
     ).one()
     return Banners(

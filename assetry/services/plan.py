@@ -446,9 +446,10 @@ async def reminders_in(
     ]
 
 
-def reminder_may_be_due(user_id: uuid.UUID, now: datetime) -> sa.Exists:
+def reminder_may_be_due(user_id: uuid.UUID | sa.BindParameter, now: datetime | sa.BindParameter) -> sa.Exists:
     """Whether a slot of the last `LATE` was reminded, not dismissed, and keeps its generation: a
-    column to read beside others in one statement. False: `reminders_in` finds none (read it only when True)."""
+    column to read beside others in one statement (values, or typed bound parameters of a statement
+    built once). False: `reminders_in` finds none (read it only when True)."""
     return sa.exists().where(
         PlanSlot.user_id == user_id,
         PlanSlot.planned_at >= now - LATE,

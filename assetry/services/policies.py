@@ -82,14 +82,25 @@ async def unaccepted(session: AsyncSession, *, user_id: uuid.UUID) -> list[str]:
     return unaccepted_among((await session.exec(sa.select(accepted_digests(user_id)))).one()[0])
 
 
-def accepted_digests(user_id: uuid.UUID) -> sa.ScalarSelect:
-    """The digests of the current policy texts this user accepted, as one array (NULL for none):
-    a column to read beside others in one statement (`unaccepted_among` names what is left)."""
-    current = [document(kind).digest for kind in KINDS]
+def current_digests() -> list[str]:
+    """The digests of the current policy texts."""
+    return [document(kind).digest for kind in KINDS]
+
+
+def accepted_digests(
+    user_id: uuid.UUID | sa.BindParameter, current: list[str] | sa.BindParameter | None = None
+) -> sa.ScalarSelect:
+    """The digests of the current policy texts (`current`, by default `current_digests()`) this user
+    accepted, as one array (NULL for none): a column to read beside others in one statement
+    (`unaccepted_among` names what is left). The user and the digests: values, or bound parameters
+    of a statement built once (the digests an expanding one)."""
     return (
         select(sa.func.array_agg(PolicyVersion.digest))
         .join(PolicyAcceptance, PolicyVersion.id == PolicyAcceptance.policy_version_id)
-        .where(PolicyAcceptance.user_id == user_id, col(PolicyVersion.digest).in_(current))
+        .where(
+            PolicyAcceptance.user_id == user_id,
+            col(PolicyVersion.digest).in_(current_digests() if current is None else current),
+        )
         .scalar_subquery()
     )
 

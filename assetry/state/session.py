@@ -18,6 +18,7 @@ first. A new state class is covered by being defined in the package; nothing to 
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -60,6 +61,12 @@ def session_route(route: str, **query: str) -> rx.event.EventSpec:
     return rx.call_script(f"window.location.assign({json.dumps(url)})")
 
 
+@functools.lru_cache(maxsize=1024)
+def _session_cookie(cookie_header: str) -> str:
+    """The session cookie's value in a Cookie header ("" without one): a pure parse, nothing of a session."""
+    return cookie_parser(cookie_header).get(SESSION_COOKIE, "")
+
+
 class SessionState(rx.State):
     """What the page may show about the signed-in user (the session token is no var at all)."""
 
@@ -77,12 +84,15 @@ class SessionState(rx.State):
         return accounts.Client(ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent)
 
     def _token(self) -> str:
-        """This browser's session cookie, as sent with the websocket handshake from our own page."""
-        headers = self.router.headers
+        """This browser's session cookie, as sent with the websocket handshake from our own page.
+
+        Asked before every event: the handshake's headers alone (not the whole `self.router`,
+        assembled anew at each access), the Cookie header parsed once per distinct header."""
+        headers = self.rx_router_headers
         # A page on another site may open a socket to us too; its handshake names that site.
         if headers.origin != get_settings().origin:
             return ""
-        return cookie_parser(headers.cookie).get(SESSION_COOKIE, "")
+        return _session_cookie(headers.cookie)
 
     def _remember(self, user: User | None) -> None:
         """Set what the page shows about the user."""
