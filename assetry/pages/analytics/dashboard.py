@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from assetry.components import charts, heatmap
-from assetry.components.placeholder import drawn_next
 from assetry.components.plot import place_kept, plot_if
 from assetry.components.tables import stacked_on_a_phone
 from assetry.errors import BadInput
@@ -462,111 +461,108 @@ def _dashboard() -> rx.Component:
                 wrap="wrap",
             ),
         ),
-        # Below the first screen on a phone: drawn just after the totals.
-        drawn_next(
-            rx.card(
-                rx.vstack(
-                    rx.hstack(
-                        rx.heading("Over time", size="4", as_="h2"),
-                        rx.spacer(),
-                        rx.el.label(
-                            "Metric", html_for="over-time-metric", style={"fontSize": "var(--font-size-2)"}
-                        ),
-                        rx.select.root(
-                            rx.select.trigger(aria_label="Metric", id="over-time-metric"),
-                            rx.select.content(
-                                rx.foreach(
-                                    DashboardState.metrics_available,
-                                    lambda m: rx.select.item(LABELS_VAR[m], value=m),
-                                )
-                            ),
-                            value=DashboardState.metric,
-                            on_change=DashboardState.set_metric,
-                        ),
-                        width="100%",
-                        align="center",
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.heading("Over time", size="4", as_="h2"),
+                    rx.spacer(),
+                    rx.el.label(
+                        "Metric", html_for="over-time-metric", style={"fontSize": "var(--font-size-2)"}
                     ),
-                    plot_if(
-                        DashboardState.has_data,
-                        DashboardState.series_figure,
-                        height=charts.SERIES_HEIGHT,
-                        otherwise=rx.text(
-                            "No numbers yet. They appear after the first sync of a connected account.",
-                            color_scheme="gray",
-                            size="2",
+                    rx.select.root(
+                        rx.select.trigger(aria_label="Metric", id="over-time-metric"),
+                        rx.select.content(
+                            rx.foreach(
+                                DashboardState.metrics_available,
+                                lambda m: rx.select.item(LABELS_VAR[m], value=m),
+                            )
                         ),
+                        value=DashboardState.metric,
+                        on_change=DashboardState.set_metric,
                     ),
                     width="100%",
+                    align="center",
                 ),
-                width="100%",
-            ),
-            rx.card(
-                rx.vstack(
-                    rx.heading("Top posts", size="4", as_="h2"),
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    rx.table.column_header_cell("Post"),
-                                    rx.table.column_header_cell(
-                                        "Views in period", align="right", white_space="nowrap"
-                                    ),
-                                    rx.table.column_header_cell("Views", align="right"),
-                                    rx.table.column_header_cell("Likes", align="right"),
-                                    rx.table.column_header_cell("Comments", align="right"),
-                                    rx.table.column_header_cell("Shares", align="right"),
-                                )
-                            ),
-                            rx.table.body(rx.foreach(DashboardState.top_posts, _top_post_row)),
-                            width="100%",
-                            size="1",
-                            style=stacked_on_a_phone(
-                                ["", "Views in period", "Views", "Likes", "Comments", "Shares"]
-                            ),
-                        ),
-                        overflow_x="auto",
-                        width="100%",
-                    ),
-                    width="100%",
-                ),
-                width="100%",
-            ),
-            rx.card(
-                rx.vstack(
-                    rx.heading("Best time to post", size="4", as_="h2"),
-                    rx.cond(
-                        DashboardState.best_slot != "",
-                        rx.vstack(
-                            rx.text(DashboardState.best_slot, size="4", weight="bold", id="best-slot"),
-                            rx.text(DashboardState.best_slot_detail, size="1", color_scheme="gray"),
-                            spacing="1",
-                        ),
-                        rx.cond(
-                            DashboardState.has_data,
-                            rx.text(
-                                f"Not enough posts yet to name a best time: a slot needs at least "
-                                f"{dashboard.BEST_SLOT_MIN_POSTS} posts published in it.",
-                                size="2",
-                                color_scheme="gray",
-                            ),
-                        ),
-                    ),
-                    rx.text(
-                        "Each square: the median views of your posts published on that weekday and hour "
-                        "(your time zone), darker for more; grey squares had no post. On a phone the "
-                        "squares show their shade only; a wider screen writes each number in.",
-                        size="1",
+                plot_if(
+                    DashboardState.has_data,
+                    DashboardState.series_figure,
+                    height=charts.SERIES_HEIGHT,
+                    otherwise=rx.text(
+                        "No numbers yet. They appear after the first sync of a connected account.",
                         color_scheme="gray",
+                        size="2",
                     ),
-                    place_kept(
-                        DashboardState.has_data,
-                        heatmap.heatmap(DashboardState.heatmap_rows),
-                        height=heatmap.HEIGHT,
+                ),
+                width="100%",
+            ),
+            width="100%",
+        ),
+        rx.card(
+            rx.vstack(
+                rx.heading("Top posts", size="4", as_="h2"),
+                rx.box(
+                    rx.table.root(
+                        rx.table.header(
+                            rx.table.row(
+                                rx.table.column_header_cell("Post"),
+                                rx.table.column_header_cell(
+                                    "Views in period", align="right", white_space="nowrap"
+                                ),
+                                rx.table.column_header_cell("Views", align="right"),
+                                rx.table.column_header_cell("Likes", align="right"),
+                                rx.table.column_header_cell("Comments", align="right"),
+                                rx.table.column_header_cell("Shares", align="right"),
+                            )
+                        ),
+                        rx.table.body(rx.foreach(DashboardState.top_posts, _top_post_row)),
+                        width="100%",
+                        size="1",
+                        style=stacked_on_a_phone(
+                            ["", "Views in period", "Views", "Likes", "Comments", "Shares"]
+                        ),
                     ),
+                    overflow_x="auto",
                     width="100%",
                 ),
                 width="100%",
             ),
+            width="100%",
+        ),
+        rx.card(
+            rx.vstack(
+                rx.heading("Best time to post", size="4", as_="h2"),
+                rx.cond(
+                    DashboardState.best_slot != "",
+                    rx.vstack(
+                        rx.text(DashboardState.best_slot, size="4", weight="bold", id="best-slot"),
+                        rx.text(DashboardState.best_slot_detail, size="1", color_scheme="gray"),
+                        spacing="1",
+                    ),
+                    rx.cond(
+                        DashboardState.has_data,
+                        rx.text(
+                            f"Not enough posts yet to name a best time: a slot needs at least "
+                            f"{dashboard.BEST_SLOT_MIN_POSTS} posts published in it.",
+                            size="2",
+                            color_scheme="gray",
+                        ),
+                    ),
+                ),
+                rx.text(
+                    "Each square: the median views of your posts published on that weekday and hour "
+                    "(your time zone), darker for more; grey squares had no post. On a phone the "
+                    "squares show their shade only; a wider screen writes each number in.",
+                    size="1",
+                    color_scheme="gray",
+                ),
+                place_kept(
+                    DashboardState.has_data,
+                    heatmap.heatmap(DashboardState.heatmap_rows),
+                    height=heatmap.HEIGHT,
+                ),
+                width="100%",
+            ),
+            width="100%",
         ),
         spacing="4",
         width="100%",

@@ -8,7 +8,7 @@ import reflex as rx
 
 from assetry.components import charts
 from assetry.components.layout import app_page
-from assetry.components.placeholder import block, drawn_next, until_loaded
+from assetry.components.placeholder import block, until_loaded
 from assetry.models import User
 from assetry.pages.analytics.connections import ConnectionsState, connections_section
 from assetry.pages.analytics.dashboard import TOTALS_COLUMNS, DashboardState, dashboard_section
@@ -90,7 +90,8 @@ def analytics_page() -> rx.Component:
                     connections_section(),
                     proposals_section(),
                     dashboard_section(),
-                    drawn_next(tracked_section(), notes_section()),
+                    tracked_section(),
+                    notes_section(),
                     spacing="5",
                     width="100%",
                 ),
