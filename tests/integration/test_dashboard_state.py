@@ -10,7 +10,9 @@ from datetime import UTC, datetime, time, timedelta
 
 from assetry import db
 from assetry.models import ConnectedAccount, MetricSnapshot, Post
+from assetry.pages.analytics.connections import ConnectionsState
 from assetry.pages.analytics.dashboard import DashboardState
+from assetry.pages.analytics.page import AnalyticsState
 from assetry.services import dashboard
 from tests.browserless import Tab
 from tests.integration.test_studio import new_user
@@ -113,3 +115,17 @@ async def test_another_metric_or_preset_is_drawn_without_a_query_and_a_custom_ra
             await tab.call(DashboardState.set_preset, preset="7")
         assert queries.count == 0
         assert len(_drawn(await tab.state(DashboardState))) == 7 - (1 if expected.partial_day else 0)
+
+
+async def test_the_page_load_shows_each_account_on_its_card_and_in_the_dashboards_picker(
+    database: str,
+) -> None:
+    # The page's one load reads the accounts once for both: the picker must not lose them.
+    user_id, token = await new_user("maya@example.com")
+    await _history(user_id)
+    async with Tab(cookie=token, path="/analytics") as tab:
+        await tab.call(AnalyticsState.load)
+        cards = (await tab.state(ConnectionsState)).accounts
+        picker = (await tab.state(DashboardState)).account_options
+    assert [(a.name, a.platform_label) for a in cards] == [("Maya", "TikTok")]
+    assert [(o.id, o.label) for o in picker] == [(cards[0].id, "Maya (TikTok)")]

@@ -11,7 +11,7 @@ import reflex as rx
 
 from assetry.config import Mode, get_settings
 from assetry.errors import AssetryError
-from assetry.models import User
+from assetry.models import ConnectedAccount, User
 from assetry.models.analytics import NEEDS_RECONNECT
 from assetry.models.base import utcnow
 from assetry.services import connections, platforms
@@ -99,11 +99,12 @@ class ConnectionsState(PageLocal, Watching, rx.State):
             return rx.redirect(LOGIN_ROUTE)
         return await self._open(user)
 
-    async def _open(self, user: User):
-        """Fill the section for the signed-in user (on its own, or with the whole page: `AnalyticsState`)."""
+    async def _open(self, user: User, found: list[tuple[ConnectedAccount, bool]] | None = None):
+        """Fill the section for the signed-in user (on its own, or with the whole page: `AnalyticsState`,
+        which reads the accounts once for this section and the dashboard: `found`)."""
         query = self.router.url.query_parameters
         outcome = str(query.get("oauth", ""))
-        await self._refresh(user.id)
+        await self._refresh(user.id, found)
         running = any(a.syncing for a in self.accounts)
         if outcome in ("connected", "reconnected") and not running:
             outcome = "synced"  # came back after the sync ended (a reload, a second tab)
@@ -171,8 +172,11 @@ class ConnectionsState(PageLocal, Watching, rx.State):
             self.outcome_color, self.outcome = OUTCOMES["synced"]
         return Progress(running=running, tell=[_reload_dashboard()])
 
-    async def _refresh(self, user_id: uuid.UUID) -> None:
-        found = await connections.accounts_and_syncs(user_id)
+    async def _refresh(
+        self, user_id: uuid.UUID, found: list[tuple[ConnectedAccount, bool]] | None = None
+    ) -> None:
+        if found is None:
+            found = await connections.accounts_and_syncs(user_id)
         self.sandbox = get_settings().tiktok_mode is Mode.EMBEDDED
         self.accounts = [
             AccountView(

@@ -13,7 +13,7 @@ from assetry.components import charts, heatmap
 from assetry.components.plot import place_kept, plot_if
 from assetry.components.tables import stacked_on_a_phone
 from assetry.errors import BadInput
-from assetry.models import User
+from assetry.models import ConnectedAccount, User
 from assetry.services import connections, dashboard, platforms
 from assetry.state.colours import Colour
 from assetry.state.page_local import PageLocal
@@ -129,11 +129,12 @@ class DashboardState(PageLocal, rx.State):
             return rx.redirect(LOGIN_ROUTE)
         return await self._open(user)
 
-    async def _open(self, user: User) -> None:
-        """Fill the dashboard for the signed-in user (on its own, or with the whole page: `AnalyticsState`)."""
+    async def _open(self, user: User, accounts: list[ConnectedAccount] | None = None) -> None:
+        """Fill the dashboard for the signed-in user (on its own, or with the whole page: `AnalyticsState`,
+        which hands over the accounts it read for the connections' cards)."""
         self._presets, self._presets_for = {}, ()  # the page opened: read what was synced since
         self._heatmap = None  # and draw it all
-        await self._show_for(user)
+        await self._show_for(user, accounts)
 
     @rx.event
     async def set_preset(self, preset: str | list[str]):
@@ -221,12 +222,15 @@ class DashboardState(PageLocal, rx.State):
         await self._show_for(user)
         return None
 
-    async def _show_for(self, user: User) -> None:
-        """Read and show the chosen range's figures (a problem with the range: its message)."""
+    async def _show_for(self, user: User, accounts: list[ConnectedAccount] | None = None) -> None:
+        """Read and show the chosen range's figures (a problem with the range: its message); the
+        account picker's accounts are read unless they were just read (`accounts`)."""
         self.error = ""
+        if accounts is None:
+            accounts = await connections.accounts_of(user.id)
         self.account_options = [
             AccountOption(str(a.id), f"{a.display_name or a.username} ({platforms.label(a.platform)})")
-            for a in await connections.accounts_of(user.id)
+            for a in accounts
         ]
         if self.account != ALL and self.account not in {a.id for a in self.account_options}:
             self.account = ALL  # that account was disconnected

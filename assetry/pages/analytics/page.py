@@ -15,6 +15,7 @@ from assetry.pages.analytics.dashboard import TOTALS_COLUMNS, DashboardState, da
 from assetry.pages.analytics.notes import NotesState, notes_section
 from assetry.pages.analytics.proposals import ProposalsState, proposals_section
 from assetry.pages.analytics.tracked import TrackedState, tracked_section
+from assetry.services import connections
 from assetry.state.page_local import PageLocal
 from assetry.state.session import open_page
 
@@ -38,7 +39,15 @@ class AnalyticsState(PageLocal, rx.State):
         return await open_page(self, self._open)
 
     async def _open(self, user: User) -> list[rx.event.EventType]:
-        follow = [await (await self.get_state(section))._open(user) for section in self._fills]
+        # The accounts, read once: the connections' cards and the dashboard's account picker.
+        found = await connections.accounts_and_syncs(user.id)
+        follow = [
+            await (await self.get_state(ConnectionsState))._open(user, found),
+            await (await self.get_state(ProposalsState))._open(user),
+            await (await self.get_state(DashboardState))._open(user, [account for account, _ in found]),
+            await (await self.get_state(NotesState))._open(user),
+            await (await self.get_state(TrackedState))._open(user),
+        ]
         self.loaded = True
         return [event for event in follow if event is not None]
 
