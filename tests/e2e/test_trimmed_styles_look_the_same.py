@@ -64,9 +64,16 @@ def untrimmed_stylesheet(source: Path) -> str:
 
 
 def _shot(page: Page) -> Image.Image:
+    """A photograph of the page once it is still: after a stylesheet swap, an open drop-down is
+    placed again on the next frames (by script), which a loaded machine may not have drawn yet."""
     # From the top: a full-page photograph draws the sticky header where the window was scrolled to.
     page.evaluate("window.scrollTo(0, 0)")
-    png = page.screenshot(full_page=True, animations="disabled", caret="hide")
+    last = b""
+    for _ in range(5):
+        png = page.screenshot(full_page=True, animations="disabled", caret="hide")
+        if png == last:
+            break
+        last = png
     return Image.open(io.BytesIO(png)).convert("RGB")
 
 
