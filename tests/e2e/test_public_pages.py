@@ -6,7 +6,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from assetry.local_postgres import LocalPostgres
 from tests.e2e.browser import new_email, path_is, until_live, visit, wait_until
@@ -153,3 +153,25 @@ def test_a_page_on_screen_records_one_view_with_its_referrer(page: Page, server_
     wait_until(lambda: len(_page_views(server_data_dir, "/privacy")) > privacy, timeout_s=10, what="the view")
     assert _page_views(server_data_dir, "/terms")[terms:] == [TIKTOK]
     assert len(_page_views(server_data_dir, "/privacy")[privacy:]) == 1
+
+
+def test_a_tab_that_reconnects_is_not_a_second_view(page: Page, server_data_dir: Path) -> None:
+    """A phone's tab that wakes drops its websocket and opens a new one, and the page is loaded
+    again over it: still the one view it was."""
+    sockets: list[WebSocketRoute] = []
+
+    def passed_through(socket: WebSocketRoute) -> None:
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    page.route_web_socket("**/_event/**", passed_through)
+    support = len(_page_views(server_data_dir, "/support"))
+    until_live(page, lambda: page.goto("/support"), what="/support")
+    wait_until(lambda: len(_page_views(server_data_dir, "/support")) > support, timeout_s=10, what="the view")
+    sockets[-1].close(code=1001, reason="a phone's tab asleep")
+    wait_until(lambda: len(sockets) > 1, timeout_s=20, what="the tab connecting again")
+    # The page loaded again over the new socket: the form answers (a server-side check).
+    page.get_by_role("button", name="Send message").click()
+    expect(page.get_by_text("Enter your email address.")).to_be_visible()
+    page.wait_for_timeout(1000)  # a view sent after the load would be recorded within this
+    assert len(_page_views(server_data_dir, "/support")) == support + 1
