@@ -81,7 +81,6 @@ class HomeState(PageLocal, rx.State):
             if best
             else ""
         )
-        return
 
 
 def _greeting(name: str, *, first_visit: bool) -> str:

@@ -100,18 +100,19 @@ def card(entry: LibraryEntry) -> GenerationCard:
     """A generation as a card in a list draws it: its cover (the first file, else the first
     caption) and labels. No list of outputs, no progress or details: each file's two signed
     links were half of what a library page sent, and a card shows none of them."""
+    # The file's own signed link: shown when there is no cover, the fallback of a bucket's cover;
+    # a cover inside the page needs none.
+    inside = (entry.cover_src or "").startswith("data:")
+    file = media.link_to(entry.cover_key, entry.user_id) if entry.cover_key and not inside else ""
     return GenerationCard(
         **_labels(entry),
         status_label=STATUS_LABELS.get(entry.status, entry.status),
         status_color=STATUS_COLORS.get(entry.status, "gray"),
         # The small cover, inside the page or straight from the bucket: no request to the server.
-        cover_url=entry.cover_src
-        or (media.link_to(entry.cover_key, entry.user_id) if entry.cover_key else ""),
+        cover_url=entry.cover_src or file,
         cover_kind=_kind_of(entry.cover_type or "") if entry.cover_key else "",
         first_caption=entry.first_caption or "",
-        file_url=media.link_to(entry.cover_key, entry.user_id)
-        if entry.cover_key and entry.cover_src and not entry.cover_src.startswith("data:")
-        else "",
+        file_url=file if entry.cover_src and not inside else "",
     )
 
 

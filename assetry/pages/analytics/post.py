@@ -87,7 +87,6 @@ class PostState(PageLocal, rx.State):
         self.figure = charts.history(points, "Views", since=post.posted_at, until=utcnow())
         await (await self.get_state(NotesState))._open(user)
         await (await self.get_state(MadeWithState))._open(user)
-        return
 
 
 def post_page() -> rx.Component:
