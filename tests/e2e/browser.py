@@ -300,12 +300,20 @@ def watch_for(page: Page, condition: str, *, what: str) -> Moment:
     return Moment(page, key, what)
 
 
-def wait_until(check, *, timeout_s: float, every_s: float = 0.25, what: str = "the condition") -> None:
-    """Poll `check()` until it is true; fails with `what` after `timeout_s` seconds."""
+def wait_until(
+    check, *, timeout_s: float, every_s: float = 0.25, what: str = "the condition", page: Page | None = None
+) -> None:
+    """Poll `check()` until it is true; fails with `what` after `timeout_s` seconds.
+
+    With `page`, it waits through the page: a route this test process serves (`route_web_socket`)
+    passes the page's messages on only while a Playwright call runs, never during a plain sleep."""
     deadline = time.monotonic() + timeout_s
     while not check():
         assert time.monotonic() < deadline, f"Waited {timeout_s:.0f} s for {what}"
-        time.sleep(every_s)
+        if page is None:
+            time.sleep(every_s)
+        else:
+            page.wait_for_timeout(every_s * 1000)
 
 
 def accessibility_violations(page: Page) -> list[str]:

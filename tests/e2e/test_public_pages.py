@@ -167,9 +167,14 @@ def test_a_tab_that_reconnects_is_not_a_second_view(page: Page, server_data_dir:
     page.route_web_socket("**/_event/**", passed_through)
     support = len(_page_views(server_data_dir, "/support"))
     until_live(page, lambda: page.goto("/support"), what="/support")
-    wait_until(lambda: len(_page_views(server_data_dir, "/support")) > support, timeout_s=10, what="the view")
+    wait_until(
+        lambda: len(_page_views(server_data_dir, "/support")) > support,
+        timeout_s=10,
+        what="the view",
+        page=page,
+    )
     sockets[-1].close(code=1001, reason="a phone's tab asleep")
-    wait_until(lambda: len(sockets) > 1, timeout_s=20, what="the tab connecting again")
+    wait_until(lambda: len(sockets) > 1, timeout_s=20, what="the tab connecting again", page=page)
     # The page loaded again over the new socket: the form answers (a server-side check).
     page.get_by_role("button", name="Send message").click()
     expect(page.get_by_text("Enter your email address.")).to_be_visible()
