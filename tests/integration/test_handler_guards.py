@@ -31,7 +31,7 @@ from assetry.errors import NotAllowed
 from assetry.models import AuthSession, SupportMessage, User, user_owned_tables
 from assetry.models.base import utcnow
 from assetry.pages.home import HomeState
-from assetry.services import accounts
+from assetry.services import accounts, policies
 from assetry.state.session import LOGIN_ROUTE, SessionState
 from tests.browserless import Tab
 from tests.conftest import KeptRows
@@ -141,6 +141,10 @@ async def _person(email: str, password: str) -> Person:
         for table in user_owned_tables():
             if table != "users":
                 await make_row(session, table, user.id)
+        # The current texts accepted, as at sign-up: else the hourly policy mail (at :17) tells them
+        # of a change mid-test, and each is shown the banner, whose words are the mail's subject.
+        versions = [await policies.current_version(session, kind) for kind in policies.KINDS]
+        await policies.record_acceptance(session, user_id=user.id, versions=versions)
     return Person(user=user, token=await _session_token(user.id), password=password)
 
 
