@@ -41,6 +41,10 @@ SWAP = """css => {
   link.disabled = true;
   return new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
 }"""
+# A section below the fold is drawn only once it comes near the window (content-visibility: auto,
+# components/styles.py), and a full-page photograph does not bring it near: both photographs
+# are taken with every section drawn.
+DRAW_ALL = "* { content-visibility: visible !important; }"
 RESTORE = """() => {
   document.getElementById('radix-whole').remove();
   [...document.querySelectorAll('link[rel="stylesheet"]')]
@@ -77,6 +81,8 @@ def _shot(page: Page, *, whole_page: bool) -> Image.Image:
 def _compare(page: Page, css: str, name: str, differ: dict[str, str], *, whole_page: bool = True) -> None:
     """`whole_page=False` photographs the window only: a full-page photograph resizes the window,
     which closes an open drop-down (Radix's Select closes on resize)."""
+    if whole_page:
+        page.add_style_tag(content=DRAW_ALL)
     served = _shot(page, whole_page=whole_page)
     page.evaluate(SWAP, css)
     whole = _shot(page, whole_page=whole_page)

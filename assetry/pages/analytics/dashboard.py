@@ -12,6 +12,7 @@ from reflex_components_core.react_router.dom import ReactRouterLink
 
 from assetry.components import charts, heatmap
 from assetry.components.plot import place_kept, plot_if
+from assetry.components.styles import skipped_until_near
 from assetry.components.tables import stacked_on_a_phone
 from assetry.errors import BadInput
 from assetry.models import ConnectedAccount, User
@@ -552,6 +553,7 @@ def _dashboard() -> rx.Component:
                 width="100%",
             ),
             width="100%",
+            style=skipped_until_near(2200, 840),
         ),
         rx.card(
             rx.vstack(
@@ -588,6 +590,7 @@ def _dashboard() -> rx.Component:
                 width="100%",
             ),
             width="100%",
+            style=skipped_until_near(480),
         ),
         spacing="4",
         width="100%",
