@@ -131,3 +131,28 @@ def test_a_chart_below_the_fold_loads_its_code_only_when_scrolled_near(
     expect(page.locator(".js-plotly-plot")).to_have_count(0)
     draw_charts(page)
     assert len(asked) == 1, asked
+
+
+# Skipped by `content-visibility: auto` (style and layout not done): what checkVisibility says
+# when asked about it; an element merely off screen but drawn answers true.
+_DRAWN = "(element) => element.checkVisibility({ contentVisibilityAuto: true })"
+
+
+def test_sections_far_below_the_fold_are_drawn_only_when_scrolled_near(
+    new_context, synced_admin: tuple[str, dict]
+) -> None:
+    """On a phone, best time to post and the top posts wait several screens down: the browser
+    leaves their style and layout undone until the creator scrolls towards them, yet a screen
+    reader finds them from the start."""
+    _email, storage = synced_admin
+    page = new_context(storage_state=storage, viewport=PHONE, is_mobile=True).new_page()
+    visit(page, "/analytics")
+    expect(page.locator(".total-card").first).not_to_contain_text("—", timeout=SYNC_TIMEOUT_MS)
+    best_times = page.get_by_role("table", name="Median views of your posts by weekday and hour published")
+    expect(best_times).to_be_attached()  # in the accessibility tree, named, before any scroll
+    expect(page.get_by_role("heading", name="Best time to post")).to_be_attached()
+    page.wait_for_timeout(500)  # a few frames: what is near the window is drawn by now
+    assert not best_times.evaluate(_DRAWN)
+    page.get_by_role("heading", name="Best time to post").scroll_into_view_if_needed()
+    page.wait_for_function(_DRAWN, arg=best_times.element_handle())
+    assert best_times.bounding_box()["height"] == heatmap.HEIGHT
