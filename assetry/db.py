@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import select
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
+import psycopg
 import sqlalchemy as sa
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
@@ -54,18 +56,29 @@ def engine(*, service: bool = False) -> AsyncEngine:
         # Errors leave the SQL's parameters out: they hold emails, names and prompts (assetry.logs).
         created = create_async_engine(
             url,
-            # Each checkout asks `SELECT 1` first: after a database restart or failover a pooled
-            # connection is dead, and a page's or job's statement must not be the one that finds out.
-            pool_pre_ping=True,
             pool_size=10,
             max_overflow=10,
             hide_parameters=True,
             connect_args=connect_args,
         )
+        sa.event.listen(created.sync_engine.pool, "checkout", _refuse_if_closed_by_server)
         if settings.count_statements:
             sa.event.listen(created.sync_engine, "before_cursor_execute", _count_statement)
         _engines[key] = created
     return _engines[key]
+
+
+def _refuse_if_closed_by_server(dbapi_connection: object, _record: object, _proxy: object) -> None:
+    """On each checkout: a pooled connection the server has closed (a database restart or
+    failover) is replaced, with every older one, before a page's or job's statement finds out.
+
+    Asked without a round trip (`pool_pre_ping`'s `SELECT 1` was one more before every page load's
+    two transactions): an idle connection of these pools receives nothing (they LISTEN to nothing),
+    so a socket with something to read holds the server's goodbye (its FATAL message, or the end
+    of the stream). A connection replaced for a harmless message costs one new connection."""
+    pgconn = dbapi_connection.driver_connection.pgconn
+    if pgconn.status != psycopg.pq.ConnStatus.OK or select.select([pgconn.socket], [], [], 0)[0]:
+        raise sa.exc.InvalidatePoolError("the database closed this pooled connection")
 
 
 def _count_statement(*_args: object) -> None:
