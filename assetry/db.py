@@ -101,11 +101,16 @@ async def dispose_engines() -> None:
     _engines.clear()
 
 
-# `set_config('role', …, true)` is SET LOCAL ROLE; both in one round trip (a prepared text: no
-# expression to build on each transaction).
-_AS_USER = sa.text(
-    "SELECT set_config('role', 'authenticated', true), set_config('request.jwt.claims', :claims, true)"
-)
+def _begin_as(user_id: uuid.UUID) -> str:
+    """BEGIN and the role switch as one simple-protocol message: one round trip instead of two
+    (psycopg sends its own BEGIN and waits for it). `set_config('role', …, true)` is SET LOCAL
+    ROLE. The claims are written into the text, as a simple query takes no parameters: they are
+    built here from a UUID (hex digits and dashes), nothing a caller could quote its way out of."""
+    claims = json.dumps({"sub": str(uuid.UUID(str(user_id))), "role": "authenticated"})
+    return (
+        "BEGIN; SELECT set_config('role', 'authenticated', true), "
+        f"set_config('request.jwt.claims', '{claims}', true)"
+    )
 
 
 @dataclasses.dataclass
@@ -132,8 +137,11 @@ async def user_session(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
         AsyncSession(engine(), expire_on_commit=False) as session,
         session.begin(),
     ):
-        claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
-        await session.exec(_AS_USER, params={"claims": claims})
+        # In autocommit mode psycopg sends no BEGIN of its own; `_begin_as` sends it. The session's
+        # commit (or rollback) still ends the transaction: psycopg ends whatever is open, and the
+        # pool puts the connection back to non-autocommit when it is returned.
+        connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        await connection.exec_driver_sql(_begin_as(user_id))
         yield session
 
 

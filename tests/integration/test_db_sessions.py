@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -90,3 +91,45 @@ async def test_a_pooled_connection_the_server_closed_is_replaced_before_use(
     async with BOTH_POOLS[pool]() as session:
         assert await session.scalar(sa.text("SELECT 'still here'")) == "still here"
         assert await session.scalar(BACKEND) != backend
+
+
+def _round_trips(trace: Path) -> int:
+    """How many times the client sent something to wait on (a Query, or the Sync ending a Parse/Bind/Execute)."""
+    sent = [line.split("\t") for line in trace.read_text().splitlines()]
+    return sum(
+        fields[1] == "F" and fields[3].strip() in {"Query", "Sync"} for fields in sent if len(fields) > 3
+    )
+
+
+async def test_a_user_transaction_begins_as_the_user_in_one_round_trip(database: str, tmp_path: Path) -> None:
+    ana = uuid.uuid4()
+    trace = tmp_path / "wire.txt"
+    with trace.open("w") as out:
+
+        def traced(dbapi_connection, _record, _proxy) -> None:
+            dbapi_connection.driver_connection.pgconn.trace(out.fileno())
+
+        sa.event.listen(db.engine().sync_engine.pool, "checkout", traced)
+        try:
+            async with db.user_session(ana) as session:
+                assert str(ana) in await session.scalar(WHO)
+                assert await session.scalar(sa.text("SELECT current_user")) == "authenticated"
+        finally:
+            sa.event.remove(db.engine().sync_engine.pool, "checkout", traced)
+    # BEGIN with the role switch, the two statements, COMMIT.
+    assert _round_trips(trace) == 4
+
+
+async def test_a_user_transaction_that_fails_leaves_nothing_of_the_user_on_its_connection(
+    database: str,
+) -> None:
+    ana = uuid.uuid4()
+    with pytest.raises(sa.exc.DBAPIError):
+        async with db.user_session(ana) as session:
+            backend = await session.scalar(BACKEND)
+            await session.exec(sa.text("SELECT 1 / 0"))
+    async with db.engine().connect() as conn:  # the same pooled connection, as the next checkout gets it
+        assert (await conn.get_raw_connection()).driver_connection.info.backend_pid == backend
+        assert (await conn.get_raw_connection()).driver_connection.autocommit is False
+        assert await conn.scalar(sa.text("SELECT current_user")) != "authenticated"
+        assert not await conn.scalar(WHO)
