@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import select
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
+import psycopg
 import sqlalchemy as sa
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
@@ -54,18 +56,29 @@ def engine(*, service: bool = False) -> AsyncEngine:
         # Errors leave the SQL's parameters out: they hold emails, names and prompts (assetry.logs).
         created = create_async_engine(
             url,
-            # Each checkout asks `SELECT 1` first: after a database restart or failover a pooled
-            # connection is dead, and a page's or job's statement must not be the one that finds out.
-            pool_pre_ping=True,
             pool_size=10,
             max_overflow=10,
             hide_parameters=True,
             connect_args=connect_args,
         )
+        sa.event.listen(created.sync_engine.pool, "checkout", _refuse_if_closed_by_server)
         if settings.count_statements:
             sa.event.listen(created.sync_engine, "before_cursor_execute", _count_statement)
         _engines[key] = created
     return _engines[key]
+
+
+def _refuse_if_closed_by_server(dbapi_connection: object, _record: object, _proxy: object) -> None:
+    """On each checkout: a pooled connection the server has closed (a database restart or
+    failover) is replaced, with every older one, before a page's or job's statement finds out.
+
+    Asked without a round trip (`pool_pre_ping`'s `SELECT 1` was one more before every page load's
+    two transactions): an idle connection of these pools receives nothing (they LISTEN to nothing),
+    so a socket with something to read holds the server's goodbye (its FATAL message, or the end
+    of the stream). A connection replaced for a harmless message costs one new connection."""
+    pgconn = dbapi_connection.driver_connection.pgconn
+    if pgconn.status != psycopg.pq.ConnStatus.OK or select.select([pgconn.socket], [], [], 0)[0]:
+        raise sa.exc.InvalidatePoolError("the database closed this pooled connection")
 
 
 def _count_statement(*_args: object) -> None:
@@ -88,11 +101,16 @@ async def dispose_engines() -> None:
     _engines.clear()
 
 
-# `set_config('role', …, true)` is SET LOCAL ROLE; both in one round trip (a prepared text: no
-# expression to build on each transaction).
-_AS_USER = sa.text(
-    "SELECT set_config('role', 'authenticated', true), set_config('request.jwt.claims', :claims, true)"
-)
+def _begin_as(user_id: uuid.UUID) -> str:
+    """BEGIN and the role switch as one simple-protocol message: one round trip instead of two
+    (psycopg sends its own BEGIN and waits for it). `set_config('role', …, true)` is SET LOCAL
+    ROLE. The claims are written into the text, as a simple query takes no parameters: they are
+    built here from a UUID (hex digits and dashes), nothing a caller could quote its way out of."""
+    claims = json.dumps({"sub": str(uuid.UUID(str(user_id))), "role": "authenticated"})
+    return (
+        "BEGIN; SELECT set_config('role', 'authenticated', true), "
+        f"set_config('request.jwt.claims', '{claims}', true)"
+    )
 
 
 @dataclasses.dataclass
@@ -119,8 +137,11 @@ async def user_session(user_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
         AsyncSession(engine(), expire_on_commit=False) as session,
         session.begin(),
     ):
-        claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
-        await session.exec(_AS_USER, params={"claims": claims})
+        # In autocommit mode psycopg sends no BEGIN of its own; `_begin_as` sends it. The session's
+        # commit (or rollback) still ends the transaction: psycopg ends whatever is open, and the
+        # pool puts the connection back to non-autocommit when it is returned.
+        connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        await connection.exec_driver_sql(_begin_as(user_id))
         yield session
 
 
