@@ -39,7 +39,8 @@ def _scripts(page: Page) -> dict[str, str]:
     scripts: dict[str, str] = {}
 
     def keep(response: Response) -> None:
-        if response.request.resource_type == "script":
+        # A redirect (signing up passes through some) has no body to read.
+        if response.request.resource_type == "script" and not 300 <= response.status < 400:
             scripts[response.url.rsplit("/", 1)[-1]] = response.text()
 
     page.on("response", keep)
