@@ -1,4 +1,4 @@
-"""The notifications' toaster, whose code (sonner, ~9 KB of brotli JS) is fetched with the
+"""The notifications' toaster, whose code (sonner, ~8 KB of brotli JS) is fetched with the
 first notification instead of before every page's first paint.
 
 Reflex's `rx.toast.provider` imports sonner in the app's root, so each page fetches it with
