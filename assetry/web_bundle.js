@@ -122,36 +122,3 @@ export function publicUi(publicModules) {
     },
   };
 }
-
-// The code the app's root needs besides the UI library (React Router, Reflex's state and
-// websocket, emotion, the build's env): every page fetches all of it before it can hydrate.
-// Left to itself Vite cuts it into six files by which entries share what; one file saves a
-// phone those round trips. rootModule: the root's file under .web/app.
-export function rootCode(rootModule) {
-  const isRoot = (id) => id.replaceAll("\\", "/").split("?")[0].endsWith(`/app/${rootModule}`);
-  let root;
-  let needed;
-
-  function walk(ctx) {
-    const found = new Set();
-    const queue = [...(ctx.getModuleInfo(root)?.importedIds ?? [])];
-    while (queue.length) {
-      const id = queue.pop();
-      if (found.has(id) || UI.test(id)) continue;
-      found.add(id);
-      queue.push(...(ctx.getModuleInfo(id)?.importedIds ?? []));
-    }
-    return found;
-  }
-
-  return {
-    test(id) {
-      if (isRoot(id)) root = id;
-      return !UI.test(id);
-    },
-    name(id, ctx) {
-      if (needed === undefined) needed = root ? walk(ctx) : new Set();
-      return needed.has(id) ? "core" : null;
-    },
-  };
-}

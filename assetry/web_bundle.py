@@ -12,12 +12,6 @@ made 40 requests where a blank Reflex app makes 12. This plugin puts them in two
 - `ui-app`: the rest (dialogs, menus, selects, tabs of the signed-in pages), which only the
   pages that use them fetch.
 
-The rest of what the root imports (React Router, Reflex's state and websocket client, emotion,
-the build's env.json) every page needs before it hydrates; Vite cut it into six files by which
-entries share what. `core` holds it all: the landing page asks for 7 scripts instead of 11, and
-Lighthouse's mobile run paints it ~0.15 s sooner (fewer requests in turn on each of the six
-connections a phone opens).
-
 Reflex also hands all of Radix Themes to `window.__reflex`, for components built at run time
 (`rx.dynamic`, a component in a state var): its root imports the whole library as one
 namespace, which would put every component in `ui`. The app builds no component at run time,
@@ -49,11 +43,6 @@ GROUPS = """
             {
               name: "ui-app",
               test: UI,
-              priority: 1,
-            },
-            {
-              name: rootCode.name,
-              test: rootCode.test,
               priority: 1,
             },"""
 # Where Reflex's own vite.config.js lists its groups (it keeps env.json apart), and imports Vite.
@@ -87,11 +76,7 @@ def group_chunks(config: str) -> str:
                 f"vite.config.js has no {anchor.strip()!r} to add the chunk groups to (Reflex changed it)"
             )
     modules = json.dumps(["root.jsx", *(route_module(path) for path in PUBLIC_PAGES)])
-    setup = (
-        f'import {{ publicUi as splitUi, rootCode as coreOf, UI }} from "./{SPLIT_SCRIPT}";\n'
-        f"const publicUi = splitUi({modules});\n"
-        f'const rootCode = coreOf("root.jsx");\n'
-    )
+    setup = f'import {{ publicUi as splitUi, UI }} from "./{SPLIT_SCRIPT}";\nconst publicUi = splitUi({modules});\n'
     return config.replace(ANCHOR, ANCHOR + GROUPS, 1).replace(IMPORT_ANCHOR, IMPORT_ANCHOR + setup, 1)
 
 

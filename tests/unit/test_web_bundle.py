@@ -19,19 +19,17 @@ REFLEX_GROUPS = """output: {
       },"""
 
 
-def test_the_groups_come_before_reflexs_own_and_know_the_root_and_the_public_pages_routes() -> None:
+def test_the_ui_groups_come_before_reflexs_own_and_know_the_public_pages_routes() -> None:
     config = group_chunks('import { defineConfig } from "vite";\n' + REFLEX_GROUPS)
     groups = config[config.index("groups: [") :]
     assert (
         groups.index("name: publicUi.name")
         < groups.index('name: "ui-app"')
-        < groups.index("name: rootCode.name")
         < groups.index('name: "reflex-env"')
     )
     assert config.count("groups: [") == 1
     setup = config[: config.index("groups: [")]
     assert 'from "./ui-chunks.js"' in setup
-    assert 'const rootCode = coreOf("root.jsx");' in setup
     assert (
         '["root.jsx", "routes/_index.jsx", "routes/[login]._index.jsx", "routes/[signup]._index.jsx"]'
         in setup
