@@ -6,7 +6,6 @@ import reflex as rx
 
 from assetry import logs, web
 from assetry.components.page_view import counted
-from assetry.components.toaster import lazy_toaster
 from assetry.config import get_settings
 from assetry.jobs import engine
 from assetry.pages import (
@@ -50,9 +49,8 @@ app = rx.App(
         limit_event_frames,
     ],
     # Top right: on a phone the in-progress rows sit below the form, where a toast at the
-    # bottom would cover the Cancel button of the row that was just started. Its code comes with
-    # the first notification, not before a page's first paint.
-    toaster=lazy_toaster(position="top-right"),
+    # bottom would cover the Cancel button of the row that was just started.
+    toaster=rx.toast.provider(position="top-right"),
     backend_exception_handler=on_backend_error,
     head_components=[
         rx.el.meta(name="description", content="Assetry: generate short-form video, see how it performs.")

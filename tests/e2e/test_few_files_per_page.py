@@ -1,26 +1,23 @@
 """A phone on a slow network pays a round trip for each file a page needs before it can paint:
 the public pages ask for a handful of scripts and stylesheets, as a blank Reflex app does
-(12 files), not one per Radix component and icon (the landing page asked for 38); and code a
-page draws only later (the notifications) comes when it is needed."""
+(12 files), not one per Radix component and icon (the landing page asked for 38)."""
 
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, Request, Response, expect
+from playwright.sync_api import Page, Request, Response
 
-from tests.e2e.browser import make_an_image, sign_up, toast, visit
+from tests.e2e.browser import visit
 
 pytestmark = pytest.mark.e2e
 
 # The landing page needs about a dozen: the stylesheet, the route manifest, React Router's and
 # Reflex's runtime, one chunk for the Radix parts and icons the public pages draw, the page's own.
 MOST_FILES = 16
-# A string of sonner's, the notifications' library.
-NOTIFICATION_CODE = "data-sonner-toaster"
 
 
-def _files(page: Page) -> list[str]:
-    """The scripts and stylesheets the page asks for from now on, by file name."""
+@pytest.mark.parametrize("path", ["/", "/login"])
+def test_a_public_page_asks_for_a_handful_of_files(page: Page, path: str) -> None:
     files: list[str] = []
 
     def count(request: Request) -> None:
@@ -28,45 +25,8 @@ def _files(page: Page) -> list[str]:
             files.append(request.url.rsplit("/", 1)[-1])
 
     page.on("request", count)
-    return files
-
-
-def _scripts(page: Page) -> dict[str, str]:
-    """The scripts the page fetches from now on: file name -> code."""
-    scripts: dict[str, str] = {}
-
-    def keep(response: Response) -> None:
-        # A redirect (signing up passes through some) has no body to read.
-        if response.request.resource_type == "script" and not 300 <= response.status < 400:
-            scripts[response.url.rsplit("/", 1)[-1]] = response.text()
-
-    page.on("response", keep)
-    return scripts
-
-
-@pytest.mark.parametrize("path", ["/", "/login"])
-def test_a_public_page_asks_for_a_handful_of_files(page: Page, path: str) -> None:
-    files = _files(page)
     visit(page, path)
     assert 0 < len(files) <= MOST_FILES, f"{len(files)} files: {files}"
-
-
-def test_the_notifications_code_comes_with_the_first_notification(page: Page) -> None:
-    """Every page used to fetch sonner with the code it needs to paint; a creator who makes an
-    image still sees its notifications."""
-    scripts = _scripts(page)
-    visit(page, "/")
-    page.wait_for_load_state("load")
-    sign_up(page)
-    visit(page, "/studio")
-    page.wait_for_load_state("load")
-    assert sorted(scripts), "no scripts seen"
-    assert [name for name, code in scripts.items() if NOTIFICATION_CODE in code] == []
-    expect(page.get_by_role("region", name="Notifications")).to_have_count(0)
-
-    make_an_image(page, "a lighthouse at dusk")
-    expect(toast(page, "Your image is ready.")).to_be_visible()
-    assert [name for name, code in scripts.items() if NOTIFICATION_CODE in code] != []
 
 
 @pytest.mark.parametrize("path", ["/", "/login", "/signup"])
@@ -74,7 +34,13 @@ def test_a_public_page_fetches_no_code_for_what_only_signed_in_pages_draw(page: 
     """The drop-down menu of /studio stands for the parts only signed-in pages draw (they come
     in `ui-app`), Radix Themes' theme panel (a developer's colour picker) for those no page
     draws (Reflex's root used to import all of Radix Themes for components built at run time)."""
-    scripts = _scripts(page)
+    scripts: dict[str, str] = {}
+
+    def keep(response: Response) -> None:
+        if response.request.resource_type == "script":
+            scripts[response.url.rsplit("/", 1)[-1]] = response.text()
+
+    page.on("response", keep)
     visit(page, path)
     page.wait_for_load_state("load")
     assert any(name.startswith("ui-") for name in scripts), f"no ui chunk among {sorted(scripts)}"
