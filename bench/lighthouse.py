@@ -16,7 +16,8 @@ reported, with the audits that lose the most on each page in the median run.
 The machine's other work slows every figure (Lighthouse's CPU "benchmarkIndex" is recorded):
 compare pages with the baseline of the same run, not with runs on another day.
 
-Run alone: `python -m bench.lighthouse [--runs 3] [--no-baseline] [--save DIR]`; with --save,
+Run alone: `python -m bench.lighthouse [--runs 3] [--no-baseline] [--pages studio,library] [--save DIR]`
+(--pages: only those pages, by label); with --save,
 each run's full Lighthouse JSON is kept as DIR/PAGE-RUN.json (for its audits: the LCP element,
 boot-up time, unused JavaScript, each request).
 """
@@ -180,7 +181,9 @@ def _measure_pages(targets: dict[str, tuple[str, str]], runs: int, save: Path | 
     return results
 
 
-def measure(runs: int = DEFAULT_RUNS, baseline: bool = True, save: Path | None = None) -> dict:
+def measure(
+    runs: int = DEFAULT_RUNS, baseline: bool = True, save: Path | None = None, pages: set[str] | None = None
+) -> dict:
     from assetry.state.session import SESSION_COOKIE
     from bench.library import _seed
 
@@ -201,7 +204,11 @@ def measure(runs: int = DEFAULT_RUNS, baseline: bool = True, save: Path | None =
             log("lighthouse: connecting the sandbox's TikTok creator and waiting for the first sync")
             _connect_sandbox(url, {"name": SESSION_COOKIE, "value": token, "url": url})
             signed_in = f"{SESSION_COOKIE}={token}"
-            targets = {label: (url + path, signed_in if auth else "") for label, path, auth in PAGES}
+            targets = {
+                label: (url + path, signed_in if auth else "")
+                for label, path, auth in PAGES
+                if pages is None or label in pages
+            }
             if not baseline:
                 return _measure_pages(targets, runs, save)
             with baseline_app(make_blank_app(work), base_port) as base_server:
@@ -236,10 +243,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--save", type=Path, help="a folder to keep each run's Lighthouse JSON in")
+    labels = [label for label, _, _ in PAGES]
+    parser.add_argument("--pages", help="only these pages, comma-separated: " + ",".join(labels))
     args = parser.parse_args()
+    pages = set(args.pages.split(",")) if args.pages else None
+    if pages and not pages <= set(labels):
+        parser.error(f"unknown page(s): {', '.join(sorted(pages - set(labels)))}")
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
-    print("\n".join(report(measure(args.runs, baseline=not args.no_baseline, save=args.save))))
+    print("\n".join(report(measure(args.runs, not args.no_baseline, args.save, pages))))
 
 
 if __name__ == "__main__":

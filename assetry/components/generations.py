@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex_components_core.react_router.dom import ReactRouterLink
 
+from assetry.components import plain
 from assetry.state.generations import GenerationCard, GenerationView, OutputView
 
 
@@ -17,17 +18,6 @@ def offline_badge(item: GenerationView) -> rx.Component:
 
 def status_badge(item: GenerationView) -> rx.Component:
     return rx.badge(item.status_label, color_scheme=item.status_color, variant="soft", high_contrast=True)
-
-
-def _card_badge(
-    text: rx.Var[str] | str, variant: str, color: rx.Var[str] | str | None = None
-) -> rx.Component:
-    """A Radix Themes badge drawn as its own markup (size 1, high contrast when soft)."""
-    contrast = " rt-high-contrast" if variant == "soft" else ""
-    attrs = {"data-accent-color": color} if color is not None else {}
-    return rx.el.span(
-        text, class_name=f"rt-reset rt-Badge rt-r-size-1 rt-variant-{variant}{contrast}", custom_attrs=attrs
-    )
 
 
 # In the browser alone, no event to the server: a bucket's cover that fails to load (not made yet)
@@ -69,7 +59,7 @@ def _cover(item: rx.Var[GenerationCard]) -> rx.Component:
             ),
             rx.cond(
                 item.first_caption != "",
-                rx.el.p(item.first_caption, class_name="rt-Text rt-r-size-2 rt-r-lt-both"),
+                plain.text(item.first_caption, size=2, class_name="rt-r-lt-both"),
                 # Each icon named outright: an icon named by a var loads every icon's code.
                 rx.match(
                     item.kind,
@@ -92,24 +82,20 @@ def _cover(item: rx.Var[GenerationCard]) -> rx.Component:
 def library_card(item: rx.Var[GenerationCard]) -> rx.Component:
     """A generation as a card: its cover, status, kind, prompt and date, linking to its page."""
     return ReactRouterLink.create(
-        rx.el.div(
+        plain.card(
             _cover(item),
             rx.el.div(
                 rx.el.div(
-                    _card_badge(item.status_label, "soft", item.status_color),
-                    _card_badge(item.kind_label, "outline"),
-                    rx.cond(item.offline, _card_badge("Offline preview", "soft", "amber")),
+                    plain.badge(item.status_label, "soft", item.status_color),
+                    plain.badge(item.kind_label, "outline"),
+                    rx.cond(item.offline, plain.badge("Offline preview", "soft", "amber")),
                     class_name="generation-badges",
                 ),
-                rx.el.p(item.prompt, class_name="rt-Text rt-r-size-2 rt-r-weight-medium generation-prompt"),
-                rx.el.p(
-                    item.created,
-                    class_name="rt-Text rt-r-size-1",
-                    custom_attrs={"data-accent-color": "gray"},
-                ),
+                plain.text(item.prompt, size=2, weight="medium", class_name="generation-prompt"),
+                plain.text(item.created, size=1, colour="gray"),
                 class_name="generation-text",
             ),
-            class_name="rt-reset rt-BaseCard rt-Card rt-r-size-1 rt-variant-surface generation-card",
+            class_name="generation-card",
         ),
         to="/library/" + item.id,
         class_name="generation-link",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from assetry.components.placeholder import drawn_when
 from assetry.components.styles import CONTENT_WIDTH, FORM_WIDTH, SIDEBAR_WIDTH
 from assetry.state.plan_reminders import PlanReminderState, ReminderView
 from assetry.state.policy_banner import PolicyBannerState
@@ -281,7 +282,7 @@ def app_page(*children: rx.Component) -> rx.Component:
         rx.box(
             _phone_bar(),
             rx.el.main(
-                rx.cond(
+                drawn_when(
                     SessionState.signed_in,
                     rx.box(
                         policy_banner(),

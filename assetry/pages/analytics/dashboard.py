@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import reflex as rx
 from reflex_components_core.react_router.dom import ReactRouterLink
 
-from assetry.components import charts, heatmap
+from assetry.components import charts, heatmap, plain
 from assetry.components.plot import place_kept, plot_if
 from assetry.components.styles import skipped_until_near
 from assetry.components.tables import stacked_on_a_phone
@@ -309,14 +309,13 @@ def _figure_card(
 ) -> rx.Component:
     """A figure, its name above and a line below: a Radix card, vstack and texts drawn as their own
     markup (eight of them mount with the page's data, each Radix component a few React components)."""
-    return rx.el.div(
-        rx.el.div(
-            rx.el.p(label, class_name="rt-Text rt-r-size-2", custom_attrs={"data-accent-color": "gray"}),
-            rx.el.p(value, class_name="rt-Text rt-r-size-6 rt-r-weight-bold"),
-            rx.el.p(line, class_name="rt-Text rt-r-size-1", custom_attrs={"data-accent-color": line_colour}),
-            class_name="rt-Flex rt-r-fd-column rt-r-ai-start rt-r-gap-1 rx-Stack",
+    return plain.card(
+        plain.stack(
+            plain.text(label, size=2, colour="gray"),
+            plain.text(value, size=6, weight="bold"),
+            plain.text(line, size=1, colour=line_colour),
         ),
-        class_name=f"rt-reset rt-BaseCard rt-Card rt-r-size-1 rt-variant-surface {class_name}".strip(),
+        class_name=class_name,
     )
 
 
@@ -403,23 +402,19 @@ def _top_post_row(post: TopPostView) -> rx.Component:
     return rx.el.tr(
         rx.el.td(
             ReactRouterLink.create(
-                rx.el.div(
+                plain.stack(
                     rx.cond(
                         post.cover_url != "",
                         rx.el.img(src=post.cover_url, alt="", class_name="top-post-cover"),
                     ),
-                    rx.el.div(
-                        rx.el.p(post.title, class_name="rt-Text rt-r-size-2 rt-r-weight-medium"),
-                        rx.el.p(
-                            post.platform,
-                            " · ",
-                            post.published,
-                            class_name="rt-Text rt-r-size-1",
-                            custom_attrs={"data-accent-color": "gray"},
-                        ),
-                        class_name="rt-Flex rt-r-fd-column rt-r-ai-start rt-r-gap-0 rx-Stack",
+                    plain.stack(
+                        plain.text(post.title, size=2, weight="medium"),
+                        plain.text(post.platform, " · ", post.published, size=1, colour="gray"),
+                        gap=0,
                     ),
-                    class_name="rt-Flex rt-r-fd-row rt-r-ai-center rt-r-gap-3 rx-Stack",
+                    direction="row",
+                    align="center",
+                    gap=3,
                 ),
                 to="/analytics/post/" + post.id,
                 class_name="rt-Text rt-reset rt-Link rt-underline-none top-post-link",
