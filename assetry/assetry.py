@@ -55,7 +55,7 @@ app = rx.App(
     head_components=[
         rx.el.meta(name="description", content="Assetry: generate short-form video, see how it performs.")
     ],
-    stylesheets=["/text_links.css", "/generation_cards.css"],
+    stylesheets=["/text_links.css", "/generation_cards.css", "/phone_menu.css"],
 )
 # Before every event of a tab: empty its states when its session changed or ended.
 app.add_middleware(SessionBoundary())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex_components_core.react_router.dom import ReactRouterLink
 
 from assetry.components.placeholder import drawn_when
 from assetry.components.styles import CONTENT_WIDTH, FORM_WIDTH, SIDEBAR_WIDTH
@@ -179,22 +180,61 @@ def _sidebar() -> rx.Component:
     )
 
 
+PHONE_MENU = "phone-menu"
+# A tap on one of the menu's links or its Log out button closes it (the page may stay the same).
+_CLOSE_AFTER_CHOICE = rx.vars.FunctionStringVar.create(
+    "(event) => { if (event.target.closest('a, button')) event.currentTarget.hidePopover(); }"
+)
+
+
+def _menu_link(label: str, href: str, icon: str) -> rx.Component:
+    path = SessionState.router.url.path
+    return ReactRouterLink.create(
+        rx.icon(icon, size=16),
+        label,
+        to=href,
+        class_name="phone-menu-item",
+        aria_current=rx.cond((path == href) | (path == href + "/"), "page", "false"),
+    )
+
+
+def _phone_menu() -> rx.Component:
+    """The app's pages behind a button: a panel the browser itself opens, draws on top, and
+    closes on a tap outside or Escape (the `popover` attribute), so no menu code loads with the
+    page. Links, not menu items: each is a page, as in the sidebar."""
+    return rx.fragment(
+        rx.el.button(
+            rx.icon("menu", size=18),
+            aria_label="Open menu",
+            type="button",
+            class_name="rt-reset rt-BaseButton rt-r-size-2 rt-variant-soft rt-IconButton",
+            custom_attrs={"popoverTarget": PHONE_MENU},
+        ),
+        rx.el.nav(
+            *[_menu_link(*item) for item in APP_NAV],
+            rx.cond(SessionState.is_admin, _menu_link(*ADMIN_NAV)),
+            rx.el.hr(),
+            rx.el.button(
+                rx.icon("log-out", size=16),
+                "Log out",
+                type="button",
+                on_click=SessionState.log_out,
+                class_name="phone-menu-item phone-menu-log-out",
+            ),
+            id=PHONE_MENU,
+            aria_label="Menu",
+            class_name="phone-menu",
+            custom_attrs={"popover": "auto", "onClick": _CLOSE_AFTER_CHOICE},
+        ),
+    )
+
+
 def _phone_bar() -> rx.Component:
     return rx.hstack(
         logo(),
         rx.spacer(),
         color_mode_switch(),
-        rx.menu.root(
-            rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="soft", aria_label="Open menu")),
-            rx.menu.content(
-                *[rx.menu.item(label, on_click=rx.redirect(href)) for label, href, _ in APP_NAV],
-                rx.cond(
-                    SessionState.is_admin, rx.menu.item(ADMIN_NAV[0], on_click=rx.redirect(ADMIN_NAV[1]))
-                ),
-                rx.menu.separator(),
-                rx.menu.item("Log out", on_click=SessionState.log_out, color="red"),
-            ),
-        ),
+        _phone_menu(),
         align="center",
         width="100%",
         padding="0.75rem 1rem",

@@ -65,6 +65,10 @@ def test_no_page_has_an_accessibility_violation(
     for path in (*SIGNED_IN, *ADMIN):
         visit(page, path)
         _check(page, path, found)
+    if size == "phone":
+        page.get_by_role("button", name="Open menu").click()
+        expect(page.get_by_role("navigation", name="Menu")).to_be_visible()
+        _check(page, "/admin/audit, the menu open", found)
     visit(page, "/analytics")
     expect(page.locator(".total-card").first).not_to_contain_text("—", timeout=SYNC_TIMEOUT_MS)
     draw_charts(page)

@@ -350,6 +350,6 @@ def test_analytics_on_a_phone(new_context, tiktok_creator: dict) -> None:
     keep_screenshot(page, "post")
 
     page.get_by_role("button", name="Open menu").click()
-    page.get_by_role("menuitem", name="Studio").click()
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Studio").click()
     expect(page).to_have_url(path_is("/studio"))
     expect(page.get_by_role("heading", name="Studio", level=1)).to_be_visible()
