@@ -104,10 +104,15 @@ def public_form_page(*children: rx.Component) -> rx.Component:
     )
 
 
-def _nav_link(label: str, href: str, icon: str) -> rx.Component:
+def _is_open(href: str) -> rx.Var[bool]:
+    """Whether the page at `href` is the one open (the sidebar's and the phone menu's mark)."""
     path = SessionState.router.url.path
     # A full page load arrives with a trailing slash (/account/), in-app navigation without.
-    active = (path == href) | (path == href + "/")
+    return (path == href) | (path == href + "/")
+
+
+def _nav_link(label: str, href: str, icon: str) -> rx.Component:
+    active = _is_open(href)
     return rx.link(
         rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
         href=href,
@@ -188,13 +193,12 @@ _CLOSE_AFTER_CHOICE = rx.vars.FunctionStringVar.create(
 
 
 def _menu_link(label: str, href: str, icon: str) -> rx.Component:
-    path = SessionState.router.url.path
     return ReactRouterLink.create(
         rx.icon(icon, size=16),
         label,
         to=href,
         class_name="phone-menu-item",
-        aria_current=rx.cond((path == href) | (path == href + "/"), "page", "false"),
+        aria_current=rx.cond(_is_open(href), "page", "false"),
     )
 
 
